@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import {
+  Attachment,
+  ContactAttributes,
+  ConversationStatus,
+  Id,
+  Label,
+  Millis,
+  Priority,
+  type Conversation,
+  type Contact,
+  type Message,
+} from '../domain/model.js';
+import { UUID_V7_RE } from '../util/uuidv7.js';
+import { assertNever } from '../util/assert.js';
+
+/** A client-generated UUIDv7: the command's id, its idempotency key and (for replies) the message id. */
+export const CommandId = z.string().regex(UUID_V7_RE, 'must be a UUIDv7');
+
+const base = {
+  id: CommandId,
+  /** When the device made the intent. */
+  deviceTime: Millis,
+};
+
+export const SendReply = z.object({
+  ...base,
+  type: z.literal('send_reply'),
+  conversationId: Id,
+  text: z.string().max(100_000),
+  subject: z.string().max(998).optional(),
+  attachments: z.array(Attachment).max(20).optional(),
+}).refine((c) => c.text.trim().length > 0 || (c.attachments?.length ?? 0) > 0, { message: 'a reply needs text or an attachment', path: ['text'] });
+
+export const AddNote = z.object({
+  ...base,
+  type: z.literal('add_note'),
+  conversationId: Id,
+  text: z.string().trim().min(1).max(100_000),
+});
+
+export const SetStatus = z.object({
+  ...base,
+  type: z.literal('set_status'),
+  conversationId: Id,
+  status: ConversationStatus,
+  /** Required when status is snoozed. */
+  snoozedUntil: Millis.optional(),
+}).refine((c) => c.status !== 'snoozed' || c.snoozedUntil !== undefined, { message: 'snoozedUntil is required to snooze', path: ['snoozedUntil'] });
+
+export const Assign = z.object({
+  ...base,
+  type: z.literal('assign'),
+  conversationId: Id,
+  assigneeId: Id.nullable(),
+  teamId: Id.nullable().optional(),
+});
+
+export const SetPriority = z.object({
+  ...base,
+  type: z.literal('set_priority'),
+  conversationId: Id,
+  priority: Priority,
+});
+
+export const AddLabel = z.object({ ...base, type: z.literal('add_label'), conversationId: Id, label: Label });
+export const RemoveLabel = z.object({ ...base, type: z.literal('remove_label'), conversationId: Id, label: Label });
+
+export const UpdateContact = z.object({
+  ...base,
+  type: z.literal('update_contact'),
+  contactId: Id,
+  name: z.string().trim().min(1).max(200).optional(),
+  /** Attributes to set; an empty string removes the attribute. */
+  attributes: ContactAttributes.optional(),
+});
+
+export const Command = z.discriminatedUnion('type', [SendReply, AddNote, SetStatus, Assign, SetPriority, AddLabel, RemoveLabel, UpdateContact]);
+export type Command = z.infer<typeof Command>;
+export type CommandType = Command['type'];
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
+
+/** The FIFO lane of a command: commands of one lane apply in order, lanes run in parallel. */
+export function laneOf(command: Command): string {
+  switch (command.type) {
+    case 'send_reply':
+    case 'add_note':
+    case 'set_status':
+    case 'assign':
+    case 'set_priority':
+    case 'add_label':
+    case 'remove_label':
+      return `conversation:${command.conversationId}`;
+    case 'update_contact':
+      return `contact:${command.contactId}`;
+    default:
+      return assertNever(command, 'command');
+  }
+}
+
+/** Applies a command optimistically to a conversation summary (client side overlay). */
+export function applyToConversation(conv: Conversation, command: Command, agent: { id: string }): Conversation {
+  switch (command.type) {
+    case 'send_reply':
+      return {
+        ...conv,
+        lastMessagePreview: (command.text.trim() || command.subject || '').replace(/\s+/g, ' ').slice(0, 200),
+        lastMessageDirection: 'out',
+        lastMessageAt: Math.max(conv.lastMessageAt, command.deviceTime),
+        waitingSince: null,
+        // An agent's reply to a waiting conversation makes it theirs if nobody had it (Chatwoot/Zammad behaviour is the same).
+        assigneeId: conv.assigneeId ?? agent.id,
+      };
+    case 'add_note':
+      return conv;
+    case 'set_status':
+      return { ...conv, status: command.status, snoozedUntil: command.status === 'snoozed' ? (command.snoozedUntil ?? null) : null };
+    case 'assign':
+      return { ...conv, assigneeId: command.assigneeId, teamId: command.teamId === undefined ? conv.teamId : command.teamId };
+    case 'set_priority':
+      return { ...conv, priority: command.priority };
+    case 'add_label':
+      return conv.labels.includes(command.label) ? conv : { ...conv, labels: [...conv.labels, command.label].sort() };
+    case 'remove_label':
+      return { ...conv, labels: conv.labels.filter((l) => l !== command.label) };
+    case 'update_contact':
+      return conv;
+    default:
+      return assertNever(command, 'command');
+  }
+}
+
+export function applyToContact(contact: Contact, command: Command): Contact {
+  if (command.type !== 'update_contact' || command.contactId !== contact.id) return contact;
+  const attributes = { ...contact.attributes };
+  for (const [k, v] of Object.entries(command.attributes ?? {})) {
+    if (v === '') delete attributes[k];
+    else attributes[k] = v;
+  }
+  return { ...contact, name: command.name ?? contact.name, attributes };
+}
+
+/** The message a pending reply or note will become, shown in the timeline before the server confirms it. */
+export function pendingMessageOf(command: Command, agent: { id: string; tenantId: string }): Message | null {
+  if (command.type !== 'send_reply' && command.type !== 'add_note') return null;
+  const isNote = command.type === 'add_note';
+  return {
+    id: command.id,
+    tenantId: agent.tenantId,
+    conversationId: command.conversationId,
+    direction: 'out',
+    kind: isNote ? 'note' : 'text',
+    authorType: 'agent',
+    authorId: agent.id,
+    text: command.text,
+    subject: command.type === 'send_reply' ? (command.subject ?? null) : null,
+    attachments: command.type === 'send_reply' ? (command.attachments ?? []) : [],
+    status: isNote ? null : 'queued',
+    statusReason: null,
+    deviceTime: command.deviceTime,
+    serverTime: 0,
+    createdAt: command.deviceTime,
+    meta: { pending: true },
+    seq: 0,
+  };
+}

@@ -1,0 +1,169 @@
+import { z } from 'zod';
+
+/** Ids are opaque strings; client-made ids are UUIDv7. */
+export const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'id may contain letters, digits, _ . : - only');
+/** Milliseconds since the Unix epoch. */
+export const Millis = z.number().int().nonnegative();
+
+export const ROLES = ['admin', 'supervisor', 'agent'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+export const CHANNELS = ['api', 'email', 'sms', 'voice', 'im'] as const;
+export const Channel = z.enum(CHANNELS);
+export type Channel = z.infer<typeof Channel>;
+
+export const CONVERSATION_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'] as const;
+export const ConversationStatus = z.enum(CONVERSATION_STATUSES);
+export type ConversationStatus = z.infer<typeof ConversationStatus>;
+
+export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
+export const Priority = z.enum(PRIORITIES);
+export type Priority = z.infer<typeof Priority>;
+/** Sort rank: lower is more urgent. */
+export const PRIORITY_RANK: Record<Priority, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
+
+export const MESSAGE_DIRECTIONS = ['in', 'out'] as const;
+export const MessageDirection = z.enum(MESSAGE_DIRECTIONS);
+export type MessageDirection = z.infer<typeof MessageDirection>;
+
+export const MESSAGE_KINDS = ['text', 'note', 'email', 'voice', 'call', 'event'] as const;
+export const MessageKind = z.enum(MESSAGE_KINDS);
+export type MessageKind = z.infer<typeof MessageKind>;
+
+export const DELIVERY_STATUSES = ['queued', 'sending', 'accepted', 'delivered', 'failed'] as const;
+export const DeliveryStatus = z.enum(DELIVERY_STATUSES);
+export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
+
+export const AUTHOR_TYPES = ['agent', 'contact', 'system'] as const;
+export const AuthorType = z.enum(AUTHOR_TYPES);
+export type AuthorType = z.infer<typeof AuthorType>;
+
+export const Label = z.string().trim().min(1).max(64);
+
+export const Tenant = z.object({
+  id: Id,
+  slug: z.string().min(1).max(64),
+  name: z.string().min(1).max(200),
+  createdAt: Millis,
+});
+export type Tenant = z.infer<typeof Tenant>;
+
+export const Team = z.object({
+  id: Id,
+  tenantId: Id,
+  name: z.string().min(1).max(200),
+  seq: z.number().int().nonnegative(),
+});
+export type Team = z.infer<typeof Team>;
+
+export const Agent = z.object({
+  id: Id,
+  tenantId: Id,
+  email: z.string().email().max(320),
+  name: z.string().min(1).max(200),
+  role: Role,
+  teamIds: z.array(Id),
+  active: z.boolean(),
+  seq: z.number().int().nonnegative(),
+});
+export type Agent = z.infer<typeof Agent>;
+
+/** An inbox is one channel account. Provider configuration (secrets) never leaves the server. */
+export const Inbox = z.object({
+  id: Id,
+  tenantId: Id,
+  name: z.string().min(1).max(200),
+  channel: Channel,
+  provider: z.string().max(64).nullable(),
+  teamIds: z.array(Id),
+  createdAt: Millis,
+  seq: z.number().int().nonnegative(),
+});
+export type Inbox = z.infer<typeof Inbox>;
+
+export const ContactIdentity = z.object({
+  channel: Channel,
+  /** Phone number (E.164), email address, IM user id, or the api inbox's external id. */
+  identifier: z.string().min(1).max(320),
+});
+export type ContactIdentity = z.infer<typeof ContactIdentity>;
+
+export const ContactAttributes = z.record(z.string().max(64), z.string().max(2000));
+
+export const Contact = z.object({
+  id: Id,
+  tenantId: Id,
+  name: z.string().max(200),
+  identities: z.array(ContactIdentity),
+  attributes: ContactAttributes,
+  createdAt: Millis,
+  updatedAt: Millis,
+  seq: z.number().int().nonnegative(),
+});
+export type Contact = z.infer<typeof Contact>;
+
+export const Conversation = z.object({
+  id: Id,
+  tenantId: Id,
+  inboxId: Id,
+  /** Channel of the inbox, denormalised so the index filters by channel without a join. */
+  channel: Channel,
+  contactId: Id,
+  /** Contact's display name, denormalised for the index and local search. */
+  contactName: z.string().max(200),
+  teamId: Id.nullable(),
+  status: ConversationStatus,
+  priority: Priority,
+  assigneeId: Id.nullable(),
+  labels: z.array(Label),
+  subject: z.string().max(998).nullable(),
+  /** Preview of the last message (plain text, at most 200 characters). */
+  lastMessagePreview: z.string().max(200),
+  lastMessageDirection: MessageDirection.nullable(),
+  lastMessageAt: Millis,
+  /** Since when the customer waits for an answer (first unanswered inbound), null when answered. */
+  waitingSince: Millis.nullable(),
+  snoozedUntil: Millis.nullable(),
+  messageCount: z.number().int().nonnegative(),
+  createdAt: Millis,
+  updatedAt: Millis,
+  seq: z.number().int().nonnegative(),
+});
+export type Conversation = z.infer<typeof Conversation>;
+
+export const Attachment = z.object({
+  id: Id,
+  name: z.string().min(1).max(255),
+  mime: z.string().min(1).max(255),
+  size: z.number().int().nonnegative(),
+  /** Content hash (sha256, hex) when stored by the server. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  url: z.string().max(2000).optional(),
+});
+export type Attachment = z.infer<typeof Attachment>;
+
+export const Message = z.object({
+  id: Id,
+  tenantId: Id,
+  conversationId: Id,
+  direction: MessageDirection,
+  kind: MessageKind,
+  authorType: AuthorType,
+  authorId: Id.nullable(),
+  text: z.string().max(100_000),
+  subject: z.string().max(998).nullable(),
+  attachments: z.array(Attachment),
+  /** Delivery status of outgoing messages; null for inbound messages, notes and events. */
+  status: DeliveryStatus.nullable(),
+  statusReason: z.string().max(2000).nullable(),
+  /** When the author's device made the intent (may be long before the server saw it). */
+  deviceTime: Millis.nullable(),
+  /** When the server durably stored the message. */
+  serverTime: Millis,
+  createdAt: Millis,
+  /** Channel-specific metadata (email headers, call details, provider ids). */
+  meta: z.record(z.string(), z.unknown()),
+  seq: z.number().int().nonnegative(),
+});
+export type Message = z.infer<typeof Message>;

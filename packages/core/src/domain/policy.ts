@@ -1,0 +1,36 @@
+import type { Agent, Conversation, Inbox, Message, Role } from './model.js';
+
+/** Whether an agent may see (and act on) conversations of an inbox. */
+export function canAccessInbox(agent: Pick<Agent, 'role' | 'teamIds'>, inbox: Pick<Inbox, 'teamIds'>): boolean {
+  if (agent.role === 'admin' || agent.role === 'supervisor') return true;
+  return inbox.teamIds.some((t) => agent.teamIds.includes(t));
+}
+
+export function isManager(role: Role): boolean {
+  return role === 'admin' || role === 'supervisor';
+}
+
+/** Plain-text preview of a message for the conversation index. */
+export function previewOf(message: Pick<Message, 'text' | 'kind' | 'subject'>): string {
+  const base = message.text.trim() || message.subject || '';
+  const oneLine = base.replace(/\s+/g, ' ');
+  return oneLine.length > 200 ? `${oneLine.slice(0, 199)}…` : oneLine;
+}
+
+/** The conversation summary after a message was appended (pure, used by server and client alike). */
+export function withMessage(conv: Conversation, message: Pick<Message, 'direction' | 'kind' | 'text' | 'subject' | 'createdAt'>): Conversation {
+  if (message.kind === 'note' || message.kind === 'event') {
+    return { ...conv, updatedAt: Math.max(conv.updatedAt, message.createdAt) };
+  }
+  const waitingSince =
+    message.direction === 'in' ? (conv.waitingSince ?? message.createdAt) : null;
+  return {
+    ...conv,
+    lastMessagePreview: previewOf(message),
+    lastMessageDirection: message.direction,
+    lastMessageAt: Math.max(conv.lastMessageAt, message.createdAt),
+    waitingSince,
+    messageCount: conv.messageCount + 1,
+    updatedAt: Math.max(conv.updatedAt, message.createdAt),
+  };
+}

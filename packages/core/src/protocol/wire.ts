@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { Agent, Contact, Conversation, Inbox, Message, Team } from '../domain/model.js';
+import { Command } from '../commands/commands.js';
+
+/** Version of the sync protocol; bumped on incompatible changes (see PROTOCOL.md). */
+export const PROTOCOL_VERSION = 1;
+
+export const ErrorCode = z.enum([
+  'bad_request',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'rate_limited',
+  'internal',
+  'unavailable',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const LoginRequest = z.object({ email: z.string().email().max(320), password: z.string().min(1).max(1024), tenant: z.string().max(64).optional() });
+export const TokenResponse = z.object({ accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().int().positive() });
+export type TokenResponse = z.infer<typeof TokenResponse>;
+export const RefreshRequest = z.object({ refreshToken: z.string().min(1).max(512) });
+
+export const Me = z.object({ agent: Agent, tenant: z.object({ id: z.string(), slug: z.string(), name: z.string() }) });
+export type Me = z.infer<typeof Me>;
+
+/** Replication pull: every fact in the caller's scope changed after the checkpoint. */
+export const PullRequest = z.object({
+  checkpoint: z.number().int().nonnegative(),
+  limit: z.number().int().min(1).max(2000).default(500),
+  /** The scope the client's data was pulled under; a different scope on the server resets the client. */
+  scope: z.string().max(128).optional(),
+});
+export type PullRequest = z.infer<typeof PullRequest>;
+
+export const PullResponse = z.object({
+  checkpoint: z.number().int().nonnegative(),
+  hasMore: z.boolean(),
+  scope: z.string(),
+  /** True when the client's checkpoint belongs to another scope: it must drop its facts and start over. */
+  reset: z.boolean(),
+  conversations: z.array(Conversation),
+  messages: z.array(Message),
+  contacts: z.array(Contact),
+  inboxes: z.array(Inbox),
+  agents: z.array(Agent),
+  teams: z.array(Team),
+});
+export type PullResponse = z.infer<typeof PullResponse>;
+
+export const CommandBatch = z.object({ commands: z.array(z.unknown()).min(1).max(100) });
+export type CommandBatchRequest = { commands: Command[] };
+
+export const CommandOutcome = z.discriminatedUnion('outcome', [
+  z.object({ id: z.string(), outcome: z.literal('applied'), seq: z.number().int().nonnegative() }),
+  z.object({ id: z.string(), outcome: z.literal('duplicate'), seq: z.number().int().nonnegative() }),
+  z.object({ id: z.string(), outcome: z.literal('rejected'), error: z.object({ code: z.string(), message: z.string() }) }),
+]);
+export type CommandOutcome = z.infer<typeof CommandOutcome>;
+export const CommandBatchResponse = z.object({ results: z.array(CommandOutcome) });
+export type CommandBatchResponse = z.infer<typeof CommandBatchResponse>;
+
+export const MessagePage = z.object({ items: z.array(Message), nextCursor: z.string().nullable() });
+export type MessagePage = z.infer<typeof MessagePage>;
+
+/** JSON control frames on the sync socket. Binary frames carry Yjs (see ./yframe.ts). */
+export const ClientControl = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('auth'), token: z.string().min(1).max(4096) }),
+  z.object({ t: z.literal('sub'), doc: z.string().min(1).max(200) }),
+  z.object({ t: z.literal('unsub'), doc: z.string().min(1).max(200) }),
+  z.object({ t: z.literal('ping') }),
+]);
+export type ClientControl = z.infer<typeof ClientControl>;
+
+export const ServerControl = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('ready'), agentId: z.string(), tenantId: z.string(), seq: z.number().int().nonnegative() }),
+  z.object({ t: z.literal('poke'), seq: z.number().int().nonnegative() }),
+  z.object({ t: z.literal('pong') }),
+  z.object({ t: z.literal('error'), code: z.string(), message: z.string(), doc: z.string().optional() }),
+]);
+export type ServerControl = z.infer<typeof ServerControl>;
+
+/** Socket close codes used by the server. */
+export const CloseCode = {
+  unauthorized: 4401,
+  forbidden: 4403,
+  badFrame: 4400,
+  tokenExpired: 4419,
+  serverShutdown: 4503,
+} as const;
+
+/** Yjs document names: one per conversation. */
+export function conversationDocName(conversationId: string): string {
+  return `conv:${conversationId}`;
+}
+export function parseDocName(doc: string): { kind: 'conversation'; conversationId: string } | null {
+  const m = /^conv:([A-Za-z0-9_.:-]{1,128})$/.exec(doc);
+  return m?.[1] ? { kind: 'conversation', conversationId: m[1] } : null;
+}
