@@ -1,3 +1,3 @@
 // Test adapters and harnesses for @goutong/core: in-memory storage, fake clock, seeded network,
 // and the storage conformance suite every LocalStore adapter must pass.
-export {};
+export * from './memoryStore.js';
