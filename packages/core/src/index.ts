@@ -12,3 +12,8 @@ export * from './util/assert.js';
 export * from './util/observable.js';
 export * from './util/backoff.js';
 export * from './util/uuidv7.js';
+export * from './client/httpTransport.js';
+export * from './client/outbox.js';
+export * from './client/replicator.js';
+export * from './client/collab.js';
+export * from './client/client.js';

@@ -1,0 +1,413 @@
+import { applyToContact, applyToConversation, pendingMessageOf, type Command } from '../commands/commands.js';
+import type { Agent, Contact, Conversation, Message } from '../domain/model.js';
+import { compareConversations, matchesQuery } from '../domain/query.js';
+import { ServerControl } from '../protocol/wire.js';
+import { decodeFrame, FrameError } from '../protocol/yframe.js';
+import type { ConversationQuery, LocalStore, OutboxEntry } from '../ports/storage.js';
+import type { Clock, IdGenerator, Logger, NetworkMonitor } from '../ports/platform.js';
+import { TransportError, type SyncSocket, type Transport } from '../ports/transport.js';
+import { backoffDelay } from '../util/backoff.js';
+import { Emitter, ObservableValue, type ReadonlyObservable } from '../util/observable.js';
+import { Collab, type CollabHandle } from './collab.js';
+import { Outbox } from './outbox.js';
+import { Replicator, type FactsChanged } from './replicator.js';
+
+export type ConnectionStatus = 'offline' | 'connecting' | 'syncing' | 'online';
+
+/** What the connectivity bar shows. */
+export interface ConnectivityState {
+  status: ConnectionStatus;
+  /** Commands waiting to reach the server. */
+  pending: number;
+  /** Commands the server rejected (retry or discard). */
+  failed: number;
+  /** Device time of the last completed pull. */
+  lastSyncedAt: number | null;
+  /** The session is no longer valid: the user must log in again. */
+  sessionExpired: boolean;
+}
+
+/** Anything a command needs besides its payload is filled in by the client. */
+export type Intent = Command extends infer C ? (C extends Command ? Omit<C, 'id' | 'deviceTime'> : never) : never;
+
+export interface ClientOptions {
+  store: LocalStore;
+  transport: Transport;
+  clock: Clock;
+  ids: IdGenerator;
+  random: () => number;
+  logger: Logger;
+  network: NetworkMonitor;
+  /** The signed-in agent. */
+  agent: Pick<Agent, 'id' | 'tenantId' | 'name'>;
+  /** Device kind announced in presence (desktop, web, mobile). */
+  device?: string;
+  /** How long a conversation opened on this device keeps its messages cached (default 7 days). */
+  recentForMs?: number;
+}
+
+export interface ClientChange extends Partial<FactsChanged> {
+  /** The outbox changed (pending overlay, counts). */
+  outbox?: boolean;
+}
+
+const RECENT_KEY = 'recentConversations';
+
+/**
+ * The local-first client: reads from the device's store, writes intents to the outbox, pulls facts
+ * from the server's log, and keeps collaborative drafts in Yjs. Hosts (desktop, web, mobile) bring
+ * the adapters; UIs subscribe to `changes` and `connectivity` and re-read.
+ */
+export class GoutongClient {
+  readonly outbox: Outbox;
+  readonly replicator: Replicator;
+  readonly collab: Collab;
+  readonly changes = new Emitter<ClientChange>();
+  private readonly state = new ObservableValue<ConnectivityState>(
+    { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false },
+    (a, b) => a.status === b.status && a.pending === b.pending && a.failed === b.failed && a.lastSyncedAt === b.lastSyncedAt && a.sessionExpired === b.sessionExpired,
+  );
+  private socket: SyncSocket | null = null;
+  private ready = false;
+  private reconnectAttempts = 0;
+  private reconnectTimer: unknown = null;
+  private started = false;
+  private unsubs: Array<() => void> = [];
+  private recent: Record<string, number> = {};
+
+  constructor(private readonly o: ClientOptions) {
+    this.outbox = new Outbox({ store: o.store, transport: o.transport, clock: o.clock, random: o.random, logger: o.logger });
+    this.replicator = new Replicator({
+      store: o.store,
+      transport: o.transport,
+      logger: o.logger,
+      keepMessage: (m, batch) => this.keepMessage(m, batch.conversations),
+    });
+    this.collab = new Collab({ store: o.store, logger: o.logger, agent: { id: o.agent.id, name: o.agent.name }, device: o.device ?? 'web' });
+  }
+
+  get agent(): ClientOptions['agent'] {
+    return this.o.agent;
+  }
+
+  get connectivity(): ReadonlyObservable<ConnectivityState> {
+    return this.state;
+  }
+
+  /** Loads the outbox and starts syncing when the network allows. Reads work before this resolves. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.recent = (await this.o.store.getMeta<Record<string, number>>(RECENT_KEY)) ?? {};
+    await this.outbox.load();
+    this.updateCounts();
+    this.unsubs.push(
+      this.outbox.changed.on(() => {
+        this.updateCounts();
+        this.changes.emit({ outbox: true });
+      }),
+      this.outbox.acknowledged.on(() => void this.pullNow()),
+      this.replicator.changed.on((c) => {
+        this.changes.emit(c);
+      }),
+      this.o.network.subscribe((online) => {
+        if (online) this.connect();
+        else this.disconnect('network offline');
+      }),
+    );
+    if (this.o.network.isOnline()) this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    for (const u of this.unsubs) u();
+    this.unsubs = [];
+    this.outbox.stop();
+    if (this.reconnectTimer !== null) this.o.clock.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.collab.closeAll();
+    this.socket?.close();
+    this.socket = null;
+    await this.outbox.idle();
+  }
+
+  // ----- intents ---------------------------------------------------------------------------
+
+  /** Validates, persists and queues an intent; resolves with its command id once it is durable. */
+  async dispatch(intent: Intent): Promise<string> {
+    const command = { ...intent, id: this.o.ids.next(), deviceTime: this.o.clock.now() };
+    await this.outbox.enqueue(command);
+    if ('conversationId' in intent) this.touchRecent(intent.conversationId);
+    return command.id;
+  }
+
+  retry(commandId: string): Promise<void> {
+    return this.outbox.retry(commandId);
+  }
+
+  discard(commandId: string): Promise<void> {
+    return this.outbox.discard(commandId);
+  }
+
+  outboxEntries(): OutboxEntry[] {
+    return this.outbox.list();
+  }
+
+  // ----- reads (local, with the pending overlay) -------------------------------------------
+
+  private overlayConversation(c: Conversation, pending: OutboxEntry[]): Conversation {
+    let out = c;
+    for (const e of pending) {
+      if ('conversationId' in e.command && e.command.conversationId === c.id) out = applyToConversation(out, e.command, this.o.agent);
+    }
+    return out;
+  }
+
+  async conversation(id: string): Promise<Conversation | null> {
+    const c = await this.o.store.getConversation(id);
+    return c ? this.overlayConversation(c, this.outbox.unconfirmed()) : null;
+  }
+
+  /** The inbox query over local data, with commands not yet confirmed applied on top. */
+  async queryConversations(q: ConversationQuery): Promise<Conversation[]> {
+    const pending = this.outbox.unconfirmed();
+    const touched = new Set<string>();
+    for (const e of pending) if ('conversationId' in e.command) touched.add(e.command.conversationId);
+    if (touched.size === 0) return this.o.store.queryConversations(q);
+    // Ask for a wider window so rows that the overlay moves out can be replaced.
+    const offset = q.offset ?? 0;
+    const base = await this.o.store.queryConversations({ ...q, offset: 0, limit: offset + q.limit + touched.size });
+    const rows = new Map(base.map((c) => [c.id, c]));
+    for (const id of touched) {
+      const c = rows.get(id) ?? (await this.o.store.getConversation(id));
+      if (c) rows.set(id, c);
+    }
+    const out: Conversation[] = [];
+    for (const c of rows.values()) {
+      const v = touched.has(c.id) ? this.overlayConversation(c, pending) : c;
+      if (matchesQuery(v, q)) out.push(v);
+    }
+    out.sort(compareConversations(q.sort));
+    return out.slice(offset, offset + q.limit);
+  }
+
+  countConversations(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): Promise<number> {
+    return this.o.store.countConversations(q);
+  }
+
+  async contact(id: string): Promise<Contact | null> {
+    const c = await this.o.store.getContact(id);
+    if (!c) return null;
+    let out = c;
+    for (const e of this.outbox.unconfirmed()) out = applyToContact(out, e.command);
+    return out;
+  }
+
+  /**
+   * Messages of a conversation, newest first, with pending replies and notes (status queued) and
+   * failed ones (status failed, with the reason) merged in.
+   */
+  async messages(conversationId: string, opts: { before?: { createdAt: number; id: string }; limit?: number } = {}): Promise<Message[]> {
+    const limit = opts.limit ?? 50;
+    const stored = await this.o.store.getMessages({ conversationId, limit, ...(opts.before ? { before: opts.before } : {}) });
+    const ids = new Set(stored.map((m) => m.id));
+    const extra: Message[] = [];
+    if (!opts.before) {
+      for (const e of this.outbox.list()) {
+        if (!('conversationId' in e.command) || e.command.conversationId !== conversationId || ids.has(e.id)) continue;
+        const m = pendingMessageOf(e.command, this.o.agent);
+        if (!m) continue;
+        if (e.state === 'acked') {
+          // Confirmed by the server, fact not pulled yet: show as accepted by the server.
+          const fact = await this.o.store.getMessage(e.id);
+          if (fact) continue;
+        }
+        extra.push(
+          e.state === 'failed'
+            ? { ...m, status: m.kind === 'note' ? null : 'failed', statusReason: e.error?.message ?? 'rejected', meta: { ...m.meta, failed: true, error: e.error } }
+            : e.state === 'inflight'
+              ? { ...m, status: m.kind === 'note' ? null : 'sending' }
+              : m,
+        );
+      }
+    }
+    const all = [...stored, ...extra].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
+    return all.slice(0, limit + extra.length);
+  }
+
+  /**
+   * Loads a page of history from the server into the local store (when online). Returns whether
+   * there is more before it.
+   */
+  async loadMessagesFromServer(conversationId: string, cursor: string | null = null, limit = 50): Promise<{ nextCursor: string | null }> {
+    this.touchRecent(conversationId);
+    const page = await this.o.transport.messages(conversationId, cursor, limit);
+    await this.o.store.putMessages(page.items);
+    this.changes.emit({ messageConversationIds: [conversationId] });
+    return { nextCursor: page.nextCursor };
+  }
+
+  /** Opens the collaborative document of a conversation (drafts, presence). Release it when done. */
+  openConversationDoc(conversationId: string): CollabHandle {
+    this.touchRecent(conversationId);
+    return this.collab.open(conversationId);
+  }
+
+  /** Drops cached messages of conversations outside the working set. */
+  async evict(): Promise<number> {
+    const cached = await this.o.store.conversationsWithMessages();
+    const drop: string[] = [];
+    for (const id of cached) {
+      const c = await this.o.store.getConversation(id);
+      if (!this.inWorkingSet(id, c)) drop.push(id);
+    }
+    if (drop.length) await this.o.store.evictMessages(drop);
+    return drop.length;
+  }
+
+  /** Pulls now (after a poke, on reconnect, after an acknowledgement). */
+  async pullNow(): Promise<void> {
+    if (!this.ready) return;
+    this.setStatus('syncing');
+    try {
+      const cp = await this.replicator.pull();
+      await this.outbox.confirmUpTo(cp);
+      this.state.set({ ...this.state.value, lastSyncedAt: this.o.clock.now() });
+      if (this.ready) this.setStatus('online');
+    } catch (e) {
+      this.o.logger.warn('replication: pull failed', { error: String(e) });
+      if (e instanceof TransportError && e.kind === 'auth') this.sessionExpired();
+      else if (this.ready) {
+        this.setStatus('online');
+        this.o.clock.setTimeout(() => void this.pullNow(), backoffDelay(1, this.o.random));
+      }
+    }
+  }
+
+  // ----- connection --------------------------------------------------------------------
+
+  private connect(): void {
+    if (!this.started || this.socket || this.state.value.sessionExpired) return;
+    if (this.reconnectTimer !== null) {
+      this.o.clock.clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+    }
+    this.setStatus('connecting');
+    let socket: SyncSocket;
+    try {
+      socket = this.o.transport.openSocket({
+        onOpen: () => {
+          /* wait for the server's ready frame */
+        },
+        onText: (text) => this.onControl(text),
+        onBinary: (data) => {
+          try {
+            this.collab.handleFrame(decodeFrame(data));
+          } catch (e) {
+            this.o.logger.warn('sync: bad frame from server', { error: e instanceof FrameError ? e.message : String(e) });
+          }
+        },
+        onClose: (code, reason) => this.onClosed(socket, code, reason),
+      });
+    } catch (e) {
+      this.o.logger.warn('sync: cannot open socket', { error: String(e) });
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+  }
+
+  private onControl(text: string): void {
+    let msg: ServerControl;
+    try {
+      msg = ServerControl.parse(JSON.parse(text));
+    } catch {
+      this.o.logger.warn('sync: bad control frame from server');
+      return;
+    }
+    switch (msg.t) {
+      case 'ready':
+        this.ready = true;
+        this.reconnectAttempts = 0;
+        this.outbox.setCanSend(true);
+        if (this.socket) {
+          const s = this.socket;
+          this.collab.connected((d) => s.send(d));
+        }
+        void this.pullNow();
+        break;
+      case 'poke':
+        void this.pullNow();
+        break;
+      case 'pong':
+        break;
+      case 'error':
+        this.o.logger.warn('sync: server error', { code: msg.code, message: msg.message, doc: msg.doc });
+        break;
+    }
+  }
+
+  private onClosed(socket: SyncSocket, code: number, reason: string): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.ready = false;
+    this.outbox.setCanSend(false);
+    this.collab.disconnected();
+    this.setStatus('offline');
+    this.o.logger.info('sync: socket closed', { code, reason });
+    if (code === 4401) {
+      this.sessionExpired();
+      return;
+    }
+    if (this.started && this.o.network.isOnline()) this.scheduleReconnect();
+  }
+
+  private disconnect(why: string): void {
+    this.o.logger.info('sync: disconnecting', { why });
+    if (this.reconnectTimer !== null) this.o.clock.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.socket?.close();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer !== null || !this.started) return;
+    this.reconnectAttempts++;
+    const delay = backoffDelay(this.reconnectAttempts, this.o.random, { baseMs: 500, maxMs: 15_000, jitter: 0.3 });
+    this.reconnectTimer = this.o.clock.setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private sessionExpired(): void {
+    this.state.set({ ...this.state.value, sessionExpired: true, status: 'offline' });
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    this.state.set({ ...this.state.value, status });
+  }
+
+  private updateCounts(): void {
+    const { pending, failed } = this.outbox.counts();
+    this.state.set({ ...this.state.value, pending, failed });
+  }
+
+  // ----- working set ---------------------------------------------------------------------
+
+  private touchRecent(conversationId: string): void {
+    this.recent[conversationId] = this.o.clock.now();
+    void this.o.store.setMeta(RECENT_KEY, this.recent);
+  }
+
+  private inWorkingSet(conversationId: string, c: Pick<Conversation, 'status' | 'assigneeId'> | null): boolean {
+    const openedAt = this.recent[conversationId];
+    if (openedAt !== undefined && this.o.clock.now() - openedAt < (this.o.recentForMs ?? 7 * 86_400_000)) return true;
+    if (!c) return false;
+    return c.status !== 'resolved' && c.status !== 'closed';
+  }
+
+  private async keepMessage(m: Message, batchConversations: readonly Conversation[]): Promise<boolean> {
+    const c = batchConversations.find((x) => x.id === m.conversationId) ?? (await this.o.store.getConversation(m.conversationId));
+    return this.inWorkingSet(m.conversationId, c);
+  }
+}

@@ -1,0 +1,98 @@
+import type { Message } from '../domain/model.js';
+import type { PullResponse } from '../protocol/wire.js';
+import type { FactBatch, LocalStore } from '../ports/storage.js';
+import type { Logger } from '../ports/platform.js';
+import type { Transport } from '../ports/transport.js';
+import { Emitter } from '../util/observable.js';
+
+export interface FactsChanged {
+  conversationIds: string[];
+  /** Conversations whose messages changed. */
+  messageConversationIds: string[];
+  contactIds: string[];
+  directory: boolean;
+  reset: boolean;
+  checkpoint: number;
+}
+
+export interface ReplicatorOptions {
+  store: LocalStore;
+  transport: Transport;
+  logger: Logger;
+  batchSize?: number;
+  /**
+   * Which pulled messages the device keeps (its working set). Messages of other conversations
+   * are not stored; their summaries are, and their history loads by page when opened.
+   */
+  keepMessage?: (message: Message, batch: PullResponse) => boolean | Promise<boolean>;
+}
+
+/**
+ * Pulls the server's log into the local store by checkpoint (RxDB's replication protocol:
+ * checkpoint iteration, RESYNC on reconnect). Single-flight: a poke during a pull schedules
+ * one more pull instead of a parallel one.
+ */
+export class Replicator {
+  private running: Promise<number> | null = null;
+  private again = false;
+  readonly changed = new Emitter<FactsChanged>();
+
+  constructor(private readonly o: ReplicatorOptions) {}
+
+  /** Pulls until the server has nothing more; resolves with the new checkpoint. */
+  pull(): Promise<number> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      let cp = 0;
+      try {
+        do {
+          this.again = false;
+          cp = await this.pullAll();
+        } while (this.again);
+      } finally {
+        this.running = null;
+      }
+      return cp;
+    })();
+    return this.running;
+  }
+
+  private async pullAll(): Promise<number> {
+    for (;;) {
+      const { checkpoint, scope } = await this.o.store.getCheckpoint();
+      const res = await this.o.transport.pull({ checkpoint, limit: this.o.batchSize ?? 500, ...(scope ? { scope } : {}) });
+      if (res.reset) {
+        this.o.logger.info('replication: scope changed, starting over', { from: scope, to: res.scope });
+        await this.o.store.clearFacts();
+      }
+      const messages: Message[] = [];
+      for (const m of res.messages) {
+        if (!this.o.keepMessage || (await this.o.keepMessage(m, res))) messages.push(m);
+      }
+      const batch: FactBatch = {
+        conversations: res.conversations,
+        messages,
+        contacts: res.contacts,
+        inboxes: res.inboxes,
+        agents: res.agents,
+        teams: res.teams,
+      };
+      await this.o.store.applyFacts(batch, res.checkpoint, res.scope);
+      const changed: FactsChanged = {
+        conversationIds: res.conversations.map((c) => c.id),
+        messageConversationIds: [...new Set(res.messages.map((m) => m.conversationId))],
+        contactIds: res.contacts.map((c) => c.id),
+        directory: res.inboxes.length + res.agents.length + res.teams.length > 0,
+        reset: res.reset,
+        checkpoint: res.checkpoint,
+      };
+      if (res.reset || changed.conversationIds.length || changed.messageConversationIds.length || changed.contactIds.length || changed.directory) {
+        this.changed.emit(changed);
+      }
+      if (!res.hasMore) return res.checkpoint;
+    }
+  }
+}
