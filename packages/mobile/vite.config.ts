@@ -1,0 +1,55 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { defineConfig, type Alias, type PluginOption } from 'vite';
+import uniModule from '@dcloudio/vite-plugin-uni';
+
+// The plugin is CommonJS with `exports.default`; this package is ESM, so unwrap the default export.
+const uni = ((uniModule as unknown as { default?: typeof uniModule }).default ?? uniModule) as () => PluginOption;
+
+/**
+ * uni resolves modules with `preserveSymlinks: true`. Under pnpm that makes the dependencies of a
+ * package resolve from the hoisted `.pnpm/node_modules`, where @intlify 9.1.9 (uni's compiler and its
+ * vue-i18n runtime) and @intlify 11 (vue-i18n 11) compete for one name. So every @intlify package is
+ * pinned here to the version its user really depends on:
+ *  - H5 bundles this package's vue-i18n 11;
+ *  - app-plus and mp-weixin replace `vue-i18n` with uni's own runtime build (uni-cli-shared/lib, no
+ *    `new Function` message compiler, which Android's JS engine and mini programs refuse), whose
+ *    @intlify packages are uni-cli-shared's dependencies.
+ */
+function intlifyAliases(): Alias[] {
+  const here = createRequire(import.meta.url);
+  const pkgJson = (name: string, from: string) => realpathSync(createRequire(from).resolve(`${name}/package.json`));
+  const root =
+    process.env.UNI_PLATFORM === 'h5'
+      ? pkgJson('vue-i18n', here.resolve('./package.json'))
+      : pkgJson('@dcloudio/uni-cli-shared', pkgJson('@dcloudio/vite-plugin-uni', here.resolve('./package.json')));
+  const found = new Map<string, string>();
+  const visit = (fromPkgJson: string) => {
+    const deps = (JSON.parse(readFileSync(fromPkgJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+    for (const name of Object.keys(deps)) {
+      if (!name.startsWith('@intlify/') || found.has(name)) continue;
+      const pj = pkgJson(name, fromPkgJson);
+      const meta = JSON.parse(readFileSync(pj, 'utf8')) as { module?: string };
+      found.set(name, join(dirname(pj), meta.module ?? `dist/${name.slice('@intlify/'.length)}.esm-bundler.js`));
+      visit(pj);
+    }
+  };
+  visit(root);
+  return [...found].map(([name, file]) => ({ find: new RegExp(`^${name.replace('/', '\\/')}$`), replacement: file }));
+}
+
+// Build configuration for `uni` (H5, app-plus, mp-weixin). Tests use vitest.config.ts, which does
+// not load this file or uni's plugin.
+export default defineConfig({
+  plugins: [uni()],
+  resolve: { alias: intlifyAliases() },
+  define: {
+    // vue-i18n feature flags (esm-bundler build on H5): JIT message compilation, no eval.
+    __VUE_I18N_FULL_INSTALL__: true,
+    __VUE_I18N_LEGACY_API__: false,
+    __INTLIFY_PROD_DEVTOOLS__: false,
+    __INTLIFY_JIT_COMPILATION__: true,
+    __INTLIFY_DROP_MESSAGE_COMPILER__: false,
+  },
+});

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+import { workspaceAliases } from '../../vitest.shared.js';
+
+// Tests run in plain Node with the root's vitest (and its vite); uni's vite plugin and this package's
+// vite 5 build config (vite.config.ts) are not loaded here.
+export default defineConfig({
+  resolve: { alias: workspaceAliases },
+  test: {
+    name: 'mobile',
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    environment: 'node',
+  },
+});
