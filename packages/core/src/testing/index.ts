@@ -1,3 +1,5 @@
 // Test adapters and harnesses for @goutong/core: in-memory storage, fake clock, seeded network,
 // and the storage conformance suite every LocalStore adapter must pass.
 export * from './memoryStore.js';
+export * from './fixtures.js';
+export * from './storageSuite.js';
