@@ -3,3 +3,7 @@
 export * from './memoryStore.js';
 export * from './fixtures.js';
 export * from './storageSuite.js';
+export * from './fakeClock.js';
+export * from './referenceServer.js';
+export * from './testNetwork.js';
+export * from './harness.js';

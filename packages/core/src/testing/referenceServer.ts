@@ -1,0 +1,993 @@
+import * as Y from 'yjs';
+import * as syncProtocol from 'y-protocols/sync';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import {
+  Command,
+  type CommandOf,
+} from '../commands/commands.js';
+import type {
+  Agent,
+  Channel,
+  Contact,
+  ContactIdentity,
+  Conversation,
+  ConversationStatus,
+  DeliveryStatus,
+  Inbox,
+  Message,
+  Priority,
+  Role,
+  Team,
+  Tenant,
+} from '../domain/model.js';
+import { canAccessInbox, isManager, withMessage } from '../domain/policy.js';
+import {
+  ClientControl,
+  PullRequest,
+  parseDocName,
+  type CommandBatchResponse,
+  type CommandOutcome,
+  type MessagePage,
+  type PullResponse,
+} from '../protocol/wire.js';
+import { decodeFrame, encodeFrame, FRAME_AWARENESS, FRAME_SYNC, FrameError } from '../protocol/yframe.js';
+import { cloneValue, compareMessagesNewestFirst, isOlderThan } from './memoryStore.js';
+
+/**
+ * An error the reference server answers a whole request with (the HTTP status and error code of
+ * the real server). The test network turns it into a TransportError.
+ */
+export class ReferenceServerError extends Error {
+  override readonly name = 'ReferenceServerError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Where the server sends socket frames of one connection (the test network delays them). */
+export interface ConnectionSink {
+  text(data: string): void;
+  binary(data: Uint8Array): void;
+  /** The server closes the socket (bad frame, agent deactivated…). */
+  close(code: number, reason: string): void;
+}
+
+/** The server side of one authenticated sync socket. */
+export interface ServerConnection {
+  readonly agentId: string;
+  receive(data: string | Uint8Array): void;
+  /** The socket is gone (client close, network failure). */
+  close(): void;
+}
+
+/** One entry of the server's commit log. */
+export interface CommitRecord {
+  seq: number;
+  at: number;
+  kind: 'command' | 'inbound' | 'delivery' | 'directory' | 'seed';
+  commandId: string | null;
+  agentId: string | null;
+}
+
+interface DocState {
+  doc: Y.Doc;
+  awareness: awarenessProtocol.Awareness;
+  subs: Set<Conn>;
+}
+
+interface TenantState {
+  tenant: Tenant;
+  seq: number;
+  teams: Map<string, Team>;
+  agents: Map<string, Agent>;
+  inboxes: Map<string, Inbox>;
+  contacts: Map<string, Contact>;
+  conversations: Map<string, Conversation>;
+  messages: Map<string, Message>;
+  /** Message ids of each conversation in the order the server stored them. */
+  messageOrder: Map<string, string[]>;
+  /** Applied command ids (dedupe key) with the seq of their commit. */
+  commands: Map<string, { seq: number; agentId: string; type: Command['type'] }>;
+  /** `${inboxId}\u0000${providerMessageId}` of stored inbound messages (inbound dedupe). */
+  inboundKeys: Map<string, string>;
+  log: CommitRecord[];
+  docs: Map<string, DocState>;
+  connections: Set<Conn>;
+  /** Conversations that were resolved or closed at some point (tests use it for cache checks). */
+  everInactive: Set<string>;
+}
+
+class Conn implements ServerConnection {
+  /** Awareness client ids this connection controls, per document. */
+  readonly controlled = new Map<string, Set<number>>();
+  open = true;
+  constructor(
+    readonly server: ReferenceServer,
+    readonly tenant: TenantState,
+    readonly agentId: string,
+    readonly sink: ConnectionSink,
+  ) {}
+  receive(data: string | Uint8Array): void {
+    if (!this.open) return;
+    this.server.onSocketData(this, data);
+  }
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.server.onSocketClosed(this);
+  }
+}
+
+export interface ReferenceServerOptions {
+  /** Server time (use the FakeClock's `now`). */
+  now: () => number;
+}
+
+export type Rejection = { code: string; message: string };
+
+/** FNV-1a 32-bit, hex; used to make short scope strings. */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+const INACTIVE: readonly ConversationStatus[] = ['resolved', 'closed'];
+
+/**
+ * An in-memory, authoritative model of the sync server's semantics. Property tests run clients
+ * against it through the TestNetwork; the real server (packages/sync-server) mirrors these rules
+ * and has its own end-to-end tests.
+ *
+ * Rules:
+ *  - one monotonic `seq` per tenant; every commit (applied command, inbound message, delivery
+ *    status, directory change) takes the next seq and stamps every row it changes with it;
+ *  - `push` answers each command `applied`, `duplicate` (same id seen before: the original seq,
+ *    nothing re-applied) or `rejected` (validation, permission, scope; NOT remembered, so a retry
+ *    is evaluated again);
+ *  - an agent's scope is the inboxes it may access (`canAccessInbox`): their conversations and
+ *    messages, the contacts of those conversations, plus the whole directory (agents, teams);
+ *    a conversation outside the scope is `not_found`;
+ *  - `pull` returns rows with seq > checkpoint in scope, merged across tables by seq, never
+ *    splitting one commit across two pages; `reset` when the client's scope is not the current one.
+ */
+export class ReferenceServer {
+  private tenants = new Map<string, TenantState>();
+  /** Which tenant an agent / inbox / conversation / contact id belongs to. */
+  private owner = new Map<string, TenantState>();
+  private commitListeners = new Set<(tenantId: string, seq: number) => void>();
+
+  constructor(private readonly o: ReferenceServerOptions) {}
+
+  now(): number {
+    return this.o.now();
+  }
+
+  // ----- seeding and directory ---------------------------------------------------------
+
+  createTenant(t: { id: string; slug?: string; name?: string }): Tenant {
+    if (this.tenants.has(t.id)) throw new Error(`tenant ${t.id} exists`);
+    const tenant: Tenant = { id: t.id, slug: t.slug ?? t.id, name: t.name ?? t.id, createdAt: this.now() };
+    this.tenants.set(t.id, {
+      tenant,
+      seq: 0,
+      teams: new Map(),
+      agents: new Map(),
+      inboxes: new Map(),
+      contacts: new Map(),
+      conversations: new Map(),
+      messages: new Map(),
+      messageOrder: new Map(),
+      commands: new Map(),
+      inboundKeys: new Map(),
+      log: [],
+      docs: new Map(),
+      connections: new Set(),
+      everInactive: new Set(),
+    });
+    return tenant;
+  }
+
+  addTeam(tenantId: string, team: { id: string; name?: string }): Team {
+    const t = this.tenant(tenantId);
+    return this.commit(t, 'directory', null, null, (seq) => {
+      const row: Team = { id: team.id, tenantId, name: team.name ?? team.id, seq };
+      t.teams.set(row.id, row);
+      return row;
+    });
+  }
+
+  addAgent(tenantId: string, a: { id: string; name?: string; email?: string; role: Role; teamIds?: string[]; active?: boolean }): Agent {
+    const t = this.tenant(tenantId);
+    return this.commit(t, 'directory', null, null, (seq) => {
+      const row: Agent = {
+        id: a.id,
+        tenantId,
+        email: a.email ?? `${a.id.toLowerCase().replace(/[^a-z0-9]/g, '')}@example.com`,
+        name: a.name ?? a.id,
+        role: a.role,
+        teamIds: [...(a.teamIds ?? [])],
+        active: a.active ?? true,
+        seq,
+      };
+      t.agents.set(row.id, row);
+      this.owner.set(row.id, t);
+      return row;
+    });
+  }
+
+  /** Changes an agent (teams, role, active). A scope change makes that agent's clients reset. */
+  updateAgent(agentId: string, patch: Partial<Pick<Agent, 'name' | 'role' | 'teamIds' | 'active'>>): Agent {
+    const t = this.tenantOfAgent(agentId);
+    const closeSockets = patch.active === false;
+    const row = this.commit(t, 'directory', null, null, (seq) => {
+      const a = t.agents.get(agentId)!;
+      const next: Agent = { ...a, ...patch, teamIds: [...(patch.teamIds ?? a.teamIds)], seq };
+      t.agents.set(agentId, next);
+      return next;
+    });
+    if (closeSockets) for (const c of [...t.connections]) if (c.agentId === agentId) this.kick(c, 4401, 'agent deactivated');
+    return row;
+  }
+
+  addInbox(tenantId: string, i: { id: string; name?: string; channel: Channel; provider?: string | null; teamIds?: string[] }): Inbox {
+    const t = this.tenant(tenantId);
+    return this.commit(t, 'directory', null, null, (seq) => {
+      const row: Inbox = {
+        id: i.id,
+        tenantId,
+        name: i.name ?? i.id,
+        channel: i.channel,
+        provider: i.provider ?? null,
+        teamIds: [...(i.teamIds ?? [])],
+        createdAt: this.now(),
+        seq,
+      };
+      t.inboxes.set(row.id, row);
+      this.owner.set(row.id, t);
+      return row;
+    });
+  }
+
+  addContact(tenantId: string, c: { id: string; name?: string; identities?: ContactIdentity[]; attributes?: Record<string, string> }): Contact {
+    const t = this.tenant(tenantId);
+    return this.commit(t, 'seed', null, null, (seq) => {
+      const now = this.now();
+      const row: Contact = {
+        id: c.id,
+        tenantId,
+        name: c.name ?? c.id,
+        identities: cloneValue(c.identities ?? []),
+        attributes: { ...(c.attributes ?? {}) },
+        createdAt: now,
+        updatedAt: now,
+        seq,
+      };
+      t.contacts.set(row.id, row);
+      this.owner.set(row.id, t);
+      return row;
+    });
+  }
+
+  /** Creates a conversation directly (seeding); use `inbound` to simulate a customer writing. */
+  addConversation(c: {
+    id: string;
+    inboxId: string;
+    contactId: string;
+    status?: ConversationStatus;
+    priority?: Priority;
+    assigneeId?: string | null;
+    teamId?: string | null;
+    labels?: string[];
+    subject?: string | null;
+  }): Conversation {
+    const t = this.ownerOf(c.inboxId);
+    const inbox = t.inboxes.get(c.inboxId)!;
+    const contact = t.contacts.get(c.contactId);
+    if (!contact) throw new Error(`unknown contact ${c.contactId}`);
+    return this.commit(t, 'seed', null, null, (seq) => {
+      const row = this.newConversation(t, inbox, contact, seq, c);
+      return row;
+    });
+  }
+
+  // ----- facts from the outside world --------------------------------------------------
+
+  /**
+   * A customer message arrives on an inbox (webhook, mailbox poll). Dropped as a duplicate when
+   * `providerMessageId` was seen on this inbox. Finds the contact by identity (or creates it),
+   * appends to the contact's latest conversation on the inbox that is not closed (reopening it
+   * when resolved or snoozed) or starts a new one.
+   */
+  inbound(i: {
+    inboxId: string;
+    from: string;
+    text: string;
+    name?: string;
+    subject?: string | null;
+    providerMessageId?: string;
+    /** Append to this conversation instead of looking one up. */
+    conversationId?: string;
+    messageId?: string;
+  }): { message: Message; conversation: Conversation; duplicate: boolean } {
+    const t = this.ownerOf(i.inboxId);
+    const inbox = t.inboxes.get(i.inboxId)!;
+    const key = i.providerMessageId !== undefined ? `${i.inboxId}\u0000${i.providerMessageId}` : null;
+    if (key !== null && t.inboundKeys.has(key)) {
+      const m = t.messages.get(t.inboundKeys.get(key)!)!;
+      return { message: cloneValue(m), conversation: cloneValue(t.conversations.get(m.conversationId)!), duplicate: true };
+    }
+    return this.commit(t, 'inbound', null, null, (seq) => {
+      const now = this.now();
+      let contact = [...t.contacts.values()].find((c) => c.identities.some((x) => x.channel === inbox.channel && x.identifier === i.from));
+      if (!contact) {
+        contact = {
+          id: `ct-${seq}`,
+          tenantId: t.tenant.id,
+          name: i.name ?? i.from,
+          identities: [{ channel: inbox.channel, identifier: i.from }],
+          attributes: {},
+          createdAt: now,
+          updatedAt: now,
+          seq,
+        };
+        t.contacts.set(contact.id, contact);
+        this.owner.set(contact.id, t);
+      }
+      let conv: Conversation | undefined;
+      if (i.conversationId !== undefined) {
+        conv = t.conversations.get(i.conversationId);
+        if (!conv || conv.inboxId !== inbox.id) throw new Error(`conversation ${i.conversationId} is not on inbox ${inbox.id}`);
+      } else {
+        conv = [...t.conversations.values()]
+          .filter((c) => c.inboxId === inbox.id && c.contactId === contact.id && c.status !== 'closed')
+          .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))[0];
+      }
+      if (!conv) conv = this.newConversation(t, inbox, contact, seq, { id: `cv-${seq}`, subject: i.subject ?? null });
+      const message: Message = {
+        id: i.messageId ?? `in-${seq}`,
+        tenantId: t.tenant.id,
+        conversationId: conv.id,
+        direction: 'in',
+        kind: inbox.channel === 'email' ? 'email' : 'text',
+        authorType: 'contact',
+        authorId: contact.id,
+        text: i.text,
+        subject: i.subject ?? null,
+        attachments: [],
+        status: null,
+        statusReason: null,
+        deviceTime: null,
+        serverTime: now,
+        createdAt: now,
+        meta: i.providerMessageId !== undefined ? { providerMessageId: i.providerMessageId } : {},
+        seq,
+      };
+      this.storeMessage(t, message);
+      let next = withMessage(conv, message);
+      if (next.status === 'resolved' || next.status === 'snoozed') next = { ...next, status: 'open', snoozedUntil: null };
+      next = { ...next, seq };
+      t.conversations.set(next.id, next);
+      if (key !== null) t.inboundKeys.set(key, message.id);
+      return { message: cloneValue(message), conversation: cloneValue(next), duplicate: false };
+    });
+  }
+
+  /** The relay reports a delivery status change of an outgoing message. */
+  setDeliveryStatus(messageId: string, status: DeliveryStatus, reason: string | null = null): Message {
+    const t = this.ownerOfMessage(messageId);
+    return this.commit(t, 'delivery', null, null, (seq) => {
+      const m = t.messages.get(messageId)!;
+      const next: Message = { ...m, status, statusReason: reason, seq };
+      t.messages.set(messageId, next);
+      return cloneValue(next);
+    });
+  }
+
+  // ----- the API -------------------------------------------------------------------------
+
+  /** POST /api/v1/commands. */
+  push(agentId: string, commands: readonly unknown[]): CommandBatchResponse {
+    const { t, agent } = this.auth(agentId);
+    if (!Array.isArray(commands) || commands.length < 1 || commands.length > 100) {
+      throw new ReferenceServerError(400, 'bad_request', 'commands must be an array of 1 to 100 items');
+    }
+    const results: CommandOutcome[] = [];
+    for (const raw of commands) results.push(this.pushOne(t, agent, raw));
+    return { results };
+  }
+
+  /** POST /api/v1/sync/pull. */
+  pull(agentId: string, request: unknown): PullResponse {
+    const { t, agent } = this.auth(agentId);
+    const parsed = PullRequest.safeParse(request);
+    if (!parsed.success) throw new ReferenceServerError(400, 'bad_request', parsed.error.message);
+    const req = parsed.data;
+    const scope = this.scopeOf(t, agent);
+    const reset = (req.scope !== undefined && req.scope !== scope) || req.checkpoint > t.seq;
+    const from = reset ? 0 : req.checkpoint;
+    const access = this.access(t, agent);
+
+    type Row =
+      | { table: 'conversations'; row: Conversation }
+      | { table: 'messages'; row: Message }
+      | { table: 'contacts'; row: Contact }
+      | { table: 'inboxes'; row: Inbox }
+      | { table: 'agents'; row: Agent }
+      | { table: 'teams'; row: Team };
+    const rows: Row[] = [];
+    for (const r of t.teams.values()) if (r.seq > from) rows.push({ table: 'teams', row: r });
+    for (const r of t.agents.values()) if (r.seq > from) rows.push({ table: 'agents', row: r });
+    for (const r of t.inboxes.values()) if (r.seq > from && access.inboxes.has(r.id)) rows.push({ table: 'inboxes', row: r });
+    for (const r of t.contacts.values()) if (r.seq > from && access.contacts.has(r.id)) rows.push({ table: 'contacts', row: r });
+    for (const r of t.conversations.values()) if (r.seq > from && access.conversations.has(r.id)) rows.push({ table: 'conversations', row: r });
+    for (const r of t.messages.values()) if (r.seq > from && access.conversations.has(r.conversationId)) rows.push({ table: 'messages', row: r });
+    rows.sort((a, b) => a.row.seq - b.row.seq);
+
+    // Take `limit` rows, then the rest of the last commit: a page never ends inside a commit.
+    let n = Math.min(req.limit, rows.length);
+    while (n > 0 && n < rows.length && rows[n]!.row.seq === rows[n - 1]!.row.seq) n++;
+    const page = rows.slice(0, n);
+    const hasMore = n < rows.length;
+    const res: PullResponse = {
+      checkpoint: hasMore ? page[page.length - 1]!.row.seq : t.seq,
+      hasMore,
+      scope,
+      reset,
+      conversations: [],
+      messages: [],
+      contacts: [],
+      inboxes: [],
+      agents: [],
+      teams: [],
+    };
+    for (const r of page) (res[r.table] as unknown[]).push(cloneValue(r.row));
+    return res;
+  }
+
+  /** GET /api/v1/conversations/:id/messages: pages of a conversation's messages, newest first. */
+  messages(agentId: string, conversationId: string, cursor: string | null, limit: number): MessagePage {
+    const { t, agent } = this.auth(agentId);
+    const conv = t.conversations.get(conversationId);
+    if (!conv || !this.canSeeConversation(t, agent, conv)) throw new ReferenceServerError(404, 'not_found', 'conversation not found');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new ReferenceServerError(400, 'bad_request', 'limit must be 1..200');
+    let before: { createdAt: number; id: string } | undefined;
+    if (cursor !== null) {
+      const m = /^(\d+)\.(.+)$/.exec(cursor);
+      if (!m) throw new ReferenceServerError(400, 'bad_request', 'bad cursor');
+      before = { createdAt: Number(m[1]), id: m[2]! };
+    }
+    const all = (t.messageOrder.get(conversationId) ?? [])
+      .map((id) => t.messages.get(id)!)
+      .filter((m) => before === undefined || isOlderThan(m, before))
+      .sort(compareMessagesNewestFirst);
+    const items = all.slice(0, limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map(cloneValue),
+      nextCursor: all.length > limit && last ? `${last.createdAt}.${last.id}` : null,
+    };
+  }
+
+  /**
+   * Opens a sync socket for an authenticated agent. The server sends `ready` at once and a
+   * `poke` after every commit of the tenant; binary frames relay Yjs documents.
+   */
+  connect(agentId: string, sink: ConnectionSink): ServerConnection {
+    const { t, agent } = this.auth(agentId);
+    const conn = new Conn(this, t, agent.id, sink);
+    t.connections.add(conn);
+    sink.text(JSON.stringify({ t: 'ready', agentId: agent.id, tenantId: t.tenant.id, seq: t.seq }));
+    return conn;
+  }
+
+  /** Called after every commit with the tenant and the new seq (pokes are sent already). */
+  onCommit(listener: (tenantId: string, seq: number) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /** Destroys the Yjs documents (their awareness timers) and forgets the connections. */
+  close(): void {
+    for (const t of this.tenants.values()) {
+      for (const c of t.connections) c.open = false;
+      t.connections.clear();
+      for (const d of t.docs.values()) {
+        d.awareness.destroy();
+        d.doc.destroy();
+      }
+      t.docs.clear();
+    }
+  }
+
+  // ----- inspection (tests) -----------------------------------------------------------
+
+  seq(tenantId: string): number {
+    return this.tenant(tenantId).seq;
+  }
+
+  log(tenantId: string): CommitRecord[] {
+    return this.tenant(tenantId).log.map((r) => ({ ...r }));
+  }
+
+  /** Whether a command id was applied, and with which seq. */
+  applied(commandId: string): { seq: number; agentId: string; type: Command['type'] } | null {
+    for (const t of this.tenants.values()) {
+      const c = t.commands.get(commandId);
+      if (c) return { ...c };
+    }
+    return null;
+  }
+
+  appliedCommandIds(tenantId: string): string[] {
+    return [...this.tenant(tenantId).commands.keys()];
+  }
+
+  conversation(id: string): Conversation | null {
+    const t = this.owner.get(id);
+    const c = t?.conversations.get(id);
+    return c ? cloneValue(c) : null;
+  }
+
+  contact(id: string): Contact | null {
+    const t = this.owner.get(id);
+    const c = t?.contacts.get(id);
+    return c ? cloneValue(c) : null;
+  }
+
+  agent(id: string): Agent | null {
+    const a = this.owner.get(id)?.agents.get(id);
+    return a ? cloneValue(a) : null;
+  }
+
+  message(id: string): Message | null {
+    for (const t of this.tenants.values()) {
+      const m = t.messages.get(id);
+      if (m) return cloneValue(m);
+    }
+    return null;
+  }
+
+  /** Messages of a conversation in the order the server stored them (oldest first). */
+  messagesOf(conversationId: string): Message[] {
+    const t = this.owner.get(conversationId);
+    if (!t) return [];
+    return (t.messageOrder.get(conversationId) ?? []).map((id) => cloneValue(t.messages.get(id)!));
+  }
+
+  /** Every conversation of the tenant. */
+  conversations(tenantId: string): Conversation[] {
+    return [...this.tenant(tenantId).conversations.values()].map(cloneValue);
+  }
+
+  /** Whether a conversation was resolved or closed at some point of its life. */
+  wasInactive(conversationId: string): boolean {
+    return this.owner.get(conversationId)?.everInactive.has(conversationId) ?? false;
+  }
+
+  /** Everything an agent may see, as the store of a fully synced client should hold it. */
+  scopeSnapshot(agentId: string): {
+    scope: string;
+    conversations: Conversation[];
+    contacts: Contact[];
+    inboxes: Inbox[];
+    agents: Agent[];
+    teams: Team[];
+  } {
+    const { t, agent } = this.auth(agentId);
+    const access = this.access(t, agent);
+    const byId = <R extends { id: string }>(a: R, b: R) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    return {
+      scope: this.scopeOf(t, agent),
+      conversations: [...t.conversations.values()].filter((c) => access.conversations.has(c.id)).sort(byId).map(cloneValue),
+      contacts: [...t.contacts.values()].filter((c) => access.contacts.has(c.id)).sort(byId).map(cloneValue),
+      inboxes: [...t.inboxes.values()].filter((i) => access.inboxes.has(i.id)).sort(byId).map(cloneValue),
+      agents: [...t.agents.values()].sort(byId).map(cloneValue),
+      teams: [...t.teams.values()].sort(byId).map(cloneValue),
+    };
+  }
+
+  /** The Yjs document the server holds for a doc name (tests read drafts from it). */
+  doc(tenantId: string, name: string): Y.Doc | null {
+    return this.tenant(tenantId).docs.get(name)?.doc ?? null;
+  }
+
+  connectionCount(tenantId: string): number {
+    return this.tenant(tenantId).connections.size;
+  }
+
+  /** The scope string of an agent (changes when the set of inboxes it may access changes). */
+  scopeOfAgent(agentId: string): string {
+    const { t, agent } = this.auth(agentId);
+    return this.scopeOf(t, agent);
+  }
+
+  // ----- internals ----------------------------------------------------------------------
+
+  private tenant(id: string): TenantState {
+    const t = this.tenants.get(id);
+    if (!t) throw new Error(`unknown tenant ${id}`);
+    return t;
+  }
+
+  private ownerOf(id: string): TenantState {
+    const t = this.owner.get(id);
+    if (!t) throw new Error(`unknown id ${id}`);
+    return t;
+  }
+
+  private ownerOfMessage(messageId: string): TenantState {
+    for (const t of this.tenants.values()) if (t.messages.has(messageId)) return t;
+    throw new Error(`unknown message ${messageId}`);
+  }
+
+  private tenantOfAgent(agentId: string): TenantState {
+    const t = this.owner.get(agentId);
+    if (!t || !t.agents.has(agentId)) throw new Error(`unknown agent ${agentId}`);
+    return t;
+  }
+
+  private auth(agentId: string): { t: TenantState; agent: Agent } {
+    const t = this.owner.get(agentId);
+    const agent = t?.agents.get(agentId);
+    if (!t || !agent || !agent.active) throw new ReferenceServerError(401, 'unauthorized', 'no valid session');
+    return { t, agent };
+  }
+
+  private commit<R>(t: TenantState, kind: CommitRecord['kind'], commandId: string | null, agentId: string | null, apply: (seq: number) => R): R {
+    const seq = t.seq + 1;
+    const result = apply(seq);
+    t.seq = seq;
+    t.log.push({ seq, at: this.now(), kind, commandId, agentId });
+    for (const c of t.conversations.values()) if (c.seq === seq && INACTIVE.includes(c.status)) t.everInactive.add(c.id);
+    const poke = JSON.stringify({ t: 'poke', seq });
+    for (const c of [...t.connections]) c.sink.text(poke);
+    for (const l of [...this.commitListeners]) l(t.tenant.id, seq);
+    return result;
+  }
+
+  private newConversation(
+    t: TenantState,
+    inbox: Inbox,
+    contact: Contact,
+    seq: number,
+    c: { id: string; status?: ConversationStatus; priority?: Priority; assigneeId?: string | null; teamId?: string | null; labels?: string[]; subject?: string | null },
+  ): Conversation {
+    const now = this.now();
+    const row: Conversation = {
+      id: c.id,
+      tenantId: t.tenant.id,
+      inboxId: inbox.id,
+      channel: inbox.channel,
+      contactId: contact.id,
+      contactName: contact.name,
+      teamId: c.teamId !== undefined ? c.teamId : (inbox.teamIds[0] ?? null),
+      status: c.status ?? 'open',
+      priority: c.priority ?? 'normal',
+      assigneeId: c.assigneeId ?? null,
+      labels: [...new Set(c.labels ?? [])].sort(),
+      subject: c.subject ?? null,
+      lastMessagePreview: '',
+      lastMessageDirection: null,
+      lastMessageAt: now,
+      waitingSince: null,
+      snoozedUntil: null,
+      messageCount: 0,
+      createdAt: now,
+      updatedAt: now,
+      seq,
+    };
+    t.conversations.set(row.id, row);
+    this.owner.set(row.id, t);
+    // The contact may now be visible to agents who could not see it before: stamp it so it
+    // replicates to them (rows replicate by seq, an old seq would never reach a new scope).
+    t.contacts.set(contact.id, { ...contact, seq });
+    return row;
+  }
+
+  private storeMessage(t: TenantState, m: Message): void {
+    t.messages.set(m.id, m);
+    const order = t.messageOrder.get(m.conversationId) ?? [];
+    order.push(m.id);
+    t.messageOrder.set(m.conversationId, order);
+  }
+
+  /** Inbox ids, conversation ids and contact ids an agent may see. */
+  private access(t: TenantState, agent: Agent): { inboxes: Set<string>; conversations: Set<string>; contacts: Set<string> } {
+    const inboxes = new Set<string>();
+    for (const i of t.inboxes.values()) if (canAccessInbox(agent, i)) inboxes.add(i.id);
+    const conversations = new Set<string>();
+    const contacts = new Set<string>();
+    for (const c of t.conversations.values()) {
+      if (inboxes.has(c.inboxId)) {
+        conversations.add(c.id);
+        contacts.add(c.contactId);
+      }
+    }
+    if (isManager(agent.role)) for (const c of t.contacts.values()) contacts.add(c.id);
+    return { inboxes, conversations, contacts };
+  }
+
+  private scopeOf(t: TenantState, agent: Agent): string {
+    if (isManager(agent.role)) return `all:${t.tenant.id}`;
+    const inboxes = [...t.inboxes.values()].filter((i) => canAccessInbox(agent, i)).map((i) => i.id).sort();
+    return `inboxes:${fnv1a(`${t.tenant.id}\u0000${inboxes.join('\u0000')}`)}`;
+  }
+
+  private canSeeConversation(t: TenantState, agent: Agent, conv: Conversation): boolean {
+    const inbox = t.inboxes.get(conv.inboxId);
+    return inbox !== undefined && canAccessInbox(agent, inbox);
+  }
+
+  private canSeeContact(t: TenantState, agent: Agent, contactId: string): boolean {
+    if (isManager(agent.role)) return t.contacts.has(contactId);
+    for (const c of t.conversations.values()) if (c.contactId === contactId && this.canSeeConversation(t, agent, c)) return true;
+    return false;
+  }
+
+  private pushOne(t: TenantState, agent: Agent, raw: unknown): CommandOutcome {
+    const id = typeof (raw as { id?: unknown } | null)?.id === 'string' ? (raw as { id: string }).id : '';
+    const seen = t.commands.get(id);
+    if (seen) return { id, outcome: 'duplicate', seq: seen.seq };
+    const parsed = Command.safeParse(raw);
+    if (!parsed.success) {
+      return { id, outcome: 'rejected', error: { code: 'bad_request', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') } };
+    }
+    const cmd = parsed.data;
+    const rejection = this.check(t, agent, cmd);
+    if (rejection) return { id, outcome: 'rejected', error: rejection };
+    const seq = this.commit(t, 'command', cmd.id, agent.id, (s) => {
+      this.apply(t, agent, cmd, s);
+      t.commands.set(cmd.id, { seq: s, agentId: agent.id, type: cmd.type });
+      return s;
+    });
+    return { id, outcome: 'applied', seq };
+  }
+
+  /** Validation and authorisation of a parsed command; null when it may be applied. */
+  private check(t: TenantState, agent: Agent, cmd: Command): Rejection | null {
+    if (cmd.type === 'update_contact') {
+      if (!this.canSeeContact(t, agent, cmd.contactId)) return { code: 'not_found', message: 'contact not found' };
+      return null;
+    }
+    const conv = t.conversations.get(cmd.conversationId);
+    if (!conv || !this.canSeeConversation(t, agent, conv)) return { code: 'not_found', message: 'conversation not found' };
+    const inbox = t.inboxes.get(conv.inboxId)!;
+    switch (cmd.type) {
+      case 'send_reply':
+        if (conv.status === 'closed') return { code: 'conflict', message: 'the conversation is closed' };
+        return null;
+      case 'assign': {
+        if (cmd.assigneeId !== null) {
+          const assignee = t.agents.get(cmd.assigneeId);
+          if (!assignee || !assignee.active) return { code: 'bad_request', message: 'unknown or inactive assignee' };
+          if (!canAccessInbox(assignee, inbox)) return { code: 'forbidden', message: 'the assignee cannot access this inbox' };
+        }
+        if (cmd.teamId !== undefined && cmd.teamId !== null && !t.teams.has(cmd.teamId)) return { code: 'bad_request', message: 'unknown team' };
+        if (!isManager(agent.role)) {
+          if (cmd.assigneeId !== null && cmd.assigneeId !== agent.id) return { code: 'forbidden', message: 'agents may only assign conversations to themselves' };
+          if (cmd.assigneeId === null && conv.assigneeId !== null && conv.assigneeId !== agent.id) {
+            return { code: 'forbidden', message: 'agents may only unassign themselves' };
+          }
+          if (cmd.teamId !== undefined && cmd.teamId !== conv.teamId) return { code: 'forbidden', message: 'agents may not move conversations between teams' };
+        }
+        return null;
+      }
+      case 'add_note':
+      case 'set_status':
+      case 'set_priority':
+      case 'add_label':
+      case 'remove_label':
+        return null;
+    }
+  }
+
+  private apply(t: TenantState, agent: Agent, cmd: Command, seq: number): void {
+    const now = this.now();
+    if (cmd.type === 'update_contact') {
+      const c = t.contacts.get(cmd.contactId)!;
+      const attributes = { ...c.attributes };
+      for (const [k, v] of Object.entries(cmd.attributes ?? {})) {
+        if (v === '') delete attributes[k];
+        else attributes[k] = v;
+      }
+      const name = cmd.name ?? c.name;
+      t.contacts.set(c.id, { ...c, name, attributes, updatedAt: Math.max(c.updatedAt, now), seq });
+      if (name !== c.name) {
+        // contactName is denormalised into the index: every conversation of the contact changes.
+        for (const conv of t.conversations.values()) {
+          if (conv.contactId === c.id) t.conversations.set(conv.id, { ...conv, contactName: name, seq });
+        }
+      }
+      return;
+    }
+    const conv = t.conversations.get(cmd.conversationId)!;
+    const touched = (c: Conversation): Conversation => ({ ...c, updatedAt: Math.max(c.updatedAt, now), seq });
+    let next: Conversation;
+    switch (cmd.type) {
+      case 'send_reply':
+      case 'add_note': {
+        const m = this.agentMessage(t, agent, cmd, now, seq);
+        this.storeMessage(t, m);
+        next = { ...withMessage(conv, m), seq };
+        // A reply to a conversation nobody has makes it the replier's (the client's overlay does the same).
+        if (cmd.type === 'send_reply' && next.assigneeId === null) next = { ...next, assigneeId: agent.id };
+        break;
+      }
+      case 'set_status':
+        next = touched({ ...conv, status: cmd.status, snoozedUntil: cmd.status === 'snoozed' ? (cmd.snoozedUntil ?? null) : null });
+        break;
+      case 'assign':
+        next = touched({ ...conv, assigneeId: cmd.assigneeId, teamId: cmd.teamId === undefined ? conv.teamId : cmd.teamId });
+        break;
+      case 'set_priority':
+        next = touched({ ...conv, priority: cmd.priority });
+        break;
+      case 'add_label':
+        next = touched({ ...conv, labels: conv.labels.includes(cmd.label) ? conv.labels : [...conv.labels, cmd.label].sort() });
+        break;
+      case 'remove_label':
+        next = touched({ ...conv, labels: conv.labels.filter((l) => l !== cmd.label) });
+        break;
+    }
+    t.conversations.set(next.id, next);
+  }
+
+  private agentMessage(t: TenantState, agent: Agent, cmd: CommandOf<'send_reply'> | CommandOf<'add_note'>, now: number, seq: number): Message {
+    const isNote = cmd.type === 'add_note';
+    return {
+      id: cmd.id,
+      tenantId: t.tenant.id,
+      conversationId: cmd.conversationId,
+      direction: 'out',
+      kind: isNote ? 'note' : 'text',
+      authorType: 'agent',
+      authorId: agent.id,
+      text: cmd.text,
+      subject: cmd.type === 'send_reply' ? (cmd.subject ?? null) : null,
+      attachments: cmd.type === 'send_reply' ? cloneValue(cmd.attachments ?? []) : [],
+      status: isNote ? null : 'queued',
+      statusReason: null,
+      deviceTime: cmd.deviceTime,
+      serverTime: now,
+      createdAt: now,
+      meta: {},
+      seq,
+    };
+  }
+
+  // ----- sync socket: control frames and the Yjs relay -------------------------------------
+
+  /** @internal */
+  onSocketData(conn: Conn, data: string | Uint8Array): void {
+    if (typeof data === 'string') {
+      let msg: ClientControl;
+      try {
+        msg = ClientControl.parse(JSON.parse(data));
+      } catch {
+        this.kick(conn, 4400, 'bad control frame');
+        return;
+      }
+      switch (msg.t) {
+        case 'auth':
+          return;
+        case 'ping':
+          conn.sink.text(JSON.stringify({ t: 'pong' }));
+          return;
+        case 'sub':
+          this.subscribe(conn, msg.doc);
+          return;
+        case 'unsub':
+          this.unsubscribe(conn, msg.doc);
+          return;
+      }
+    }
+    let frame;
+    try {
+      frame = decodeFrame(data);
+    } catch (e) {
+      if (e instanceof FrameError) {
+        this.kick(conn, 4400, e.message);
+        return;
+      }
+      throw e;
+    }
+    const d = conn.tenant.docs.get(frame.doc);
+    if (!d || !d.subs.has(conn)) {
+      conn.sink.text(JSON.stringify({ t: 'error', code: 'not_subscribed', message: 'subscribe first', doc: frame.doc }));
+      return;
+    }
+    const dec = decoding.createDecoder(frame.payload);
+    if (frame.kind === FRAME_SYNC) {
+      const enc = encoding.createEncoder();
+      syncProtocol.readSyncMessage(dec, enc, d.doc, conn);
+      if (encoding.length(enc) > 0) conn.sink.binary(encodeFrame(frame.doc, FRAME_SYNC, encoding.toUint8Array(enc)));
+    } else if (frame.kind === FRAME_AWARENESS) {
+      awarenessProtocol.applyAwarenessUpdate(d.awareness, decoding.readVarUint8Array(dec), conn);
+    }
+  }
+
+  /** @internal */
+  onSocketClosed(conn: Conn): void {
+    conn.tenant.connections.delete(conn);
+    for (const name of [...conn.controlled.keys()]) this.unsubscribe(conn, name);
+    for (const d of conn.tenant.docs.values()) d.subs.delete(conn);
+  }
+
+  private kick(conn: Conn, code: number, reason: string): void {
+    if (!conn.open) return;
+    conn.open = false;
+    this.onSocketClosed(conn);
+    conn.sink.close(code, reason);
+  }
+
+  private subscribe(conn: Conn, name: string): void {
+    const t = conn.tenant;
+    const parsed = parseDocName(name);
+    const agent = t.agents.get(conn.agentId);
+    const conv = parsed ? t.conversations.get(parsed.conversationId) : undefined;
+    if (!parsed || !agent || !conv || !this.canSeeConversation(t, agent, conv)) {
+      conn.sink.text(JSON.stringify({ t: 'error', code: 'not_found', message: 'no such document', doc: name }));
+      return;
+    }
+    const d = t.docs.get(name) ?? this.createDoc(t, name);
+    d.subs.add(conn);
+    if (!conn.controlled.has(name)) conn.controlled.set(name, new Set());
+    const enc = encoding.createEncoder();
+    syncProtocol.writeSyncStep1(enc, d.doc);
+    conn.sink.binary(encodeFrame(name, FRAME_SYNC, encoding.toUint8Array(enc)));
+    const states = [...d.awareness.getStates().keys()];
+    if (states.length > 0) {
+      const aw = encoding.createEncoder();
+      encoding.writeVarUint8Array(aw, awarenessProtocol.encodeAwarenessUpdate(d.awareness, states));
+      conn.sink.binary(encodeFrame(name, FRAME_AWARENESS, encoding.toUint8Array(aw)));
+    }
+  }
+
+  private unsubscribe(conn: Conn, name: string): void {
+    const d = conn.tenant.docs.get(name);
+    const controlled = conn.controlled.get(name);
+    conn.controlled.delete(name);
+    if (!d) return;
+    d.subs.delete(conn);
+    if (controlled && controlled.size > 0) awarenessProtocol.removeAwarenessStates(d.awareness, [...controlled], null);
+  }
+
+  private createDoc(t: TenantState, name: string): DocState {
+    const doc = new Y.Doc();
+    const awareness = new awarenessProtocol.Awareness(doc);
+    awareness.setLocalState(null);
+    const d: DocState = { doc, awareness, subs: new Set() };
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      const enc = encoding.createEncoder();
+      syncProtocol.writeUpdate(enc, update);
+      const frame = encodeFrame(name, FRAME_SYNC, encoding.toUint8Array(enc));
+      for (const c of d.subs) if (c !== origin) c.sink.binary(frame);
+    });
+    awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+      const changed = [...added, ...updated, ...removed];
+      if (origin instanceof Conn) {
+        const set = origin.controlled.get(name);
+        if (set) {
+          for (const id of [...added, ...updated]) set.add(id);
+          for (const id of removed) set.delete(id);
+        }
+      }
+      const aw = encoding.createEncoder();
+      encoding.writeVarUint8Array(aw, awarenessProtocol.encodeAwarenessUpdate(awareness, changed));
+      const frame = encodeFrame(name, FRAME_AWARENESS, encoding.toUint8Array(aw));
+      for (const c of d.subs) if (c !== origin) c.sink.binary(frame);
+    });
+    t.docs.set(name, d);
+    return d;
+  }
+}
