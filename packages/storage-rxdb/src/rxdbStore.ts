@@ -1,0 +1,562 @@
+import {
+  addRxPlugin,
+  createRxDatabase,
+  normalizeMangoQuery,
+  prepareQuery,
+  type MangoQuerySelector,
+  type RxCollection,
+  type RxDatabase,
+  type RxDocumentData,
+  type RxStorage,
+  type BulkWriteRow,
+} from 'rxdb';
+import { RxDBCleanupPlugin } from 'rxdb/plugins/cleanup';
+import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import {
+  CONVERSATION_STATUSES,
+  matchesQuery,
+  compareConversations,
+  type Agent,
+  type Contact,
+  type Conversation,
+  type ConversationQuery,
+  type ConversationSort,
+  type FactBatch,
+  type Inbox,
+  type LocalStore,
+  type Message,
+  type MessagePageQuery,
+  type OutboxEntry,
+  type Team,
+} from '@goutong/core';
+import { base64ToBytes, bytesToBase64, conversationSortKey, messageKey } from './keys.js';
+import {
+  COLLECTIONS,
+  type ConversationDoc,
+  type DirectoryDoc,
+  type DirectoryKind,
+  type KvDoc,
+  type KvKind,
+  type MessageDoc,
+  type YjsDoc,
+} from './schemas.js';
+
+export interface RxdbStoreOptions {
+  /** Database name (one per signed-in tenant/agent, e.g. `goutong-${tenantId}-${agentId}`). */
+  name: string;
+  /** IndexedDB implementation; defaults to the global one (browsers, Electron). Tests pass fake-indexeddb. */
+  indexedDB?: unknown;
+  IDBKeyRange?: unknown;
+  /**
+   * Loads RxDB's dev-mode plugin (schema and query checks, deep-frozen documents, validated writes).
+   * Tests only: never set it in production builds. The plugin is loaded on demand, so it is not in
+   * the main bundle.
+   */
+  devMode?: boolean;
+  /**
+   * Share the database between tabs of one browser (RxDB multiInstance). Off by default: the desktop
+   * renderer is one window, and this adapter serialises its writes within one JavaScript context only.
+   */
+  multiInstance?: boolean;
+  /** How long deleted rows (evicted messages, replaced Yjs updates) stay as tombstones before they are purged. */
+  purgeDeletedAfterMs?: number;
+}
+
+type Collections = {
+  conversations: RxCollection<ConversationDoc>;
+  messages: RxCollection<MessageDoc>;
+  directory: RxCollection<DirectoryDoc>;
+  kv: RxCollection<KvDoc>;
+  yjs: RxCollection<YjsDoc>;
+};
+type FactCollection = 'conversations' | 'messages' | 'directory';
+
+const SORT_FIELD: Record<ConversationSort, 'kA' | 'kW' | 'kP'> = { lastActivity: 'kA', waitingLongest: 'kW', priority: 'kP' };
+const CHECKPOINT_KEY = 'sys:checkpoint';
+const WRITE_CONTEXT = 'goutong-local-store';
+/** Rows fetched per index range step when extra filters drop rows. */
+const SCAN_BATCH = 200;
+
+let devModeLoaded = false;
+let cleanupAdded = false;
+
+async function storageFor(options: RxdbStoreOptions): Promise<RxStorage<unknown, unknown>> {
+  const settings: Record<string, unknown> = {};
+  if (options.indexedDB !== undefined) settings.indexedDB = options.indexedDB;
+  if (options.IDBKeyRange !== undefined) settings.IDBKeyRange = options.IDBKeyRange;
+  const dexie = getRxStorageDexie(settings) as RxStorage<unknown, unknown>;
+  if (options.devMode && !devModeLoaded) {
+    const dev = await import('rxdb/plugins/dev-mode');
+    dev.disableWarnings();
+    addRxPlugin(dev.RxDBDevModePlugin);
+    devModeLoaded = true;
+  }
+  // Once dev-mode is on (it is process-wide), RxDB insists on a validating storage.
+  if (devModeLoaded) {
+    const { wrappedValidateAjvStorage } = await import('rxdb/plugins/validate-ajv');
+    return wrappedValidateAjvStorage({ storage: dexie }) as RxStorage<unknown, unknown>;
+  }
+  return dexie;
+}
+
+const parse = <T>(doc: { json: string }): T => JSON.parse(doc.json) as T;
+
+function toConversationDoc(c: Conversation): ConversationDoc {
+  return {
+    id: c.id,
+    s: c.status,
+    a: c.assigneeId ?? '',
+    kA: conversationSortKey(c, 'lastActivity'),
+    kW: conversationSortKey(c, 'waitingLongest'),
+    kP: conversationSortKey(c, 'priority'),
+    seq: c.seq,
+    json: JSON.stringify(c),
+  };
+}
+
+function toMessageDoc(m: Message): MessageDoc {
+  return { id: m.id, cid: m.conversationId, k: messageKey(m), seq: m.seq, json: JSON.stringify(m) };
+}
+
+function toDirectoryDoc(kind: DirectoryKind, row: { id: string; seq: number }): DirectoryDoc {
+  return { pk: `${kind}:${row.id}`, kind, seq: row.seq, json: JSON.stringify(row) };
+}
+
+/** Whether a query filters on more than the index partition (status, assignee) can answer. */
+function hasResidualFilter(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): boolean {
+  return (
+    q.inboxIds !== undefined ||
+    q.teamId !== undefined ||
+    q.channels !== undefined ||
+    q.priorities !== undefined ||
+    q.label !== undefined ||
+    (q.text !== undefined && q.text.trim() !== '')
+  );
+}
+
+/**
+ * LocalStore on RxDB 17 with the Dexie (IndexedDB) storage.
+ *
+ * Reads go straight to the collections' storage instances with prepared mango queries, so a query
+ * walks exactly one IndexedDB index range per status and stops at the window; no RxQuery cache is
+ * kept for one-off cursors. Writes go through RxDB's wrapped storage (revisions, change events) and
+ * are serialised within this store.
+ *
+ * Atomicity: the Dexie storage keeps one IndexedDB database per collection, so a batch cannot commit
+ * in one transaction. applyFacts writes the facts first and the checkpoint last: after a crash in
+ * between, the old checkpoint makes the next pull repeat the batch, which the seq rule makes harmless.
+ */
+export class RxdbStore implements LocalStore {
+  private writes: Promise<unknown> = Promise.resolve();
+  /** Next append number per Yjs document (loaded on first use). */
+  private readonly yjsNext = new Map<string, number>();
+  private closed = false;
+
+  private constructor(
+    private readonly db: RxDatabase,
+    private c: Collections,
+  ) {}
+
+  static async open(options: RxdbStoreOptions): Promise<RxdbStore> {
+    if (!cleanupAdded) {
+      addRxPlugin(RxDBCleanupPlugin);
+      cleanupAdded = true;
+    }
+    const storage = await storageFor(options);
+    const db = await createRxDatabase({
+      name: options.name,
+      storage,
+      multiInstance: options.multiInstance ?? false,
+      eventReduce: true,
+      cleanupPolicy: {
+        minimumDeletedTime: options.purgeDeletedAfterMs ?? 60_000,
+        minimumCollectionAge: 60_000,
+        runEach: 5 * 60_000,
+        awaitReplicationsInSync: false,
+        waitForLeadership: true,
+      },
+    });
+    try {
+      const added = await db.addCollections({
+        conversations: { schema: COLLECTIONS.conversations },
+        messages: { schema: COLLECTIONS.messages },
+        directory: { schema: COLLECTIONS.directory },
+        kv: { schema: COLLECTIONS.kv },
+        yjs: { schema: COLLECTIONS.yjs },
+      });
+      return new RxdbStore(db, added as unknown as Collections);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private check(): Collections {
+    if (this.closed) throw new Error('RxdbStore is closed');
+    return this.c;
+  }
+
+  /** Runs a write after every earlier write of this store (read-modify-write needs it). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(() => {
+      this.check();
+      return fn();
+    });
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  private async find<D>(
+    collection: RxCollection<D>,
+    selector: MangoQuerySelector<D>,
+    sort: string[],
+    index: string[],
+    limit?: number,
+  ): Promise<RxDocumentData<D>[]> {
+    const prepared = this.prepare(collection, selector, sort, index, limit);
+    const result = await collection.storageInstance.query(prepared);
+    return result.documents;
+  }
+
+  private async count<D>(collection: RxCollection<D>, selector: MangoQuerySelector<D>, index: string[]): Promise<number> {
+    const prepared = this.prepare(collection, selector, index, index);
+    const result = await collection.storageInstance.count(prepared);
+    return result.count;
+  }
+
+  private prepare<D>(collection: RxCollection<D>, selector: MangoQuerySelector<D>, sort: string[], index: string[], limit?: number) {
+    const schema = collection.schema.jsonSchema;
+    const mango: Record<string, unknown> = { selector, sort: sort.map((f) => ({ [f]: 'asc' })), index: [...index] };
+    if (limit !== undefined) mango.limit = limit;
+    const normalized = normalizeMangoQuery(schema, mango as Parameters<typeof normalizeMangoQuery<D>>[1]);
+    (normalized.selector as Record<string, unknown>)._deleted = { $eq: false };
+    if (normalized.index) normalized.index.unshift('_deleted');
+    return prepareQuery(schema, normalized);
+  }
+
+  /**
+   * Writes rows whose seq is >= the stored one (tombstones count as absent). Within one call the
+   * highest seq of an id wins (the later row on a tie).
+   */
+  private async upsertBySeq<D extends { seq: number }>(collection: RxCollection<D>, docs: readonly D[]): Promise<void> {
+    if (docs.length === 0) return;
+    const primary = collection.schema.primaryPath as keyof D & string;
+    const incoming = new Map<string, D>();
+    for (const d of docs) {
+      const id = d[primary] as unknown as string;
+      const prev = incoming.get(id);
+      if (prev === undefined || d.seq >= prev.seq) incoming.set(id, d);
+    }
+    const existing = await collection.storageInstance.findDocumentsById([...incoming.keys()], true);
+    const stored = new Map<string, RxDocumentData<D>>();
+    for (const e of existing) stored.set(e[primary] as unknown as string, e);
+    const rows: BulkWriteRow<D>[] = [];
+    for (const [id, d] of incoming) {
+      const prev = stored.get(id);
+      if (prev !== undefined && !prev._deleted && prev.seq > d.seq) continue;
+      rows.push(this.writeRow(d, prev));
+    }
+    await this.bulkWrite(collection, rows);
+  }
+
+  private writeRow<D>(doc: D, previous: RxDocumentData<D> | undefined, deleted = false): BulkWriteRow<D> {
+    const document = {
+      ...doc,
+      _deleted: deleted,
+      _attachments: {},
+      _rev: previous?._rev ?? '',
+      _meta: { ...(previous?._meta ?? {}), lwt: 0 },
+    } as RxDocumentData<D>;
+    return previous === undefined ? { document } : { previous, document };
+  }
+
+  private async bulkWrite<D>(collection: RxCollection<D>, rows: BulkWriteRow<D>[]): Promise<void> {
+    if (rows.length === 0) return;
+    const result = await collection.storageInstance.bulkWrite(rows, WRITE_CONTEXT);
+    if (result.error.length > 0) {
+      const e = result.error[0]!;
+      throw new Error(`RxdbStore: write to ${collection.name} failed (${e.status}) for ${e.documentId}; ${result.error.length} error(s)`);
+    }
+  }
+
+  private async removeWhere<D>(collection: RxCollection<D>, selector: MangoQuerySelector<D>, index: string[]): Promise<void> {
+    const docs = await this.find(collection, selector, index, index);
+    await this.bulkWrite(
+      collection,
+      docs.map((d) => this.writeRow(d, d, true)),
+    );
+  }
+
+  private async kvGet<T>(key: string): Promise<T | null> {
+    const [doc] = await this.check().kv.storageInstance.findDocumentsById([key], false);
+    return doc === undefined ? null : parse<T>(doc);
+  }
+
+  private async kvPut(kind: KvKind, key: string, value: unknown): Promise<void> {
+    const kv = this.check().kv;
+    const [prev] = await kv.storageInstance.findDocumentsById([key], true);
+    await this.bulkWrite(kv, [this.writeRow<KvDoc>({ key, kind, json: JSON.stringify(value ?? null) }, prev)]);
+  }
+
+  private async kvDelete(key: string): Promise<void> {
+    const kv = this.check().kv;
+    const [prev] = await kv.storageInstance.findDocumentsById([key], false);
+    if (prev !== undefined) await this.bulkWrite(kv, [this.writeRow(prev, prev, true)]);
+  }
+
+  private async listDirectory<T>(kind: DirectoryKind): Promise<T[]> {
+    const docs = await this.find(this.check().directory, { kind: { $eq: kind } }, ['kind', 'pk'], ['kind']);
+    return docs.map((d) => parse<T>(d));
+  }
+
+  // ---------------------------------------------------------------- facts
+
+  applyFacts(batch: FactBatch, checkpoint: number, scope: string): Promise<void> {
+    return this.serial(async () => {
+      const c = this.c;
+      await this.upsertBySeq(c.conversations, batch.conversations.map(toConversationDoc));
+      await this.upsertBySeq(c.messages, batch.messages.map(toMessageDoc));
+      await this.upsertBySeq(c.directory, [
+        ...batch.contacts.map((r) => toDirectoryDoc('contact', r)),
+        ...batch.inboxes.map((r) => toDirectoryDoc('inbox', r)),
+        ...batch.agents.map((r) => toDirectoryDoc('agent', r)),
+        ...batch.teams.map((r) => toDirectoryDoc('team', r)),
+      ]);
+      // Last, so a crash before it makes the next pull repeat this batch (see the class comment).
+      await this.kvPut('sys', CHECKPOINT_KEY, { checkpoint, scope });
+    });
+  }
+
+  putMessages(messages: readonly Message[]): Promise<void> {
+    return this.serial(() => this.upsertBySeq(this.c.messages, messages.map(toMessageDoc)));
+  }
+
+  clearFacts(): Promise<void> {
+    return this.serial(async () => {
+      // Checkpoint first: a crash part-way leaves no scope, so the client clears again.
+      await this.kvDelete(CHECKPOINT_KEY);
+      const names: FactCollection[] = ['conversations', 'messages', 'directory'];
+      // Dropping the collection clears its IndexedDB table at once (no tombstone per row).
+      for (const name of names) await this.c[name].remove();
+      const added = await this.db.addCollections({
+        conversations: { schema: COLLECTIONS.conversations },
+        messages: { schema: COLLECTIONS.messages },
+        directory: { schema: COLLECTIONS.directory },
+      });
+      this.c = { ...this.c, ...(added as unknown as Pick<Collections, FactCollection>) };
+    });
+  }
+
+  async getCheckpoint(): Promise<{ checkpoint: number; scope: string | null }> {
+    return (await this.kvGet<{ checkpoint: number; scope: string }>(CHECKPOINT_KEY)) ?? { checkpoint: 0, scope: null };
+  }
+
+  // ---------------------------------------------------------------- conversations
+
+  async getConversation(id: string): Promise<Conversation | null> {
+    const [doc] = await this.check().conversations.storageInstance.findDocumentsById([id], false);
+    return doc === undefined ? null : parse<Conversation>(doc);
+  }
+
+  /** The index ranges that together hold every row a query can match: one per status (and assignee). */
+  private partitions(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): { selector: MangoQuerySelector<ConversationDoc>; prefix: ('s' | 'a')[] }[] {
+    const statuses = [...new Set<string>(q.status ?? CONVERSATION_STATUSES)];
+    if (q.assigneeId !== undefined) {
+      const a = q.assigneeId ?? '';
+      return statuses.map((s) => ({ selector: { s: { $eq: s }, a: { $eq: a } }, prefix: ['s', 'a'] }));
+    }
+    return statuses.map((s) => ({ selector: { s: { $eq: s } }, prefix: ['s'] }));
+  }
+
+  async queryConversations(q: ConversationQuery): Promise<Conversation[]> {
+    const collection = this.check().conversations;
+    const offset = Math.max(0, q.offset ?? 0);
+    if (q.limit <= 0) return [];
+    const need = offset + q.limit;
+    const key = SORT_FIELD[q.sort];
+    const residual = hasResidualFilter(q);
+    const parts = await Promise.all(
+      this.partitions(q).map(async ({ selector, prefix }) => {
+        const index = [...prefix, key];
+        const found: Conversation[] = [];
+        let after: string | undefined;
+        let batch = residual ? Math.max(need, SCAN_BATCH) : need;
+        for (;;) {
+          const sel = after === undefined ? selector : { ...selector, [key]: { $gt: after } };
+          const docs = await this.find(collection, sel, [key], index, batch);
+          for (const d of docs) {
+            const c = parse<Conversation>(d);
+            if (matchesQuery(c, q)) found.push(c);
+            if (found.length >= need) return found;
+          }
+          if (docs.length < batch) return found;
+          after = docs[docs.length - 1]![key];
+          batch = Math.min(batch * 2, 5000);
+        }
+      }),
+    );
+    // Each range is in index order already; the merge uses the domain comparator, so the result is runQuery's.
+    const merged = parts.length === 1 ? parts[0]! : parts.flat().sort(compareConversations(q.sort));
+    return merged.slice(offset, need);
+  }
+
+  async countConversations(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): Promise<number> {
+    const collection = this.check().conversations;
+    const parts = this.partitions(q);
+    if (!hasResidualFilter(q)) {
+      // Status and assignee are index prefixes: IndexedDB counts the key range without reading rows.
+      const counts = await Promise.all(parts.map(({ selector, prefix }) => this.count(collection, selector, [...prefix, 'kA'])));
+      return counts.reduce((a, b) => a + b, 0);
+    }
+    const counts = await Promise.all(
+      parts.map(async ({ selector, prefix }) => {
+        const docs = await this.find(collection, selector, ['kA'], [...prefix, 'kA']);
+        let n = 0;
+        for (const d of docs) if (matchesQuery(parse<Conversation>(d), q)) n++;
+        return n;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  async getMessages(query: MessagePageQuery): Promise<Message[]> {
+    if (query.limit <= 0) return [];
+    const selector: MangoQuerySelector<MessageDoc> = { cid: { $eq: query.conversationId } };
+    if (query.before !== undefined) selector.k = { $gt: messageKey(query.before) };
+    const docs = await this.find(this.check().messages, selector, ['k'], ['cid', 'k'], query.limit);
+    return docs.map((d) => parse<Message>(d));
+  }
+
+  async getMessage(id: string): Promise<Message | null> {
+    const [doc] = await this.check().messages.storageInstance.findDocumentsById([id], false);
+    return doc === undefined ? null : parse<Message>(doc);
+  }
+
+  evictMessages(conversationIds: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      for (const cid of new Set(conversationIds)) await this.removeWhere(this.c.messages, { cid: { $eq: cid } }, ['cid', 'k']);
+    });
+  }
+
+  async conversationsWithMessages(): Promise<string[]> {
+    // Skip scan over the [cid, k] index: one single-row range read per distinct conversation.
+    const messages = this.check().messages;
+    const out: string[] = [];
+    let last: string | undefined;
+    for (;;) {
+      const selector: MangoQuerySelector<MessageDoc> = last === undefined ? {} : { cid: { $gt: last } };
+      const [doc] = await this.find(messages, selector, ['cid', 'k'], ['cid', 'k'], 1);
+      if (doc === undefined) return out;
+      out.push(doc.cid);
+      last = doc.cid;
+    }
+  }
+
+  // ---------------------------------------------------------------- directory
+
+  async getContact(id: string): Promise<Contact | null> {
+    const [doc] = await this.check().directory.storageInstance.findDocumentsById([`contact:${id}`], false);
+    return doc === undefined ? null : parse<Contact>(doc);
+  }
+
+  listInboxes(): Promise<Inbox[]> {
+    return this.listDirectory<Inbox>('inbox');
+  }
+
+  listAgents(): Promise<Agent[]> {
+    return this.listDirectory<Agent>('agent');
+  }
+
+  listTeams(): Promise<Team[]> {
+    return this.listDirectory<Team>('team');
+  }
+
+  // ---------------------------------------------------------------- meta and outbox
+
+  getMeta<T = unknown>(key: string): Promise<T | null> {
+    return this.kvGet<T>(`meta:${key}`);
+  }
+
+  setMeta(key: string, value: unknown): Promise<void> {
+    return this.serial(() => this.kvPut('meta', `meta:${key}`, value));
+  }
+
+  outboxPut(entry: OutboxEntry): Promise<void> {
+    return this.serial(() => this.kvPut('outbox', `outbox:${entry.id}`, entry));
+  }
+
+  async outboxList(): Promise<OutboxEntry[]> {
+    const docs = await this.find(this.check().kv, { kind: { $eq: 'outbox' } }, ['kind', 'key'], ['kind']);
+    return docs.map((d) => parse<OutboxEntry>(d)).sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  outboxDelete(id: string): Promise<void> {
+    return this.serial(() => this.kvDelete(`outbox:${id}`));
+  }
+
+  // ---------------------------------------------------------------- yjs
+
+  private async yjsDocs(doc: string): Promise<RxDocumentData<YjsDoc>[]> {
+    return this.find(this.check().yjs, { doc: { $eq: doc } }, ['doc', 'n'], ['doc', 'n']);
+  }
+
+  private async nextYjsNumber(doc: string): Promise<number> {
+    let next = this.yjsNext.get(doc);
+    if (next === undefined) {
+      // Numbers only grow: yjsReplace writes the merged update above every number it deletes, so the
+      // live rows hold the highest number and an insert never meets a tombstone.
+      next = (await this.yjsDocs(doc)).reduce((m, d) => Math.max(m, d.n + 1), 0);
+    }
+    this.yjsNext.set(doc, next + 1);
+    return next;
+  }
+
+  private yjsRow(doc: string, n: number, update: Uint8Array): YjsDoc {
+    return { id: `${doc}|${String(n).padStart(15, '0')}`, doc, n, data: bytesToBase64(update) };
+  }
+
+  yjsAppend(doc: string, update: Uint8Array): Promise<void> {
+    return this.serial(async () => {
+      const n = await this.nextYjsNumber(doc);
+      await this.bulkWrite(this.c.yjs, [this.writeRow(this.yjsRow(doc, n, update), undefined)]);
+    });
+  }
+
+  async yjsLoad(doc: string): Promise<Uint8Array[]> {
+    const docs = await this.yjsDocs(doc);
+    return docs.map((d) => base64ToBytes(d.data));
+  }
+
+  yjsReplace(doc: string, update: Uint8Array): Promise<void> {
+    return this.serial(async () => {
+      const old = await this.yjsDocs(doc);
+      const n = await this.nextYjsNumber(doc);
+      // The merged update first: a crash before the deletes leaves redundant updates, never lost ones.
+      await this.bulkWrite(this.c.yjs, [this.writeRow(this.yjsRow(doc, n, update), undefined)]);
+      await this.bulkWrite(
+        this.c.yjs,
+        old.map((d) => this.writeRow(d, d, true)),
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.writes;
+    this.closed = true;
+    await this.db.close();
+  }
+
+  /** Deletes the whole database (sign-out with "forget this device"). */
+  async destroy(): Promise<void> {
+    await this.writes;
+    this.closed = true;
+    await this.db.remove();
+  }
+}
