@@ -402,6 +402,19 @@ export class RxdbStore implements LocalStore {
     return merged.slice(offset, need);
   }
 
+  /**
+   * Diagnostics: the IndexedDB index and range each partition of a query would use, and whether the
+   * index alone gives the order (so the walk stops at the window). Tests use it to keep queries fast.
+   */
+  explainQuery(q: ConversationQuery): { index: string[]; sortSatisfiedByIndex: boolean; selectorSatisfiedByIndex: boolean }[] {
+    const collection = this.check().conversations;
+    const key = SORT_FIELD[q.sort];
+    return this.partitions(q).map(({ selector, prefix }) => {
+      const { queryPlan } = this.prepare(collection, { ...selector, [key]: { $gt: '' } }, [key], [...prefix, key], q.limit);
+      return { index: [...queryPlan.index], sortSatisfiedByIndex: queryPlan.sortSatisfiedByIndex, selectorSatisfiedByIndex: queryPlan.selectorSatisfiedByIndex };
+    });
+  }
+
   async countConversations(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): Promise<number> {
     const collection = this.check().conversations;
     const parts = this.partitions(q);
