@@ -49,18 +49,26 @@ export class Outbox {
   private again = false;
   private canSend = false;
   private stopped = false;
+  private loading: Promise<void> | null = null;
   readonly changed = new Emitter<OutboxEntry[]>();
   /** Fires with the highest acknowledged seq after a push, so the client pulls the facts. */
   readonly acknowledged = new Emitter<number>();
 
   constructor(private readonly o: OutboxOptions) {}
 
-  async load(): Promise<void> {
-    for (const e of await this.o.store.outboxList()) {
-      this.entries.set(e.id, e);
-      this.order = Math.max(this.order, e.order);
-    }
-    this.emit();
+  /**
+   * Reads the persisted entries (once). `enqueue` and `retry` wait for it, so a command queued while
+   * the app is still starting is numbered after the entries of the previous session.
+   */
+  load(): Promise<void> {
+    this.loading ??= (async () => {
+      for (const e of await this.o.store.outboxList()) {
+        if (!this.entries.has(e.id)) this.entries.set(e.id, e);
+        this.order = Math.max(this.order, e.order);
+      }
+      this.emit();
+    })();
+    return this.loading;
   }
 
   list(): OutboxEntry[] {
@@ -87,6 +95,7 @@ export class Outbox {
     const parsed = Command.safeParse(raw);
     if (!parsed.success) throw new InvalidCommandError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), parsed.error.issues);
     const command = parsed.data;
+    await this.load();
     if (this.entries.has(command.id)) return this.entries.get(command.id)!;
     const entry: OutboxEntry = {
       id: command.id,
@@ -109,6 +118,7 @@ export class Outbox {
 
   /** Puts a failed command back in the queue (at the end of its lane), keeping its id. */
   async retry(id: string): Promise<void> {
+    await this.load();
     const e = this.entries.get(id);
     if (!e || e.state !== 'failed') return;
     const next: OutboxEntry = { ...e, state: 'pending', attempts: 0, nextAttemptAt: 0, error: null, order: ++this.order };
@@ -180,7 +190,11 @@ export class Outbox {
     if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
     this.timer = null;
     if (this.stopped || !this.canSend) return;
-    const waiting = [...this.entries.values()].filter((e) => e.state === 'pending');
+    // Only the head of each lane can become ready: a later entry of a lane whose head backs off
+    // waits for the head (timing on it would spin on a 0 ms timer until the head's backoff ends).
+    const heads = new Map<string, OutboxEntry>();
+    for (const e of this.list()) if (e.state === 'pending' && !heads.has(e.lane)) heads.set(e.lane, e);
+    const waiting = [...heads.values()];
     if (waiting.length === 0) return;
     const at = Math.min(...waiting.map((e) => e.nextAttemptAt));
     const delay = Math.max(0, at - this.o.clock.now());
