@@ -96,7 +96,7 @@ export class TestClient {
    * Simulates the app being killed and started again over the same database: whatever the old
    * process had in flight never answers (the server may still have applied it).
    */
-  async restart(): Promise<void> {
+  async restart(opts: { start?: boolean } = {}): Promise<void> {
     const old = this.client;
     this.world.net.crash(this.id);
     void old.stop();
@@ -104,7 +104,7 @@ export class TestClient {
     this.client = next.client;
     this.store = next.store;
     this.transport = next.transport;
-    if (this.options.start !== false) await this.client.start();
+    if (opts.start ?? this.options.start !== false) await this.client.start();
   }
 }
 
@@ -186,4 +186,41 @@ export class TestWorld {
     }
     this.server.close();
   }
+}
+
+/** The directory `seedContactCenter` creates. */
+export const CONTACT_CENTER = {
+  teams: ['support', 'sales'],
+  /** alice: support agent; bob: sales agent; erin: agent in both; carol: supervisor; dave: admin. */
+  agents: { alice: 'agent', bob: 'agent', erin: 'agent', carol: 'supervisor', dave: 'admin' },
+  /** mail: support only; sms: sales only; chat: both teams. */
+  inboxes: { mail: 'email', sms: 'sms', chat: 'im' },
+} as const;
+
+/**
+ * A small contact center: two teams, five agents, three inboxes and `conversations` customer
+ * conversations spread over the inboxes (each created by an inbound message).
+ */
+export function seedContactCenter(world: TestWorld, conversations = 3): { conversationIds: string[] } {
+  const s = world.server;
+  const t = world.tenantId;
+  s.addTeam(t, { id: 'support', name: 'Support' });
+  s.addTeam(t, { id: 'sales', name: 'Sales' });
+  s.addAgent(t, { id: 'alice', name: 'Alice', role: 'agent', teamIds: ['support'] });
+  s.addAgent(t, { id: 'bob', name: 'Bob', role: 'agent', teamIds: ['sales'] });
+  s.addAgent(t, { id: 'erin', name: 'Erin', role: 'agent', teamIds: ['support', 'sales'] });
+  s.addAgent(t, { id: 'carol', name: 'Carol', role: 'supervisor', teamIds: [] });
+  s.addAgent(t, { id: 'dave', name: 'Dave', role: 'admin', teamIds: [] });
+  s.addInbox(t, { id: 'mail', name: 'Support mail', channel: 'email', provider: 'smtp', teamIds: ['support'] });
+  s.addInbox(t, { id: 'sms', name: 'Sales SMS', channel: 'sms', provider: 'twilio', teamIds: ['sales'] });
+  s.addInbox(t, { id: 'chat', name: 'Chat', channel: 'im', provider: 'wildfire', teamIds: ['support', 'sales'] });
+  const inboxes = ['mail', 'sms', 'chat'] as const;
+  const conversationIds: string[] = [];
+  for (let i = 0; i < conversations; i++) {
+    const inboxId = inboxes[i % inboxes.length]!;
+    const from = inboxId === 'mail' ? `customer${i}@example.com` : inboxId === 'sms' ? `+861380000${String(i).padStart(4, '0')}` : `wf-user-${i}`;
+    const r = s.inbound({ inboxId, from, name: `Customer ${i}`, text: `Hello, this is customer ${i}`, providerMessageId: `seed-${i}` });
+    conversationIds.push(r.conversation.id);
+  }
+  return { conversationIds };
 }
