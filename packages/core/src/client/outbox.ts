@@ -71,7 +71,12 @@ export class Outbox {
     return this.loading;
   }
 
+  /** Entries in device order; an entry being sent right now shows as `inflight`. */
   list(): OutboxEntry[] {
+    return this.sorted().map((e) => (this.inflight.has(e.id) && e.state === 'pending' ? { ...e, state: 'inflight' as const } : e));
+  }
+
+  private sorted(): OutboxEntry[] {
     return [...this.entries.values()].sort((a, b) => a.order - b.order);
   }
 
@@ -193,7 +198,7 @@ export class Outbox {
     // Only the head of each lane can become ready: a later entry of a lane whose head backs off
     // waits for the head (timing on it would spin on a 0 ms timer until the head's backoff ends).
     const heads = new Map<string, OutboxEntry>();
-    for (const e of this.list()) if (e.state === 'pending' && !heads.has(e.lane)) heads.set(e.lane, e);
+    for (const e of this.sorted()) if (e.state === 'pending' && !heads.has(e.lane)) heads.set(e.lane, e);
     const waiting = [...heads.values()];
     if (waiting.length === 0) return;
     const at = Math.min(...waiting.map((e) => e.nextAttemptAt));
@@ -210,7 +215,7 @@ export class Outbox {
     const blocked = new Set<string>();
     const batch: OutboxEntry[] = [];
     const limit = this.o.batchSize ?? 50;
-    for (const e of this.list()) {
+    for (const e of this.sorted()) {
       if (e.state === 'failed' || e.state === 'acked') continue;
       if (blocked.has(e.lane)) continue;
       if (this.inflight.has(e.id) || e.nextAttemptAt > now) {
@@ -278,6 +283,6 @@ export class Outbox {
   }
 
   private emit(): void {
-    this.changed.emit(this.list().map((e) => (this.inflight.has(e.id) && e.state === 'pending' ? { ...e, state: 'inflight' as const } : e)));
+    this.changed.emit(this.list());
   }
 }
