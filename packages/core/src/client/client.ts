@@ -408,6 +408,9 @@ export class GoutongClient {
 
   private async keepMessage(m: Message, batchConversations: readonly Conversation[]): Promise<boolean> {
     const c = batchConversations.find((x) => x.id === m.conversationId) ?? (await this.o.store.getConversation(m.conversationId));
-    return this.inWorkingSet(m.conversationId, c);
+    if (this.inWorkingSet(m.conversationId, c)) return true;
+    // A conversation whose messages are cached keeps receiving them until evict() drops the whole
+    // cache: skipping some would leave a hole that nothing refills if it re-enters the working set.
+    return (await this.o.store.getMessages({ conversationId: m.conversationId, limit: 1 })).length > 0;
   }
 }
