@@ -325,7 +325,7 @@ describe('Outbox', () => {
 
     await outbox.retry(a1.id);
     expect(outbox.list().map((e) => e.id)).toEqual([b1.id, a2.id, a1.id]);
-    expect(outbox.list()[2]).toMatchObject({ state: 'pending', attempts: 0, error: null });
+    expect(outbox.list()[2]).toMatchObject({ state: 'inflight', attempts: 0, error: null });
     await clock.flush();
     expect(transport.ids(2)).toEqual([a1.id]);
 

@@ -174,6 +174,26 @@ export class TestWorld {
     return this.clock.runUntilIdle({ maxMs });
   }
 
+  /**
+   * Awaits a promise that needs the network (loadMessagesFromServer…): runs the clock timer by
+   * timer until it settles. Throws when nothing is scheduled any more or `maxMs` passed.
+   */
+  async run<T>(promise: Promise<T>, maxMs = 600_000): Promise<T> {
+    let done = false;
+    promise.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    const limit = this.clock.now() + maxMs;
+    await this.clock.flush();
+    while (!done) {
+      const next = this.clock.nextDue();
+      if (next === null || next > limit) throw new Error('TestWorld.run: the promise did not settle');
+      await this.clock.tick(next - this.clock.now());
+    }
+    return promise;
+  }
+
   /** Moves time forward by `ms`, running what falls due. */
   tick(ms: number): Promise<void> {
     return this.clock.tick(ms);
