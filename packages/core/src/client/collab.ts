@@ -106,6 +106,9 @@ export class Collab {
     for (const d of this.docs.values()) {
       const remote = [...d.awareness.getStates().keys()].filter((id) => id !== d.doc.clientID);
       awarenessProtocol.removeAwarenessStates(d.awareness, remote, REMOTE);
+      // Forget their clocks too: after the reconnect the server sends the same states with the
+      // same clocks, which awareness would ignore as old, hiding everybody until they next change.
+      for (const id of remote) d.awareness.meta.delete(id);
     }
   }
 
@@ -195,9 +198,11 @@ export class Collab {
     const enc = encoding.createEncoder();
     syncProtocol.writeSyncStep1(enc, d.doc);
     send(encodeFrame(d.name, FRAME_SYNC, encoding.toUint8Array(enc)));
-    const aw = encoding.createEncoder();
-    encoding.writeVarUint8Array(aw, awarenessProtocol.encodeAwarenessUpdate(d.awareness, [d.doc.clientID]));
-    send(encodeFrame(d.name, FRAME_AWARENESS, encoding.toUint8Array(aw)));
+    // Announce ourselves with a new clock: when our previous connection dropped, the server
+    // removed our state at the old clock and the others would ignore it at that clock.
+    // Re-setting the same state bumps the clock; the update handler sends it.
+    const local = d.awareness.getLocalState();
+    if (local) d.awareness.setLocalState({ ...local });
   }
 
   private close(d: OpenDoc): void {
