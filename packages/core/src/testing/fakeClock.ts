@@ -88,11 +88,12 @@ export class FakeClock implements Clock {
   }
 
   /** Moves time forward by `ms`, running every timer that falls due (including ones set meanwhile). */
-  advance(ms: number): void {
+  advance(ms: number, limit = 100_000): void {
     const until = this.current + Math.max(0, ms);
-    for (;;) {
+    for (let n = 0; ; n++) {
       const t = this.peek();
       if (!t || t.at > until) break;
+      if (n >= limit) throw new Error(`FakeClock.advance: more than ${limit} timers, probably a timer loop`);
       this.fire(t);
     }
     this.current = until;
@@ -117,12 +118,13 @@ export class FakeClock implements Clock {
    * Async advance: flushes promises, then runs the due timers of the next `ms` one by one,
    * flushing promises after each, and ends at now + ms.
    */
-  async tick(ms = 0): Promise<void> {
+  async tick(ms = 0, limit = 100_000): Promise<void> {
     const until = this.current + Math.max(0, ms);
     await this.flushFn();
-    for (;;) {
+    for (let n = 0; ; n++) {
       const t = this.peek();
       if (!t || t.at > until) break;
+      if (n >= limit) throw new Error(`FakeClock.tick: more than ${limit} timers, probably a timer loop`);
       this.fire(t);
       await this.flushFn();
     }
