@@ -1,0 +1,55 @@
+// Picks the LocalStore of the platform the app runs on:
+//  - app-plus (Android, iOS): SQLite through plus.sqlite; uni storage only where SQLite is missing;
+//  - mp-weixin: uni storage keeping the working set under WeChat's 10 MB;
+//  - H5: uni storage (localStorage, about 5 MB: working set) until the IndexedDB adapter of
+//    @goutong/storage-rxdb is wired into the uni H5 build (see README, "Storage").
+import type { LocalStore } from '@goutong/core';
+import type { PlusSqliteApi } from './plusSqlite';
+import { PlusSqliteStore } from './plusSqliteStore';
+import { UniStorageStore, WEIXIN_FACT_BUDGET_BYTES, type UniStorageApi, type WorkingSetInfo } from './uniStorageStore';
+
+export type DeviceStoreKind = 'sqlite' | 'uni' | 'uni-working-set';
+
+export interface DeviceStore {
+  store: LocalStore;
+  kind: DeviceStoreKind;
+  workingSet(): WorkingSetInfo | null;
+}
+
+export interface DeviceStoreOptions {
+  /** uni's platform: "app", "mp-weixin", "h5", … */
+  platform: string;
+  /** One database per signed-in agent: another user on the same phone never sees these rows. */
+  agentId: string;
+  uni: UniStorageApi;
+  /** `plus.sqlite` when the app runs on app-plus with the SQLite module. */
+  sqlite?: PlusSqliteApi | undefined;
+}
+
+/** localStorage in browsers holds about 5 MB; keep facts well below. */
+export const H5_FACT_BUDGET_BYTES = 3 * 1024 * 1024;
+
+function safeName(agentId: string): string {
+  return agentId.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+export async function openDeviceStore(o: DeviceStoreOptions): Promise<DeviceStore> {
+  const prefix = `gt1:${safeName(o.agentId)}:`;
+  if (o.platform === 'app' && o.sqlite) {
+    try {
+      const name = `goutong_${safeName(o.agentId)}`;
+      const store = await PlusSqliteStore.open({ api: o.sqlite, name, path: `_doc/${name}.db` });
+      return { store, kind: 'sqlite', workingSet: () => null };
+    } catch {
+      // SQLite module missing from the build or the file cannot be opened: fall back below.
+    }
+  }
+  const budget = o.platform === 'mp-weixin' ? WEIXIN_FACT_BUDGET_BYTES : o.platform === 'app' ? null : H5_FACT_BUDGET_BYTES;
+  const agentId = o.agentId;
+  const store = await UniStorageStore.open({
+    uni: o.uni,
+    prefix,
+    ...(budget !== null ? { workingSet: { factBudgetBytes: budget, agentId: () => agentId } } : {}),
+  });
+  return { store, kind: budget !== null ? 'uni-working-set' : 'uni', workingSet: () => store.workingSetInfo() };
+}

@@ -1,0 +1,131 @@
+import { defineStore } from 'pinia';
+import type { Channel, Conversation, ConversationQuery, ConversationSort, ConversationStatus, Priority } from '@goutong/core';
+import { currentServices, requireServices } from '../app/services';
+import { onClientChange } from './changes';
+import { useSessionStore } from './session';
+
+export type InboxView = 'mine' | 'team' | 'all';
+
+const LAST_READ_KEY = 'mobile.lastRead';
+const PAGE = 30;
+
+let unbind: (() => void) | null = null;
+
+/** The conversation list: my conversations, the team queue or everything in scope, filtered. */
+export const useInboxStore = defineStore('inbox', {
+  state: () => ({
+    view: 'mine' as InboxView,
+    status: 'open' as ConversationStatus | null,
+    channel: null as Channel | null,
+    priority: null as Priority | null,
+    sort: 'lastActivity' as ConversationSort,
+    rows: [] as Conversation[],
+    limit: PAGE,
+    hasMore: false,
+    loading: false,
+    refreshing: false,
+    counts: { mine: 0, team: 0 },
+    /** Conversation id → lastMessageAt the agent has seen (unread badges). */
+    lastRead: {} as Record<string, number>,
+  }),
+  getters: {
+    query(s): ConversationQuery {
+      const me = useSessionStore().agentId;
+      const q: ConversationQuery = { sort: s.sort, limit: s.limit };
+      if (s.view === 'mine') q.assigneeId = me;
+      else if (s.view === 'team') q.assigneeId = null;
+      if (s.status) q.status = [s.status];
+      if (s.channel) q.channels = [s.channel];
+      if (s.priority) q.priorities = [s.priority];
+      return q;
+    },
+    unreadCount(s): number {
+      return s.rows.filter((c) => isUnread(c, s.lastRead)).length;
+    },
+  },
+  actions: {
+    isUnread(c: Conversation): boolean {
+      return isUnread(c, this.lastRead);
+    },
+
+    /** Subscribes to client changes (call once after sign-in; safe to call again). */
+    async bind(): Promise<void> {
+      unbind?.();
+      unbind = onClientChange((change) => {
+        if (change.conversationIds?.length || change.reset || change.outbox) void this.load();
+      });
+      this.lastRead = (await currentServices()?.store.getMeta<Record<string, number>>(LAST_READ_KEY)) ?? {};
+      await this.load();
+    },
+
+    unbind(): void {
+      unbind?.();
+      unbind = null;
+    },
+
+    /** Re-reads the list from the device (instant, offline too). */
+    async load(): Promise<void> {
+      const services = currentServices();
+      if (!services) return;
+      this.loading = true;
+      try {
+        const q = { ...this.query, limit: this.limit + 1 };
+        const rows = await services.client.queryConversations(q);
+        this.hasMore = rows.length > this.limit;
+        this.rows = rows.slice(0, this.limit);
+        const me = useSessionStore().agentId;
+        const active: ConversationStatus[] = ['open', 'pending'];
+        this.counts = {
+          mine: me ? await services.client.countConversations({ assigneeId: me, status: active }) : 0,
+          team: await services.client.countConversations({ assigneeId: null, status: active }),
+        };
+      } finally {
+        this.loading = false;
+      }
+    },
+
+    async loadMore(): Promise<void> {
+      if (!this.hasMore) return;
+      this.limit += PAGE;
+      await this.load();
+    },
+
+    async setView(view: InboxView): Promise<void> {
+      this.view = view;
+      this.limit = PAGE;
+      await this.load();
+    },
+
+    async setFilters(f: { status?: ConversationStatus | null; channel?: Channel | null; priority?: Priority | null; sort?: ConversationSort }): Promise<void> {
+      if (f.status !== undefined) this.status = f.status;
+      if (f.channel !== undefined) this.channel = f.channel;
+      if (f.priority !== undefined) this.priority = f.priority;
+      if (f.sort !== undefined) this.sort = f.sort;
+      this.limit = PAGE;
+      await this.load();
+    },
+
+    /** Pull-to-refresh: asks the server for news; the list stays readable meanwhile. */
+    async refresh(): Promise<void> {
+      const services = currentServices();
+      if (!services) return;
+      this.refreshing = true;
+      try {
+        await services.client.pullNow();
+        await this.load();
+      } finally {
+        this.refreshing = false;
+      }
+    },
+
+    async markRead(c: Pick<Conversation, 'id' | 'lastMessageAt'>): Promise<void> {
+      if ((this.lastRead[c.id] ?? 0) >= c.lastMessageAt) return;
+      this.lastRead = { ...this.lastRead, [c.id]: c.lastMessageAt };
+      await requireServices().store.setMeta(LAST_READ_KEY, this.lastRead);
+    },
+  },
+});
+
+function isUnread(c: Conversation, lastRead: Record<string, number>): boolean {
+  return c.lastMessageDirection === 'in' && c.lastMessageAt > (lastRead[c.id] ?? 0);
+}

@@ -1,0 +1,301 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { TestWorld, seedContactCenter } from '@goutong/core/testing';
+import { setDevice, setServices } from '../src/app/services';
+import { useSessionStore } from '../src/stores/session';
+import { useInboxStore } from '../src/stores/inbox';
+import { useConversationStore, applyTextChange } from '../src/stores/conversation';
+import { useOutboxStore } from '../src/stores/outbox';
+import { useContactStore, callNoteText } from '../src/stores/contact';
+import { useSettingsStore } from '../src/stores/settings';
+import { createTestDevice, type TestDevice } from './testDevice';
+
+const PHONE = 'erin-phone';
+/** onClientChange batches on a real macrotask; the world runs on a fake clock. */
+const macrotask = () => new Promise<void>((r) => setTimeout(r, 5));
+
+let world: TestWorld;
+let device: TestDevice;
+let ids: string[];
+
+async function settle(): Promise<void> {
+  await world.settle();
+  await macrotask();
+  await world.settle();
+  await macrotask();
+}
+
+beforeEach(async () => {
+  world = new TestWorld({ seed: 7 });
+  ({ conversationIds: ids } = seedContactCenter(world, 3));
+  device = createTestDevice(world, PHONE);
+  setDevice(device);
+  setActivePinia(createPinia());
+});
+
+afterEach(async () => {
+  useInboxStore().unbind();
+  useOutboxStore().unbind();
+  useConversationStore().close();
+  setServices(null);
+  await world.dispose();
+});
+
+/** Runs the fake clock until a store action that waits on the (fake) network has finished. */
+async function drive<T>(p: Promise<T>): Promise<T> {
+  let done = false;
+  const out = p.finally(() => {
+    done = true;
+  });
+  for (let i = 0; i < 200 && !done; i++) {
+    await world.settle();
+    await macrotask();
+  }
+  return out;
+}
+
+async function signIn() {
+  const session = useSessionStore();
+  expect(await session.login('https://goutong.example', 'erin@acme.test', 'secret')).toBe(true);
+  await settle();
+  return session;
+}
+
+describe('session store', () => {
+  it('signs in, remembers the server and session, and restores them after a restart while offline', async () => {
+    const session = useSessionStore();
+    expect(await session.login('https://goutong.example', 'erin@acme.test', 'wrong')).toBe(false);
+    expect(session.error).toMatch(/invalid/);
+    expect(session.status).toBe('signedOut');
+    await signIn();
+    expect(session.status).toBe('signedIn');
+    expect(session.agent?.id).toBe('erin');
+    expect(session.connectivity.status).toBe('online');
+    expect(device.settingsData.get('serverUrl')).toBe('https://goutong.example');
+
+    // The app is killed; it starts again without network.
+    world.net.goOffline(PHONE);
+    setActivePinia(createPinia());
+    setServices(null);
+    const again = useSessionStore();
+    expect(await again.restore()).toBe(true);
+    expect(again.status).toBe('signedIn');
+    expect(again.online).toBe(false);
+    const inbox = useInboxStore();
+    inbox.view = 'all';
+    await inbox.bind();
+    expect(inbox.rows).toHaveLength(3); // everything still readable offline
+
+    await again.logout();
+    expect(again.status).toBe('signedOut');
+    expect(device.settingsData.has('session')).toBe(false);
+    expect(device.settingsData.get('serverUrl')).toBe('https://goutong.example');
+  });
+});
+
+describe('inbox store', () => {
+  it('lists mine, the team queue and everything, with status, channel and priority filters and unread badges', async () => {
+    await signIn();
+    const inbox = useInboxStore();
+    await inbox.bind();
+    expect(inbox.view).toBe('mine');
+    expect(inbox.rows).toEqual([]);
+    expect(inbox.counts).toEqual({ mine: 0, team: 3 });
+    await inbox.setView('team');
+    expect(inbox.rows.map((c) => c.id).sort()).toEqual([...ids].sort());
+    await inbox.setFilters({ channel: 'sms' });
+    expect(inbox.rows.map((c) => c.channel)).toEqual(['sms']);
+    await inbox.setFilters({ channel: null, priority: 'urgent' });
+    expect(inbox.rows).toEqual([]);
+    await inbox.setFilters({ priority: null, status: 'resolved' });
+    expect(inbox.rows).toEqual([]);
+    await inbox.setFilters({ status: 'open' });
+    expect(inbox.unreadCount).toBe(3);
+    await inbox.markRead(inbox.rows[0]!);
+    expect(inbox.unreadCount).toBe(2);
+
+    // A new inbound message arrives: the list updates by itself.
+    world.server.inbound({ inboxId: 'mail', from: 'new@example.com', text: 'Hi there', name: 'New Customer' });
+    await settle();
+    expect(inbox.rows).toHaveLength(4);
+    expect(inbox.rows[0]!.contactName).toBe('New Customer');
+  });
+
+  it('refreshes without clearing the list', async () => {
+    await signIn();
+    const inbox = useInboxStore();
+    inbox.view = 'team';
+    await inbox.bind();
+    const before = inbox.rows.length;
+    const refreshing = inbox.refresh();
+    expect(inbox.rows).toHaveLength(before);
+    expect(inbox.refreshing).toBe(true);
+    await world.settle();
+    await refreshing;
+    expect(inbox.refreshing).toBe(false);
+  });
+});
+
+describe('conversation, outbox and contact stores', () => {
+  it('replies and resolves offline with visible pending state; online, the server gets each command once', async () => {
+    await signIn();
+    const conversation = useConversationStore();
+    const outbox = useOutboxStore();
+    outbox.bind();
+    const id = ids[0]!;
+    await drive(conversation.open(id));
+    expect(conversation.timeline.map((m) => m.text)).toEqual(['Hello, this is customer 0']);
+
+    world.net.goOffline(PHONE);
+    await settle();
+    conversation.setText('On my way to the site');
+    expect(await drive(conversation.send())).toBe(true);
+    await drive(conversation.setStatus('resolved'));
+    await settle();
+    expect(conversation.text).toBe('');
+    expect(conversation.messages[0]!.text).toBe('On my way to the site');
+    expect(conversation.stateOf(conversation.messages[0]!)).toBe('local');
+    expect(conversation.conversation?.status).toBe('resolved'); // optimistic
+    expect(outbox.pending).toHaveLength(2);
+
+    world.net.goOnline(PHONE);
+    await settle();
+    expect(outbox.entries).toEqual([]);
+    expect(world.server.messagesOf(id).filter((m) => m.text === 'On my way to the site')).toHaveLength(1);
+    expect(world.server.conversation(id)?.status).toBe('resolved');
+    expect(['relaying', 'sent']).toContain(conversation.stateOf(conversation.messages[0]!));
+  });
+
+  it('shows a rejected command as failed with its reason; retry and discard work', async () => {
+    await signIn();
+    const carol = await world.addClient('carol');
+    await world.settle();
+    const id = ids[0]!;
+    await carol.client.dispatch({ type: 'set_status', conversationId: id, status: 'closed' });
+    await world.settle();
+    const conversation = useConversationStore();
+    const outbox = useOutboxStore();
+    outbox.bind();
+    await drive(conversation.open(id));
+    conversation.setText('too late');
+    await drive(conversation.send());
+    await settle();
+    expect(outbox.failed).toHaveLength(1);
+    expect(outbox.failed[0]!.error?.message).toBeTruthy();
+    expect(conversation.stateOf(conversation.messages[0]!)).toBe('failed');
+    await drive(outbox.discard(outbox.failed[0]!.id));
+    await settle();
+    expect(outbox.entries).toEqual([]);
+  });
+
+  it('pages history newest first and loads older pages', async () => {
+    await signIn();
+    const id = ids[0]!;
+    for (let i = 1; i <= 70; i++) {
+      world.server.inbound({ inboxId: 'mail', from: 'customer0@example.com', text: `message ${i}`, conversationId: id });
+      await world.tick(1_000);
+    }
+    await settle();
+    const conversation = useConversationStore();
+    await drive(conversation.open(id));
+    expect(conversation.messages).toHaveLength(30);
+    expect(conversation.messages[0]!.text).toBe('message 70');
+    expect(conversation.hasOlder).toBe(true);
+    await drive(conversation.loadOlder());
+    await drive(conversation.loadOlder());
+    await drive(conversation.loadOlder());
+    expect(conversation.messages).toHaveLength(71);
+    expect(conversation.timeline[0]!.text).toBe('Hello, this is customer 0');
+    expect(new Set(conversation.messages.map((m) => m.id)).size).toBe(71);
+  });
+
+  it('shares the reply draft with the agent’s desktop (Yjs)', async () => {
+    await signIn();
+    const id = ids[0]!;
+    const conversation = useConversationStore();
+    await drive(conversation.open(id));
+    conversation.setText('Draft started on the phone');
+    await settle();
+    const desktop = await world.addClient('erin', { clientId: 'erin-desktop' });
+    await world.settle();
+    const handle = desktop.client.openConversationDoc(id);
+    await handle.ready;
+    await world.settle();
+    expect(handle.draft('reply').toString()).toBe('Draft started on the phone');
+    // The desktop finishes it; the phone sees it.
+    applyTextChange(handle.draft('reply') as never, 'Draft started on the phone, finished on the desktop');
+    await settle();
+    expect(conversation.text).toBe('Draft started on the phone, finished on the desktop');
+    handle.release();
+  });
+
+  it('calls a contact through the dialer and logs the call on the conversation as a command', async () => {
+    await signIn();
+    const smsConversation = ids[1]!; // the seed puts conversation 1 on the SMS inbox
+    const conv = world.server.conversation(smsConversation)!;
+    const contact = useContactStore();
+    await contact.load(conv.contactId, smsConversation);
+    expect(contact.phoneNumbers).toEqual(['+8613800000001']);
+    await contact.call('+8613800000001');
+    expect(device.calls).toEqual(['+8613800000001']);
+    world.net.goOffline(PHONE);
+    await drive(contact.logCall(3, 'answered'));
+    expect(contact.activeCall).toBeNull();
+    world.net.goOnline(PHONE);
+    await settle();
+    const notes = world.server.messagesOf(smsConversation).filter((m) => m.kind === 'note');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.text).toMatch(/^📞 \+8613800000001 · .* · 3 min · answered$/);
+    expect(callNoteText({ phoneNumber: '1', startedAt: 0 }, 2, 'busy')).toBe('📞 1 · 1970-01-01T00:00:00.000Z · 2 min · busy');
+  });
+
+  it('assigns to me: the conversation moves to my list', async () => {
+    await signIn();
+    const inbox = useInboxStore();
+    await inbox.bind();
+    const conversation = useConversationStore();
+    await drive(conversation.open(ids[2]!));
+    await drive(conversation.assignToMe());
+    await settle();
+    expect(inbox.rows.map((c) => c.id)).toEqual([ids[2]]);
+    expect(inbox.counts.mine).toBe(1);
+  });
+});
+
+describe('settings store', () => {
+  it('keeps the chosen language', () => {
+    const settings = useSettingsStore();
+    settings.init('en');
+    expect(settings.locale).toBe('en');
+    settings.setLocale('zh-CN');
+    setActivePinia(createPinia());
+    const again = useSettingsStore();
+    again.init('en');
+    expect(again.locale).toBe('zh-CN');
+  });
+});
+
+describe('applyTextChange', () => {
+  it('edits only the changed middle of a shared text', () => {
+    let value = 'hello world';
+    const ops: string[] = [];
+    const text = {
+      toString: () => value,
+      insert: (i: number, s: string) => {
+        ops.push(`+${i}:${s}`);
+        value = value.slice(0, i) + s + value.slice(i);
+      },
+      delete: (i: number, n: number) => {
+        ops.push(`-${i}:${n}`);
+        value = value.slice(0, i) + value.slice(i + n);
+      },
+      observe: () => undefined,
+      unobserve: () => undefined,
+    };
+    applyTextChange(text, 'hello brave world');
+    applyTextChange(text, 'hello world');
+    applyTextChange(text, 'hello world');
+    expect(value).toBe('hello world');
+    expect(ops).toEqual(['+6:brave ', '-6:6']);
+  });
+});
