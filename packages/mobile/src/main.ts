@@ -1,13 +1,29 @@
-import { createSSRApp } from 'vue';
+import { createSSRApp, watch } from 'vue';
 import * as Pinia from 'pinia';
 import App from './App.vue';
-import { createAppI18n, pickLocale } from './locale/index';
+import { createAppI18n, pickLocale, uniLocale } from './locale/index';
+import { setDevice } from './app/services';
+import { createUniDevice } from './app/uniDevice';
+import { useSettingsStore } from './stores/settings';
 
 export function createApp() {
   const app = createSSRApp(App);
   const pinia = Pinia.createPinia();
   app.use(pinia);
-  app.use(createAppI18n(pickLocale(uni.getLocale())));
+  setDevice(createUniDevice(process.env.UNI_PLATFORM ?? 'h5'));
+  const settings = useSettingsStore(pinia);
+  settings.init(pickLocale(uni.getLocale()));
+  const i18n = createAppI18n(settings.locale);
+  app.use(i18n);
+  watch(
+    () => settings.locale,
+    (locale) => {
+      i18n.global.locale.value = locale;
+      // Only on a change: on some app-plus versions setLocale reloads the app.
+      if (uni.getLocale() !== uniLocale(locale)) uni.setLocale(uniLocale(locale));
+    },
+    { immediate: true },
+  );
   // uni-app expects Pinia to be returned next to the app (it wires it into every page on app-plus).
   return { app, Pinia };
 }
