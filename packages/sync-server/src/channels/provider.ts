@@ -1,0 +1,63 @@
+import type { Channel, Contact, Conversation, Inbox, Message } from '@goutong/core';
+import type { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import type { Workspace } from '../domain/workspace.js';
+import type { Logger } from '@goutong/core';
+
+/** The outcome of handing a message to a provider. */
+export type SendResult =
+  | { kind: 'accepted'; providerMessageId: string | null; cost?: { amount: number; currency: string; units?: number } }
+  /** The provider refused the message for good (bad number, opted out, invalid credentials…). */
+  | { kind: 'rejected'; reason: string; code?: string }
+  /** Worth another try later (network error, 5xx, throttling). */
+  | { kind: 'retry'; reason: string; retryAfterMs?: number };
+
+export interface SendContext {
+  inbox: Inbox;
+  config: Record<string, unknown>;
+  secrets: Record<string, string>;
+  message: Message;
+  conversation: Conversation;
+  contact: Contact;
+  /** Stable per message: the provider's idempotency key where it accepts one. */
+  idempotencyKey: string;
+}
+
+export interface ProviderDeps {
+  workspace: Workspace;
+  logger: Logger;
+  /** Decrypted secrets and parsed config of an inbox. */
+  inboxSettings(inboxId: string): Promise<{ inbox: Inbox; config: Record<string, unknown>; secrets: Record<string, string> } | null>;
+}
+
+/**
+ * One interface every channel implements: send, receive (routes or pollers), verify authenticity
+ * (inside its routes, over the raw body), map statuses, report cost.
+ */
+export interface ChannelProvider {
+  readonly channel: Channel;
+  readonly name: string;
+  /** Validates the public part of an inbox's configuration. */
+  readonly configSchema: z.ZodType<Record<string, unknown>>;
+  /** Validates the secret part (stored encrypted, never returned by the API). */
+  readonly secretsSchema: z.ZodType<Record<string, string>>;
+  send(ctx: SendContext): Promise<SendResult>;
+  /** Webhook routes (inbound messages, status callbacks). */
+  routes?(app: FastifyInstance, deps: ProviderDeps): void;
+  /** Long-running receivers (IMAP IDLE…), started with the server and stopped with it. */
+  start?(deps: ProviderDeps): Promise<{ stop(): Promise<void> }>;
+}
+
+export class ProviderRegistry {
+  private byName = new Map<string, ChannelProvider>();
+  register(p: ChannelProvider): this {
+    this.byName.set(`${p.channel}/${p.name}`, p);
+    return this;
+  }
+  get(channel: Channel, name: string | null): ChannelProvider | null {
+    return this.byName.get(`${channel}/${name ?? channel}`) ?? null;
+  }
+  all(): ChannelProvider[] {
+    return [...this.byName.values()];
+  }
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import path from 'node:path';
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  HOST: z.string().default('127.0.0.1'),
+  GOUTONG_DATA_DIR: z.string().default('./.goutong'),
+  DATABASE_URL: z.string().optional(),
+  GOUTONG_DEMO: z.enum(['0', '1']).default('1'),
+  /** Secret for signing access tokens and encrypting provider secrets; generated and stored when absent. */
+  GOUTONG_SECRET: z.string().min(32).optional(),
+  GOUTONG_ACCESS_TTL: z.coerce.number().int().min(5).max(86_400).default(900),
+  GOUTONG_REFRESH_TTL: z.coerce.number().int().min(60).default(30 * 86_400),
+  GOUTONG_LOG: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  GOUTONG_WEB_DIR: z.string().optional(),
+  /** Redis URL for fan-out across several server processes (optional). */
+  REDIS_URL: z.string().optional(),
+  GOUTONG_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | null;
+  demo: boolean;
+  secret: string | null;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  webDir: string | null;
+  redisUrl: string | null;
+  relayIntervalMs: number;
+};
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`invalid configuration:\n${lines}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.GOUTONG_DATA_DIR),
+    databaseUrl: e.DATABASE_URL ?? null,
+    demo: e.GOUTONG_DEMO === '1',
+    secret: e.GOUTONG_SECRET ?? null,
+    accessTtlSeconds: e.GOUTONG_ACCESS_TTL,
+    refreshTtlSeconds: e.GOUTONG_REFRESH_TTL,
+    logLevel: e.GOUTONG_LOG,
+    webDir: e.GOUTONG_WEB_DIR ?? null,
+    redisUrl: e.REDIS_URL ?? null,
+    relayIntervalMs: e.GOUTONG_RELAY_INTERVAL_MS,
+  };
+}

@@ -1,0 +1,175 @@
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type Dialect = 'sqlite' | 'pg';
+export type Param = string | number | bigint | boolean | null | Uint8Array;
+export type Row = Record<string, unknown>;
+
+/** Runs SQL. Statements use `?` placeholders in both dialects (rewritten to $n for PostgreSQL). */
+export interface Queryable {
+  readonly dialect: Dialect;
+  all<T extends Row = Row>(sql: string, params?: readonly Param[]): Promise<T[]>;
+  one<T extends Row = Row>(sql: string, params?: readonly Param[]): Promise<T | null>;
+  run(sql: string, params?: readonly Param[]): Promise<{ changes: number }>;
+}
+
+export interface Db extends Queryable {
+  /** Runs fn in one transaction (IMMEDIATE on SQLite; READ COMMITTED on PostgreSQL), retrying serialisation failures. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A promise-chain mutex: SQLite has one connection, so statements and transactions take turns. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async lock<T>(fn: () => Promise<T>): Promise<T> {
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
+    const prev = this.tail;
+    this.tail = prev.then(() => next);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+function sqliteParams(params: readonly Param[]): unknown[] {
+  return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p) : p));
+}
+
+export function openSqlite(file: string): Db {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const sq = new Database(file);
+  sq.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk before we acknowledge it (a SIGKILL or power loss loses nothing acknowledged).
+  sq.pragma('synchronous = FULL');
+  sq.pragma('foreign_keys = ON');
+  sq.pragma('busy_timeout = 5000');
+  const cache = new Map<string, Database.Statement>();
+  const prep = (sql: string) => {
+    let s = cache.get(sql);
+    if (!s) {
+      s = sq.prepare(sql);
+      if (cache.size > 500) cache.clear();
+      cache.set(sql, s);
+    }
+    return s;
+  };
+  const q: Queryable = {
+    dialect: 'sqlite',
+    async all<T extends Row>(sql: string, params: readonly Param[] = []) {
+      return prep(sql).all(...sqliteParams(params)) as T[];
+    },
+    async one<T extends Row>(sql: string, params: readonly Param[] = []) {
+      return (prep(sql).get(...sqliteParams(params)) as T | undefined) ?? null;
+    },
+    async run(sql: string, params: readonly Param[] = []) {
+      const r = prep(sql).run(...sqliteParams(params));
+      return { changes: r.changes };
+    },
+  };
+  const mutex = new Mutex();
+  return {
+    dialect: 'sqlite',
+    all: (sql, params) => mutex.lock(() => q.all(sql, params)),
+    one: (sql, params) => mutex.lock(() => q.one(sql, params)),
+    run: (sql, params) => mutex.lock(() => q.run(sql, params)),
+    exec: (sql) => mutex.lock(async () => void sq.exec(sql)),
+    tx: (fn) =>
+      mutex.lock(async () => {
+        sq.exec('BEGIN IMMEDIATE');
+        try {
+          const r = await fn(q);
+          sq.exec('COMMIT');
+          return r;
+        } catch (e) {
+          if (sq.inTransaction) sq.exec('ROLLBACK');
+          throw e;
+        }
+      }),
+    close: () => mutex.lock(async () => void sq.close()),
+  };
+}
+
+/** Rewrites `?` placeholders to `$1…$n` outside string literals. */
+export function toPgPlaceholders(sql: string): string {
+  let n = 0;
+  let out = '';
+  let inStr = false;
+  for (const ch of sql) {
+    if (ch === "'") inStr = !inStr;
+    if (ch === '?' && !inStr) out += `$${++n}`;
+    else out += ch;
+  }
+  return out;
+}
+
+// int8 → number (our seq and millisecond values stay far below 2^53).
+pg.types.setTypeParser(20, (v) => Number(v));
+
+function pgQueryable(client: pg.Pool | pg.PoolClient): Queryable {
+  const conv = new Map<string, string>();
+  const text = (sql: string) => {
+    let t = conv.get(sql);
+    if (!t) {
+      t = toPgPlaceholders(sql);
+      conv.set(sql, t);
+    }
+    return t;
+  };
+  const norm = (params: readonly Param[]) => params.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p) : p));
+  return {
+    dialect: 'pg',
+    async all<T extends Row>(sql: string, params: readonly Param[] = []) {
+      return (await client.query(text(sql), norm(params))).rows as T[];
+    },
+    async one<T extends Row>(sql: string, params: readonly Param[] = []) {
+      return ((await client.query(text(sql), norm(params))).rows[0] as T | undefined) ?? null;
+    },
+    async run(sql: string, params: readonly Param[] = []) {
+      const r = await client.query(text(sql), norm(params));
+      return { changes: r.rowCount ?? 0 };
+    },
+  };
+}
+
+export function openPostgres(url: string, opts: { max?: number } = {}): Db {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
+  pool.on('error', () => {
+    /* an idle client died; the pool replaces it */
+  });
+  const q = pgQueryable(pool);
+  return {
+    ...q,
+    exec: async (sql) => void (await pool.query(sql)),
+    tx: async (fn) => {
+      for (let attempt = 1; ; attempt++) {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const r = await fn(pgQueryable(client));
+          await client.query('COMMIT');
+          return r;
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          const code = (e as { code?: string }).code;
+          if ((code === '40001' || code === '40P01') && attempt < 5) continue;
+          throw e;
+        } finally {
+          client.release();
+        }
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+export function openDb(opts: { databaseUrl: string | null; dataDir: string }): Db {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openSqlite(path.join(opts.dataDir, 'goutong.sqlite'));
+}

@@ -1,0 +1,25 @@
+import crypto from 'node:crypto';
+import type { Agent, Inbox } from '@goutong/core';
+import { canAccessInbox } from '@goutong/core';
+
+/** What an agent may see: all inboxes (managers) or the inboxes of their teams ("sync groups"). */
+export interface Scope {
+  all: boolean;
+  inboxIds: string[];
+  /** A short digest the client keeps with its checkpoint; a change makes the client start over. */
+  key: string;
+}
+
+export function scopeOf(agent: Agent, inboxes: readonly Inbox[]): Scope {
+  const all = agent.role === 'admin' || agent.role === 'supervisor';
+  const inboxIds = inboxes.filter((i) => canAccessInbox(agent, i)).map((i) => i.id).sort();
+  const key = crypto.createHash('sha256').update(all ? `all:${agent.tenantId}` : `inboxes:${inboxIds.join(',')}`).digest('base64url').slice(0, 22);
+  return { all, inboxIds, key };
+}
+
+/** SQL predicate (and params) restricting a conversations alias to a scope. */
+export function scopeSql(scope: Scope, column = 'inbox_id'): { sql: string; params: string[] } {
+  if (scope.all) return { sql: '1 = 1', params: [] };
+  if (scope.inboxIds.length === 0) return { sql: '1 = 0', params: [] };
+  return { sql: `${column} IN (${scope.inboxIds.map(() => '?').join(', ')})`, params: scope.inboxIds };
+}

@@ -1,0 +1,92 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Agent, Logger } from '@goutong/core';
+import { ApiError, badRequest, forbidden, unauthorized } from '../errors.js';
+import type { AuthService } from '../auth/service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody?: string;
+    agent?: Agent;
+  }
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
+  return reply.status(e.status).send({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
+}
+
+/** Parses input with a schema; answers 400 with the issues on failure. */
+export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    throw badRequest(`invalid ${what}: ${r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ')}`, r.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
+  }
+  return r.data;
+}
+
+/** Fastify with JSON errors, raw bodies kept for signatures, and size limits. */
+export function createHttp(logger: Logger): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, trustProxy: false, return503OnClosing: true });
+
+  app.removeAllContentTypeParsers();
+  const keepRaw = (req: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
+    req.rawBody = body;
+    done(null, body);
+  };
+  app.addContentTypeParser(['application/json', 'application/*+json'], { parseAs: 'string' }, (req, body, done) => {
+    req.rawBody = body as string;
+    if ((body as string).length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(badRequest('malformed JSON body'));
+    }
+  });
+  app.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, (req, body, done) => keepRaw(req, body as string, done));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof ApiError) return sendError(reply, err);
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
+      return sendError(reply, new ApiError('payload_too_large', `request body exceeds ${BODY_LIMIT} bytes`));
+    }
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e.statusCode === 415) {
+      return reply.status(415).send({ error: { code: 'unsupported_media_type', message: 'send JSON (content-type: application/json)' } });
+    }
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.status(e.statusCode).send({ error: { code: 'bad_request', message: e.message ?? 'bad request' } });
+    }
+    logger.error('http: unhandled error', { method: req.method, url: req.url.split('?')[0], error: String(err), stack: (err as Error).stack?.split('\n').slice(0, 4).join(' | ') });
+    return sendError(reply, new ApiError('internal', 'internal error; it was logged'));
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  return app;
+}
+
+export function bearer(req: FastifyRequest): string | null {
+  const h = req.headers.authorization;
+  if (!h) return null;
+  const m = /^Bearer\s+(.+)$/i.exec(h);
+  return m?.[1]?.trim() ?? null;
+}
+
+/** preHandler: requires a valid access token and loads the agent. */
+export function requireAgent(auth: AuthService) {
+  return async (req: FastifyRequest) => {
+    const token = bearer(req);
+    if (!token) throw unauthorized('missing bearer token');
+    req.agent = await auth.authenticate(token);
+  };
+}
+
+export function agentOf(req: FastifyRequest): Agent {
+  if (!req.agent) throw unauthorized();
+  return req.agent;
+}
+
+export function requireRole(agent: Agent, roles: Agent['role'][]): void {
+  if (!roles.includes(agent.role)) throw forbidden(`requires role ${roles.join(' or ')}`);
+}

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import {
+  Agent,
+  CommandBatchResponse,
+  Command,
+  Contact,
+  Conversation,
+  ErrorBody,
+  Inbox,
+  LoginRequest,
+  Message,
+  MessagePage,
+  PullRequest,
+  PullResponse,
+  RefreshRequest,
+  Team,
+  TokenResponse,
+} from '@goutong/core';
+import { ConversationListQuery, InboundBody, PageQuery, PatchConversationBody, SendMessageBody } from './routes.js';
+import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
+import { ApiConfig } from '../channels/api.js';
+
+const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown) => ({ 'application/json': { schema } });
+const errors = Object.fromEntries(
+  ([['400', 'Invalid input'], ['401', 'Missing, invalid or expired token'], ['403', 'Not allowed'], ['404', 'Unknown id (or another tenant\'s)'], ['409', 'Conflict'], ['413', 'Body over 1 MiB'], ['429', 'Too many requests']] as const).map(([c, d]) => [
+    c,
+    { description: d, content: json(ref('Error')) },
+  ]),
+);
+const ok = (schema: unknown, description = 'OK') => ({ '200': { description, content: json(schema) }, ...errors });
+const bearer = [{ bearer: [] }];
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+function queryParams(schema: z.ZodObject) {
+  const s = js(schema) as { properties: Record<string, unknown> };
+  return Object.entries(s.properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
+}
+
+let cached: Record<string, unknown> | null = null;
+
+/** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
+export function buildOpenApi(version: string): Record<string, unknown> {
+  cached ??= {
+    openapi: '3.1.0',
+    info: {
+      title: 'Goutong API',
+      version,
+      description:
+        'REST API of the Goutong sync server. Times are milliseconds since the Unix epoch. Errors are `{error:{code,message}}`. ' +
+        'The sync socket is `GET /sync` (WebSocket): send `{"t":"auth","token":…}` first; see PROTOCOL.md.',
+    },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: {
+        Error: js(ErrorBody),
+        Agent: js(Agent),
+        Team: js(Team),
+        Inbox: js(Inbox),
+        Contact: js(Contact),
+        Conversation: js(Conversation),
+        Message: js(Message),
+        Command: js(Command),
+        TokenResponse: js(TokenResponse),
+        PullResponse: js(PullResponse),
+        CommandBatchResponse: js(CommandBatchResponse),
+        ApiInboxConfig: js(ApiConfig),
+      },
+    },
+    paths: {
+      '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'OK', content: json({ type: 'object', properties: { status: { const: 'ok' } } }) } } } },
+      '/api/v1/auth/login': { post: { summary: 'Log in with e-mail and password', requestBody: { required: true, content: json(js(LoginRequest)) }, responses: ok(ref('TokenResponse')) } },
+      '/api/v1/auth/refresh': { post: { summary: 'Rotate the refresh token, get a new access token', requestBody: { required: true, content: json(js(RefreshRequest)) }, responses: ok(ref('TokenResponse')) } },
+      '/api/v1/auth/logout': { post: { summary: 'Revoke the refresh token family', requestBody: { required: true, content: json(js(RefreshRequest)) }, responses: { '204': { description: 'Logged out' }, ...errors } } },
+      '/api/v1/me': { get: { summary: 'The signed-in agent and tenant', security: bearer, responses: ok({ type: 'object' }) } },
+      '/api/v1/inboxes': {
+        get: { summary: 'Inboxes in the caller\'s scope', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Inbox') } } }) },
+        post: {
+          summary: 'Create an inbox (admin). Provider config per channel: api → ApiInboxConfig (secret generated when absent and returned once).',
+          security: bearer,
+          requestBody: { required: true, content: json(js(CreateInboxBody)) },
+          responses: { '201': { description: 'Created', content: json(ref('Inbox')) }, ...errors },
+        },
+      },
+      '/api/v1/inboxes/{id}': {
+        get: { summary: 'One inbox (secrets are never returned, only their names)', security: bearer, parameters: [idParam], responses: ok(ref('Inbox')) },
+        patch: { summary: 'Update an inbox (admin)', security: bearer, parameters: [idParam], requestBody: { required: true, content: json(js(UpdateInboxBody)) }, responses: ok(ref('Inbox')) },
+      },
+      '/api/v1/inboxes/{id}/inbound': {
+        post: {
+          summary: 'Post an inbound message to an api inbox (bearer token, or X-Goutong-Timestamp + X-Goutong-Signature: sha256=HMAC(secret, `${ts}.${rawBody}`)). The same externalId again changes nothing.',
+          parameters: [idParam],
+          security: [{ bearer: [] }, {}],
+          requestBody: { required: true, content: json(js(InboundBody)) },
+          responses: { '201': { description: 'Stored', content: json({ type: 'object' }) }, '200': { description: 'Duplicate, nothing changed', content: json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/api/v1/agents': { get: { summary: 'Agents of the tenant', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Agent') } } }) } },
+      '/api/v1/teams': { get: { summary: 'Teams of the tenant', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Team') } } }) } },
+      '/api/v1/contacts/{id}': { get: { summary: 'A contact in scope', security: bearer, parameters: [idParam], responses: ok(ref('Contact')) } },
+      '/api/v1/conversations': {
+        get: {
+          summary: 'Conversations in scope, most recent activity first. status is a comma-separated list; assigneeId accepts an id, `me` or `none`.',
+          security: bearer,
+          parameters: queryParams(ConversationListQuery),
+          responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Conversation') }, nextCursor: { type: ['string', 'null'] } } }),
+        },
+      },
+      '/api/v1/conversations/{id}': {
+        get: { summary: 'One conversation', security: bearer, parameters: [idParam], responses: ok(ref('Conversation')) },
+        patch: { summary: 'Change status, priority, assignee, team or labels (each change is a command and a fact)', security: bearer, parameters: [idParam], requestBody: { required: true, content: json(js(PatchConversationBody)) }, responses: ok(ref('Conversation')) },
+      },
+      '/api/v1/conversations/{id}/messages': {
+        get: { summary: 'Messages, newest first, by page', security: bearer, parameters: [idParam, ...queryParams(PageQuery)], responses: ok(js(MessagePage)) },
+        post: {
+          summary: 'Send a reply (or a note with kind=note). Repeating the Idempotency-Key returns the same message and sends nothing twice.',
+          security: bearer,
+          parameters: [idParam, { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', maxLength: 255 } }],
+          requestBody: { required: true, content: json(js(SendMessageBody)) },
+          responses: { '201': { description: 'Created', content: json(ref('Message')) }, '200': { description: 'Repeated key: the original message', content: json(ref('Message')) }, ...errors },
+        },
+      },
+      '/api/v1/commands': {
+        post: {
+          summary: 'Apply a batch of client commands in order (the outbox). Each is deduplicated by id and acknowledged after commit.',
+          security: bearer,
+          requestBody: { required: true, content: json({ type: 'object', properties: { commands: { type: 'array', items: ref('Command'), maxItems: 100 } }, required: ['commands'] }) },
+          responses: ok(ref('CommandBatchResponse')),
+        },
+      },
+      '/api/v1/sync/pull': { post: { summary: 'Replication pull: facts in scope after a checkpoint', security: bearer, requestBody: { required: true, content: json(js(PullRequest)) }, responses: ok(ref('PullResponse')) } },
+      '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,240 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  CommandBatch,
+  ConversationStatus,
+  Id,
+  LoginRequest,
+  Priority,
+  PullRequest,
+  RefreshRequest,
+  Label,
+  type Command,
+  type Conversation,
+} from '@goutong/core';
+import type { AuthService } from '../auth/service.js';
+import type { Workspace } from '../domain/workspace.js';
+import type { InboxAdmin } from '../channels/inboxAdmin.js';
+import { ApiError, badRequest, forbidden, notFound, unauthorized } from '../errors.js';
+import { agentOf, bearer, parse, requireAgent, requireRole } from './app.js';
+import { toContact, toMessage } from '../domain/rows.js';
+import { safeEqual, hmacHex } from '../auth/crypto.js';
+import { buildOpenApi } from './openapi.js';
+
+export const InboundBody = z.object({
+  externalId: z.string().min(1).max(256),
+  from: z.object({ identifier: z.string().trim().min(1).max(320), name: z.string().trim().max(200).optional() }),
+  text: z.string().max(100_000),
+  subject: z.string().max(998).optional(),
+});
+
+export const SendMessageBody = z.object({
+  text: z.string().max(100_000),
+  kind: z.enum(['text', 'note']).optional(),
+  subject: z.string().max(998).optional(),
+});
+
+export const PatchConversationBody = z
+  .object({
+    status: ConversationStatus.optional(),
+    snoozedUntil: z.number().int().positive().optional(),
+    priority: Priority.optional(),
+    assigneeId: Id.nullable().optional(),
+    teamId: Id.nullable().optional(),
+    labels: z.array(Label).max(50).optional(),
+  })
+  .strict();
+
+export const ConversationListQuery = z.object({
+  status: z.string().max(200).optional(),
+  assigneeId: z.string().max(128).optional(),
+  inboxId: Id.optional(),
+  cursor: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(25),
+});
+
+export const PageQuery = z.object({ cursor: z.string().max(512).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
+const IdParam = z.object({ id: Id });
+
+/** Replay window for signed requests. */
+const SIGNATURE_WINDOW_S = 300;
+
+export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; inboxes: InboxAdmin; version: string }): void {
+  const { auth, workspace: ws } = d;
+  const authed = { preHandler: requireAgent(auth) };
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/api/v1/openapi.json', async () => buildOpenApi(d.version));
+
+  // ----- auth -------------------------------------------------------------------------
+  app.post('/api/v1/auth/login', async (req) => {
+    const body = parse(LoginRequest, req.body, 'login');
+    const { tokens, agent } = await auth.login(body.email, body.password, req.ip, body.tenant);
+    await ws.audit(agent.tenantId, agent.id, 'auth.login', agent.id, { ip: req.ip });
+    return tokens;
+  });
+  app.post('/api/v1/auth/refresh', async (req) => auth.refresh(parse(RefreshRequest, req.body, 'refresh request').refreshToken));
+  app.post('/api/v1/auth/logout', async (req, reply) => {
+    const body = parse(RefreshRequest, req.body, 'logout request');
+    await auth.logout(body.refreshToken);
+    return reply.status(204).send();
+  });
+  app.get('/api/v1/me', authed, async (req) => {
+    const agent = agentOf(req);
+    const t = await ws.db.one<{ id: string; slug: string; name: string }>('SELECT id, slug, name FROM tenants WHERE id = ?', [agent.tenantId]);
+    return { agent, tenant: t };
+  });
+
+  // ----- directory ---------------------------------------------------------------------
+  app.get('/api/v1/inboxes', authed, async (req) => {
+    const agent = agentOf(req);
+    const scope = await ws.scope(agent);
+    const items = (await ws.inboxes(agent.tenantId)).filter((i) => scope.all || scope.inboxIds.includes(i.id));
+    return { items: await Promise.all(items.map((i) => d.inboxes.publicView(i))) };
+  });
+  app.post('/api/v1/inboxes', authed, async (req, reply) => {
+    const agent = agentOf(req);
+    requireRole(agent, ['admin']);
+    const created = await d.inboxes.create(agent, req.body);
+    return reply.status(201).send(created);
+  });
+  app.get('/api/v1/inboxes/:id', authed, async (req) => {
+    const agent = agentOf(req);
+    const { id } = parse(IdParam, req.params, 'path');
+    const scope = await ws.scope(agent);
+    const inbox = await ws.inbox(agent.tenantId, id);
+    if (!inbox || !(scope.all || scope.inboxIds.includes(id))) throw notFound(`inbox ${id} not found`);
+    return d.inboxes.publicView(inbox);
+  });
+  app.patch('/api/v1/inboxes/:id', authed, async (req) => {
+    const agent = agentOf(req);
+    requireRole(agent, ['admin']);
+    const { id } = parse(IdParam, req.params, 'path');
+    return d.inboxes.update(agent, id, req.body);
+  });
+  app.get('/api/v1/agents', authed, async (req) => ({ items: await ws.agents(agentOf(req).tenantId) }));
+  app.get('/api/v1/teams', authed, async (req) => ({ items: await ws.teams(agentOf(req).tenantId) }));
+  app.get('/api/v1/contacts/:id', authed, async (req) => {
+    const agent = agentOf(req);
+    const { id } = parse(IdParam, req.params, 'path');
+    const r = await ws.db.one('SELECT * FROM contacts WHERE id = ? AND tenant_id = ?', [id, agent.tenantId]);
+    if (!r) throw notFound(`contact ${id} not found`);
+    const contact = toContact(r);
+    const scope = await ws.scope(agent);
+    if (!scope.all) {
+      const visible = await ws.db.one(`SELECT id FROM conversations WHERE contact_id = ? AND inbox_id IN (${scope.inboxIds.map(() => '?').join(', ') || 'NULL'}) LIMIT 1`, [id, ...scope.inboxIds]);
+      if (!visible) throw notFound(`contact ${id} not found`);
+    }
+    return contact;
+  });
+
+  // ----- the api channel: inbound ---------------------------------------------------------
+  app.post('/api/v1/inboxes/:id/inbound', async (req, reply) => {
+    const { id } = parse(IdParam, req.params, 'path');
+    const inbox = await authorizeInbound(req, id);
+    const body = parse(InboundBody, req.body, 'inbound message');
+    const res = await ws.ingestInbound(inbox, { externalId: body.externalId, from: body.from, text: body.text, subject: body.subject });
+    return reply.status(res.duplicate ? 200 : 201).send({ duplicate: res.duplicate, conversationId: res.conversation.id, contactId: res.conversation.contactId, message: res.message });
+  });
+
+  /** Either an agent's bearer token with access to the inbox, or the inbox secret's signature. */
+  async function authorizeInbound(req: FastifyRequest, inboxId: string) {
+    const sig = req.headers['x-goutong-signature'];
+    const ts = req.headers['x-goutong-timestamp'];
+    if (typeof sig === 'string' && typeof ts === 'string') {
+      const settings = await d.inboxes.settings(inboxId);
+      if (!settings || settings.inbox.channel !== 'api') throw notFound(`inbox ${inboxId} not found`);
+      const t = Number(ts);
+      if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > SIGNATURE_WINDOW_S) throw unauthorized('stale or invalid timestamp');
+      const expected = `sha256=${hmacHex(settings.secrets.secret ?? '', `${ts}.${req.rawBody ?? ''}`)}`;
+      if (!safeEqual(expected, sig)) throw forbidden('bad signature');
+      const replayKey = `api:${inboxId}:${sig}`;
+      const r = await ws.db.run('INSERT INTO webhook_replay (key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [replayKey, Date.now()]);
+      if (r.changes === 0) throw new ApiError('conflict', 'replayed request');
+      return settings.inbox;
+    }
+    const token = bearer(req);
+    if (!token) throw unauthorized('missing bearer token or signature');
+    const agent = await auth.authenticate(token);
+    const inbox = await ws.inbox(agent.tenantId, inboxId);
+    const scope = await ws.scope(agent);
+    if (!inbox || !(scope.all || scope.inboxIds.includes(inboxId))) throw notFound(`inbox ${inboxId} not found`);
+    if (inbox.channel !== 'api') throw badRequest('only api inboxes accept posted inbound messages');
+    return inbox;
+  }
+
+  // ----- conversations -------------------------------------------------------------------
+  app.get('/api/v1/conversations', authed, async (req) => {
+    const agent = agentOf(req);
+    const q = parse(ConversationListQuery, req.query, 'query');
+    const status = q.status ? q.status.split(',').map((s) => parse(ConversationStatus, s.trim(), 'status')) : undefined;
+    const assigneeId = q.assigneeId === undefined ? undefined : q.assigneeId === 'none' || q.assigneeId === '' ? null : q.assigneeId === 'me' ? agent.id : parse(Id, q.assigneeId, 'assigneeId');
+    return ws.listConversations(agent, { ...(status ? { status } : {}), ...(assigneeId !== undefined ? { assigneeId } : {}), ...(q.inboxId ? { inboxId: q.inboxId } : {}), ...(q.cursor ? { cursor: q.cursor } : {}), limit: q.limit });
+  });
+  app.get('/api/v1/conversations/:id', authed, async (req) => {
+    const { id } = parse(IdParam, req.params, 'path');
+    return ws.visibleConversation(agentOf(req), id);
+  });
+  app.get('/api/v1/conversations/:id/messages', authed, async (req) => {
+    const { id } = parse(IdParam, req.params, 'path');
+    const q = parse(PageQuery, req.query, 'query');
+    return ws.listMessages(agentOf(req), id, q.cursor, q.limit);
+  });
+  app.post('/api/v1/conversations/:id/messages', authed, async (req, reply) => {
+    const agent = agentOf(req);
+    const { id } = parse(IdParam, req.params, 'path');
+    const key = req.headers['idempotency-key'];
+    if (typeof key !== 'string' || key.length < 1 || key.length > 255) throw badRequest('the Idempotency-Key header is required (1-255 characters)');
+    const body = parse(SendMessageBody, req.body, 'message');
+    const command: Command =
+      body.kind === 'note'
+        ? { type: 'add_note', id: ws.ids.next(), deviceTime: Date.now(), conversationId: id, text: body.text }
+        : { type: 'send_reply', id: ws.ids.next(), deviceTime: Date.now(), conversationId: id, text: body.text, ...(body.subject ? { subject: body.subject } : {}) };
+    const outcome = await ws.applyCommand(agent, command, Date.now(), key);
+    if (outcome.outcome === 'rejected') throw new ApiError(outcome.error.code as never, outcome.error.message);
+    const row = await ws.db.one('SELECT * FROM messages WHERE id = ? AND conversation_id = ?', [outcome.id, id]);
+    if (!row) throw new ApiError('conflict', 'this Idempotency-Key was already used for another request');
+    return reply.status(outcome.outcome === 'applied' ? 201 : 200).send(toMessage(row));
+  });
+  app.patch('/api/v1/conversations/:id', authed, async (req) => {
+    const agent = agentOf(req);
+    const { id } = parse(IdParam, req.params, 'path');
+    const body = parse(PatchConversationBody, req.body, 'conversation patch');
+    const conv = await ws.visibleConversation(agent, id);
+    const commands = patchToCommands(conv, body, () => ws.ids.next());
+    for (const c of commands) {
+      const r = await ws.applyCommand(agent, c);
+      if (r.outcome === 'rejected') throw new ApiError(r.error.code as never, r.error.message);
+    }
+    return ws.visibleConversation(agent, id);
+  });
+
+  // ----- sync --------------------------------------------------------------------------
+  app.post('/api/v1/commands', authed, async (req) => {
+    const agent = agentOf(req);
+    const body = parse(CommandBatch, req.body, 'command batch');
+    return { results: await ws.applyCommands(agent, body.commands, Date.now()) };
+  });
+  app.post('/api/v1/sync/pull', authed, async (req) => {
+    const body = parse(PullRequest, req.body ?? {}, 'pull request');
+    return ws.pull(agentOf(req), body);
+  });
+}
+
+/** PATCH is sugar over commands, so REST and the outbox share one path of validation and facts. */
+export function patchToCommands(conv: Conversation, body: z.infer<typeof PatchConversationBody>, id: () => string): Command[] {
+  const now = Date.now();
+  const out: Command[] = [];
+  const base = { conversationId: conv.id, deviceTime: now };
+  if (body.status !== undefined && body.status !== conv.status) out.push({ ...base, id: id(), type: 'set_status', status: body.status, ...(body.snoozedUntil ? { snoozedUntil: body.snoozedUntil } : {}) });
+  if (body.priority !== undefined && body.priority !== conv.priority) out.push({ ...base, id: id(), type: 'set_priority', priority: body.priority });
+  if ((body.assigneeId !== undefined && body.assigneeId !== conv.assigneeId) || (body.teamId !== undefined && body.teamId !== conv.teamId)) {
+    out.push({ ...base, id: id(), type: 'assign', assigneeId: body.assigneeId === undefined ? conv.assigneeId : body.assigneeId, ...(body.teamId !== undefined ? { teamId: body.teamId } : {}) });
+  }
+  if (body.labels) {
+    const want = new Set(body.labels);
+    for (const l of conv.labels) if (!want.has(l)) out.push({ ...base, id: id(), type: 'remove_label', label: l });
+    for (const l of want) if (!conv.labels.includes(l)) out.push({ ...base, id: id(), type: 'add_label', label: l });
+  }
+  return out;
+}

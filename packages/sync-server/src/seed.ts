@@ -1,0 +1,122 @@
+import type { Agent, Command, Role } from '@goutong/core';
+import type { Workspace } from './domain/workspace.js';
+import { hashPassword, randomToken, encryptSecret } from './auth/crypto.js';
+import { toAgent } from './domain/rows.js';
+
+export const DEMO = {
+  tenant: 'demo',
+  adminEmail: 'admin@demo.goutong',
+  password: 'goutong-demo',
+} as const;
+
+export interface CreateTenantInput {
+  slug: string;
+  name: string;
+  teams: string[];
+  agents: { email: string; name: string; role: Role; teams: string[]; password: string }[];
+}
+
+/** Creates a tenant with teams and agents (used by the demo seed, tests and the CLI). */
+export async function createTenant(ws: Workspace, input: CreateTenantInput): Promise<{ tenantId: string; teamIds: Record<string, string>; agents: Record<string, Agent> }> {
+  const now = Date.now();
+  const tenantId = ws.ids.next();
+  const teamIds: Record<string, string> = {};
+  for (const t of input.teams) teamIds[t] = ws.ids.next();
+  const hashes = await Promise.all(input.agents.map((a) => hashPassword(a.password)));
+  const agentIds = input.agents.map(() => ws.ids.next());
+  await ws.db.tx(async (q) => {
+    await q.run('INSERT INTO tenants (id, slug, name, created_at) VALUES (?, ?, ?, ?)', [tenantId, input.slug, input.name, now]);
+    await q.run('INSERT INTO tenant_seq (tenant_id, seq) VALUES (?, ?)', [tenantId, 1]);
+    for (const t of input.teams) await q.run('INSERT INTO teams (id, tenant_id, name, seq) VALUES (?, ?, ?, 1)', [teamIds[t]!, tenantId, t]);
+    for (const [i, a] of input.agents.entries()) {
+      await q.run('INSERT INTO agents (id, tenant_id, email, name, role, team_ids, password_hash, active, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, 1)', [
+        agentIds[i]!, tenantId, a.email.toLowerCase(), a.name, a.role, JSON.stringify(a.teams.map((t) => teamIds[t]!)), hashes[i]!, now,
+      ]);
+    }
+  });
+  const agents: Record<string, Agent> = {};
+  for (const id of agentIds) {
+    const a = toAgent((await ws.db.one('SELECT * FROM agents WHERE id = ?', [id]))!);
+    agents[a.email] = a;
+  }
+  return { tenantId, teamIds, agents };
+}
+
+/** Creates an inbox directly (seed and tests); the API path is InboxAdmin.create. */
+export async function createInbox(
+  ws: Workspace,
+  serverSecret: string,
+  i: { tenantId: string; name: string; channel: string; provider?: string; teamIds: string[]; config?: Record<string, unknown>; secrets?: Record<string, string> },
+): Promise<string> {
+  const id = ws.ids.next();
+  const secrets = i.secrets ?? (i.channel === 'api' ? { secret: randomToken(24) } : {});
+  await ws.db.tx(async (q) => {
+    const seq = Number((await q.one<{ seq: number }>('UPDATE tenant_seq SET seq = seq + 1 WHERE tenant_id = ? RETURNING seq', [i.tenantId]))!.seq);
+    await q.run('INSERT INTO inboxes (id, tenant_id, name, channel, provider, team_ids, config, secrets, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+      id, i.tenantId, i.name, i.channel, i.provider ?? i.channel, JSON.stringify(i.teamIds), JSON.stringify(i.config ?? {}), encryptSecret(serverSecret, JSON.stringify(secrets)), Date.now(), seq,
+    ]);
+  });
+  return id;
+}
+
+const SAMPLES: { from: string; name: string; text: string; priority?: 'urgent' | 'high' | 'low'; labels?: string[]; assign?: string; status?: 'pending' | 'resolved' }[] = [
+  { from: '+8613800138000', name: '王芳', text: '你好，我的订单 #20261124 还没有发货，请帮忙查一下。', priority: 'high', labels: ['订单'] },
+  { from: '+8613900139000', name: '李雷', text: '请问你们周末营业吗？我想周六去门店取货。', labels: ['门店'] },
+  { from: 'maria@example.com', name: 'Maria Garcia', text: 'Hi, I was charged twice for my subscription this month. Can you refund one of the charges?', priority: 'urgent', labels: ['billing'], assign: 'zhang.san@demo.goutong' },
+  { from: 'tom@example.com', name: 'Tom Baker', text: 'The app keeps logging me out on my phone. Any idea why?', labels: ['bug'] },
+  { from: '+4915112345678', name: 'Jonas Weber', text: 'Can I change the delivery address for order 4471?', assign: 'alice@demo.goutong' },
+  { from: '+8618600186000', name: '陈静', text: '发票抬头写错了，能重新开一张吗？', labels: ['发票'], status: 'pending' },
+  { from: 'sam@example.com', name: 'Sam Lee', text: 'Thanks, the replacement arrived and works perfectly!', priority: 'low', status: 'resolved' },
+  { from: '+8613700137000', name: '赵强', text: '设备安装后一直报错 E12，现场需要技术员。', priority: 'urgent', labels: ['现场'] },
+];
+
+/**
+ * Seeds the demo workspace on first start. Resumable: a start interrupted half-way finishes the
+ * job next time (each step checks what exists; inbound messages are idempotent by externalId).
+ */
+export async function seedDemo(ws: Workspace, serverSecret: string): Promise<boolean> {
+  if (await ws.db.one("SELECT value FROM settings WHERE key = 'demo_seeded'")) return false;
+  const existing = await ws.db.one<{ id: string }>('SELECT id FROM tenants WHERE slug = ?', [DEMO.tenant]);
+  let tenantId: string;
+  let agents: Record<string, Agent>;
+  let supportTeam: string;
+  if (existing) {
+    tenantId = existing.id;
+    agents = Object.fromEntries((await ws.agents(tenantId)).map((a) => [a.email, a]));
+    supportTeam = (await ws.teams(tenantId)).find((t) => t.name === 'Support')!.id;
+  } else {
+    const t = await createTenant(ws, {
+      slug: DEMO.tenant,
+      name: 'Goutong Demo 沟通演示',
+      teams: ['Support', 'Sales'],
+      agents: [
+        { email: DEMO.adminEmail, name: 'Admin 管理员', role: 'admin', teams: ['Support', 'Sales'], password: DEMO.password },
+        { email: 'li.wei@demo.goutong', name: '李伟 Li Wei', role: 'supervisor', teams: ['Support'], password: DEMO.password },
+        { email: 'zhang.san@demo.goutong', name: '张三 Zhang San', role: 'agent', teams: ['Support'], password: DEMO.password },
+        { email: 'alice@demo.goutong', name: 'Alice Chen', role: 'agent', teams: ['Support'], password: DEMO.password },
+        { email: 'bob@demo.goutong', name: 'Bob Smith', role: 'agent', teams: ['Sales'], password: DEMO.password },
+      ],
+    });
+    tenantId = t.tenantId;
+    agents = t.agents;
+    supportTeam = t.teamIds.Support!;
+  }
+  const found = (await ws.inboxes(tenantId)).find((i) => i.name === 'Demo API');
+  const inboxId = found?.id ?? (await createInbox(ws, serverSecret, { tenantId, name: 'Demo API', channel: 'api', teamIds: [supportTeam] }));
+  const inbox = (await ws.inbox(tenantId, inboxId))!;
+  const admin = agents[DEMO.adminEmail]!;
+  let n = 0;
+  for (const s of SAMPLES) {
+    const r = await ws.ingestInbound(inbox, { externalId: `demo-${++n}`, from: { identifier: s.from, name: s.name }, text: s.text });
+    if (r.duplicate) continue;
+    const cmds: Command[] = [];
+    const base = { conversationId: r.conversation.id, deviceTime: Date.now() };
+    if (s.priority) cmds.push({ ...base, id: ws.ids.next(), type: 'set_priority', priority: s.priority });
+    for (const l of s.labels ?? []) cmds.push({ ...base, id: ws.ids.next(), type: 'add_label', label: l });
+    if (s.assign) cmds.push({ ...base, id: ws.ids.next(), type: 'assign', assigneeId: agents[s.assign]!.id });
+    if (s.status) cmds.push({ ...base, id: ws.ids.next(), type: 'set_status', status: s.status });
+    for (const c of cmds) await ws.applyCommand(admin, c);
+  }
+  await ws.db.run("INSERT INTO settings (key, value) VALUES ('demo_seeded', ?) ON CONFLICT DO NOTHING", [String(Date.now())]);
+  return true;
+}

@@ -1,0 +1,123 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '@goutong/core';
+import type { Config } from './config.js';
+import { openDb, type Db } from './db/db.js';
+import { migrate } from './db/migrations.js';
+import { Workspace } from './domain/workspace.js';
+import { AuthService } from './auth/service.js';
+import { AccessTokens } from './auth/tokens.js';
+import { createHttp } from './http/app.js';
+import { registerRoutes } from './http/routes.js';
+import { serveWebApp } from './http/static.js';
+import { DocManager } from './sync/docs.js';
+import { SyncSockets } from './sync/socket.js';
+import { ProviderRegistry, type ChannelProvider, type ProviderDeps } from './channels/provider.js';
+import { apiProvider } from './channels/api.js';
+import { InboxAdmin } from './channels/inboxAdmin.js';
+import { RelayWorker } from './relay/worker.js';
+import { seedDemo } from './seed.js';
+import { createLogger } from './logger.js';
+
+export const VERSION = '0.1.0';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  db: Db;
+  workspace: Workspace;
+  auth: AuthService;
+  relay: RelayWorker;
+  inboxes: InboxAdmin;
+  sockets: SyncSockets;
+  secret: string;
+  seeded: boolean;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  config: Config;
+  logger?: Logger;
+  /** Extra channel providers (email, SMS, IM, voice) registered beside the built-in api channel. */
+  providers?: ChannelProvider[];
+  /** Replace the api provider (tests inject fetch). */
+  apiProvider?: ChannelProvider;
+}
+
+/** The secret that signs tokens and seals provider secrets: from config, else generated once and kept. */
+async function serverSecret(db: Db, configured: string | null): Promise<string> {
+  if (configured) return configured;
+  const row = await db.one<{ value: string }>("SELECT value FROM settings WHERE key = 'server_secret'");
+  if (row) return row.value;
+  const fresh = crypto.randomBytes(32).toString('base64url');
+  await db.run("INSERT INTO settings (key, value) VALUES ('server_secret', ?) ON CONFLICT DO NOTHING", [fresh]);
+  return (await db.one<{ value: string }>("SELECT value FROM settings WHERE key = 'server_secret'"))!.value;
+}
+
+function defaultWebDir(): string | null {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidate = path.resolve(here, '../../desktop/dist/renderer');
+  return fs.existsSync(candidate) ? candidate : null;
+}
+
+/** Starts one server process: HTTP API, sync socket, webhooks, relay worker and the web app. */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const cfg = opts.config;
+  const logger = opts.logger ?? createLogger(cfg.logLevel);
+  const db = openDb({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
+  await migrate(db);
+  const secret = await serverSecret(db, cfg.secret);
+  const workspace = new Workspace(db, logger);
+  const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds);
+  const providers = new ProviderRegistry().register(opts.apiProvider ?? apiProvider());
+  for (const p of opts.providers ?? []) providers.register(p);
+  const inboxes = new InboxAdmin(workspace, providers, secret);
+  const deps: ProviderDeps = { workspace, logger, inboxSettings: (id) => inboxes.settings(id) };
+
+  const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
+
+  const http = createHttp(logger);
+  registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
+  for (const p of providers.all()) p.routes?.(http, deps);
+  serveWebApp(http, cfg.webDir ?? defaultWebDir());
+
+  const docs = new DocManager(db, logger);
+  const sockets = new SyncSockets(auth, workspace, docs, logger);
+  sockets.attach(http.server);
+  const relay = new RelayWorker({ db, workspace, providers, deps, logger, intervalMs: cfg.relayIntervalMs });
+
+  workspace.committed.on(({ tenantId, seq }) => sockets.poke(tenantId, seq));
+  workspace.relayEnqueued.on(() => relay.kick());
+
+  await http.listen({ port: cfg.port, host: cfg.host });
+  const port = (http.server.address() as AddressInfo).port;
+  relay.start();
+  const receivers = await Promise.all(providers.all().map((p) => p.start?.(deps)));
+  logger.info('server: listening', { url: `http://${cfg.host}:${port}`, database: db.dialect });
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${cfg.host}:${port}`,
+    port,
+    db,
+    workspace,
+    auth,
+    relay,
+    inboxes,
+    sockets,
+    secret,
+    seeded,
+    close: () =>
+      (closing ??= (async () => {
+        await relay.stop();
+        for (const r of receivers) await r?.stop();
+        await sockets.close();
+        await http.close();
+        await docs.closeAll();
+        await db.close();
+      })()),
+  };
+}

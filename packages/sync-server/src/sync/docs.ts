@@ -1,0 +1,214 @@
+import * as Y from 'yjs';
+import * as syncProtocol from 'y-protocols/sync';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import { encodeFrame, FRAME_AWARENESS, FRAME_SYNC, type Logger } from '@goutong/core';
+import type { Db } from '../db/db.js';
+
+/** A subscriber of documents (one sync socket). */
+export interface DocPeer {
+  readonly id: string;
+  send(data: Uint8Array): void;
+}
+
+interface LoadedDoc {
+  key: string;
+  tenantId: string;
+  name: string;
+  doc: Y.Doc;
+  awareness: awarenessProtocol.Awareness;
+  peers: Map<DocPeer, Set<number>>;
+  stored: number;
+  /** Persistence is serialised per document: updates are stored in the order they were applied. */
+  chain: Promise<void>;
+  unloadTimer: NodeJS.Timeout | null;
+}
+
+/** Thrown when a peer sends a message that is not a valid Yjs sync or awareness message. */
+export class BadUpdateError extends Error {
+  override readonly name = 'BadUpdateError';
+}
+
+const COMPACT_AFTER = 200;
+
+/**
+ * Server side of the collaborative documents: loads a document from its stored updates when the
+ * first peer subscribes, relays sync and awareness messages between peers, appends every update
+ * to `yjs_updates` (compacted by re-encoding once there are many), and unloads idle documents.
+ */
+export class DocManager {
+  private docs = new Map<string, LoadedDoc>();
+  private loading = new Map<string, Promise<LoadedDoc>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly opts: { unloadAfterMs?: number; onUpdate?: (tenantId: string, name: string, update: Uint8Array) => void } = {},
+  ) {}
+
+  get loadedCount(): number {
+    return this.docs.size;
+  }
+
+  async join(tenantId: string, name: string, peer: DocPeer): Promise<void> {
+    const d = await this.load(tenantId, name);
+    if (d.unloadTimer) {
+      clearTimeout(d.unloadTimer);
+      d.unloadTimer = null;
+    }
+    if (!d.peers.has(peer)) d.peers.set(peer, new Set());
+    // Server's step 1 (the peer answers with what we miss) and the current presence.
+    const enc = encoding.createEncoder();
+    syncProtocol.writeSyncStep1(enc, d.doc);
+    peer.send(encodeFrame(name, FRAME_SYNC, encoding.toUint8Array(enc)));
+    const states = [...d.awareness.getStates().keys()];
+    if (states.length) {
+      const aw = encoding.createEncoder();
+      encoding.writeVarUint8Array(aw, awarenessProtocol.encodeAwarenessUpdate(d.awareness, states));
+      peer.send(encodeFrame(name, FRAME_AWARENESS, encoding.toUint8Array(aw)));
+    }
+  }
+
+  leave(tenantId: string, name: string, peer: DocPeer): void {
+    const d = this.docs.get(`${tenantId}/${name}`);
+    if (!d) return;
+    const clients = d.peers.get(peer);
+    d.peers.delete(peer);
+    if (clients && clients.size) awarenessProtocol.removeAwarenessStates(d.awareness, [...clients], peer);
+    if (d.peers.size === 0) this.scheduleUnload(d);
+  }
+
+  isJoined(tenantId: string, name: string, peer: DocPeer): boolean {
+    return this.docs.get(`${tenantId}/${name}`)?.peers.has(peer) ?? false;
+  }
+
+  /** Handles a sync or awareness payload from a peer; throws BadUpdateError on garbage. */
+  handle(tenantId: string, name: string, peer: DocPeer, kind: number, payload: Uint8Array): void {
+    const d = this.docs.get(`${tenantId}/${name}`);
+    if (!d || !d.peers.has(peer)) throw new BadUpdateError(`not subscribed to ${name}`);
+    try {
+      const dec = decoding.createDecoder(payload);
+      if (kind === FRAME_SYNC) {
+        const enc = encoding.createEncoder();
+        syncProtocol.readSyncMessage(dec, enc, d.doc, peer);
+        if (encoding.length(enc) > 0) peer.send(encodeFrame(name, FRAME_SYNC, encoding.toUint8Array(enc)));
+      } else {
+        const update = decoding.readVarUint8Array(dec);
+        // Remember which awareness clients this peer speaks for, to clear them when it leaves.
+        const ud = decoding.createDecoder(update);
+        const n = decoding.readVarUint(ud);
+        const clients = d.peers.get(peer)!;
+        for (let i = 0; i < n; i++) {
+          clients.add(decoding.readVarUint(ud));
+          decoding.readVarUint(ud);
+          decoding.readVarString(ud);
+        }
+        awarenessProtocol.applyAwarenessUpdate(d.awareness, update, peer);
+      }
+    } catch (e) {
+      throw new BadUpdateError(`malformed ${kind === FRAME_SYNC ? 'sync' : 'awareness'} message: ${(e as Error).message}`);
+    }
+  }
+
+  /** Applies an update that came from another server process (no re-broadcast to the broker). */
+  applyRemote(tenantId: string, name: string, update: Uint8Array): void {
+    const d = this.docs.get(`${tenantId}/${name}`);
+    if (d) Y.applyUpdate(d.doc, update, 'broker');
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.docs.values()].map((d) => d.chain));
+  }
+
+  async closeAll(): Promise<void> {
+    await this.flush();
+    for (const d of this.docs.values()) {
+      if (d.unloadTimer) clearTimeout(d.unloadTimer);
+      d.awareness.destroy();
+      d.doc.destroy();
+    }
+    this.docs.clear();
+  }
+
+  private scheduleUnload(d: LoadedDoc): void {
+    if (d.unloadTimer) clearTimeout(d.unloadTimer);
+    d.unloadTimer = setTimeout(() => {
+      if (d.peers.size > 0) return;
+      void d.chain.then(() => {
+        if (d.peers.size > 0 || this.docs.get(d.key) !== d) return;
+        this.docs.delete(d.key);
+        d.awareness.destroy();
+        d.doc.destroy();
+      });
+    }, this.opts.unloadAfterMs ?? 30_000);
+    d.unloadTimer.unref();
+  }
+
+  private load(tenantId: string, name: string): Promise<LoadedDoc> {
+    const key = `${tenantId}/${name}`;
+    const have = this.docs.get(key);
+    if (have) return Promise.resolve(have);
+    let p = this.loading.get(key);
+    if (!p) {
+      p = this.doLoad(tenantId, name, key).finally(() => this.loading.delete(key));
+      this.loading.set(key, p);
+    }
+    return p;
+  }
+
+  private async doLoad(tenantId: string, name: string, key: string): Promise<LoadedDoc> {
+    const rows = await this.db.all<{ data: Uint8Array }>('SELECT data FROM yjs_updates WHERE tenant_id = ? AND doc = ? ORDER BY id', [tenantId, name]);
+    const doc = new Y.Doc({ gc: true });
+    Y.transact(doc, () => {
+      for (const r of rows) Y.applyUpdate(doc, new Uint8Array(r.data), 'load');
+    }, 'load');
+    const awareness = new awarenessProtocol.Awareness(doc);
+    awareness.setLocalState(null);
+    const d: LoadedDoc = { key, tenantId, name, doc, awareness, peers: new Map(), stored: rows.length, chain: Promise.resolve(), unloadTimer: null };
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === 'load') return;
+      this.persist(d, update);
+      const enc = encoding.createEncoder();
+      syncProtocol.writeUpdate(enc, update);
+      const frame = encodeFrame(name, FRAME_SYNC, encoding.toUint8Array(enc));
+      for (const p of d.peers.keys()) if (p !== origin) p.send(frame);
+      if (origin !== 'broker') this.opts.onUpdate?.(tenantId, name, update);
+    });
+    awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+      const changed = [...added, ...updated, ...removed];
+      const enc = encoding.createEncoder();
+      encoding.writeVarUint8Array(enc, awarenessProtocol.encodeAwarenessUpdate(awareness, changed));
+      const frame = encodeFrame(name, FRAME_AWARENESS, encoding.toUint8Array(enc));
+      for (const p of d.peers.keys()) if (p !== origin) p.send(frame);
+    });
+    if (rows.length > COMPACT_AFTER) this.compact(d);
+    this.docs.set(key, d);
+    return d;
+  }
+
+  private persist(d: LoadedDoc, update: Uint8Array): void {
+    d.chain = d.chain
+      .then(async () => {
+        await this.db.run('INSERT INTO yjs_updates (tenant_id, doc, data, created_at) VALUES (?, ?, ?, ?)', [d.tenantId, d.name, update, Date.now()]);
+        d.stored++;
+        if (d.stored > COMPACT_AFTER) await this.compactNow(d);
+      })
+      .catch((e: unknown) => this.logger.error('yjs: storing an update failed; the document stays in memory', { doc: d.key, error: String(e) }));
+  }
+
+  private compact(d: LoadedDoc): void {
+    d.chain = d.chain.then(() => this.compactNow(d)).catch((e: unknown) => this.logger.error('yjs: compaction failed', { doc: d.key, error: String(e) }));
+  }
+
+  /** Replaces the stored updates with one re-encoded state (not mergeUpdates over many small ones). */
+  private async compactNow(d: LoadedDoc): Promise<void> {
+    const state = Y.encodeStateAsUpdate(d.doc);
+    await this.db.tx(async (q) => {
+      await q.run('DELETE FROM yjs_updates WHERE tenant_id = ? AND doc = ?', [d.tenantId, d.name]);
+      await q.run('INSERT INTO yjs_updates (tenant_id, doc, data, created_at) VALUES (?, ?, ?, ?)', [d.tenantId, d.name, state, Date.now()]);
+    });
+    d.stored = 1;
+    this.logger.debug('yjs: compacted', { doc: d.key, bytes: state.length });
+  }
+}

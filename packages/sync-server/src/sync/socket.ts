@@ -1,0 +1,205 @@
+import crypto from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { ClientControl, CloseCode, decodeFrame, FrameError, parseDocName, type Agent, type Logger, type ServerControl } from '@goutong/core';
+import type { AuthService } from '../auth/service.js';
+import type { Workspace } from '../domain/workspace.js';
+import { ApiError } from '../errors.js';
+import { BadUpdateError, type DocManager, type DocPeer } from './docs.js';
+
+const AUTH_TIMEOUT_MS = 10_000;
+const MAX_FRAME = 1024 * 1024;
+const MAX_DOCS_PER_CONNECTION = 100;
+const MAX_TEXT_FRAME = 16 * 1024;
+
+interface Conn extends DocPeer {
+  ws: WebSocket;
+  agent: Agent | null;
+  docs: Set<string>;
+  expiryTimer: NodeJS.Timeout | null;
+}
+
+/**
+ * The `/sync` WebSocket: authentication by first frame, pokes after commits, and the Yjs documents
+ * multiplexed as binary frames. A malformed frame or update closes only that connection.
+ */
+export class SyncSockets {
+  private wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
+  private byTenant = new Map<string, Set<Conn>>();
+  private pendingPoke = new Map<string, number>();
+  private pokeScheduled = false;
+
+  constructor(
+    private readonly auth: AuthService,
+    private readonly ws: Workspace,
+    private readonly docs: DocManager,
+    private readonly logger: Logger,
+  ) {}
+
+  get connectionCount(): number {
+    return this.wss.clients.size;
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== '/sync') {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+    });
+  }
+
+  /** Tells every socket of the tenant that facts up to `seq` exist (coalesced per tick). */
+  poke(tenantId: string, seq: number): void {
+    this.pendingPoke.set(tenantId, Math.max(seq, this.pendingPoke.get(tenantId) ?? 0));
+    if (this.pokeScheduled) return;
+    this.pokeScheduled = true;
+    setImmediate(() => {
+      this.pokeScheduled = false;
+      const pokes = [...this.pendingPoke];
+      this.pendingPoke.clear();
+      for (const [t, s] of pokes) {
+        const msg = JSON.stringify({ t: 'poke', seq: s } satisfies ServerControl);
+        for (const c of this.byTenant.get(t) ?? []) if (c.ws.readyState === c.ws.OPEN) c.ws.send(msg);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.wss.clients) c.close(CloseCode.serverShutdown, 'server shutting down');
+    await new Promise<void>((r) => this.wss.close(() => r()));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    const conn: Conn = {
+      id: crypto.randomUUID(),
+      ws,
+      agent: null,
+      docs: new Set(),
+      expiryTimer: null,
+      send: (data) => {
+        if (ws.readyState === ws.OPEN) ws.send(data);
+      },
+    };
+    const authTimer = setTimeout(() => {
+      if (!conn.agent) ws.close(CloseCode.unauthorized, 'authenticate first');
+    }, AUTH_TIMEOUT_MS);
+    authTimer.unref();
+    // Frames are handled one after another per connection (auth before subscriptions before updates).
+    let chain = Promise.resolve();
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      chain = chain.then(() => this.onMessage(conn, data, isBinary)).catch((e: unknown) => this.fail(conn, e));
+    });
+    ws.on('close', () => {
+      clearTimeout(authTimer);
+      if (conn.expiryTimer) clearTimeout(conn.expiryTimer);
+      if (conn.agent) {
+        for (const d of conn.docs) this.docs.leave(conn.agent.tenantId, d, conn);
+        this.byTenant.get(conn.agent.tenantId)?.delete(conn);
+      }
+    });
+    ws.on('error', (e) => this.logger.warn('sync: socket error', { conn: conn.id, error: e.message }));
+  }
+
+  private sendText(conn: Conn, msg: ServerControl): void {
+    if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(JSON.stringify(msg));
+  }
+
+  private fail(conn: Conn, e: unknown): void {
+    if (e instanceof FrameError || e instanceof BadUpdateError) {
+      this.logger.warn('sync: malformed frame, closing the connection', { conn: conn.id, agent: conn.agent?.id, error: e.message });
+      this.sendText(conn, { t: 'error', code: 'bad_frame', message: e.message });
+      conn.ws.close(CloseCode.badFrame, 'malformed frame');
+      return;
+    }
+    this.logger.error('sync: handler failed', { conn: conn.id, error: String(e) });
+    conn.ws.close(1011, 'internal error');
+  }
+
+  private async onMessage(conn: Conn, data: RawData, isBinary: boolean): Promise<void> {
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (!isBinary) {
+      if (buf.length > MAX_TEXT_FRAME) throw new FrameError('control frame too large');
+      let json: unknown;
+      try {
+        json = JSON.parse(buf.toString('utf8'));
+      } catch {
+        throw new FrameError('control frame is not JSON');
+      }
+      const parsed = ClientControl.safeParse(json);
+      if (!parsed.success) throw new FrameError(`unknown control frame: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      return this.onControl(conn, parsed.data);
+    }
+    if (!conn.agent) {
+      conn.ws.close(CloseCode.unauthorized, 'authenticate first');
+      return;
+    }
+    const frame = decodeFrame(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+    if (!conn.docs.has(frame.doc)) {
+      this.sendText(conn, { t: 'error', code: 'not_subscribed', message: `subscribe to ${frame.doc} first`, doc: frame.doc });
+      return;
+    }
+    this.docs.handle(conn.agent.tenantId, frame.doc, conn, frame.kind, frame.payload);
+  }
+
+  private async onControl(conn: Conn, msg: ClientControl): Promise<void> {
+    switch (msg.t) {
+      case 'auth': {
+        let agent: Agent;
+        try {
+          agent = await this.auth.authenticate(msg.token);
+        } catch (e) {
+          const m = e instanceof ApiError ? e.message : 'invalid token';
+          this.sendText(conn, { t: 'error', code: 'unauthorized', message: m });
+          conn.ws.close(CloseCode.unauthorized, m.slice(0, 120));
+          return;
+        }
+        if (conn.agent && (conn.agent.id !== agent.id)) {
+          conn.ws.close(CloseCode.forbidden, 'a socket cannot change its agent');
+          return;
+        }
+        const first = !conn.agent;
+        conn.agent = agent;
+        const check = this.auth.tokens.verify(msg.token);
+        if (check.ok) {
+          if (conn.expiryTimer) clearTimeout(conn.expiryTimer);
+          conn.expiryTimer = setTimeout(() => conn.ws.close(CloseCode.tokenExpired, 'access token expired; re-authenticate'), Math.max(0, check.claims.exp * 1000 - Date.now()));
+          conn.expiryTimer.unref();
+        }
+        if (first) {
+          let set = this.byTenant.get(agent.tenantId);
+          if (!set) this.byTenant.set(agent.tenantId, (set = new Set()));
+          set.add(conn);
+          this.sendText(conn, { t: 'ready', agentId: agent.id, tenantId: agent.tenantId, seq: await this.ws.currentSeq(agent.tenantId) });
+        }
+        return;
+      }
+      case 'sub': {
+        if (!conn.agent) return void conn.ws.close(CloseCode.unauthorized, 'authenticate first');
+        const parsed = parseDocName(msg.doc);
+        if (!parsed) return this.sendText(conn, { t: 'error', code: 'bad_request', message: `unknown document ${msg.doc}`, doc: msg.doc });
+        if (conn.docs.has(msg.doc)) return;
+        if (conn.docs.size >= MAX_DOCS_PER_CONNECTION) return this.sendText(conn, { t: 'error', code: 'rate_limited', message: 'too many open documents', doc: msg.doc });
+        try {
+          await this.ws.visibleConversation(conn.agent, parsed.conversationId);
+        } catch (e) {
+          if (e instanceof ApiError) return this.sendText(conn, { t: 'error', code: e.code, message: e.message, doc: msg.doc });
+          throw e;
+        }
+        conn.docs.add(msg.doc);
+        await this.docs.join(conn.agent.tenantId, msg.doc, conn);
+        return;
+      }
+      case 'unsub': {
+        if (!conn.agent || !conn.docs.delete(msg.doc)) return;
+        this.docs.leave(conn.agent.tenantId, msg.doc, conn);
+        return;
+      }
+      case 'ping':
+        return this.sendText(conn, { t: 'pong' });
+    }
+  }
+}
