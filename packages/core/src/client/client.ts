@@ -259,7 +259,8 @@ export class GoutongClient {
     const drop: string[] = [];
     for (const id of cached) {
       const c = await this.o.store.getConversation(id);
-      if (!this.inWorkingSet(id, c)) drop.push(id);
+      // No summary yet: a paged pull stored the messages and their summary comes in a later page.
+      if (c && !this.inWorkingSet(id, c)) drop.push(id);
     }
     if (drop.length) await this.o.store.evictMessages(drop);
     return drop.length;
@@ -406,11 +407,31 @@ export class GoutongClient {
     return c.status !== 'resolved' && c.status !== 'closed';
   }
 
+  /**
+   * Whether a pulled message goes into the device's cache. The cache of a conversation must stay
+   * its newest messages without a hole (the timeline shows it as it is; older pages load from the
+   * server), and pulls are paged by seq, so a message may arrive before the (newer) summary of
+   * its conversation:
+   *  - a message already cached is updated;
+   *  - a conversation with a cache gets every message newer than its oldest cached one, in or out
+   *    of the working set (evict() drops a cache whole), but not an update of an older, uncached
+   *    message, which would open a hole;
+   *  - a conversation whose summary is not stored yet (new, or a first sync or reset: all its
+   *    messages are in this pull) is cached when its summary in this page is in the working set,
+   *    or kept when the summary comes in a later page (eviction applies the policy later);
+   *  - a known conversation without a cache starts one only in the working set and only with a
+   *    message its stored summary did not know yet (not with an update of an old message).
+   */
   private async keepMessage(m: Message, batchConversations: readonly Conversation[]): Promise<boolean> {
-    const c = batchConversations.find((x) => x.id === m.conversationId) ?? (await this.o.store.getConversation(m.conversationId));
-    if (this.inWorkingSet(m.conversationId, c)) return true;
-    // A conversation whose messages are cached keeps receiving them until evict() drops the whole
-    // cache: skipping some would leave a hole that nothing refills if it re-enters the working set.
-    return (await this.o.store.getMessages({ conversationId: m.conversationId, limit: 1 })).length > 0;
+    const store = this.o.store;
+    if (await store.getMessage(m.id)) return true;
+    const older = await store.getMessages({ conversationId: m.conversationId, before: { createdAt: m.createdAt, id: m.id }, limit: 1 });
+    if (older.length > 0) return true;
+    if ((await store.getMessages({ conversationId: m.conversationId, limit: 1 })).length > 0) return false;
+    const stored = await store.getConversation(m.conversationId);
+    const current = batchConversations.find((x) => x.id === m.conversationId) ?? stored;
+    if (!current) return true;
+    if (!this.inWorkingSet(m.conversationId, current)) return false;
+    return !stored || m.createdAt > stored.updatedAt;
   }
 }
