@@ -8,8 +8,8 @@ afterEach(async () => {
   worlds = [];
 });
 
-function makeWorld(seed = 1, conversations = 3) {
-  const world = new TestWorld({ seed });
+function makeWorld(seed = 1, conversations = 3, maxPullRows?: number) {
+  const world = new TestWorld({ seed, ...(maxPullRows !== undefined ? { maxPullRows } : {}) });
   worlds.push(world);
   const { conversationIds } = seedContactCenter(world, conversations);
   return { world, server: world.server, net: world.net, conversationIds };
@@ -399,5 +399,47 @@ describe('GoutongClient durability and working set', () => {
     await world.settle();
     const local = (await tc.client.messages(c0, { limit: 100 })).map((m) => m.text).reverse();
     expect(local).toEqual(server.messagesOf(c0).map((m) => m.text));
+  });
+
+  it('keeps messages that arrive in an earlier page than their conversation\'s summary', async () => {
+    // Pages of 2 rows: the summary of a conversation carries its latest seq, so after this label
+    // change it comes pages after the conversation's first message.
+    const { world, server, conversationIds } = makeWorld(4, 3, 2);
+    const c0 = conversationIds[0]!;
+    const carol = await world.addClient('carol');
+    await world.settle();
+    await carol.client.dispatch({ type: 'add_label', conversationId: c0, label: 'later' });
+    await world.settle();
+    const tc = await world.addClient('alice', { clientId: 'a1' });
+    await world.settle();
+    expect((await tc.store.getMessages({ conversationId: c0, limit: 10 })).map((m) => m.id)).toEqual(server.messagesOf(c0).map((m) => m.id));
+    // evict() does not drop messages whose summary is still to come in the same pull.
+    await tc.store.putMessages([{ ...server.messagesOf(c0)[0]!, id: 'orphan', conversationId: 'cv-unknown' }]);
+    expect(await tc.client.evict()).toBe(0);
+  });
+
+  it('does not start a cache with an update of an old message', async () => {
+    const { world, server, conversationIds } = makeWorld(6);
+    const c0 = conversationIds[0]!;
+    const tc = await world.addClient('alice', { clientId: 'a1' });
+    const carol = await world.addClient('carol');
+    await world.settle();
+    const replyId = await carol.client.dispatch({ type: 'send_reply', conversationId: c0, text: 'first answer' });
+    await world.settle();
+    await carol.client.dispatch({ type: 'add_note', conversationId: c0, text: 'internal' });
+    await carol.client.dispatch({ type: 'set_status', conversationId: c0, status: 'resolved' });
+    await world.settle();
+    expect(await tc.client.evict()).toBe(1); // resolved, never opened by alice
+    // Alice is offline while the relay reports the old reply delivered and the customer writes again.
+    world.net.goOffline('a1');
+    await world.tick(100);
+    server.setDeliveryStatus(replyId, 'delivered');
+    await world.tick(1000);
+    server.inbound({ inboxId: 'mail', from: 'customer0@example.com', text: 'it works now' });
+    world.net.goOnline('a1');
+    await world.settle();
+    // The cache starts with the new message: the old reply alone would hide the note in between.
+    const cached = (await tc.store.getMessages({ conversationId: c0, limit: 10 })).map((m) => m.text);
+    expect(cached).toEqual(['it works now']);
   });
 });

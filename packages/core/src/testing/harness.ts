@@ -58,6 +58,8 @@ export interface TestWorldOptions {
   validate?: boolean;
   tenantId?: string;
   start?: number;
+  /** Cap on rows per pull page on the server (forces multi-page pulls). */
+  maxPullRows?: number;
 }
 
 export interface AddClientOptions {
@@ -124,7 +126,7 @@ export class TestWorld {
   constructor(o: TestWorldOptions = {}) {
     this.seed = o.seed ?? 1;
     this.clock = new FakeClock(o.start !== undefined ? { start: o.start } : {});
-    this.server = new ReferenceServer({ now: () => this.clock.now() });
+    this.server = new ReferenceServer({ now: () => this.clock.now(), ...(o.maxPullRows !== undefined ? { maxPullRows: o.maxPullRows } : {}) });
     this.net = new TestNetwork({
       server: this.server,
       clock: this.clock,

@@ -127,6 +127,8 @@ class Conn implements ServerConnection {
 export interface ReferenceServerOptions {
   /** Server time (use the FakeClock's `now`). */
   now: () => number;
+  /** The server answers at most this many rows per pull, whatever the client asks (default: no cap). */
+  maxPullRows?: number;
 }
 
 export type Rejection = { code: string; message: string };
@@ -160,7 +162,18 @@ const INACTIVE: readonly ConversationStatus[] = ['resolved', 'closed'];
  *  - `pull` returns rows with seq > checkpoint in scope, merged across tables by seq, never
  *    splitting one commit across two pages; `reset` when the client's scope is not the current one.
  */
+export interface ReferenceServerStats {
+  applied: number;
+  duplicates: number;
+  /** Rejections by error code. */
+  rejected: Record<string, number>;
+  pulls: number;
+  /** Pulls answered with `reset`. */
+  resets: number;
+}
+
 export class ReferenceServer {
+  readonly stats: ReferenceServerStats = { applied: 0, duplicates: 0, rejected: {}, pulls: 0, resets: 0 };
   private tenants = new Map<string, TenantState>();
   /** Which tenant an agent / inbox / conversation / contact id belongs to. */
   private owner = new Map<string, TenantState>();
@@ -402,7 +415,13 @@ export class ReferenceServer {
       throw new ReferenceServerError(400, 'bad_request', 'commands must be an array of 1 to 100 items');
     }
     const results: CommandOutcome[] = [];
-    for (const raw of commands) results.push(this.pushOne(t, agent, raw));
+    for (const raw of commands) {
+      const r = this.pushOne(t, agent, raw);
+      if (r.outcome === 'applied') this.stats.applied++;
+      else if (r.outcome === 'duplicate') this.stats.duplicates++;
+      else this.stats.rejected[r.error.code] = (this.stats.rejected[r.error.code] ?? 0) + 1;
+      results.push(r);
+    }
     return { results };
   }
 
@@ -415,6 +434,8 @@ export class ReferenceServer {
     const scope = this.scopeOf(t, agent);
     const reset = (req.scope !== undefined && req.scope !== scope) || req.checkpoint > t.seq;
     const from = reset ? 0 : req.checkpoint;
+    this.stats.pulls++;
+    if (reset) this.stats.resets++;
     const access = this.access(t, agent);
 
     type Row =
@@ -434,7 +455,7 @@ export class ReferenceServer {
     rows.sort((a, b) => a.row.seq - b.row.seq);
 
     // Take `limit` rows, then the rest of the last commit: a page never ends inside a commit.
-    let n = Math.min(req.limit, rows.length);
+    let n = Math.min(req.limit, this.o.maxPullRows ?? Infinity, rows.length);
     while (n > 0 && n < rows.length && rows[n]!.row.seq === rows[n - 1]!.row.seq) n++;
     const page = rows.slice(0, n);
     const hasMore = n < rows.length;

@@ -238,6 +238,10 @@ export class TestNetwork {
     this.client(clientId).sessionExpired = false;
   }
 
+  isSessionExpired(clientId: string): boolean {
+    return this.client(clientId).sessionExpired;
+  }
+
   /** Freezes every current process of a client: nothing it has in flight ever answers. */
   crash(clientId: string): void {
     const s = this.client(clientId);

@@ -1,0 +1,337 @@
+/**
+ * Convergence of the local-first client under a hostile network.
+ *
+ * Several devices (agents and managers) dispatch random intents while a seeded network delays,
+ * reorders and drops requests and responses, partitions devices, takes them offline, crashes and
+ * restarts them, while customers write in, the relay reports delivery statuses and agents change
+ * teams (scope resets). At the end everything heals and the clock runs until nothing is scheduled.
+ * Then, for every device:
+ *  (a) its store equals the server's state for everything in its scope;
+ *  (b) the server applied every accepted command exactly once (seq monotonic, no duplicate message);
+ *  (c) its outbox holds only commands the server rejected, visible as failed with a reason;
+ *  (d) no command is lost: each dispatched command is applied on the server xor failed on its device.
+ *
+ * Reproduce a failure with the seed and path fast-check prints (fc.assert options `seed`, `path`).
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { CONVERSATION_STATUSES, PRIORITIES, type Message } from '@goutong/core';
+import { TestWorld, seedContactCenter, type TestClient } from '@goutong/core/testing';
+
+/** CONVERGENCE_RUNS / CONVERGENCE_SEED override the run count and fast-check seed (e.g. nightly). */
+const NUM_RUNS = Number(process.env.CONVERGENCE_RUNS ?? 100);
+const SEED = process.env.CONVERGENCE_SEED !== undefined ? Number(process.env.CONVERGENCE_SEED) : undefined;
+/** With CONVERGENCE_SEED, replays one failing case (the `path` fast-check printed). */
+const PATH = process.env.CONVERGENCE_PATH;
+
+const DEVICES = [
+  { clientId: 'alice-laptop', agentId: 'alice' }, // agent, support
+  { clientId: 'alice-phone', agentId: 'alice' }, // the same agent on a second device
+  { clientId: 'bob', agentId: 'bob' }, // agent, sales
+  { clientId: 'erin', agentId: 'erin' }, // agent, both teams
+  { clientId: 'dave', agentId: 'dave' }, // admin
+] as const;
+const AGENTS = ['alice', 'bob', 'erin', 'carol', 'dave'] as const;
+const MOVABLE = ['alice', 'bob', 'erin'] as const;
+const TEAM_SETS = [['support'], ['sales'], ['support', 'sales'], []] as const;
+const LABELS = ['vip', 'billing', 'bug', 'refund'] as const;
+const NAMES = ['Wang Fang', 'Li Na', 'Zhang Wei', 'Chen Jie'] as const;
+const TEXTS = ['Thanks!', 'Could you send the invoice?', '我们正在处理', 'Please hold on', 'Done.'] as const;
+const INBOXES = ['mail', 'sms', 'chat'] as const;
+const DELIVERY = ['sending', 'accepted', 'delivered', 'failed'] as const;
+
+type Intent =
+  | { k: 'reply'; text: number }
+  | { k: 'note'; text: number }
+  | { k: 'status'; status: number }
+  | { k: 'assign'; who: number; team: number }
+  | { k: 'priority'; p: number }
+  | { k: 'label'; l: number }
+  | { k: 'unlabel'; l: number }
+  | { k: 'contact'; name: number; tier: number };
+
+type Action =
+  | { t: 'dispatch'; d: number; conv: number; intent: Intent }
+  | { t: 'inbound'; inbox: number; from: number; text: number }
+  | { t: 'delivery'; pick: number; status: number }
+  | { t: 'partition' | 'heal' | 'offline' | 'online' | 'restart' | 'evict' | 'expire'; d: number }
+  | { t: 'teams'; agent: number; teams: number }
+  | { t: 'faults'; dropRequest: number; dropResponse: number; serverError: number }
+  | { t: 'tick'; ms: number };
+
+const nat = (n: number) => fc.nat({ max: n - 1 });
+const intentArb: fc.Arbitrary<Intent> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('reply' as const), text: nat(TEXTS.length) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('note' as const), text: nat(TEXTS.length) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('status' as const), status: nat(CONVERSATION_STATUSES.length) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('assign' as const), who: nat(AGENTS.length + 2), team: nat(5) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('priority' as const), p: nat(PRIORITIES.length) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('label' as const), l: nat(LABELS.length) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('unlabel' as const), l: nat(LABELS.length) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('contact' as const), name: nat(NAMES.length + 1), tier: nat(3) }) },
+);
+const device = nat(DEVICES.length);
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 12, arbitrary: fc.record({ t: fc.constant('dispatch' as const), d: device, conv: fc.nat(), intent: intentArb }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('inbound' as const), inbox: nat(INBOXES.length), from: nat(4), text: nat(TEXTS.length) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('delivery' as const), pick: fc.nat(), status: nat(DELIVERY.length) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constantFrom('partition' as const, 'offline' as const), d: device }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constantFrom('heal' as const, 'online' as const), d: device }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('restart' as const), d: device }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('expire' as const), d: device }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('evict' as const), d: device }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('teams' as const), agent: nat(MOVABLE.length), teams: nat(TEAM_SETS.length) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('faults' as const),
+      dropRequest: fc.double({ min: 0, max: 0.4, noNaN: true }),
+      dropResponse: fc.double({ min: 0, max: 0.4, noNaN: true }),
+      serverError: fc.double({ min: 0, max: 0.15, noNaN: true }),
+    }),
+  },
+  { weight: 6, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.oneof(fc.nat({ max: 60 }), fc.nat({ max: 3_000 }), fc.nat({ max: 40_000 })) }) },
+);
+
+/** What the whole property run exercised (asserted at the end, so the generators stay meaningful). */
+const coverage = { runs: 0, dispatched: 0, expired: 0, applied: 0, duplicates: 0, rejected: 0, resets: 0, droppedRequests: 0, droppedResponses: 0, restarts: 0, failedAtEnd: 0 };
+
+async function run(seed: number, actions: Action[]): Promise<void> {
+  const world = new TestWorld({ seed, maxPullRows: 1 + (seed % 12), faults: { dropRequest: 0.1, dropResponse: 0.1, serverError: 0.02, minDelay: 1, maxDelay: 40 } });
+  const { server, net, clock } = world;
+  try {
+    seedContactCenter(world, 6);
+    const devices: TestClient[] = [];
+    for (const d of DEVICES) devices.push(await world.addClient(d.agentId, { clientId: d.clientId }));
+    // The devices start from a first sync (the fault settings apply to it already).
+    await world.settle();
+    /** Every command id a device dispatched. */
+    const dispatched = new Map<string, string[]>(DEVICES.map((d) => [d.clientId, []]));
+    const outbound = (): Message[] =>
+      server.conversations(world.tenantId).flatMap((c) => server.messagesOf(c.id)).filter((m) => m.direction === 'out' && m.kind === 'text');
+
+    for (const a of actions) {
+      switch (a.t) {
+        case 'dispatch': {
+          const tc = devices[a.d]!;
+          // The device acts on what it can see (its local index), like its UI would.
+          const local = [...tc.store.data.conversations.values()].sort((x, y) => (x.id < y.id ? -1 : 1));
+          const conv = local[a.conv % Math.max(1, local.length)];
+          if (!conv) break;
+          coverage.dispatched++;
+          const i = a.intent;
+          let id: string;
+          switch (i.k) {
+            case 'reply':
+              id = await tc.client.dispatch({ type: 'send_reply', conversationId: conv.id, text: TEXTS[i.text]! });
+              break;
+            case 'note':
+              id = await tc.client.dispatch({ type: 'add_note', conversationId: conv.id, text: TEXTS[i.text]! });
+              break;
+            case 'status': {
+              const status = CONVERSATION_STATUSES[i.status]!;
+              id = await tc.client.dispatch(
+                status === 'snoozed'
+                  ? { type: 'set_status', conversationId: conv.id, status, snoozedUntil: clock.now() + 3_600_000 }
+                  : { type: 'set_status', conversationId: conv.id, status },
+              );
+              break;
+            }
+            case 'assign': {
+              const who = i.who < AGENTS.length ? AGENTS[i.who]! : i.who === AGENTS.length ? tc.agentId : null;
+              const team = [undefined, null, 'support', 'sales', 'nowhere'][i.team];
+              id = await tc.client.dispatch({ type: 'assign', conversationId: conv.id, assigneeId: who, ...(team !== undefined ? { teamId: team } : {}) });
+              break;
+            }
+            case 'priority':
+              id = await tc.client.dispatch({ type: 'set_priority', conversationId: conv.id, priority: PRIORITIES[i.p]! });
+              break;
+            case 'label':
+              id = await tc.client.dispatch({ type: 'add_label', conversationId: conv.id, label: LABELS[i.l]! });
+              break;
+            case 'unlabel':
+              id = await tc.client.dispatch({ type: 'remove_label', conversationId: conv.id, label: LABELS[i.l]! });
+              break;
+            case 'contact':
+              id = await tc.client.dispatch({
+                type: 'update_contact',
+                contactId: conv.contactId,
+                ...(i.name < NAMES.length ? { name: NAMES[i.name]! } : {}),
+                attributes: { tier: ['gold', 'silver', ''][i.tier]! },
+              });
+              break;
+          }
+          dispatched.get(tc.id)!.push(id);
+          break;
+        }
+        case 'inbound': {
+          const inboxId = INBOXES[a.inbox]!;
+          const from = inboxId === 'mail' ? `customer${a.from}@example.com` : inboxId === 'sms' ? `+861380000000${a.from}` : `wf-user-${a.from}`;
+          server.inbound({ inboxId, from, name: `Customer ${a.from}`, text: TEXTS[a.text]! });
+          break;
+        }
+        case 'delivery': {
+          const out = outbound();
+          const m = out[a.pick % Math.max(1, out.length)];
+          if (m) server.setDeliveryStatus(m.id, DELIVERY[a.status]!, DELIVERY[a.status] === 'failed' ? 'provider said no' : null);
+          break;
+        }
+        case 'partition':
+          net.partition(devices[a.d]!.id);
+          break;
+        case 'heal':
+          net.heal(devices[a.d]!.id);
+          break;
+        case 'offline':
+          net.goOffline(devices[a.d]!.id);
+          break;
+        case 'online':
+          net.goOnline(devices[a.d]!.id);
+          break;
+        case 'restart':
+          // The user starts the app again (and logs in again if the session had expired).
+          coverage.restarts++;
+          net.renewSession(devices[a.d]!.id);
+          await devices[a.d]!.restart();
+          break;
+        case 'expire':
+          coverage.expired++;
+          net.expireSession(devices[a.d]!.id);
+          break;
+        case 'evict':
+          await devices[a.d]!.client.evict();
+          break;
+        case 'teams':
+          server.updateAgent(MOVABLE[a.agent]!, { teamIds: [...TEAM_SETS[a.teams]!] });
+          break;
+        case 'faults':
+          net.setFaults({ dropRequest: a.dropRequest, dropResponse: a.dropResponse, serverError: a.serverError });
+          break;
+        case 'tick':
+          await clock.tick(a.ms);
+          break;
+      }
+    }
+
+    // Heal everything and let the system come to rest.
+    net.setFaults({ dropRequest: 0, dropResponse: 0, serverError: 0 });
+    net.healAll();
+    await clock.tick(1_000);
+    for (const tc of devices) {
+      if (tc.client.connectivity.value.sessionExpired || net.isSessionExpired(tc.id)) {
+        net.renewSession(tc.id);
+        await tc.restart();
+      }
+    }
+    const quiet = await world.settle(30 * 60_000);
+    expect(quiet, 'the system never became quiet').toBe(true);
+    expect(net.inFlight).toBe(0);
+
+    // (b) exactly once on the server.
+    const log = server.log(world.tenantId);
+    log.forEach((r, i) => expect(r.seq).toBe(i + 1));
+    const commandIds = log.flatMap((r) => (r.commandId ? [r.commandId] : []));
+    expect(new Set(commandIds).size).toBe(commandIds.length);
+    expect(new Set(commandIds)).toEqual(new Set(server.appliedCommandIds(world.tenantId)));
+    for (const conv of server.conversations(world.tenantId)) {
+      const msgs = server.messagesOf(conv.id);
+      expect(new Set(msgs.map((m) => m.id)).size).toBe(msgs.length);
+      expect(conv.messageCount).toBe(msgs.filter((m) => m.kind !== 'note' && m.kind !== 'event').length);
+      for (const m of msgs) {
+        if (m.authorType === 'agent') expect(server.applied(m.id)?.type).toBe(m.kind === 'note' ? 'add_note' : 'send_reply');
+      }
+    }
+    for (const id of commandIds) {
+      const c = server.applied(id)!;
+      if (c.type === 'send_reply' || c.type === 'add_note') expect(server.message(id), `message of ${id}`).not.toBeNull();
+    }
+
+    for (const tc of devices) {
+      const label = `${tc.id} (${tc.agentId})`;
+      const st = tc.client.connectivity.value;
+      expect(st.status, label).toBe('online');
+      expect(st.pending, label).toBe(0);
+
+      // (a) the store equals the server within the device's scope.
+      const snap = server.scopeSnapshot(tc.agentId);
+      const sorted = <T extends { id: string }>(m: Map<string, T>) => [...m.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+      expect(await tc.store.getCheckpoint(), label).toEqual({ checkpoint: server.seq(world.tenantId), scope: snap.scope });
+      expect(sorted(tc.data.conversations), label).toEqual(snap.conversations);
+      expect(sorted(tc.data.contacts), label).toEqual(snap.contacts);
+      expect(sorted(tc.data.inboxes), label).toEqual(snap.inboxes);
+      expect(sorted(tc.data.agents), label).toEqual(snap.agents);
+      expect(sorted(tc.data.teams), label).toEqual(snap.teams);
+      const inScope = new Set(snap.conversations.map((c) => c.id));
+      const cachedBy = new Map<string, string[]>();
+      for (const m of tc.data.messages.values()) {
+        expect(inScope.has(m.conversationId), `${label}: message ${m.id} outside its scope`).toBe(true);
+        expect(m, `${label}: message ${m.id}`).toEqual(server.message(m.id));
+        cachedBy.set(m.conversationId, [...(cachedBy.get(m.conversationId) ?? []), m.id]);
+      }
+      for (const conv of snap.conversations) {
+        const all = server.messagesOf(conv.id).map((m) => m.id);
+        const cached = new Set(cachedBy.get(conv.id) ?? []);
+        // The cache of a conversation is its newest messages without a hole.
+        const firstCached = all.findIndex((id) => cached.has(id));
+        if (firstCached >= 0) expect(all.slice(firstCached), `${label}: cached messages of ${conv.id}`).toEqual(all.filter((id) => cached.has(id)));
+        // A conversation that was never resolved or closed was always in the working set.
+        if (!server.wasInactive(conv.id)) expect(cached.size, `${label}: messages of ${conv.id}`).toBe(all.length);
+      }
+      // Nothing pending is left, so the overlaid reads are the stored facts.
+      const q = { sort: 'lastActivity' as const, limit: 1000 };
+      expect(await tc.client.queryConversations(q), label).toEqual(await tc.store.queryConversations(q));
+
+      // (c) the outbox holds failed commands only, with their reason; memory and store agree.
+      const entries = tc.client.outboxEntries();
+      for (const e of entries) {
+        expect(e.state, `${label}: outbox entry ${e.command.type}`).toBe('failed');
+        expect(e.error?.message, label).toBeTruthy();
+      }
+      expect((await tc.store.outboxList()).map((e) => [e.id, e.state]), label).toEqual(entries.map((e) => [e.id, e.state]));
+      coverage.failedAtEnd += entries.length;
+
+      // (d) nothing lost: applied on the server xor failed on the device.
+      const failed = new Set(entries.map((e) => e.id));
+      for (const id of dispatched.get(tc.id)!) {
+        const applied = server.applied(id) !== null;
+        expect(applied !== failed.has(id), `${label}: command ${id} applied=${applied} failed=${failed.has(id)}`).toBe(true);
+        if (applied) expect(server.applied(id)!.agentId, label).toBe(tc.agentId);
+      }
+    }
+
+    coverage.runs++;
+    coverage.applied += server.stats.applied;
+    coverage.duplicates += server.stats.duplicates;
+    coverage.rejected += Object.values(server.stats.rejected).reduce((a, b) => a + b, 0);
+    coverage.resets += server.stats.resets;
+    coverage.droppedRequests += net.stats.droppedRequests;
+    coverage.droppedResponses += net.stats.droppedResponses;
+  } catch (e) {
+    // Keep the last log lines of the failing run next to the assertion.
+    (e as Error).message += `\n--- last log lines (seed ${seed}) ---\n${world.logger.print(process.env.CONVERGENCE_LOG ? 100_000 : 60)}`;
+    throw e;
+  } finally {
+    await world.dispose();
+  }
+}
+
+describe('convergence under a hostile network', () => {
+  it('converges, applies exactly once and loses nothing', { timeout: 120_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.array(actionArb, { minLength: 5, maxLength: 100, size: 'max' }), (seed, actions) => run(seed, actions)),
+      { numRuns: NUM_RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), ...(PATH !== undefined ? { path: PATH, endOnFailure: true } : {}) },
+    );
+    console.info('convergence coverage', coverage);
+    if (NUM_RUNS < 50) return;
+    // The generators must actually exercise the hard cases.
+    expect(coverage.runs).toBeGreaterThanOrEqual(NUM_RUNS);
+    expect(coverage.duplicates).toBeGreaterThan(0);
+    expect(coverage.rejected).toBeGreaterThan(0);
+    expect(coverage.resets).toBeGreaterThan(0);
+    expect(coverage.droppedResponses).toBeGreaterThan(0);
+    expect(coverage.droppedRequests).toBeGreaterThan(0);
+    expect(coverage.restarts).toBeGreaterThan(0);
+    expect(coverage.expired).toBeGreaterThan(0);
+    expect(coverage.failedAtEnd).toBeGreaterThan(0);
+  });
+});
