@@ -71,6 +71,8 @@ export class GoutongClient {
   private ready = false;
   private reconnectAttempts = 0;
   private reconnectTimer: unknown = null;
+  private pullRetryTimer: unknown = null;
+  private pullFailures = 0;
   private started = false;
   private unsubs: Array<() => void> = [];
   private recent: Record<string, number> = {};
@@ -125,6 +127,7 @@ export class GoutongClient {
     this.outbox.stop();
     if (this.reconnectTimer !== null) this.o.clock.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    this.cancelPullRetry();
     this.collab.closeAll();
     this.socket?.close();
     this.socket = null;
@@ -269,9 +272,12 @@ export class GoutongClient {
   /** Pulls now (after a poke, on reconnect, after an acknowledgement). */
   async pullNow(): Promise<void> {
     if (!this.ready) return;
+    // This pull replaces a scheduled retry.
+    this.cancelPullRetry();
     this.setStatus('syncing');
     try {
       const cp = await this.replicator.pull();
+      this.pullFailures = 0;
       await this.outbox.confirmUpTo(cp);
       this.state.set({ ...this.state.value, lastSyncedAt: this.o.clock.now() });
       if (this.ready) this.setStatus('online');
@@ -280,9 +286,22 @@ export class GoutongClient {
       if (e instanceof TransportError && e.kind === 'auth') this.sessionExpired();
       else if (this.ready) {
         this.setStatus('online');
-        this.o.clock.setTimeout(() => void this.pullNow(), backoffDelay(1, this.o.random));
+        // Every caller that joined the failed pull lands here: schedule one retry, not one each,
+        // and back off while the pulls keep failing.
+        if (this.pullRetryTimer === null) {
+          this.pullFailures++;
+          this.pullRetryTimer = this.o.clock.setTimeout(() => {
+            this.pullRetryTimer = null;
+            void this.pullNow();
+          }, backoffDelay(this.pullFailures, this.o.random));
+        }
       }
     }
+  }
+
+  private cancelPullRetry(): void {
+    if (this.pullRetryTimer !== null) this.o.clock.clearTimeout(this.pullRetryTimer);
+    this.pullRetryTimer = null;
   }
 
   // ----- connection --------------------------------------------------------------------
@@ -352,6 +371,8 @@ export class GoutongClient {
     if (this.socket !== socket) return;
     this.socket = null;
     this.ready = false;
+    this.cancelPullRetry();
+    this.pullFailures = 0;
     this.outbox.setCanSend(false);
     this.collab.disconnected();
     this.setStatus('offline');
