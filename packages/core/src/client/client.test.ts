@@ -130,6 +130,31 @@ describe('GoutongClient connectivity', () => {
     expect(tc.client.outboxEntries()).toEqual([]);
   });
 
+  it('retries failed pulls with one backoff timer, not one per caller', async () => {
+    const { world, net, server } = makeWorld(9);
+    const tc = await world.addClient('alice', { clientId: 'a1' });
+    await world.settle();
+    // The socket stays up but every pull response is lost.
+    net.setFaults({ dropResponse: 1 });
+    const pulls = () => server.stats.pulls;
+    let before = pulls();
+    for (let i = 0; i < 30; i++) {
+      server.inbound({ inboxId: 'mail', from: 'customer0@example.com', text: `ping ${i}` });
+      await world.tick(2000);
+    }
+    // 30 pokes: about one pull each, plus a few retries (it was ~290 with a retry per caller).
+    expect(pulls() - before).toBeLessThan(60);
+    before = pulls();
+    await world.tick(300_000);
+    // No pokes: retries back off exponentially to 30 s (1+2+4+8+16+30+30… s).
+    expect(pulls() - before).toBeLessThan(16);
+    expect(world.clock.pending).toBeLessThanOrEqual(2);
+    net.setFaults({ dropResponse: 0 });
+    await world.settle();
+    expect(tc.client.connectivity.value.status).toBe('online');
+    expect((await tc.client.messages(server.conversations(world.tenantId)[0]!.id))[0]!.text).toBe('ping 29');
+  });
+
   it('stops and shows the session as expired on close code 4401', async () => {
     const { world, net } = makeWorld();
     const tc = await world.addClient('alice', { clientId: 'a1' });
