@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import fs from 'node:fs';
@@ -75,14 +76,21 @@ export function openSqlite(file: string): Db {
     },
   };
   const mutex = new Mutex();
+  // Using the Db (instead of the transaction's Queryable) inside a transaction would wait for the
+  // transaction to end: a deadlock on one connection. Fail loudly instead.
+  const inTx = new AsyncLocalStorage<boolean>();
+  const locked = <T>(fn: () => Promise<T>): Promise<T> => {
+    if (inTx.getStore()) return Promise.reject(new Error('sqlite: use the transaction\'s Queryable inside db.tx()'));
+    return mutex.lock(fn);
+  };
   return {
     dialect: 'sqlite',
-    all: (sql, params) => mutex.lock(() => q.all(sql, params)),
-    one: (sql, params) => mutex.lock(() => q.one(sql, params)),
-    run: (sql, params) => mutex.lock(() => q.run(sql, params)),
-    exec: (sql) => mutex.lock(async () => void sq.exec(sql)),
+    all: (sql, params) => locked(() => q.all(sql, params)),
+    one: (sql, params) => locked(() => q.one(sql, params)),
+    run: (sql, params) => locked(() => q.run(sql, params)),
+    exec: (sql) => locked(async () => void sq.exec(sql)),
     tx: (fn) =>
-      mutex.lock(async () => {
+      locked(async () => inTx.run(true, async () => {
         sq.exec('BEGIN IMMEDIATE');
         try {
           const r = await fn(q);
@@ -92,7 +100,7 @@ export function openSqlite(file: string): Db {
           if (sq.inTransaction) sq.exec('ROLLBACK');
           throw e;
         }
-      }),
+      })),
     close: () => mutex.lock(async () => void sq.close()),
   };
 }

@@ -106,8 +106,8 @@ export class Workspace {
     return (await this.db.all('SELECT * FROM inboxes WHERE tenant_id = ? ORDER BY created_at, id', [tenantId])).map(toInbox);
   }
 
-  async inbox(tenantId: string, id: string): Promise<Inbox | null> {
-    const r = await this.db.one('SELECT * FROM inboxes WHERE tenant_id = ? AND id = ?', [tenantId, id]);
+  async inbox(tenantId: string, id: string, q: Queryable = this.db): Promise<Inbox | null> {
+    const r = await q.one('SELECT * FROM inboxes WHERE tenant_id = ? AND id = ?', [tenantId, id]);
     return r ? toInbox(r) : null;
   }
 
@@ -125,7 +125,7 @@ export class Workspace {
     const r = await q.one('SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [id, agent.tenantId]);
     if (!r) throw notFound(`conversation ${id} not found`);
     const conv = toConversation(r);
-    const inbox = (await this.inbox(agent.tenantId, conv.inboxId))!;
+    const inbox = (await this.inbox(agent.tenantId, conv.inboxId, q))!;
     if (!canAccessInbox(agent, inbox)) throw notFound(`conversation ${id} not found`);
     return conv;
   }
@@ -250,7 +250,7 @@ export class Workspace {
           if (!r) throw notFound(`agent ${command.assigneeId} not found`);
           const assignee = toAgent(r);
           if (!assignee.active) throw new ApiError('conflict', `${assignee.name} is deactivated`);
-          const inbox = await this.inbox(agent.tenantId, conv.inboxId);
+          const inbox = await this.inbox(agent.tenantId, conv.inboxId, q);
           if (!inbox || !canAccessInbox(assignee, inbox)) throw forbidden(`${assignee.name} has no access to this inbox`);
         } else if (!isManager(agent.role) && conv.assigneeId !== null && conv.assigneeId !== agent.id) {
           throw forbidden('agents can only unassign themselves');
