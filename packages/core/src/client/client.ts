@@ -194,8 +194,19 @@ export class GoutongClient {
     return out.slice(offset, offset + q.limit);
   }
 
-  countConversations(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): Promise<number> {
-    return this.o.store.countConversations(q);
+  /** How many conversations match, with commands not yet confirmed applied (the same rows as queryConversations). */
+  async countConversations(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): Promise<number> {
+    const pending = this.outbox.unconfirmed();
+    let count = await this.o.store.countConversations(q);
+    const touched = new Set<string>();
+    for (const e of pending) if ('conversationId' in e.command) touched.add(e.command.conversationId);
+    // Correct the stored count for each conversation the overlay changes.
+    for (const id of touched) {
+      const c = await this.o.store.getConversation(id);
+      if (!c) continue;
+      count += Number(matchesQuery(this.overlayConversation(c, pending), q)) - Number(matchesQuery(c, q));
+    }
+    return count;
   }
 
   async contact(id: string): Promise<Contact | null> {
