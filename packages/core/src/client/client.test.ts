@@ -231,6 +231,22 @@ describe('GoutongClient optimistic overlay', () => {
     expect(await tc.client.contact(contactId)).toEqual(server.contact(contactId));
   });
 
+  it('counts conversations with the overlay, like the query', async () => {
+    const { world, net, conversationIds } = makeWorld(2, 4);
+    const [c0, , c2] = conversationIds as [string, string, string];
+    const tc = await world.addClient('alice', { clientId: 'a1' });
+    await world.settle();
+    net.goOffline('a1');
+    await world.tick(100);
+    await tc.client.dispatch({ type: 'set_status', conversationId: c0, status: 'resolved' });
+    await tc.client.dispatch({ type: 'assign', conversationId: c2, assigneeId: 'alice' });
+    for (const f of [{ status: ['open' as const] }, { status: ['resolved' as const] }, { assigneeId: 'alice' }, { assigneeId: null }, {}]) {
+      const rows = await tc.client.queryConversations({ ...f, sort: 'lastActivity', limit: 100 });
+      expect(await tc.client.countConversations(f), JSON.stringify(f)).toBe(rows.length);
+    }
+    expect(await tc.client.countConversations({ status: ['open'] })).toBe(2);
+  });
+
   it('merges pending, sending and failed replies into the timeline', async () => {
     const { world, net, conversationIds } = makeWorld();
     const c0 = conversationIds[0]!;
