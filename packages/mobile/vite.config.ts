@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type Alias, type PluginOption } from 'vite';
 import uniModule from '@dcloudio/vite-plugin-uni';
 
@@ -39,11 +40,30 @@ function intlifyAliases(): Alias[] {
   return [...found].map(([name, file]) => ({ find: new RegExp(`^${name.replace('/', '\\/')}$`), replacement: file }));
 }
 
+/**
+ * Workspace packages are bundled from their TypeScript sources (like the tests do), so a uni build
+ * needs no `tsc -b` of core first and never picks up a stale dist.
+ */
+const workspaceSources: Alias[] = [
+  { find: /^@goutong\/core$/, replacement: fileURLToPath(new URL('../core/src/index.ts', import.meta.url)) },
+  { find: /^@goutong\/storage-rxdb$/, replacement: fileURLToPath(new URL('../storage-rxdb/src/index.ts', import.meta.url)) },
+];
+
 // Build configuration for `uni` (H5, app-plus, mp-weixin). Tests use vitest.config.ts, which does
 // not load this file or uni's plugin.
+/**
+ * H5 bundles RxDB (IndexedDB adapter), whose own dependencies (dexie, ajv, …) only resolve through
+ * real paths under pnpm: resolve symlinks on H5. app-plus and mp-weixin keep uni's setting.
+ */
+const realPathsOnH5: PluginOption = {
+  name: 'goutong:real-paths-on-h5',
+  enforce: 'post',
+  config: () => (process.env.UNI_PLATFORM === 'h5' ? { resolve: { preserveSymlinks: false } } : {}),
+};
+
 export default defineConfig({
-  plugins: [uni()],
-  resolve: { alias: intlifyAliases() },
+  plugins: [uni(), realPathsOnH5],
+  resolve: { alias: [...workspaceSources, ...intlifyAliases()] },
   define: {
     // vue-i18n feature flags (esm-bundler build on H5): JIT message compilation, no eval.
     __VUE_I18N_FULL_INSTALL__: true,

@@ -11,13 +11,13 @@ export interface UniStorageStub extends UniStorageApi {
 
 export function createUniStorageStub(limits: { maxValueBytes?: number; quotaBytes?: number } = {}, data = new Map<string, unknown>()): UniStorageStub {
   const size = (k: string, v: unknown) => utf8Length(k) + utf8Length(typeof v === 'string' ? v : JSON.stringify(v));
+  let total = 0;
+  for (const [k, v] of data) total += size(k, v);
   const stub: UniStorageStub = {
     data,
     writes: 0,
     bytes() {
-      let n = 0;
-      for (const [k, v] of data) n += size(k, v);
-      return n;
+      return total;
     },
     getStorageSync(key) {
       // uni returns "" for a missing key.
@@ -30,9 +30,11 @@ export function createUniStorageStub(limits: { maxValueBytes?: number; quotaByte
         throw new Error('setStorageSync:fail exceed storage max size 10MB');
       }
       stub.writes++;
+      total += s - (data.has(key) ? size(key, data.get(key)) : 0);
       data.set(key, value);
     },
     removeStorageSync(key) {
+      if (data.has(key)) total -= size(key, data.get(key));
       data.delete(key);
     },
     getStorageInfoSync() {

@@ -1,14 +1,15 @@
 // Picks the LocalStore of the platform the app runs on:
 //  - app-plus (Android, iOS): SQLite through plus.sqlite; uni storage only where SQLite is missing;
 //  - mp-weixin: uni storage keeping the working set under WeChat's 10 MB;
-//  - H5: uni storage (localStorage, about 5 MB: working set) until the IndexedDB adapter of
-//    @goutong/storage-rxdb is wired into the uni H5 build (see README, "Storage").
+//  - H5: IndexedDB through @goutong/storage-rxdb (the desktop's adapter), loaded only in the H5
+//    build (uni's conditional compilation drops it elsewhere); uni storage (localStorage, working
+//    set) only where IndexedDB is missing.
 import type { LocalStore } from '@goutong/core';
 import type { PlusSqliteApi } from './plusSqlite';
 import { PlusSqliteStore } from './plusSqliteStore';
 import { UniStorageStore, WEIXIN_FACT_BUDGET_BYTES, type UniStorageApi, type WorkingSetInfo } from './uniStorageStore';
 
-export type DeviceStoreKind = 'sqlite' | 'uni' | 'uni-working-set';
+export type DeviceStoreKind = 'sqlite' | 'indexeddb' | 'uni' | 'uni-working-set';
 
 export interface DeviceStore {
   store: LocalStore;
@@ -44,6 +45,17 @@ export async function openDeviceStore(o: DeviceStoreOptions): Promise<DeviceStor
       // SQLite module missing from the build or the file cannot be opened: fall back below.
     }
   }
+  // #ifdef H5
+  if (o.platform === 'h5' && typeof indexedDB !== 'undefined') {
+    try {
+      const { RxdbStore } = await import('@goutong/storage-rxdb');
+      const store = await RxdbStore.open({ name: `goutong-${safeName(o.agentId).toLowerCase()}` });
+      return { store, kind: 'indexeddb', workingSet: () => null };
+    } catch {
+      // Private browsing without IndexedDB, or a broken database: fall back below.
+    }
+  }
+  // #endif
   const budget = o.platform === 'mp-weixin' ? WEIXIN_FACT_BUDGET_BYTES : o.platform === 'app' ? null : H5_FACT_BUDGET_BYTES;
   const agentId = o.agentId;
   const store = await UniStorageStore.open({
