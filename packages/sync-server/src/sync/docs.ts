@@ -90,9 +90,22 @@ export class DocManager {
     try {
       const dec = decoding.createDecoder(payload);
       if (kind === FRAME_SYNC) {
-        const enc = encoding.createEncoder();
-        syncProtocol.readSyncMessage(dec, enc, d.doc, peer);
-        if (encoding.length(enc) > 0) peer.send(encodeFrame(name, FRAME_SYNC, encoding.toUint8Array(enc)));
+        // y-protocols swallows errors of a bad update (it logs and carries on), so the message is
+        // decoded and validated here: a malformed update must close this connection, nothing more.
+        const type = decoding.readVarUint(dec);
+        if (type === syncProtocol.messageYjsSyncStep1) {
+          const sv = decoding.readVarUint8Array(dec);
+          Y.decodeStateVector(sv);
+          const enc = encoding.createEncoder();
+          syncProtocol.writeSyncStep2(enc, d.doc, sv);
+          peer.send(encodeFrame(name, FRAME_SYNC, encoding.toUint8Array(enc)));
+        } else if (type === syncProtocol.messageYjsSyncStep2 || type === syncProtocol.messageYjsUpdate) {
+          const update = decoding.readVarUint8Array(dec);
+          Y.decodeUpdate(update);
+          Y.applyUpdate(d.doc, update, peer);
+        } else {
+          throw new Error(`unknown sync message type ${type}`);
+        }
       } else {
         const update = decoding.readVarUint8Array(dec);
         // Remember which awareness clients this peer speaks for, to clear them when it leaves.
