@@ -1,7 +1,8 @@
 /**
  * Convergence of the local-first client under a hostile network.
  *
- * Several devices (agents and managers) dispatch random intents while a seeded network delays,
+ * Several devices (agents and managers) dispatch random intents and type collaborative drafts
+ * (Yjs, relayed by the reference server) while a seeded network delays,
  * reorders and drops requests and responses, partitions devices, takes them offline, crashes and
  * restarts them, while customers write in, the relay reports delivery statuses and agents change
  * teams (scope resets). At the end everything heals and the clock runs until nothing is scheduled.
@@ -9,13 +10,15 @@
  *  (a) its store equals the server's state for everything in its scope;
  *  (b) the server applied every accepted command exactly once (seq monotonic, no duplicate message);
  *  (c) its outbox holds only commands the server rejected, visible as failed with a reason;
- *  (d) no command is lost: each dispatched command is applied on the server xor failed on its device.
+ *  (d) no command is lost: each dispatched command is applied on the server xor failed on its device;
+ *  and every draft document a device has open equals the server's and is stored on the device.
  *
  * Reproduce a failure with the seed and path fast-check prints (fc.assert options `seed`, `path`).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CONVERSATION_STATUSES, PRIORITIES, type Message } from '@goutong/core';
+import * as Y from 'yjs';
+import { CONVERSATION_STATUSES, PRIORITIES, conversationDocName, type CollabHandle, type Message } from '@goutong/core';
 import { TestWorld, seedContactCenter, type TestClient } from '@goutong/core/testing';
 
 /** CONVERGENCE_RUNS / CONVERGENCE_SEED override the run count and fast-check seed (e.g. nightly). */
@@ -56,6 +59,8 @@ type Action =
   | { t: 'delivery'; pick: number; status: number }
   | { t: 'partition' | 'heal' | 'offline' | 'online' | 'restart' | 'evict' | 'expire'; d: number }
   | { t: 'teams'; agent: number; teams: number }
+  | { t: 'open' | 'close'; d: number; conv: number }
+  | { t: 'type'; d: number; doc: number; note: boolean; pos: number; text: number }
   | { t: 'faults'; dropRequest: number; dropResponse: number; serverError: number }
   | { t: 'tick'; ms: number };
 
@@ -81,6 +86,9 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('expire' as const), d: device }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('evict' as const), d: device }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('teams' as const), agent: nat(MOVABLE.length), teams: nat(TEAM_SETS.length) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('open' as const), d: device, conv: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('close' as const), d: device, conv: fc.nat() }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('type' as const), d: device, doc: fc.nat(), note: fc.boolean(), pos: fc.nat(), text: nat(TEXTS.length) }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -94,7 +102,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 );
 
 /** What the whole property run exercised (asserted at the end, so the generators stay meaningful). */
-const coverage = { runs: 0, dispatched: 0, expired: 0, applied: 0, duplicates: 0, rejected: 0, resets: 0, droppedRequests: 0, droppedResponses: 0, restarts: 0, failedAtEnd: 0 };
+const coverage = { runs: 0, dispatched: 0, expired: 0, typed: 0, docsChecked: 0, applied: 0, duplicates: 0, rejected: 0, resets: 0, droppedRequests: 0, droppedResponses: 0, restarts: 0, failedAtEnd: 0 };
 
 async function run(seed: number, actions: Action[]): Promise<void> {
   const world = new TestWorld({ seed, maxPullRows: 1 + (seed % 12), faults: { dropRequest: 0.1, dropResponse: 0.1, serverError: 0.02, minDelay: 1, maxDelay: 40 } });
@@ -105,6 +113,10 @@ async function run(seed: number, actions: Action[]): Promise<void> {
     for (const d of DEVICES) devices.push(await world.addClient(d.agentId, { clientId: d.clientId }));
     // The devices start from a first sync (the fault settings apply to it already).
     await world.settle();
+    /** Conversation documents each device has open (the UI's tabs; reopened after a restart). */
+    const openDocs = new Map<string, Map<string, CollabHandle>>(DEVICES.map((d) => [d.clientId, new Map()]));
+    /** Agents whose teams changed: a document subscription is not re-tried after a refused one. */
+    const moved = new Set<string>();
     /** Every command id a device dispatched. */
     const dispatched = new Map<string, string[]>(DEVICES.map((d) => [d.clientId, []]));
     const outbound = (): Message[] =>
@@ -188,12 +200,45 @@ async function run(seed: number, actions: Action[]): Promise<void> {
         case 'online':
           net.goOnline(devices[a.d]!.id);
           break;
-        case 'restart':
-          // The user starts the app again (and logs in again if the session had expired).
+        case 'restart': {
+          // The user starts the app again (and logs in again if the session had expired), and
+          // the app reopens the tabs it had.
           coverage.restarts++;
-          net.renewSession(devices[a.d]!.id);
-          await devices[a.d]!.restart();
+          const tc = devices[a.d]!;
+          net.renewSession(tc.id);
+          await tc.restart();
+          const docs = openDocs.get(tc.id)!;
+          for (const id of [...docs.keys()]) docs.set(id, tc.client.openConversationDoc(id));
           break;
+        }
+        case 'open': {
+          const tc = devices[a.d]!;
+          const local = [...tc.store.data.conversations.keys()].sort();
+          const id = local[a.conv % Math.max(1, local.length)];
+          const docs = openDocs.get(tc.id)!;
+          if (id !== undefined && !docs.has(id)) docs.set(id, tc.client.openConversationDoc(id));
+          break;
+        }
+        case 'close': {
+          const docs = openDocs.get(devices[a.d]!.id)!;
+          const id = [...docs.keys()].sort()[a.conv % Math.max(1, docs.size)];
+          if (id !== undefined) {
+            docs.get(id)!.release();
+            docs.delete(id);
+          }
+          break;
+        }
+        case 'type': {
+          const docs = openDocs.get(devices[a.d]!.id)!;
+          const id = [...docs.keys()].sort()[a.doc % Math.max(1, docs.size)];
+          if (id === undefined) break;
+          const h = docs.get(id)!;
+          await h.ready;
+          const text = h.draft(a.note ? 'note' : 'reply');
+          text.insert(a.pos % (text.length + 1), TEXTS[a.text]!);
+          coverage.typed++;
+          break;
+        }
         case 'expire':
           coverage.expired++;
           net.expireSession(devices[a.d]!.id);
@@ -202,6 +247,7 @@ async function run(seed: number, actions: Action[]): Promise<void> {
           await devices[a.d]!.client.evict();
           break;
         case 'teams':
+          moved.add(MOVABLE[a.agent]!);
           server.updateAgent(MOVABLE[a.agent]!, { teamIds: [...TEAM_SETS[a.teams]!] });
           break;
         case 'faults':
@@ -221,6 +267,8 @@ async function run(seed: number, actions: Action[]): Promise<void> {
       if (tc.client.connectivity.value.sessionExpired || net.isSessionExpired(tc.id)) {
         net.renewSession(tc.id);
         await tc.restart();
+        const docs = openDocs.get(tc.id)!;
+        for (const id of [...docs.keys()]) docs.set(id, tc.client.openConversationDoc(id));
       }
     }
     const quiet = await world.settle(30 * 60_000);
@@ -281,6 +329,27 @@ async function run(seed: number, actions: Action[]): Promise<void> {
       const q = { sort: 'lastActivity' as const, limit: 1000 };
       expect(await tc.client.queryConversations(q), label).toEqual(await tc.store.queryConversations(q));
 
+      // Drafts: every open document equals the server's and is stored on the device.
+      if (!moved.has(tc.agentId)) {
+        for (const [id, h] of openDocs.get(tc.id)!) {
+          if (!inScope.has(id)) continue;
+          const name = conversationDocName(id);
+          const serverDoc = server.doc(world.tenantId, name);
+          expect(serverDoc, `${label}: server document ${name}`).not.toBeNull();
+          expect(Y.encodeStateVector(h.doc), `${label}: ${name} state`).toEqual(Y.encodeStateVector(serverDoc!));
+          for (const who of AGENTS) {
+            for (const kind of ['reply', 'note'] as const) {
+              expect(h.doc.getText(`${kind}:${who}`).toString(), `${label}: ${name} ${kind}:${who}`).toBe(serverDoc!.getText(`${kind}:${who}`).toString());
+            }
+          }
+          const reloaded = new Y.Doc();
+          for (const u of await tc.store.yjsLoad(name)) Y.applyUpdate(reloaded, u);
+          expect(Y.encodeStateVector(reloaded), `${label}: ${name} stored`).toEqual(Y.encodeStateVector(h.doc));
+          reloaded.destroy();
+          coverage.docsChecked++;
+        }
+      }
+
       // (c) the outbox holds failed commands only, with their reason; memory and store agree.
       const entries = tc.client.outboxEntries();
       for (const e of entries) {
@@ -332,6 +401,8 @@ describe('convergence under a hostile network', () => {
     expect(coverage.droppedRequests).toBeGreaterThan(0);
     expect(coverage.restarts).toBeGreaterThan(0);
     expect(coverage.expired).toBeGreaterThan(0);
+    expect(coverage.typed).toBeGreaterThan(0);
+    expect(coverage.docsChecked).toBeGreaterThan(0);
     expect(coverage.failedAtEnd).toBeGreaterThan(0);
   });
 });
