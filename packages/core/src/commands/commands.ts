@@ -75,7 +75,34 @@ export const UpdateContact = z.object({
   attributes: ContactAttributes.optional(),
 });
 
-export const Command = z.discriminatedUnion('type', [SendReply, AddNote, SetStatus, Assign, SetPriority, AddLabel, RemoveLabel, UpdateContact]);
+export const CALL_OUTCOMES = ['answered', 'missed', 'rejected', 'transferred', 'busy', 'failed'] as const;
+export const CallOutcome = z.enum(CALL_OUTCOMES);
+export type CallOutcome = z.infer<typeof CallOutcome>;
+
+/** A phone call, logged on the conversation as a message of kind `call` (by the softphone or after a dialer call). */
+export const LogCall = z.object({
+  ...base,
+  type: z.literal('log_call'),
+  conversationId: Id,
+  direction: z.enum(['in', 'out']),
+  from: z.string().trim().min(1).max(64),
+  to: z.string().trim().min(1).max(64),
+  startedAt: Millis,
+  answeredAt: Millis.nullable().optional(),
+  endedAt: Millis,
+  outcome: CallOutcome,
+  /** Where the call went when transferred (agent id or number). */
+  transferTarget: z.string().max(128).optional(),
+  notes: z.string().max(10_000).optional(),
+}).refine((c) => c.endedAt >= c.startedAt, { message: 'endedAt must not be before startedAt', path: ['endedAt'] })
+  .refine((c) => c.answeredAt == null || (c.answeredAt >= c.startedAt && c.answeredAt <= c.endedAt), { message: 'answeredAt must lie within the call', path: ['answeredAt'] });
+
+/** Talk time in whole seconds (0 when the call was never answered). */
+export function callDurationSeconds(c: { answeredAt?: number | null; endedAt: number }): number {
+  return c.answeredAt == null ? 0 : Math.max(0, Math.round((c.endedAt - c.answeredAt) / 1000));
+}
+
+export const Command = z.discriminatedUnion('type', [SendReply, AddNote, SetStatus, Assign, SetPriority, AddLabel, RemoveLabel, UpdateContact, LogCall]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
 export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
@@ -90,6 +117,7 @@ export function laneOf(command: Command): string {
     case 'set_priority':
     case 'add_label':
     case 'remove_label':
+    case 'log_call':
       return `conversation:${command.conversationId}`;
     case 'update_contact':
       return `contact:${command.contactId}`;
@@ -125,9 +153,29 @@ export function applyToConversation(conv: Conversation, command: Command, agent:
       return { ...conv, labels: conv.labels.filter((l) => l !== command.label) };
     case 'update_contact':
       return conv;
+    case 'log_call': {
+      const missed = command.direction === 'in' && command.outcome !== 'answered' && command.outcome !== 'transferred';
+      return {
+        ...conv,
+        lastMessagePreview: callPreview(command),
+        lastMessageDirection: command.direction,
+        lastMessageAt: Math.max(conv.lastMessageAt, command.endedAt),
+        // A missed inbound call leaves the customer waiting; an answered one or a call back answers them.
+        waitingSince: missed ? (conv.waitingSince ?? command.startedAt) : null,
+        status: missed && (conv.status === 'resolved' || conv.status === 'closed') ? 'open' : conv.status,
+      };
+    }
     default:
       return assertNever(command, 'command');
   }
+}
+
+/** One line describing a call for the index and the timeline. */
+export function callPreview(c: { direction: 'in' | 'out'; outcome: CallOutcome; answeredAt?: number | null; endedAt: number }): string {
+  const secs = callDurationSeconds(c);
+  const dur = `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')}`;
+  const what = c.direction === 'in' ? 'Inbound call' : 'Outbound call';
+  return c.outcome === 'answered' ? `${what} · ${dur}` : `${what} · ${c.outcome}`;
 }
 
 export function applyToContact(contact: Contact, command: Command): Contact {
@@ -142,6 +190,14 @@ export function applyToContact(contact: Contact, command: Command): Contact {
 
 /** The message a pending reply or note will become, shown in the timeline before the server confirms it. */
 export function pendingMessageOf(command: Command, agent: { id: string; tenantId: string }): Message | null {
+  if (command.type === 'log_call') {
+    return {
+      id: command.id, tenantId: agent.tenantId, conversationId: command.conversationId, direction: command.direction, kind: 'call',
+      authorType: 'agent', authorId: agent.id, text: command.notes ?? '', subject: null, attachments: [], status: null, statusReason: null,
+      deviceTime: command.deviceTime, serverTime: 0, createdAt: command.startedAt,
+      meta: { pending: true, call: callMeta(command) }, seq: 0,
+    };
+  }
   if (command.type !== 'send_reply' && command.type !== 'add_note') return null;
   const isNote = command.type === 'add_note';
   return {
@@ -162,5 +218,13 @@ export function pendingMessageOf(command: Command, agent: { id: string; tenantId
     createdAt: command.deviceTime,
     meta: { pending: true },
     seq: 0,
+  };
+}
+
+/** The `meta.call` of a call message. */
+export function callMeta(c: z.infer<typeof LogCall>): Record<string, unknown> {
+  return {
+    direction: c.direction, from: c.from, to: c.to, startedAt: c.startedAt, answeredAt: c.answeredAt ?? null, endedAt: c.endedAt,
+    durationSeconds: callDurationSeconds(c), outcome: c.outcome, ...(c.transferTarget ? { transferTarget: c.transferTarget } : {}),
   };
 }

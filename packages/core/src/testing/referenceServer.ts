@@ -4,6 +4,9 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import {
+  applyToConversation,
+  callMeta,
+  pendingMessageOf,
   Command,
   type CommandOf,
 } from '../commands/commands.js';
@@ -808,6 +811,7 @@ export class ReferenceServer {
       case 'set_priority':
       case 'add_label':
       case 'remove_label':
+      case 'log_call':
         return null;
     }
   }
@@ -859,6 +863,17 @@ export class ReferenceServer {
       case 'remove_label':
         next = touched({ ...conv, labels: conv.labels.filter((l) => l !== cmd.label) });
         break;
+      case 'log_call': {
+        const m: Message = {
+          ...pendingMessageOf(cmd, { id: agent.id, tenantId: t.tenant.id })!,
+          serverTime: now,
+          meta: { call: callMeta(cmd) },
+          seq,
+        };
+        this.storeMessage(t, m);
+        next = touched({ ...applyToConversation(conv, cmd, agent), messageCount: conv.messageCount + 1 });
+        break;
+      }
     }
     t.conversations.set(next.id, next);
   }

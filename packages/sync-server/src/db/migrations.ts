@@ -84,6 +84,24 @@ CREATE TABLE audit_log (
   id {{autoid}}, tenant_id TEXT NOT NULL, agent_id TEXT, action TEXT NOT NULL, target TEXT, details TEXT NOT NULL, created_at {{bigint}} NOT NULL);
 `,
   },
+  {
+    id: 2,
+    name: 'channels: email threading, attachments, conversation links',
+    sql: `
+CREATE TABLE email_imap_state (inbox_id TEXT PRIMARY KEY, mailbox TEXT NOT NULL, uid_validity TEXT NOT NULL, last_uid {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE TABLE email_message_ids (
+  inbox_id TEXT NOT NULL, header_id TEXT NOT NULL, conversation_id TEXT NOT NULL, message_id TEXT NOT NULL, direction TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, PRIMARY KEY (inbox_id, header_id));
+CREATE INDEX email_message_ids_conv ON email_message_ids (conversation_id, created_at);
+CREATE TABLE conversation_tokens (token TEXT PRIMARY KEY, conversation_id TEXT NOT NULL UNIQUE, inbox_id TEXT NOT NULL, created_at {{bigint}} NOT NULL);
+CREATE TABLE conversation_links (conversation_id TEXT PRIMARY KEY, previous_conversation_id TEXT NOT NULL, created_at {{bigint}} NOT NULL);
+CREATE TABLE attachments (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, sha256 TEXT NOT NULL, name TEXT NOT NULL, mime TEXT NOT NULL, size {{bigint}} NOT NULL,
+  message_id TEXT, created_by TEXT, created_at {{bigint}} NOT NULL);
+CREATE INDEX attachments_message ON attachments (message_id);
+CREATE INDEX attachments_blob ON attachments (tenant_id, sha256)
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<void> {

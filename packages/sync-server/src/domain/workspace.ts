@@ -13,6 +13,7 @@ import {
   type Team,
   applyToContact,
   applyToConversation,
+  callMeta,
   assertNever,
   canAccessInbox,
   isManager,
@@ -61,6 +62,10 @@ export interface InboundInput {
   sentAt?: number | undefined;
   /** Join this conversation instead of finding one (threading decided by the channel). */
   conversationId?: string | undefined;
+  /** Start a new conversation even when the contact has an open one (a new email thread). */
+  newConversation?: boolean | undefined;
+  /** When the joined conversation (conversationId) is resolved or closed, reopen it. */
+  reopen?: boolean | undefined;
 }
 
 export interface InboundResult {
@@ -255,6 +260,7 @@ export class Workspace {
         } else if (!isManager(agent.role) && conv.assigneeId !== null && conv.assigneeId !== agent.id) {
           throw forbidden('agents can only unassign themselves');
         }
+        if (!isManager(agent.role) && command.teamId !== undefined && command.teamId !== conv.teamId) throw forbidden('agents may not move conversations between teams');
         if (command.teamId) {
           if (!(await q.one('SELECT id FROM teams WHERE id = ? AND tenant_id = ?', [command.teamId, agent.tenantId]))) throw notFound(`team ${command.teamId} not found`);
         }
@@ -280,6 +286,25 @@ export class Workspace {
           // The index carries the contact's name: refresh it on every conversation of the contact.
           await q.run('UPDATE conversations SET contact_name = ?, seq = ? WHERE contact_id = ?', [next.name, seq, contact.id]);
         }
+        return null;
+      }
+      case 'log_call': {
+        const conv = await this.visibleConversation(agent, command.conversationId, q);
+        if (await q.one('SELECT id FROM messages WHERE id = ?', [command.id])) throw new ApiError('conflict', `message ${command.id} already exists`);
+        const call = callMeta(command);
+        // Per-minute cost from the inbox's configured price (started minutes of talk time).
+        const cfgRow = await q.one<{ config: string }>('SELECT config FROM inboxes WHERE id = ?', [conv.inboxId]);
+        const cfg = JSON.parse(cfgRow?.config ?? '{}') as { pricePerMinute?: unknown; currency?: unknown };
+        const minutes = Math.ceil(Number(call.durationSeconds) / 60);
+        const cost = typeof cfg.pricePerMinute === 'number' ? { amount: Math.round(minutes * cfg.pricePerMinute * 10_000) / 10_000, currency: typeof cfg.currency === 'string' ? cfg.currency : 'CNY', units: minutes } : null;
+        const message: Message = {
+          id: command.id, tenantId: agent.tenantId, conversationId: conv.id, direction: command.direction, kind: 'call', authorType: 'agent',
+          authorId: agent.id, text: command.notes ?? '', subject: null, attachments: [], status: null, statusReason: null,
+          deviceTime: command.deviceTime, serverTime: now, createdAt: command.startedAt, meta: { call, ...(cost ? { cost } : {}) }, seq,
+        };
+        await insertMessage(q, message, { inboxId: conv.inboxId, externalId: null });
+        const next = applyToConversation(conv, command, agent);
+        await saveConversation(q, { ...next, messageCount: conv.messageCount + 1, updatedAt: now, seq });
         return null;
       }
       default:
@@ -350,7 +375,7 @@ export class Workspace {
         const r = await q.one('SELECT * FROM conversations WHERE id = ? AND inbox_id = ?', [input.conversationId, inbox.id]);
         conv = r ? toConversation(r) : null;
       }
-      if (!conv) {
+      if (!conv && !input.newConversation) {
         const r = await q.one(
           `SELECT * FROM conversations WHERE inbox_id = ? AND contact_id = ? AND status IN ('open', 'pending', 'snoozed') ORDER BY last_message_at DESC LIMIT 1`,
           [inbox.id, contact.id],
@@ -375,7 +400,9 @@ export class Workspace {
       };
       let next = withMessage({ ...conv, contactName: contact.name }, message);
       // A customer writing into a snoozed or pending conversation wakes it up.
-      if (next.status === 'snoozed' || next.status === 'pending') next = { ...next, status: 'open', snoozedUntil: null };
+      if (next.status === 'snoozed' || next.status === 'pending' || (input.reopen && (next.status === 'resolved' || next.status === 'closed'))) {
+        next = { ...next, status: 'open', snoozedUntil: null };
+      }
       next = { ...next, seq, updatedAt: now };
       if (isNew && link && contact.seq !== seq) {
         // The contact enters the scope of whoever sees this new conversation: re-announce it.
@@ -475,7 +502,7 @@ export class Workspace {
             sql: `SELECT * FROM contacts WHERE tenant_id = ? AND id IN (SELECT c.contact_id FROM conversations c WHERE c.tenant_id = ? AND ${sc.sql})`,
             params: [t, t, ...sc.params],
           },
-      { sql: 'SELECT * FROM inboxes WHERE tenant_id = ?', params: [t] },
+      { sql: `SELECT * FROM inboxes WHERE tenant_id = ? AND ${scopeSql(scope, 'id').sql}`, params: [t, ...scopeSql(scope, 'id').params] },
       { sql: 'SELECT * FROM agents WHERE tenant_id = ?', params: [t] },
       { sql: 'SELECT * FROM teams WHERE tenant_id = ?', params: [t] },
     ];
