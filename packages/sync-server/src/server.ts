@@ -20,6 +20,8 @@ import { apiProvider } from './channels/api.js';
 import { InboxAdmin } from './channels/inboxAdmin.js';
 import { RelayWorker } from './relay/worker.js';
 import { seedDemo } from './seed.js';
+import { AttachmentStore } from './attachments/store.js';
+import { registerAttachmentRoutes } from './attachments/routes.js';
 import { createLogger } from './logger.js';
 
 export const VERSION = '0.1.0';
@@ -32,6 +34,7 @@ export interface RunningServer {
   auth: AuthService;
   relay: RelayWorker;
   inboxes: InboxAdmin;
+  attachments: AttachmentStore;
   sockets: SyncSockets;
   secret: string;
   seeded: boolean;
@@ -75,12 +78,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const providers = new ProviderRegistry().register(opts.apiProvider ?? apiProvider());
   for (const p of opts.providers ?? []) providers.register(p);
   const inboxes = new InboxAdmin(workspace, providers, secret);
-  const deps: ProviderDeps = { workspace, logger, inboxSettings: (id) => inboxes.settings(id) };
+  const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
+  const deps: ProviderDeps = { workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id) };
 
   const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
 
   const http = createHttp(logger);
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
+  registerAttachmentRoutes(http, { auth, store: attachments });
   for (const p of providers.all()) p.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? defaultWebDir());
 
@@ -107,6 +112,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     auth,
     relay,
     inboxes,
+    attachments,
     sockets,
     secret,
     seeded,

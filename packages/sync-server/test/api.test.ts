@@ -111,6 +111,30 @@ describe.each([['sqlite'], ['postgres']] as const)('the public contract and bad 
     expect((await admin('POST', `/api/v1/conversations/${convId}/messages`, { text: 'x' })).status).toBe(400);
   });
 
+  it('stores attachments by content, serves them by token or signed URL, and checks references', async () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    const up = await raw(`${s.url}/api/v1/attachments?name=${encodeURIComponent('发票 photo.png')}`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'image/png' }, body: png });
+    expect(up.status).toBe(201);
+    expect(up.body).toMatchObject({ name: '发票 photo.png', mime: 'image/png', size: png.length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const viaToken = await fetch(`${s.url}/api/v1/attachments/${up.body.id}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    expect(Buffer.from(await viaToken.arrayBuffer()).equals(png)).toBe(true);
+    expect(viaToken.headers.get('content-disposition')).toMatch(/^attachment;/);
+    const viaUrl = await fetch(`${s.url}${up.body.url}&inline=1`);
+    expect(viaUrl.status).toBe(200);
+    expect(viaUrl.headers.get('content-disposition')).toMatch(/^inline;/);
+    expect((await fetch(`${s.url}/api/v1/attachments/${up.body.id}?exp=99999999999&sig=00`)).status).toBe(401);
+    expect((await fetch(`${s.url}/api/v1/attachments/${up.body.id}`)).status).toBe(401);
+    // A reply carries it by id; forged metadata is replaced by ours, unknown ids are refused.
+    const id = '01939a4e-0000-7000-8000-0000000000a1';
+    const r = await admin('POST', '/api/v1/commands', { commands: [
+      { type: 'send_reply', id, deviceTime: 1, conversationId: convId, text: '', attachments: [{ ...up.body, name: 'evil.exe', size: 1 }] },
+      { type: 'send_reply', id: '01939a4e-0000-7000-8000-0000000000a2', deviceTime: 1, conversationId: convId, text: 'x', attachments: [{ id: 'nope', name: 'n', mime: 'a/b', size: 1 }] },
+    ] });
+    expect(r.body.results.map((x: any) => x.outcome)).toEqual(['applied', 'rejected']);
+    const msgs = await admin('GET', `/api/v1/conversations/${convId}/messages?limit=100`);
+    expect(msgs.body.items.find((m: any) => m.id === id).attachments[0]).toMatchObject({ name: '发票 photo.png', size: png.length });
+  });
+
   it('patches status, priority, assignee and labels', async () => {
     const me = (await admin('GET', '/api/v1/me')).body.agent;
     const r = await admin('PATCH', `/api/v1/conversations/${convId}`, { status: 'pending', priority: 'urgent', assigneeId: me.id, labels: ['vip', 'refund'] });

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { Workspace } from '../domain/workspace.js';
 import type { Logger } from '@goutong/core';
+import type { AttachmentStore } from '../attachments/store.js';
 
 /** The outcome of handing a message to a provider. */
 export type SendResult =
@@ -26,6 +27,8 @@ export interface SendContext {
 export interface ProviderDeps {
   workspace: Workspace;
   logger: Logger;
+  /** Content-addressed storage for inbound media (mail attachments, MMS, voicemail, recordings). */
+  attachments: AttachmentStore;
   /** Decrypted secrets and parsed config of an inbox. */
   inboxSettings(inboxId: string): Promise<{ inbox: Inbox; config: Record<string, unknown>; secrets: Record<string, string> } | null>;
 }

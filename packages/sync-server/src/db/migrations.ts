@@ -102,6 +102,16 @@ CREATE INDEX attachments_message ON attachments (message_id);
 CREATE INDEX attachments_blob ON attachments (tenant_id, sha256)
 `,
   },
+  {
+    id: 2,
+    name: 'attachments',
+    sql: `
+CREATE TABLE attachments (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), sha256 TEXT NOT NULL, name TEXT NOT NULL, mime TEXT NOT NULL,
+  size {{bigint}} NOT NULL, created_by TEXT, created_at {{bigint}} NOT NULL);
+CREATE INDEX attachments_sha ON attachments (tenant_id, sha256);
+`,
+  },
 ];
 
 export async function migrate(db: Db): Promise<void> {

@@ -206,6 +206,13 @@ export class Workspace {
         if (!isNote && contact.attributes['optedOut'] === 'true') {
           throw new ApiError('forbidden', 'the contact opted out of messages on this channel');
         }
+        // Attachments are referenced by id: their metadata comes from our store, never from the client.
+        const attachments: Message['attachments'] = [];
+        for (const a of command.type === 'send_reply' ? (command.attachments ?? []) : []) {
+          const row = await q.one<{ id: string; name: string; mime: string; size: number; sha256: string }>('SELECT * FROM attachments WHERE id = ? AND tenant_id = ?', [a.id, agent.tenantId]);
+          if (!row) throw badRequest(`attachment ${a.id} not found; upload it first`);
+          attachments.push({ id: row.id, name: row.name, mime: row.mime, size: Number(row.size), sha256: row.sha256 });
+        }
         const message: Message = {
           id: command.id,
           tenantId: agent.tenantId,
@@ -216,7 +223,7 @@ export class Workspace {
           authorId: agent.id,
           text: command.text,
           subject: command.type === 'send_reply' ? (command.subject ?? (conv.channel === 'email' && conv.subject ? `Re: ${conv.subject.replace(/^Re:\s*/i, '')}` : null)) : null,
-          attachments: command.type === 'send_reply' ? (command.attachments ?? []) : [],
+          attachments,
           status: isNote ? null : 'queued',
           statusReason: null,
           deviceTime: command.deviceTime,

@@ -1,0 +1,91 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Attachment } from '@goutong/core';
+import type { Db } from '../db/db.js';
+import { hmacHex, safeEqual } from '../auth/crypto.js';
+
+export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
+const URL_TTL_S = 24 * 3600;
+
+/** Names are shown to people and used in downloads: keep them printable and short. */
+export function cleanFileName(name: string): string {
+  const base = name.replace(/[\\/]/g, '_').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
+  return base || 'attachment';
+}
+
+export function cleanMime(mime: string | undefined): string {
+  const m = (mime ?? '').split(';')[0]!.trim().toLowerCase();
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(m) ? m : 'application/octet-stream';
+}
+
+/**
+ * Content-addressed attachment store: bytes live once per hash under the data directory
+ * (`attachments/ab/cd/<sha256>`), rows give each upload its id, name and type per tenant.
+ * Download URLs are signed (HMAC, 24 h), so `<img>` and `<audio>` can load them without a header.
+ */
+export class AttachmentStore {
+  readonly root: string;
+  constructor(private readonly db: Db, dataDir: string, private readonly secret: string, private readonly ids: { next(): string }) {
+    this.root = path.join(dataDir, 'attachments');
+    fs.mkdirSync(this.root, { recursive: true });
+  }
+
+  private fileOf(sha256: string): string {
+    return path.join(this.root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+
+  async put(tenantId: string, bytes: Buffer, meta: { name: string; mime?: string; createdBy?: string | null }): Promise<Attachment> {
+    if (bytes.length > MAX_ATTACHMENT_BYTES) throw new Error(`attachment exceeds ${MAX_ATTACHMENT_BYTES} bytes`);
+    const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+    const file = this.fileOf(sha256);
+    if (!fs.existsSync(file)) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      // Write then rename: a crash never leaves a half-written file under the hash name.
+      const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        fs.writeSync(fd, bytes);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, file);
+    }
+    const id = this.ids.next();
+    const name = cleanFileName(meta.name);
+    const mime = cleanMime(meta.mime);
+    await this.db.run('INSERT INTO attachments (id, tenant_id, sha256, name, mime, size, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+      id, tenantId, sha256, name, mime, bytes.length, meta.createdBy ?? null, Date.now(),
+    ]);
+    return { id, name, mime, size: bytes.length, sha256, url: this.signedUrl(id) };
+  }
+
+  async get(tenantId: string | null, id: string): Promise<{ attachment: Attachment; file: string } | null> {
+    const r = await this.db.one<{ id: string; tenant_id: string; sha256: string; name: string; mime: string; size: number }>('SELECT * FROM attachments WHERE id = ?', [id]);
+    if (!r || (tenantId !== null && r.tenant_id !== tenantId)) return null;
+    const file = this.fileOf(r.sha256);
+    if (!fs.existsSync(file)) return null;
+    return { attachment: { id: r.id, name: r.name, mime: r.mime, size: Number(r.size), sha256: r.sha256, url: this.signedUrl(r.id) }, file };
+  }
+
+  async bytes(tenantId: string, id: string): Promise<Buffer | null> {
+    const a = await this.get(tenantId, id);
+    return a ? fs.readFileSync(a.file) : null;
+  }
+
+  signedUrl(id: string, nowS = Math.floor(Date.now() / 1000)): string {
+    // Rounded to the hour so the same attachment keeps one URL for a while (cache friendly).
+    const exp = (Math.floor(nowS / 3600) + 1) * 3600 + URL_TTL_S;
+    return `/api/v1/attachments/${id}?exp=${exp}&sig=${this.sign(id, exp)}`;
+  }
+
+  verify(id: string, exp: string | undefined, sig: string | undefined, nowS = Math.floor(Date.now() / 1000)): boolean {
+    if (!exp || !sig || !/^\d{1,12}$/.test(exp) || Number(exp) < nowS) return false;
+    return safeEqual(this.sign(id, Number(exp)), sig);
+  }
+
+  private sign(id: string, exp: number): string {
+    return hmacHex(this.secret, `attachment:${id}:${exp}`).slice(0, 32);
+  }
+}
