@@ -17,3 +17,4 @@ export * from './client/outbox.js';
 export * from './client/replicator.js';
 export * from './client/collab.js';
 export * from './client/client.js';
+export * from './domain/canned.js';

@@ -117,6 +117,17 @@ export async function seedDemo(ws: Workspace, serverSecret: string): Promise<boo
     if (s.status) cmds.push({ ...base, id: ws.ids.next(), type: 'set_status', status: s.status });
     for (const c of cmds) await ws.applyCommand(admin, c);
   }
+  const canned: [string, string, string][] = [
+    ['hello', '问候 Greeting', '您好 {{contact.name}}，我是{{agent.name}}，很高兴为您服务。'],
+    ['thanks', 'Thanks', 'Thank you {{contact.firstName}}, glad we could help! — {{agent.name}}'],
+    ['refund', 'Refund policy', 'Refunds reach your account within 3-5 business days after we receive the item.'],
+    ['wait', '请稍候', '请稍候，我正在为您查询，马上回复您。'],
+  ];
+  for (const [shortCode, title, body] of canned) {
+    await ws.db.run('INSERT INTO canned_responses (id, tenant_id, short_code, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+      ws.ids.next(), tenantId, shortCode, title, body, Date.now(), Date.now(),
+    ]);
+  }
   await ws.db.run("INSERT INTO settings (key, value) VALUES ('demo_seeded', ?) ON CONFLICT DO NOTHING", [String(Date.now())]);
   return true;
 }

@@ -22,6 +22,7 @@ import { RelayWorker } from './relay/worker.js';
 import { seedDemo } from './seed.js';
 import { AttachmentStore } from './attachments/store.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
+import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { createLogger } from './logger.js';
 
 export const VERSION = '0.1.0';
@@ -86,6 +87,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const http = createHttp(logger);
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments });
+  registerCannedRoutes(http, { auth, workspace });
   for (const p of providers.all()) p.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? defaultWebDir());
 

@@ -135,6 +135,20 @@ describe.each([['sqlite'], ['postgres']] as const)('the public contract and bad 
     expect(msgs.body.items.find((m: any) => m.id === id).attachments[0]).toMatchObject({ name: '发票 photo.png', size: png.length });
   });
 
+  it('serves canned responses to agents; only managers edit them', async () => {
+    const list = await admin('GET', '/api/v1/canned-responses');
+    expect(list.body.items.map((c: any) => c.shortCode)).toContain('hello');
+    const alice = api(s.url, await loginToken(s.url, 'alice@demo.goutong'));
+    expect((await alice('GET', '/api/v1/canned-responses')).status).toBe(200);
+    expect((await alice('POST', '/api/v1/canned-responses', { shortCode: 'x', title: 'x', body: 'x' })).status).toBe(403);
+    const c = await admin('POST', '/api/v1/canned-responses', { shortCode: 'bye', title: 'Goodbye', body: '再见 {{contact.name}}' });
+    expect(c.status).toBe(201);
+    expect((await admin('POST', '/api/v1/canned-responses', { shortCode: 'bye', title: 'again', body: 'x' })).status).toBe(409);
+    expect((await admin('PATCH', `/api/v1/canned-responses/${c.body.id}`, { title: 'Bye' })).body.title).toBe('Bye');
+    expect((await admin('DELETE', `/api/v1/canned-responses/${c.body.id}`)).status).toBe(204);
+    expect((await admin('POST', '/api/v1/canned-responses', { shortCode: 'bad code!', title: 'x', body: 'x' })).status).toBe(400);
+  });
+
   it('patches status, priority, assignee and labels', async () => {
     const me = (await admin('GET', '/api/v1/me')).body.agent;
     const r = await admin('PATCH', `/api/v1/conversations/${convId}`, { status: 'pending', priority: 'urgent', assigneeId: me.id, labels: ['vip', 'refund'] });

@@ -103,18 +103,21 @@ CREATE INDEX attachments_blob ON attachments (tenant_id, sha256)
 `,
   },
   {
-    id: 2,
-    name: 'attachments',
+    id: 3,
+    name: 'canned responses',
     sql: `
-CREATE TABLE attachments (
-  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), sha256 TEXT NOT NULL, name TEXT NOT NULL, mime TEXT NOT NULL,
-  size {{bigint}} NOT NULL, created_by TEXT, created_at {{bigint}} NOT NULL);
-CREATE INDEX attachments_sha ON attachments (tenant_id, sha256);
+CREATE TABLE canned_responses (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), short_code TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL, UNIQUE (tenant_id, short_code));
 `,
   },
 ];
 
 export async function migrate(db: Db): Promise<void> {
+  const ids = MIGRATIONS.map((m) => m.id);
+  if (new Set(ids).size !== ids.length || ids.some((id, i) => i > 0 && id <= ids[i - 1]!)) {
+    throw new Error(`migrations must have unique, increasing ids (got ${ids.join(', ')})`);
+  }
   await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
   const done = new Set((await db.all<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => Number(r.id)));
   for (const m of MIGRATIONS) {

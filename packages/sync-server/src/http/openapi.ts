@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   Agent,
+  Attachment,
+  CannedResponse,
   CommandBatchResponse,
   Command,
   Contact,
@@ -131,6 +133,30 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         },
       },
       '/api/v1/sync/pull': { post: { summary: 'Replication pull: facts in scope after a checkpoint', security: bearer, requestBody: { required: true, content: json(js(PullRequest)) }, responses: ok(ref('PullResponse')) } },
+      '/api/v1/attachments': {
+        post: {
+          summary: 'Upload a file: the raw bytes as the body (content-type = the file type), `?name=` the file name; up to 25 MiB. Returns metadata with a signed `url`. Reference it by id in send_reply.',
+          security: bearer,
+          parameters: [{ name: 'name', in: 'query', required: true, schema: { type: 'string', maxLength: 255 } }],
+          requestBody: { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
+          responses: { '201': { description: 'Stored', content: json(js(Attachment)) }, ...errors },
+        },
+      },
+      '/api/v1/attachments/{id}': {
+        get: {
+          summary: 'Download (bearer token, or the signed `exp`+`sig` query); `inline=1` shows safe types inline',
+          parameters: [idParam, { name: 'exp', in: 'query', schema: { type: 'string' } }, { name: 'sig', in: 'query', schema: { type: 'string' } }, { name: 'inline', in: 'query', schema: { enum: ['0', '1'] } }],
+          responses: { '200': { description: 'The file' }, ...errors },
+        },
+      },
+      '/api/v1/canned-responses': {
+        get: { summary: 'Canned responses of the tenant', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: js(CannedResponse) } } }) },
+        post: { summary: 'Create (admin, supervisor)', security: bearer, requestBody: { required: true, content: json(js(CannedResponse.pick({ shortCode: true, title: true, body: true }))) }, responses: { '201': { description: 'Created', content: json(js(CannedResponse)) }, ...errors } },
+      },
+      '/api/v1/canned-responses/{id}': {
+        patch: { summary: 'Update (admin, supervisor)', security: bearer, parameters: [idParam], responses: ok(js(CannedResponse)) },
+        delete: { summary: 'Delete (admin, supervisor)', security: bearer, parameters: [idParam], responses: { '204': { description: 'Deleted' }, ...errors } },
+      },
       '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
     },
   };
