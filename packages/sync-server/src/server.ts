@@ -61,9 +61,10 @@ async function serverSecret(db: Db, configured: string | null): Promise<string> 
   return (await db.one<{ value: string }>("SELECT value FROM settings WHERE key = 'server_secret'"))!.value;
 }
 
-function defaultWebDir(): string | null {
+/** A built app of a sibling workspace package, if present (the monorepo layout). */
+function siblingBuild(rel: string): string | null {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidate = path.resolve(here, '../../desktop/dist/renderer');
+  const candidate = path.resolve(here, '../..', rel);
   return fs.existsSync(candidate) ? candidate : null;
 }
 
@@ -89,7 +90,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerAttachmentRoutes(http, { auth, store: attachments });
   registerCannedRoutes(http, { auth, workspace });
   for (const p of providers.all()) p.routes?.(http, deps);
-  serveWebApp(http, cfg.webDir ?? defaultWebDir());
+  serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
+  serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
 
   const docs = new DocManager(db, logger);
   const sockets = new SyncSockets(auth, workspace, docs, logger);

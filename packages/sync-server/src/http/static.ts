@@ -18,16 +18,19 @@ const SECURITY_HEADERS = {
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; frame-src 'self' blob: data:; object-src 'none'; base-uri 'none'",
 };
 
-/** Serves the built agent web app at /app (single-page app: unknown paths get index.html). */
-export function serveWebApp(app: FastifyInstance, dir: string | null): void {
-  app.get('/', async (_req, reply) => reply.redirect('/app/'));
-  app.get('/app', async (_req, reply) => reply.redirect('/app/'));
-  app.get('/app/*', async (req, reply) => {
+/**
+ * Serves a built single-page app under a mount point (`/app` for the agent workspace, `/m` for the
+ * mobile H5 build): unknown paths get index.html.
+ */
+export function serveWebApp(app: FastifyInstance, dir: string | null, mount = '/app', what = 'agent web app'): void {
+  if (mount === '/app') app.get('/', async (_req, reply) => reply.redirect('/app/'));
+  app.get(mount, async (_req, reply) => reply.redirect(`${mount}/`));
+  app.get(`${mount}/*`, async (req, reply) => {
     if (!dir || !fs.existsSync(path.join(dir, 'index.html'))) {
       return reply
         .status(503)
         .type('text/html; charset=utf-8')
-        .send('<!doctype html><meta charset="utf-8"><title>Goutong</title><p>The agent web app is not built. Run <code>pnpm start</code> from the repository root (it builds it).</p>');
+        .send(`<!doctype html><meta charset="utf-8"><title>Goutong</title><p>The ${what} is not built. Run <code>pnpm start</code> from the repository root (it builds it).</p>`);
     }
     const rel = decodeURIComponent((req.params as { '*': string })['*'] ?? '');
     const file = path.resolve(dir, rel || 'index.html');
