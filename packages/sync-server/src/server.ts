@@ -24,6 +24,7 @@ import { AttachmentStore } from './attachments/store.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { createLogger } from './logger.js';
+import { aliyunProvider, kannelProvider, twilioProvider } from './channels/sms/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -68,6 +69,11 @@ function siblingBuild(rel: string): string | null {
   return fs.existsSync(candidate) ? candidate : null;
 }
 
+/** The channel providers every server has (the api channel is registered separately). */
+export function defaultProviders(): ChannelProvider[] {
+  return [twilioProvider(), aliyunProvider(), kannelProvider()];
+}
+
 /** Starts one server process: HTTP API, sync socket, webhooks, relay worker and the web app. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const cfg = opts.config;
@@ -78,7 +84,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const workspace = new Workspace(db, logger);
   const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds);
   const providers = new ProviderRegistry().register(opts.apiProvider ?? apiProvider());
-  for (const p of opts.providers ?? []) providers.register(p);
+  // Built-in channel providers first; options replace them by channel/name (tests inject fakes).
+  for (const p of [...defaultProviders(), ...(opts.providers ?? [])]) providers.register(p);
   const inboxes = new InboxAdmin(workspace, providers, secret);
   const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
   const deps: ProviderDeps = { workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id) };
