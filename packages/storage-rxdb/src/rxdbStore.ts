@@ -74,8 +74,12 @@ type FactCollection = 'conversations' | 'messages' | 'directory';
 const SORT_FIELD: Record<ConversationSort, 'kA' | 'kW' | 'kP'> = { lastActivity: 'kA', waitingLongest: 'kW', priority: 'kP' };
 const CHECKPOINT_KEY = 'sys:checkpoint';
 const WRITE_CONTEXT = 'goutong-local-store';
-/** Rows fetched per index range step when extra filters drop rows. */
-const SCAN_BATCH = 200;
+/**
+ * Rows per step when walking an index range. Each step is a fresh cursor that starts after the last
+ * key of the previous one, so no cursor runs long: IndexedDB cursors pay per step (one event per row
+ * in browsers; fake-indexeddb in Node even walks from the range start on every continue()).
+ */
+const SCAN_BATCH = 100;
 
 let devModeLoaded = false;
 let cleanupAdded = false;
@@ -220,6 +224,28 @@ export class RxdbStore implements LocalStore {
     return result.documents;
   }
 
+  /**
+   * Walks an index range in `field` order (the last index field before the primary key, unique per
+   * row) in steps of `batch` rows; `visit` returns false to stop.
+   */
+  private async scan<D>(
+    collection: RxCollection<D>,
+    selector: MangoQuerySelector<D>,
+    field: keyof D & string,
+    index: string[],
+    batch: number,
+    visit: (doc: RxDocumentData<D>) => boolean,
+  ): Promise<void> {
+    let after: unknown;
+    for (;;) {
+      const sel = after === undefined ? selector : ({ ...selector, [field]: { $gt: after } } as MangoQuerySelector<D>);
+      const docs = await this.find(collection, sel, [field], index, batch);
+      for (const d of docs) if (!visit(d)) return;
+      if (docs.length < batch) return;
+      after = docs[docs.length - 1]![field];
+    }
+  }
+
   private async count<D>(collection: RxCollection<D>, selector: MangoQuerySelector<D>, index: string[]): Promise<number> {
     const prepared = this.prepare(collection, selector, index, index);
     const result = await collection.storageInstance.count(prepared);
@@ -282,7 +308,9 @@ export class RxdbStore implements LocalStore {
   }
 
   private async removeWhere<D>(collection: RxCollection<D>, selector: MangoQuerySelector<D>, index: string[]): Promise<void> {
-    const docs = await this.find(collection, selector, index, index);
+    const docs: RxDocumentData<D>[] = [];
+    const field = index[index.length - 1] as keyof D & string;
+    await this.scan(collection, selector, field, index, SCAN_BATCH, (d) => docs.push(d) > 0);
     await this.bulkWrite(
       collection,
       docs.map((d) => this.writeRow(d, d, true)),
@@ -381,20 +409,13 @@ export class RxdbStore implements LocalStore {
       this.partitions(q).map(async ({ selector, prefix }) => {
         const index = [...prefix, key];
         const found: Conversation[] = [];
-        let after: string | undefined;
-        let batch = residual ? Math.max(need, SCAN_BATCH) : need;
-        for (;;) {
-          const sel = after === undefined ? selector : { ...selector, [key]: { $gt: after } };
-          const docs = await this.find(collection, sel, [key], index, batch);
-          for (const d of docs) {
-            const c = parse<Conversation>(d);
-            if (matchesQuery(c, q)) found.push(c);
-            if (found.length >= need) return found;
-          }
-          if (docs.length < batch) return found;
-          after = docs[docs.length - 1]![key];
-          batch = Math.min(batch * 2, 5000);
-        }
+        const batch = residual ? SCAN_BATCH : Math.min(need, SCAN_BATCH);
+        await this.scan(collection, selector, key, index, batch, (d) => {
+          const c = parse<Conversation>(d);
+          if (matchesQuery(c, q)) found.push(c);
+          return found.length < need;
+        });
+        return found;
       }),
     );
     // Each range is in index order already; the merge uses the domain comparator, so the result is runQuery's.
@@ -425,9 +446,11 @@ export class RxdbStore implements LocalStore {
     }
     const counts = await Promise.all(
       parts.map(async ({ selector, prefix }) => {
-        const docs = await this.find(collection, selector, ['kA'], [...prefix, 'kA']);
         let n = 0;
-        for (const d of docs) if (matchesQuery(parse<Conversation>(d), q)) n++;
+        await this.scan(collection, selector, 'kA', [...prefix, 'kA'], SCAN_BATCH, (d) => {
+          if (matchesQuery(parse<Conversation>(d), q)) n++;
+          return true;
+        });
         return n;
       }),
     );
