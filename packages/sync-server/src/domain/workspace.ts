@@ -457,12 +457,34 @@ export class Workspace {
    * The tenant's seq is read first: every seq up to it is committed (seq allocation holds a row lock
    * until commit), so the checkpoint never skips a row that commits later.
    */
-  async pull(agent: Agent, req: PullRequest): Promise<PullResponse> {
+  /**
+   * The pull as JSON text, shared between identical requests: after a poke every device of a scope
+   * asks for the same range, so it is read and serialised once (keyed by tenant, scope, range).
+   */
+  async pullJson(agent: Agent, req: PullRequest): Promise<string> {
     const scope = await this.scope(agent);
+    const cur = await this.currentSeq(agent.tenantId);
+    const key = `${agent.tenantId}|${scope.key}|${req.scope ?? ''}|${req.checkpoint}|${req.limit}|${cur}`;
+    let hit = this.pullCache.get(key);
+    if (!hit) {
+      hit = this.pull(agent, req, scope, cur).then((r) => JSON.stringify(r));
+      this.pullCache.set(key, hit);
+      hit.catch(() => this.pullCache.delete(key));
+      // Entries live briefly: enough for a fan-out burst, not enough to matter for memory.
+      setTimeout(() => this.pullCache.delete(key), 2000).unref();
+      if (this.pullCache.size > 1000) this.pullCache.clear();
+    }
+    return hit;
+  }
+
+  private pullCache = new Map<string, Promise<string>>();
+
+  async pull(agent: Agent, req: PullRequest, knownScope?: Scope, knownSeq?: number): Promise<PullResponse> {
+    const scope = knownScope ?? (await this.scope(agent));
     const reset = req.scope !== undefined && req.scope !== scope.key && req.checkpoint > 0;
     const from = reset ? 0 : req.checkpoint;
     const t = agent.tenantId;
-    const cur = await this.currentSeq(t);
+    const cur = knownSeq ?? (await this.currentSeq(t));
     const tables = this.pullQueries(scope, t);
     const limit = req.limit;
     const results = await Promise.all(tables.map((tq) => this.db.all(`${tq.sql} AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, [...tq.params, from, cur, limit])));

@@ -215,9 +215,9 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
     const body = parse(CommandBatch, req.body, 'command batch');
     return { results: await ws.applyCommands(agent, body.commands, Date.now()) };
   });
-  app.post('/api/v1/sync/pull', authed, async (req) => {
+  app.post('/api/v1/sync/pull', authed, async (req, reply) => {
     const body = parse(PullRequest, req.body ?? {}, 'pull request');
-    return ws.pull(agentOf(req), body);
+    return reply.type('application/json; charset=utf-8').send(await ws.pullJson(agentOf(req), body));
   });
 }
 
