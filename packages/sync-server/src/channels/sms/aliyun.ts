@@ -146,8 +146,8 @@ export function aliyunProvider(opts: { fetch?: typeof fetch; now?: () => number 
         /* not JSON */
       }
       if (json.Code === 'OK' && json.BizId) {
-        const { seg, cost } = outboundCost(`【${cfg.signName}】${ctx.message.text}`, cfg, 'cn');
-        return { kind: 'accepted', providerMessageId: json.BizId, cost: { ...cost, units: seg.segments } };
+        const { cost } = outboundCost(`【${cfg.signName}】${ctx.message.text}`, cfg, 'cn');
+        return { kind: 'accepted', providerMessageId: json.BizId, cost };
       }
       const reason = `Aliyun ${r.res.status} ${json.Code ?? ''}: ${json.Message ?? r.body.slice(0, 200)}`.trim();
       if (r.res.status >= 500 || (json.Code && ALIYUN_RETRY.has(json.Code))) return { kind: 'retry', reason };

@@ -135,8 +135,8 @@ export function kannelProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
       const answer = r.body.trim();
       // "0: Accepted for delivery" / "3: Queued for later delivery" (202).
       if (r.res.status >= 200 && r.res.status < 300 && /^[03]:/.test(answer)) {
-        const { seg, cost } = outboundCost(ctx.message.text, cfg);
-        return { kind: 'accepted', providerMessageId: null, cost: { ...cost, units: seg.segments } };
+        const { cost } = outboundCost(ctx.message.text, cfg);
+        return { kind: 'accepted', providerMessageId: null, cost };
       }
       return httpOutcome(r.res.status >= 300 ? r.res.status : 502, `Kannel ${r.res.status}: ${answer.slice(0, 200)}`);
     },

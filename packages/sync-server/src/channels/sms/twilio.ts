@@ -131,7 +131,7 @@ export function twilioProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
         cfg.timeoutMs,
       );
       if (!r.ok) return r.result;
-      let json: { sid?: string; status?: string; code?: number; message?: string; num_segments?: string } = {};
+      let json: { sid?: string; status?: string; code?: number; message?: string } = {};
       try {
         json = JSON.parse(r.body) as typeof json;
       } catch {
@@ -139,8 +139,9 @@ export function twilioProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
       }
       if (r.res.status === 200 || r.res.status === 201) {
         if (!json.sid) return { kind: 'retry', reason: 'Twilio answered without a message sid' };
-        const { seg, cost } = outboundCost(ctx.message.text, cfg);
-        return { kind: 'accepted', providerMessageId: json.sid, cost: { ...cost, units: Number(json.num_segments) || seg.segments } };
+        // Our own count (GSM-7/UCS-2, concatenation) × the inbox's price: Twilio's price arrives later, if ever.
+        const { cost } = outboundCost(ctx.message.text, cfg);
+        return { kind: 'accepted', providerMessageId: json.sid, cost };
       }
       const reason = `Twilio ${r.res.status}${json.code ? ` error ${json.code}` : ''}: ${json.message ?? r.body.slice(0, 200)}`;
       const out = httpOutcome(r.res.status, reason, r.res.headers.get('retry-after'));
