@@ -24,6 +24,7 @@ import { AttachmentStore } from './attachments/store.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { createLogger } from './logger.js';
+import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { aliyunProvider, kannelProvider, twilioProvider } from './channels/sms/index.js';
 
 export const VERSION = '0.1.0';
@@ -100,12 +101,31 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
 
-  const docs = new DocManager(db, logger);
+  // Several server processes on one PostgreSQL fan out through Redis; one process needs nothing.
+  const broker: Broker = cfg.redisUrl ? new RedisBroker(cfg.redisUrl, logger) : new LocalBroker();
+  if (broker instanceof RedisBroker) await broker.whenReady();
+  const docs = new DocManager(db, logger, {
+    onUpdate: (t, d, u) => broker.publish({ k: 'yjs', t, d, u }),
+    onAwareness: (t, d, u) => broker.publish({ k: 'aw', t, d, u }),
+  });
   const sockets = new SyncSockets(auth, workspace, docs, logger);
   sockets.attach(http.server);
   const relay = new RelayWorker({ db, workspace, providers, deps, logger, intervalMs: cfg.relayIntervalMs });
 
-  workspace.committed.on(({ tenantId, seq }) => sockets.poke(tenantId, seq));
+  broker.onMessage((m) => {
+    switch (m.k) {
+      case 'poke':
+        return sockets.poke(m.t, m.s);
+      case 'yjs':
+        return docs.applyRemote(m.t, m.d, m.u);
+      case 'aw':
+        return docs.applyRemoteAwareness(m.t, m.d, m.u);
+    }
+  });
+  workspace.committed.on(({ tenantId, seq }) => {
+    sockets.poke(tenantId, seq);
+    broker.publish({ k: 'poke', t: tenantId, s: seq });
+  });
   workspace.relayEnqueued.on(() => relay.kick());
 
   await http.listen({ port: cfg.port, host: cfg.host });
@@ -134,6 +154,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await sockets.close();
         await http.close();
         await docs.closeAll();
+        await broker.close();
         await db.close();
       })()),
   };

@@ -44,7 +44,13 @@ export class DocManager {
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
-    private readonly opts: { unloadAfterMs?: number; onUpdate?: (tenantId: string, name: string, update: Uint8Array) => void } = {},
+    private readonly opts: {
+      unloadAfterMs?: number;
+      /** A local peer changed a document (published to the other server processes). */
+      onUpdate?: (tenantId: string, name: string, update: Uint8Array) => void;
+      /** A local peer changed its presence (published to the other server processes). */
+      onAwareness?: (tenantId: string, name: string, update: Uint8Array) => void;
+    } = {},
   ) {}
 
   get loadedCount(): number {
@@ -124,10 +130,26 @@ export class DocManager {
     }
   }
 
-  /** Applies an update that came from another server process (no re-broadcast to the broker). */
+  /** Applies an update that came from another server process (it stored it; no re-broadcast). */
   applyRemote(tenantId: string, name: string, update: Uint8Array): void {
     const d = this.docs.get(`${tenantId}/${name}`);
-    if (d) Y.applyUpdate(d.doc, update, 'broker');
+    if (!d) return;
+    try {
+      Y.applyUpdate(d.doc, update, 'broker');
+    } catch (e) {
+      this.logger.warn('yjs: bad update from another process', { doc: d.key, error: String(e) });
+    }
+  }
+
+  /** Presence from peers of another server process. */
+  applyRemoteAwareness(tenantId: string, name: string, update: Uint8Array): void {
+    const d = this.docs.get(`${tenantId}/${name}`);
+    if (!d) return;
+    try {
+      awarenessProtocol.applyAwarenessUpdate(d.awareness, update, 'broker');
+    } catch (e) {
+      this.logger.warn('yjs: bad awareness from another process', { doc: d.key, error: String(e) });
+    }
   }
 
   async flush(): Promise<void> {
@@ -181,7 +203,8 @@ export class DocManager {
     const d: LoadedDoc = { key, tenantId, name, doc, awareness, peers: new Map(), stored: rows.length, chain: Promise.resolve(), unloadTimer: null };
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === 'load') return;
-      this.persist(d, update);
+      // The process whose peer made an update stores it; the others only relay it.
+      if (origin !== 'broker') this.persist(d, update);
       const enc = encoding.createEncoder();
       syncProtocol.writeUpdate(enc, update);
       const frame = encodeFrame(name, FRAME_SYNC, encoding.toUint8Array(enc));
@@ -194,6 +217,7 @@ export class DocManager {
       encoding.writeVarUint8Array(enc, awarenessProtocol.encodeAwarenessUpdate(awareness, changed));
       const frame = encodeFrame(name, FRAME_AWARENESS, encoding.toUint8Array(enc));
       for (const p of d.peers.keys()) if (p !== origin) p.send(frame);
+      if (origin !== 'broker' && origin !== 'timeout') this.opts.onAwareness?.(tenantId, name, awarenessProtocol.encodeAwarenessUpdate(awareness, changed));
     });
     if (rows.length > COMPACT_AFTER) this.compact(d);
     this.docs.set(key, d);
