@@ -1,0 +1,30 @@
+import { createI18n } from 'vue-i18n';
+import en from './en';
+import zhCN from './zh-CN';
+
+export const LOCALES = ['zh-CN', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+export function isLocale(x: unknown): x is Locale {
+  return typeof x === 'string' && (LOCALES as readonly string[]).includes(x);
+}
+
+/** The browser's preferred language if we have it, else Chinese. */
+export function detectLocale(languages: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages): Locale {
+  for (const l of languages) {
+    if (l.toLowerCase().startsWith('zh')) return 'zh-CN';
+    if (l.toLowerCase().startsWith('en')) return 'en';
+  }
+  return 'zh-CN';
+}
+
+export function makeI18n(locale: Locale) {
+  return createI18n({
+    legacy: false,
+    locale,
+    fallbackLocale: 'en',
+    messages: { en, 'zh-CN': zhCN },
+    // Canned responses contain {{contact.name}}: keep the braces literal with message functions off.
+    warnHtmlMessage: false,
+  });
+}

@@ -1,0 +1,170 @@
+// Builds the signed-in services: the local database (RxDB on IndexedDB, one per tenant and agent),
+// the HTTP transport and core's local-first client. The stores read everything through these.
+import {
+  GoutongClient,
+  HttpTransport,
+  Uuidv7Generator,
+  login as coreLogin,
+  Me,
+  type Clock,
+  type LocalStore,
+  type Logger,
+  type NetworkMonitor,
+  type Session,
+  TransportError,
+} from '@goutong/core';
+import type { SavedSession } from './host';
+
+export interface AppServices {
+  client: GoutongClient;
+  store: LocalStore;
+  /** Signs out on the server (best effort). */
+  logout(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface ConnectHooks {
+  onSession(session: Session): void;
+  onSessionExpired(): void;
+}
+
+/** How the renderer opens the database and reaches the server; replaced in unit tests. */
+export interface ServiceFactory {
+  login(serverUrl: string, email: string, password: string): Promise<SavedSession>;
+  connect(saved: SavedSession, hooks: ConnectHooks): Promise<AppServices>;
+}
+
+export const browserClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+  clearTimeout: (h) => window.clearTimeout(h as number),
+};
+
+export const browserNetwork: NetworkMonitor = {
+  isOnline: () => navigator.onLine,
+  subscribe(listener) {
+    const on = () => listener(true);
+    const off = () => listener(false);
+    window.addEventListener('online', on);
+    window.addEventListener('offline', off);
+    return () => {
+      window.removeEventListener('online', on);
+      window.removeEventListener('offline', off);
+    };
+  },
+};
+
+export const consoleLogger: Logger = {
+  debug: () => {},
+  info: (m, f) => console.info(`[goutong] ${m}`, f ?? ''),
+  warn: (m, f) => console.warn(`[goutong] ${m}`, f ?? ''),
+  error: (m, f) => console.error(`[goutong] ${m}`, f ?? ''),
+};
+
+const fetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) => window.fetch(url, init);
+
+export function normaliseServerUrl(url: string): string {
+  const u = new URL(url.trim());
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('server URL must start with http:// or https://');
+  return u.origin + u.pathname.replace(/\/+$/, '');
+}
+
+/** The local database name of a signed-in agent. */
+export function databaseName(saved: Pick<SavedSession, 'tenant' | 'agent'>): string {
+  return `goutong-${saved.tenant.id}-${saved.agent.id}`.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+}
+
+export const browserServices: ServiceFactory = {
+  async login(serverUrl, email, password) {
+    const base = normaliseServerUrl(serverUrl);
+    const session = await coreLogin({ baseUrl: base, fetch: fetchLike, now: Date.now }, email, password);
+    let res: Response;
+    try {
+      res = await window.fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${session.accessToken}` } });
+    } catch (e) {
+      throw new TransportError('network', `cannot reach the server: ${(e as Error).message}`);
+    }
+    if (!res.ok) throw new TransportError('http', `HTTP ${res.status}`, res.status);
+    const me = Me.parse(await res.json());
+    return { serverUrl: base, session, agent: me.agent, tenant: me.tenant };
+  },
+
+  async connect(saved, hooks) {
+    const { RxdbStore } = await import('@goutong/storage-rxdb');
+    const store = await RxdbStore.open({ name: databaseName(saved) });
+    const transport = new HttpTransport({
+      baseUrl: saved.serverUrl,
+      fetch: fetchLike,
+      webSocket: (url) => new WebSocket(url) as unknown as ReturnType<ConstructorParameters<typeof HttpTransport>[0]['webSocket']>,
+      session: saved.session,
+      now: Date.now,
+      onSession: hooks.onSession,
+      onSessionExpired: hooks.onSessionExpired,
+    });
+    const bytes = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+    const client = new GoutongClient({
+      store,
+      transport,
+      clock: browserClock,
+      ids: new Uuidv7Generator(Date.now, bytes),
+      random: Math.random,
+      logger: consoleLogger,
+      network: browserNetwork,
+      agent: { id: saved.agent.id, tenantId: saved.agent.tenantId, name: saved.agent.name },
+      device: (globalThis as { goutong?: unknown }).goutong ? 'desktop' : 'web',
+    });
+    // Reads work at once from the local database; syncing starts in the background.
+    void client.start();
+    return {
+      client,
+      store,
+      logout: () => transport.logout(),
+      async dispose() {
+        await client.stop().catch(() => undefined);
+        await store.close().catch(() => undefined);
+      },
+    };
+  },
+};
+
+let factory: ServiceFactory = browserServices;
+let services: AppServices | null = null;
+
+export function setServiceFactory(f: ServiceFactory): void {
+  factory = f;
+}
+export function serviceFactory(): ServiceFactory {
+  return factory;
+}
+export function setServices(s: AppServices | null): void {
+  services = s;
+}
+export function currentServices(): AppServices | null {
+  return services;
+}
+export function requireServices(): AppServices {
+  if (!services) throw new Error('not signed in');
+  return services;
+}
+
+/** Calls `fn` after client changes, coalesced to one call per macrotask. */
+export function onClientChange(fn: (change: import('@goutong/core').ClientChange) => void): () => void {
+  const client = services?.client;
+  if (!client) return () => undefined;
+  let queued: import('@goutong/core').ClientChange | null = null;
+  return client.changes.on((change) => {
+    if (queued) {
+      for (const [k, v] of Object.entries(change)) {
+        const cur = (queued as Record<string, unknown>)[k];
+        (queued as Record<string, unknown>)[k] = Array.isArray(cur) && Array.isArray(v) ? [...cur, ...v] : (v ?? cur);
+      }
+      return;
+    }
+    queued = { ...change };
+    setTimeout(() => {
+      const c = queued!;
+      queued = null;
+      fn(c);
+    }, 0);
+  });
+}

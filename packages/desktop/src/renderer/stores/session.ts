@@ -1,0 +1,83 @@
+import { defineStore } from 'pinia';
+import type { Agent } from '@goutong/core';
+import { useHost, type SavedSession } from '../platform/host';
+import { currentServices, serviceFactory, setServices } from '../platform/services';
+
+export type SessionStatus = 'restoring' | 'signedOut' | 'signingIn' | 'signedIn';
+
+/** Who is signed in, and the lifecycle of the local-first services behind them. */
+export const useSessionStore = defineStore('session', {
+  state: () => ({
+    status: 'restoring' as SessionStatus,
+    serverUrl: '',
+    agent: null as Agent | null,
+    tenant: null as SavedSession['tenant'] | null,
+    error: null as string | null,
+    /** Bumped each time services are (re)created, so views re-bind. */
+    generation: 0,
+  }),
+  getters: {
+    agentId: (s) => s.agent?.id ?? null,
+  },
+  actions: {
+    /** Opens the saved session (local data first, sync in the background). */
+    async restore(): Promise<void> {
+      const host = useHost();
+      this.serverUrl = host.defaultServerUrl();
+      const saved = await host.loadSession().catch(() => null);
+      if (!saved) {
+        this.status = 'signedOut';
+        return;
+      }
+      await this.open(saved);
+    },
+
+    async login(serverUrl: string, email: string, password: string): Promise<boolean> {
+      this.status = 'signingIn';
+      this.error = null;
+      try {
+        const saved = await serviceFactory().login(serverUrl, email, password);
+        await useHost().saveSession(saved);
+        await this.open(saved);
+        return true;
+      } catch (e) {
+        this.error = e instanceof Error ? e.message : String(e);
+        this.status = 'signedOut';
+        return false;
+      }
+    },
+
+    async open(saved: SavedSession): Promise<void> {
+      const host = useHost();
+      let current = saved;
+      const services = await serviceFactory().connect(saved, {
+        onSession: (session) => {
+          current = { ...current, session };
+          void host.saveSession(current);
+        },
+        onSessionExpired: () => {
+          this.error = 'session expired';
+        },
+      });
+      setServices(services);
+      this.serverUrl = saved.serverUrl;
+      this.agent = saved.agent;
+      this.tenant = saved.tenant;
+      this.generation++;
+      this.status = 'signedIn';
+    },
+
+    async logout(): Promise<void> {
+      const services = currentServices();
+      setServices(null);
+      this.status = 'signedOut';
+      this.agent = null;
+      this.tenant = null;
+      await useHost().clearSession();
+      if (services) {
+        await services.logout().catch(() => undefined);
+        await services.dispose();
+      }
+    },
+  },
+});

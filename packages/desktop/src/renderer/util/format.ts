@@ -1,0 +1,40 @@
+/** Short relative age: "now", "5m", "3h", "2d". */
+export function shortAge(ms: number, t: (key: string, args?: Record<string, unknown>) => string): string {
+  const m = Math.floor(ms / 60_000);
+  if (m < 1) return t('time.now');
+  if (m < 60) return t('time.m', { n: m });
+  const h = Math.floor(m / 60);
+  if (h < 48) return t('time.h', { n: h });
+  return t('time.d', { n: Math.floor(h / 24) });
+}
+
+export function timeOfDay(ms: number, locale: string): string {
+  return new Date(ms).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
+}
+
+export function dateTime(ms: number, locale: string): string {
+  return new Date(ms).toLocaleString(locale, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+/** Splits email-style text into the new part and the quoted tail ("> …" lines or "On … wrote:"). */
+export function splitQuoted(text: string): { body: string; quoted: string | null } {
+  const lines = text.split('\n');
+  const idx = lines.findIndex((l, i) => /^>/.test(l) || (/^(On .+ wrote:|在.+写道：)$/.test(l.trim()) && lines.slice(i + 1).some((x) => x.startsWith('>'))));
+  if (idx <= 0) return { body: text, quoted: null };
+  return { body: lines.slice(0, idx).join('\n').trimEnd(), quoted: lines.slice(idx).join('\n') };
+}
+
+/** Minimal edit turning `from` into `to`: common prefix and suffix kept (for Y.Text). */
+export function textDiff(from: string, to: string): { index: number; remove: number; insert: string } | null {
+  if (from === to) return null;
+  let start = 0;
+  const max = Math.min(from.length, to.length);
+  while (start < max && from.charCodeAt(start) === to.charCodeAt(start)) start++;
+  let endFrom = from.length;
+  let endTo = to.length;
+  while (endFrom > start && endTo > start && from.charCodeAt(endFrom - 1) === to.charCodeAt(endTo - 1)) {
+    endFrom--;
+    endTo--;
+  }
+  return { index: start, remove: endFrom - start, insert: to.slice(start, endTo) };
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { shortAge, splitQuoted, textDiff } from '../../src/renderer/util/format';
+import { fillTemplate } from '../../src/renderer/util/canned';
+import { parseDeepLink } from '../../src/shared/ipc';
+
+describe('textDiff', () => {
+  const apply = (from: string, d: ReturnType<typeof textDiff>) => (d ? from.slice(0, d.index) + d.insert + from.slice(d.index + d.remove) : from);
+  it.each([
+    ['', 'abc'],
+    ['abc', ''],
+    ['hello world', 'hello brave world'],
+    ['你好世界', '你好，世界！'],
+    ['aaaa', 'aa'],
+    ['same', 'same'],
+  ])('turns %j into %j with one edit', (a, b) => {
+    const d = textDiff(a, b);
+    expect(apply(a, d)).toBe(b);
+    if (a === b) expect(d).toBeNull();
+  });
+  it('keeps the common prefix and suffix', () => {
+    expect(textDiff('hello world', 'hello brave world')).toEqual({ index: 6, remove: 0, insert: 'brave ' });
+  });
+});
+
+describe('splitQuoted', () => {
+  it('folds quoted e-mail text', () => {
+    expect(splitQuoted('Thanks!\n\nOn Mon, Tom wrote:\n> hi\n> there')).toEqual({ body: 'Thanks!', quoted: 'On Mon, Tom wrote:\n> hi\n> there' });
+    expect(splitQuoted('no quote here')).toEqual({ body: 'no quote here', quoted: null });
+  });
+});
+
+describe('fillTemplate', () => {
+  it('replaces known variables and keeps unknown ones', () => {
+    expect(fillTemplate('Hello {{contact.name}}, I am {{ agent.name }} {{x.y}}', { contact: { name: '王芳' }, agent: { name: 'Li' } })).toBe('Hello 王芳, I am Li {{x.y}}');
+  });
+});
+
+describe('shortAge', () => {
+  const t = (k: string, a?: Record<string, unknown>) => `${k}:${String(a?.n ?? '')}`;
+  it('formats minutes, hours and days', () => {
+    expect(shortAge(10_000, t)).toBe('time.now:');
+    expect(shortAge(5 * 60_000, t)).toBe('time.m:5');
+    expect(shortAge(3 * 3_600_000, t)).toBe('time.h:3');
+    expect(shortAge(72 * 3_600_000, t)).toBe('time.d:3');
+  });
+});
+
+describe('parseDeepLink', () => {
+  it('accepts goutong://conversation/{id} only', () => {
+    expect(parseDeepLink('goutong://conversation/019a-abc')).toEqual({ conversationId: '019a-abc' });
+    expect(parseDeepLink('goutong://conversation/../../etc')).toBeNull();
+    expect(parseDeepLink('https://evil.example/conversation/1')).toBeNull();
+  });
+});
