@@ -155,7 +155,8 @@ export const useInboxStore = defineStore('inbox', {
       }
     },
 
-    async recount(gen = this.generation): Promise<void> {
+    async recount(generation?: number): Promise<void> {
+      const gen = generation ?? this.generation;
       const s = currentServices();
       if (!s) return;
       const me = useSessionStore().agentId;
