@@ -26,6 +26,7 @@ import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { aliyunProvider, kannelProvider, twilioProvider } from './channels/sms/index.js';
+import { emailProvider } from './channels/email/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -72,7 +73,7 @@ function siblingBuild(rel: string): string | null {
 
 /** The channel providers every server has (the api channel is registered separately). */
 export function defaultProviders(): ChannelProvider[] {
-  return [twilioProvider(), aliyunProvider(), kannelProvider()];
+  return [emailProvider(), twilioProvider(), aliyunProvider(), kannelProvider()];
 }
 
 /** Starts one server process: HTTP API, sync socket, webhooks, relay worker and the web app. */
