@@ -12,6 +12,24 @@ afterAll(async () => {
   await browser?.close();
 });
 
+it('sanitises e-mail HTML in Chromium (no script, handlers, forms or styles)', async () => {
+  const context = await browser.newContext();
+  try {
+    await serveOffline(context);
+    const page = await context.newPage();
+    await page.goto(`${OFFLINE_ORIGIN}/app/__harness/index.html`);
+    await page.waitForFunction(() => document.getElementById('state')?.textContent === 'ready');
+    const out = await page.evaluate(
+      (html) => (globalThis as unknown as { goutongHarness: { sanitizeEmailHtml(s: string): string } }).goutongHarness.sanitizeEmailHtml(html),
+      '<p onclick="alert(1)">Hi <b>there</b></p><script>alert(2)</script><img src=x onerror=alert(3)><a href="javascript:alert(4)">x</a><form action="https://evil"><input></form><style>*{}</style>',
+    );
+    expect(out).toContain('<p>Hi <b>there</b></p>');
+    expect(out).not.toMatch(/script|onclick|onerror|javascript:|<form|<input|<style/);
+  } finally {
+    await context.close();
+  }
+});
+
 it('scrolls and filters an inbox of 100,000 conversations stored on the device', async () => {
   const context = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-US' });
   try {

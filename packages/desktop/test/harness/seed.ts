@@ -5,6 +5,7 @@ import { RxdbStore } from '@goutong/storage-rxdb';
 import { makeAgent, makeInbox, makeTeam, generateConversations } from '@goutong/core/testing';
 import { CHANNELS } from '@goutong/core';
 import { databaseName } from '../../src/renderer/platform/services';
+import { sanitizeEmailHtml } from '../../src/renderer/util/sanitize';
 import type { SavedSession } from '../../src/renderer/platform/host';
 
 export interface SeedOptions {
@@ -43,5 +44,5 @@ async function seed(o: SeedOptions): Promise<{ ms: number; name: string }> {
   return { ms: performance.now() - t0, name };
 }
 
-(globalThis as { goutongHarness?: unknown }).goutongHarness = { seed };
+(globalThis as { goutongHarness?: unknown }).goutongHarness = { seed, sanitizeEmailHtml };
 document.getElementById('state')!.textContent = 'ready';

@@ -1,0 +1,97 @@
+// @vitest-environment happy-dom
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mount } from '@vue/test-utils';
+import { createPinia, setActivePinia, type Pinia } from 'pinia';
+import ElementPlus from 'element-plus';
+import { makeMessage } from '@goutong/core/testing';
+import ConnectivityBar from '../../src/renderer/components/ConnectivityBar.vue';
+import MessageItem from '../../src/renderer/components/MessageItem.vue';
+import PrefsSwitch from '../../src/renderer/components/PrefsSwitch.vue';
+import { makeI18n } from '../../src/renderer/i18n';
+import { useConnectivityStore } from '../../src/renderer/stores/connectivity';
+import { useSettingsStore } from '../../src/renderer/stores/settings';
+import { setHost } from '../../src/renderer/platform/host';
+import { testHost } from './testServices';
+
+let pinia: Pinia;
+beforeEach(() => {
+  setHost(testHost());
+  pinia = createPinia();
+  setActivePinia(pinia);
+});
+
+const plugins = (locale: 'en' | 'zh-CN' = 'en') => ({ global: { plugins: [pinia, makeI18n(locale), ElementPlus] } });
+
+describe('ConnectivityBar', () => {
+  it('shows status with pending and failed counts, labelled for assistive technology', async () => {
+    const conn = useConnectivityStore();
+    conn.state = { status: 'offline', pending: 3, failed: 1, lastSyncedAt: null, sessionExpired: false };
+    const w = mount(ConnectivityBar, plugins());
+    const bar = w.get('[role="status"]');
+    expect(bar.attributes('aria-label')).toBe('Connectivity');
+    expect(bar.attributes('data-pending')).toBe('3');
+    expect(bar.text()).toContain('Offline');
+    expect(bar.text()).toContain('3 pending');
+    expect(bar.text()).toContain('1 failed');
+    await w.get('button').trigger('click');
+    expect(conn.panelOpen).toBe(true);
+  });
+
+  it('speaks Chinese', () => {
+    const conn = useConnectivityStore();
+    conn.state = { status: 'online', pending: 2, failed: 0, lastSyncedAt: null, sessionExpired: false };
+    const w = mount(ConnectivityBar, plugins('zh-CN'));
+    expect(w.text()).toContain('在线');
+    expect(w.text()).toContain('2 条待发送');
+  });
+});
+
+describe('MessageItem', () => {
+  it('shows delivery states', () => {
+    for (const [status, text] of [['queued', 'Queued'], ['sending', 'Sending'], ['accepted', 'Sent'], ['delivered', 'Delivered']] as const) {
+      const w = mount(MessageItem, { props: { message: makeMessage({ direction: 'out', authorType: 'agent', status, text: 'hi' }) }, ...plugins() });
+      expect(w.get('[data-testid="delivery-status"]').text()).toBe(text);
+      expect(w.get('article').attributes('data-status')).toBe(status);
+    }
+  });
+
+  it('shows a failure with its reason, and retry/discard while the command is in the outbox', async () => {
+    const m = makeMessage({ direction: 'out', authorType: 'agent', status: 'failed', statusReason: 'number blocked', text: 'hi' });
+    const conn = useConnectivityStore();
+    conn.entries = [{ id: m.id, lane: 'x', command: { type: 'send_reply', id: m.id, deviceTime: 1, conversationId: m.conversationId, text: 'hi' }, state: 'failed', attempts: 1, nextAttemptAt: 0, order: 1, error: { code: 'bad_request', message: 'number blocked' }, ackSeq: null, createdAt: 1 }];
+    const w = mount(MessageItem, { props: { message: m }, ...plugins() });
+    expect(w.text()).toContain('Failed: number blocked');
+    const buttons = w.findAll('button').map((b) => b.text());
+    expect(buttons).toEqual(['Retry', 'Discard']);
+  });
+
+  it('marks notes, written-offline times and folds quoted e-mail text', () => {
+    const note = mount(MessageItem, { props: { message: makeMessage({ kind: 'note', direction: 'out', authorType: 'agent', text: 'internal', status: null }) }, ...plugins() });
+    expect(note.get('article').classes()).toContain('note');
+    expect(note.get('article').attributes('aria-label')).toBe('Internal note');
+    const offline = mount(MessageItem, { props: { message: makeMessage({ direction: 'out', authorType: 'agent', status: 'accepted', deviceTime: 1_700_000_000_000, serverTime: 1_700_000_000_000 + 40 * 60_000 }) }, ...plugins() });
+    expect(offline.text()).toContain('written offline at');
+    const email = mount(MessageItem, { props: { message: makeMessage({ kind: 'email', text: 'Thanks\n> old text', subject: 'Re: order' }) }, ...plugins() });
+    expect(email.get('.text').text()).toBe('Thanks');
+    expect(email.get('details summary').text()).toBe('Show quoted text');
+    expect(email.text()).toContain('Subject: Re: order');
+  });
+
+  it('renders e-mail HTML in a frame without script (the sanitiser itself is checked in Chromium, bigInbox e2e)', () => {
+    const w = mount(MessageItem, { props: { message: makeMessage({ kind: 'email', text: 'x', meta: { html: '<p>Hi</p>' } }) }, ...plugins() });
+    const frame = w.get('iframe');
+    expect(frame.attributes('sandbox')).toBe('');
+    expect(frame.attributes('referrerpolicy')).toBe('no-referrer');
+  });
+});
+
+describe('PrefsSwitch', () => {
+  it('switches language and theme through labelled selects', async () => {
+    const w = mount(PrefsSwitch, plugins());
+    const s = useSettingsStore();
+    await w.get('select[aria-label="Language"]').setValue('zh-CN');
+    expect(s.locale).toBe('zh-CN');
+    await w.get('select[aria-label="Theme"]').setValue('dark');
+    expect(s.theme).toBe('dark');
+  });
+});

@@ -1,0 +1,147 @@
+// @vitest-environment happy-dom
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { useInboxStore, PAGE_SIZE } from '../../src/renderer/stores/inbox';
+import { useSessionStore } from '../../src/renderer/stores/session';
+import { useConversationStore } from '../../src/renderer/stores/conversation';
+import { useConnectivityStore } from '../../src/renderer/stores/connectivity';
+import { useSettingsStore } from '../../src/renderer/stores/settings';
+import { useDirectoryStore } from '../../src/renderer/stores/directory';
+import { conversations, flush, ME, OTHER, offlineServices, useTestApp } from './testServices';
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+});
+
+async function signedIn(rows = conversations(250, (i) => ({ assigneeId: i % 2 === 0 ? ME.id : i % 5 === 0 ? null : OTHER.id, status: i % 7 === 0 ? 'resolved' : 'open', priority: i % 10 === 0 ? 'urgent' : 'normal' }))) {
+  const services = await offlineServices({ conversations: rows });
+  const host = useTestApp(services);
+  const session = useSessionStore();
+  await session.login('http://127.0.0.1:8787', 'me@example.com', 'pw');
+  return { services, host, session };
+}
+
+describe('session store', () => {
+  it('signs in, remembers the session through the host and signs out', async () => {
+    const { host, session } = await signedIn([]);
+    expect(session.status).toBe('signedIn');
+    expect(session.agentId).toBe(ME.id);
+    expect(host.saved?.agent.id).toBe(ME.id);
+    await session.logout();
+    expect(session.status).toBe('signedOut');
+    expect(host.saved).toBeNull();
+  });
+});
+
+describe('inbox store (a projection of the local database)', () => {
+  it('counts views and reads windows by offset', async () => {
+    await signedIn();
+    const inbox = useInboxStore();
+    await inbox.bind();
+    // Mine, active (open + pending): even rows minus resolved ones.
+    const mineOpen = conversations(250).filter((_, i) => i % 2 === 0 && i % 7 !== 0).length;
+    expect(inbox.total).toBe(mineOpen);
+    expect(inbox.counts.mine).toBe(mineOpen);
+    expect(inbox.rowAt(0)?.id).toBe('c0248');
+    await inbox.setView('all');
+    await inbox.setFilter('status', 'any');
+    expect(inbox.total).toBe(250);
+    await inbox.ensureRange(PAGE_SIZE * 2, PAGE_SIZE * 2 + 20);
+    expect(inbox.rowAt(PAGE_SIZE * 2)?.id).toBe(`c${String(249 - PAGE_SIZE * 2).padStart(4, '0')}`);
+    await inbox.setFilter('priority', 'urgent');
+    expect(inbox.total).toBe(25);
+    await inbox.setFilter('text', 'Contact 240');
+    expect(inbox.total).toBe(1);
+    inbox.unbind();
+  });
+
+  it('j/k move the selection within the list', async () => {
+    await signedIn();
+    const inbox = useInboxStore();
+    await inbox.bind();
+    inbox.move(1);
+    expect(inbox.selectedIndex).toBe(0);
+    inbox.move(1);
+    inbox.move(1);
+    inbox.move(-1);
+    expect(inbox.selectedIndex).toBe(1);
+    expect(inbox.selectedId).toBe(inbox.rowAt(1)?.id);
+    inbox.move(-5);
+    expect(inbox.selectedIndex).toBe(0);
+    inbox.unbind();
+  });
+
+  it('unassigned view and the unread badge', async () => {
+    const { host } = await signedIn(conversations(10, (i) => ({ assigneeId: i < 3 ? null : ME.id, lastMessageDirection: 'in' })));
+    const inbox = useInboxStore();
+    await inbox.bind();
+    await flush();
+    expect(host.unread).toBe(7);
+    await inbox.setView('unassigned');
+    expect(inbox.total).toBe(3);
+    await inbox.markRead(inbox.rowAt(0)!);
+    inbox.unbind();
+  });
+});
+
+describe('conversation store and connectivity (offline intents)', () => {
+  it('a reply, a note and a resolve are shown at once and wait in the outbox', async () => {
+    await signedIn();
+    const conn = useConnectivityStore();
+    conn.bind();
+    const inbox = useInboxStore();
+    await inbox.bind();
+    const conv = useConversationStore();
+    conv.bind();
+    await conv.open('c0248');
+    await conv.send('reply', 'Hello 你好');
+    await conv.send('note', 'internal');
+    await conv.setStatus('resolved');
+    await flush();
+    expect(conv.messages.map((m) => [m.text, m.kind, m.status])).toEqual([
+      ['Hello 你好', 'text', 'queued'],
+      ['internal', 'note', null],
+    ]);
+    expect(conv.conversation?.status).toBe('resolved');
+    expect(conn.state.pending).toBe(3);
+    expect(conn.entries.map((e) => e.command.type)).toEqual(['send_reply', 'add_note', 'set_status']);
+    // The resolved conversation leaves the active Mine view at once.
+    expect(inbox.indexOfLoaded('c0248')).toBe(-1);
+    conv.unbind();
+    conn.unbind();
+    inbox.unbind();
+  });
+
+  it('assign, priority and labels apply optimistically', async () => {
+    await signedIn();
+    const conv = useConversationStore();
+    conv.bind();
+    await conv.open('c0248');
+    await conv.assign(OTHER.id);
+    await conv.setPriority('high');
+    await conv.addLabel('vip');
+    await conv.addLabel('退款');
+    await conv.removeLabel('vip');
+    expect(conv.conversation).toMatchObject({ assigneeId: OTHER.id, priority: 'high', labels: ['退款'] });
+    conv.unbind();
+  });
+});
+
+describe('settings and directory', () => {
+  it('keeps language and theme in the host preferences', async () => {
+    const { host } = await signedIn([]);
+    const s = useSettingsStore();
+    s.setLocale('en');
+    s.setTheme('dark');
+    expect(host.prefs.get('goutong.locale')).toBe('en');
+    expect(host.prefs.get('goutong.theme')).toBe('dark');
+  });
+  it('lists agents from the local database', async () => {
+    await signedIn([]);
+    const d = useDirectoryStore();
+    await d.bind();
+    expect(d.agents.map((a) => a.name)).toEqual([ME.name, OTHER.name].sort((a, b) => a.localeCompare(b)));
+    expect(d.agentName(OTHER.id)).toBe(OTHER.name);
+    d.unbind();
+  });
+});
