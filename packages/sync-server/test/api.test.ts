@@ -201,6 +201,17 @@ describe.each([['sqlite'], ['postgres']] as const)('the public contract and bad 
     expect((await raw(`${s.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'alice@demo.goutong', password: 'wrong' }) })).status).toBe(401);
   });
 
+  it('limits failed logins per account with 429', async () => {
+    const attempt = (password: string) => raw(`${s.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'li.wei@demo.goutong', password }) });
+    for (let i = 0; i < 10; i++) expect((await attempt(`wrong-${i}`)).status).toBe(401);
+    const blocked = await attempt('goutong-demo');
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error.code).toBe('rate_limited');
+    // Other accounts from the same address still log in.
+    expect((await attempt.call(null, 'x')).status).toBe(429);
+    expect(typeof (await loginToken(s.url, 'alice@demo.goutong'))).toBe('string');
+  });
+
   it("never shows or touches another tenant's data", async () => {
     const other = await createTenant(s.workspace, { slug: 'other', name: 'Other', teams: ['T'], agents: [{ email: 'eve@other.test', name: 'Eve', role: 'admin', teams: ['T'], password: 'eve-password-1' }] });
     const otherInbox = await createInbox(s.workspace, s.secret, { tenantId: other.tenantId, name: 'Other API', channel: 'api', teamIds: [other.teamIds.T!] });

@@ -10,6 +10,7 @@ const URL_TTL_S = 24 * 3600;
 
 /** Names are shown to people and used in downloads: keep them printable and short. */
 export function cleanFileName(name: string): string {
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   const base = name.replace(/[\\/]/g, '_').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
   return base || 'attachment';
 }

@@ -11,16 +11,20 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-/** Sliding-window limiter for login attempts (per address and per account). */
-class AttemptLimiter {
+/** Sliding-window counter of failed login attempts (per address and per account). */
+class FailureLimiter {
   private hits = new Map<string, number[]>();
   constructor(private readonly max: number, private readonly windowMs: number) {}
-  hit(key: string, now: number): boolean {
+  blocked(key: string, now: number): boolean {
     const list = (this.hits.get(key) ?? []).filter((t) => now - t < this.windowMs);
+    this.hits.set(key, list);
+    return list.length >= this.max;
+  }
+  fail(key: string, now: number): void {
+    const list = this.hits.get(key) ?? [];
     list.push(now);
     this.hits.set(key, list);
     if (this.hits.size > 10_000) this.hits.clear();
-    return list.length <= this.max;
   }
 }
 
@@ -29,7 +33,9 @@ class AttemptLimiter {
  * that was already rotated revokes its whole family (a stolen token stops working for both sides).
  */
 export class AuthService {
-  private limiter = new AttemptLimiter(10, 60_000);
+  // An office behind one NAT address shares the address budget; an account gets fewer tries.
+  private byAddress = new FailureLimiter(50, 60_000);
+  private byAccount = new FailureLimiter(10, 15 * 60_000);
 
   constructor(
     private readonly db: Db,
@@ -41,14 +47,18 @@ export class AuthService {
   async login(email: string, password: string, ip: string, tenantSlug?: string): Promise<{ agent: Agent; tokens: TokenPair }> {
     const now = this.now();
     const normalized = email.trim().toLowerCase();
-    if (!this.limiter.hit(`ip:${ip}`, now) || !this.limiter.hit(`email:${normalized}`, now)) {
-      throw new ApiError('rate_limited', 'too many login attempts; wait a minute and try again');
+    if (this.byAddress.blocked(ip, now) || this.byAccount.blocked(normalized, now)) {
+      throw new ApiError('rate_limited', 'too many failed login attempts; wait a few minutes and try again');
     }
     const rows = tenantSlug
       ? await this.db.all('SELECT a.* FROM agents a JOIN tenants t ON t.id = a.tenant_id WHERE lower(a.email) = ? AND t.slug = ?', [normalized, tenantSlug])
       : await this.db.all('SELECT * FROM agents WHERE lower(email) = ?', [normalized]);
     const row = rows.length === 1 ? rows[0]! : null;
     const ok = await verifyPassword(password, row ? String(row.password_hash) : DUMMY_HASH);
+    if (!row || !ok) {
+      this.byAddress.fail(ip, now);
+      this.byAccount.fail(normalized, now);
+    }
     if (!row || !ok) throw unauthorized(rows.length > 1 ? 'this e-mail belongs to several workspaces: name the workspace' : 'wrong e-mail or password');
     const agent = toAgent(row);
     if (!agent.active) throw unauthorized('this account is deactivated');
