@@ -119,6 +119,7 @@ export class MailboxWatcher {
       logger: false,
       // IDLE ends and starts again at least this often (some servers drop idle connections silently).
       maxIdleTime: this.opts.resyncMs ?? 60_000,
+      autoIdleDelay: 500,
       connectionTimeout: this.cfg.timeoutMs,
       greetingTimeout: this.cfg.timeoutMs,
     });
@@ -148,6 +149,8 @@ export class MailboxWatcher {
         this.woken = false;
         const more = await this.sync(client, uidValidity);
         if (more || this.woken) continue;
+        // IDLE now (auto-IDLE would wait its delay first); the next command ends it.
+        client.idle().catch(() => undefined);
         await Promise.race([
           new Promise<void>((r) => {
             this.wakeUp = r;

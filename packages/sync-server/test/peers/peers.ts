@@ -1,0 +1,314 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Real protocol peers for tests (Debian's dovecot-imapd/dovecot-lmtpd, postfix, kannel and
+ * kannel-extras), started from the configurations in shared/peers with @PEER_DIR@ replaced by a
+ * temp dir and the fixed ports replaced by free loopback ports. Each peer is stopped by its PID
+ * (its process group), never by name.
+ */
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const SHARED_PEERS = process.env.GOUTONG_PEERS_DIR ?? path.resolve(here, '../../../../../shared/peers');
+
+export const BIN = {
+  dovecot: '/usr/sbin/dovecot',
+  postfix: '/usr/sbin/postfix',
+  bearerbox: '/usr/sbin/bearerbox',
+  smsbox: '/usr/sbin/smsbox',
+  fakesmsc: '/usr/lib/kannel/test/fakesmsc',
+};
+
+/** Which peers are installed; tests fail with this message rather than skip silently. */
+export function missingPeers(names: (keyof typeof BIN)[]): string | null {
+  const missing = names.filter((n) => !fs.existsSync(BIN[n]));
+  if (!fs.existsSync(SHARED_PEERS)) return `shared peer configs not found at ${SHARED_PEERS}`;
+  return missing.length ? `missing ${missing.join(', ')}: apt-get install dovecot-imapd dovecot-lmtpd postfix kannel kannel-extras` : null;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, what: string, timeoutMs = 20_000, alive?: () => string | null): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = net.connect({ port, host: '127.0.0.1' });
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    const dead = alive?.();
+    if (dead) throw new Error(`${what} exited before listening on ${port}: ${dead}`);
+    if (Date.now() - start > timeoutMs) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A child process in its own process group, with its output kept. */
+export class PeerProcess {
+  output = '';
+  exited: number | null = null;
+  readonly child: ChildProcess;
+  private exit: Promise<void>;
+
+  constructor(readonly name: string, cmd: string, args: string[], opts: { cwd?: string; stdin?: boolean } = {}) {
+    this.child = spawn(cmd, args, { cwd: opts.cwd, detached: true, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString('latin1')));
+    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString('latin1')));
+    this.exit = new Promise((r) => this.child.once('exit', (code, sig) => {
+      this.exited = code ?? (sig ? 128 : 0);
+      r();
+    }));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  dead(): string | null {
+    return this.exited === null ? null : `exit ${this.exited}\n${this.output.slice(-2000)}`;
+  }
+
+  /** SIGTERM to the process group, SIGKILL after `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.exited !== null) return;
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-this.pid, sig);
+      } catch {
+        try {
+          process.kill(this.pid, sig);
+        } catch {
+          /* gone */
+        }
+      }
+    };
+    kill('SIGTERM');
+    const t = setTimeout(() => kill('SIGKILL'), graceMs);
+    await this.exit;
+    clearTimeout(t);
+    kill('SIGKILL'); // stragglers of the group
+  }
+}
+
+function render(file: string, subs: [string | RegExp, string][]): string {
+  let s = fs.readFileSync(file, 'utf8');
+  for (const [a, b] of subs) s = typeof a === 'string' ? s.replaceAll(a, b) : s.replace(a, b);
+  return s;
+}
+
+function tempDir(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(d, 0o755);
+  return d;
+}
+
+// ----- Dovecot (IMAP + LMTP) -----------------------------------------------------------------
+
+export interface Dovecot {
+  dir: string;
+  imapPort: number;
+  lmtpPort: number;
+  stop(): Promise<void>;
+  log(): string;
+}
+
+/** Dovecot with the users given (name → password), IMAP and LMTP on free loopback ports. */
+export async function startDovecot(users: Record<string, string>): Promise<Dovecot> {
+  const dir = tempDir('gt-dovecot-');
+  const imapPort = await freePort();
+  const lmtpPort = await freePort();
+  for (const d of ['dovecot/run', 'dovecot/state', 'dovecot/mail']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  const conf = render(path.join(SHARED_PEERS, 'dovecot/dovecot.conf'), [
+    ['@PEER_DIR@', dir],
+    [/port = 21143/, `port = ${imapPort}`],
+    [/port = 21024/, `port = ${lmtpPort}`],
+  ]);
+  fs.writeFileSync(path.join(dir, 'dovecot/dovecot.conf'), conf);
+  fs.writeFileSync(path.join(dir, 'dovecot/users'), Object.entries(users).map(([u, p]) => `${u}:{PLAIN}${p}\n`).join(''));
+  // Mail is stored as the `mail` user (the static userdb): let it write.
+  fs.chmodSync(path.join(dir, 'dovecot/mail'), 0o777);
+  const p = new PeerProcess('dovecot', BIN.dovecot, ['-F', '-c', path.join(dir, 'dovecot/dovecot.conf')]);
+  await waitForPort(imapPort, 'dovecot imap', 20_000, () => p.dead());
+  await waitForPort(lmtpPort, 'dovecot lmtp', 20_000, () => p.dead());
+  return {
+    dir,
+    imapPort,
+    lmtpPort,
+    log: () => `${p.output}\n${safeRead(path.join(dir, 'dovecot/dovecot.log'))}`,
+    async stop() {
+      await p.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ----- Postfix (SMTP relay into Dovecot over LMTP) ---------------------------------------------
+
+export interface Postfix {
+  dir: string;
+  smtpPort: number;
+  stop(): Promise<void>;
+  log(): string;
+}
+
+/** A private Postfix instance: SMTP on a free loopback port, mail for lab.test delivered to Dovecot's LMTP. */
+export async function startPostfix(lmtpPort: number): Promise<Postfix> {
+  const dir = tempDir('gt-postfix-');
+  const smtpPort = await freePort();
+  const etc = path.join(dir, 'postfix/etc');
+  fs.mkdirSync(etc, { recursive: true });
+  fs.mkdirSync(path.join(dir, 'postfix/spool'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'postfix/data'), { recursive: true });
+  fs.writeFileSync(path.join(etc, 'main.cf'), render(path.join(SHARED_PEERS, 'postfix/etc/main.cf'), [['@PEER_DIR@', dir], ['127.0.0.1:21024', `127.0.0.1:${lmtpPort}`]]));
+  fs.writeFileSync(path.join(etc, 'master.cf'), render(path.join(SHARED_PEERS, 'postfix/etc/master.cf'), [['@PEER_DIR@', dir], ['127.0.0.1:21025', `127.0.0.1:${smtpPort}`]]));
+  const owner = await idOf('postfix');
+  if (owner) fs.chownSync(path.join(dir, 'postfix/data'), owner.uid, owner.gid);
+  const p = new PeerProcess('postfix', BIN.postfix, ['-c', etc, 'start-fg']);
+  await waitForPort(smtpPort, 'postfix smtpd', 30_000, () => p.dead());
+  return {
+    dir,
+    smtpPort,
+    log: () => `${p.output}\n${safeRead(path.join(dir, 'postfix/postfix.log'))}`,
+    async stop() {
+      // The master's pid file first (it stops its daemons), then the group.
+      const pidFile = path.join(dir, 'postfix/spool/pid/master.pid');
+      const pid = Number(safeRead(pidFile).trim());
+      if (pid > 1) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+      }
+      await p.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ----- Kannel (bearerbox + smsbox) and fakesmsc -------------------------------------------------
+
+export interface FakeSmscMessage {
+  from: string;
+  to: string;
+  type: string;
+  text: string;
+}
+
+export interface Kannel {
+  dir: string;
+  sendsmsUrl: string;
+  adminPort: number;
+  /** Sends an MO SMS from the fake SMSC (`from to type payload`, payload URL-encoded for data/ucs2). */
+  mo(from: string, to: string, text: string): void;
+  /** MT messages fakesmsc received, decoded. */
+  received(): FakeSmscMessage[];
+  stop(): Promise<void>;
+  log(): string;
+}
+
+function percentBytes(s: string): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      out.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out.push(s.charCodeAt(i) & 0xff);
+  }
+  return Buffer.from(out);
+}
+
+/** Kannel from the shared config, with the get-url pointed at `getUrl` and every port free. */
+export async function startKannel(getUrl: string): Promise<Kannel> {
+  const dir = tempDir('gt-kannel-');
+  fs.mkdirSync(path.join(dir, 'kannel'), { recursive: true });
+  const [admin, box, smsc, sendsms] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const conf = render(path.join(SHARED_PEERS, 'kannel/kannel.conf'), [
+    ['@PEER_DIR@', dir],
+    [/admin-port = 23000/, `admin-port = ${admin}`],
+    [/smsbox-port = 23001/, `smsbox-port = ${box}`],
+    [/bearerbox-port = 23001/, `bearerbox-port = ${box}`],
+    [/port = 23010/, `port = ${smsc}`],
+    [/sendsms-port = 23013/, `sendsms-port = ${sendsms}`],
+    [/^get-url = .*$/m, `get-url = "${getUrl}"`],
+  ]);
+  const confFile = path.join(dir, 'kannel/kannel.conf');
+  fs.writeFileSync(confFile, conf);
+  const bearerbox = new PeerProcess('bearerbox', BIN.bearerbox, [confFile]);
+  await waitForPort(smsc, 'bearerbox fake smsc', 20_000, () => bearerbox.dead());
+  await waitForPort(box, 'bearerbox smsbox port', 20_000, () => bearerbox.dead());
+  const smsbox = new PeerProcess('smsbox', BIN.smsbox, [confFile]);
+  await waitForPort(sendsms, 'smsbox sendsms', 20_000, () => smsbox.dead());
+  // fakesmsc in interactive mode: each stdin line is one MO message; it prints MT messages it gets.
+  const fake = new PeerProcess('fakesmsc', BIN.fakesmsc, ['-H', '127.0.0.1', '-r', String(smsc), '-i', '0.1', '-m', '-1'], { stdin: true });
+  // Online once bearerbox reports the SMSC connected.
+  const start = Date.now();
+  for (;;) {
+    const st = await fetch(`http://127.0.0.1:${admin}/status.txt?password=labadmin`).then((r) => r.text()).catch(() => '');
+    if (/FAKE.*\(online/i.test(st) || /online \d+s/.test(st)) break;
+    if (fake.dead()) throw new Error(`fakesmsc exited: ${fake.dead()}`);
+    if (Date.now() - start > 20_000) throw new Error(`the fake SMSC did not come online:\n${st}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const received = (): FakeSmscMessage[] => {
+    const out: FakeSmscMessage[] = [];
+    for (const m of fake.output.matchAll(/Got message \d+: <(\S+) (\S+) (\S+) ([^>\n]*)>/g)) {
+      const [, from, to, type, payload] = m as unknown as [string, string, string, string, string];
+      const bytes = percentBytes(payload);
+      const text = type === 'ucs-2' || type === 'ucs2' ? Buffer.from(bytes).swap16().toString('utf16le') : bytes.toString('utf8');
+      out.push({ from, to, type, text });
+    }
+    return out;
+  };
+  return {
+    dir,
+    sendsmsUrl: `http://127.0.0.1:${sendsms}/cgi-bin/sendsms`,
+    adminPort: admin,
+    mo(from, to, text) {
+      // "data" carries URL-encoded bytes: UTF-8 text arrives intact whatever it holds.
+      const payload = [...Buffer.from(text, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+      fake.child.stdin!.write(`${from} ${to} data ${payload}\n`);
+    },
+    received,
+    log: () => `--- bearerbox\n${bearerbox.output.slice(-3000)}\n--- smsbox\n${smsbox.output.slice(-3000)}\n--- fakesmsc\n${fake.output.slice(-3000)}`,
+    async stop() {
+      await fake.stop(2000);
+      await smsbox.stop();
+      await bearerbox.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function safeRead(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function idOf(user: string): Promise<{ uid: number; gid: number } | null> {
+  const line = safeRead('/etc/passwd').split('\n').find((l) => l.startsWith(`${user}:`));
+  if (!line) return null;
+  const f = line.split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
+}
