@@ -211,6 +211,8 @@ export interface FakeSmscMessage {
   to: string;
   type: string;
   text: string;
+  /** How many SMS it came in (concatenated parts). */
+  parts: number;
 }
 
 export interface Kannel {
@@ -268,13 +270,34 @@ export async function startKannel(getUrl: string): Promise<Kannel> {
     if (Date.now() - start > 20_000) throw new Error(`the fake SMSC did not come online:\n${st}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+  const decode = (type: string, payload: string) => {
+    const bytes = percentBytes(type === 'data' || type === 'text' ? payload.replace(/\+/g, ' ') : payload);
+    return type === 'ucs-2' || type === 'ucs2' ? Buffer.from(bytes).swap16().toString('utf16le') : bytes.toString('utf8');
+  };
   const received = (): FakeSmscMessage[] => {
     const out: FakeSmscMessage[] = [];
+    // Concatenated parts (UDH 05 00 03 ref total seq) are put back together.
+    const partial = new Map<string, { total: number; parts: Map<number, string>; from: string; to: string; type: string }>();
     for (const m of fake.output.matchAll(/Got message \d+: <(\S+) (\S+) (\S+) ([^>\n]*)>/g)) {
-      const [, from, to, type, payload] = m as unknown as [string, string, string, string, string];
-      const bytes = percentBytes(payload);
-      const text = type === 'ucs-2' || type === 'ucs2' ? Buffer.from(bytes).swap16().toString('utf16le') : bytes.toString('utf8');
-      out.push({ from, to, type, text });
+      const [, from, to, type, rest] = m as unknown as [string, string, string, string, string];
+      if (type !== 'udh') {
+        out.push({ from, to, type, text: decode(type, rest), parts: 1 });
+        continue;
+      }
+      const u = /^(\S+) (\S+) (.*)$/.exec(rest);
+      if (!u) continue;
+      const udh = percentBytes(u[1]!);
+      const text = decode(u[2]!, u[3]!);
+      if (udh.length >= 6 && udh[1] === 0x00) {
+        const key = `${from}|${to}|${udh[3]}`;
+        const p = partial.get(key) ?? { total: udh[4]!, parts: new Map(), from, to, type: u[2]! };
+        p.parts.set(udh[5]!, text);
+        partial.set(key, p);
+        if (p.parts.size === p.total) {
+          out.push({ from, to, type: p.type, text: [...p.parts.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]).join(''), parts: p.total });
+          partial.delete(key);
+        }
+      } else out.push({ from, to, type: u[2]!, text, parts: 1 });
     }
     return out;
   };
