@@ -32,6 +32,9 @@ export class FakeTwilio extends HttpFake {
   readonly sent: TwilioSent[] = [];
   /** Create requests refused for bad credentials. */
   authFailures = 0;
+  /** Accept (and so "send") this many messages without ever answering: the answer is lost. */
+  acceptWithoutAnswer = 0;
+  private unanswered: http.ServerResponse[] = [];
 
   protected handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
     const json = (status: number, o: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(o));
@@ -52,6 +55,11 @@ export class FakeTwilio extends HttpFake {
     if (!text) return json(400, { code: 21602, message: 'Message body is required.', status: 400 });
     const sid = `SM${crypto.randomBytes(16).toString('hex')}`;
     this.sent.push({ sid, to, from: p.get('From'), body: text, statusCallback: p.get('StatusCallback'), at: Date.now() });
+    if (this.acceptWithoutAnswer > 0) {
+      this.acceptWithoutAnswer--;
+      this.unanswered.push(res);
+      return;
+    }
     const now = new Date().toUTCString();
     return json(201, {
       sid, account_sid: this.accountSid, to, from: p.get('From'), body: text, status: 'queued', direction: 'outbound-api', num_segments: '1',
