@@ -1,0 +1,1 @@
+export function ensureBuilt(log?: (s: string) => void, opts?: { server?: boolean }): void;
