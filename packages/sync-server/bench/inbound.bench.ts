@@ -17,7 +17,7 @@ import { WebSocket } from 'ws';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
 import { createTenant } from '../src/seed.js';
-import { openDb, type Db } from '../src/db/db.js';
+import type { Db } from '../src/db/db.js';
 
 const N = Number(process.env.BENCH_INBOUND_N ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_INBOUND_CONCURRENCY ?? 8);
@@ -166,8 +166,6 @@ export async function inboundBench(dialects: ('sqlite' | 'postgres')[] = ['sqlit
   return out;
 }
 
-// Unused import guard for bundlers: openDb keeps the baseline honest about using the same Db layer.
-void openDb;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const which = process.argv[2];

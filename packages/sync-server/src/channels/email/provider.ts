@@ -4,7 +4,7 @@ import type { Attachment, Inbox, Message } from '@goutong/core';
 import type { ChannelProvider, ProviderDeps, SendContext, SendResult } from '../provider.js';
 import { insertMessage, nextSeq, toConversation } from '../../domain/rows.js';
 import { parseMail, sanitizeEmailHtml, type InboundMail } from './parse.js';
-import { conversationToken, findThread, ourMessageId, parseOurMessageId, recordMessageId, replyToAddress, splitAddress, threadHeaders } from './threading.js';
+import { conversationToken, findThread, ourMessageId, parseOurMessageId, recordMessageId, replyToAddress, threadHeaders } from './threading.js';
 import { startMailboxWatchers } from './imap.js';
 import { EmailConfig, EmailSecrets, messageIdDomain } from './config.js';
 
