@@ -40,6 +40,8 @@ const COMPACT_AFTER = 200;
 export class DocManager {
   private docs = new Map<string, LoadedDoc>();
   private loading = new Map<string, Promise<LoadedDoc>>();
+  /** Updates from other processes that arrived while a document was loading here. */
+  private pendingRemote = new Map<string, Uint8Array[]>();
 
   constructor(
     private readonly db: Db,
@@ -132,8 +134,13 @@ export class DocManager {
 
   /** Applies an update that came from another server process (it stored it; no re-broadcast). */
   applyRemote(tenantId: string, name: string, update: Uint8Array): void {
-    const d = this.docs.get(`${tenantId}/${name}`);
-    if (!d) return;
+    const key = `${tenantId}/${name}`;
+    const d = this.docs.get(key);
+    if (!d) {
+      // Loading now: the rows it reads may predate this update, so keep it for after the load.
+      if (this.loading.has(key)) this.pendingRemote.set(key, [...(this.pendingRemote.get(key) ?? []), update]);
+      return;
+    }
     try {
       Y.applyUpdate(d.doc, update, 'broker');
     } catch (e) {
@@ -204,12 +211,13 @@ export class DocManager {
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === 'load') return;
       // The process whose peer made an update stores it; the others only relay it.
-      if (origin !== 'broker') this.persist(d, update);
+      // Other processes hear of it only once it is stored, so one that loads the document
+      // afterwards finds it in the database, and one that loaded before gets the message.
+      if (origin !== 'broker') this.persist(d, update, () => this.opts.onUpdate?.(tenantId, name, update));
       const enc = encoding.createEncoder();
       syncProtocol.writeUpdate(enc, update);
       const frame = encodeFrame(name, FRAME_SYNC, encoding.toUint8Array(enc));
       for (const p of d.peers.keys()) if (p !== origin) p.send(frame);
-      if (origin !== 'broker') this.opts.onUpdate?.(tenantId, name, update);
     });
     awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
       const changed = [...added, ...updated, ...removed];
@@ -221,14 +229,18 @@ export class DocManager {
     });
     if (rows.length > COMPACT_AFTER) this.compact(d);
     this.docs.set(key, d);
+    const pending = this.pendingRemote.get(key);
+    this.pendingRemote.delete(key);
+    for (const u of pending ?? []) this.applyRemote(tenantId, name, u);
     return d;
   }
 
-  private persist(d: LoadedDoc, update: Uint8Array): void {
+  private persist(d: LoadedDoc, update: Uint8Array, stored?: () => void): void {
     d.chain = d.chain
       .then(async () => {
         await this.db.run('INSERT INTO yjs_updates (tenant_id, doc, data, created_at) VALUES (?, ?, ?, ?)', [d.tenantId, d.name, update, Date.now()]);
         d.stored++;
+        stored?.();
         if (d.stored > COMPACT_AFTER) await this.compactNow(d);
       })
       .catch((e: unknown) => this.logger.error('yjs: storing an update failed; the document stays in memory', { doc: d.key, error: String(e) }));
