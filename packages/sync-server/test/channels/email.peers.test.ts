@@ -201,6 +201,22 @@ describe('email with Dovecot and Postfix', () => {
     expect(link?.previous_conversation_id).toBe(convId);
   });
 
+  it('the mailbox watcher reconnects with backoff after the IMAP server went away, and takes the mail that arrived meanwhile', async () => {
+    const { activeWatchers } = await import('../../src/channels/email/imap.js');
+    const w = activeWatchers.get(inboxId)!;
+    expect(w.status.state).toBe('connected');
+    const connects = w.status.connects;
+    await dovecot.down();
+    await eventually(() => w.status.state === 'backoff', 'watcher notices the drop', 15_000);
+    await new Promise((r) => setTimeout(r, 1500)); // a few failed reconnects (connection refused)
+    await dovecot.up();
+    // Mail delivered right after the server is back (LMTP), while the watcher may still be backing off.
+    await smtp.sendMail({ from: 'customer@lab.test', to: 'agent@lab.test', subject: 'after the outage', text: 'are you there?' });
+    await eventually(async () => (await s.conversations(inboxId)).some((c) => c.subject === 'after the outage'), 'mail after reconnect', 20_000);
+    expect(w.status.connects).toBeGreaterThan(connects);
+    expect(w.status.state).toBe('connected');
+  });
+
   it('the same mail seen twice is stored once', async () => {
     const raw = `From: customer@lab.test\r\nTo: agent@lab.test\r\nSubject: twice\r\nMessage-ID: <twice-1@lab.test>\r\nDate: ${new Date().toUTCString()}\r\n\r\nsame mail\r\n`;
     const c = new ImapFlow({ host: '127.0.0.1', port: dovecot.imapPort, secure: false, auth: { user: 'agent', pass: 'secret' }, logger: false });

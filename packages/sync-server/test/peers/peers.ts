@@ -126,6 +126,9 @@ export interface Dovecot {
   dir: string;
   imapPort: number;
   lmtpPort: number;
+  /** Stops the server (connections drop), keeps its mail; `up()` starts it again on the same ports. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
   log(): string;
 }
@@ -145,16 +148,26 @@ export async function startDovecot(users: Record<string, string>): Promise<Dovec
   fs.writeFileSync(path.join(dir, 'dovecot/users'), Object.entries(users).map(([u, p]) => `${u}:{PLAIN}${p}\n`).join(''));
   // Mail is stored as the `mail` user (the static userdb): let it write.
   fs.chmodSync(path.join(dir, 'dovecot/mail'), 0o777);
-  const p = new PeerProcess('dovecot', BIN.dovecot, ['-F', '-c', path.join(dir, 'dovecot/dovecot.conf')]);
-  await waitForPort(imapPort, 'dovecot imap', 20_000, () => p.dead());
-  await waitForPort(lmtpPort, 'dovecot lmtp', 20_000, () => p.dead());
+  let p: PeerProcess | null = null;
+  const up = async () => {
+    const proc = new PeerProcess('dovecot', BIN.dovecot, ['-F', '-c', path.join(dir, 'dovecot/dovecot.conf')]);
+    p = proc;
+    await waitForPort(imapPort, 'dovecot imap', 20_000, () => proc.dead());
+    await waitForPort(lmtpPort, 'dovecot lmtp', 20_000, () => proc.dead());
+  };
+  await up();
   return {
     dir,
     imapPort,
     lmtpPort,
-    log: () => `${p.output}\n${safeRead(path.join(dir, 'dovecot/dovecot.log'))}`,
+    log: () => `${p?.output ?? ''}\n${safeRead(path.join(dir, 'dovecot/dovecot.log'))}`,
+    up,
+    async down() {
+      await p?.stop();
+      p = null;
+    },
     async stop() {
-      await p.stop();
+      await p?.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
