@@ -4,6 +4,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Alias, type PluginOption } from 'vite';
 import uniModule from '@dcloudio/vite-plugin-uni';
+import { appShellWorker } from './scripts/appShell';
 
 // The plugin is CommonJS with `exports.default`; this package is ESM, so unwrap the default export.
 const uni = ((uniModule as unknown as { default?: typeof uniModule }).default ?? uniModule) as () => PluginOption;
@@ -62,7 +63,7 @@ const realPathsOnH5: PluginOption = {
 };
 
 export default defineConfig({
-  plugins: [uni(), realPathsOnH5],
+  plugins: [uni(), realPathsOnH5, appShellWorker(fileURLToPath(new URL('./src/serviceWorker/sw.js', import.meta.url)))],
   resolve: { alias: [...workspaceSources, ...intlifyAliases()] },
   define: {
     // vue-i18n feature flags (esm-bundler build on H5): JIT message compilation, no eval.

@@ -5,6 +5,9 @@ import { createAppI18n, pickLocale, uniLocale } from './locale/index';
 import { setDevice } from './app/services';
 import { createUniDevice } from './app/uniDevice';
 import { useSettingsStore } from './stores/settings';
+// #ifdef H5
+import { registerAppShell } from './app/appShell';
+// #endif
 
 export function createApp() {
   const app = createSSRApp(App);
@@ -24,6 +27,9 @@ export function createApp() {
     },
     { immediate: true },
   );
+  // #ifdef H5
+  void registerAppShell();
+  // #endif
   // uni-app expects Pinia to be returned next to the app (it wires it into every page on app-plus).
   return { app, Pinia };
 }

@@ -41,6 +41,8 @@ export interface Device {
   connect(saved: SavedSession, hooks: { onSession(session: Session): void; onSessionExpired(): void }): Promise<AppServices>;
   /** Opens the phone's dialer. */
   makePhoneCall(phoneNumber: string): Promise<void>;
+  /** The server to offer on the login form when none is remembered (H5: the page's own origin). */
+  defaultServerUrl?(): string | null;
   /** Sets uni's own locale (native strings, pages.json titles). */
   setNativeLocale?(locale: string): void;
 }

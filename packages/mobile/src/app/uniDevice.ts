@@ -88,6 +88,35 @@ export function uniNetworkMonitor(): NetworkMonitor {
   };
 }
 
+interface BrowserNetwork {
+  navigator: { onLine: boolean };
+  addEventListener(type: 'online' | 'offline', fn: () => void): void;
+}
+
+/**
+ * H5: the browser's own `navigator.onLine` with its online/offline events. uni's H5 network API
+ * prefers the Network Information API where it exists (Chromium), whose `type` is empty on
+ * desktops and whose `effectiveType` stays "4g" with the network gone, so it never says offline.
+ */
+export function browserNetworkMonitor(w: BrowserNetwork): NetworkMonitor {
+  let online = w.navigator.onLine !== false;
+  const listeners = new Set<(online: boolean) => void>();
+  const set = (next: boolean) => {
+    if (next === online) return;
+    online = next;
+    for (const l of [...listeners]) l(online);
+  };
+  w.addEventListener('online', () => set(true));
+  w.addEventListener('offline', () => set(false));
+  return {
+    isOnline: () => online,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
 function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
   const c = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
@@ -127,7 +156,8 @@ function normaliseUrl(url: string): string {
 }
 
 export function createUniDevice(platform: string): Device {
-  const network = uniNetworkMonitor();
+  const w = globalThis as unknown as Partial<BrowserNetwork>;
+  const network = platform === 'h5' && w.navigator && typeof w.addEventListener === 'function' ? browserNetworkMonitor(w as BrowserNetwork) : uniNetworkMonitor();
   return {
     settings: uniSettings,
     now: () => Date.now(),
@@ -180,6 +210,12 @@ export function createUniDevice(platform: string): Device {
       return new Promise((resolve, reject) =>
         uni.makePhoneCall({ phoneNumber, success: () => resolve(), fail: (e) => reject(new Error(e.errMsg || 'cannot call')) }),
       );
+    },
+
+    defaultServerUrl() {
+      // On H5 the app is served by the sync server itself (at /m/): same origin as the API.
+      const loc = platform === 'h5' ? (globalThis as { location?: Location }).location : undefined;
+      return loc && /^https?:$/.test(loc.protocol) ? loc.origin : null;
     },
 
     setNativeLocale(locale) {

@@ -99,7 +99,8 @@ export const useConversationStore = defineStore('conversation', {
       }
       handle = client.openConversationDoc(id);
       await handle.ready;
-      this.attachDraft();
+      // What the agent typed while the draft was loading is kept (it goes into the shared draft).
+      this.attachDraft(true);
       unbind = onClientChange((change) => {
         if (!this.id) return;
         if (change.conversationIds?.includes(this.id) || change.outbox || change.reset) void this.refreshConversation();
@@ -169,7 +170,8 @@ export const useConversationStore = defineStore('conversation', {
       }
     },
 
-    attachDraft(): void {
+    /** Binds the composer to the shared draft of the current mode; `keepTyped` keeps text typed before it loaded. */
+    attachDraft(keepTyped = false): void {
       if (draftObserver) draftObserver.text.unobserve(draftObserver.fn);
       draftObserver = null;
       if (!handle) return;
@@ -179,6 +181,8 @@ export const useConversationStore = defineStore('conversation', {
       };
       text.observe(fn);
       draftObserver = { text, fn };
+      const typed = this.text;
+      if (keepTyped && typed && !text.toString()) applyTextChange(text, typed);
       this.text = text.toString();
     },
 
