@@ -30,6 +30,7 @@ import {
   type Team,
 } from '@goutong/core';
 import { base64ToBytes, bytesToBase64, conversationSortKey, messageKey } from './keys.js';
+import { ConversationMirror, hasResidualFilter, type MirrorStats } from './mirror.js';
 import {
   COLLECTIONS,
   type ConversationDoc,
@@ -60,7 +61,23 @@ export interface RxdbStoreOptions {
   multiInstance?: boolean;
   /** How long deleted rows (evicted messages, replaced Yjs updates) stay as tombstones before they are purged. */
   purgeDeletedAfterMs?: number;
+  /**
+   * Keep an in-memory mirror of the conversation index (default: on, except with `multiInstance`,
+   * where other tabs' writes would not reach it). It loads in the background after open; until it
+   * is loaded, queries walk the IndexedDB indexes. See `mirrorLoaded`.
+   */
+  mirror?: boolean;
+  /** Conversations read per step while the mirror loads (default 1,000). */
+  mirrorChunk?: number;
+  /**
+   * Tests only: awaited after each chunk the mirror loader read and before it is added to the mirror
+   * (`rowsRead` counts the rows read so far), so a test can write in the middle of a load.
+   */
+  mirrorLoadHook?: (rowsRead: number) => Promise<void> | void;
 }
+
+/** Where queries are answered: `off` (mirror disabled or failed), `loading` (IndexedDB meanwhile) or `ready`. */
+export type MirrorState = 'off' | 'loading' | 'ready';
 
 type Collections = {
   conversations: RxCollection<ConversationDoc>;
@@ -80,6 +97,11 @@ const WRITE_CONTEXT = 'goutong-local-store';
  * in browsers; fake-indexeddb in Node even walks from the range start on every continue()).
  */
 const SCAN_BATCH = 100;
+/** The mirror loader gives the event loop a turn after this much work (ms), so a UI thread stays responsive. */
+const MIRROR_SLICE_MS = 8;
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 let devModeLoaded = false;
 let cleanupAdded = false;
@@ -126,18 +148,6 @@ function toDirectoryDoc(kind: DirectoryKind, row: { id: string; seq: number }): 
   return { pk: `${kind}:${row.id}`, kind, seq: row.seq, json: JSON.stringify(row) };
 }
 
-/** Whether a query filters on more than the index partition (status, assignee) can answer. */
-function hasResidualFilter(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): boolean {
-  return (
-    q.inboxIds !== undefined ||
-    q.teamId !== undefined ||
-    q.channels !== undefined ||
-    q.priorities !== undefined ||
-    q.label !== undefined ||
-    (q.text !== undefined && q.text.trim() !== '')
-  );
-}
-
 /**
  * LocalStore on RxDB 17 with the Dexie (IndexedDB) storage.
  *
@@ -156,9 +166,22 @@ export class RxdbStore implements LocalStore {
   private readonly yjsNext = new Map<string, number>();
   private closed = false;
 
+  /** The conversation mirror (loading or ready); null when disabled or failed. */
+  private mirror: ConversationMirror | null = null;
+  private mirrorReady = false;
+  /** Bumped whenever the current mirror load must stop (clearFacts, close, a failed write). */
+  private mirrorGen = 0;
+  private mirrorTask: Promise<boolean> = Promise.resolve(false);
+  /** The error that turned the mirror off, if any. */
+  mirrorError: unknown = null;
+  /** IndexedDB-path queries in flight; the mirror loader waits for them (the first page comes first). */
+  private queriesInFlight = 0;
+  private queriesIdle: (() => void)[] = [];
+
   private constructor(
     private readonly db: RxDatabase,
     private c: Collections,
+    private readonly options: RxdbStoreOptions,
   ) {}
 
   static async open(options: RxdbStoreOptions): Promise<RxdbStore> {
@@ -188,7 +211,9 @@ export class RxdbStore implements LocalStore {
         kv: { schema: COLLECTIONS.kv },
         yjs: { schema: COLLECTIONS.yjs },
       });
-      return new RxdbStore(db, added as unknown as Collections);
+      const store = new RxdbStore(db, added as unknown as Collections, options);
+      if (options.mirror ?? !(options.multiInstance ?? false)) store.startMirror();
+      return store;
     } catch (err) {
       await db.close();
       throw err;
@@ -200,6 +225,118 @@ export class RxdbStore implements LocalStore {
   private check(): Collections {
     if (this.closed) throw new Error('RxdbStore is closed');
     return this.c;
+  }
+
+  // ---------------------------------------------------------------- mirror
+
+  /** Where queries are answered now. */
+  get mirrorState(): MirrorState {
+    return this.mirror === null ? 'off' : this.mirrorReady ? 'ready' : 'loading';
+  }
+
+  /**
+   * Resolves when the current mirror load ends: true once queries are answered from memory, false
+   * when the mirror is off or the load stopped (closed, failed, or restarted; then ask again).
+   */
+  get mirrorLoaded(): Promise<boolean> {
+    return this.mirrorTask;
+  }
+
+  /** Rows and text size of the mirror (diagnostics), null when there is none. */
+  mirrorStats(): MirrorStats | null {
+    return this.mirror?.stats() ?? null;
+  }
+
+  /** Starts a fresh mirror; `empty` when the conversations collection is known to be empty. */
+  private startMirror(empty = false): void {
+    const gen = ++this.mirrorGen;
+    const mirror = new ConversationMirror();
+    this.mirror = mirror;
+    this.mirrorReady = empty;
+    if (empty) {
+      this.mirrorTask = Promise.resolve(true);
+      return;
+    }
+    this.mirrorTask = this.loadMirror(mirror, gen).then(
+      (loaded) => {
+        if (loaded && gen === this.mirrorGen) this.mirrorReady = true;
+        return loaded && gen === this.mirrorGen;
+      },
+      (err: unknown) => {
+        if (gen === this.mirrorGen) {
+          this.mirror = null;
+          this.mirrorError = err;
+        }
+        return false;
+      },
+    );
+  }
+
+  /** Stops the current mirror: queries go back to IndexedDB and writes stop feeding it. */
+  private stopMirror(): void {
+    this.mirrorGen++;
+    this.mirror = null;
+    this.mirrorReady = false;
+  }
+
+  /**
+   * Reads every conversation in primary-key order, in chunks, into `mirror`, then sorts it. Writes
+   * meanwhile put their rows into the mirror themselves, and a loaded row never replaces one a write
+   * put (it may be older), so nothing written during the load is lost.
+   */
+  private async loadMirror(mirror: ConversationMirror, gen: number): Promise<boolean> {
+    const stale = () => this.closed || gen !== this.mirrorGen;
+    const chunk = Math.max(1, this.options.mirrorChunk ?? 1000);
+    let slice = now();
+    const pause = async (): Promise<boolean> => {
+      if (now() - slice >= MIRROR_SLICE_MS) {
+        await nextTask();
+        slice = now();
+      }
+      return stale();
+    };
+    await nextTask(); // let open() return and the first page start
+    let after: string | undefined;
+    let read = 0;
+    for (;;) {
+      await this.whenQueriesIdle();
+      if (stale()) return false;
+      const selector: MangoQuerySelector<ConversationDoc> = after === undefined ? {} : { id: { $gt: after } };
+      const docs = await this.find(this.c.conversations, selector, ['id'], ['id'], chunk);
+      read += docs.length;
+      if (this.options.mirrorLoadHook) await this.options.mirrorLoadHook(read);
+      if (stale()) return false;
+      for (const d of docs) mirror.putIfAbsent(parse<Conversation>(d));
+      if (docs.length < chunk) break;
+      after = docs[docs.length - 1]!.id;
+      if (await pause()) return false;
+    }
+    return (await mirror.build(pause)) && !stale();
+  }
+
+  private whenQueriesIdle(): Promise<void> {
+    if (this.queriesInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.queriesIdle.push(resolve));
+  }
+
+  /** Runs an IndexedDB-path read, counted so the mirror loader gives way to it. */
+  private async indexedRead<T>(fn: () => Promise<T>): Promise<T> {
+    this.queriesInFlight++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.queriesInFlight === 0) {
+        const waiting = this.queriesIdle;
+        this.queriesIdle = [];
+        for (const resolve of waiting) resolve();
+      }
+    }
+  }
+
+  /** The mirror when queries can be answered from it. */
+  private readyMirror(): ConversationMirror | null {
+    this.check();
+    return this.mirrorReady ? this.mirror : null;
   }
 
   /** Runs a write after every earlier write of this store (read-modify-write needs it). */
@@ -266,8 +403,8 @@ export class RxdbStore implements LocalStore {
    * Writes rows whose seq is >= the stored one (tombstones count as absent). Within one call the
    * highest seq of an id wins (the later row on a tie).
    */
-  private async upsertBySeq<D extends { seq: number }>(collection: RxCollection<D>, docs: readonly D[]): Promise<void> {
-    if (docs.length === 0) return;
+  private async upsertBySeq<D extends { seq: number }>(collection: RxCollection<D>, docs: readonly D[]): Promise<D[]> {
+    if (docs.length === 0) return [];
     const primary = collection.schema.primaryPath as keyof D & string;
     const incoming = new Map<string, D>();
     for (const d of docs) {
@@ -279,12 +416,15 @@ export class RxdbStore implements LocalStore {
     const stored = new Map<string, RxDocumentData<D>>();
     for (const e of existing) stored.set(e[primary] as unknown as string, e);
     const rows: BulkWriteRow<D>[] = [];
+    const written: D[] = [];
     for (const [id, d] of incoming) {
       const prev = stored.get(id);
       if (prev !== undefined && !prev._deleted && prev.seq > d.seq) continue;
       rows.push(this.writeRow(d, prev));
+      written.push(d);
     }
     await this.bulkWrite(collection, rows);
+    return written;
   }
 
   private writeRow<D>(doc: D, previous: RxDocumentData<D> | undefined, deleted = false): BulkWriteRow<D> {
@@ -344,7 +484,7 @@ export class RxdbStore implements LocalStore {
   applyFacts(batch: FactBatch, checkpoint: number, scope: string): Promise<void> {
     return this.serial(async () => {
       const c = this.c;
-      await this.upsertBySeq(c.conversations, batch.conversations.map(toConversationDoc));
+      await this.writeConversations(batch.conversations);
       await this.upsertBySeq(c.messages, batch.messages.map(toMessageDoc));
       await this.upsertBySeq(c.directory, [
         ...batch.contacts.map((r) => toDirectoryDoc('contact', r)),
@@ -357,23 +497,52 @@ export class RxdbStore implements LocalStore {
     });
   }
 
+  /** Upserts conversations by seq and puts the written rows into the mirror (before the checkpoint moves). */
+  private async writeConversations(conversations: readonly Conversation[]): Promise<void> {
+    if (conversations.length === 0) return;
+    const mirror = this.mirror;
+    let written: ConversationDoc[];
+    try {
+      written = await this.upsertBySeq(this.c.conversations, conversations.map(toConversationDoc));
+    } catch (err) {
+      // Part of the batch may be stored: the mirror cannot know which, so it is loaded again.
+      if (mirror !== null && mirror === this.mirror) this.startMirror();
+      throw err;
+    }
+    // The stored JSON, parsed: a copy the caller cannot change, equal to what IndexedDB reads return.
+    if (mirror !== null && mirror === this.mirror) for (const d of written) mirror.put(parse<Conversation>(d));
+  }
+
   putMessages(messages: readonly Message[]): Promise<void> {
-    return this.serial(() => this.upsertBySeq(this.c.messages, messages.map(toMessageDoc)));
+    return this.serial(async () => {
+      await this.upsertBySeq(this.c.messages, messages.map(toMessageDoc));
+    });
   }
 
   clearFacts(): Promise<void> {
     return this.serial(async () => {
       // Checkpoint first: a crash part-way leaves no scope, so the client clears again.
       await this.kvDelete(CHECKPOINT_KEY);
-      const names: FactCollection[] = ['conversations', 'messages', 'directory'];
-      // Dropping the collection clears its IndexedDB table at once (no tombstone per row).
-      for (const name of names) await this.c[name].remove();
-      const added = await this.db.addCollections({
-        conversations: { schema: COLLECTIONS.conversations },
-        messages: { schema: COLLECTIONS.messages },
-        directory: { schema: COLLECTIONS.directory },
-      });
-      this.c = { ...this.c, ...(added as unknown as Pick<Collections, FactCollection>) };
+      const mirrored = this.mirror !== null;
+      // Queries go to IndexedDB while the collections are dropped; a running mirror load stops.
+      if (mirrored) this.stopMirror();
+      try {
+        const names: FactCollection[] = ['conversations', 'messages', 'directory'];
+        // Dropping the collection clears its IndexedDB table at once (no tombstone per row).
+        for (const name of names) await this.c[name].remove();
+        const added = await this.db.addCollections({
+          conversations: { schema: COLLECTIONS.conversations },
+          messages: { schema: COLLECTIONS.messages },
+          directory: { schema: COLLECTIONS.directory },
+        });
+        this.c = { ...this.c, ...(added as unknown as Pick<Collections, FactCollection>) };
+      } catch (err) {
+        // Whatever is left in IndexedDB is loaded again.
+        if (mirrored) this.startMirror();
+        throw err;
+      }
+      // The new collection is empty: so is the mirror, and it is complete.
+      if (mirrored) this.startMirror(true);
     });
   }
 
@@ -384,6 +553,8 @@ export class RxdbStore implements LocalStore {
   // ---------------------------------------------------------------- conversations
 
   async getConversation(id: string): Promise<Conversation | null> {
+    const mirror = this.readyMirror();
+    if (mirror !== null) return mirror.get(id);
     const [doc] = await this.check().conversations.storageInstance.findDocumentsById([id], false);
     return doc === undefined ? null : parse<Conversation>(doc);
   }
@@ -399,6 +570,13 @@ export class RxdbStore implements LocalStore {
   }
 
   async queryConversations(q: ConversationQuery): Promise<Conversation[]> {
+    const mirror = this.readyMirror();
+    if (mirror !== null) return mirror.query(q);
+    return this.indexedRead(() => this.queryIndexed(q));
+  }
+
+  /** The query on the IndexedDB indexes (while the mirror loads, or without one). */
+  private async queryIndexed(q: ConversationQuery): Promise<Conversation[]> {
     const collection = this.check().conversations;
     const offset = Math.max(0, q.offset ?? 0);
     if (q.limit <= 0) return [];
@@ -437,6 +615,12 @@ export class RxdbStore implements LocalStore {
   }
 
   async countConversations(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): Promise<number> {
+    const mirror = this.readyMirror();
+    if (mirror !== null) return mirror.count(q);
+    return this.indexedRead(() => this.countIndexed(q));
+  }
+
+  private async countIndexed(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): Promise<number> {
     const collection = this.check().conversations;
     const parts = this.partitions(q);
     if (!hasResidualFilter(q)) {
@@ -585,6 +769,7 @@ export class RxdbStore implements LocalStore {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.writes;
+    await this.endMirror();
     this.closed = true;
     await this.db.close();
   }
@@ -592,7 +777,15 @@ export class RxdbStore implements LocalStore {
   /** Deletes the whole database (sign-out with "forget this device"). */
   async destroy(): Promise<void> {
     await this.writes;
+    await this.endMirror();
     this.closed = true;
     await this.db.remove();
+  }
+
+  /** Stops the mirror and waits for its loader to leave IndexedDB alone. */
+  private async endMirror(): Promise<void> {
+    const task = this.mirrorTask;
+    this.stopMirror();
+    await task;
   }
 }
