@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../bench/lib/chromium.mjs';
-import { startTestServer, type TestServer } from './server';
+import { apiAs, startTestServer, type TestServer } from './server';
 import { conversationList, newAgentPage, openConversation, recordStatuses, screenshot, signIn, statusesOf } from './helpers';
 
 let server: TestServer;
@@ -132,12 +132,53 @@ describe('agent workspace against the sync server', () => {
       await entry.waitFor();
       const reason = await entry.getByRole('alert').textContent();
       expect(reason).toMatch(/assign/i);
+      await page.waitForTimeout(500);
       await screenshot(page, 'rejected-command-en');
       await entry.getByRole('button', { name: 'Discard' }).click();
       await expect.poll(() => pending(page).getAttribute('data-failed')).toBe('0');
       await page.getByText('Nothing waiting').waitFor();
     } finally {
       await context.close();
+    }
+  });
+
+  it('pages history backwards and shares the reply draft live across the agent’s devices', async () => {
+    const api = await apiAs(server.url, 'admin@demo.goutong');
+    const inbox = await api.inboxId('Demo API');
+    for (let i = 1; i <= 45; i++) {
+      await api.inbound(inbox, { externalId: `history-${i}`, from: { identifier: 'history@example.com', name: 'History Tester' }, text: `history message ${i}` });
+    }
+    const one = await newAgentPage(browser);
+    const two = await newAgentPage(browser);
+    try {
+      await Promise.all([signIn(one.page, server.url, 'li.wei@demo.goutong'), signIn(two.page, server.url, 'li.wei@demo.goutong')]);
+      await one.page.getByRole('tab', { name: /All/ }).click();
+      await openConversation(one.page, 'History Tester');
+      const log = one.page.getByRole('log', { name: 'Messages' });
+      await log.getByText('history message 45', { exact: true }).waitFor();
+      const first = await log.locator('article.msg').count();
+      expect(first).toBeLessThan(45);
+      await expect(log.getByText('history message 1', { exact: true }).count()).resolves.toBe(0);
+      await log.getByRole('button', { name: 'Load older messages' }).click();
+      await expect.poll(() => log.locator('article.msg').count(), { timeout: 15_000 }).toBeGreaterThan(first);
+      while (await log.getByRole('button', { name: 'Load older messages' }).isVisible()) {
+        await log.getByRole('button', { name: 'Load older messages' }).click();
+        await one.page.waitForTimeout(300);
+      }
+      await log.getByText('history message 1', { exact: true }).waitFor();
+      await log.getByText('Beginning of the conversation').waitFor();
+
+      // Same agent on a second device: the draft follows (Yjs), keystroke by keystroke.
+      await two.page.getByRole('tab', { name: /All/ }).click();
+      await openConversation(two.page, 'History Tester');
+      await one.page.getByLabel('Reply message').pressSequentially('草稿 draft', { delay: 15 });
+      await expect.poll(() => two.page.getByLabel('Reply message').inputValue(), { timeout: 15_000 }).toBe('草稿 draft');
+      // A canned response fills in the contact's name.
+      await two.page.getByLabel('Canned response').selectOption({ label: 'Greeting' });
+      await expect.poll(() => one.page.getByLabel('Reply message').inputValue(), { timeout: 15_000 }).toContain('Hello History Tester');
+    } finally {
+      await one.context.close();
+      await two.context.close();
     }
   });
 
@@ -163,6 +204,9 @@ describe('agent workspace against the sync server', () => {
       const selected = conversationList(page).locator('[aria-selected="true"]');
       const name = await selected.getAttribute('aria-label');
       await page.getByRole('heading', { name: name!, level: 2 }).waitFor();
+      // Dark theme.
+      await page.getByRole('combobox', { name: /Theme|主题/ }).selectOption('dark');
+      await screenshot(page, 'conversation-dark-zh-CN');
     } finally {
       await context.close();
     }

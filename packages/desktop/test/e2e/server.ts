@@ -55,3 +55,31 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
   };
 }
+
+/** Minimal REST client for test set-up (as an agent). */
+export async function apiAs(baseUrl: string, email: string, password = 'goutong-demo') {
+  const login = await fetch(`${baseUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  if (!login.ok) throw new Error(`login failed: ${login.status}`);
+  const { accessToken } = (await login.json()) as { accessToken: string };
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${accessToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  return {
+    call,
+    async inboxId(name: string): Promise<string> {
+      const { items } = await call<{ items: Array<{ id: string; name: string }> }>('GET', '/api/v1/inboxes');
+      const i = items.find((x) => x.name === name);
+      if (!i) throw new Error(`no inbox ${name}`);
+      return i.id;
+    },
+    inbound(inboxId: string, msg: { externalId: string; from: { identifier: string; name?: string }; text: string; subject?: string }) {
+      return call<{ conversationId: string }>('POST', `/api/v1/inboxes/${inboxId}/inbound`, msg);
+    },
+  };
+}

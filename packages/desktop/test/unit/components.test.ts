@@ -95,3 +95,12 @@ describe('PrefsSwitch', () => {
     expect(s.theme).toBe('dark');
   });
 });
+
+describe('MessageItem events and calls', () => {
+  it('shows server events and call records in the agent’s language', () => {
+    const ev = mount(MessageItem, { props: { message: makeMessage({ kind: 'event', authorType: 'system', text: 'status → resolved', meta: { action: 'status', status: 'resolved' } }) }, ...plugins('zh-CN') });
+    expect(ev.text()).toContain('状态 → 已解决');
+    const call = mount(MessageItem, { props: { message: makeMessage({ kind: 'call', direction: 'in', text: '', meta: { call: { direction: 'in', outcome: 'answered', durationSeconds: 125 } } }) }, ...plugins() });
+    expect(call.text()).toContain('Incoming call · answered · 2:05');
+  });
+});

@@ -76,6 +76,12 @@ export default {
     subject: 'Subject: {subject}',
     call: 'Call',
     voicemail: 'Voicemail',
+    statusEvent: 'Status → {status}',
+    assignedEvent: 'Assigned to {name}',
+    unassignedEvent: 'Unassigned',
+    callDetails: '{direction} call · {outcome} · {duration}',
+    callIn: 'Incoming',
+    callOut: 'Outgoing',
   },
   delivery: {
     queued: 'Queued',
@@ -112,6 +118,7 @@ export default {
     failed: '{n} failed',
     sessionExpired: 'Your session expired: sign in again',
     outbox: 'Outbox',
+    signInAgain: 'Sign in again',
   },
   outbox: {
     title: 'Outbox',
@@ -129,8 +136,10 @@ export default {
       add_label: 'Add label {value}',
       remove_label: 'Remove label {value}',
       update_contact: 'Update contact',
+      log_call: 'Call logged',
     },
   },
   notify: { assigned: 'Assigned to you: {name}', enable: 'Enable notifications' },
+  callOutcome: { answered: 'answered', missed: 'missed', rejected: 'rejected', transferred: 'transferred', busy: 'busy', failed: 'failed' },
   time: { now: 'now', m: '{n}m', h: '{n}h', d: '{n}d' },
 };

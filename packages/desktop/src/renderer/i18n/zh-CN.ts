@@ -78,6 +78,12 @@ const zh: typeof en = {
     subject: '主题：{subject}',
     call: '通话',
     voicemail: '语音留言',
+    statusEvent: '状态 → {status}',
+    assignedEvent: '分配给 {name}',
+    unassignedEvent: '取消分配',
+    callDetails: '{direction}通话 · {outcome} · {duration}',
+    callIn: '呼入',
+    callOut: '呼出',
   },
   delivery: {
     queued: '排队中',
@@ -114,6 +120,7 @@ const zh: typeof en = {
     failed: '{n} 条失败',
     sessionExpired: '会话已过期，请重新登录',
     outbox: '发件箱',
+    signInAgain: '重新登录',
   },
   outbox: {
     title: '发件箱',
@@ -131,9 +138,11 @@ const zh: typeof en = {
       add_label: '添加标签 {value}',
       remove_label: '移除标签 {value}',
       update_contact: '更新联系人',
+      log_call: '通话记录',
     },
   },
   notify: { assigned: '分配给您：{name}', enable: '开启通知' },
+  callOutcome: { answered: '已接听', missed: '未接', rejected: '已拒接', transferred: '已转接', busy: '忙线', failed: '失败' },
   time: { now: '刚刚', m: '{n} 分钟', h: '{n} 小时', d: '{n} 天' },
 };
 export default zh;

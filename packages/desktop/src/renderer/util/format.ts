@@ -8,8 +8,13 @@ export function shortAge(ms: number, t: (key: string, args?: Record<string, unkn
   return t('time.d', { n: Math.floor(h / 24) });
 }
 
-export function timeOfDay(ms: number, locale: string): string {
-  return new Date(ms).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
+/** Time today, otherwise the date (with the year when not this year). */
+export function timeOfDay(ms: number, locale: string, now = Date.now()): string {
+  const d = new Date(ms);
+  const n = new Date(now);
+  if (d.toDateString() === n.toDateString()) return d.toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
+  if (d.getFullYear() === n.getFullYear()) return d.toLocaleDateString(locale, { month: 'short', day: 'numeric' });
+  return d.toLocaleDateString(locale, { year: 'numeric', month: 'short', day: 'numeric' });
 }
 
 export function dateTime(ms: number, locale: string): string {
