@@ -108,6 +108,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const docs = new DocManager(db, logger, {
     onUpdate: (t, d, u) => broker.publish({ k: 'yjs', t, d, u }),
     onAwareness: (t, d, u) => broker.publish({ k: 'aw', t, d, u }),
+    onLoaded: (t, d) => broker.publish({ k: 'awq', t, d }),
   });
   const sockets = new SyncSockets(auth, workspace, docs, logger);
   sockets.attach(http.server);
@@ -121,6 +122,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return docs.applyRemote(m.t, m.d, m.u);
       case 'aw':
         return docs.applyRemoteAwareness(m.t, m.d, m.u);
+      case 'awq': {
+        const u = docs.localAwareness(m.t, m.d);
+        if (u) broker.publish({ k: 'aw', t: m.t, d: m.d, u });
+        return;
+      }
     }
   });
   workspace.committed.on(({ tenantId, seq }) => {

@@ -52,6 +52,8 @@ export class DocManager {
       onUpdate?: (tenantId: string, name: string, update: Uint8Array) => void;
       /** A local peer changed its presence (published to the other server processes). */
       onAwareness?: (tenantId: string, name: string, update: Uint8Array) => void;
+      /** A document was loaded here: ask the other processes for their peers' presence. */
+      onLoaded?: (tenantId: string, name: string) => void;
     } = {},
   ) {}
 
@@ -148,6 +150,14 @@ export class DocManager {
     }
   }
 
+  /** The presence of this process's peers on a document (answering another process that loaded it). */
+  localAwareness(tenantId: string, name: string): Uint8Array | null {
+    const d = this.docs.get(`${tenantId}/${name}`);
+    if (!d) return null;
+    const mine = [...d.peers.values()].flatMap((set) => [...set]).filter((c) => d.awareness.getStates().has(c));
+    return mine.length ? awarenessProtocol.encodeAwarenessUpdate(d.awareness, mine) : null;
+  }
+
   /** Presence from peers of another server process. */
   applyRemoteAwareness(tenantId: string, name: string, update: Uint8Array): void {
     const d = this.docs.get(`${tenantId}/${name}`);
@@ -232,6 +242,7 @@ export class DocManager {
     const pending = this.pendingRemote.get(key);
     this.pendingRemote.delete(key);
     for (const u of pending ?? []) this.applyRemote(tenantId, name, u);
+    this.opts.onLoaded?.(tenantId, name);
     return d;
   }
 
