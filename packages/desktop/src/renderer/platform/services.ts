@@ -74,6 +74,13 @@ export function databaseName(saved: Pick<SavedSession, 'tenant' | 'agent'>): str
   return `goutong-${saved.tenant.id}-${saved.agent.id}`.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
 }
 
+let storageModule: Promise<typeof import('@goutong/storage-rxdb')> | null = null;
+/** Starts loading the database code at once (it is a separate chunk), in parallel with the UI. */
+export function preloadStorage(): Promise<typeof import('@goutong/storage-rxdb')> {
+  storageModule ??= import('@goutong/storage-rxdb');
+  return storageModule;
+}
+
 export const browserServices: ServiceFactory = {
   async login(serverUrl, email, password) {
     const base = normaliseServerUrl(serverUrl);
@@ -90,7 +97,7 @@ export const browserServices: ServiceFactory = {
   },
 
   async connect(saved, hooks) {
-    const { RxdbStore } = await import('@goutong/storage-rxdb');
+    const { RxdbStore } = await preloadStorage();
     const store = await RxdbStore.open({ name: databaseName(saved) });
     const transport = new HttpTransport({
       baseUrl: saved.serverUrl,
