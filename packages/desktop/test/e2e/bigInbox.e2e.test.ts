@@ -68,3 +68,19 @@ it('scrolls and filters an inbox of 100,000 conversations stored on the device',
     await context.close();
   }
 }, 240_000);
+
+it('a second tab of the same account is told the workspace is open elsewhere', async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 700 }, locale: 'en-US' });
+  try {
+    await serveOffline(context);
+    await seedLocal(context, { count: 50 });
+    const first = await context.newPage();
+    await first.goto(`${OFFLINE_ORIGIN}/app/`);
+    await first.getByRole('listbox', { name: 'Conversations' }).getByRole('option').first().waitFor();
+    const second = await context.newPage();
+    await second.goto(`${OFFLINE_ORIGIN}/app/`);
+    await second.getByRole('alert').filter({ hasText: 'already open in another tab' }).waitFor();
+  } finally {
+    await context.close();
+  }
+});

@@ -74,6 +74,28 @@ export function databaseName(saved: Pick<SavedSession, 'tenant' | 'agent'>): str
   return `goutong-${saved.tenant.id}-${saved.agent.id}`.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
 }
 
+export class DatabaseInUseError extends Error {
+  override readonly name = 'DatabaseInUseError';
+  constructor() {
+    super('Goutong is already open in another tab or window of this browser for this account');
+  }
+}
+
+/** Holds a Web Lock on the database until released; rejects when another tab holds it. */
+async function holdDatabaseLock(name: string): Promise<() => void> {
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+  if (!locks) return () => {};
+  return new Promise((resolve, reject) => {
+    void locks.request(`goutong-db:${name}`, { ifAvailable: true }, (lock) => {
+      if (!lock) {
+        reject(new DatabaseInUseError());
+        return undefined;
+      }
+      return new Promise<void>((release) => resolve(() => release()));
+    });
+  });
+}
+
 let storageModule: Promise<typeof import('@goutong/storage-rxdb')> | null = null;
 /** Starts loading the database code at once (it is a separate chunk), in parallel with the UI. */
 export function preloadStorage(): Promise<typeof import('@goutong/storage-rxdb')> {
@@ -98,7 +120,13 @@ export const browserServices: ServiceFactory = {
 
   async connect(saved, hooks) {
     const { RxdbStore } = await preloadStorage();
-    const store = await RxdbStore.open({ name: databaseName(saved) });
+    const name = databaseName(saved);
+    // One tab per local database: the store serialises writes within one JavaScript context only.
+    const releaseLock = await holdDatabaseLock(name);
+    const store = await RxdbStore.open({ name }).catch((e: unknown) => {
+      releaseLock();
+      throw e;
+    });
     const transport = new HttpTransport({
       baseUrl: saved.serverUrl,
       fetch: fetchLike,
@@ -129,6 +157,7 @@ export const browserServices: ServiceFactory = {
       async dispose() {
         await client.stop().catch(() => undefined);
         await store.close().catch(() => undefined);
+        releaseLock();
       },
     };
   },

@@ -29,7 +29,12 @@ export const useSessionStore = defineStore('session', {
         this.status = 'signedOut';
         return;
       }
-      await this.open(saved);
+      try {
+        await this.open(saved);
+      } catch (e) {
+        this.error = e instanceof Error ? e.message : String(e);
+        this.status = 'signedOut';
+      }
     },
 
     async login(serverUrl: string, email: string, password: string): Promise<boolean> {
