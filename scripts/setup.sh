@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export npm_config_nodedir=/usr DEBIAN_FRONTEND=noninteractive
 
 # Debian packages: Chromium and CJK fonts for browser tests and screenshots; real protocol peers.
-APT_PACKAGES=(chromium fonts-noto-cjk xvfb dovecot-imapd dovecot-lmtpd postfix kannel)
+APT_PACKAGES=(chromium fonts-noto-cjk xvfb dovecot-imapd dovecot-lmtpd postfix kannel kannel-extras)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,6 +16,8 @@ const Env = z.object({
   /** Redis URL for fan-out across several server processes (optional). */
   REDIS_URL: z.string().optional(),
   GOUTONG_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
+  /** How long a relay worker holds a claimed job before another may take it over. */
+  GOUTONG_RELAY_LEASE_MS: z.coerce.number().int().min(500).default(60_000),
 });
 
 export type Config = {
@@ -31,6 +33,7 @@ export type Config = {
   webDir: string | null;
   redisUrl: string | null;
   relayIntervalMs: number;
+  relayLeaseMs: number;
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -53,5 +56,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webDir: e.GOUTONG_WEB_DIR ?? null,
     redisUrl: e.REDIS_URL ?? null,
     relayIntervalMs: e.GOUTONG_RELAY_INTERVAL_MS,
+    relayLeaseMs: e.GOUTONG_RELAY_LEASE_MS,
   };
 }

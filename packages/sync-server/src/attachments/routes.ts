@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Id } from '@goutong/core';
 import type { AuthService } from '../auth/service.js';
+import type { Workspace } from '../domain/workspace.js';
 import { ApiError, notFound, unauthorized } from '../errors.js';
 import { bearer, parse } from '../http/app.js';
 import { AttachmentStore, MAX_ATTACHMENT_BYTES } from './store.js';
@@ -18,7 +19,7 @@ const INLINE = /^(image\/(png|jpeg|gif|webp)|audio\/[a-z0-9.+-]+|video\/(mp4|web
  * up to 25 MiB) → the attachment's metadata with a signed `url`; `GET /api/v1/attachments/{id}`
  * with a bearer token or the signed query.
  */
-export function registerAttachmentRoutes(app: FastifyInstance, d: { auth: AuthService; store: AttachmentStore }): void {
+export function registerAttachmentRoutes(app: FastifyInstance, d: { auth: AuthService; store: AttachmentStore; workspace: Workspace }): void {
   app.post('/api/v1/attachments', { bodyLimit: MAX_ATTACHMENT_BYTES }, async (req, reply) => {
     const token = bearer(req);
     if (!token) throw unauthorized('missing bearer token');
@@ -36,8 +37,18 @@ export function registerAttachmentRoutes(app: FastifyInstance, d: { auth: AuthSe
     const q = parse(DownloadQuery, req.query, 'query');
     let tenantId: string | null = null;
     const token = bearer(req);
-    if (token) tenantId = (await d.auth.authenticate(token)).tenantId;
-    else if (!d.store.verify(id, q.exp, q.sig)) throw unauthorized('missing bearer token or a valid signed URL');
+    if (token) {
+      const agent = await d.auth.authenticate(token);
+      tenantId = agent.tenantId;
+      // An attachment of a message is visible to whoever may see that message's conversation.
+      const link = await d.workspace.db.one<{ conversation_id: string }>(
+        'SELECT m.conversation_id FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.id = ? AND a.tenant_id = ?',
+        [id, agent.tenantId],
+      );
+      if (link) await d.workspace.visibleConversation(agent, link.conversation_id).catch(() => {
+        throw notFound(`attachment ${id} not found`);
+      });
+    } else if (!d.store.verify(id, q.exp, q.sig)) throw unauthorized('missing bearer token or a valid signed URL');
     const found = await d.store.get(tenantId, id);
     if (!found) throw notFound(`attachment ${id} not found`);
     const { attachment, file } = found;

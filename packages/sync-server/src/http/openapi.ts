@@ -20,7 +20,9 @@ import {
 } from '@goutong/core';
 import { ConversationListQuery, InboundBody, PageQuery, PatchConversationBody, SendMessageBody } from './routes.js';
 import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
-import { ApiConfig } from '../channels/api.js';
+import { ApiConfig, ApiSecrets } from '../channels/api.js';
+import { AliyunConfig, AliyunSecrets, KannelConfig, KannelSecrets, TwilioConfig, TwilioSecrets } from '../channels/sms/index.js';
+import { EmailConfig, EmailSecrets } from '../channels/email/index.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -68,7 +70,17 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         TokenResponse: js(TokenResponse),
         PullResponse: js(PullResponse),
         CommandBatchResponse: js(CommandBatchResponse),
-        ApiInboxConfig: js(ApiConfig),
+        // Inbox `config` and `secrets` per channel/provider (secrets are stored sealed and never returned).
+        'Provider.api.config': js(ApiConfig),
+        'Provider.api.secrets': js(ApiSecrets),
+        'Provider.email.config': js(EmailConfig),
+        'Provider.email.secrets': js(EmailSecrets),
+        'Provider.sms/twilio.config': js(TwilioConfig),
+        'Provider.sms/twilio.secrets': js(TwilioSecrets),
+        'Provider.sms/aliyun.config': js(AliyunConfig),
+        'Provider.sms/aliyun.secrets': js(AliyunSecrets),
+        'Provider.sms/kannel.config': js(KannelConfig),
+        'Provider.sms/kannel.secrets': js(KannelSecrets),
       },
     },
     paths: {
@@ -80,7 +92,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       '/api/v1/inboxes': {
         get: { summary: 'Inboxes in the caller\'s scope', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Inbox') } } }) },
         post: {
-          summary: 'Create an inbox (admin). Provider config per channel: api → ApiInboxConfig (secret generated when absent and returned once).',
+          summary: 'Create an inbox (admin). `config` and `secrets` per provider are the `Provider.<channel>[/<provider>].config|secrets` schemas; an api inbox\'s signing secret is generated when absent and returned once.',
           security: bearer,
           requestBody: { required: true, content: json(js(CreateInboxBody)) },
           responses: { '201': { description: 'Created', content: json(ref('Inbox')) }, ...errors },
