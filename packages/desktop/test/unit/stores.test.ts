@@ -145,3 +145,30 @@ describe('settings and directory', () => {
     d.unbind();
   });
 });
+
+describe('notifications', () => {
+  it('recognises mentions of the agent', async () => {
+    const { mentions } = await import('../../src/renderer/stores/notifications');
+    const me = { name: 'Alice Chen', email: 'alice@demo.goutong' };
+    expect(mentions('@Alice can you check?', me)).toBe(true);
+    expect(mentions('ping @alice.', me)).toBe(true);
+    expect(mentions('@Alice Chen please', me)).toBe(true);
+    expect(mentions('@alicex not me', me)).toBe(false);
+    expect(mentions('no mention', me)).toBe(false);
+    expect(mentions('请 @张三 看一下', { name: '张三 Zhang San', email: 'zhang.san@demo.goutong' })).toBe(true);
+  });
+
+  it('notifies about a new note mentioning me in a synced conversation', async () => {
+    const { services, host } = await signedIn(conversations(3, () => ({ assigneeId: ME.id })));
+    const { useNotificationStore } = await import('../../src/renderer/stores/notifications');
+    const n = useNotificationStore();
+    n.bind();
+    const { makeMessage } = await import('@goutong/core/testing');
+    await services.store.putMessages([makeMessage({ id: 'n1', tenantId: 'tenant-1', conversationId: 'c0001', kind: 'note', direction: 'out', authorType: 'agent', authorId: OTHER.id, text: '@Me 请看一下', createdAt: Date.now() + 1000, status: null })]);
+    services.client.changes.emit({ messageConversationIds: ['c0001'] });
+    await flush();
+    await flush();
+    expect(host.notes).toEqual([{ title: '@Me 我', body: 'Contact 1: @Me 请看一下', conversationId: 'c0001' }]);
+    n.unbind();
+  });
+});
