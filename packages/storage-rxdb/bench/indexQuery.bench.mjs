@@ -1,11 +1,20 @@
-// Inbox query on the local index: RxdbStore (RxDB + Dexie on fake-indexeddb, in Node) against the
-// reference runQuery over a plain array of the same rows, measured in the same run.
-// Needs the built packages (`pnpm run build`). Run: node packages/storage-rxdb/bench/indexQuery.bench.mjs [--rows=N] [--runs=N]
-// Prints one JSON line: {"name":"local-index-query", ...}.
+// Conversation queries on 100,000 rows: RxdbStore (RxDB + Dexie on fake-indexeddb, in Node) against
+// the reference runQuery over a plain array of the same rows, measured in the same run.
+// Needs the built packages (`npx tsc -b packages/storage-rxdb`).
+// Run: node packages/storage-rxdb/bench/indexQuery.bench.mjs [--rows=N] [--runs=N] [--limit=N] [--indexeddb-nohit]
+// Prints two JSON lines:
+//  - {"name":"local-index-query", ...}: the inbox query on the IndexedDB indexes (the path used while
+//    the mirror loads, or without one), with the mirror's figure beside it;
+//  - {"name":"local-index-mirror", ...}: cold open and first inbox page, mirror load time, event-loop
+//    blocking during the load, heap of the mirror, and p50/p99 of the inbox query, a team filter and
+//    text searches (common Latin, common Chinese, no hit) answered from the mirror, each beside runQuery.
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import os from 'node:os';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { runQuery } from '@goutong/core';
+import { matchesQuery, runQuery } from '@goutong/core';
 import { generateConversations, makeFactBatch } from '@goutong/core/testing';
 import { RxdbStore } from '../dist/index.js';
 
@@ -16,7 +25,8 @@ import { RxdbStore } from '../dist/index.js';
  * @property {number} [limit] page size of the inbox query (default 50)
  * @property {number} [seed] fixture seed (default 1)
  * @property {number} [chunk] conversations per applyFacts batch while loading (default 2,000)
- * @property {boolean} [print] print the JSON line (default true)
+ * @property {boolean} [indexedDbNoHit] also time the no-hit text search on the IndexedDB path (one run; ~15 s on 100,000 rows)
+ * @property {boolean} [print] print the JSON lines (default true)
  */
 
 /** Nearest-rank percentile of sorted samples. */
@@ -44,9 +54,47 @@ async function time(runs, fn) {
   return { samples, last };
 }
 
+/** A full collection (Node's gc exposed at run time, so the bench runs with a plain `node`). */
+const gc = (() => {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    return vm.runInNewContext('gc');
+  } catch {
+    return null;
+  }
+})();
+
+function heapUsed() {
+  if (gc) {
+    gc();
+    gc();
+  }
+  return process.memoryUsage().heapUsed;
+}
+
+/** The longest a 1 ms timer was late while `promise` ran: how long the event loop was blocked at most. */
+async function maxEventLoopBlock(promise) {
+  let max = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const t = performance.now();
+    max = Math.max(max, t - last - 1);
+    last = t;
+  }, 1);
+  try {
+    await promise;
+  } finally {
+    clearInterval(timer);
+  }
+  return round(Math.max(0, max));
+}
+
+const ids = (xs) => xs.map((c) => c.id).join(',');
+
 /**
- * Loads `rows` conversations into a fresh RxdbStore and measures the inbox query
- * (status open, one assignee, sort lastActivity, first `limit`) against runQuery over an array.
+ * Loads `rows` conversations into a fresh RxdbStore, measures the inbox query
+ * (status open, one assignee, sort lastActivity, first `limit`) on the IndexedDB indexes against
+ * runQuery over an array, then reopens the store cold and measures the mirror.
  * @param {IndexQueryBenchOptions} [opts]
  */
 export async function runIndexQueryBench(opts = {}) {
@@ -55,6 +103,7 @@ export async function runIndexQueryBench(opts = {}) {
   const limit = opts.limit ?? 50;
   const seed = opts.seed ?? 1;
   const chunk = opts.chunk ?? 2_000;
+  const print = opts.print ?? true;
   const warmup = 3;
 
   const agentIds = Array.from({ length: 20 }, (_, i) => `agent-${i + 1}`);
@@ -62,8 +111,23 @@ export async function runIndexQueryBench(opts = {}) {
   /** @type {import('@goutong/core').ConversationQuery} */
   const query = { status: ['open'], assigneeId: 'agent-1', sort: 'lastActivity', limit };
   const matching = data.filter((c) => c.status === 'open' && c.assigneeId === 'agent-1').length;
+  /** @type {Record<string, import('@goutong/core').ConversationQuery>} */
+  const queries = {
+    inbox: query,
+    team: { teamId: 'team-a', sort: 'lastActivity', limit },
+    textCommon: { text: 'acme', sort: 'lastActivity', limit },
+    textCommonZh: { text: '订单', sort: 'lastActivity', limit },
+    textNoHit: { text: 'no such words', sort: 'lastActivity', limit },
+  };
 
-  const store = await RxdbStore.open({ name: `bench-index-query-${Date.now()}`, indexedDB: new IDBFactory(), IDBKeyRange });
+  const name = `bench-index-query-${Date.now()}`;
+  const indexedDB = new IDBFactory();
+  const openStore = (extra = {}) => RxdbStore.open({ name, indexedDB, IDBKeyRange, ...extra });
+
+  // ------------------------------------------------ load, and the IndexedDB path (mirror off)
+  let store = await openStore({ mirror: false });
+  let first;
+  let indexedDbQueries;
   try {
     const t0 = performance.now();
     for (let i = 0; i < data.length; i += chunk) {
@@ -78,18 +142,16 @@ export async function runIndexQueryBench(opts = {}) {
     const local = await time(runs, () => store.queryConversations(query));
     const base = await time(runs, () => runQuery(data, query));
     const count = await time(Math.min(runs, 20), () => store.countConversations({ status: ['open'], assigneeId: 'agent-1' }));
-
-    const ids = (xs) => xs.map((c) => c.id).join(',');
     const identical = ids(local.last) === ids(base.last) && count.last === matching;
     const rx = stats(local.samples);
     const baseline = stats(base.samples);
-    const result = {
+    first = {
       name: 'local-index-query',
       rows,
       runs,
       query: { status: query.status, assigneeId: query.assigneeId, sort: query.sort, limit },
       matchingRows: matching,
-      rxdb: rx,
+      rxdb: { ...rx, path: 'indexeddb' },
       baseline: { ...baseline, impl: 'runQuery over an in-memory array' },
       ratioP50: round(rx.p50Ms / baseline.p50Ms),
       ratioP99: round(rx.p99Ms / baseline.p99Ms),
@@ -99,11 +161,94 @@ export async function runIndexQueryBench(opts = {}) {
       storage: 'rxdb 17 + dexie on fake-indexeddb (node)',
       node: process.version,
     };
-    if (opts.print ?? true) console.log(JSON.stringify(result));
-    return result;
+
+    // The filtered scans on the IndexedDB path, few runs (they are slow): the figures the mirror replaces.
+    indexedDbQueries = {};
+    for (const [key, q, n] of [
+      ['team', queries.team, 10],
+      ['textCommon', queries.textCommon, 3],
+      ...(opts.indexedDbNoHit ? [['textNoHit', queries.textNoHit, 1]] : []),
+    ]) {
+      const r = await time(n, () => store.queryConversations(q));
+      indexedDbQueries[key] = { ...stats(r.samples), runs: n, identical: ids(r.last) === ids(runQuery(data, q)) };
+    }
   } finally {
     await store.close();
   }
+  const heapClosed = heapUsed();
+
+  // ------------------------------------------------ cold open: first page from IndexedDB while the mirror loads
+  const tOpen = performance.now();
+  store = await openStore();
+  const openMs = performance.now() - tOpen;
+  let mirror;
+  try {
+    const firstPage = await store.queryConversations(query);
+    const firstPageMs = performance.now() - tOpen;
+    const stateAtFirstPage = store.mirrorState;
+    const blockedMs = await maxEventLoopBlock(store.mirrorLoaded);
+    const loaded = store.mirrorState === 'ready';
+    const mirrorLoadMs = performance.now() - tOpen;
+    const heapMirror = heapUsed();
+    const mirrorStats = store.mirrorStats();
+
+    const perQuery = {};
+    let allIdentical = loaded && ids(firstPage) === ids(runQuery(data, query));
+    for (const [key, q] of Object.entries(queries)) {
+      const { sort: _s, limit: _l, offset: _o, ...filter } = q;
+      for (let i = 0; i < warmup; i++) {
+        await store.queryConversations(q);
+        runQuery(data, q);
+      }
+      const m = await time(runs, () => store.queryConversations(q));
+      const b = await time(runs, () => runQuery(data, q));
+      const c = await time(Math.min(runs, 20), () => store.countConversations(filter));
+      const cb = await time(Math.min(runs, 20), () => data.filter((row) => matchesQuery(row, filter)).length);
+      const ms = stats(m.samples);
+      const bs = stats(b.samples);
+      const identical = ids(m.last) === ids(b.last) && c.last === cb.last;
+      allIdentical &&= identical;
+      perQuery[key] = {
+        query: q,
+        matchingRows: cb.last,
+        mirror: ms,
+        baseline: bs,
+        ratioP50: round(ms.p50Ms / bs.p50Ms),
+        ratioP99: round(ms.p99Ms / bs.p99Ms),
+        count: { mirrorP50Ms: stats(c.samples).p50Ms, baselineP50Ms: stats(cb.samples).p50Ms },
+        ...(indexedDbQueries[key] ? { indexedDb: indexedDbQueries[key] } : {}),
+        identical,
+      };
+    }
+    first.mirror = perQuery.inbox.mirror;
+    first.mirrorRatioP50 = perQuery.inbox.ratioP50;
+
+    mirror = {
+      name: 'local-index-mirror',
+      rows,
+      runs,
+      coldOpen: { openMs: round(openMs), firstPageMs: round(firstPageMs), mirrorStateAtFirstPage: stateAtFirstPage },
+      mirrorLoadMs: Math.round(mirrorLoadMs),
+      maxEventLoopBlockMs: blockedMs,
+      heap: gc
+        ? { mirrorMB: round((heapMirror - heapClosed) / 1e6), bytesPerRow: Math.round((heapMirror - heapClosed) / rows), haystackChars: mirrorStats?.haystackChars }
+        : { note: 'gc not available' },
+      queries: perQuery,
+      identical: allIdentical,
+      storage: 'rxdb 17 + dexie on fake-indexeddb (node)',
+      node: process.version,
+      load: os.loadavg().map((x) => round(x)),
+      cpus: os.cpus().length,
+    };
+  } finally {
+    await store.close();
+  }
+  first.identical &&= mirror.identical;
+  if (print) {
+    console.log(JSON.stringify(first));
+    console.log(JSON.stringify(mirror));
+  }
+  return { ...first, mirrorBench: mirror };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -111,7 +256,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
     return hit === undefined ? undefined : Number(hit.slice(name.length + 3));
   };
-  const result = await runIndexQueryBench({ rows: arg('rows'), runs: arg('runs'), limit: arg('limit') });
+  const result = await runIndexQueryBench({ rows: arg('rows'), runs: arg('runs'), limit: arg('limit'), indexedDbNoHit: process.argv.includes('--indexeddb-nohit') });
   if (!result.identical) {
     console.error('local-index-query: RxdbStore and runQuery disagree');
     process.exitCode = 1;

@@ -156,7 +156,10 @@ describe('RxdbStore mirror', () => {
     }
   });
 
-  it('loses no write made while the mirror loads', async () => {
+  it.each([
+    ['Dexie table reads', false],
+    ['RxDB queries', true],
+  ])('loses no write made while the mirror loads (%s)', async (_path, mirrorViaQuery) => {
     const data = generateConversations(1200, { seed: 8, agentIds, timeSpreadMinutes: 500 });
     const dbName = `during${++n}`;
     const first = await open(dbName, { mirror: false });
@@ -172,6 +175,7 @@ describe('RxdbStore mirror', () => {
       applySeqRule(state, rows);
     };
     store = await open(dbName, {
+      mirrorViaQuery,
       mirrorChunk: 100,
       mirrorLoadHook: async (read) => {
         hooked.push(read);
