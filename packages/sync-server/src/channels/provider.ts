@@ -13,6 +13,12 @@ export type SendResult =
   /** Worth another try later (network error, 5xx, throttling). */
   | { kind: 'retry'; reason: string; retryAfterMs?: number };
 
+export type ReconcileResult =
+  | { kind: 'found'; providerMessageId: string }
+  | { kind: 'absent' }
+  /** The provider could not be asked: try again later, do not send. */
+  | { kind: 'unknown'; reason: string };
+
 export interface SendContext {
   inbox: Inbox;
   config: Record<string, unknown>;
@@ -45,6 +51,12 @@ export interface ChannelProvider {
   /** Validates the secret part (stored encrypted, never returned by the API). */
   readonly secretsSchema: z.ZodType<Record<string, string>>;
   send(ctx: SendContext): Promise<SendResult>;
+  /**
+   * For providers without an idempotency key: before a message is sent again (a retry, or a job
+   * taken over from a worker that died mid-send), asks the provider whether an earlier attempt got
+   * through, so that nothing is sent twice. `since` bounds the search (ms).
+   */
+  reconcile?(ctx: SendContext, since: number): Promise<ReconcileResult>;
   /** Webhook routes (inbound messages, status callbacks). */
   routes?(app: FastifyInstance, deps: ProviderDeps): void;
   /** Long-running receivers (IMAP IDLE…), started with the server and stopped with it. */

@@ -130,8 +130,24 @@ export class RelayWorker {
         await this.o.workspace.setMessageStatus(messageId, 'failed', { reason: `no provider ${settings.inbox.channel}/${settings.inbox.provider ?? ''}` });
         return;
       }
+      const ctx = { ...settings, message, conversation, contact, idempotencyKey: message.id };
+      if (attempts > 1 && provider.reconcile) {
+        // An earlier attempt may have reached the provider (its answer lost, or its worker died):
+        // ask before sending again.
+        const r = await provider.reconcile(ctx, Number(job.created_at) - 60_000);
+        if (r.kind === 'found') {
+          if (await this.finish(jobId, 'done', {})) await this.o.workspace.setMessageStatus(messageId, 'accepted', { providerMessageId: r.providerMessageId, meta: { reconciled: true } });
+          this.o.logger.info('relay: an earlier attempt had gone through; not sending again', { ...log, providerMessageId: r.providerMessageId });
+          return;
+        }
+        if (r.kind === 'unknown') {
+          await this.finish(jobId, 'queued', { error: r.reason, nextAttemptAt: this.now() + backoffDelay(attempts, Math.random, { baseMs: 1000, maxMs: 300_000, jitter: 0.2 }) });
+          this.o.logger.warn('relay: cannot tell whether an earlier attempt got through; waiting', { ...log, reason: r.reason });
+          return;
+        }
+      }
       if (message.status === 'queued') await this.o.workspace.setMessageStatus(messageId, 'sending');
-      const result = await provider.send({ ...settings, message, conversation, contact, idempotencyKey: message.id });
+      const result = await provider.send(ctx);
       switch (result.kind) {
         case 'accepted': {
           if (await this.finish(jobId, 'done', {})) {

@@ -7,9 +7,9 @@ import { FakeTwilio } from './fakes/fakeTwilio.js';
 
 /**
  * The server process is SIGKILLed while a relay job is claimed and the provider has the request:
- * after a restart the job completes. Twilio has no idempotency key on Messages.create, so what the
- * provider sees depends on where the crash falls; this test takes the worst place (Twilio accepted
- * the message, the answer never came back) and states the outcome.
+ * after a restart the job completes. Twilio has no idempotency key on Messages.create, so the relay
+ * reconciles before sending again; this test takes the worst place (Twilio accepted the message,
+ * the answer never came back) and states what Twilio saw.
  */
 describe('relay: the server is killed between claiming and finishing a job', () => {
   const twilio = new FakeTwilio();
@@ -28,7 +28,7 @@ describe('relay: the server is killed between claiming and finishing a job', () 
     await twilio.stop();
   });
 
-  it('after a restart the job completes; Twilio saw the message twice (the first answer was lost with the process) and nothing more', async () => {
+  it('after a restart the job completes without sending twice: the relay finds the first attempt in Twilio\'s message list', async () => {
     const admin = api(server.url, await loginToken(server.url, 'admin@demo.goutong'));
     const created = await admin('POST', '/api/v1/inboxes', {
       name: 'Twilio (kill test)',
@@ -64,11 +64,13 @@ describe('relay: the server is killed between claiming and finishing a job', () 
     }, 'accepted after restart', 90_000);
     await new Promise((r) => setTimeout(r, 1500));
 
-    // What Twilio saw: two create requests for this message, both accepted by Twilio (it cannot tell
-    // them apart), the first unanswered. The customer gets the SMS twice; nothing else was sent.
-    const creates = twilio.log.filter((l) => l.url.endsWith('/Messages.json'));
-    expect(creates).toHaveLength(2);
-    expect(twilio.sent.filter((s) => s.body === text)).toHaveLength(2);
+    // What Twilio saw: ONE create request for this message (accepted, its answer lost with the
+    // process), then, after the restart, a read of its message list: the relay found the message
+    // there and recorded it instead of sending it again. The customer gets the SMS once.
+    const creates = twilio.log.filter((l) => l.method === 'POST' && l.url.endsWith('/Messages.json'));
+    expect(creates).toHaveLength(1);
+    expect(twilio.listed).toBeGreaterThanOrEqual(1);
+    expect(twilio.sent.filter((s) => s.body === text)).toHaveLength(1);
     const sids = twilio.sent.filter((s) => s.body === text).map((s) => s.sid);
 
     await server.stop();
@@ -77,8 +79,8 @@ describe('relay: the server is killed between claiming and finishing a job', () 
       const job = db.prepare('SELECT state, attempts FROM relay_jobs WHERE message_id = ?').get(reply.body.id) as { state: string; attempts: number };
       expect(job).toEqual({ state: 'done', attempts: 2 });
       const msg = db.prepare('SELECT status, provider_message_id FROM messages WHERE id = ?').get(reply.body.id) as { status: string; provider_message_id: string };
-      // The message records the second attempt's sid.
-      expect(msg).toEqual({ status: 'accepted', provider_message_id: sids[1] });
+      // The message records the sid of the one message Twilio has.
+      expect(msg).toEqual({ status: 'accepted', provider_message_id: sids[0] });
     } finally {
       db.close();
     }

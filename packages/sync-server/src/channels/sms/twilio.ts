@@ -147,6 +147,33 @@ export function twilioProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
       const out = httpOutcome(r.res.status, reason, r.res.headers.get('retry-after'));
       return out.kind === 'rejected' && json.code ? { ...out, code: `twilio_${json.code}` } : out;
     },
+    async reconcile(ctx, since) {
+      // Twilio has no idempotency key on Messages.create: look for our message among those sent
+      // to the same number from the same sender since the job began (same body).
+      const cfg = TwilioConfig.parse(ctx.config);
+      const to = recipientOf(ctx);
+      if (!to) return { kind: 'absent' };
+      const q = new URLSearchParams({ To: to, PageSize: '50', 'DateSent>': new Date(since).toISOString().slice(0, 10) });
+      if (cfg.from) q.set('From', cfg.from);
+      const auth = Buffer.from(`${cfg.accountSid}:${ctx.secrets.authToken ?? ''}`).toString('base64');
+      const r = await fetchWithTimeout(
+        doFetch,
+        `${cfg.apiBaseUrl}/2010-04-01/Accounts/${cfg.accountSid}/Messages.json?${q.toString()}`,
+        { method: 'GET', headers: { authorization: `Basic ${auth}`, accept: 'application/json' } },
+        cfg.timeoutMs,
+      );
+      if (!r.ok || r.res.status !== 200) return { kind: 'unknown', reason: `Twilio message list: ${r.ok ? r.res.status : 'unreachable'}` };
+      let list: { messages?: { sid?: string; body?: string; date_created?: string; direction?: string }[] } = {};
+      try {
+        list = JSON.parse(r.body) as typeof list;
+      } catch {
+        return { kind: 'unknown', reason: 'Twilio message list was not JSON' };
+      }
+      const hit = (list.messages ?? []).find(
+        (m) => m.body === ctx.message.text && (m.direction ?? 'outbound-api').startsWith('outbound') && Date.parse(m.date_created ?? '') >= since - 60_000,
+      );
+      return hit?.sid ? { kind: 'found', providerMessageId: hit.sid } : { kind: 'absent' };
+    },
     routes(app: FastifyInstance, deps: ProviderDeps) {
       /** Verifies the signature over the URL and every posted parameter; null (after a 403) when it fails. */
       const verified = async (req: FastifyRequest, inboxId: string) => {

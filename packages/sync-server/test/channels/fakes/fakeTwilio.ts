@@ -34,16 +34,31 @@ export class FakeTwilio extends HttpFake {
   authFailures = 0;
   /** Accept (and so "send") this many messages without ever answering: the answer is lost. */
   acceptWithoutAnswer = 0;
+  /** How many times the message list was read (reconciliation). */
+  listed = 0;
   private unanswered: http.ServerResponse[] = [];
 
   protected handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
     const json = (status: number, o: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(o));
-    const m = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.url ?? '');
-    if (req.method !== 'POST' || !m) return json(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
+    const [pathname, query = ''] = (req.url ?? '').split('?');
+    const m = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(pathname ?? '');
+    if ((req.method !== 'POST' && req.method !== 'GET') || !m) return json(404, { code: 20404, message: 'The requested resource was not found', status: 404 });
     const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
     if (m[1] !== this.accountSid || req.headers.authorization !== expected) {
       this.authFailures++;
       return json(401, { code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 });
+    }
+    if (req.method === 'GET') {
+      // Read multiple Message resources, filtered by To, From and DateSent> (a date), newest first.
+      const q = new URLSearchParams(query);
+      this.listed++;
+      const after = q.get('DateSent>');
+      const rows = this.sent
+        .filter((x) => (!q.get('To') || x.to === q.get('To')) && (!q.get('From') || x.from === q.get('From')) && (!after || x.at >= Date.parse(after)))
+        .sort((a, b) => b.at - a.at)
+        .slice(0, Number(q.get('PageSize') ?? 50))
+        .map((x) => ({ sid: x.sid, account_sid: this.accountSid, to: x.to, from: x.from, body: x.body, direction: 'outbound-api', status: 'sent', date_created: new Date(x.at).toUTCString(), date_sent: new Date(x.at).toUTCString() }));
+      return json(200, { messages: rows, page: 0, page_size: rows.length, first_page_uri: pathname, next_page_uri: null, previous_page_uri: null, uri: req.url });
     }
     if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) return json(400, { code: 20001, message: 'form body expected', status: 400 });
     const p = new URLSearchParams(body.toString('utf8'));
