@@ -34,6 +34,10 @@ let pages = new Map<number, Conversation[]>();
 let loading = new Set<number>();
 let unbind: (() => void) | null = null;
 let reloadTimer: ReturnType<typeof setTimeout> | null = null;
+let recountTimer: ReturnType<typeof setTimeout> | null = null;
+let lastRecountAt = 0;
+/** Counts with filters may scan the index: while facts stream in, recount at most this often. */
+const RECOUNT_EVERY_MS = 1_000;
 /** Conversations assigned to me, for notifications and the unread badge. */
 let mine = new Map<string, Conversation>();
 let mineReady = false;
@@ -145,7 +149,14 @@ export const useInboxStore = defineStore('inbox', {
       for (let p = Math.floor(this.visible.start / PAGE_SIZE); p <= Math.floor(this.visible.end / PAGE_SIZE); p++) keep.add(p);
       loading = new Set();
       await Promise.all([...keep].map((p) => this.loadPage(p, gen)));
-      await this.recount(gen);
+      const wait = lastRecountAt + RECOUNT_EVERY_MS - Date.now();
+      if (wait <= 0) await this.recount(gen);
+      else if (!recountTimer) {
+        recountTimer = setTimeout(() => {
+          recountTimer = null;
+          void this.recount();
+        }, wait);
+      }
       if (gen !== this.generation) return;
       for (const p of [...pages.keys()]) if (!keep.has(p)) pages.delete(p);
       this.tick++;
@@ -159,6 +170,7 @@ export const useInboxStore = defineStore('inbox', {
       const gen = generation ?? this.generation;
       const s = currentServices();
       if (!s) return;
+      lastRecountAt = Date.now();
       const me = useSessionStore().agentId;
       const st = statusList(this.filters.status);
       const base = st ? { status: st } : {};
