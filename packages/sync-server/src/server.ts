@@ -27,6 +27,7 @@ import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { aliyunProvider, kannelProvider, twilioProvider } from './channels/sms/index.js';
 import { emailProvider } from './channels/email/index.js';
+import { wildfireProvider } from './channels/im/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -73,7 +74,7 @@ function siblingBuild(rel: string): string | null {
 
 /** The channel providers every server has (the api channel is registered separately). */
 export function defaultProviders(): ChannelProvider[] {
-  return [emailProvider(), twilioProvider(), aliyunProvider(), kannelProvider()];
+  return [emailProvider(), twilioProvider(), aliyunProvider(), kannelProvider(), wildfireProvider()];
 }
 
 /** Starts one server process: HTTP API, sync socket, webhooks, relay worker and the web app. */
