@@ -251,7 +251,7 @@ export class Workspace {
         if (command.status === 'snoozed' && (command.snoozedUntil ?? 0) <= now) throw badRequest('snoozedUntil must be in the future');
         const next = applyToConversation(conv, command, agent);
         await saveConversation(q, { ...next, waitingSince: command.status === 'resolved' || command.status === 'closed' ? null : next.waitingSince, updatedAt: now, seq });
-        await this.event(q, agent, conv, seq, now, { action: 'status', status: command.status });
+        await this.event(q, agent, conv, seq, now, { action: 'status', status: command.status }, command.deviceTime);
         return null;
       }
       case 'assign': {
@@ -273,7 +273,7 @@ export class Workspace {
         }
         const next = applyToConversation(conv, command, agent);
         await saveConversation(q, { ...next, updatedAt: now, seq });
-        await this.event(q, agent, conv, seq, now, { action: 'assign', assigneeId: command.assigneeId, teamId: next.teamId });
+        await this.event(q, agent, conv, seq, now, { action: 'assign', assigneeId: command.assigneeId, teamId: next.teamId }, command.deviceTime);
         return null;
       }
       case 'set_priority':
@@ -326,14 +326,14 @@ export class Workspace {
   }
 
   /** A timeline event (status change, assignment) as a message of kind `event`. */
-  private async event(q: Queryable, agent: Agent, conv: Conversation, seq: number, now: number, meta: Record<string, unknown>): Promise<void> {
+  private async event(q: Queryable, agent: Agent, conv: Conversation, seq: number, now: number, meta: Record<string, unknown>, deviceTime: number | null = null): Promise<void> {
     const text =
       meta.action === 'status' ? `status → ${String(meta.status)}` : meta.assigneeId ? `assigned` : `unassigned`;
     await insertMessage(
       q,
       {
         id: this.ids.next(), tenantId: agent.tenantId, conversationId: conv.id, direction: 'out', kind: 'event', authorType: 'agent',
-        authorId: agent.id, text, subject: null, attachments: [], status: null, statusReason: null, deviceTime: null,
+        authorId: agent.id, text, subject: null, attachments: [], status: null, statusReason: null, deviceTime,
         serverTime: now, createdAt: now, meta, seq,
       },
       { inboxId: conv.inboxId, externalId: null },
