@@ -34,6 +34,8 @@ let pages = new Map<number, Conversation[]>();
 let loading = new Set<number>();
 let unbind: (() => void) | null = null;
 let reloadTimer: ReturnType<typeof setTimeout> | null = null;
+let scrolling: Promise<void> | null = null;
+let queuedRange: { start: number; end: number } | null = null;
 let recountTimer: ReturnType<typeof setTimeout> | null = null;
 let lastRecountAt = 0;
 /** Counts with filters may scan the index: while facts stream in, recount at most this often. */
@@ -185,9 +187,27 @@ export const useInboxStore = defineStore('inbox', {
       this.counts = { mine: mineN, unassigned, all };
     },
 
-    /** Makes sure rows [start, end) are read; called by the virtual list as it scrolls. */
+    /**
+     * Makes sure rows [start, end) are read; called by the virtual list as it scrolls. One window
+     * query runs at a time: ranges asked for meanwhile collapse into the latest (a scrollbar drag
+     * reads where it stops, not every row it passed).
+     */
     async ensureRange(start: number, end: number, force = false): Promise<void> {
       this.visible = { start, end };
+      if (!force && scrolling) {
+        queuedRange = { start, end };
+        return scrolling;
+      }
+      scrolling = this.readRange(start, end, force).finally(() => {
+        scrolling = null;
+        const next = queuedRange;
+        queuedRange = null;
+        if (next) void this.ensureRange(next.start, next.end);
+      });
+      return scrolling;
+    },
+
+    async readRange(start: number, end: number, force: boolean): Promise<void> {
       const gen = this.generation;
       const first = Math.floor(Math.max(0, start) / PAGE_SIZE);
       const last = Math.floor(Math.max(0, end) / PAGE_SIZE);
