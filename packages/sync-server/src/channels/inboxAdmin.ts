@@ -45,6 +45,8 @@ export class InboxAdmin {
     if (body.channel === 'api' && !secrets.secret) secrets.secret = randomToken(24);
     const config = parse(p.configSchema, body.config, 'config');
     const sealed = parse(p.secretsSchema, secrets, 'secrets');
+    // Secrets a provider generates when absent (a callback path token…) are shown once, like the api secret.
+    const generated = Object.fromEntries(Object.entries(sealed).filter(([k]) => !(k in secrets)));
     await this.checkTeams(agent.tenantId, body.teamIds);
     const id = this.ws.ids.next();
     const now = Date.now();
@@ -58,7 +60,11 @@ export class InboxAdmin {
     this.ws.committed.emit({ tenantId: agent.tenantId, seq: await this.ws.currentSeq(agent.tenantId) });
     const inbox = (await this.ws.inbox(agent.tenantId, id))!;
     // The api inbox's signing secret is shown once, at creation.
-    return { ...(await this.publicView(inbox)), ...(body.channel === 'api' && !body.secrets.secret ? { secret: secrets.secret } : {}) };
+    return {
+      ...(await this.publicView(inbox)),
+      ...(body.channel === 'api' && !body.secrets.secret ? { secret: secrets.secret } : {}),
+      ...(Object.keys(generated).length ? { generatedSecrets: generated } : {}),
+    };
   }
 
   async update(agent: Agent, id: string, raw: unknown): Promise<Record<string, unknown>> {
