@@ -23,6 +23,7 @@ import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
 import { ApiConfig, ApiSecrets } from '../channels/api.js';
 import { AliyunConfig, AliyunSecrets, KannelConfig, KannelSecrets, TwilioConfig, TwilioSecrets } from '../channels/sms/index.js';
 import { EmailConfig, EmailSecrets } from '../channels/email/index.js';
+import { WildfireConfig, WildfireSecrets } from '../channels/im/index.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -81,6 +82,8 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         'Provider.sms/aliyun.secrets': js(AliyunSecrets),
         'Provider.sms/kannel.config': js(KannelConfig),
         'Provider.sms/kannel.secrets': js(KannelSecrets),
+        'Provider.im/wildfire.config': js(WildfireConfig),
+        'Provider.im/wildfire.secrets': js(WildfireSecrets),
       },
     },
     paths: {
@@ -92,7 +95,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       '/api/v1/inboxes': {
         get: { summary: 'Inboxes in the caller\'s scope', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Inbox') } } }) },
         post: {
-          summary: 'Create an inbox (admin). `config` and `secrets` per provider are the `Provider.<channel>[/<provider>].config|secrets` schemas; an api inbox\'s signing secret is generated when absent and returned once.',
+          summary: 'Create an inbox (admin). `config` and `secrets` per provider are the `Provider.<channel>[/<provider>].config|secrets` schemas; an api inbox\'s signing secret is generated when absent and returned once; other generated secrets (the WildfireChat `callbackToken`) are returned once as `generatedSecrets`.',
           security: bearer,
           requestBody: { required: true, content: json(js(CreateInboxBody)) },
           responses: { '201': { description: 'Created', content: json(ref('Inbox')) }, ...errors },

@@ -3,6 +3,7 @@ import { cidrMatcher, parseCidr } from '../../src/channels/im/cidr.js';
 import { WildfireConfig, WildfireSecrets, replyTarget } from '../../src/channels/im/wildfire.js';
 import { Int64Id, parseWildfireJson, wildfireFailure, wildfireHeaders, wildfireSign } from '../../src/channels/im/wildfireApi.js';
 import { mapPayload, mediaMime, WfOutputMessage } from '../../src/channels/im/wildfirePayload.js';
+import { buildOpenApi } from '../../src/http/openapi.js';
 
 describe('WildfireChat signing', () => {
   it('matches the worked example of the Server API docs', () => {
@@ -101,5 +102,18 @@ describe('payloads', () => {
     expect(mediaMime('image/png; charset=binary', 'x.jpg', 'image/jpeg')).toBe('image/png');
     expect(mediaMime('application/octet-stream', 'v.amr', 'audio/amr')).toBe('audio/amr');
     expect(mediaMime(null, 'noext', 'image/jpeg')).toBe('image/jpeg');
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents the provider\'s config and secrets (without a sample token)', () => {
+    const schemas = (buildOpenApi('test') as { components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> } }).components.schemas;
+    const config = schemas['Provider.im/wildfire.config']!;
+    const secrets = schemas['Provider.im/wildfire.secrets']!;
+    expect(Object.keys(config.properties!)).toEqual(expect.arrayContaining(['serverApiBaseUrl', 'robotId', 'allowedSourceCidrs', 'sendVia']));
+    expect(config.required).toEqual(['serverApiBaseUrl']);
+    expect(Object.keys(secrets.properties!)).toEqual(['adminSecret', 'robotSecret', 'callbackToken']);
+    expect(secrets.required).toEqual(['adminSecret']);
+    expect(JSON.stringify(secrets)).not.toContain('"default"');
   });
 });
