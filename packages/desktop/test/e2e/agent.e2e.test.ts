@@ -196,6 +196,13 @@ describe('agent workspace against the sync server', () => {
         await page.getByRole('log').getByText('你好，我的订单').first().waitFor();
         await screenshot(page, `conversation-${locale}`);
       }
+      // Internal note: the composer switches mode (Element Plus radio buttons) and the note is marked.
+      await page.getByRole('radio', { name: '内部备注' }).check({ force: true });
+      await page.getByLabel('备注内容').fill('内部：请财务确认退款 @李伟');
+      await page.getByLabel('备注内容').press('Control+Enter');
+      await page.getByRole('log').getByRole('article', { name: '内部备注' }).filter({ hasText: '请财务确认退款' }).waitFor();
+      await page.getByRole('radio', { name: '回复' }).check({ force: true });
+      await page.getByLabel('回复内容').waitFor();
       // Keyboard navigation: j/k move the selection, Enter opens.
       await page.locator('body').click({ position: { x: 700, y: 400 } });
       await page.keyboard.press('j');
