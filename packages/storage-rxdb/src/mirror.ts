@@ -92,6 +92,11 @@ function merge(a: readonly Entry[], b: readonly Entry[], cmp: EntryComparator): 
 
 /** Changes up to this many are spliced into a sorted run one by one; more are merged in one pass. */
 const SPLICE_LIMIT = 32;
+/**
+ * Changes recorded for a run are applied at the latest when there are this many (or an eighth of its
+ * rows, if more), so a sort order nobody reads does not keep replaced rows alive.
+ */
+const PENDING_LIMIT = 1024;
 /** Rows sorted per step when a run is built in the background. */
 const SORT_CHUNK = 4096;
 
@@ -101,10 +106,21 @@ class SortedRun {
   rows: Entry[] | null = null;
   /** Whether changes are recorded (from the moment a build takes its snapshot). */
   tracking = false;
+  /** A background build owns `rows` until it ends. */
+  building = false;
   adds: Entry[] = [];
   removes: Entry[] = [];
 
   constructor(readonly cmp: EntryComparator) {}
+
+  /** Records a change; applies the recorded ones when they pile up. */
+  record(list: Entry[], e: Entry, members: ReadonlySet<Entry>): void {
+    if (!this.tracking) return;
+    list.push(e);
+    if (this.rows !== null && !this.building && this.adds.length + this.removes.length > Math.max(PENDING_LIMIT, this.rows.length >>> 3)) {
+      this.flush(members);
+    }
+  }
 
   /** The sorted rows with every recorded change applied. */
   flush(members: ReadonlySet<Entry>): Entry[] {
@@ -163,7 +179,7 @@ class StatusBucket {
     this.assignees.set(e.c.assigneeId, (this.assignees.get(e.c.assigneeId) ?? 0) + 1);
     for (const sort of CONVERSATION_SORTS) {
       const run = this.runs[sort];
-      if (run.tracking) run.adds.push(e);
+      run.record(run.adds, e, this.members);
     }
   }
 
@@ -174,7 +190,7 @@ class StatusBucket {
     else this.assignees.set(e.c.assigneeId, n);
     for (const sort of CONVERSATION_SORTS) {
       const run = this.runs[sort];
-      if (run.tracking) run.removes.push(e);
+      run.record(run.removes, e, this.members);
     }
   }
 
@@ -244,6 +260,7 @@ export class ConversationMirror {
         if (run.tracking) continue;
         const snapshot = [...bucket.members];
         run.tracking = true;
+        run.building = true;
         run.adds = [];
         run.removes = [];
         const runs: Entry[][] = [];
@@ -260,6 +277,7 @@ export class ConversationMirror {
           runs.splice(0, runs.length, ...next);
         }
         run.rows = runs[0] ?? [];
+        run.building = false;
       }
     }
     return true;

@@ -402,7 +402,8 @@ export class RxdbStore implements LocalStore {
 
   /**
    * Walks an index range in `field` order (the last index field before the primary key, unique per
-   * row) in steps of `batch` rows; `visit` returns false to stop.
+   * row) in steps of `batch` rows; `visit` returns false to stop. Resolves false when `stop` (asked
+   * before each step) ended the walk early.
    */
   private async scan<D>(
     collection: RxCollection<D>,
@@ -411,13 +412,15 @@ export class RxdbStore implements LocalStore {
     index: string[],
     batch: number,
     visit: (doc: RxDocumentData<D>) => boolean,
-  ): Promise<void> {
+    stop?: () => boolean,
+  ): Promise<boolean> {
     let after: unknown;
     for (;;) {
+      if (stop?.()) return false;
       const sel = after === undefined ? selector : ({ ...selector, [field]: { $gt: after } } as MangoQuerySelector<D>);
       const docs = await this.find(collection, sel, [field], index, batch);
-      for (const d of docs) if (!visit(d)) return;
-      if (docs.length < batch) return;
+      for (const d of docs) if (!visit(d)) return true;
+      if (docs.length < batch) return true;
       after = docs[docs.length - 1]![field];
     }
   }
@@ -611,11 +614,14 @@ export class RxdbStore implements LocalStore {
   async queryConversations(q: ConversationQuery): Promise<Conversation[]> {
     const mirror = this.readyMirror();
     if (mirror !== null) return mirror.query(q);
-    return this.indexedRead(() => this.queryIndexed(q));
+    // Index-only queries read at most a page per status: the mirror loader waits for them. Filtered
+    // walks can take long: they run beside the loader and switch to the mirror once it is ready.
+    if (!hasResidualFilter(q)) return this.indexedRead(async () => (await this.queryIndexed(q))!);
+    return (await this.queryIndexed(q, () => this.mirrorReady)) ?? this.queryConversations(q);
   }
 
-  /** The query on the IndexedDB indexes (while the mirror loads, or without one). */
-  private async queryIndexed(q: ConversationQuery): Promise<Conversation[]> {
+  /** The query on the IndexedDB indexes (while the mirror loads, or without one); null when `stop` ended it. */
+  private async queryIndexed(q: ConversationQuery, stop?: () => boolean): Promise<Conversation[] | null> {
     const collection = this.check().conversations;
     const offset = Math.max(0, q.offset ?? 0);
     if (q.limit <= 0) return [];
@@ -627,16 +633,25 @@ export class RxdbStore implements LocalStore {
         const index = [...prefix, key];
         const found: Conversation[] = [];
         const batch = residual ? SCAN_BATCH : Math.min(need, SCAN_BATCH);
-        await this.scan(collection, selector, key, index, batch, (d) => {
-          const c = parse<Conversation>(d);
-          if (matchesQuery(c, q)) found.push(c);
-          return found.length < need;
-        });
-        return found;
+        const done = await this.scan(
+          collection,
+          selector,
+          key,
+          index,
+          batch,
+          (d) => {
+            const c = parse<Conversation>(d);
+            if (matchesQuery(c, q)) found.push(c);
+            return found.length < need;
+          },
+          stop,
+        );
+        return done ? found : null;
       }),
     );
+    if (parts.some((p) => p === null)) return null;
     // Each range is in index order already; the merge uses the domain comparator, so the result is runQuery's.
-    const merged = parts.length === 1 ? parts[0]! : parts.flat().sort(compareConversations(q.sort));
+    const merged = parts.length === 1 ? parts[0]! : (parts as Conversation[][]).flat().sort(compareConversations(q.sort));
     return merged.slice(offset, need);
   }
 
@@ -656,10 +671,12 @@ export class RxdbStore implements LocalStore {
   async countConversations(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): Promise<number> {
     const mirror = this.readyMirror();
     if (mirror !== null) return mirror.count(q);
-    return this.indexedRead(() => this.countIndexed(q));
+    if (!hasResidualFilter(q)) return this.indexedRead(async () => (await this.countIndexed(q))!);
+    return (await this.countIndexed(q, () => this.mirrorReady)) ?? this.countConversations(q);
   }
 
-  private async countIndexed(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): Promise<number> {
+  /** The count on the IndexedDB indexes; null when `stop` ended it. */
+  private async countIndexed(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>, stop?: () => boolean): Promise<number | null> {
     const collection = this.check().conversations;
     const parts = this.partitions(q);
     if (!hasResidualFilter(q)) {
@@ -670,14 +687,23 @@ export class RxdbStore implements LocalStore {
     const counts = await Promise.all(
       parts.map(async ({ selector, prefix }) => {
         let n = 0;
-        await this.scan(collection, selector, 'kA', [...prefix, 'kA'], SCAN_BATCH, (d) => {
-          if (matchesQuery(parse<Conversation>(d), q)) n++;
-          return true;
-        });
-        return n;
+        const done = await this.scan(
+          collection,
+          selector,
+          'kA',
+          [...prefix, 'kA'],
+          SCAN_BATCH,
+          (d) => {
+            if (matchesQuery(parse<Conversation>(d), q)) n++;
+            return true;
+          },
+          stop,
+        );
+        return done ? n : null;
       }),
     );
-    return counts.reduce((a, b) => a + b, 0);
+    if (counts.some((c) => c === null)) return null;
+    return (counts as number[]).reduce((a, b) => a + b, 0);
   }
 
   // ---------------------------------------------------------------- messages

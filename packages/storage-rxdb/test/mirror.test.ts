@@ -2,7 +2,7 @@
 // mirror loaded), agreement with the IndexedDB path and runQuery on generated data, writes during a
 // load, clearFacts, and the mirror's own sorted runs under changes.
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CONVERSATION_SORTS, matchesQuery, runQuery, type Conversation, type ConversationQuery } from '@goutong/core';
 import { generateConversations, makeFactBatch, runStorageConformance, seededRandom } from '@goutong/core/testing';
 import { RxdbStore, type RxdbStoreOptions } from '../src/index.js';
@@ -257,6 +257,32 @@ describe('RxdbStore mirror', () => {
     }
   }, 60_000);
 
+  it('a filtered walk of IndexedDB started during the load switches to the mirror once it is ready', async () => {
+    const data = generateConversations(5000, { seed: 13, agentIds });
+    const dbName = `switch${++n}`;
+    const first = await open(dbName, { mirror: false });
+    await first.applyFacts(makeFactBatch({ conversations: data }), 1, 's');
+    await first.close();
+    const mirrorQuery = vi.spyOn(ConversationMirror.prototype, 'query');
+    const mirrorCount = vi.spyOn(ConversationMirror.prototype, 'count');
+    const store = await open(dbName);
+    try {
+      expect(store.mirrorState).toBe('loading');
+      const noHit: ConversationQuery = { text: 'zzz-no-hit', sort: 'lastActivity', limit: 50 };
+      // A walk of all 5,000 rows on fake-indexeddb takes far longer than loading them in chunks.
+      const [rows, count] = await Promise.all([store.queryConversations(noHit), store.countConversations({ text: 'acme', status: ['open', 'closed'] })]);
+      expect(rows).toEqual([]);
+      expect(count).toBe(data.filter((c) => matchesQuery(c, { text: 'acme', status: ['open', 'closed'] })).length);
+      expect(store.mirrorState).toBe('ready');
+      expect(mirrorQuery).toHaveBeenCalledWith(noHit);
+      expect(mirrorCount).toHaveBeenCalledTimes(1);
+    } finally {
+      mirrorQuery.mockRestore();
+      mirrorCount.mockRestore();
+      await store.close();
+    }
+  }, 60_000);
+
   it('close stops a running load', async () => {
     const dbName = `closing${++n}`;
     const first = await open(dbName, { mirror: false });
@@ -289,12 +315,22 @@ describe('ConversationMirror', () => {
     });
     expect(done).toBe(true);
     expect(step).toBeGreaterThan(10);
-    const rows = [...state.values()];
-    for (const q of randomQueries(300, 5)) {
-      expect(ids(mirror.query(q)), JSON.stringify(q)).toEqual(ids(runQuery(rows, q)));
-      const { sort: _s, limit: _l, offset: _o, ...filter } = q;
-      expect(mirror.count(filter)).toBe(rows.filter((c) => matchesQuery(c, filter)).length);
+    const check = (queries: ConversationQuery[]) => {
+      const rows = [...state.values()];
+      for (const q of queries) {
+        expect(ids(mirror.query(q)), JSON.stringify(q)).toEqual(ids(runQuery(rows, q)));
+        const { sort: _s, limit: _l, offset: _o, ...filter } = q;
+        expect(mirror.count(filter)).toBe(rows.filter((c) => matchesQuery(c, filter)).length);
+      }
+    };
+    check(randomQueries(300, 5));
+    // Many changes while nobody reads: applied when they pile up, then at the next read.
+    for (let round = 0; round < 4; round++) {
+      const batch = changes(data, 3000, 400 + round, 200_000 + round * 10_000).filter((c) => c.seq > 0);
+      for (const c of batch) mirror.put(c);
+      applySeqRule(state, batch);
     }
+    check(randomQueries(100, 6));
   }, 60_000);
 
   it('a loaded row never replaces a written one', () => {
