@@ -162,6 +162,13 @@ describe.each([['sqlite'], ['postgres']] as const)('WildfireChat (im/wildfire) o
     expect((await wf.repost(callbackUrl, m.body)).status).toBe(200);
     expect(await msgCount(inboxId)).toBe(before);
     expect(await s.count('SELECT COUNT(*) AS n FROM messages WHERE inbox_id = ? AND external_id = ?', [inboxId, m.messageId.toString()])).toBe(1);
+
+    // The robot callback and the forward racing each other with a new message (and its image).
+    const img = wf.putMedia('race.png', crypto.randomBytes(2000), 'image/png');
+    const body = FakeWildfire.outputMessage({ messageId: wf.uid(), sender: 'u_bob', conv: { type: 0, target: ROBOT, line: 0 }, payload: { type: 3, mediaType: 1, remoteMediaUrl: img }, timestamp: Date.now() });
+    const both = await Promise.all([wf.repost(callbackUrl, body), wf.repost(callbackUrl, body), wf.repost(callbackUrl, body)]);
+    expect(both.map((p) => p.status)).toEqual([200, 200, 200]);
+    expect(await msgCount(inboxId)).toBe(before + 1);
   });
 
   it('a callback with a wrong token (or for no such inbox) is 404 and stores nothing; malformed bodies are 400', async () => {

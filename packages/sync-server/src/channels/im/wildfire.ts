@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ChannelProvider, ProviderDeps, SendContext, SendResult } from '../provider.js';
 import { randomToken, safeEqual } from '../../auth/crypto.js';
 import { MAX_ATTACHMENT_BYTES } from '../../attachments/store.js';
+import { ApiError } from '../../errors.js';
 import { Cidr, cidrMatcher } from './cidr.js';
 import { callWildfire, parseWildfireJson, SendMessageResult, wildfireFailure } from './wildfireApi.js';
 import { mapPayload, mediaMime, mediaName, WfOutputMessage, type MappedInbound } from './wildfirePayload.js';
@@ -75,7 +76,10 @@ export function replyTarget(identifier: string): { type: number; target: string;
  */
 export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
   const doFetch = opts.fetch ?? fetch;
-  const mediaTimeoutMs = opts.mediaTimeoutMs ?? 20_000;
+  // im-server posts callbacks with OkHttp's async client (win/liyufan/im/HttpUtils.java: enqueue, default
+  // 10 s read timeout, 5 concurrent calls per host): fetch media inline but answer within that budget.
+  // Past it the message is still stored (the handler runs on); the IM server only logs a timeout.
+  const mediaTimeoutMs = opts.mediaTimeoutMs ?? 8_000;
   /** Display names looked up with /admin/user/get_info (null: lookup failed), for 10 minutes. */
   const names = new Map<string, { name: string | null; at: number }>();
 
@@ -201,7 +205,7 @@ export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
       }
     }
     const name = ev.conv.type === 0 ? await displayName(deps, inbox, cfg, secrets, ev.sender).catch(() => undefined) : undefined;
-    const res = await ws.ingestInbound(inbox, {
+    const input = {
       externalId: ev.messageId,
       from: { identifier, ...(name ? { name } : {}) },
       text: mapped.text,
@@ -209,8 +213,15 @@ export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
       attachments,
       meta,
       sentAt: ev.timestamp && ev.timestamp > 0 ? ev.timestamp : undefined,
-    });
-    return res.duplicate ? 'duplicate' : 'stored';
+    };
+    try {
+      const res = await ws.ingestInbound(inbox, input);
+      return res.duplicate ? 'duplicate' : 'stored';
+    } catch (e) {
+      // The same message by the robot callback and the forward at once: the other request stored it.
+      if (e instanceof ApiError && e.code === 'conflict') return 'duplicate';
+      throw e;
+    }
   }
 
   return {
