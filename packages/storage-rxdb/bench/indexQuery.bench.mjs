@@ -199,7 +199,10 @@ export async function runIndexQueryBench(opts = {}) {
         await store.queryConversations(q);
         runQuery(data, q);
       }
+      // A full collection before each series, so neither side pays for the other's garbage.
+      heapUsed();
       const m = await time(runs, () => store.queryConversations(q));
+      heapUsed();
       const b = await time(runs, () => runQuery(data, q));
       const c = await time(Math.min(runs, 20), () => store.countConversations(filter));
       const cb = await time(Math.min(runs, 20), () => data.filter((row) => matchesQuery(row, filter)).length);
@@ -230,7 +233,7 @@ export async function runIndexQueryBench(opts = {}) {
       mirrorLoadMs: Math.round(mirrorLoadMs),
       eventLoopDelayWhileLoading: delay,
       heap: gc
-        ? { mirrorMB: round((heapMirror - heapClosed) / 1e6), bytesPerRow: Math.round((heapMirror - heapClosed) / rows), haystackChars: mirrorStats?.haystackChars }
+        ? { mirrorMB: round((heapMirror - heapClosed) / 1e6), bytesPerRow: Math.round((heapMirror - heapClosed) / rows), textChars: mirrorStats?.textChars }
         : { note: 'gc not available' },
       queries: perQuery,
       identical: allIdentical,

@@ -1,18 +1,19 @@
 // In-memory mirror of the conversation index. RxdbStore loads it in the background after open and
 // keeps it in step with every write; once loaded, queries and counts are answered from it instead of
-// walking IndexedDB ranges. Results equal core's runQuery: the same filters (matchesQuery, with the
-// text haystack precomputed once per row) and the same order (compareConversations).
+// walking IndexedDB ranges. Results equal core's runQuery: the same filters (matchesQuery's tests on
+// the same values) and the same order (compareConversations on the stored rows).
+//
+// Layout, chosen for scans that stay fast on 100,000 rows (a scan over objects spread through the heap
+// is bound by memory latency, ~10x slower than over packed arrays):
+//  - every row version has a slot; the filter fields are typed-array columns of dictionary codes;
+//  - the search text of all slots is one string (`hay\0hay\0...`), so a text search is a few
+//    `indexOf` calls over contiguous memory, not one call per row;
+//  - per status, one array of slots per sort order, kept sorted (changes spliced or merged in at the
+//    next read), so a page walks the rows in final order and stops when it has enough.
+// An update takes a new slot; the old one is dead until a compaction renumbers the live slots.
 import { CONVERSATION_SORTS, compareConversations, type Conversation, type ConversationQuery, type ConversationSort } from '@goutong/core';
 
 export type ConversationFilter = Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>;
-
-/** One row of the mirror. Replaced (never changed) on update, so identity tells versions apart. */
-interface Entry {
-  /** The stored conversation (parsed from the row's JSON; never handed out, callers get copies). */
-  readonly c: Conversation;
-  /** Lower-cased search text, exactly the haystack of core's matchesQuery. */
-  readonly hay: string;
-}
 
 /** The haystack of core's `matchesQuery` text filter (contact name, subject, preview, labels). */
 export function searchText(c: Conversation): string {
@@ -31,32 +32,23 @@ export function hasResidualFilter(q: ConversationFilter): boolean {
   );
 }
 
-/** The lower-cased search needle of a query, '' when it has no text filter. */
-function needleOf(q: ConversationFilter): string {
-  return q.text === undefined ? '' : q.text.trim().toLowerCase();
-}
-
-/** matchesQuery without the status test (buckets are per status), with the precomputed haystack. */
-function matches(e: Entry, q: ConversationFilter, needle: string): boolean {
-  const c = e.c;
-  if (q.assigneeId !== undefined && c.assigneeId !== q.assigneeId) return false;
-  if (q.inboxIds && !q.inboxIds.includes(c.inboxId)) return false;
-  if (q.teamId !== undefined && c.teamId !== q.teamId) return false;
-  if (q.channels && !q.channels.includes(c.channel)) return false;
-  if (q.priorities && !q.priorities.includes(c.priority)) return false;
-  if (q.label !== undefined && !c.labels.includes(q.label)) return false;
-  if (needle !== '' && !e.hay.includes(needle)) return false;
-  return true;
-}
-
-type EntryComparator = (a: Entry, b: Entry) => number;
-
-const COMPARATORS = Object.fromEntries(
-  CONVERSATION_SORTS.map((sort) => {
-    const cmp = compareConversations(sort);
-    return [sort, ((a, b) => cmp(a.c, b.c)) satisfies EntryComparator];
-  }),
-) as Record<ConversationSort, EntryComparator>;
+/** Ends each slot's text in the corpus. A needle without it cannot match across two slots. */
+const SEP = '\u0000';
+/** Changes up to this many are spliced into a sorted run one by one; more are merged in one pass. */
+const SPLICE_LIMIT = 32;
+/**
+ * Changes recorded for a run are applied at the latest when there are this many (or an eighth of its
+ * rows, if more), so a sort order nobody reads does not pile them up.
+ */
+const PENDING_LIMIT = 1024;
+/** Rows sorted per step when the runs are built in the background. */
+const SORT_CHUNK = 4096;
+/** Rows a text query checks one by one in sort order before it searches the whole corpus instead. */
+const TEXT_WALK_BUDGET = 2048;
+/** Dead slots are dropped (live slots renumbered) when there are more than this and half the live ones. */
+const COMPACT_MIN_DEAD = 4096;
+/** Labels with a dictionary code below this are tested with a bit mask; later ones on the row. */
+const LABEL_BITS = 32;
 
 /** Deep copy of a JSON value (what a stored row is). */
 function cloneJson<T>(value: T): T {
@@ -67,20 +59,50 @@ function cloneJson<T>(value: T): T {
   return out as T;
 }
 
-/** First index whose row is not before `e` (rows sorted by cmp). */
-function lowerBound(rows: readonly Entry[], e: Entry, cmp: EntryComparator): number {
+/** Values to small integer codes (SameValueZero, like `includes` and `===` on the values rows hold). */
+class Dict {
+  private readonly codes = new Map<unknown, number>();
+  get size(): number {
+    return this.codes.size;
+  }
+  code(value: unknown): number {
+    let c = this.codes.get(value);
+    if (c === undefined) {
+      c = this.codes.size;
+      this.codes.set(value, c);
+    }
+    return c;
+  }
+  /** The code of a value, or -1 when no row ever had it. */
+  find(value: unknown): number {
+    return this.codes.get(value) ?? -1;
+  }
+  /** A membership table over codes for a list of values. */
+  table(values: readonly unknown[]): Uint8Array {
+    const t = new Uint8Array(this.codes.size);
+    for (const v of values) {
+      const c = this.find(v);
+      if (c >= 0) t[c] = 1;
+    }
+    return t;
+  }
+}
+
+type SlotComparator = (a: number, b: number) => number;
+
+function lowerBound(rows: readonly number[], slot: number, cmp: SlotComparator): number {
   let lo = 0;
   let hi = rows.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (cmp(rows[mid]!, e) < 0) lo = mid + 1;
+    if (cmp(rows[mid]!, slot) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-function merge(a: readonly Entry[], b: readonly Entry[], cmp: EntryComparator): Entry[] {
-  const out = new Array<Entry>(a.length + b.length);
+function merge(a: readonly number[], b: readonly number[], cmp: SlotComparator): number[] {
+  const out = new Array<number>(a.length + b.length);
   let i = 0;
   let j = 0;
   let k = 0;
@@ -90,42 +112,34 @@ function merge(a: readonly Entry[], b: readonly Entry[], cmp: EntryComparator): 
   return out;
 }
 
-/** Changes up to this many are spliced into a sorted run one by one; more are merged in one pass. */
-const SPLICE_LIMIT = 32;
-/**
- * Changes recorded for a run are applied at the latest when there are this many (or an eighth of its
- * rows, if more), so a sort order nobody reads does not keep replaced rows alive.
- */
-const PENDING_LIMIT = 1024;
-/** Rows sorted per step when a run is built in the background. */
-const SORT_CHUNK = 4096;
-
-/** The rows of one status in one sort order, with the changes not yet applied to it. */
+/** The slots of one status in one sort order, with the changes not yet applied to it. */
 class SortedRun {
-  /** Sorted rows; null until built. */
-  rows: Entry[] | null = null;
+  /** Sorted slots; null until built. */
+  rows: number[] | null = null;
   /** Whether changes are recorded (from the moment a build takes its snapshot). */
   tracking = false;
   /** A background build owns `rows` until it ends. */
   building = false;
-  adds: Entry[] = [];
-  removes: Entry[] = [];
+  adds: number[] = [];
+  removes: number[] = [];
 
-  constructor(readonly cmp: EntryComparator) {}
+  constructor(readonly cmp: SlotComparator) {}
 
-  /** Records a change; applies the recorded ones when they pile up. */
-  record(list: Entry[], e: Entry, members: ReadonlySet<Entry>): void {
-    if (!this.tracking) return;
-    list.push(e);
-    if (this.rows !== null && !this.building && this.adds.length + this.removes.length > Math.max(PENDING_LIMIT, this.rows.length >>> 3)) {
-      this.flush(members);
-    }
+  get pending(): number {
+    return this.adds.length + this.removes.length;
   }
 
-  /** The sorted rows with every recorded change applied. */
-  flush(members: ReadonlySet<Entry>): Entry[] {
+  /** Records a change; applies the recorded ones when they pile up. */
+  record(list: number[], slot: number): void {
+    if (!this.tracking) return;
+    list.push(slot);
+    if (this.rows !== null && !this.building && this.pending > Math.max(PENDING_LIMIT, this.rows.length >>> 3)) this.flush(() => []);
+  }
+
+  /** The sorted slots with every recorded change applied; `members` gives the slots when not built yet. */
+  flush(members: () => number[]): number[] {
     if (this.rows === null) {
-      this.rows = [...members].sort(this.cmp);
+      this.rows = members().sort(this.cmp);
       this.tracking = true;
       this.adds = [];
       this.removes = [];
@@ -136,30 +150,30 @@ class SortedRun {
     this.adds = [];
     this.removes = [];
     let rows = this.rows;
-    // An entry added and removed since the last flush is in neither list's effect.
+    // A slot added and removed since the last flush is in neither list's effect.
     let added = adds;
     let removed = removes;
     if (adds.length > 0 && removes.length > 0) {
       const addSet = new Set(adds);
       const removeSet = new Set(removes);
-      added = adds.filter((e) => !removeSet.has(e));
-      removed = removes.filter((e) => !addSet.has(e));
+      added = adds.filter((s) => !removeSet.has(s));
+      removed = removes.filter((s) => !addSet.has(s));
     }
     if (added.length + removed.length <= SPLICE_LIMIT) {
-      // Rows hold one entry per id, so the order is strict and a binary search finds the entry.
-      for (const e of removed) {
-        const i = lowerBound(rows, e, cmp);
-        if (rows[i] === e) rows.splice(i, 1);
+      // Rows hold one slot per id, so the order is strict and a binary search finds the slot.
+      for (const s of removed) {
+        const i = lowerBound(rows, s, cmp);
+        if (rows[i] === s) rows.splice(i, 1);
         else {
-          const j = rows.indexOf(e);
+          const j = rows.indexOf(s);
           if (j >= 0) rows.splice(j, 1);
         }
       }
-      for (const e of added) rows.splice(lowerBound(rows, e, cmp), 0, e);
+      for (const s of added) rows.splice(lowerBound(rows, s, cmp), 0, s);
     } else {
       if (removed.length > 0) {
         const gone = new Set(removed);
-        rows = rows.filter((e) => !gone.has(e));
+        rows = rows.filter((s) => !gone.has(s));
       }
       rows = merge(rows, added.sort(cmp), cmp);
     }
@@ -168,34 +182,31 @@ class SortedRun {
   }
 }
 
-/** The rows of one status: the member set, per-assignee counts and one sorted run per sort order. */
+/** The rows of one status: their count, per-assignee counts (by code) and one sorted run per sort order. */
 class StatusBucket {
-  readonly members = new Set<Entry>();
-  readonly assignees = new Map<string | null, number>();
-  readonly runs = Object.fromEntries(CONVERSATION_SORTS.map((s) => [s, new SortedRun(COMPARATORS[s])])) as Record<ConversationSort, SortedRun>;
+  count = 0;
+  readonly assignees = new Map<number, number>();
+  readonly runs: Record<ConversationSort, SortedRun>;
 
-  add(e: Entry): void {
-    this.members.add(e);
-    this.assignees.set(e.c.assigneeId, (this.assignees.get(e.c.assigneeId) ?? 0) + 1);
-    for (const sort of CONVERSATION_SORTS) {
-      const run = this.runs[sort];
-      run.record(run.adds, e, this.members);
-    }
+  constructor(
+    readonly code: number,
+    comparators: Record<ConversationSort, SlotComparator>,
+  ) {
+    this.runs = Object.fromEntries(CONVERSATION_SORTS.map((s) => [s, new SortedRun(comparators[s])])) as Record<ConversationSort, SortedRun>;
   }
 
-  remove(e: Entry): void {
-    if (!this.members.delete(e)) return;
-    const n = (this.assignees.get(e.c.assigneeId) ?? 1) - 1;
-    if (n === 0) this.assignees.delete(e.c.assigneeId);
-    else this.assignees.set(e.c.assigneeId, n);
-    for (const sort of CONVERSATION_SORTS) {
-      const run = this.runs[sort];
-      run.record(run.removes, e, this.members);
-    }
+  add(slot: number, assignee: number): void {
+    this.count++;
+    this.assignees.set(assignee, (this.assignees.get(assignee) ?? 0) + 1);
+    for (const sort of CONVERSATION_SORTS) this.runs[sort].record(this.runs[sort].adds, slot);
   }
 
-  sorted(sort: ConversationSort): Entry[] {
-    return this.runs[sort].flush(this.members);
+  remove(slot: number, assignee: number): void {
+    this.count--;
+    const n = (this.assignees.get(assignee) ?? 1) - 1;
+    if (n === 0) this.assignees.delete(assignee);
+    else this.assignees.set(assignee, n);
+    for (const sort of CONVERSATION_SORTS) this.runs[sort].record(this.runs[sort].removes, slot);
   }
 }
 
@@ -204,49 +215,202 @@ export type Pause = () => Promise<boolean>;
 
 export interface MirrorStats {
   rows: number;
-  statuses: number;
-  /** UTF-16 code units of all haystacks (the text index). */
-  haystackChars: number;
+  /** Slots in use, live and dead (replaced versions not yet compacted). */
+  slots: number;
+  /** UTF-16 code units of the search text corpus. */
+  textChars: number;
+}
+
+type SlotTest = (slot: number) => boolean;
+/** A compiled filter: null when nothing beyond status (and text) is asked, false when no row can match. */
+type CompiledFilter = SlotTest | null | false;
+
+function grow<T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (n: number) => T)(size);
+  b.set(a);
+  return b;
 }
 
 /**
- * The conversation rows in memory: one bucket per status, each with one sorted array per sort order
- * (built once after loading, then kept sorted by splicing or merging the changes at the next read).
+ * The conversation rows in memory, answering `runQuery` and counts. `put` is a write (replaces the
+ * row), `putIfAbsent` a row read by the loader. `build` sorts in the background; until then the
+ * runs are built on first use.
  */
 export class ConversationMirror {
-  private readonly byId = new Map<string, Entry>();
-  private readonly buckets = new Map<string, StatusBucket>();
+  // ------------------------------------------------ slots and columns
+  private slots = 0;
+  private cap = 1024;
+  private convs: Conversation[] = [];
+  private alive = new Uint8Array(this.cap);
+  private statusCol = new Int32Array(this.cap);
+  private assigneeCol = new Int32Array(this.cap);
+  private teamCol = new Int32Array(this.cap);
+  private inboxCol = new Int32Array(this.cap);
+  private channelCol = new Int32Array(this.cap);
+  private priorityCol = new Int32Array(this.cap);
+  private labelMask = new Uint32Array(this.cap);
+  /** Offset of each slot's text in the corpus. */
+  private starts = new Float64Array(this.cap + 1);
+  private readonly slotOf = new Map<string, number>();
+  private dead = 0;
+
+  private readonly statuses = new Dict();
+  private readonly assignees = new Dict();
+  private readonly teams = new Dict();
+  private readonly inboxes = new Dict();
+  private readonly channels = new Dict();
+  private readonly priorities = new Dict();
+  private readonly labels = new Dict();
+
+  // ------------------------------------------------ text corpus: `text(slot) + SEP` for every slot
+  private corpus = '';
+  private corpusPending: string[] = [];
+  private textLength = 0;
+
+  // ------------------------------------------------ sorted runs
+  private readonly buckets: StatusBucket[] = [];
+  private readonly comparators: Record<ConversationSort, SlotComparator>;
+  private building = false;
+
+  constructor() {
+    this.comparators = Object.fromEntries(
+      CONVERSATION_SORTS.map((sort) => {
+        const cmp = compareConversations(sort);
+        return [sort, ((a: number, b: number) => cmp(this.convs[a]!, this.convs[b]!)) satisfies SlotComparator];
+      }),
+    ) as Record<ConversationSort, SlotComparator>;
+  }
 
   get size(): number {
-    return this.byId.size;
+    return this.slotOf.size;
   }
 
   /** A written row: replaces any earlier version. */
   put(c: Conversation): void {
-    const prev = this.byId.get(c.id);
-    if (prev !== undefined) this.bucket(prev.c.status).remove(prev);
-    const e: Entry = { c, hay: searchText(c) };
-    this.byId.set(c.id, e);
-    this.bucket(c.status).add(e);
+    const prev = this.slotOf.get(c.id);
+    if (prev !== undefined) this.kill(prev);
+    const slot = this.allocate(c);
+    this.slotOf.set(c.id, slot);
+    this.bucket(this.statusCol[slot]!).add(slot, this.assigneeCol[slot]!);
+    if (this.dead > COMPACT_MIN_DEAD && this.dead > this.slotOf.size / 2 && !this.building) this.compact();
   }
 
   /** A row read by the loader: kept only when no write put the id since the load began. */
   putIfAbsent(c: Conversation): void {
-    if (!this.byId.has(c.id)) this.put(c);
+    if (!this.slotOf.has(c.id)) this.put(c);
   }
 
   get(id: string): Conversation | null {
-    const e = this.byId.get(id);
-    return e === undefined ? null : cloneJson(e.c);
+    const slot = this.slotOf.get(id);
+    return slot === undefined ? null : cloneJson(this.convs[slot]!);
   }
 
-  private bucket(status: string): StatusBucket {
-    let b = this.buckets.get(status);
+  private allocate(c: Conversation): number {
+    if (this.slots === this.cap) this.resize(this.cap * 2);
+    const s = this.slots++;
+    this.convs[s] = c;
+    this.alive[s] = 1;
+    this.statusCol[s] = this.statuses.code(c.status);
+    this.assigneeCol[s] = this.assignees.code(c.assigneeId);
+    this.teamCol[s] = this.teams.code(c.teamId);
+    this.inboxCol[s] = this.inboxes.code(c.inboxId);
+    this.channelCol[s] = this.channels.code(c.channel);
+    this.priorityCol[s] = this.priorities.code(c.priority);
+    let mask = 0;
+    for (const label of c.labels) {
+      const code = this.labels.code(label);
+      if (code < LABEL_BITS) mask |= 1 << code;
+    }
+    this.labelMask[s] = mask >>> 0;
+    const text = searchText(c);
+    this.starts[s] = this.textLength;
+    this.textLength += text.length + 1;
+    this.starts[s + 1] = this.textLength;
+    this.corpusPending.push(text);
+    return s;
+  }
+
+  private kill(slot: number): void {
+    this.alive[slot] = 0;
+    this.dead++;
+    this.bucket(this.statusCol[slot]!).remove(slot, this.assigneeCol[slot]!);
+  }
+
+  private resize(cap: number): void {
+    this.cap = cap;
+    this.alive = grow(this.alive, cap);
+    this.statusCol = grow(this.statusCol, cap);
+    this.assigneeCol = grow(this.assigneeCol, cap);
+    this.teamCol = grow(this.teamCol, cap);
+    this.inboxCol = grow(this.inboxCol, cap);
+    this.channelCol = grow(this.channelCol, cap);
+    this.priorityCol = grow(this.priorityCol, cap);
+    this.labelMask = grow(this.labelMask, cap);
+    this.starts = grow(this.starts, cap + 1);
+  }
+
+  private bucket(code: number): StatusBucket {
+    let b = this.buckets[code];
     if (b === undefined) {
-      b = new StatusBucket();
-      this.buckets.set(status, b);
+      b = new StatusBucket(code, this.comparators);
+      this.buckets[code] = b;
     }
     return b;
+  }
+
+  /** The live slots of a status, in slot order. */
+  private membersOf(code: number): number[] {
+    const out: number[] = [];
+    const { alive, statusCol } = this;
+    for (let s = 0; s < this.slots; s++) if (alive[s] === 1 && statusCol[s] === code) out.push(s);
+    return out;
+  }
+
+  private sorted(bucket: StatusBucket, sort: ConversationSort): number[] {
+    return bucket.runs[sort].flush(() => this.membersOf(bucket.code));
+  }
+
+  /** The whole corpus, with the text of recent slots appended. */
+  private text(): string {
+    if (this.corpusPending.length > 0) {
+      this.corpus += this.corpusPending.join(SEP) + SEP;
+      this.corpusPending = [];
+    }
+    return this.corpus;
+  }
+
+  /** The slot whose text holds corpus offset `pos`. */
+  private slotAt(pos: number): number {
+    let lo = 0;
+    let hi = this.slots - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.starts[mid]! <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Calls `hit` for every live slot whose text contains `needle`, in slot order. */
+  private search(needle: string, hit: (slot: number) => void): void {
+    const text = this.text();
+    if (needle.includes(SEP)) {
+      // Could match across slots in the corpus: test slot by slot.
+      for (let s = 0; s < this.slots; s++) if (this.alive[s] === 1 && this.slotText(text, s).includes(needle)) hit(s);
+      return;
+    }
+    let from = 0;
+    for (;;) {
+      const pos = text.indexOf(needle, from);
+      if (pos < 0) return;
+      const s = this.slotAt(pos);
+      if (this.alive[s] === 1) hit(s);
+      from = this.starts[s + 1]!;
+    }
+  }
+
+  private slotText(text: string, slot: number): string {
+    return text.substring(this.starts[slot]!, this.starts[slot + 1]! - 1);
   }
 
   /**
@@ -254,87 +418,260 @@ export class ConversationMirror {
    * responsive); writes meanwhile are recorded and applied at the next read. Resolves false when stopped.
    */
   async build(pause: Pause): Promise<boolean> {
-    for (const sort of CONVERSATION_SORTS) {
-      for (const bucket of [...this.buckets.values()]) {
-        const run = bucket.runs[sort];
-        if (run.tracking) continue;
-        const snapshot = [...bucket.members];
-        run.tracking = true;
-        run.building = true;
-        run.adds = [];
-        run.removes = [];
-        const runs: Entry[][] = [];
+    this.building = true;
+    try {
+      const work: { run: SortedRun; snapshot: number[] }[] = [];
+      const members = new Map<number, number[]>();
+      for (let s = 0; s < this.slots; s++) {
+        if (this.alive[s] !== 1) continue;
+        const code = this.statusCol[s]!;
+        let list = members.get(code);
+        if (list === undefined) members.set(code, (list = []));
+        list.push(s);
+      }
+      // From here every change is recorded in the runs and applied at the next read.
+      for (const sort of CONVERSATION_SORTS) {
+        for (const bucket of this.buckets) {
+          if (bucket === undefined) continue;
+          const run = bucket.runs[sort];
+          if (run.tracking) continue;
+          run.tracking = true;
+          run.building = true;
+          run.adds = [];
+          run.removes = [];
+          work.push({ run, snapshot: members.get(bucket.code) ?? [] });
+        }
+      }
+      for (const { run, snapshot } of work) {
+        const parts: number[][] = [];
         for (let i = 0; i < snapshot.length; i += SORT_CHUNK) {
-          runs.push(snapshot.slice(i, i + SORT_CHUNK).sort(run.cmp));
+          parts.push(snapshot.slice(i, i + SORT_CHUNK).sort(run.cmp));
           if (await pause()) return false;
         }
-        while (runs.length > 1) {
-          const next: Entry[][] = [];
-          for (let i = 0; i < runs.length; i += 2) {
-            next.push(i + 1 < runs.length ? merge(runs[i]!, runs[i + 1]!, run.cmp) : runs[i]!);
+        while (parts.length > 1) {
+          const next: number[][] = [];
+          for (let i = 0; i < parts.length; i += 2) {
+            next.push(i + 1 < parts.length ? merge(parts[i]!, parts[i + 1]!, run.cmp) : parts[i]!);
             if (await pause()) return false;
           }
-          runs.splice(0, runs.length, ...next);
+          parts.splice(0, parts.length, ...next);
         }
-        run.rows = runs[0] ?? [];
+        run.rows = parts[0] ?? [];
         run.building = false;
       }
+      this.text();
+      return true;
+    } finally {
+      this.building = false;
     }
-    return true;
   }
 
-  private statuses(q: ConversationFilter): StatusBucket[] {
-    const keys = q.status === undefined ? [...this.buckets.keys()] : [...new Set<string>(q.status)];
+  /** Renumbers the live slots (dropping dead ones) in every column, the corpus and the runs. */
+  private compact(): void {
+    for (const b of this.buckets) if (b !== undefined) for (const sort of CONVERSATION_SORTS) if (b.runs[sort].rows !== null) this.sorted(b, sort);
+    const text = this.text();
+    const map = new Int32Array(this.slots);
+    const live = this.slotOf.size;
+    const cap = Math.max(1024, live * 2);
+    const next = {
+      convs: new Array<Conversation>(live),
+      alive: new Uint8Array(cap),
+      statusCol: new Int32Array(cap),
+      assigneeCol: new Int32Array(cap),
+      teamCol: new Int32Array(cap),
+      inboxCol: new Int32Array(cap),
+      channelCol: new Int32Array(cap),
+      priorityCol: new Int32Array(cap),
+      labelMask: new Uint32Array(cap),
+      starts: new Float64Array(cap + 1),
+    };
+    const texts: string[] = [];
+    let k = 0;
+    let offset = 0;
+    for (let s = 0; s < this.slots; s++) {
+      if (this.alive[s] !== 1) {
+        map[s] = -1;
+        continue;
+      }
+      map[s] = k;
+      const c = this.convs[s]!;
+      next.convs[k] = c;
+      next.alive[k] = 1;
+      next.statusCol[k] = this.statusCol[s]!;
+      next.assigneeCol[k] = this.assigneeCol[s]!;
+      next.teamCol[k] = this.teamCol[s]!;
+      next.inboxCol[k] = this.inboxCol[s]!;
+      next.channelCol[k] = this.channelCol[s]!;
+      next.priorityCol[k] = this.priorityCol[s]!;
+      next.labelMask[k] = this.labelMask[s]!;
+      const t = this.slotText(text, s);
+      texts.push(t);
+      next.starts[k] = offset;
+      offset += t.length + 1;
+      this.slotOf.set(c.id, k);
+      k++;
+    }
+    next.starts[k] = offset;
+    Object.assign(this, next);
+    this.cap = cap;
+    this.slots = k;
+    this.dead = 0;
+    // join() copies: the corpus no longer refers to the old one.
+    this.corpus = texts.length > 0 ? texts.join(SEP) + SEP : '';
+    this.textLength = offset;
+    for (const b of this.buckets) {
+      if (b === undefined) continue;
+      for (const sort of CONVERSATION_SORTS) {
+        const run = b.runs[sort];
+        if (run.rows !== null) run.rows = run.rows.map((s) => map[s]!);
+      }
+    }
+  }
+
+  // ------------------------------------------------ queries
+
+  /** The buckets of a query's statuses (all of them without a status filter), non-empty ones only. */
+  private bucketsOf(q: ConversationFilter): StatusBucket[] {
+    if (!q.status) return this.buckets.filter((b) => b !== undefined && b.count > 0);
     const out: StatusBucket[] = [];
-    for (const k of keys) {
-      const b = this.buckets.get(k);
-      if (b !== undefined && b.members.size > 0) out.push(b);
+    for (const status of new Set<string>(q.status)) {
+      const b = this.buckets[this.statuses.find(status)];
+      if (b !== undefined && b.count > 0) out.push(b);
     }
     return out;
+  }
+
+  /** matchesQuery's tests other than status and text, on the columns. */
+  private compile(q: ConversationFilter): CompiledFilter {
+    const tests: SlotTest[] = [];
+    if (q.assigneeId !== undefined) {
+      const code = this.assignees.find(q.assigneeId);
+      if (code < 0) return false;
+      const col = this.assigneeCol;
+      tests.push((s) => col[s] === code);
+    }
+    const member = (values: readonly unknown[] | undefined, dict: Dict, col: Int32Array) => {
+      if (!values) return true; // matchesQuery tests list filters by truthiness
+      const table = dict.table(values);
+      if (!table.includes(1)) return false;
+      tests.push((s) => table[col[s]!] === 1);
+      return true;
+    };
+    if (!member(q.inboxIds, this.inboxes, this.inboxCol)) return false;
+    if (q.teamId !== undefined && !member([q.teamId], this.teams, this.teamCol)) return false;
+    if (!member(q.channels, this.channels, this.channelCol)) return false;
+    if (!member(q.priorities, this.priorities, this.priorityCol)) return false;
+    if (q.label !== undefined) {
+      const label = q.label;
+      const code = this.labels.find(label);
+      if (code < 0) return false;
+      if (code < LABEL_BITS) {
+        const bit = (1 << code) >>> 0;
+        const col = this.labelMask;
+        tests.push((s) => (col[s]! & bit) !== 0);
+      } else {
+        tests.push((s) => this.convs[s]!.labels.includes(label));
+      }
+    }
+    if (tests.length === 0) return null;
+    if (tests.length === 1) return tests[0]!;
+    return (s) => {
+      for (const t of tests) if (!t(s)) return false;
+      return true;
+    };
+  }
+
+  /**
+   * Walks each bucket's run in `sort` order, keeping up to `need` slots that pass `test`. With a
+   * budget, gives up (returns null) once it checked that many rows without finishing.
+   */
+  private walk(buckets: StatusBucket[], sort: ConversationSort, need: number, test: SlotTest | null, budget = Infinity): number[][] | null {
+    const parts: number[][] = [];
+    let left = budget;
+    for (const bucket of buckets) {
+      const rows = this.sorted(bucket, sort);
+      if (test === null) {
+        parts.push(rows.length > need ? rows.slice(0, need) : rows);
+        continue;
+      }
+      const found: number[] = [];
+      const end = Math.min(rows.length, left);
+      let i = 0;
+      for (; i < end && found.length < need; i++) {
+        const s = rows[i]!;
+        if (test(s)) found.push(s);
+      }
+      if (found.length < need && i < rows.length) return null; // out of budget
+      left -= i;
+      parts.push(found);
+    }
+    return parts;
   }
 
   query(q: ConversationQuery): Conversation[] {
     const offset = Math.max(0, q.offset ?? 0);
     if (q.limit <= 0) return [];
     const need = offset + q.limit;
-    const needle = needleOf(q);
-    const filtered = q.assigneeId !== undefined || hasResidualFilter(q);
-    const parts: Entry[][] = [];
-    for (const bucket of this.statuses(q)) {
-      const rows = bucket.sorted(q.sort);
-      if (!filtered) {
-        parts.push(rows.length > need ? rows.slice(0, need) : rows);
-        continue;
+    const buckets = this.bucketsOf(q);
+    const filter = this.compile(q);
+    if (buckets.length === 0 || filter === false) return [];
+    const needle = q.text === undefined ? '' : q.text.trim().toLowerCase();
+    let parts: number[][] | null;
+    if (needle === '') {
+      parts = this.walk(buckets, q.sort, need, filter);
+    } else {
+      // A common term fills the page within the first rows: test them one by one. Otherwise search
+      // the corpus once and walk the runs again over the hits.
+      const text = this.text();
+      const rowHas: SlotTest = (s) => this.slotText(text, s).includes(needle);
+      parts = this.walk(buckets, q.sort, need, filter === null ? rowHas : (s) => filter(s) && rowHas(s), TEXT_WALK_BUDGET);
+      if (parts === null) {
+        const hits = new Uint8Array(this.slots);
+        let any = false;
+        this.search(needle, (s) => {
+          hits[s] = 1;
+          any = true;
+        });
+        if (!any) return [];
+        parts = this.walk(buckets, q.sort, need, filter === null ? (s) => hits[s] === 1 : (s) => hits[s] === 1 && filter(s));
       }
-      const found: Entry[] = [];
-      for (let i = 0; i < rows.length && found.length < need; i++) {
-        const e = rows[i]!;
-        if (matches(e, q, needle)) found.push(e);
-      }
-      parts.push(found);
     }
     // Each part is in final order; several are merged with the same comparator (runQuery's order).
-    const merged = parts.length === 1 ? parts[0]! : parts.flat().sort(COMPARATORS[q.sort]);
-    return merged.slice(offset, need).map((e) => cloneJson(e.c));
+    const merged = parts!.length === 1 ? parts![0]! : parts!.flat().sort(this.comparators[q.sort]);
+    return merged.slice(offset, need).map((s) => cloneJson(this.convs[s]!));
   }
 
   count(q: ConversationFilter): number {
-    const buckets = this.statuses(q);
-    let n = 0;
+    const buckets = this.bucketsOf(q);
+    if (buckets.length === 0) return 0;
     if (!hasResidualFilter(q)) {
-      for (const b of buckets) n += q.assigneeId === undefined ? b.members.size : (b.assignees.get(q.assigneeId) ?? 0);
+      let n = 0;
+      if (q.assigneeId === undefined) for (const b of buckets) n += b.count;
+      else {
+        const code = this.assignees.find(q.assigneeId);
+        if (code >= 0) for (const b of buckets) n += b.assignees.get(code) ?? 0;
+      }
       return n;
     }
-    const needle = needleOf(q);
-    for (const b of buckets) {
-      for (const e of b.sorted('lastActivity')) if (matches(e, q, needle)) n++;
+    const filter = this.compile(q);
+    if (filter === false) return 0;
+    const wanted = new Uint8Array(this.statuses.size);
+    for (const b of buckets) wanted[b.code] = 1;
+    const { statusCol } = this;
+    const needle = q.text === undefined ? '' : q.text.trim().toLowerCase();
+    let n = 0;
+    if (needle !== '') {
+      this.search(needle, (s) => {
+        if (wanted[statusCol[s]!] === 1 && (filter === null || filter(s))) n++;
+      });
+      return n;
     }
+    const { alive } = this;
+    for (let s = 0; s < this.slots; s++) if (alive[s] === 1 && wanted[statusCol[s]!] === 1 && filter!(s)) n++;
     return n;
   }
 
   stats(): MirrorStats {
-    let haystackChars = 0;
-    for (const e of this.byId.values()) haystackChars += e.hay.length;
-    return { rows: this.byId.size, statuses: this.buckets.size, haystackChars };
+    return { rows: this.slotOf.size, slots: this.slots, textChars: this.textLength };
   }
 }
