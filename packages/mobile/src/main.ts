@@ -28,7 +28,7 @@ export function createApp() {
     { immediate: true },
   );
   // #ifdef H5
-  void registerAppShell();
+  void registerAppShell((id) => uni.navigateTo({ url: `/pages/conversation/index?id=${encodeURIComponent(id)}` }));
   // #endif
   // uni-app expects Pinia to be returned next to the app (it wires it into every page on app-plus).
   return { app, Pinia };

@@ -6,7 +6,7 @@ import { useSessionStore } from '../src/stores/session';
 import { useInboxStore } from '../src/stores/inbox';
 import { useConversationStore, applyTextChange } from '../src/stores/conversation';
 import { useOutboxStore } from '../src/stores/outbox';
-import { useContactStore, callNoteText } from '../src/stores/contact';
+import { useContactStore } from '../src/stores/contact';
 import { useSettingsStore } from '../src/stores/settings';
 import { createTestDevice, type TestDevice } from './testDevice';
 
@@ -229,24 +229,32 @@ describe('conversation, outbox and contact stores', () => {
     handle.release();
   });
 
-  it('calls a contact through the dialer and logs the call on the conversation as a command', async () => {
+  it('calls a contact through the dialer and logs the call on the conversation as a log_call command', async () => {
     await signIn();
     const smsConversation = ids[1]!; // the seed puts conversation 1 on the SMS inbox
     const conv = world.server.conversation(smsConversation)!;
     const contact = useContactStore();
     await contact.load(conv.contactId, smsConversation);
     expect(contact.phoneNumbers).toEqual(['+8613800000001']);
+    const startedAt = world.clock.now();
     await contact.call('+8613800000001');
     expect(device.calls).toEqual(['+8613800000001']);
+    // The agent talks for three minutes and comes back to the app, with no network.
+    world.clock.advance(180_000);
+    device.foreground();
+    expect(contact.elapsedSeconds).toBe(180);
     world.net.goOffline(PHONE);
-    await drive(contact.logCall(3, 'answered'));
+    expect(await drive(contact.logCall({ outcome: 'answered', talkSeconds: 150, notes: 'meter reading confirmed' }))).toBe(true);
     expect(contact.activeCall).toBeNull();
     world.net.goOnline(PHONE);
     await settle();
-    const notes = world.server.messagesOf(smsConversation).filter((m) => m.kind === 'note');
-    expect(notes).toHaveLength(1);
-    expect(notes[0]!.text).toMatch(/^📞 \+8613800000001 · .* · 3 min · answered$/);
-    expect(callNoteText({ phoneNumber: '1', startedAt: 0 }, 2, 'busy')).toBe('📞 1 · 1970-01-01T00:00:00.000Z · 2 min · busy');
+    const calls = world.server.messagesOf(smsConversation).filter((m) => m.kind === 'call');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.meta.call).toMatchObject({
+      direction: 'out', from: 'Erin', to: '+8613800000001', startedAt, answeredAt: startedAt + 30_000, endedAt: startedAt + 180_000, durationSeconds: 150, outcome: 'answered',
+    });
+    expect(calls[0]!.text).toBe('meter reading confirmed');
+    expect(world.server.messagesOf(smsConversation).filter((m) => m.kind === 'note')).toEqual([]);
   });
 
   it('assigns to me: the conversation moves to my list', async () => {

@@ -1,11 +1,33 @@
 // A Device for store tests: core's TestWorld (reference server, seeded network, fake clock) in
-// place of uni's network and storage.
+// place of uni's network and storage, with fakes for the REST API beside sync (canned responses,
+// attachment uploads), the file vault, the media picker and notifications.
+import { TransportError, Uuidv7Generator, type Attachment, type CannedResponse } from '@goutong/core';
 import type { TestClient, TestWorld } from '@goutong/core/testing';
-import type { AppServices, Device, SavedSession } from '../src/app/services';
+import type { AppServices, Device, FileVault, LocalFile, LocalNotice, PickedFile, SavedSession, ServerApi } from '../src/app/services';
+
+/** What the fake server behind the REST seam holds and saw. */
+export interface FakeRest {
+  canned: CannedResponse[];
+  uploads: Attachment[];
+  /** Number of GETs of the canned responses. */
+  cannedFetches: number;
+  /** Makes every call fail with this error until cleared. */
+  failWith: TransportError | null;
+}
 
 export interface TestDevice extends Device {
   readonly calls: string[];
   readonly settingsData: Map<string, string>;
+  readonly rest: FakeRest;
+  /** Files in the fake vault, by ref. */
+  readonly vault: Map<string, LocalFile>;
+  /** What chooseMedia returns next. */
+  picked: PickedFile[];
+  /** Notifications shown by the "system"; `systemNotifications` false makes notify() refuse. */
+  readonly notices: LocalNotice[];
+  systemNotifications: boolean;
+  /** Fires the foreground hooks (the agent comes back from the dialer). */
+  foreground(): void;
   /** The TestClient behind the current sign-in. */
   phone(): TestClient;
 }
@@ -13,9 +35,67 @@ export interface TestDevice extends Device {
 export function createTestDevice(world: TestWorld, clientId: string, settingsData = new Map<string, string>()): TestDevice {
   const calls: string[] = [];
   let current: TestClient | null = null;
-  return {
+  const rest: FakeRest = { canned: [], uploads: [], cannedFetches: 0, failWith: null };
+  const vault = new Map<string, LocalFile>();
+  const notices: LocalNotice[] = [];
+  const foregroundHooks = new Set<() => void>();
+  let refs = 0;
+  let bytes = 0;
+  const ids = new Uuidv7Generator(
+    () => world.clock.now(),
+    (n) => Uint8Array.from({ length: n }, () => (bytes = (bytes * 73 + 41) % 256)),
+  );
+
+  const files: FileVault = {
+    async keep(f) {
+      const file = { ref: `ref-${++refs}`, name: f.name, mime: f.mime, size: f.size };
+      vault.set(file.ref, file);
+      return file;
+    },
+    async displayUrl(ref) {
+      return vault.has(ref) ? `blob:test/${ref}` : null;
+    },
+    async remove(ref) {
+      vault.delete(ref);
+    },
+  };
+
+  const online = () => current?.monitor.isOnline() ?? false;
+  const api: ServerApi = {
+    async getJson(path) {
+      if (!online()) throw new TransportError('network', 'cannot reach the server: offline');
+      if (rest.failWith) throw rest.failWith;
+      if (path === '/api/v1/canned-responses') {
+        rest.cannedFetches++;
+        return { items: structuredClone(rest.canned) };
+      }
+      throw new TransportError('http', `${path}: HTTP 404`, 404);
+    },
+    async uploadAttachment(file) {
+      if (!online()) throw new TransportError('network', 'cannot reach the server: offline');
+      if (rest.failWith) throw rest.failWith;
+      if (!vault.has(file.ref)) throw new TransportError('protocol', `${file.name} is no longer on this device`);
+      const n = rest.uploads.length + 1;
+      const a: Attachment = { id: `att-${n}`, name: file.name, mime: file.mime, size: file.size, sha256: n.toString(16).padStart(64, '0'), url: `/api/v1/attachments/att-${n}` };
+      rest.uploads.push(a);
+      return a;
+    },
+    async attachmentUrl(a) {
+      return `blob:test/${a.id}`;
+    },
+  };
+
+  const device: TestDevice = {
     calls,
     settingsData,
+    rest,
+    vault,
+    picked: [],
+    notices,
+    systemNotifications: true,
+    foreground() {
+      for (const fn of [...foregroundHooks]) fn();
+    },
     phone() {
       if (!current) throw new Error('not connected');
       return current;
@@ -44,6 +124,10 @@ export function createTestDevice(world: TestWorld, clientId: string, settingsDat
       return {
         client: tc.client,
         store: tc.store,
+        api,
+        files,
+        network: tc.monitor,
+        newId: () => ids.next(),
         storageKind: 'memory',
         workingSet: () => null,
         dispose: () => tc.client.stop(),
@@ -52,5 +136,23 @@ export function createTestDevice(world: TestWorld, clientId: string, settingsDat
     async makePhoneCall(phoneNumber) {
       calls.push(phoneNumber);
     },
+    async chooseMedia() {
+      const p = device.picked;
+      device.picked = [];
+      return p;
+    },
+    async notify(n) {
+      if (!device.systemNotifications) return false;
+      notices.push(n);
+      return true;
+    },
+    async requestNotifyPermission() {
+      return device.systemNotifications;
+    },
+    onForeground(fn) {
+      foregroundHooks.add(fn);
+      return () => foregroundHooks.delete(fn);
+    },
   };
+  return device;
 }

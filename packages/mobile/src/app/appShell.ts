@@ -5,7 +5,10 @@
 //    queued attachments) instead of evicting it under storage pressure.
 
 interface ShellNavigator {
-  serviceWorker?: { register(url: string, opts?: { scope?: string }): Promise<unknown> };
+  serviceWorker?: {
+    register(url: string, opts?: { scope?: string }): Promise<unknown>;
+    addEventListener?(type: 'message', fn: (e: { data?: unknown }) => void): void;
+  };
   storage?: { persist?: () => Promise<boolean>; persisted?: () => Promise<boolean> };
 }
 
@@ -15,8 +18,20 @@ export function shellWorkerUrl(loc: { origin: string; pathname: string }): { url
   return { url: `${loc.origin}${dir}sw.js`, scope: `${loc.origin}${dir}` };
 }
 
-export async function registerAppShell(nav: ShellNavigator | undefined = globalThis.navigator as ShellNavigator | undefined, loc: Location | undefined = globalThis.location): Promise<boolean> {
+/**
+ * `onOpenConversation` runs when a notification shown through the worker is tapped (the worker
+ * posts the conversation's id to the page).
+ */
+export async function registerAppShell(
+  onOpenConversation: (id: string) => void = () => undefined,
+  nav: ShellNavigator | undefined = globalThis.navigator as ShellNavigator | undefined,
+  loc: Location | undefined = globalThis.location,
+): Promise<boolean> {
   if (!nav || !loc || !/^https?:$/.test(loc.protocol)) return false;
+  nav.serviceWorker?.addEventListener?.('message', (e) => {
+    const d = e.data as { type?: unknown; conversationId?: unknown } | undefined;
+    if (d?.type === 'goutong:open-conversation' && typeof d.conversationId === 'string') onOpenConversation(d.conversationId);
+  });
   try {
     if (nav.storage?.persist && !(await nav.storage.persisted?.())) await nav.storage.persist();
   } catch {

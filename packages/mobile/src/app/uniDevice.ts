@@ -15,7 +15,9 @@ import {
 } from '@goutong/core';
 import { openDeviceStore } from '../storage';
 import type { PlusSqliteApi } from '../storage/plusSqlite';
-import type { AppServices, Device, SavedSession, SettingsKv } from './services';
+import type { AppServices, Device, FileVault, LocalNotice, PickedFile, SavedSession, SettingsKv } from './services';
+import { IdbFileVault, SavedFileVault, baseName, mimeFromName } from '../attachments/vault';
+import { bytesFrom, createServerApi, fetchDownload, fetchSender, uniDownload, uniSender } from './uniServerApi';
 
 export const uniFetch: FetchLike = (url, init) =>
   new Promise((resolve, reject) => {
@@ -194,14 +196,28 @@ export function createUniDevice(platform: string): Device {
         device: 'mobile',
       });
       await client.start();
+      const files = await openVault(platform, saved.agent.id);
+      const api = createServerApi({
+        baseUrl: saved.serverUrl,
+        token: () => transport.freshToken(),
+        send: platform === 'h5' && typeof fetch === 'function' ? fetchSender : uniSender,
+        download: platform === 'h5' && typeof fetch === 'function' ? fetchDownload : uniDownload,
+        bytes: bytesFrom(files),
+      });
+      const ids = new Uuidv7Generator(Date.now, randomBytes);
       return {
         client,
         store: opened.store,
+        api,
+        files,
+        network,
+        newId: () => ids.next(),
         storageKind: opened.kind,
         workingSet: opened.workingSet,
         async dispose() {
           await client.stop();
           await opened.store.close();
+          if (files instanceof IdbFileVault) files.close();
         },
       };
     },
@@ -210,6 +226,25 @@ export function createUniDevice(platform: string): Device {
       return new Promise((resolve, reject) =>
         uni.makePhoneCall({ phoneNumber, success: () => resolve(), fail: (e) => reject(new Error(e.errMsg || 'cannot call')) }),
       );
+    },
+
+    chooseMedia(source) {
+      return chooseMedia(platform, source);
+    },
+
+    notify(notice) {
+      return notify(platform, notice);
+    },
+
+    async requestNotifyPermission() {
+      const N = browserNotification(platform);
+      if (N) return N.permission === 'granted' || (N.permission !== 'denied' && (await N.requestPermission()) === 'granted');
+      return platform === 'app';
+    },
+
+    onForeground(fn) {
+      uni.onAppShow(fn);
+      return () => uni.offAppShow(fn);
     },
 
     defaultServerUrl() {
@@ -222,4 +257,129 @@ export function createUniDevice(platform: string): Device {
       uni.setLocale(locale);
     },
   };
+}
+
+async function openVault(platform: string, agentId: string): Promise<FileVault> {
+  if (platform === 'h5' && typeof indexedDB !== 'undefined') {
+    try {
+      return await IdbFileVault.open(`goutong-files-${agentId.replace(/[^A-Za-z0-9_-]/g, '_').toLowerCase()}`);
+    } catch {
+      // Private browsing without IndexedDB: uni's (unsupported on H5) saved files fail with a reason.
+    }
+  }
+  return new SavedFileVault(uni);
+}
+
+type ChooseMediaFile = { tempFilePath: string; size: number; fileType?: string };
+type ChooseImageFile = { path?: string; size: number; name?: string; type?: string };
+
+/** Camera or gallery: uni.chooseMedia (photos and videos) where the platform has it, else uni.chooseImage. */
+function chooseMedia(platform: string, source: 'camera' | 'album'): Promise<PickedFile[]> {
+  const u = uni as unknown as {
+    chooseMedia?: (o: { count: number; mediaType: string[]; sourceType: string[]; sizeType?: string[]; success(r: { tempFiles: ChooseMediaFile[] }): void; fail(): void }) => void;
+  };
+  return new Promise((resolve) => {
+    if (platform !== 'h5' && typeof u.chooseMedia === 'function') {
+      u.chooseMedia({
+        count: 9,
+        mediaType: ['image', 'video'],
+        sourceType: [source],
+        sizeType: ['compressed'],
+        success: (r) =>
+          resolve(
+            r.tempFiles.map((f) => {
+              const name = baseName(f.tempFilePath, f.fileType === 'video' ? 'video.mp4' : 'photo.jpg');
+              return { path: f.tempFilePath, name, mime: mimeFromName(name), size: f.size };
+            }),
+          ),
+        fail: () => resolve([]),
+      });
+      return;
+    }
+    uni.chooseImage({
+      count: 9,
+      sizeType: ['compressed'],
+      sourceType: [source],
+      success: (r) => {
+        const paths = Array.isArray(r.tempFilePaths) ? r.tempFilePaths : [r.tempFilePaths];
+        const list = (Array.isArray(r.tempFiles) ? r.tempFiles : [r.tempFiles]) as ChooseImageFile[];
+        resolve(
+          list.map((f, i) => {
+            const path = paths[i] ?? f.path ?? '';
+            const name = f.name || baseName(path);
+            const isBlob = platform === 'h5' && typeof Blob !== 'undefined' && (f as unknown) instanceof Blob;
+            return { path, name, mime: f.type || mimeFromName(name), size: f.size, ...(isBlob ? { blob: f as unknown as Blob } : {}) };
+          }),
+        );
+      },
+      fail: () => resolve([]),
+    });
+  });
+}
+
+interface NotificationCtor {
+  permission: 'default' | 'granted' | 'denied';
+  requestPermission(): Promise<'default' | 'granted' | 'denied'>;
+  new (title: string, opts: { body: string; tag: string; icon?: string }): { onclick: (() => void) | null; close(): void };
+}
+
+function browserNotification(platform: string): NotificationCtor | null {
+  const N = (globalThis as { Notification?: NotificationCtor }).Notification;
+  return platform === 'h5' && N ? N : null;
+}
+
+const openConversation = (id: string) => uni.navigateTo({ url: `/pages/conversation/index?id=${encodeURIComponent(id)}` });
+
+let pushTapBound = false;
+
+/** A system notification where the platform has one; false when the app must show its banner. */
+async function notify(platform: string, n: LocalNotice): Promise<boolean> {
+  if (platform === 'app') {
+    const u = uni as unknown as {
+      createPushMessage?: (o: { title: string; content: string; payload: unknown; success(): void; fail(): void }) => void;
+      onPushMessage?: (fn: (r: { type: string; data?: { payload?: { conversationId?: string } } }) => void) => void;
+    };
+    if (!pushTapBound && typeof u.onPushMessage === 'function') {
+      pushTapBound = true;
+      u.onPushMessage((r) => {
+        const id = r.type === 'click' ? r.data?.payload?.conversationId : undefined;
+        if (id) openConversation(id);
+      });
+    }
+    if (typeof u.createPushMessage === 'function') {
+      const create = u.createPushMessage;
+      return new Promise((resolve) => create({ title: n.title, content: n.body, payload: { conversationId: n.conversationId }, success: () => resolve(true), fail: () => resolve(false) }));
+    }
+    const push = (globalThis as { plus?: { push?: { createMessage(content: string, payload: string, opts: { title: string }): void } } }).plus?.push;
+    if (push) {
+      push.createMessage(n.body, JSON.stringify({ conversationId: n.conversationId }), { title: n.title });
+      return true;
+    }
+    return false;
+  }
+  const N = browserNotification(platform);
+  if (!N || N.permission !== 'granted') return false;
+  // Through the app shell's service worker where there is one (Android's Chrome accepts no other way).
+  const sw = (globalThis as { navigator?: { serviceWorker?: { getRegistration(): Promise<{ showNotification?(t: string, o: unknown): Promise<void> } | undefined> } } }).navigator?.serviceWorker;
+  try {
+    const reg = await sw?.getRegistration();
+    if (reg?.showNotification) {
+      await reg.showNotification(n.title, { body: n.body, tag: `goutong-${n.conversationId}`, data: { conversationId: n.conversationId }, icon: 'static/icons/logo.png' });
+      return true;
+    }
+  } catch {
+    // fall back to a page notification
+  }
+  try {
+    const note = new N(n.title, { body: n.body, tag: `goutong-${n.conversationId}` });
+    note.onclick = () => {
+      (globalThis as { focus?: () => void }).focus?.();
+      openConversation(n.conversationId);
+      note.close();
+    };
+    return true;
+  } catch {
+    // Android Chrome allows notifications only from a service worker: the banner shows instead.
+    return false;
+  }
 }

@@ -63,3 +63,21 @@ self.addEventListener('fetch', (event) => {
   }
   event.respondWith(fromCacheOrNetwork(request));
 });
+
+// A notification of a newly assigned conversation (shown through this worker, which Android's
+// Chrome requires): a tap focuses the app and opens the conversation.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const id = event.notification.data && event.notification.data.conversationId;
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((list) => {
+      const client = list[0];
+      if (client) {
+        if (id) client.postMessage({ type: 'goutong:open-conversation', conversationId: id });
+        return client.focus();
+      }
+      const hash = id ? '#/pages/conversation/index?id=' + encodeURIComponent(id) : '';
+      return self.clients.openWindow(new URL('index.html' + hash, scope()).href);
+    }),
+  );
+});

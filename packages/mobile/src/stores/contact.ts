@@ -1,25 +1,76 @@
 import { defineStore } from 'pinia';
-import type { Contact } from '@goutong/core';
+import { CALL_OUTCOMES, type CallOutcome, type Contact, type Intent } from '@goutong/core';
 import { requireServices, useDevice } from '../app/services';
+import { useSessionStore } from './session';
+import { useUploadsStore } from './uploads';
 
-export const CALL_OUTCOMES = ['answered', 'no_answer', 'busy', 'failed'] as const;
-export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+export { CALL_OUTCOMES, type CallOutcome };
+
+/** Where the agent's own number is kept (Settings), the `from` of calls placed from this phone. */
+export const MY_NUMBER_KEY = 'myPhoneNumber';
 
 export interface CallRecord {
   phoneNumber: string;
+  /** When the dialer was opened. */
   startedAt: number;
+  /** When the app came back to the foreground after the call (its end, as near as the app can tell). */
+  returnedAt: number | null;
+}
+
+export interface CallOutcomeInput {
+  outcome: CallOutcome;
+  /** Talk time in seconds (answered and transferred calls). */
+  talkSeconds: number;
+  notes?: string;
 }
 
 /**
- * The text of the call log entry. Core has no call command yet, so a call made from the phone's
- * dialer is logged as an internal note (an outbox command like any other) with a fixed format the
- * desktop can recognise: "📞 <number> · <start ISO> · <minutes> min · <outcome>".
+ * Reads a duration typed by the agent: "3" (minutes), "2:30" (minutes:seconds), "2.5" (minutes).
+ * Null when it is not a duration.
  */
-export function callNoteText(call: CallRecord, minutes: number, outcome: CallOutcome): string {
-  return `📞 ${call.phoneNumber} · ${new Date(call.startedAt).toISOString()} · ${minutes} min · ${outcome}`;
+export function parseDuration(text: string): number | null {
+  const t = text.trim().replace('：', ':');
+  if (!t) return 0;
+  const ms = /^(\d{1,3}):([0-5]?\d)$/.exec(t);
+  if (ms) return Number(ms[1]) * 60 + Number(ms[2]);
+  if (/^\d{1,3}([.,]\d+)?$/.test(t)) return Math.round(Number(t.replace(',', '.')) * 60);
+  return null;
 }
 
-/** The contact card, and phone calls through the dialer logged on the conversation. */
+/** "m:ss" for a number of seconds. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/**
+ * The `log_call` command for a call placed from the phone's dialer: outbound, from the agent's
+ * number (or name) to the contact's, started when the dialer opened and ended when the app came
+ * back (or now); an answered call's talk time ends at that end.
+ */
+export function callIntent(conversationId: string, call: CallRecord, input: CallOutcomeInput, from: string, now: number): Intent {
+  const endedAt = Math.max(call.startedAt, call.returnedAt ?? now);
+  const talked = input.outcome === 'answered' || input.outcome === 'transferred';
+  const talkMs = Math.max(0, Math.round(input.talkSeconds)) * 1000;
+  const answeredAt = talked ? Math.max(call.startedAt, endedAt - talkMs) : null;
+  const notes = input.notes?.trim();
+  return {
+    type: 'log_call',
+    conversationId,
+    direction: 'out',
+    from: from.trim().slice(0, 64) || 'mobile',
+    to: call.phoneNumber.trim().slice(0, 64),
+    startedAt: call.startedAt,
+    answeredAt,
+    endedAt,
+    outcome: input.outcome,
+    ...(notes ? { notes } : {}),
+  };
+}
+
+let stopForeground: (() => void) | null = null;
+
+/** The contact card, and phone calls through the dialer logged on the conversation (`log_call`). */
 export const useContactStore = defineStore('contact', {
   state: () => ({
     contact: null as Contact | null,
@@ -30,6 +81,8 @@ export const useContactStore = defineStore('contact', {
   }),
   getters: {
     phoneNumbers: (s): string[] => (s.contact?.identities ?? []).filter((i) => i.channel === 'sms' || i.channel === 'voice').map((i) => i.identifier),
+    /** Seconds from the dialer opening to the app coming back: what the form offers as talk time. */
+    elapsedSeconds: (s): number => (s.activeCall?.returnedAt ? Math.round((s.activeCall.returnedAt - s.activeCall.startedAt) / 1000) : 0),
   },
   actions: {
     async load(contactId: string, conversationId: string | null): Promise<void> {
@@ -43,21 +96,40 @@ export const useContactStore = defineStore('contact', {
       const startedAt = device.now();
       try {
         await device.makePhoneCall(phoneNumber);
-        this.activeCall = { phoneNumber, startedAt };
+        this.activeCall = { phoneNumber, startedAt, returnedAt: null };
+        // The dialer covers the app; its return marks the end of the call.
+        stopForeground?.();
+        stopForeground =
+          device.onForeground?.(() => {
+            if (this.activeCall && this.activeCall.returnedAt === null) this.activeCall = { ...this.activeCall, returnedAt: device.now() };
+            stopForeground?.();
+            stopForeground = null;
+          }) ?? null;
       } catch (e) {
         this.error = e instanceof Error ? e.message : String(e);
       }
     },
 
-    /** Logs the call on the conversation (an outbox command: offline too). */
-    async logCall(minutes: number, outcome: CallOutcome): Promise<void> {
-      if (!this.activeCall || !this.conversationId) return;
-      const m = Number.isFinite(minutes) && minutes >= 0 ? Math.round(minutes) : 0;
-      await requireServices().client.dispatch({ type: 'add_note', conversationId: this.conversationId, text: callNoteText(this.activeCall, m, outcome) });
-      this.activeCall = null;
+    /** Logs the call on the conversation: a `log_call` command in the outbox (offline too). */
+    async logCall(input: CallOutcomeInput): Promise<boolean> {
+      if (!this.activeCall || !this.conversationId) return false;
+      const device = useDevice();
+      const agent = useSessionStore().agent;
+      const from = device.settings.get(MY_NUMBER_KEY) ?? agent?.name ?? agent?.email ?? 'mobile';
+      try {
+        await useUploadsStore().submit(callIntent(this.conversationId, this.activeCall, input, from, device.now()));
+        this.activeCall = null;
+        this.error = null;
+        return true;
+      } catch (e) {
+        this.error = e instanceof Error ? e.message : String(e);
+        return false;
+      }
     },
 
     cancelCall(): void {
+      stopForeground?.();
+      stopForeground = null;
       this.activeCall = null;
     },
   },

@@ -1,9 +1,11 @@
 import { defineStore } from 'pinia';
-import type { CollabHandle, Conversation, ConversationStatus, DraftKind, Message, Priority } from '@goutong/core';
-import { currentServices, requireServices } from '../app/services';
+import type { CollabHandle, Contact, Conversation, ConversationStatus, DraftKind, Intent, Message, Priority } from '@goutong/core';
+import { currentServices, requireServices, useDevice, type LocalFile } from '../app/services';
+import { cannedTrigger, insertCanned, matchCanned, renderCanned, useCannedStore, type CannedItem } from './canned';
 import { onClientChange } from './changes';
 import { useInboxStore } from './inbox';
 import { useSessionStore } from './session';
+import { onUploadsChange, useUploadsStore } from './uploads';
 
 const PAGE = 30;
 
@@ -17,6 +19,7 @@ interface DraftText {
 }
 
 let unbind: (() => void) | null = null;
+let unbindUploads: (() => void) | null = null;
 let handle: CollabHandle | null = null;
 let draftObserver: { text: DraftText; fn: () => void } | null = null;
 
@@ -46,10 +49,30 @@ export function applyTextChange(text: DraftText, next: string): void {
 export type MessageState = 'local' | 'relaying' | 'sent' | 'failed';
 
 export function messageState(m: Message, localIds: readonly string[] = []): MessageState {
-  if ((m.meta as { failed?: unknown }).failed === true || m.status === 'failed') return 'failed';
-  if (localIds.includes(m.id)) return 'local';
+  const meta = m.meta as { failed?: unknown; queued?: unknown; queueState?: unknown };
+  if (meta.failed === true || m.status === 'failed' || meta.queueState === 'failed') return 'failed';
+  if (meta.queued === true || localIds.includes(m.id)) return 'local';
   if (m.status === 'queued' || m.status === 'sending') return 'relaying';
   return 'sent';
+}
+
+/** Files of a queued reply as the timeline shows them (meta.files of a pending message). */
+export interface QueuedFileView {
+  ref: string;
+  name: string;
+  mime: string;
+  size: number;
+  uploaded: boolean;
+}
+
+export function queuedFiles(m: Message): QueuedFileView[] | null {
+  const files = (m.meta as { files?: unknown }).files;
+  return Array.isArray(files) ? (files as QueuedFileView[]) : null;
+}
+
+/** The reason a message failed: the provider's, or the upload queue's. */
+export function failureReason(m: Message): string {
+  return m.statusReason ?? String((m.meta as { queueError?: unknown }).queueError ?? '');
 }
 
 /** One open conversation: paged history, the composer (shared Yjs draft) and the actions. */
@@ -71,11 +94,21 @@ export const useConversationStore = defineStore('conversation', {
     error: null as string | null,
     /** Ids of messages that exist only in this device's outbox. */
     localIds: [] as string[],
+    /** Photos picked for the next reply (kept on the device already). */
+    attachments: [] as LocalFile[],
+    /** The contact, for canned responses' variables. */
+    contact: null as Contact | null,
   }),
   getters: {
     /** Oldest first, for display. */
     timeline: (s): Message[] => [...s.messages].reverse(),
     stateOf: (s) => (m: Message): MessageState => messageState(m, s.localIds),
+    /** What follows `/` at the end of the composer, when the canned picker is open. */
+    cannedQuery: (s): string | null => cannedTrigger(s.text),
+    cannedMatches(): CannedItem[] {
+      const q = this.cannedQuery;
+      return q === null ? [] : matchCanned(useCannedStore().items, q);
+    },
   },
   actions: {
     async open(id: string): Promise<void> {
@@ -87,7 +120,7 @@ export const useConversationStore = defineStore('conversation', {
       this.serverCursor = null;
       this.serverExhausted = false;
       try {
-        this.conversation = await client.conversation(id);
+        await this.refreshConversation();
         await this.reloadMessages();
         if (this.messages.length < PAGE && useSessionStore().online) {
           await this.fetchFromServer();
@@ -106,11 +139,21 @@ export const useConversationStore = defineStore('conversation', {
         if (change.conversationIds?.includes(this.id) || change.outbox || change.reset) void this.refreshConversation();
         if (change.messageConversationIds?.includes(this.id) || change.outbox) void this.reloadMessages();
       });
+      unbindUploads = onUploadsChange(() => {
+        if (!this.id) return;
+        void this.refreshConversation();
+        void this.reloadMessages();
+      });
     },
 
     close(): void {
       unbind?.();
       unbind = null;
+      unbindUploads?.();
+      unbindUploads = null;
+      // Photos picked but never sent leave the device with the conversation.
+      const files = currentServices()?.files;
+      for (const f of this.attachments) void files?.remove(f.ref).catch(() => undefined);
       if (draftObserver) draftObserver.text.unobserve(draftObserver.fn);
       draftObserver = null;
       handle?.release();
@@ -118,9 +161,11 @@ export const useConversationStore = defineStore('conversation', {
       this.$reset();
     },
 
+    /** The conversation as the device knows it, with the actions still waiting for uploads applied. */
     async refreshConversation(): Promise<void> {
       if (!this.id) return;
-      this.conversation = await requireServices().client.conversation(this.id);
+      const c = await requireServices().client.conversation(this.id);
+      this.conversation = c ? useUploadsStore().overlay(c) : null;
     },
 
     /** Re-reads what is shown (same depth), with pending and failed commands merged in. */
@@ -130,7 +175,10 @@ export const useConversationStore = defineStore('conversation', {
       const { client } = requireServices();
       const rows = await client.messages(this.id, { limit });
       this.localIds = client.outboxEntries().filter((e) => e.state === 'pending' || e.state === 'inflight').map((e) => e.id);
-      this.messages = rows;
+      // Replies waiting for their uploads are not in core's outbox yet: shown as pending too.
+      const queued = useUploadsStore().pendingMessages(this.id);
+      const known = new Set(rows.map((m) => m.id));
+      this.messages = [...rows, ...queued.filter((m) => !known.has(m.id))].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
       this.hasOlder = rows.length >= limit || !this.serverExhausted;
     },
 
@@ -200,13 +248,14 @@ export const useConversationStore = defineStore('conversation', {
 
     async send(): Promise<boolean> {
       const text = this.text.trim();
-      if (!this.id || !text || this.sending) return false;
+      const files = this.mode === 'reply' ? [...this.attachments] : [];
+      if (!this.id || (!text && files.length === 0) || this.sending) return false;
       this.sending = true;
       this.error = null;
       try {
-        const { client } = requireServices();
-        if (this.mode === 'reply') await client.dispatch({ type: 'send_reply', conversationId: this.id, text });
-        else await client.dispatch({ type: 'add_note', conversationId: this.id, text });
+        const intent: Intent = this.mode === 'reply' ? { type: 'send_reply', conversationId: this.id, text } : { type: 'add_note', conversationId: this.id, text };
+        await useUploadsStore().submit(intent, files);
+        this.attachments = [];
         this.setText('');
         handle?.setTyping(null);
         await this.reloadMessages();
@@ -220,23 +269,58 @@ export const useConversationStore = defineStore('conversation', {
       }
     },
 
-    async setStatus(status: ConversationStatus): Promise<void> {
+    /** Camera or gallery: the picked files are kept on the device until the reply is uploaded. */
+    async pickMedia(source: 'camera' | 'album'): Promise<void> {
+      try {
+        const picked = await useDevice().chooseMedia(source);
+        const { files } = requireServices();
+        for (const p of picked) this.attachments.push(await files.keep(p));
+      } catch (e) {
+        this.error = e instanceof Error ? e.message : String(e);
+      }
+    },
+
+    async removeAttachment(ref: string): Promise<void> {
+      this.attachments = this.attachments.filter((f) => f.ref !== ref);
+      await currentServices()?.files.remove(ref).catch(() => undefined);
+    },
+
+    /** Replaces the typed `/code` with the canned response, its variables filled in. */
+    async applyCanned(item: CannedItem): Promise<void> {
+      const c = this.conversation;
+      if (c && !this.contact) this.contact = await requireServices().client.contact(c.contactId).catch(() => null);
+      const agent = useSessionStore().agent;
+      const rendered = renderCanned(item.body, {
+        contact: this.contact ? { name: this.contact.name, attributes: this.contact.attributes } : c ? { name: c.contactName } : null,
+        agent: agent ? { name: agent.name, email: agent.email } : null,
+        conversation: c ? { id: c.id, subject: c.subject } : null,
+        inbox: null,
+      });
+      this.setText(insertCanned(this.text, rendered));
+    },
+
+    /** An action on the conversation: to the outbox, or behind a reply still uploading. */
+    async act(intent: Intent): Promise<void> {
       if (!this.id) return;
-      await requireServices().client.dispatch({ type: 'set_status', conversationId: this.id, status });
+      try {
+        await useUploadsStore().submit(intent);
+      } catch (e) {
+        this.error = e instanceof Error ? e.message : String(e);
+      }
       await this.refreshConversation();
     },
 
+    async setStatus(status: ConversationStatus): Promise<void> {
+      if (this.id) await this.act({ type: 'set_status', conversationId: this.id, status });
+    },
+
     async setPriority(priority: Priority): Promise<void> {
-      if (!this.id) return;
-      await requireServices().client.dispatch({ type: 'set_priority', conversationId: this.id, priority });
-      await this.refreshConversation();
+      if (this.id) await this.act({ type: 'set_priority', conversationId: this.id, priority });
     },
 
     async assignToMe(): Promise<void> {
       const me = useSessionStore().agentId;
-      if (!this.id || !me) return;
-      await requireServices().client.dispatch({ type: 'assign', conversationId: this.id, assigneeId: me });
-      await this.refreshConversation();
+      if (this.id && me) await this.act({ type: 'assign', conversationId: this.id, assigneeId: me });
     },
 
     async retry(commandId: string): Promise<void> {

@@ -1,6 +1,9 @@
 import { defineStore } from 'pinia';
 import type { Agent, ConnectivityState } from '@goutong/core';
 import { currentServices, setServices, useDevice, type SavedSession } from '../app/services';
+import { useCannedStore } from './canned';
+import { useNoticesStore } from './notices';
+import { useUploadsStore } from './uploads';
 
 const SESSION_KEY = 'session';
 const SERVER_KEY = 'serverUrl';
@@ -84,6 +87,9 @@ export const useSessionStore = defineStore('session', {
         },
       });
       setServices(services);
+      // The upload queue (replies with photos, and what waits behind them) and the canned responses.
+      await useUploadsStore().bind(services);
+      void useCannedStore().load();
       this.serverUrl = saved.serverUrl;
       this.agent = saved.agent;
       this.tenantName = saved.tenant.name;
@@ -93,12 +99,17 @@ export const useSessionStore = defineStore('session', {
         this.connectivity = { ...c };
       });
       this.status = 'signedIn';
+      // Local notifications for conversations newly assigned to me, while the app runs.
+      void useNoticesStore().bind();
     },
 
     async logout(): Promise<void> {
       unsubscribe?.();
       unsubscribe = null;
       const services = currentServices();
+      useUploadsStore().unbind();
+      useNoticesStore().unbind();
+      useCannedStore().reset();
       setServices(null);
       useDevice().settings.remove(SESSION_KEY);
       await services?.dispose();

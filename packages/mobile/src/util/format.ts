@@ -20,3 +20,10 @@ export function pickerIndex(e: unknown): number {
   const v = (e as { detail?: { value?: unknown } }).detail?.value;
   return Number(v ?? 0);
 }
+
+/** A file size for people: 980 B, 12 KB, 3.4 MB. */
+export function fileSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

@@ -18,6 +18,9 @@ const DESKTOP_INDEX = fileURLToPath(new URL('../../../desktop/dist/renderer/inde
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'goutong-demo';
+/** The demo tenant's canned response `/wait`. */
+const CANNED_WAIT = '请稍候，我正在为您查询，马上回复您。';
+const LOGO = fileURLToPath(new URL('../../src/static/icons/logo.png', import.meta.url));
 const AGENT = 'zhang.san@demo.goutong';
 /** The demo conversation assigned to zhang.san. */
 const CUSTOMER = 'Maria Garcia';
@@ -132,33 +135,54 @@ describe.runIf(run)('mobile H5 against the real server (Chromium, phone viewport
       await reply(page, online);
       await expect.poll(() => messageWith(page, online).getAttribute('data-state'), { timeout: 20_000 }).not.toBe('local');
 
-      // The network goes: reply twice and resolve, all pending.
+      // The network goes: a reply, a canned response (cached list), a reply with a photo from the
+      // gallery (kept in IndexedDB, waiting to upload), and resolve (queued behind the upload).
       await context.setOffline(true);
       await page.locator('[data-test="connectivity"][data-status="offline"]').waitFor();
-      const offline = [`离线回复一 offline reply one ${Date.now()}`, `离线回复二 offline reply two ${Date.now()}`];
-      for (const text of offline) await reply(page, text);
+      const offline = `离线回复 offline reply ${Date.now()}`;
+      await reply(page, offline);
+
+      await page.locator('[data-test="composer"] textarea').fill('/wai');
+      await page.locator('[data-test="canned-item"]').filter({ hasText: '/wait' }).tap();
+      await expect.poll(() => page.locator('[data-test="composer"] textarea').inputValue()).toBe(CANNED_WAIT);
+      await tap(page, 'send');
+      await messageWith(page, CANNED_WAIT).waitFor();
+
+      const photo = `现场照片 photo from the site ${Date.now()}`;
+      const chooser = page.waitForEvent('filechooser');
+      await tap(page, 'attach-album');
+      await (await chooser).setFiles(LOGO);
+      await page.locator('[data-test="picked"]').waitFor();
+      await page.locator('[data-test="composer"] textarea').fill(photo);
+      await tap(page, 'send');
+      await messageWith(page, photo).locator('[data-test="attachment"][data-state="waiting"]').waitFor();
+
       await tap(page, 'toggle-status');
       await page.locator('[data-test="toggle-status"]').filter({ hasText: '重新打开' }).waitFor();
-      for (const text of offline) expect(await messageWith(page, text).getAttribute('data-state')).toBe('local');
-      await expect.poll(() => page.locator('[data-test="connectivity"]').getAttribute('data-pending')).toBe('3');
+      const offlineTexts = [offline, CANNED_WAIT, photo];
+      for (const text of offlineTexts) expect(await messageWith(page, text).getAttribute('data-state')).toBe('local');
+      // Two commands in core's outbox, the photo reply and the status behind it in the upload queue.
+      await expect.poll(() => page.locator('[data-test="connectivity"]').getAttribute('data-pending')).toBe('4');
       await screenshot(page, 'conversation-offline-zh-CN');
 
       // Reload with no network: the shell comes from the service worker, the rest from IndexedDB.
       await page.reload();
-      for (const text of [online, ...offline]) await messageWith(page, text).waitFor({ timeout: 30_000 });
-      for (const text of offline) expect(await messageWith(page, text).getAttribute('data-state')).toBe('local');
+      for (const text of [online, ...offlineTexts]) await messageWith(page, text).waitFor({ timeout: 30_000 });
+      for (const text of offlineTexts) expect(await messageWith(page, text).getAttribute('data-state')).toBe('local');
+      await messageWith(page, photo).locator('[data-test="attachment"][data-state="waiting"] img').waitFor();
       await page.locator('[data-test="toggle-status"]').filter({ hasText: '重新打开' }).waitFor();
-      await expect.poll(() => page.locator('[data-test="connectivity"]').getAttribute('data-pending')).toBe('3');
+      await expect.poll(() => page.locator('[data-test="connectivity"]').getAttribute('data-pending')).toBe('4');
       await page.locator('[data-test="connectivity"][data-status="offline"]').waitFor();
 
-      // Back online: the outbox drains on its own.
+      // Back online: the photo uploads, the outbox drains on its own.
       await context.setOffline(false);
       await page.locator('[data-test="connectivity"]').waitFor({ state: 'detached', timeout: 30_000 });
-      for (const text of offline) await expect.poll(() => messageWith(page, text).getAttribute('data-state'), { timeout: 20_000 }).not.toBe('local');
+      for (const text of offlineTexts) await expect.poll(() => messageWith(page, text).getAttribute('data-state'), { timeout: 20_000 }).not.toBe('local');
+      await messageWith(page, photo).locator('[data-test="attachment"][data-state="stored"] img').waitFor({ timeout: 20_000 });
       await screenshot(page, 'conversation-zh-CN');
 
       // The desktop-side client (core's GoutongClient over real HTTP and WebSocket) sees each reply once.
-      const texts = [online, ...offline];
+      const texts = [online, ...offlineTexts];
       const seen = await eventually(async () => {
         await desktop.client.pullNow();
         await desktop.client.loadMessagesFromServer(conversationId, null, 50);
@@ -166,6 +190,9 @@ describe.runIf(run)('mobile H5 against the real server (Chromium, phone viewport
         return texts.every((t) => ms.some((m) => m.text === t)) ? ms : null;
       }, 'the desktop client to see the replies');
       for (const t of texts) expect(seen.filter((m) => m.text === t && m.kind === 'text' && m.direction === 'out')).toHaveLength(1);
+      const withPhoto = seen.find((m) => m.text === photo)!;
+      expect(withPhoto.attachments).toHaveLength(1);
+      expect(withPhoto.attachments[0]).toMatchObject({ name: 'logo.png', mime: 'image/png', size: fs.statSync(LOGO).size });
       expect((await desktop.client.conversation(conversationId))?.status).toBe('resolved');
 
       // And the REST API agrees: one message per reply, the conversation resolved.
@@ -173,6 +200,10 @@ describe.runIf(run)('mobile H5 against the real server (Chromium, phone viewport
       const page1 = await rest('GET', `/api/v1/conversations/${conversationId}/messages?limit=100`);
       expect(page1.status).toBe(200);
       for (const t of texts) expect((page1.body.items as Message[]).filter((m) => m.text === t)).toHaveLength(1);
+      // The photo itself is on the server, byte for byte.
+      const stored = (page1.body.items as Message[]).find((m) => m.text === photo)!.attachments[0]!;
+      const file = await fetch(`${server.url}/api/v1/attachments/${stored.id}`, { headers: { authorization: `Bearer ${await loginToken(server.url, AGENT)}` } });
+      expect(Buffer.from(await file.arrayBuffer()).equals(fs.readFileSync(LOGO))).toBe(true);
       expect((await rest('GET', `/api/v1/conversations/${conversationId}`)).body.status).toBe('resolved');
 
       // The desktop workspace shows each reply once too, and the conversation resolved.
