@@ -1,7 +1,7 @@
 // Conversation queries on 100,000 rows: RxdbStore (RxDB + Dexie on fake-indexeddb, in Node) against
 // the reference runQuery over a plain array of the same rows, measured in the same run.
 // Needs the built packages (`npx tsc -b packages/storage-rxdb`).
-// Run: node packages/storage-rxdb/bench/indexQuery.bench.mjs [--rows=N] [--runs=N] [--limit=N] [--indexeddb-nohit]
+// Run: node packages/storage-rxdb/bench/indexQuery.bench.mjs [--rows=N] [--runs=N] [--mirror-runs=N] [--limit=N] [--indexeddb-nohit]
 // Prints two JSON lines:
 //  - {"name":"local-index-query", ...}: the inbox query on the IndexedDB indexes (the path used while
 //    the mirror loads, or without one), with the mirror's figure beside it;
@@ -17,11 +17,13 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { matchesQuery, runQuery } from '@goutong/core';
 import { generateConversations, makeFactBatch } from '@goutong/core/testing';
 import { RxdbStore } from '../dist/index.js';
+import { ConversationMirror } from '../dist/mirror.js';
 
 /**
  * @typedef {object} IndexQueryBenchOptions
  * @property {number} [rows] conversations in the index (default 100,000)
- * @property {number} [runs] timed runs of each side (default 50)
+ * @property {number} [runs] timed runs of each side for the IndexedDB inbox query (default 50)
+ * @property {number} [mirrorRuns] timed runs of each side for the mirror's queries (default 100)
  * @property {number} [limit] page size of the inbox query (default 50)
  * @property {number} [seed] fixture seed (default 1)
  * @property {number} [chunk] conversations per applyFacts batch while loading (default 2,000)
@@ -99,6 +101,7 @@ const ids = (xs) => xs.map((c) => c.id).join(',');
 export async function runIndexQueryBench(opts = {}) {
   const rows = opts.rows ?? 100_000;
   const runs = opts.runs ?? 50;
+  const mirrorRuns = opts.mirrorRuns ?? 100;
   const limit = opts.limit ?? 50;
   const seed = opts.seed ?? 1;
   const chunk = opts.chunk ?? 2_000;
@@ -201,11 +204,11 @@ export async function runIndexQueryBench(opts = {}) {
       }
       // A full collection before each series, so neither side pays for the other's garbage.
       heapUsed();
-      const m = await time(runs, () => store.queryConversations(q));
+      const m = await time(mirrorRuns, () => store.queryConversations(q));
       heapUsed();
-      const b = await time(runs, () => runQuery(data, q));
-      const c = await time(Math.min(runs, 20), () => store.countConversations(filter));
-      const cb = await time(Math.min(runs, 20), () => data.filter((row) => matchesQuery(row, filter)).length);
+      const b = await time(mirrorRuns, () => runQuery(data, q));
+      const c = await time(20, () => store.countConversations(filter));
+      const cb = await time(20, () => data.filter((row) => matchesQuery(row, filter)).length);
       const ms = stats(m.samples);
       const bs = stats(b.samples);
       const identical = ids(m.last) === ids(b.last) && c.last === cb.last;
@@ -228,7 +231,7 @@ export async function runIndexQueryBench(opts = {}) {
     mirror = {
       name: 'local-index-mirror',
       rows,
-      runs,
+      runs: mirrorRuns,
       coldOpen: { openMs: round(openMs), firstPageMs: round(firstPageMs), mirrorStateAtFirstPage: stateAtFirstPage },
       mirrorLoadMs: Math.round(mirrorLoadMs),
       eventLoopDelayWhileLoading: delay,
@@ -245,6 +248,28 @@ export async function runIndexQueryBench(opts = {}) {
   } finally {
     await store.close();
   }
+
+  // ------------------------------------------------ the mirror alone: filling and sorting it, longest step
+  {
+    const jsons = data.map((c) => JSON.stringify(c));
+    const m = new ConversationMirror();
+    const t0 = performance.now();
+    for (const j of jsons) m.putIfAbsent(JSON.parse(j));
+    const fillMs = performance.now() - t0;
+    let slice = performance.now();
+    let maxStepMs = 0;
+    const t1 = performance.now();
+    await m.build(async () => {
+      const t = performance.now();
+      if (t - slice >= 8) {
+        maxStepMs = Math.max(maxStepMs, t - slice);
+        await new Promise((r) => setTimeout(r, 0));
+        slice = performance.now();
+      }
+      return false;
+    });
+    mirror.inMemory = { parseAndPutMs: Math.round(fillMs), sortMs: Math.round(performance.now() - t1), maxSortStepMs: round(maxStepMs) };
+  }
   first.identical &&= mirror.identical;
   if (print) {
     console.log(JSON.stringify(first));
@@ -258,7 +283,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
     return hit === undefined ? undefined : Number(hit.slice(name.length + 3));
   };
-  const result = await runIndexQueryBench({ rows: arg('rows'), runs: arg('runs'), limit: arg('limit'), indexedDbNoHit: process.argv.includes('--indexeddb-nohit') });
+  const result = await runIndexQueryBench({
+    rows: arg('rows'),
+    runs: arg('runs'),
+    mirrorRuns: arg('mirror-runs'),
+    limit: arg('limit'),
+    indexedDbNoHit: process.argv.includes('--indexeddb-nohit'),
+  });
   if (!result.identical) {
     console.error('local-index-query: RxdbStore and runQuery disagree');
     process.exitCode = 1;

@@ -67,7 +67,7 @@ export interface RxdbStoreOptions {
    * is loaded, queries walk the IndexedDB indexes. See `mirrorLoaded`.
    */
   mirror?: boolean;
-  /** Conversations read per step while the mirror loads (default 1,000). */
+  /** Conversations read per step while the mirror loads (default 500). */
   mirrorChunk?: number;
   /**
    * Tests only: awaited after each chunk the mirror loader read and before it is added to the mirror
@@ -316,7 +316,7 @@ export class RxdbStore implements LocalStore {
    */
   private async loadMirror(mirror: ConversationMirror, gen: number): Promise<boolean> {
     const stale = () => this.closed || gen !== this.mirrorGen;
-    const chunk = Math.max(1, this.options.mirrorChunk ?? 1000);
+    const chunk = Math.max(1, this.options.mirrorChunk ?? 500);
     let slice = now();
     const pause = async (): Promise<boolean> => {
       if (now() - slice >= MIRROR_SLICE_MS) {
