@@ -1,4 +1,4 @@
-import { applyToContact, applyToConversation, pendingMessageOf, type Command } from '../commands/commands.js';
+import { applyToContact, applyToConversation, conversationOf, pendingMessageOf, type Command } from '../commands/commands.js';
 import type { Agent, Contact, Conversation, Message } from '../domain/model.js';
 import { compareConversations, matchesQuery } from '../domain/query.js';
 import { ServerControl } from '../protocol/wire.js';
@@ -140,7 +140,8 @@ export class GoutongClient {
   async dispatch(intent: Intent): Promise<string> {
     const command = { ...intent, id: this.o.ids.next(), deviceTime: this.o.clock.now() };
     await this.outbox.enqueue(command);
-    if ('conversationId' in intent) this.touchRecent(intent.conversationId);
+    const conversationId = conversationOf(command);
+    if (conversationId) this.touchRecent(conversationId);
     return command.id;
   }
 
@@ -161,7 +162,7 @@ export class GoutongClient {
   private overlayConversation(c: Conversation, pending: OutboxEntry[]): Conversation {
     let out = c;
     for (const e of pending) {
-      if ('conversationId' in e.command && e.command.conversationId === c.id) out = applyToConversation(out, e.command, this.o.agent);
+      if (conversationOf(e.command) === c.id) out = applyToConversation(out, e.command, this.o.agent);
     }
     return out;
   }
@@ -175,7 +176,10 @@ export class GoutongClient {
   async queryConversations(q: ConversationQuery): Promise<Conversation[]> {
     const pending = this.outbox.unconfirmed();
     const touched = new Set<string>();
-    for (const e of pending) if ('conversationId' in e.command) touched.add(e.command.conversationId);
+    for (const e of pending) {
+      const id = conversationOf(e.command);
+      if (id) touched.add(id);
+    }
     if (touched.size === 0) return this.o.store.queryConversations(q);
     // Ask for a wider window so rows that the overlay moves out can be replaced.
     const offset = q.offset ?? 0;
@@ -199,7 +203,10 @@ export class GoutongClient {
     const pending = this.outbox.unconfirmed();
     let count = await this.o.store.countConversations(q);
     const touched = new Set<string>();
-    for (const e of pending) if ('conversationId' in e.command) touched.add(e.command.conversationId);
+    for (const e of pending) {
+      const id = conversationOf(e.command);
+      if (id) touched.add(id);
+    }
     // Correct the stored count for each conversation the overlay changes.
     for (const id of touched) {
       const c = await this.o.store.getConversation(id);
@@ -228,7 +235,7 @@ export class GoutongClient {
     const extra: Message[] = [];
     if (!opts.before) {
       for (const e of this.outbox.list()) {
-        if (!('conversationId' in e.command) || e.command.conversationId !== conversationId || ids.has(e.id)) continue;
+        if (conversationOf(e.command) !== conversationId || ids.has(e.id)) continue;
         const m = pendingMessageOf(e.command, this.o.agent);
         if (!m) continue;
         if (e.state === 'acked') {

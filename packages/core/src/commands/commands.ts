@@ -79,11 +79,22 @@ export const CALL_OUTCOMES = ['answered', 'missed', 'rejected', 'transferred', '
 export const CallOutcome = z.enum(CALL_OUTCOMES);
 export type CallOutcome = z.infer<typeof CallOutcome>;
 
-/** A phone call, logged on the conversation as a message of kind `call` (by the softphone or after a dialer call). */
+/**
+ * A phone call, logged as a message of kind `call` (by the softphone or after a dialer call): on
+ * `conversationId`, or, for a number with no conversation on the device, on `inboxId` + `phone`,
+ * where the server finds the contact by that number (or creates it) and their open conversation in
+ * that voice inbox (or starts one) in the same transaction.
+ */
 export const LogCall = z.object({
   ...base,
   type: z.literal('log_call'),
-  conversationId: Id,
+  conversationId: Id.optional(),
+  /** With `phone`, instead of `conversationId`: the voice inbox the call went through. */
+  inboxId: Id.optional(),
+  /** The customer's number (or SIP user) as the contact's identity on the voice channel. */
+  phone: z.string().trim().min(1).max(64).optional(),
+  /** A name for a contact created from `phone` (the caller's display name). */
+  contactName: z.string().trim().min(1).max(200).optional(),
   direction: z.enum(['in', 'out']),
   from: z.string().trim().min(1).max(64),
   to: z.string().trim().min(1).max(64),
@@ -94,8 +105,14 @@ export const LogCall = z.object({
   /** Where the call went when transferred (agent id or number). */
   transferTarget: z.string().max(128).optional(),
   notes: z.string().max(10_000).optional(),
+  /** Uploaded files (the call recording), referenced by id; the server takes their metadata from its store. */
+  attachments: z.array(Attachment).max(5).optional(),
 }).refine((c) => c.endedAt >= c.startedAt, { message: 'endedAt must not be before startedAt', path: ['endedAt'] })
-  .refine((c) => c.answeredAt == null || (c.answeredAt >= c.startedAt && c.answeredAt <= c.endedAt), { message: 'answeredAt must lie within the call', path: ['answeredAt'] });
+  .refine((c) => c.answeredAt == null || (c.answeredAt >= c.startedAt && c.answeredAt <= c.endedAt), { message: 'answeredAt must lie within the call', path: ['answeredAt'] })
+  .refine((c) => (c.conversationId !== undefined) !== (c.inboxId !== undefined && c.phone !== undefined) && (c.conversationId === undefined || (c.inboxId === undefined && c.phone === undefined)), {
+    message: 'give either conversationId or inboxId with phone',
+    path: ['conversationId'],
+  });
 
 /** Talk time in whole seconds (0 when the call was never answered). */
 export function callDurationSeconds(c: { answeredAt?: number | null; endedAt: number }): number {
@@ -107,6 +124,11 @@ export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
 export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
 
+/** The conversation a command acts on; null for contact commands and calls logged by number. */
+export function conversationOf(command: Command): string | null {
+  return 'conversationId' in command ? (command.conversationId ?? null) : null;
+}
+
 /** The FIFO lane of a command: commands of one lane apply in order, lanes run in parallel. */
 export function laneOf(command: Command): string {
   switch (command.type) {
@@ -117,8 +139,9 @@ export function laneOf(command: Command): string {
     case 'set_priority':
     case 'add_label':
     case 'remove_label':
-    case 'log_call':
       return `conversation:${command.conversationId}`;
+    case 'log_call':
+      return command.conversationId !== undefined ? `conversation:${command.conversationId}` : `call:${command.inboxId}:${command.phone}`;
     case 'update_contact':
       return `contact:${command.contactId}`;
     default:
@@ -191,9 +214,11 @@ export function applyToContact(contact: Contact, command: Command): Contact {
 /** The message a pending reply or note will become, shown in the timeline before the server confirms it. */
 export function pendingMessageOf(command: Command, agent: { id: string; tenantId: string }): Message | null {
   if (command.type === 'log_call') {
+    // A call logged by number has no conversation on the device yet: it shows once the server placed it.
+    if (command.conversationId === undefined) return null;
     return {
       id: command.id, tenantId: agent.tenantId, conversationId: command.conversationId, direction: command.direction, kind: 'call',
-      authorType: 'agent', authorId: agent.id, text: command.notes ?? '', subject: null, attachments: [], status: null, statusReason: null,
+      authorType: 'agent', authorId: agent.id, text: command.notes ?? '', subject: null, attachments: command.attachments ?? [], status: null, statusReason: null,
       deviceTime: command.deviceTime, serverTime: 0, createdAt: command.startedAt,
       meta: { pending: true, call: callMeta(command) }, seq: 0,
     };

@@ -1,7 +1,7 @@
 // Deterministic fixture builders for tests of core and of every LocalStore adapter.
 // Defaults are fixed values; ids come from a counter (reset it with resetFixtureIds()).
 import { CHANNELS, CONVERSATION_STATUSES, PRIORITIES, type Agent, type Channel, type Contact, type Conversation, type Inbox, type Message, type Team } from '../domain/model.js';
-import type { Command } from '../commands/commands.js';
+import { laneOf, type Command } from '../commands/commands.js';
 import type { FactBatch, OutboxEntry } from '../ports/storage.js';
 
 export const FIXTURE_TENANT = 'tenant-1';
@@ -141,7 +141,7 @@ export function makeOutboxEntry(overrides: Partial<OutboxEntry> = {}): OutboxEnt
   const command = overrides.command ?? makeCommand();
   return {
     id: command.id,
-    lane: 'conversationId' in command ? `conversation:${command.conversationId}` : `contact:${command.contactId}`,
+    lane: laneOf(command),
     command,
     state: 'pending',
     attempts: 0,

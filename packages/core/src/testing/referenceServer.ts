@@ -783,7 +783,13 @@ export class ReferenceServer {
       if (!this.canSeeContact(t, agent, cmd.contactId)) return { code: 'not_found', message: 'contact not found' };
       return null;
     }
-    const conv = t.conversations.get(cmd.conversationId);
+    if (cmd.type === 'log_call' && cmd.conversationId === undefined) {
+      const inbox = t.inboxes.get(cmd.inboxId ?? '');
+      if (!inbox || !canAccessInbox(agent, inbox)) return { code: 'not_found', message: 'inbox not found' };
+      if (inbox.channel !== 'voice') return { code: 'bad_request', message: 'calls by number go through a voice inbox' };
+      return null;
+    }
+    const conv = t.conversations.get(cmd.conversationId!);
     if (!conv || !this.canSeeConversation(t, agent, conv)) return { code: 'not_found', message: 'conversation not found' };
     const inbox = t.inboxes.get(conv.inboxId)!;
     switch (cmd.type) {
@@ -835,7 +841,7 @@ export class ReferenceServer {
       }
       return;
     }
-    const conv = t.conversations.get(cmd.conversationId)!;
+    const conv = cmd.type === 'log_call' && cmd.conversationId === undefined ? this.callConversation(t, cmd, seq) : t.conversations.get(cmd.conversationId!)!;
     const touched = (c: Conversation): Conversation => ({ ...c, updatedAt: Math.max(c.updatedAt, now), seq });
     let next: Conversation;
     switch (cmd.type) {
@@ -865,7 +871,8 @@ export class ReferenceServer {
         break;
       case 'log_call': {
         const m: Message = {
-          ...pendingMessageOf(cmd, { id: agent.id, tenantId: t.tenant.id })!,
+          ...pendingMessageOf({ ...cmd, conversationId: conv.id, inboxId: undefined, phone: undefined }, { id: agent.id, tenantId: t.tenant.id })!,
+          attachments: cloneValue(cmd.attachments ?? []),
           serverTime: now,
           meta: { call: callMeta(cmd) },
           seq,
@@ -876,6 +883,26 @@ export class ReferenceServer {
       }
     }
     t.conversations.set(next.id, next);
+  }
+
+  /**
+   * A call logged by number: the contact with that phone identity on the voice channel (created when
+   * unknown), and their latest open, pending or snoozed conversation in the inbox (started when none).
+   */
+  private callConversation(t: TenantState, cmd: CommandOf<'log_call'>, seq: number): Conversation {
+    const inbox = t.inboxes.get(cmd.inboxId!)!;
+    const phone = cmd.phone!;
+    const now = this.now();
+    let contact = [...t.contacts.values()].find((c) => c.identities.some((x) => x.channel === inbox.channel && x.identifier === phone));
+    if (!contact) {
+      contact = { id: `ct-${seq}`, tenantId: t.tenant.id, name: cmd.contactName ?? phone, identities: [{ channel: inbox.channel, identifier: phone }], attributes: {}, createdAt: now, updatedAt: now, seq };
+      t.contacts.set(contact.id, contact);
+      this.owner.set(contact.id, t);
+    }
+    const found = [...t.conversations.values()]
+      .filter((c) => c.inboxId === inbox.id && c.contactId === contact.id && (c.status === 'open' || c.status === 'pending' || c.status === 'snoozed'))
+      .sort((a, b) => b.lastMessageAt - a.lastMessageAt || (a.id < b.id ? 1 : -1))[0];
+    return found ?? this.newConversation(t, inbox, contact, seq, { id: `cv-${seq}` });
   }
 
   private agentMessage(t: TenantState, agent: Agent, cmd: CommandOf<'send_reply'> | CommandOf<'add_note'>, now: number, seq: number): Message {
