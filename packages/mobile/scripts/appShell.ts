@@ -27,12 +27,13 @@ export function shellFiles(dir: string): string[] {
 }
 
 /** The worker's source for a build directory: the template with the file list and a version of their contents. */
-export function serviceWorkerSource(template: string, dir: string): { source: string; version: string; files: string[] } {
+export function serviceWorkerSource(template: string, dir: string, builtAt: number = Date.now()): { source: string; version: string; files: string[] } {
   const files = shellFiles(dir);
   const hash = createHash('sha256');
   for (const f of files) hash.update(f).update('\0').update(fs.readFileSync(path.join(dir, f)));
   hash.update(template);
-  const version = hash.digest('hex').slice(0, 16);
+  // Build time first (13 digits, sorts as text), so the worker can tell the previous shell's cache.
+  const version = `${String(builtAt).padStart(13, '0')}-${hash.digest('hex').slice(0, 16)}`;
   // Raw paths: the worker resolves them with `new URL(f, scope)`, which normalises them exactly as the
   // page's own references are (pnpm's "rxdb@17…" chunk names keep their "@").
   if (files.some((f) => /[?#%]/.test(f))) throw new Error(`a build file name cannot be cached as a URL: ${files.find((f) => /[?#%]/.test(f))}`);

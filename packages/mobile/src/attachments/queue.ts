@@ -73,6 +73,12 @@ export function isRetryable(e: unknown): boolean {
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** The conversation an action is on (a call logged by number has none yet). */
+export function conversationOf(intent: Intent): string | null {
+  const id = (intent as { conversationId?: unknown }).conversationId;
+  return typeof id === 'string' ? id : null;
+}
+
 export class AttachmentQueue {
   private entries: QueuedCommand[] = [];
   private loaded = false;
@@ -110,7 +116,7 @@ export class AttachmentQueue {
    */
   async submit(intent: Intent, files: readonly LocalFile[] = []): Promise<{ id: string; queued: boolean }> {
     await this.load();
-    const conversationId = 'conversationId' in intent ? intent.conversationId : null;
+    const conversationId = conversationOf(intent);
     const behind = conversationId !== null && this.entries.some((e) => e.conversationId === conversationId);
     if (files.length === 0 && !behind) return { id: await this.d.dispatch(intent), queued: false };
     if (conversationId === null) throw new Error('only conversation actions can wait for uploads');

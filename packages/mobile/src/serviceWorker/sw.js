@@ -6,7 +6,8 @@
  * the shell.
  *
  *  - install: precaches every file of this build (the list is written in at build time, with a
- *    version that changes whenever a file does), then takes over at once;
+ *    version that changes whenever a file does), then takes over at once (the previous version's
+ *    cache stays until the next one, for pages still running it);
  *  - navigations under the scope: the cached index.html first (its hashed assets are in the same
  *    cache), the network only when the cache has nothing. The browser checks this file for a
  *    new version on navigation, so a new deploy installs in the background and the next start
@@ -33,11 +34,17 @@ self.addEventListener('install', (event) => {
   );
 });
 
+// The previous shell's cache is kept one more version: a page still running it may load one of
+// its lazy chunks after this worker took over (the server has only the new build by then).
 self.addEventListener('activate', (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith(PREFIX) && k !== CACHE).map((k) => caches.delete(k))))
+      .then((keys) => {
+        const older = keys.filter((k) => k.startsWith(PREFIX) && k !== CACHE && k < CACHE).sort().reverse();
+        const newer = keys.filter((k) => k.startsWith(PREFIX) && k > CACHE);
+        return Promise.all([...older.slice(1), ...newer].map((k) => caches.delete(k)));
+      })
       .then(() => self.clients.claim()),
   );
 });

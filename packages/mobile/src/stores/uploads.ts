@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import type { Conversation, Intent, Message } from '@goutong/core';
-import { AttachmentQueue, type QueuedCommand } from '../attachments/queue';
+import { AttachmentQueue, conversationOf, type QueuedCommand } from '../attachments/queue';
 import type { AppServices, LocalFile } from '../app/services';
 import { currentServices, useDevice } from '../app/services';
 import { noteOwnAction } from './notices';
@@ -67,7 +67,8 @@ export const useUploadsStore = defineStore('uploads', {
 
     /** Every conversation action of the app: to the outbox, or queued behind an upload. */
     async submit(intent: Intent, files: readonly LocalFile[] = []): Promise<{ id: string; queued: boolean }> {
-      if ('conversationId' in intent) noteOwnAction(intent.conversationId, useDevice().now());
+      const conversationId = conversationOf(intent);
+      if (conversationId) noteOwnAction(conversationId, useDevice().now());
       if (queue) return queue.submit(intent, files);
       const services = currentServices();
       if (!services) throw new Error('not signed in');
