@@ -62,9 +62,9 @@ export interface RxdbStoreOptions {
   /** How long deleted rows (evicted messages, replaced Yjs updates) stay as tombstones before they are purged. */
   purgeDeletedAfterMs?: number;
   /**
-   * Keep an in-memory mirror of the conversation index (default: on, except with `multiInstance`,
-   * where other tabs' writes would not reach it). It loads in the background after open; until it
-   * is loaded, queries walk the IndexedDB indexes. See `mirrorLoaded`.
+   * Keep an in-memory mirror of the conversation index (default: on). Always off with
+   * `multiInstance`, where other tabs' writes would not reach it. It loads in the background after
+   * open; until it is loaded, queries walk the IndexedDB indexes. See `mirrorLoaded`.
    */
   mirror?: boolean;
   /** Conversations read per step while the mirror loads (default 500). */
@@ -242,7 +242,7 @@ export class RxdbStore implements LocalStore {
         yjs: { schema: COLLECTIONS.yjs },
       });
       const store = new RxdbStore(db, added as unknown as Collections, options);
-      if (options.mirror ?? !(options.multiInstance ?? false)) store.startMirror();
+      if ((options.mirror ?? true) && !(options.multiInstance ?? false)) store.startMirror();
       return store;
     } catch (err) {
       await db.close();

@@ -283,6 +283,16 @@ describe('RxdbStore mirror', () => {
     }
   }, 60_000);
 
+  it('is off with multiInstance (other tabs would write past it)', async () => {
+    const store = await open(`multi${++n}`, { multiInstance: true, mirror: true });
+    try {
+      expect(store.mirrorState).toBe('off');
+      expect(await store.mirrorLoaded).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('close stops a running load', async () => {
     const dbName = `closing${++n}`;
     const first = await open(dbName, { mirror: false });
