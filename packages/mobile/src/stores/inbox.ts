@@ -74,7 +74,8 @@ export const useInboxStore = defineStore('inbox', {
         this.hasMore = rows.length > this.limit;
         this.rows = rows.slice(0, this.limit);
         const me = useSessionStore().agentId;
-        const active: ConversationStatus[] = ['open', 'pending'];
+        // The tab badges count what the tab lists under the status filter (open and pending with none).
+        const active: ConversationStatus[] = this.status ? [this.status] : ['open', 'pending'];
         this.counts = {
           mine: me ? await services.client.countConversations({ assigneeId: me, status: active }) : 0,
           team: await services.client.countConversations({ assigneeId: null, status: active }),
