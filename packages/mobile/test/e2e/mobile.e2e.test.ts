@@ -221,7 +221,7 @@ describe.runIf(run)('mobile H5 against the real server (Chromium, phone viewport
     }
   }, 180_000);
 
-  it('shows the inbox and a conversation in English', async () => {
+  it('shows the inbox and a conversation in English, and a banner for a conversation newly assigned to me', async () => {
     const { context, page } = await phone('en-US');
     await signIn(page, AGENT);
     // The team queue (unassigned): customers writing in Chinese, in the English interface.
@@ -229,6 +229,21 @@ describe.runIf(run)('mobile H5 against the real server (Chromium, phone viewport
     const row = page.locator('[data-test="conversation-row"]').filter({ hasText: '赵强' });
     await row.waitFor();
     await screenshot(page, 'inbox-en');
+
+    // A supervisor assigns 王芳's conversation to this agent while the app runs: without the
+    // browser's notification permission, the app shows its own banner; tapping it opens the conversation.
+    const wang = (await page.locator('[data-test="conversation-row"]').filter({ hasText: '王芳' }).getAttribute('data-id'))!;
+    const me = (await api(server.url, await loginToken(server.url, AGENT))('GET', '/api/v1/me')).body.agent.id as string;
+    const admin = api(server.url, await loginToken(server.url, 'admin@demo.goutong'));
+    expect((await admin('PATCH', `/api/v1/conversations/${wang}`, { assigneeId: me })).status).toBe(200);
+    const banner = page.locator('[data-test="notice-banner"]').filter({ hasText: 'Assigned to you: 王芳' });
+    await banner.waitFor({ timeout: 20_000 });
+    await screenshot(page, 'notice-en');
+    await banner.tap();
+    await messageWith(page, '订单').waitFor();
+    await page.goBack();
+
+    await tap(page, 'view-team');
     await row.tap();
     await messageWith(page, 'E12').waitFor();
     await page.locator('[data-test="toggle-status"]').waitFor();
