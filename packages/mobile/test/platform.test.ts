@@ -11,6 +11,7 @@ import { serviceWorkerSource, shellFiles } from '../scripts/appShell';
 import { registerAppShell, shellWorkerUrl } from '../src/app/appShell';
 import { createServerApi, parseAttachment, type RawSender } from '../src/app/uniServerApi';
 import { browserNetworkMonitor } from '../src/app/uniDevice';
+import { e2eSelected } from './e2e/globalSetup';
 
 const TEMPLATE = fs.readFileSync(fileURLToPath(new URL('../src/serviceWorker/sw.js', import.meta.url)), 'utf8');
 
@@ -220,5 +221,16 @@ describe('browser network monitor', () => {
     handlers.online!();
     handlers.offline!();
     expect(seen).toEqual([true, false]);
+  });
+});
+
+describe('e2e global setup', () => {
+  it('builds only when the run includes the e2e files', () => {
+    const cli = ['/usr/bin/node', '/work/node_modules/vitest/vitest.mjs'];
+    expect(e2eSelected([...cli, 'run'])).toBe(true);
+    expect(e2eSelected([...cli, 'run', '--project', 'mobile'])).toBe(true);
+    expect(e2eSelected([...cli, 'run', '--project', 'mobile', 'test/e2e'])).toBe(true);
+    expect(e2eSelected([...cli, 'run', '--project', 'mobile', 'test/stores.test.ts', 'test/features.test.ts'])).toBe(false);
+    expect(e2eSelected([...cli, 'run', '--project=mobile', '-t', 'canned', 'test/features.test.ts'])).toBe(false);
   });
 });

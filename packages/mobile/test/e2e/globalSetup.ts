@@ -21,9 +21,10 @@ function newest(p: string): number {
   return max;
 }
 
-function stale(output: string, sources: string[]): boolean {
+/** Whether `output` is missing or older than any source (`marker`, when given, stands for the build's time). */
+function stale(output: string, sources: string[], marker?: string): boolean {
   if (!fs.existsSync(output)) return true;
-  const out = fs.statSync(output).mtimeMs;
+  const out = Math.max(fs.statSync(output).mtimeMs, marker && fs.existsSync(marker) ? fs.statSync(marker).mtimeMs : 0);
   return sources.some((s) => newest(s) > out);
 }
 
@@ -40,7 +41,8 @@ export function ensureBuilt(log: (s: string) => void = () => undefined): void {
     log('building H5 (dist/build/h5)');
     execFileSync(process.execPath, [path.join(pkg, 'scripts/uni.cjs'), 'build'], { cwd: pkg, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } });
   }
-  if (stale(SERVER_MAIN, [path.join(root, 'packages/core/src'), path.join(root, 'packages/sync-server/src')])) {
+  // tsc -b rewrites only the outputs that changed; its build info is touched on every build.
+  if (stale(SERVER_MAIN, [path.join(root, 'packages/core/src'), path.join(root, 'packages/sync-server/src')], path.join(root, 'packages/sync-server/tsconfig.tsbuildinfo'))) {
     log('building core and the server (tsc -b)');
     execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b', 'packages/core', 'packages/sync-server'], { cwd: root, stdio: 'inherit' });
   }
