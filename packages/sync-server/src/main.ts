@@ -14,6 +14,11 @@ const config = (() => {
 })();
 const logger = createLogger(config.logLevel);
 
+if (process.argv.length > 2) {
+  const { runCli } = await import('./cli.js');
+  process.exit(await runCli(process.argv.slice(2), config, process.env));
+}
+
 const server = await startServer({ config, logger }).catch((e: unknown) => {
   logger.error('server: failed to start', { error: String(e) });
   process.exit(1);
