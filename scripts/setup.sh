@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export npm_config_nodedir=/usr DEBIAN_FRONTEND=noninteractive
 
 # Debian packages: Chromium and CJK fonts for browser tests and screenshots; real protocol peers.
-APT_PACKAGES=(chromium fonts-noto-cjk xvfb dovecot-imapd dovecot-lmtpd postfix kannel kannel-extras)
+APT_PACKAGES=(chromium fonts-noto-cjk xvfb dovecot-imapd dovecot-lmtpd postfix kannel kannel-extras kamailio kamailio-websocket-modules sip-tester)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,7 +18,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The peers are started by the tests themselves, on loopback; keep the system daemons out of the way.
-  for svc in dovecot postfix kannel; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
+  for svc in dovecot postfix kannel kamailio; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
 fi
 
 # pnpm, exactly 12.4.2 (newer releases fail against this registry).
