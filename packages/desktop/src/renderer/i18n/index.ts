@@ -1,6 +1,7 @@
 import { createI18n } from 'vue-i18n';
 import en from './en';
 import zhCN from './zh-CN';
+import { attachmentsEn, attachmentsZhCN } from './attachments';
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -23,7 +24,7 @@ export function makeI18n(locale: Locale) {
     legacy: false,
     locale,
     fallbackLocale: 'en',
-    messages: { en, 'zh-CN': zhCN },
+    messages: { en: { ...en, ...attachmentsEn }, 'zh-CN': { ...zhCN, ...attachmentsZhCN } },
     // Canned responses contain {{contact.name}}: keep the braces literal with message functions off.
     warnHtmlMessage: false,
   });

@@ -14,10 +14,16 @@ import {
   TransportError,
 } from '@goutong/core';
 import type { SavedSession } from './host';
+import { createServerApi, type ServerApi } from './serverApi';
+import { lazyVault, memoryVault, openIndexedDbVault, type FileVault } from '../attachments/vault';
 
 export interface AppServices {
   client: GoutongClient;
   store: LocalStore;
+  /** REST calls besides sync (attachments, admin screens); absent in offline unit tests. */
+  api?: ServerApi;
+  /** Files waiting to upload (IndexedDB); absent in unit tests, which use a memory vault. */
+  files?: FileVault;
   /** Signs out on the server (best effort). */
   logout(): Promise<void>;
   dispose(): Promise<void>;
@@ -150,12 +156,17 @@ export const browserServices: ServiceFactory = {
     });
     // Reads work at once from the local database; syncing starts in the background.
     void client.start();
+    const api = createServerApi({ baseUrl: saved.serverUrl, token: () => transport.freshToken() });
+    const files = lazyVault(() => openIndexedDbVault(name).catch(() => memoryVault()));
     return {
       client,
       store,
+      api,
+      files,
       logout: () => transport.logout(),
       async dispose() {
         await client.stop().catch(() => undefined);
+        files.close();
         await store.close().catch(() => undefined);
         releaseLock();
       },

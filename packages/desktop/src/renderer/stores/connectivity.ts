@@ -2,6 +2,7 @@ import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
 import type { ConnectivityState, OutboxEntry } from '@goutong/core';
 import { currentServices, onClientChange, requireServices } from '../platform/services';
+import { useUploadsStore } from './uploads';
 
 let unsubs: Array<() => void> = [];
 
@@ -12,6 +13,11 @@ export const useConnectivityStore = defineStore('connectivity', {
     entries: [] as OutboxEntry[],
     panelOpen: false,
   }),
+  getters: {
+    /** Commands waiting for the server, replies waiting for their upload included. */
+    pendingTotal: (s) => s.state.pending + useUploadsStore().pending,
+    failedTotal: (s) => s.state.failed + useUploadsStore().failed,
+  },
   actions: {
     bind(): void {
       this.unbind();

@@ -3,12 +3,15 @@ import { markRaw } from 'vue';
 import type { CollabHandle, Contact, Conversation, ConversationStatus, DraftKind, Intent, Message, Presence, Priority } from '@goutong/core';
 import { currentServices, onClientChange, requireServices } from '../platform/services';
 import { useInboxStore } from './inbox';
+import { onUploadsChange, useUploadsStore } from './uploads';
+import type { PickedFile } from '../attachments/uploadQueue';
 
 const PAGE = 30;
 
 let handle: CollabHandle | null = null;
 let unbindPresence: (() => void) | null = null;
 let unbind: (() => void) | null = null;
+let unbindUploads: (() => void) | null = null;
 
 /** The open conversation: summary, timeline (paged backwards), contact, presence and drafts. */
 export const useConversationStore = defineStore('conversation', {
@@ -44,11 +47,15 @@ export const useConversationStore = defineStore('conversation', {
         if (c.reset || c.outbox || c.conversationIds?.includes(id) || c.messageConversationIds?.includes(id)) void this.reload();
         if (c.contactIds?.includes(this.conversation?.contactId ?? '')) void this.loadContact();
       });
+      unbindUploads?.();
+      unbindUploads = onUploadsChange(() => void this.reload());
     },
 
     unbind(): void {
       unbind?.();
       unbind = null;
+      unbindUploads?.();
+      unbindUploads = null;
       this.close();
     },
 
@@ -97,9 +104,13 @@ export const useConversationStore = defineStore('conversation', {
       const id = this.id;
       if (!id) return;
       const s = requireServices();
-      const [conv, msgs] = await Promise.all([s.client.conversation(id), s.client.messages(id, { limit: this.limit })]);
+      const [conv, fromClient] = await Promise.all([s.client.conversation(id), s.client.messages(id, { limit: this.limit })]);
       if (this.id !== id) return;
-      this.conversation = conv ? markRaw(conv) : null;
+      // Replies waiting for their attachments' upload (and actions queued behind them) on top.
+      const uploads = useUploadsStore();
+      const queued = uploads.pendingMessages(id).filter((q) => !fromClient.some((m) => m.id === q.id));
+      const msgs = queued.length ? [...fromClient, ...queued].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1)) : fromClient;
+      this.conversation = conv ? markRaw(uploads.overlay(conv)) : null;
       const list = msgs.slice().reverse();
       this.messages = list.map((m) => markRaw(m));
       const stored = msgs.filter((m) => !(m.meta as { pending?: boolean }).pending).length;
@@ -154,16 +165,17 @@ export const useConversationStore = defineStore('conversation', {
       handle?.setTyping(kind);
     },
 
-    async dispatch(intent: Intent): Promise<string> {
-      const id = await requireServices().client.dispatch(intent);
+    /** To core's outbox, or behind a reply of this conversation still waiting for its upload. */
+    async dispatch(intent: Intent, files: readonly PickedFile[] = []): Promise<string> {
+      const { id } = await useUploadsStore().submit(intent, files);
       await this.reload();
       return id;
     },
 
-    async send(kind: DraftKind, text: string): Promise<void> {
+    async send(kind: DraftKind, text: string, files: readonly PickedFile[] = []): Promise<void> {
       const conversationId = this.id;
-      if (!conversationId || !text.trim()) return;
-      if (kind === 'reply') await this.dispatch({ type: 'send_reply', conversationId, text });
+      if (!conversationId || (!text.trim() && (kind !== 'reply' || files.length === 0))) return;
+      if (kind === 'reply') await this.dispatch({ type: 'send_reply', conversationId, text }, files);
       else await this.dispatch({ type: 'add_note', conversationId, text });
     },
 

@@ -4,6 +4,7 @@ import type { Channel, Conversation, ConversationQuery, ConversationSort, Conver
 import { currentServices, onClientChange } from '../platform/services';
 import { useHost } from '../platform/host';
 import { useSessionStore } from './session';
+import { onUploadsChange, useUploadsStore } from './uploads';
 
 export type InboxView = 'mine' | 'unassigned' | 'all';
 export type StatusFilter = 'active' | 'any' | ConversationStatus;
@@ -33,6 +34,7 @@ export interface InboxFilters {
 let pages = new Map<number, Conversation[]>();
 let loading = new Set<number>();
 let unbind: (() => void) | null = null;
+let unbindUploads: (() => void) | null = null;
 let reloadTimer: ReturnType<typeof setTimeout> | null = null;
 let scrolling: Promise<void> | null = null;
 let queuedRange: { start: number; end: number } | null = null;
@@ -107,6 +109,8 @@ export const useInboxStore = defineStore('inbox', {
         if (change.conversationIds?.length || change.reset || change.outbox) this.scheduleReload();
         if (change.conversationIds?.length || change.reset) void this.trackMine(change.reset ? null : change.conversationIds!);
       });
+      unbindUploads?.();
+      unbindUploads = onUploadsChange(() => this.scheduleReload());
       const s = currentServices();
       this.lastRead = markRaw((await s?.store.getMeta<Record<string, number>>(LAST_READ_KEY)) ?? {});
       await this.refresh();
@@ -116,6 +120,8 @@ export const useInboxStore = defineStore('inbox', {
     unbind(): void {
       unbind?.();
       unbind = null;
+      unbindUploads?.();
+      unbindUploads = null;
     },
 
     /** Coalesces bursts of changes (a pull of many pages) into one re-read. */
@@ -232,8 +238,11 @@ export const useInboxStore = defineStore('inbox', {
       for (let p = from; p <= to; p++) loading.add(p);
       const t0 = performance.now();
       try {
-        const rows = await s.client.queryConversations({ ...this.baseQuery, sort: this.sort, offset: from * PAGE_SIZE, limit: (to - from + 1) * PAGE_SIZE });
+        let rows = await s.client.queryConversations({ ...this.baseQuery, sort: this.sort, offset: from * PAGE_SIZE, limit: (to - from + 1) * PAGE_SIZE });
         if (gen !== this.generation) return;
+        // Actions waiting behind an upload show on their rows too (the rows stay where the query put them).
+        const uploads = useUploadsStore();
+        if (uploads.entries.length) rows = rows.map((r) => uploads.overlay(r));
         for (let p = from; p <= to; p++) pages.set(p, rows.slice((p - from) * PAGE_SIZE, (p - from + 1) * PAGE_SIZE).map((r) => markRaw(r)));
         this.lastQueryMs = performance.now() - t0;
       } finally {

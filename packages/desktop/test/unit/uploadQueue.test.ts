@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { TransportError, Uuidv7Generator, type Attachment, type Command, type Intent } from '@goutong/core';
+import { makeConversation, seededRandom } from '@goutong/core/testing';
+import { UploadQueue, type PickedFile, type UploadQueueDeps } from '../../src/renderer/attachments/uploadQueue';
+import { memoryVault } from '../../src/renderer/attachments/vault';
+
+const CONV = 'conv-1';
+const file = (name: string, text = 'hello', mime = 'text/plain'): PickedFile => {
+  const blob = new Blob([text], { type: mime });
+  return { blob, name, mime, size: blob.size };
+};
+
+function harness(over: Partial<UploadQueueDeps> = {}) {
+  const vault = memoryVault();
+  const rnd = seededRandom(3);
+  const ids = new Uuidv7Generator(() => 1_700_000_000_000, (n) => Uint8Array.from({ length: n }, () => Math.floor(rnd() * 256)));
+  const h = {
+    vault,
+    online: false,
+    now: 1_000,
+    uploads: [] as string[],
+    dispatched: [] as Intent[],
+    enqueued: [] as Command[],
+    uploadError: null as unknown,
+    timers: [] as Array<{ fn: () => void; ms: number }>,
+    changes: 0,
+  };
+  let n = 0;
+  const deps: UploadQueueDeps = {
+    vault,
+    upload: async (f) => {
+      if (h.uploadError) throw h.uploadError;
+      h.uploads.push(f.name);
+      return { id: `att-${++n}`, name: f.name, mime: f.mime, size: f.size, sha256: 'a'.repeat(64), url: `/api/v1/attachments/att-${n}?exp=1&sig=x` } satisfies Attachment;
+    },
+    dispatch: async (intent) => {
+      h.dispatched.push(intent);
+      return `direct-${h.dispatched.length}`;
+    },
+    enqueue: async (c) => void h.enqueued.push(c),
+    isOnline: () => h.online,
+    now: () => h.now,
+    newId: () => ids.next(),
+    random: () => 0.5,
+    setTimer: (fn, ms) => h.timers.push({ fn, ms }),
+    clearTimer: () => {},
+    onChange: () => void h.changes++,
+    ...over,
+  };
+  const q = new UploadQueue(deps);
+  return { q, h, deps };
+}
+
+describe('upload queue (replies with attachments, offline first)', () => {
+  it('sends actions without files straight to the outbox when nothing waits', async () => {
+    const { q, h } = harness();
+    const r = await q.submit({ type: 'set_status', conversationId: CONV, status: 'resolved' });
+    expect(r).toEqual({ id: 'direct-1', queued: false });
+    expect(h.dispatched).toHaveLength(1);
+    expect(q.pending).toBe(0);
+  });
+
+  it('offline: keeps the files and the reply, queues later actions of the conversation behind it, then sends them in order once', async () => {
+    const { q, h } = harness();
+    const r = await q.submit({ type: 'send_reply', conversationId: CONV, text: 'see attached' }, [file('a.txt'), file('photo.png', 'png', 'image/png')]);
+    expect(r.queued).toBe(true);
+    const resolve = await q.submit({ type: 'set_status', conversationId: CONV, status: 'resolved' });
+    expect(resolve.queued).toBe(true);
+    const other = await q.submit({ type: 'add_note', conversationId: 'conv-2', text: 'elsewhere' });
+    expect(other.queued).toBe(false);
+    await q.idle();
+    expect(h.uploads).toEqual([]);
+    expect(q.pending).toBe(2);
+    expect(h.vault.files.size).toBe(2);
+
+    // The timeline shows the reply waiting, with the local files; the conversation already resolved.
+    const [pending] = q.pendingMessages(CONV, { id: 'me', tenantId: 't' });
+    expect(pending!.id).toBe(r.id);
+    expect(pending!.status).toBe('queued');
+    expect((pending!.meta as { upload: { state: string } }).upload.state).toBe('waiting');
+    expect(pending!.attachments.map((a) => a.id.startsWith('local:'))).toEqual([true, true]);
+    expect(q.overlay(makeConversation({ id: CONV, status: 'open' }), { id: 'me' }).status).toBe('resolved');
+
+    h.online = true;
+    q.kick();
+    await q.idle();
+    expect(h.uploads).toEqual(['a.txt', 'photo.png']);
+    expect(h.enqueued.map((c) => c.type)).toEqual(['send_reply', 'set_status']);
+    const reply = h.enqueued[0] as Extract<Command, { type: 'send_reply' }>;
+    expect(reply.id).toBe(r.id);
+    expect(reply.attachments).toEqual([
+      { id: 'att-1', name: 'a.txt', mime: 'text/plain', size: 5 },
+      { id: 'att-2', name: 'photo.png', mime: 'image/png', size: 3 },
+    ]);
+    expect(h.enqueued[1]!.id).toBe(resolve.id);
+    expect(q.pending).toBe(0);
+    expect(h.vault.files.size).toBe(0);
+    expect(h.vault.queue).toEqual([]);
+
+    // Nothing waits any more: the next action goes straight to the outbox.
+    await q.submit({ type: 'set_status', conversationId: CONV, status: 'open' });
+    expect(h.dispatched.map((d) => d.type)).toEqual(['add_note', 'set_status']);
+  });
+
+  it('survives a restart: the queue and the files come back from the vault and are sent once', async () => {
+    const first = harness();
+    const r = await first.q.submit({ type: 'send_reply', conversationId: CONV, text: '' }, [file('a.txt')]);
+    await first.q.idle();
+    first.q.stop();
+    // A restart while the upload was running: the state was saved as uploading.
+    first.h.vault.queue = first.h.vault.queue.map((e) => ({ ...e, state: 'uploading' as const }));
+
+    const second = harness({ vault: first.h.vault });
+    await second.q.load();
+    expect(second.q.list()[0]).toMatchObject({ id: r.id, state: 'waiting' });
+    second.h.online = true;
+    second.q.kick();
+    await second.q.idle();
+    expect(second.h.enqueued).toHaveLength(1);
+    expect(second.h.enqueued[0]!.id).toBe(r.id);
+    expect(second.h.uploads).toEqual(['a.txt']);
+  });
+
+  it('backs off on network trouble and stops on a rejection with the reason; retry and discard', async () => {
+    const { q, h } = harness();
+    h.online = true;
+    h.uploadError = new TransportError('network', 'cannot reach the server');
+    const r = await q.submit({ type: 'send_reply', conversationId: CONV, text: 'x' }, [file('a.txt')]);
+    await q.idle();
+    expect(q.list()[0]).toMatchObject({ state: 'waiting', attempts: 1, error: 'cannot reach the server' });
+    expect(h.timers.at(-1)!.ms).toBe(2_000);
+
+    h.uploadError = new TransportError('http', 'file too large', 413);
+    h.now += 2_000;
+    h.timers.at(-1)!.fn();
+    await q.idle();
+    expect(q.list()[0]).toMatchObject({ state: 'failed', error: 'a.txt: file too large' });
+    expect(q.pending).toBe(0);
+    expect(q.failed).toBe(1);
+    const [m] = q.pendingMessages(CONV, { id: 'me', tenantId: 't' });
+    expect(m!.status).toBe('failed');
+
+    h.uploadError = null;
+    await q.retry(r.id);
+    await q.idle();
+    expect(h.enqueued).toHaveLength(1);
+
+    const again = await q.submit({ type: 'send_reply', conversationId: CONV, text: 'y' }, [file('b.txt')]);
+    h.uploadError = new TransportError('http', 'bad', 400);
+    await q.idle();
+    expect(q.failed).toBe(1);
+    await q.discard(again.id);
+    expect(q.list()).toEqual([]);
+    expect(h.vault.files.size).toBe(0);
+  });
+
+  it('a file gone from the device fails the entry instead of sending a reply without it', async () => {
+    const { q, h } = harness();
+    await q.submit({ type: 'send_reply', conversationId: CONV, text: 'x' }, [file('a.txt')]);
+    h.vault.files.clear();
+    h.online = true;
+    q.kick();
+    await q.idle();
+    expect(q.list()[0]!.state).toBe('failed');
+    expect(q.list()[0]!.error).toMatch(/no longer on this device/);
+    expect(h.enqueued).toEqual([]);
+  });
+
+  it('refuses attachments on anything but a reply', async () => {
+    const { q } = harness();
+    await expect(q.submit({ type: 'add_note', conversationId: CONV, text: 'n' }, [file('a.txt')])).rejects.toThrow(/only replies/);
+  });
+});
