@@ -234,6 +234,7 @@ export async function runIndexQueryBench(opts = {}) {
       runs: mirrorRuns,
       coldOpen: { openMs: round(openMs), firstPageMs: round(firstPageMs), mirrorStateAtFirstPage: stateAtFirstPage },
       mirrorLoadMs: Math.round(mirrorLoadMs),
+      loader: mirrorStats ? { steps: mirrorStats.load.steps, longestStepMs: round(mirrorStats.load.longestStepMs) } : null,
       eventLoopDelayWhileLoading: delay,
       heap: gc
         ? { mirrorMB: round((heapMirror - heapClosed) / 1e6), bytesPerRow: Math.round((heapMirror - heapClosed) / rows), textChars: mirrorStats?.textChars }

@@ -81,6 +81,15 @@ export interface RxdbStoreOptions {
 /** Where queries are answered: `off` (mirror disabled or failed), `loading` (IndexedDB meanwhile) or `ready`. */
 export type MirrorState = 'off' | 'loading' | 'ready';
 
+export interface MirrorLoadStats {
+  /** From the start of the load to ready (ms); 0 while loading. */
+  ms: number;
+  /** Turns given to the event loop. */
+  steps: number;
+  /** The longest the loader ran without giving the event loop a turn (ms). */
+  longestStepMs: number;
+}
+
 type Collections = {
   conversations: RxCollection<ConversationDoc>;
   messages: RxCollection<MessageDoc>;
@@ -207,6 +216,7 @@ export class RxdbStore implements LocalStore {
   /** IndexedDB-path queries in flight; the mirror loader waits for them (the first page comes first). */
   private queriesInFlight = 0;
   private queriesIdle: (() => void)[] = [];
+  private loadStats: MirrorLoadStats = { ms: 0, steps: 0, longestStepMs: 0 };
 
   private constructor(
     private readonly db: RxDatabase,
@@ -272,9 +282,13 @@ export class RxdbStore implements LocalStore {
     return this.mirrorTask;
   }
 
-  /** Rows and text size of the mirror (diagnostics), null when there is none. */
-  mirrorStats(): MirrorStats | null {
-    return this.mirror?.stats() ?? null;
+  /**
+   * Diagnostics: rows and text size of the mirror, and how its last load went (time from open to
+   * ready, steps, and the longest stretch the loader ran without giving the event loop a turn).
+   * Null when there is no mirror.
+   */
+  mirrorStats(): (MirrorStats & { load: MirrorLoadStats }) | null {
+    return this.mirror === null ? null : { ...this.mirror.stats(), load: { ...this.loadStats } };
   }
 
   /** Starts a fresh mirror; `empty` when the conversations collection is known to be empty. */
@@ -317,9 +331,18 @@ export class RxdbStore implements LocalStore {
   private async loadMirror(mirror: ConversationMirror, gen: number): Promise<boolean> {
     const stale = () => this.closed || gen !== this.mirrorGen;
     const chunk = Math.max(1, this.options.mirrorChunk ?? 500);
+    const started = now();
+    const stats: MirrorLoadStats = { ms: 0, steps: 0, longestStepMs: 0 };
+    this.loadStats = stats;
     let slice = now();
+    /** Ends a stretch of synchronous work (before an await). */
+    const endStep = () => {
+      stats.steps++;
+      stats.longestStepMs = Math.max(stats.longestStepMs, now() - slice);
+    };
     const pause = async (): Promise<boolean> => {
       if (now() - slice >= MIRROR_SLICE_MS) {
+        endStep();
         await nextTask();
         slice = now();
       }
@@ -348,9 +371,14 @@ export class RxdbStore implements LocalStore {
       for (const d of docs) if (d._deleted !== '1' && d._deleted !== true) mirror.putIfAbsent(parse<Conversation>(d));
       if (docs.length < chunk) break;
       after = docs[docs.length - 1]!.id;
-      if (await pause()) return false;
+      endStep(); // the next read awaits IndexedDB
+      if (stale()) return false;
     }
-    return (await mirror.build(pause)) && !stale();
+    slice = now();
+    const built = (await mirror.build(pause)) && !stale();
+    endStep();
+    stats.ms = now() - started;
+    return built;
   }
 
   private whenQueriesIdle(): Promise<void> {

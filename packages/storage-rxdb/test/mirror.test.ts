@@ -198,6 +198,8 @@ describe('RxdbStore mirror', () => {
     });
     try {
       expect(await store.mirrorLoaded).toBe(true);
+      expect(store.mirrorStats()).toMatchObject({ rows: 1240, load: { steps: expect.any(Number) as number } });
+      expect(store.mirrorStats()!.load.ms).toBeGreaterThan(0);
       // 1,200 rows plus the 20 'new-' ones (after the loader's position); the 20 'a-' ones sort before it.
       expect(hooked).toEqual([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1220]);
       expect(state.size).toBe(1240);
