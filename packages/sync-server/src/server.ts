@@ -28,6 +28,7 @@ import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { aliyunProvider, kannelProvider, twilioProvider } from './channels/sms/index.js';
 import { emailProvider } from './channels/email/index.js';
 import { wildfireProvider } from './channels/im/index.js';
+import { registerVoiceRoutes, sipVoiceProvider } from './channels/voice/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -74,7 +75,7 @@ function siblingBuild(rel: string): string | null {
 
 /** The channel providers every server has (the api channel is registered separately). */
 export function defaultProviders(): ChannelProvider[] {
-  return [emailProvider(), twilioProvider(), aliyunProvider(), kannelProvider(), wildfireProvider()];
+  return [emailProvider(), twilioProvider(), aliyunProvider(), kannelProvider(), wildfireProvider(), sipVoiceProvider()];
 }
 
 /** Starts one server process: HTTP API, sync socket, webhooks, relay worker and the web app. */
@@ -91,6 +92,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   for (const p of [...defaultProviders(), ...(opts.providers ?? [])]) providers.register(p);
   const inboxes = new InboxAdmin(workspace, providers, secret);
   const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
+  workspace.attachmentUrl = (id) => attachments.signedUrl(id);
   const deps: ProviderDeps = { workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id) };
 
   const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
@@ -99,6 +101,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
+  registerVoiceRoutes(http, { auth, workspace, inboxes });
   for (const p of providers.all()) p.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');

@@ -132,7 +132,11 @@ describe.each([['sqlite'], ['postgres']] as const)('the public contract and bad 
     ] });
     expect(r.body.results.map((x: any) => x.outcome)).toEqual(['applied', 'rejected']);
     const msgs = await admin('GET', `/api/v1/conversations/${convId}/messages?limit=100`);
-    expect(msgs.body.items.find((m: any) => m.id === id).attachments[0]).toMatchObject({ name: '发票 photo.png', size: png.length });
+    const sent = msgs.body.items.find((m: any) => m.id === id).attachments[0];
+    expect(sent).toMatchObject({ name: '发票 photo.png', size: png.length, url: expect.stringMatching(/^\/api\/v1\/attachments\/.+sig=/) });
+    // The URL in the message works without a token.
+    const viaMessage = await fetch(`${s.url}${sent.url}`);
+    expect(Buffer.from(await viaMessage.arrayBuffer()).equals(png)).toBe(true);
   });
 
   it('serves canned responses to agents; only managers edit them', async () => {

@@ -38,6 +38,7 @@ import {
   toTeam,
 } from './rows.js';
 import { scopeOf, scopeSql, type Scope } from './scope.js';
+import { callConversation } from './callConversation.js';
 
 export interface Committed {
   tenantId: string;
@@ -98,7 +99,17 @@ export class Workspace {
   readonly relayEnqueued = new Emitter<RelayEnqueued>();
   readonly ids = new Uuidv7Generator(() => Date.now(), (n) => crypto.randomBytes(n));
 
+  /** Signs attachment download URLs (set by the server once its attachment store exists). */
+  attachmentUrl: ((attachmentId: string) => string) | null = null;
+
   constructor(readonly db: Db, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
+
+  /** Messages leave the server with signed download URLs, so `<img>`/`<audio>` load them without a token. */
+  withAttachmentUrls(m: Message): Message {
+    const sign = this.attachmentUrl;
+    if (!sign || m.attachments.length === 0) return m;
+    return { ...m, attachments: m.attachments.map((a) => ({ ...a, url: sign(a.id) })) };
+  }
 
   // ----- principals and scope --------------------------------------------------------
 
@@ -296,7 +307,11 @@ export class Workspace {
         return null;
       }
       case 'log_call': {
-        const conv = await this.visibleConversation(agent, command.conversationId, q);
+        // On a conversation, or by number: the contact's open conversation in the voice inbox (or a new one).
+        const placed = command.conversationId !== undefined
+          ? { conversation: await this.visibleConversation(agent, command.conversationId, q), isNew: false }
+          : await callConversation(q, this.ids, agent, { inboxId: command.inboxId!, phone: command.phone!, contactName: command.contactName }, seq, now);
+        const conv = placed.conversation;
         if (await q.one('SELECT id FROM messages WHERE id = ?', [command.id])) throw new ApiError('conflict', `message ${command.id} already exists`);
         const call = callMeta(command);
         // Per-minute cost from the inbox's configured price (started minutes of talk time).
@@ -304,14 +319,24 @@ export class Workspace {
         const cfg = JSON.parse(cfgRow?.config ?? '{}') as { pricePerMinute?: unknown; currency?: unknown };
         const minutes = Math.ceil(Number(call.durationSeconds) / 60);
         const cost = typeof cfg.pricePerMinute === 'number' ? { amount: Math.round(minutes * cfg.pricePerMinute * 10_000) / 10_000, currency: typeof cfg.currency === 'string' ? cfg.currency : 'CNY', units: minutes } : null;
+        // The recording (uploaded first) is referenced by id: metadata from our store, never from the client.
+        const attachments: Message['attachments'] = [];
+        for (const a of command.attachments ?? []) {
+          const row = await q.one<{ id: string; name: string; mime: string; size: number; sha256: string; message_id: string | null }>('SELECT * FROM attachments WHERE id = ? AND tenant_id = ?', [a.id, agent.tenantId]);
+          if (!row) throw badRequest(`attachment ${a.id} not found; upload it first`);
+          if (row.message_id && row.message_id !== command.id) throw new ApiError('conflict', `attachment ${a.id} belongs to another message`);
+          attachments.push({ id: row.id, name: row.name, mime: row.mime, size: Number(row.size), sha256: row.sha256 });
+          await q.run('UPDATE attachments SET message_id = ? WHERE id = ?', [command.id, row.id]);
+        }
         const message: Message = {
           id: command.id, tenantId: agent.tenantId, conversationId: conv.id, direction: command.direction, kind: 'call', authorType: 'agent',
-          authorId: agent.id, text: command.notes ?? '', subject: null, attachments: [], status: null, statusReason: null,
+          authorId: agent.id, text: command.notes ?? '', subject: null, attachments, status: null, statusReason: null,
           deviceTime: command.deviceTime, serverTime: now, createdAt: command.startedAt, meta: { call, ...(cost ? { cost } : {}) }, seq,
         };
+        const next = { ...applyToConversation(conv, command, agent), messageCount: conv.messageCount + 1, updatedAt: now, seq };
+        if (placed.isNew) await insertConversation(q, next);
+        else await saveConversation(q, next);
         await insertMessage(q, message, { inboxId: conv.inboxId, externalId: null });
-        const next = applyToConversation(conv, command, agent);
-        await saveConversation(q, { ...next, messageCount: conv.messageCount + 1, updatedAt: now, seq });
         return null;
       }
       default:
@@ -511,7 +536,7 @@ export class Workspace {
       scope: scope.key,
       reset,
       conversations: convs.map(toConversation),
-      messages: msgs.map(toMessage),
+      messages: msgs.map((r) => this.withAttachmentUrls(toMessage(r))),
       contacts: contacts.map(toContact),
       inboxes: inboxes.map(toInbox),
       agents: agents.map(toAgent),
@@ -579,7 +604,7 @@ export class Workspace {
       params.push(c.at, c.at, c.id);
     }
     const rows = await this.db.all(`SELECT * FROM messages WHERE conversation_id = ?${extra} ORDER BY created_at DESC, id DESC LIMIT ?`, [...params, limit + 1]);
-    const items = rows.slice(0, limit).map(toMessage);
+    const items = rows.slice(0, limit).map((r) => this.withAttachmentUrls(toMessage(r)));
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
   }

@@ -194,7 +194,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
     if (outcome.outcome === 'rejected') throw new ApiError(outcome.error.code as never, outcome.error.message);
     const row = await ws.db.one('SELECT * FROM messages WHERE id = ? AND conversation_id = ?', [outcome.id, id]);
     if (!row) throw new ApiError('conflict', 'this Idempotency-Key was already used for another request');
-    return reply.status(outcome.outcome === 'applied' ? 201 : 200).send(toMessage(row));
+    return reply.status(outcome.outcome === 'applied' ? 201 : 200).send(ws.withAttachmentUrls(toMessage(row)));
   });
   app.patch('/api/v1/conversations/:id', authed, async (req) => {
     const agent = agentOf(req);
