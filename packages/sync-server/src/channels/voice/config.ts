@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { randomToken } from '../../auth/crypto.js';
+
+/** A SIP user part: digits, letters and the few marks SIP allows unescaped in user names. */
+export const SipUser = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.!~*'()&=+$,;?/-]+$/, 'a SIP user part (letters, digits, _ . - + and the like)');
+
+export const VoiceConfig = z.object({
+  /** SIP over WebSocket of the SIP server (Kamailio), e.g. wss://sip.example.com:443 or ws://127.0.0.1:8080. */
+  wsUrl: z.string().url().refine((u) => /^wss?:\/\//i.test(u), 'ws:// or wss:// only'),
+  /** The SIP domain agents register in (sip:user@domain). */
+  domain: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'a host name or address'),
+  /** Price of a started minute of talk time; every logged call gets meta.cost from it. */
+  pricePerMinute: z.number().nonnegative().max(1_000).optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as CNY').optional(),
+  /** The softphone records both sides of every call on this inbox and attaches the recording. */
+  recordCalls: z.boolean().default(false),
+  /** Agent (id or e-mail) → their SIP user on this inbox; agents not listed have no phone here. */
+  agents: z.record(z.string().min(1).max(320), SipUser).default({}),
+  /**
+   * How an agent gets a SIP password: `static` from the secrets (`password:<user>`), `ephemeral`
+   * from the shared secret like Kamailio's auth_ephemeral (user `expiry:user`, password
+   * base64(HMAC-SHA1(secret, user))), `none` when the SIP server does not authenticate (a lab).
+   */
+  auth: z.enum(['static', 'ephemeral', 'none']).default('static'),
+  /** Lifetime of ephemeral credentials. */
+  credentialTtlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(12 * 3600),
+  /** ICE servers (STUN/TURN) for the softphone's peer connections. */
+  iceServers: z.array(z.object({ urls: z.union([z.string().max(500), z.array(z.string().max(500)).max(5)]), username: z.string().max(200).optional(), credential: z.string().max(200).optional() })).max(5).default([]),
+});
+export type VoiceConfig = z.infer<typeof VoiceConfig>;
+
+/**
+ * Secrets: `voicemailToken` (the bearer the SIP side uses to upload voicemail; generated when
+ * absent), `ephemeralSecret` for auth `ephemeral`, and `password:<sip user>` for auth `static`.
+ */
+export const VoiceSecrets = z
+  .record(z.string(), z.string().min(1).max(256))
+  .superRefine((s, ctx) => {
+    for (const k of Object.keys(s)) {
+      if (k === 'voicemailToken' || k === 'ephemeralSecret') continue;
+      if (k.startsWith('password:') && SipUser.safeParse(k.slice('password:'.length)).success) continue;
+      ctx.addIssue({ code: 'custom', path: [k], message: 'known secrets: voicemailToken, ephemeralSecret, password:<sip user>' });
+    }
+    if (s.voicemailToken !== undefined && !/^[A-Za-z0-9_-]{16,128}$/.test(s.voicemailToken)) {
+      ctx.addIssue({ code: 'custom', path: ['voicemailToken'], message: '16–128 characters of A–Z, a–z, 0–9, _ and -' });
+    }
+  })
+  .transform((s) => ({ ...s, voicemailToken: s.voicemailToken ?? randomToken(24) }));

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import { canAccessInbox, type Agent } from '@goutong/core';
+import type { ChannelProvider, ProviderDeps } from '../provider.js';
+import type { AuthService } from '../../auth/service.js';
+import type { Workspace } from '../../domain/workspace.js';
+import type { InboxAdmin } from '../inboxAdmin.js';
+import { safeEqual, sha256Hex } from '../../auth/crypto.js';
+import { MAX_ATTACHMENT_BYTES } from '../../attachments/store.js';
+import { ApiError, badRequest, notFound, unauthorized } from '../../errors.js';
+import { bearer, parse, requireAgent, agentOf } from '../../http/app.js';
+import { VoiceConfig, VoiceSecrets } from './config.js';
+import { credentialsFor, type SipCredentials } from './credentials.js';
+
+export { VoiceConfig, VoiceSecrets, SipUser } from './config.js';
+export { credentialsFor, ephemeralCredentials, sipUserOf, type SipCredentials } from './credentials.js';
+
+const VoicemailQuery = z.object({
+  /** The caller's number (or SIP user): the contact's identity on the voice channel. */
+  from: z.string().trim().min(1).max(64),
+  /** The caller's display name, for a new contact. */
+  name: z.string().trim().max(200).optional(),
+  /** The number or user that was called. */
+  to: z.string().trim().max(64).optional(),
+  /** The SIP Call-ID: a second upload of the same call is a duplicate. */
+  callId: z.string().trim().min(1).max(256).optional(),
+  durationSeconds: z.coerce.number().int().min(0).max(24 * 3600).optional(),
+});
+
+const EXT: Record<string, string> = { 'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/wave': 'wav', 'audio/mpeg': 'mp3', 'audio/ogg': 'ogg', 'audio/webm': 'webm', 'audio/mp4': 'm4a', 'audio/aac': 'aac', 'audio/amr': 'amr' };
+
+function clock(secs: number): string {
+  return `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')}`;
+}
+
+/**
+ * The phone channel: a `voice` inbox with provider `sip` holds the SIP server's WebSocket URL, the
+ * domain and each agent's SIP user; the agents' softphones (JsSIP in the workspace) register there
+ * and log every call with the `log_call` command. The server sends nothing over SIP itself: it
+ * hands out credentials and takes voicemail the SIP side records.
+ *
+ * Voicemail: `POST /api/v1/inboxes/{id}/voicemail?from=+86…&callId=…&durationSeconds=…` with
+ * `Authorization: Bearer <voicemailToken>` and the audio as the body (audio/*, up to 25 MiB) → an
+ * inbound message of kind `voice` with the recording attached (a repeated callId is a duplicate).
+ */
+export function sipVoiceProvider(): ChannelProvider {
+  return {
+    channel: 'voice',
+    name: 'sip',
+    configSchema: VoiceConfig as unknown as z.ZodType<Record<string, unknown>>,
+    secretsSchema: VoiceSecrets as unknown as z.ZodType<Record<string, string>>,
+    async send() {
+      return { kind: 'rejected', reason: 'a voice inbox places no messages: call the customer, or answer on another channel', code: 'unsupported_channel' };
+    },
+    routes(app: FastifyInstance, deps: ProviderDeps) {
+      app.post('/api/v1/inboxes/:id/voicemail', { bodyLimit: MAX_ATTACHMENT_BYTES }, async (req, reply) => {
+        const { id } = parse(z.object({ id: z.string().min(1).max(128) }), req.params, 'path');
+        const settings = await deps.inboxSettings(id);
+        if (!settings || settings.inbox.channel !== 'voice' || settings.inbox.provider !== 'sip') throw notFound(`inbox ${id} not found`);
+        const token = bearer(req);
+        const expected = settings.secrets.voicemailToken;
+        if (!token || !expected || !safeEqual(token, expected)) throw unauthorized('missing or wrong voicemail token');
+        const q = parse(VoicemailQuery, req.query, 'query');
+        const mime = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (!mime.startsWith('audio/')) throw new ApiError('bad_request', 'send the recording as the body with an audio/* content type');
+        const bytes = Buffer.isBuffer(req.body) ? req.body : null;
+        if (!bytes || bytes.length === 0) throw badRequest('the recording is empty');
+        const inbox = settings.inbox;
+        const externalId = `voicemail:${q.callId ?? sha256Hex(bytes)}`;
+        const seen = await deps.workspace.db.one<{ id: string; conversation_id: string }>('SELECT id, conversation_id FROM messages WHERE inbox_id = ? AND external_id = ?', [inbox.id, externalId]);
+        if (seen) return reply.status(200).send({ duplicate: true, conversationId: seen.conversation_id, messageId: seen.id });
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        const attachment = await deps.attachments.put(inbox.tenantId, bytes, { name: `voicemail-${q.from.replace(/[^0-9A-Za-z+]/g, '')}-${stamp}.${EXT[mime] ?? 'audio'}`, mime });
+        const res = await deps.workspace.ingestInbound(inbox, {
+          externalId,
+          from: { identifier: q.from, ...(q.name ? { name: q.name } : {}) },
+          text: q.durationSeconds !== undefined ? `Voicemail · ${clock(q.durationSeconds)}` : 'Voicemail',
+          kind: 'voice',
+          attachments: [attachment],
+          meta: { voicemail: { ...(q.callId ? { callId: q.callId } : {}), ...(q.to ? { to: q.to } : {}), ...(q.durationSeconds !== undefined ? { durationSeconds: q.durationSeconds } : {}) } },
+        });
+        // Downloads of the recording are checked against the message's conversation.
+        await deps.workspace.db.run('UPDATE attachments SET message_id = ? WHERE id = ? AND message_id IS NULL', [res.message.id, attachment.id]);
+        return reply.status(res.duplicate ? 200 : 201).send({ duplicate: res.duplicate, conversationId: res.conversation.id, messageId: res.message.id, attachment });
+      });
+    },
+  };
+}
+
+/**
+ * `GET /api/v1/voice/credentials[?inboxId=]`: the signed-in agent's SIP registration on each voice
+ * inbox they may use (WebSocket URL, URI, password or ephemeral credentials, recording and price).
+ */
+export function registerVoiceRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; inboxes: InboxAdmin }): void {
+  app.get('/api/v1/voice/credentials', { preHandler: requireAgent(d.auth) }, async (req, reply) => {
+    const agent: Agent = agentOf(req);
+    const { inboxId } = parse(z.object({ inboxId: z.string().min(1).max(128).optional() }), req.query, 'query');
+    const items: SipCredentials[] = [];
+    for (const inbox of await d.workspace.inboxes(agent.tenantId)) {
+      if (inbox.channel !== 'voice' || inbox.provider !== 'sip' || (inboxId && inbox.id !== inboxId) || !canAccessInbox(agent, inbox)) continue;
+      const s = await d.inboxes.settings(inbox.id);
+      const cfg = VoiceConfig.safeParse(s?.config ?? {});
+      if (!s || !cfg.success) continue;
+      const c = credentialsFor(inbox, cfg.data, s.secrets, agent);
+      if (c) items.push(c);
+    }
+    return reply.header('cache-control', 'no-store').send({ items });
+  });
+}
