@@ -297,6 +297,7 @@ export class RxdbStore implements LocalStore {
     const mirror = new ConversationMirror();
     this.mirror = mirror;
     this.mirrorReady = empty;
+    this.loadStats = { ms: 0, steps: 0, longestStepMs: 0 };
     if (empty) {
       this.mirrorTask = Promise.resolve(true);
       return;
