@@ -173,9 +173,9 @@ describe('agent workspace against the sync server', () => {
       await openConversation(two.page, 'History Tester');
       await one.page.getByLabel('Reply message').pressSequentially('草稿 draft', { delay: 15 });
       await expect.poll(() => two.page.getByLabel('Reply message').inputValue(), { timeout: 15_000 }).toBe('草稿 draft');
-      // A canned response fills in the contact's name.
-      await two.page.getByLabel('Canned response').selectOption({ label: 'Greeting' });
-      await expect.poll(() => one.page.getByLabel('Reply message').inputValue(), { timeout: 15_000 }).toContain('Hello History Tester');
+      // A canned response (the tenant's, from the server) fills in the contact's and agent's names.
+      await two.page.getByLabel('Canned response').selectOption({ label: '问候 Greeting' });
+      await expect.poll(() => one.page.getByLabel('Reply message').inputValue(), { timeout: 15_000 }).toContain('您好 History Tester，我是李伟 Li Wei');
     } finally {
       await one.context.close();
       await two.context.close();

@@ -2,6 +2,7 @@ import { createI18n } from 'vue-i18n';
 import en from './en';
 import zhCN from './zh-CN';
 import { attachmentsEn, attachmentsZhCN } from './attachments';
+import { adminEn, adminZhCN } from './admin';
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -24,7 +25,7 @@ export function makeI18n(locale: Locale) {
     legacy: false,
     locale,
     fallbackLocale: 'en',
-    messages: { en: { ...en, ...attachmentsEn }, 'zh-CN': { ...zhCN, ...attachmentsZhCN } },
+    messages: { en: { ...en, ...attachmentsEn, ...adminEn }, 'zh-CN': { ...zhCN, ...attachmentsZhCN, ...adminZhCN } },
     // Canned responses contain {{contact.name}}: keep the braces literal with message functions off.
     warnHtmlMessage: false,
   });

@@ -1,0 +1,270 @@
+// Inbox forms generated from the server's OpenAPI document: each provider's `config` and `secrets`
+// are JSON Schemas (`components.schemas['Provider.<channel>[/<provider>].config|secrets']`, made
+// from the same zod schemas the server validates with). This module turns them into field
+// descriptors, checks values the way the server will, and builds the request bodies.
+import type { Channel, Inbox } from '@goutong/core';
+
+export interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  enum?: unknown[];
+  default?: unknown;
+  format?: string;
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  maxItems?: number;
+  description?: string;
+}
+
+export interface OpenApiDoc {
+  components?: { schemas?: Record<string, JsonSchema> };
+}
+
+export interface ProviderSchema {
+  /** `sms/kannel`, `api`, `email`… */
+  key: string;
+  channel: Channel;
+  /** The `provider` of the inbox (the channel's name when the channel has one provider). */
+  provider: string;
+  config: JsonSchema;
+  secrets: JsonSchema;
+}
+
+/** An inbox as GET /api/v1/inboxes shows it to an admin: config, and only the names of its secrets. */
+export interface AdminInbox extends Inbox {
+  config: Record<string, unknown>;
+  secretsSet: string[];
+}
+
+export type FieldKind = 'text' | 'url' | 'email' | 'integer' | 'number' | 'boolean' | 'enum' | 'list' | 'object';
+
+export interface Field {
+  name: string;
+  /** Dotted path from the form root (imap.host). */
+  path: string;
+  kind: FieldKind;
+  required: boolean;
+  schema: JsonSchema;
+  /** Nested fields of an object field. */
+  fields?: Field[];
+}
+
+const CHANNELS: readonly string[] = ['api', 'email', 'sms', 'voice', 'im'];
+
+/** The providers the server documents, in a stable order (channel, then provider). */
+export function providersOf(doc: OpenApiDoc): ProviderSchema[] {
+  const schemas = doc.components?.schemas ?? {};
+  const out: ProviderSchema[] = [];
+  for (const name of Object.keys(schemas)) {
+    const m = /^Provider\.([a-z]+)(?:\/([a-z0-9_-]+))?\.config$/.exec(name);
+    if (!m || !CHANNELS.includes(m[1]!)) continue;
+    const key = m[2] ? `${m[1]}/${m[2]}` : m[1]!;
+    out.push({ key, channel: m[1] as Channel, provider: m[2] ?? m[1]!, config: schemas[name]!, secrets: schemas[`Provider.${key}.secrets`] ?? { type: 'object', properties: {} } });
+  }
+  return out.sort((a, b) => CHANNELS.indexOf(a.channel) - CHANNELS.indexOf(b.channel) || a.provider.localeCompare(b.provider));
+}
+
+export function providerKey(inbox: Pick<Inbox, 'channel' | 'provider'>): string {
+  return !inbox.provider || inbox.provider === inbox.channel ? inbox.channel : `${inbox.channel}/${inbox.provider}`;
+}
+
+const typeOf = (s: JsonSchema): string | undefined => (Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type);
+
+function kindOf(s: JsonSchema): FieldKind {
+  if (s.enum) return 'enum';
+  const t = typeOf(s);
+  if (t === 'object') return 'object';
+  if (t === 'array') return 'list';
+  if (t === 'boolean') return 'boolean';
+  if (t === 'integer') return 'integer';
+  if (t === 'number') return 'number';
+  if (s.format === 'uri') return 'url';
+  if (s.format === 'email') return 'email';
+  return 'text';
+}
+
+/** The fields of an object schema, nested objects included. */
+export function fieldsOf(schema: JsonSchema, prefix = ''): Field[] {
+  const req = new Set(schema.required ?? []);
+  return Object.entries(schema.properties ?? {}).map(([name, s]) => {
+    const kind = kindOf(s);
+    const path = prefix ? `${prefix}.${name}` : name;
+    return { name, path, kind, required: req.has(name), schema: s, ...(kind === 'object' ? { fields: fieldsOf(s, path) } : {}) };
+  });
+}
+
+/** Form values are strings for text-like inputs, booleans for checkboxes, nested records for objects. */
+export type FormValues = Record<string, unknown>;
+
+/** Initial form values: from an existing config, else booleans at their defaults and the rest empty. */
+export function initialValues(fields: readonly Field[], from: Record<string, unknown> = {}): FormValues {
+  const out: FormValues = {};
+  for (const f of fields) {
+    const v = from[f.name];
+    if (f.kind === 'object') {
+      const present = v !== undefined && v !== null && typeof v === 'object';
+      out[f.name] = { __enabled: present || f.required, ...initialValues(f.fields ?? [], present ? (v as Record<string, unknown>) : {}) };
+    } else if (f.kind === 'boolean') out[f.name] = typeof v === 'boolean' ? v : f.schema.default === true;
+    else if (f.kind === 'list') out[f.name] = Array.isArray(v) ? v.join('\n') : '';
+    else out[f.name] = v === undefined || v === null ? '' : String(v);
+  }
+  return out;
+}
+
+export type FieldErrors = Record<string, string>;
+
+export interface ErrorText {
+  required(): string;
+  integer(): string;
+  number(): string;
+  min(n: number): string;
+  max(n: number): string;
+  minLength(n: number): string;
+  maxLength(n: number): string;
+  url(): string;
+  pattern(): string;
+  maxItems(n: number): string;
+}
+
+function checkScalar(s: JsonSchema, kind: FieldKind, raw: string, e: ErrorText): string | null {
+  if (kind === 'integer' || kind === 'number') {
+    const n = Number(raw);
+    if (!Number.isFinite(n)) return e.number();
+    if (kind === 'integer' && !Number.isInteger(n)) return e.integer();
+    if (s.minimum !== undefined && n < s.minimum) return e.min(s.minimum);
+    if (s.maximum !== undefined && n > s.maximum) return e.max(s.maximum);
+    return null;
+  }
+  if (s.minLength !== undefined && raw.length < s.minLength) return e.minLength(s.minLength);
+  if (s.maxLength !== undefined && raw.length > s.maxLength) return e.maxLength(s.maxLength);
+  if (s.format === 'uri') {
+    try {
+      const u = new URL(raw);
+      if (!/^https?:$/.test(u.protocol)) return e.url();
+    } catch {
+      return e.url();
+    }
+  }
+  if (s.pattern) {
+    try {
+      if (!new RegExp(s.pattern, 'u').test(raw)) return e.pattern();
+    } catch {
+      /* a pattern this engine does not know: the server checks it */
+    }
+  }
+  return null;
+}
+
+/**
+ * Checks values like the server will (required, types, ranges, lengths, patterns, URLs); `optionalAll`
+ * in edit mode for secrets (blank keeps the stored value).
+ */
+export function validate(fields: readonly Field[], values: FormValues, e: ErrorText, opts: { optionalAll?: boolean } = {}): FieldErrors {
+  const errors: FieldErrors = {};
+  for (const f of fields) {
+    const v = values[f.name];
+    if (f.kind === 'object') {
+      const nested = (v ?? {}) as FormValues;
+      if (nested.__enabled) Object.assign(errors, validate(f.fields ?? [], nested, e, opts));
+      continue;
+    }
+    if (f.kind === 'boolean') continue;
+    const raw = v === undefined || v === null ? '' : String(v).trim();
+    if (!raw) {
+      if (f.required && !opts.optionalAll && f.schema.default === undefined) errors[f.path] = e.required();
+      continue;
+    }
+    if (f.kind === 'list') {
+      const items = raw.split('\n').map((x) => x.trim()).filter(Boolean);
+      if (f.schema.maxItems !== undefined && items.length > f.schema.maxItems) errors[f.path] = e.maxItems(f.schema.maxItems);
+      else for (const item of items) {
+        const err = checkScalar(f.schema.items ?? {}, kindOf(f.schema.items ?? {}), item, e);
+        if (err) {
+          errors[f.path] = `${item}: ${err}`;
+          break;
+        }
+      }
+      continue;
+    }
+    if (f.kind === 'enum') continue;
+    const err = checkScalar(f.schema, f.kind, raw, e);
+    if (err) errors[f.path] = err;
+  }
+  return errors;
+}
+
+/** The JSON value of the form: blanks left out (the server applies its defaults), numbers as numbers. */
+export function toPayload(fields: readonly Field[], values: FormValues): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const v = values[f.name];
+    if (f.kind === 'object') {
+      const nested = (v ?? {}) as FormValues;
+      if (nested.__enabled) out[f.name] = toPayload(f.fields ?? [], nested);
+      continue;
+    }
+    if (f.kind === 'boolean') {
+      out[f.name] = v === true;
+      continue;
+    }
+    const raw = v === undefined || v === null ? '' : String(v).trim();
+    if (!raw) continue;
+    if (f.kind === 'integer' || f.kind === 'number') out[f.name] = Number(raw);
+    else if (f.kind === 'list') out[f.name] = raw.split('\n').map((x) => x.trim()).filter(Boolean);
+    else out[f.name] = raw;
+  }
+  return out;
+}
+
+/** Secrets that are random tokens shared with the provider (offered a "generate" button). */
+export function isGeneratedToken(name: string): boolean {
+  return /token$/i.test(name) || name === 'secret';
+}
+
+/** A random URL-safe token (base64url of `bytes` random bytes). */
+export function randomToken(bytes = 24, random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): string {
+  let s = '';
+  for (const b of random(bytes)) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export interface WebhookUrl {
+  /** i18n key under admin.webhook. */
+  what: string;
+  method: 'GET' | 'POST';
+  url: string;
+}
+
+/**
+ * The URLs a provider calls (see packages/sync-server/src/channels/*\/README.md). Tokens the server
+ * keeps sealed appear as `<name>` unless known (right after creation).
+ */
+export function webhookUrls(inbox: Pick<AdminInbox, 'id' | 'channel' | 'provider' | 'config'>, serverUrl: string, secrets: Record<string, string> = {}): WebhookUrl[] {
+  const server = serverUrl.replace(/\/+$/, '');
+  const cfgBase = typeof inbox.config.webhookBaseUrl === 'string' ? inbox.config.webhookBaseUrl.replace(/\/+$/, '') : '';
+  const base = cfgBase || server;
+  const token = (name: string) => encodeURIComponent(secrets[name] ?? '') || `<${name}>`;
+  const id = encodeURIComponent(inbox.id);
+  switch (providerKey(inbox)) {
+    case 'api':
+      return [{ what: 'apiInbound', method: 'POST', url: `${server}/api/v1/inboxes/${id}/inbound` }];
+    case 'sms/twilio':
+      return [{ what: 'twilioInbound', method: 'POST', url: `${base}/webhooks/twilio/${id}/inbound` }];
+    case 'sms/aliyun':
+      return [
+        { what: 'aliyunUp', method: 'POST', url: `${base}/webhooks/aliyun/${id}/smsup?token=${token('pushToken')}` },
+        { what: 'aliyunReport', method: 'POST', url: `${base}/webhooks/aliyun/${id}/smsreport?token=${token('pushToken')}` },
+      ];
+    case 'sms/kannel':
+      return [{ what: 'kannelGetUrl', method: 'GET', url: `${base}/webhooks/kannel/${id}/inbound?token=${token('webhookToken')}&from=%p&to=%P&text=%a&coding=%c&charset=%C&id=%I&ts=%t&smsc=%i` }];
+    case 'im/wildfire':
+      return [{ what: 'wildfireCallback', method: 'POST', url: `${server}/webhooks/wildfire/${id}/${token('callbackToken')}` }];
+    default:
+      return [];
+  }
+}
