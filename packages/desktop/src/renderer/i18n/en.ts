@@ -1,3 +1,5 @@
+import { phoneEn } from '../softphone/i18n';
+
 export default {
   app: { name: 'Goutong', tagline: 'One inbox for email, SMS, phone and IM' },
   login: {
@@ -142,4 +144,5 @@ export default {
   notify: { assigned: 'Assigned to you: {name}', enable: 'Enable notifications' },
   callOutcome: { answered: 'answered', missed: 'missed', rejected: 'rejected', transferred: 'transferred', busy: 'busy', failed: 'failed' },
   time: { now: 'now', m: '{n}m', h: '{n}h', d: '{n}d' },
+  phone: phoneEn,
 };

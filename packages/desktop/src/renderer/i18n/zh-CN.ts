@@ -1,4 +1,5 @@
 import type en from './en';
+import { phoneZh } from '../softphone/i18n';
 
 const zh: typeof en = {
   app: { name: '沟通', tagline: '邮件、短信、电话和即时消息，一个收件箱' },
@@ -144,5 +145,6 @@ const zh: typeof en = {
   notify: { assigned: '分配给您：{name}', enable: '开启通知' },
   callOutcome: { answered: '已接听', missed: '未接', rejected: '已拒接', transferred: '已转接', busy: '忙线', failed: '失败' },
   time: { now: '刚刚', m: '{n} 分钟', h: '{n} 小时', d: '{n} 天' },
+  phone: phoneZh,
 };
 export default zh;

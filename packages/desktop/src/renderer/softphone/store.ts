@@ -1,0 +1,742 @@
+// The softphone: registers the agent's SIP account while they are available, rings with a screen
+// pop (the caller's contact and open conversations), answers, rejects, mutes, holds, sends DTMF,
+// transfers (REFER) and hangs up; places click-to-call calls; and logs every call as a `log_call`
+// command (core's outbox: offline-safe, exactly once), with the recording uploaded first when the
+// inbox records calls. JsSIP, devices and the server come in through the PhonePlatform port.
+import { defineStore } from 'pinia';
+import { markRaw } from 'vue';
+import { TransportError, Uuidv7Generator, type CallOutcome, type Command, type Conversation, type GoutongClient } from '@goutong/core';
+import { currentServices } from '../platform/services';
+import { useHost } from '../platform/host';
+import { useSessionStore } from '../stores/session';
+import { useDirectoryStore } from '../stores/directory';
+import { browserPhonePlatform } from './browserPlatform';
+import { logCallIntent, outcomeOf, samePhone } from './callLog';
+import type { AudioDevice, CallRecorder, DtmfTransport, MicPermission, PhoneEvent, PhonePlatform, SipAccount, SipCall, SipPhone, CallEvent } from './types';
+
+export type PhoneStatus = 'off' | 'loading' | 'noAccount' | 'connecting' | 'registered' | 'unreachable' | 'failed';
+export type CallState = 'ringing' | 'dialing' | 'active' | 'ended';
+
+export interface PhoneError {
+  kind: 'credentials' | 'registration' | 'unreachable' | 'microphone' | 'call' | 'transfer' | 'upload';
+  detail: string;
+}
+
+export interface PopConversation {
+  id: string;
+  contactName: string;
+  subject: string | null;
+  status: Conversation['status'];
+  channel: Conversation['channel'];
+  preview: string;
+}
+
+export interface CallView {
+  id: string;
+  direction: 'in' | 'out';
+  state: CallState;
+  remote: string;
+  remoteName: string | null;
+  startedAt: number;
+  answeredAt: number | null;
+  endedAt: number | null;
+  /** The far end is ringing (outgoing). */
+  alerting: boolean;
+  muted: boolean;
+  held: boolean;
+  remoteHeld: boolean;
+  dtmfSent: string;
+  dtmfReceived: string;
+  /** A colleague calling (their softphone logs the call, this one does not). */
+  internalAgentId: string | null;
+  internalAgentName: string | null;
+  /** Where the call is logged; null: by number (the server finds or starts the conversation). */
+  conversationId: string | null;
+  pop: { loading: boolean; contactId: string | null; contactName: string | null; conversations: PopConversation[] };
+  transferring: boolean;
+  transferTarget: string | null;
+  recording: boolean;
+  outcome: CallOutcome | null;
+  endCause: string | null;
+}
+
+interface Current {
+  call: SipCall;
+  off: () => void;
+  local: MediaStream | null;
+  remote: MediaStream | null;
+  recorder: CallRecorder | null;
+  rejectedByMe: boolean;
+  /** The local stream went to the call that replaced this one (a transfer we accepted). */
+  handedOver: boolean;
+}
+
+let platform: PhonePlatform | null = null;
+let phone: SipPhone | null = null;
+let offPhone: (() => void) | null = null;
+let current: Current | null = null;
+let generation = 0;
+let referPending: Current | null = null;
+let unsubs: Array<() => void> = [];
+let flushing: Promise<void> | null = null;
+let retryTimer: ReturnType<typeof setTimeout> | null = null;
+let retryDelay = 2_000;
+const ids = new Uuidv7Generator(Date.now, (n) => crypto.getRandomValues(new Uint8Array(n)));
+
+/** Replaces the platform (unit tests: a JsSIP double and fake media); null: the browser's. */
+export function setPhonePlatform(p: PhonePlatform | null): void {
+  platform = p;
+}
+
+function plat(): PhonePlatform {
+  if (!platform) {
+    const s = useSessionStore();
+    platform = browserPhonePlatform(`goutong-phone-${s.tenant?.id ?? 't'}-${s.agentId ?? 'a'}`.toLowerCase().replace(/[^a-z0-9_-]/g, '_'));
+  }
+  return platform;
+}
+
+function client(): GoutongClient | null {
+  return currentServices()?.client ?? null;
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function stopTracks(s: MediaStream | null): void {
+  for (const t of s?.getTracks() ?? []) t.stop();
+}
+
+const prefsKey = () => `goutong.phone.${useSessionStore().agentId ?? 'anon'}`;
+
+interface Prefs {
+  available?: boolean;
+  inputId?: string | null;
+  outputId?: string | null;
+  inboxId?: string | null;
+}
+
+function loadPrefs(): Prefs {
+  try {
+    return JSON.parse(useHost().prefs.get(prefsKey()) ?? '{}') as Prefs;
+  } catch {
+    return {};
+  }
+}
+
+/** The caller's contact and their open conversations, from the device's database. */
+async function findCaller(c: GoutongClient, number: string): Promise<{ contactId: string; contactName: string; conversations: Conversation[] } | null> {
+  const rows = await c.queryConversations({ channels: ['voice', 'sms'], sort: 'lastActivity', limit: 500 });
+  const seen = new Set<string>();
+  for (const row of rows) {
+    if (seen.has(row.contactId)) continue;
+    seen.add(row.contactId);
+    const contact = await c.contact(row.contactId);
+    if (!contact?.identities.some((i) => (i.channel === 'voice' || i.channel === 'sms') && samePhone(i.identifier, number))) continue;
+    const open = await c.queryConversations({ status: ['open', 'pending', 'snoozed'], text: contact.name, sort: 'lastActivity', limit: 50 });
+    return { contactId: contact.id, contactName: contact.name, conversations: open.filter((x) => x.contactId === contact.id) };
+  }
+  return null;
+}
+
+function popOf(c: Conversation): PopConversation {
+  return { id: c.id, contactName: c.contactName, subject: c.subject, status: c.status, channel: c.channel, preview: c.lastMessagePreview };
+}
+
+export const useSoftphoneStore = defineStore('softphone', {
+  state: () => ({
+    status: 'off' as PhoneStatus,
+    available: false,
+    error: null as PhoneError | null,
+    accounts: [] as SipAccount[],
+    account: null as SipAccount | null,
+    micPermission: 'unknown' as MicPermission,
+    inputs: [] as AudioDevice[],
+    outputs: [] as AudioDevice[],
+    inputId: null as string | null,
+    outputId: null as string | null,
+    call: null as CallView | null,
+    lastCall: null as CallView | null,
+    /** Recorded calls waiting for their upload (then for their log_call). */
+    pendingRecordings: 0,
+    /** Calls logged from this device since sign-in. */
+    logged: 0,
+  }),
+  getters: {
+    registered: (s) => s.status === 'registered',
+    canDial: (s) => s.status === 'registered' && s.call === null,
+  },
+  actions: {
+    async bind(): Promise<void> {
+      this.unbind();
+      const p = plat();
+      const prefs = loadPrefs();
+      this.available = prefs.available === true;
+      this.inputId = prefs.inputId ?? null;
+      this.outputId = prefs.outputId ?? null;
+      this.micPermission = await p.media.permission();
+      await this.refreshDevices();
+      unsubs.push(p.media.onDevicesChanged(() => void this.refreshDevices()));
+      unsubs.push(p.onOnline(() => void this.flushRecordings()));
+      void this.flushRecordings();
+      if (this.available) await this.connect();
+    },
+
+    unbind(): void {
+      for (const u of unsubs) u();
+      unsubs = [];
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = null;
+      if (current) {
+        current.call.terminate();
+        current.off();
+        stopTracks(current.local);
+        current = null;
+      }
+      this.call = null;
+      this.stopPhone();
+      this.status = 'off';
+    },
+
+    savePrefs(): void {
+      const p: Prefs = { available: this.available, inputId: this.inputId, outputId: this.outputId, inboxId: this.account?.inboxId ?? null };
+      useHost().prefs.set(prefsKey(), JSON.stringify(p));
+    },
+
+    async refreshDevices(): Promise<void> {
+      const { inputs, outputs } = await plat().media.devices();
+      this.inputs = inputs;
+      this.outputs = outputs;
+    },
+
+    async requestMicrophone(): Promise<void> {
+      this.micPermission = await plat().media.requestPermission();
+      if (this.micPermission === 'granted' && this.error?.kind === 'microphone') this.error = null;
+      await this.refreshDevices();
+    },
+
+    async setInput(deviceId: string | null): Promise<void> {
+      this.inputId = deviceId || null;
+      this.savePrefs();
+      // Mid-call: swap the microphone track without renegotiating.
+      const cur = current;
+      const sender = cur?.call.peerConnection?.getSenders().find((s) => s.track?.kind === 'audio');
+      if (cur && sender) {
+        try {
+          const next = await plat().media.microphone(this.inputId);
+          await sender.replaceTrack(next.getAudioTracks()[0] ?? null);
+          stopTracks(cur.local);
+          cur.local = next;
+          if (this.call?.muted) for (const t of next.getAudioTracks()) t.enabled = false;
+        } catch (e) {
+          this.error = { kind: 'microphone', detail: messageOf(e) };
+        }
+      }
+    },
+
+    setOutput(deviceId: string | null): void {
+      this.outputId = deviceId || null;
+      this.savePrefs();
+      if (current?.remote) plat().media.play(current.remote, this.outputId);
+    },
+
+    /** Available: register on the voice inbox; away: unregister (not during a call). */
+    async setAvailable(on: boolean): Promise<void> {
+      if (!on && this.call) return;
+      this.available = on;
+      this.savePrefs();
+      if (on) await this.connect();
+      else {
+        this.stopPhone();
+        this.status = 'off';
+        this.error = null;
+      }
+    },
+
+    async selectAccount(inboxId: string): Promise<void> {
+      if (this.call || this.account?.inboxId === inboxId) return;
+      const a = this.accounts.find((x) => x.inboxId === inboxId);
+      if (!a) return;
+      this.account = markRaw(a);
+      this.savePrefs();
+      if (this.available) await this.connect(inboxId);
+    },
+
+    stopPhone(): void {
+      generation++;
+      offPhone?.();
+      offPhone = null;
+      try {
+        phone?.stop();
+      } catch {
+        /* already stopped */
+      }
+      phone = null;
+    },
+
+    async connect(inboxId?: string): Promise<void> {
+      this.stopPhone();
+      const gen = generation;
+      const p = plat();
+      this.status = 'loading';
+      this.error = null;
+      let accounts: SipAccount[];
+      try {
+        accounts = await p.api.credentials();
+      } catch (e) {
+        if (gen !== generation) return;
+        this.status = 'failed';
+        this.error = { kind: e instanceof TransportError && e.kind === 'network' ? 'unreachable' : 'credentials', detail: messageOf(e) };
+        return;
+      }
+      if (gen !== generation) return;
+      this.accounts = accounts.map((a) => markRaw(a));
+      const want = inboxId ?? loadPrefs().inboxId ?? null;
+      const account = accounts.find((a) => a.inboxId === want) ?? accounts[0] ?? null;
+      if (!account) {
+        this.account = null;
+        this.status = 'noAccount';
+        return;
+      }
+      this.account = markRaw(account);
+      let ph: SipPhone;
+      try {
+        ph = await p.createPhone(account);
+      } catch (e) {
+        if (gen !== generation) return;
+        this.status = 'failed';
+        this.error = { kind: 'registration', detail: messageOf(e) };
+        return;
+      }
+      if (gen !== generation || !this.available) return;
+      phone = ph;
+      offPhone = ph.on((e) => this.onPhoneEvent(e, gen));
+      this.status = 'connecting';
+      ph.start();
+    },
+
+    onPhoneEvent(e: PhoneEvent, gen: number): void {
+      if (gen !== generation) return;
+      switch (e.type) {
+        case 'connecting':
+          if (this.status !== 'registered' && this.status !== 'unreachable') this.status = 'connecting';
+          return;
+        case 'connected':
+          return;
+        case 'disconnected':
+          if (this.status === 'off') return;
+          this.status = 'unreachable';
+          this.error = { kind: 'unreachable', detail: this.account?.wsUrl ?? '' };
+          return;
+        case 'registered':
+          this.status = 'registered';
+          if (this.error && ['registration', 'unreachable', 'credentials'].includes(this.error.kind)) this.error = null;
+          return;
+        case 'unregistered':
+          if (this.available) this.status = 'connecting';
+          return;
+        case 'registrationFailed':
+          if (e.cause === 'Connection Error' || e.cause === 'Request Timeout') {
+            this.status = 'unreachable';
+            this.error = { kind: 'unreachable', detail: this.account?.wsUrl ?? '' };
+          } else {
+            this.status = 'failed';
+            this.error = { kind: 'registration', detail: e.status ? `${e.status} ${e.reason ?? ''}`.trim() : e.cause };
+          }
+          return;
+        case 'newCall':
+          this.onNewCall(e.call);
+          return;
+      }
+    },
+
+    onNewCall(c: SipCall): void {
+      if (current) {
+        if (referPending && c.direction === 'out') {
+          // We accepted a transfer: this call to the transfer target replaces the one we were on.
+          const old = referPending;
+          const oldView = this.call;
+          old.handedOver = true;
+          this.adopt(c, 'dialing', { conversationId: null });
+          current!.local = old.local;
+          if (oldView) void this.finish(old, { type: 'ended', originator: 'remote', cause: 'Transferred' }, oldView);
+          return;
+        }
+        // One call at a time: a second caller hears "busy" and is logged as such.
+        const startedAt = Date.now();
+        c.terminate({ status: 486, reason: 'Busy Here' });
+        if (c.direction === 'in' && !this.colleagueOf(c)) {
+          void this.logCall({ direction: 'in', remote: c.remoteUser, remoteName: c.remoteName, conversationId: null, startedAt, answeredAt: null, endedAt: Date.now(), outcome: 'busy', transferTarget: null }, null);
+        }
+        return;
+      }
+      this.adopt(c, c.direction === 'in' ? 'ringing' : 'dialing', { conversationId: null });
+      if (c.direction === 'in') {
+        plat().media.ring(true);
+        void this.screenPop(c);
+      }
+    },
+
+    colleagueOf(c: SipCall): { id: string; name: string } | null {
+      const id = c.header('X-Goutong-Agent');
+      if (!id) return null;
+      const a = useDirectoryStore().agents.find((x) => x.id === id);
+      return a ? { id: a.id, name: a.name } : null;
+    },
+
+    adopt(c: SipCall, state: CallState, o: { conversationId: string | null; remoteName?: string | null }): void {
+      const colleague = c.direction === 'in' ? this.colleagueOf(c) : null;
+      const cur: Current = { call: c, off: () => {}, local: null, remote: null, recorder: null, rejectedByMe: false, handedOver: false };
+      cur.off = c.on((e) => this.onCallEvent(cur, e));
+      current = cur;
+      this.call = {
+        id: c.id,
+        direction: c.direction,
+        state,
+        remote: c.remoteUser,
+        remoteName: o.remoteName ?? c.remoteName,
+        startedAt: Date.now(),
+        answeredAt: null,
+        endedAt: null,
+        alerting: false,
+        muted: false,
+        held: false,
+        remoteHeld: false,
+        dtmfSent: '',
+        dtmfReceived: '',
+        internalAgentId: colleague?.id ?? null,
+        internalAgentName: colleague?.name ?? null,
+        conversationId: o.conversationId,
+        pop: { loading: c.direction === 'in', contactId: null, contactName: null, conversations: [] },
+        transferring: false,
+        transferTarget: null,
+        recording: false,
+        outcome: null,
+        endCause: null,
+      };
+    },
+
+    /** Who is calling: a colleague's call names its conversation; otherwise the caller's number finds the contact. */
+    async screenPop(c: SipCall): Promise<void> {
+      const cl = client();
+      const view = this.call;
+      if (!cl || !view) return;
+      let pop: CallView['pop'] = { loading: false, contactId: null, contactName: null, conversations: [] };
+      let conversationId: string | null = null;
+      try {
+        const convId = view.internalAgentId ? c.header('X-Goutong-Conversation') : undefined;
+        const conv = convId ? await cl.conversation(convId) : null;
+        if (conv) {
+          const contact = await cl.contact(conv.contactId);
+          pop = { loading: false, contactId: conv.contactId, contactName: contact?.name ?? conv.contactName, conversations: [popOf(conv)] };
+          conversationId = conv.id;
+        } else {
+          const found = await findCaller(cl, c.remoteUser);
+          if (found) {
+            pop = { loading: false, contactId: found.contactId, contactName: found.contactName, conversations: found.conversations.map(popOf) };
+            // The contact's open conversation in this voice inbox takes the call log; else the server finds or starts one.
+            conversationId = found.conversations.find((x) => x.inboxId === this.account?.inboxId)?.id ?? null;
+          }
+        }
+      } catch (e) {
+        console.warn('[softphone] screen pop failed', e);
+      }
+      if (this.call?.id !== c.id) return;
+      this.call.pop = pop;
+      this.call.conversationId = conversationId;
+    },
+
+    pcConfig(): RTCConfiguration {
+      return { iceServers: this.account?.iceServers ?? [] };
+    },
+
+    async microphone(): Promise<MediaStream | null> {
+      try {
+        const s = await plat().media.microphone(this.inputId);
+        this.micPermission = 'granted';
+        if (this.error?.kind === 'microphone') this.error = null;
+        return s;
+      } catch (e) {
+        this.error = { kind: 'microphone', detail: messageOf(e) };
+        this.micPermission = await plat().media.permission();
+        return null;
+      }
+    },
+
+    async answer(): Promise<void> {
+      const cur = current;
+      if (!cur || this.call?.state !== 'ringing') return;
+      plat().media.ring(false);
+      const stream = await this.microphone();
+      if (!stream) return;
+      if (current !== cur || this.call?.state !== 'ringing') {
+        stopTracks(stream);
+        return;
+      }
+      cur.local = stream;
+      cur.call.answer({ stream, pcConfig: this.pcConfig() });
+    },
+
+    reject(): void {
+      const cur = current;
+      if (!cur || this.call?.state !== 'ringing') return;
+      cur.rejectedByMe = true;
+      plat().media.ring(false);
+      cur.call.terminate({ status: 603, reason: 'Decline' });
+    },
+
+    /** Click-to-call: a number (or SIP user), logged on `conversationId` when given. */
+    async dial(target: string, o: { conversationId?: string | null; name?: string | null } = {}): Promise<boolean> {
+      const number = target.trim();
+      if (!number) return false;
+      if (!phone || this.status !== 'registered') {
+        this.error = { kind: 'call', detail: 'not registered' };
+        return false;
+      }
+      if (current) return false;
+      const stream = await this.microphone();
+      if (!stream) return false;
+      if (!phone || current) {
+        stopTracks(stream);
+        return false;
+      }
+      const me = useSessionStore().agentId;
+      const headers = [...(me ? [`X-Goutong-Agent: ${me}`] : []), ...(o.conversationId ? [`X-Goutong-Conversation: ${o.conversationId}`] : [])];
+      let c: SipCall;
+      try {
+        c = phone.call(number, { stream, extraHeaders: headers, pcConfig: this.pcConfig() });
+      } catch (e) {
+        stopTracks(stream);
+        this.error = { kind: 'call', detail: messageOf(e) };
+        return false;
+      }
+      this.adopt(c, 'dialing', { conversationId: o.conversationId ?? null, remoteName: o.name ?? null });
+      current!.local = stream;
+      return true;
+    },
+
+    hangUp(): void {
+      current?.call.terminate();
+    },
+
+    toggleMute(): void {
+      const cur = current;
+      if (!cur || !this.call || this.call.state !== 'active') return;
+      if (this.call.muted) cur.call.unmute();
+      else cur.call.mute();
+      this.call.muted = !this.call.muted;
+    },
+
+    toggleHold(): void {
+      const cur = current;
+      if (!cur || !this.call || this.call.state !== 'active') return;
+      if (this.call.held) cur.call.unhold();
+      else cur.call.hold();
+    },
+
+    sendDtmf(tones: string, transport: DtmfTransport = 'INFO'): void {
+      const t = tones.replace(/[^0-9A-D#*]/gi, '').toUpperCase();
+      if (!current || !t || this.call?.state !== 'active') return;
+      current.call.sendDTMF(t, transport);
+    },
+
+    /** Blind transfer to another agent's extension or a number (REFER), then leave the call. */
+    async transfer(target: string): Promise<boolean> {
+      const cur = current;
+      const t = target.trim();
+      if (!cur || !t || this.call?.state !== 'active') return false;
+      this.call.transferring = true;
+      const r = await cur.call.refer(t);
+      if (current !== cur || !this.call) return r.ok;
+      this.call.transferring = false;
+      if (!r.ok) {
+        this.error = { kind: 'transfer', detail: r.reason ?? '' };
+        return false;
+      }
+      this.call.transferTarget = t;
+      cur.call.terminate();
+      return true;
+    },
+
+    onCallEvent(cur: Current, e: CallEvent): void {
+      if (current !== cur || !this.call) {
+        return;
+      }
+      const view = this.call;
+      switch (e.type) {
+        case 'progress':
+          if (view.direction === 'out' && e.originator === 'remote') view.alerting = true;
+          return;
+        case 'accepted':
+        case 'confirmed':
+          if (view.state !== 'active') {
+            view.state = 'active';
+            view.answeredAt ??= Date.now();
+            plat().media.ring(false);
+          }
+          this.startRecording(cur);
+          return;
+        case 'remoteStream':
+          cur.remote = e.stream;
+          plat().media.play(e.stream, this.outputId);
+          this.startRecording(cur);
+          return;
+        case 'peerconnection':
+          return;
+        case 'hold':
+        case 'unhold':
+          if (e.originator === 'local') view.held = e.type === 'hold';
+          else view.remoteHeld = e.type === 'hold';
+          return;
+        case 'dtmf':
+          if (e.originator === 'remote') view.dtmfReceived += e.tone;
+          else view.dtmfSent += e.tone;
+          return;
+        case 'refer':
+          if (!cur.local || view.state !== 'active') {
+            e.reject();
+            return;
+          }
+          referPending = cur;
+          try {
+            e.accept({ stream: cur.local, pcConfig: this.pcConfig() });
+          } finally {
+            referPending = null;
+          }
+          return;
+        case 'ended':
+        case 'failed':
+          void this.finish(cur, e);
+          return;
+      }
+    },
+
+    startRecording(cur: Current): void {
+      if (!this.account?.recordCalls || cur.recorder || !cur.local || !cur.remote || this.call?.state !== 'active') return;
+      try {
+        cur.recorder = plat().media.record(cur.local, cur.remote);
+        if (this.call) this.call.recording = cur.recorder !== null;
+      } catch (e) {
+        console.warn('[softphone] recording failed to start', e);
+      }
+    },
+
+    /** The call ended: release media, work out the outcome, log it (after uploading the recording). */
+    async finish(cur: Current, e: Extract<CallEvent, { type: 'ended' | 'failed' }>, replacedView?: CallView): Promise<void> {
+      const replaced = replacedView !== undefined;
+      const view = replacedView ?? (current === cur ? this.call : null);
+      if (!view || view.state === 'ended') return;
+      if (current === cur) current = null;
+      cur.off();
+      if (!replaced) {
+        plat().media.ring(false);
+        plat().media.play(null, null);
+      }
+      view.endedAt = Date.now();
+      view.state = 'ended';
+      view.endCause = e.cause;
+      view.outcome = outcomeOf({
+        direction: view.direction,
+        answeredAt: view.answeredAt,
+        cause: e.cause,
+        failed: e.type === 'failed',
+        rejectedByMe: cur.rejectedByMe,
+        busyHere: false,
+        transferTarget: view.transferTarget,
+      });
+      if (!replaced) this.call = null;
+      this.lastCall = view;
+      const blob = cur.recorder ? await cur.recorder.stop().catch(() => null) : null;
+      if (!cur.handedOver) stopTracks(cur.local);
+      // A colleague's call is logged by the colleague's softphone (the one that placed it).
+      if (view.direction === 'in' && view.internalAgentId) return;
+      await this.logCall(
+        { direction: view.direction, remote: view.remote, remoteName: view.remoteName, conversationId: view.conversationId, startedAt: view.startedAt, answeredAt: view.answeredAt, endedAt: view.endedAt, outcome: view.outcome, transferTarget: view.transferTarget },
+        blob,
+      );
+    },
+
+    async logCall(
+      r: { direction: 'in' | 'out'; remote: string; remoteName: string | null; conversationId: string | null; startedAt: number; answeredAt: number | null; endedAt: number; outcome: CallOutcome; transferTarget: string | null },
+      recording: Blob | null,
+    ): Promise<void> {
+      const cl = client();
+      const account = this.account;
+      if (!cl || !account) return;
+      const intent = logCallIntent({ ...r, me: account.user, inboxId: account.inboxId });
+      try {
+        if (!recording) {
+          await cl.dispatch(intent);
+          this.logged++;
+          return;
+        }
+        // The command id is fixed now: a retry after a crash is a duplicate, never a second call.
+        const id = ids.next();
+        const command = { ...intent, id, deviceTime: Date.now() } as unknown as Record<string, unknown>;
+        const ext = recording.type.includes('ogg') ? 'ogg' : 'webm';
+        const name = `call-${new Date(r.startedAt).toISOString().replace(/[:.]/g, '-')}-${r.remote.replace(/[^0-9A-Za-z+]/g, '')}.${ext}`;
+        try {
+          await plat().queue.put({ id, command, name, blob: recording, attempts: 0 });
+        } catch (e) {
+          // No place to keep the recording: log the call without it.
+          this.error = { kind: 'upload', detail: messageOf(e) };
+          await cl.outbox.enqueue(command);
+          this.logged++;
+          return;
+        }
+        this.logged++;
+        this.pendingRecordings++;
+        await this.flushRecordings();
+      } catch (e) {
+        this.error = { kind: 'call', detail: messageOf(e) };
+      }
+    },
+
+    /** Uploads waiting recordings, then hands their log_call (with the attachment) to the outbox. */
+    flushRecordings(): Promise<void> {
+      flushing ??= (async () => {
+        const p = plat();
+        try {
+          for (const r of await p.queue.list()) {
+            const cl = client();
+            if (!cl || !p.online()) break;
+            try {
+              const a = await p.api.upload(r.name, r.blob);
+              await cl.outbox.enqueue({ ...r.command, attachments: [{ id: a.id, name: a.name, mime: a.mime, size: a.size, ...(a.sha256 ? { sha256: a.sha256 } : {}) }] } as unknown as Command);
+              await p.queue.delete(r.id);
+              retryDelay = 2_000;
+            } catch (e) {
+              const retryable = (e instanceof TransportError && e.retryable) || !(e instanceof TransportError);
+              if (retryable && r.attempts < 50) {
+                await p.queue.put({ ...r, attempts: r.attempts + 1 });
+                if (!retryTimer) {
+                  retryTimer = setTimeout(() => {
+                    retryTimer = null;
+                    void this.flushRecordings();
+                  }, retryDelay);
+                  retryDelay = Math.min(retryDelay * 2, 60_000);
+                }
+                break;
+              }
+              // The server refuses the file for good: keep the call, drop the recording.
+              this.error = { kind: 'upload', detail: messageOf(e) };
+              await cl.outbox.enqueue(r.command as unknown as Command);
+              await p.queue.delete(r.id);
+            }
+          }
+        } catch (e) {
+          console.warn('[softphone] recording queue', e);
+        } finally {
+          this.pendingRecordings = (await p.queue.list().catch(() => [])).length;
+          flushing = null;
+        }
+      })();
+      return flushing;
+    },
+
+    clearError(): void {
+      this.error = null;
+    },
+  },
+});
