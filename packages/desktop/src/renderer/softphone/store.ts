@@ -300,6 +300,7 @@ export const useSoftphoneStore = defineStore('softphone', {
         return;
       }
       this.account = markRaw(account);
+      this.savePrefs();
       let ph: SipPhone;
       try {
         ph = await p.createPhone(account);

@@ -1,0 +1,500 @@
+// @vitest-environment happy-dom
+// The softphone store over a JsSIP test double (SipPhone/SipCall), fake media and a fake server:
+// registration and its errors, the screen pop, every call control, and how each ending becomes a
+// log_call command in core's outbox (exactly once, the recording uploaded first).
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { TransportError, type Command } from '@goutong/core';
+import { makeContact, makeConversation, makeInbox } from '@goutong/core/testing';
+import { useSessionStore } from '../../src/renderer/stores/session';
+import { useDirectoryStore } from '../../src/renderer/stores/directory';
+import { setPhonePlatform, useSoftphoneStore } from '../../src/renderer/softphone/store';
+import { logCallIntent, outcomeOf, phoneOf, samePhone } from '../../src/renderer/softphone/callLog';
+import type { CallEvent, DtmfTransport, PendingRecording, PhoneEvent, PhonePlatform, SipAccount, SipCall, SipPhone } from '../../src/renderer/softphone/types';
+import { ME, OTHER, flush, offlineServices, useTestApp } from './testServices';
+
+// ----- the JsSIP test double ------------------------------------------------------------------
+
+class FakeCall implements SipCall {
+  readonly calls: Array<[string, ...unknown[]]> = [];
+  private listeners = new Set<(e: CallEvent) => void>();
+  referResult: { ok: boolean; reason?: string } = { ok: true };
+  peerConnection = null;
+  constructor(
+    readonly id: string,
+    readonly direction: 'in' | 'out',
+    readonly remoteUser: string,
+    readonly remoteName: string | null = null,
+    private readonly headers: Record<string, string> = {},
+  ) {}
+  header(name: string) {
+    return this.headers[name];
+  }
+  answer(o: { stream: MediaStream }) {
+    this.calls.push(['answer', o.stream]);
+  }
+  terminate(o?: { status?: number }) {
+    this.calls.push(['terminate', o?.status]);
+  }
+  hold() {
+    this.calls.push(['hold']);
+  }
+  unhold() {
+    this.calls.push(['unhold']);
+  }
+  mute() {
+    this.calls.push(['mute']);
+  }
+  unmute() {
+    this.calls.push(['unmute']);
+  }
+  sendDTMF(tones: string, transport: DtmfTransport) {
+    this.calls.push(['dtmf', tones, transport]);
+  }
+  async refer(target: string) {
+    this.calls.push(['refer', target]);
+    return this.referResult;
+  }
+  on(l: (e: CallEvent) => void) {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  emit(e: CallEvent) {
+    for (const l of [...this.listeners]) l(e);
+  }
+  did(name: string) {
+    return this.calls.filter((c) => c[0] === name);
+  }
+}
+
+class FakePhone implements SipPhone {
+  started = 0;
+  stopped = 0;
+  placed: Array<{ target: string; headers: string[]; call: FakeCall }> = [];
+  private listeners = new Set<(e: PhoneEvent) => void>();
+  start() {
+    this.started++;
+  }
+  stop() {
+    this.stopped++;
+  }
+  call(target: string, o: { extraHeaders?: string[] }) {
+    const c = new FakeCall(`out-${this.placed.length + 1}`, 'out', target);
+    this.placed.push({ target, headers: o.extraHeaders ?? [], call: c });
+    return c;
+  }
+  on(l: (e: PhoneEvent) => void) {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  emit(e: PhoneEvent) {
+    for (const l of [...this.listeners]) l(e);
+  }
+}
+
+const stream = () => {
+  const track = { kind: 'audio', enabled: true, stopped: false, stop() { this.stopped = true; } };
+  return { id: `s${Math.random()}`, getTracks: () => [track], getAudioTracks: () => [track], track } as unknown as MediaStream & { track: typeof track };
+};
+
+const ACCOUNT: SipAccount = {
+  inboxId: 'voice-1', inboxName: 'Hotline', wsUrl: 'ws://127.0.0.1:18088', domain: 'lab.test', uri: 'sip:1001@lab.test', user: '1001', authorizationUser: '1001',
+  password: 'pw', displayName: 'Me 我', expiresAt: null, recordCalls: false, pricePerMinute: 0.1, currency: 'CNY', iceServers: [],
+};
+
+function fakePlatform(o: { accounts?: SipAccount[]; credentialsError?: Error; micError?: Error } = {}) {
+  const phones: FakePhone[] = [];
+  const queue = new Map<string, PendingRecording>();
+  const uploads: string[] = [];
+  const state = { online: true, onOnline: [] as Array<() => void>, ring: [] as boolean[], played: [] as Array<MediaStream | null>, recorders: 0, uploadError: null as Error | null };
+  const p: PhonePlatform = {
+    createPhone: async () => {
+      const ph = new FakePhone();
+      phones.push(ph);
+      return ph;
+    },
+    media: {
+      permission: async () => 'granted',
+      requestPermission: async () => 'granted',
+      devices: async () => ({ inputs: [{ deviceId: 'mic-1', label: 'Headset mic' }], outputs: [{ deviceId: 'spk-1', label: 'Headset' }] }),
+      onDevicesChanged: () => () => {},
+      microphone: async () => {
+        if (o.micError) throw o.micError;
+        return stream();
+      },
+      play: (s) => void state.played.push(s),
+      record: () => {
+        state.recorders++;
+        return { stop: async () => new Blob(['opus bytes'], { type: 'audio/webm' }) };
+      },
+      ring: (on) => void state.ring.push(on),
+    },
+    api: {
+      credentials: async () => {
+        if (o.credentialsError) throw o.credentialsError;
+        return o.accounts ?? [ACCOUNT];
+      },
+      upload: async (name, blob) => {
+        if (state.uploadError) throw state.uploadError;
+        uploads.push(name);
+        return { id: `att-${uploads.length}`, name, mime: blob.type, size: blob.size };
+      },
+    },
+    queue: {
+      put: async (r) => void queue.set(r.id, r),
+      list: async () => [...queue.values()],
+      delete: async (id) => void queue.delete(id),
+    },
+    online: () => state.online,
+    onOnline: (fn) => {
+      state.onOnline.push(fn);
+      return () => {};
+    },
+  };
+  return { p, phones, queue, uploads, state, phone: () => phones[phones.length - 1]! };
+}
+
+const VOICE_INBOX = makeInbox({ id: 'voice-1', tenantId: 'tenant-1', channel: 'voice', provider: 'sip', teamIds: ['team-a'] });
+const WANG = makeContact({ id: 'ct-wang', tenantId: 'tenant-1', name: '王芳', identities: [{ channel: 'voice', identifier: '+8613800138000' }] });
+const WANG_CONV = makeConversation({ id: 'cv-wang', tenantId: 'tenant-1', inboxId: 'voice-1', channel: 'voice', contactId: 'ct-wang', contactName: '王芳', status: 'open', seq: 2 });
+
+async function setUp(o: Parameters<typeof fakePlatform>[0] = {}) {
+  const services = await offlineServices({ inboxes: [makeInbox({ id: 'inbox-1', tenantId: 'tenant-1', teamIds: ['team-a'] }), VOICE_INBOX], contacts: [WANG], conversations: [WANG_CONV] });
+  const host = useTestApp(services);
+  await useSessionStore().login('http://127.0.0.1:8787', 'me@example.com', 'pw');
+  await useDirectoryStore().bind();
+  const f = fakePlatform(o);
+  setPhonePlatform(f.p);
+  const phone = useSoftphoneStore();
+  const commands = () => services.client.outboxEntries().map((e) => e.command as Extract<Command, { type: 'log_call' }>);
+  return { services, host, f, phone, commands };
+}
+
+async function registered(o: Parameters<typeof fakePlatform>[0] = {}) {
+  const s = await setUp(o);
+  await s.phone.bind();
+  await s.phone.setAvailable(true);
+  s.f.phone().emit({ type: 'registered' });
+  return s;
+}
+
+async function ring(s: Awaited<ReturnType<typeof registered>>, call: FakeCall) {
+  s.f.phone().emit({ type: 'newCall', call });
+  await flush();
+}
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+  setPhonePlatform(null);
+});
+
+describe('softphone registration', () => {
+  it('registers while the agent is available, remembers it, and unregisters when away', async () => {
+    const s = await setUp();
+    await s.phone.bind();
+    expect(s.phone.status).toBe('off');
+    expect(s.f.phones).toHaveLength(0);
+    await s.phone.setAvailable(true);
+    expect(s.phone.status).toBe('connecting');
+    expect(s.f.phone().started).toBe(1);
+    s.f.phone().emit({ type: 'registered' });
+    expect(s.phone.status).toBe('registered');
+    expect(s.phone.account?.uri).toBe('sip:1001@lab.test');
+    expect(JSON.parse(s.host.prefs.get(`goutong.phone.${ME.id}`)!)).toMatchObject({ available: true, inboxId: 'voice-1' });
+    expect(s.phone.inputs).toEqual([{ deviceId: 'mic-1', label: 'Headset mic' }]);
+
+    await s.phone.setAvailable(false);
+    expect(s.phone.status).toBe('off');
+    expect(s.f.phones[0]!.stopped).toBe(1);
+
+    // The next sign-in remembers that the agent went away.
+    setActivePinia(createPinia());
+    setPhonePlatform(s.f.p);
+    await useSoftphoneStore().bind();
+    expect(useSoftphoneStore().available).toBe(false);
+  });
+
+  it('says clearly when the SIP server is unreachable, when it refuses the registration, and when there is no line', async () => {
+    const s = await registered();
+    s.f.phone().emit({ type: 'disconnected', error: true });
+    expect(s.phone.status).toBe('unreachable');
+    expect(s.phone.error).toEqual({ kind: 'unreachable', detail: 'ws://127.0.0.1:18088' });
+    s.f.phone().emit({ type: 'registered' });
+    expect(s.phone.error).toBeNull();
+    s.f.phone().emit({ type: 'registrationFailed', cause: 'Authentication Error', status: 403, reason: 'Forbidden' });
+    expect(s.phone.status).toBe('failed');
+    expect(s.phone.error).toEqual({ kind: 'registration', detail: '403 Forbidden' });
+    s.f.phone().emit({ type: 'registrationFailed', cause: 'Connection Error' });
+    expect(s.phone.status).toBe('unreachable');
+
+    setActivePinia(createPinia());
+    const none = await setUp({ accounts: [] });
+    await none.phone.setAvailable(true);
+    expect(none.phone.status).toBe('noAccount');
+
+    setActivePinia(createPinia());
+    const down = await setUp({ credentialsError: new TransportError('network', 'cannot reach the server') });
+    await down.phone.setAvailable(true);
+    expect(down.phone.status).toBe('failed');
+    expect(down.phone.error?.kind).toBe('unreachable');
+  });
+});
+
+describe('incoming calls', () => {
+  it('rings with the screen pop, answers, mutes, holds, gets DTMF, hangs up: an answered call on the contact’s conversation', async () => {
+    const s = await registered();
+    const call = new FakeCall('in-1', 'in', '13800138000', '王芳手机');
+    await ring(s, call);
+    expect(s.phone.call).toMatchObject({ state: 'ringing', direction: 'in', remote: '13800138000' });
+    expect(s.f.state.ring).toEqual([true]);
+    // The national number finds the contact stored with +86.
+    expect(s.phone.call!.pop).toMatchObject({ loading: false, contactId: 'ct-wang', contactName: '王芳', conversations: [{ id: 'cv-wang' }] });
+    expect(s.phone.call!.conversationId).toBe('cv-wang');
+
+    await s.phone.answer();
+    expect(call.did('answer')).toHaveLength(1);
+    call.emit({ type: 'accepted' });
+    call.emit({ type: 'confirmed' });
+    expect(s.phone.call!.state).toBe('active');
+    const remote = stream();
+    call.emit({ type: 'remoteStream', stream: remote });
+    expect(s.f.state.played).toContain(remote);
+
+    s.phone.toggleMute();
+    expect(s.phone.call!.muted).toBe(true);
+    s.phone.toggleMute();
+    expect(call.did('mute')).toHaveLength(1);
+    expect(call.did('unmute')).toHaveLength(1);
+    s.phone.toggleHold();
+    expect(call.did('hold')).toHaveLength(1);
+    call.emit({ type: 'hold', originator: 'local' });
+    expect(s.phone.call!.held).toBe(true);
+    s.phone.toggleHold();
+    expect(call.did('unhold')).toHaveLength(1);
+    call.emit({ type: 'unhold', originator: 'local' });
+    call.emit({ type: 'hold', originator: 'remote' });
+    expect(s.phone.call!.remoteHeld).toBe(true);
+    call.emit({ type: 'unhold', originator: 'remote' });
+    for (const tone of '42#') call.emit({ type: 'dtmf', originator: 'remote', tone, transport: 'INFO' });
+    expect(s.phone.call!.dtmfReceived).toBe('42#');
+    s.phone.sendDtmf('1*', 'RFC2833');
+    expect(call.did('dtmf')).toEqual([['dtmf', '1*', 'RFC2833']]);
+
+    s.phone.hangUp();
+    expect(call.did('terminate')).toHaveLength(1);
+    call.emit({ type: 'ended', originator: 'local', cause: 'Terminated' });
+    await flush();
+    expect(s.phone.call).toBeNull();
+    expect(s.phone.lastCall).toMatchObject({ outcome: 'answered', state: 'ended' });
+    const [cmd] = s.commands();
+    expect(cmd).toMatchObject({ type: 'log_call', conversationId: 'cv-wang', direction: 'in', from: '13800138000', to: '1001', outcome: 'answered', answeredAt: expect.any(Number) });
+    expect(s.f.state.ring.at(-1)).toBe(false);
+  });
+
+  it('logs a call from an unknown number that hung up while ringing as missed, by number (the server starts the conversation)', async () => {
+    const s = await registered();
+    const call = new FakeCall('in-2', 'in', '+8613900139000', 'Customer');
+    await ring(s, call);
+    expect(s.phone.call!.pop).toMatchObject({ contactId: null, conversations: [] });
+    call.emit({ type: 'failed', originator: 'remote', cause: 'Canceled' });
+    await flush();
+    expect(s.commands()).toEqual([
+      expect.objectContaining({ type: 'log_call', inboxId: 'voice-1', phone: '+8613900139000', contactName: 'Customer', direction: 'in', outcome: 'missed', answeredAt: null }),
+    ]);
+    expect(s.commands()[0]).not.toHaveProperty('conversationId');
+  });
+
+  it('rejects with 603, a second caller hears busy, and a colleague’s call is logged by the colleague only', async () => {
+    const s = await registered();
+    const first = new FakeCall('in-3', 'in', '+8613800138000');
+    await ring(s, first);
+    const second = new FakeCall('in-4', 'in', '+8613700137000');
+    await ring(s, second);
+    expect(second.did('terminate')).toEqual([['terminate', 486]]);
+    s.phone.reject();
+    expect(first.did('terminate')).toEqual([['terminate', 603]]);
+    first.emit({ type: 'failed', originator: 'local', cause: 'Rejected' });
+    await flush();
+    expect(s.commands().map((c) => [c.phone ?? c.conversationId, c.outcome])).toEqual([
+      ['+8613700137000', 'busy'],
+      ['cv-wang', 'rejected'],
+    ]);
+
+    const colleague = new FakeCall('in-5', 'in', '1002', 'Other', { 'X-Goutong-Agent': OTHER.id, 'X-Goutong-Conversation': 'cv-wang' });
+    await ring(s, colleague);
+    expect(s.phone.call).toMatchObject({ internalAgentId: OTHER.id, internalAgentName: OTHER.name, conversationId: 'cv-wang', pop: { contactName: '王芳' } });
+    await s.phone.answer();
+    colleague.emit({ type: 'confirmed' });
+    colleague.emit({ type: 'ended', originator: 'remote', cause: 'Terminated' });
+    await flush();
+    expect(s.commands()).toHaveLength(2);
+  });
+
+  it('keeps ringing with a microphone error when the microphone is not available', async () => {
+    const s = await registered({ micError: Object.assign(new Error('Permission denied'), { name: 'NotAllowedError' }) });
+    const call = new FakeCall('in-6', 'in', '+8613800138000');
+    await ring(s, call);
+    await s.phone.answer();
+    expect(call.did('answer')).toHaveLength(0);
+    expect(s.phone.error).toEqual({ kind: 'microphone', detail: 'Permission denied' });
+    expect(s.phone.call!.state).toBe('ringing');
+  });
+
+  it('accepts a blind transfer (REFER): the old call is logged, the call to the target takes its place', async () => {
+    const s = await registered();
+    const call = new FakeCall('in-7', 'in', '+8613800138000');
+    await ring(s, call);
+    await s.phone.answer();
+    call.emit({ type: 'confirmed' });
+    const next = new FakeCall('out-r', 'out', '1003');
+    let accepted: unknown = null;
+    call.emit({
+      type: 'refer',
+      target: '1003',
+      accept: (o) => {
+        accepted = o;
+        s.f.phone().emit({ type: 'newCall', call: next });
+      },
+      reject: () => {},
+    });
+    await flush();
+    expect(accepted).toMatchObject({ stream: expect.anything() });
+    expect(s.phone.call).toMatchObject({ id: 'out-r', direction: 'out', remote: '1003', state: 'dialing' });
+    expect(s.commands()).toEqual([expect.objectContaining({ conversationId: 'cv-wang', outcome: 'answered' })]);
+    next.emit({ type: 'confirmed' });
+    next.emit({ type: 'ended', originator: 'remote', cause: 'Terminated' });
+    await flush();
+    expect(s.commands()[1]).toMatchObject({ direction: 'out', phone: '1003', outcome: 'answered' });
+  });
+});
+
+describe('outgoing calls', () => {
+  it('click-to-call names the agent and the conversation in headers; busy, not found and a cancelled call have their outcomes', async () => {
+    const s = await registered();
+    expect(await s.phone.dial('+8613800138000', { conversationId: 'cv-wang', name: '王芳' })).toBe(true);
+    const [placed] = s.f.phone().placed;
+    expect(placed!.headers).toEqual([`X-Goutong-Agent: ${ME.id}`, 'X-Goutong-Conversation: cv-wang']);
+    expect(s.phone.call).toMatchObject({ state: 'dialing', remoteName: '王芳' });
+    // One call at a time.
+    expect(await s.phone.dial('123')).toBe(false);
+    placed!.call.emit({ type: 'progress', originator: 'remote' });
+    expect(s.phone.call!.alerting).toBe(true);
+    placed!.call.emit({ type: 'failed', originator: 'remote', cause: 'Busy', status: 486 });
+    await flush();
+
+    await s.phone.dial('999');
+    s.f.phone().placed[1]!.call.emit({ type: 'failed', originator: 'remote', cause: 'Not Found', status: 404 });
+    await flush();
+    await s.phone.dial('+8613700137000');
+    s.phone.hangUp();
+    s.f.phone().placed[2]!.call.emit({ type: 'failed', originator: 'local', cause: 'Canceled' });
+    await flush();
+    expect(s.commands().map((c) => [c.conversationId ?? c.phone, c.direction, c.from, c.to, c.outcome])).toEqual([
+      ['cv-wang', 'out', '1001', '+8613800138000', 'busy'],
+      ['999', 'out', '1001', '999', 'failed'],
+      ['+8613700137000', 'out', '1001', '+8613700137000', 'missed'],
+    ]);
+  });
+
+  it('does not dial before the line is registered', async () => {
+    const s = await setUp();
+    await s.phone.bind();
+    expect(await s.phone.dial('123')).toBe(false);
+    expect(s.phone.error).toMatchObject({ kind: 'call' });
+  });
+
+  it('transfers blindly (REFER) and leaves the call: outcome transferred with the target; a refused transfer keeps the call', async () => {
+    const s = await registered();
+    await s.phone.dial('+8613800138000', { conversationId: 'cv-wang' });
+    const call = s.f.phone().placed[0]!.call;
+    call.emit({ type: 'accepted' });
+    call.referResult = { ok: false, reason: '403 Forbidden' };
+    expect(await s.phone.transfer('1002')).toBe(false);
+    expect(s.phone.error).toEqual({ kind: 'transfer', detail: '403 Forbidden' });
+    expect(call.did('terminate')).toHaveLength(0);
+    call.referResult = { ok: true };
+    expect(await s.phone.transfer('1002')).toBe(true);
+    expect(call.did('refer')).toEqual([['refer', '1002'], ['refer', '1002']]);
+    expect(call.did('terminate')).toHaveLength(1);
+    call.emit({ type: 'ended', originator: 'local', cause: 'Terminated' });
+    await flush();
+    expect(s.commands()).toEqual([expect.objectContaining({ conversationId: 'cv-wang', outcome: 'transferred', transferTarget: '1002' })]);
+  });
+});
+
+describe('recordings', () => {
+  it('records both sides, uploads after hang-up and logs the call with the recording; offline it waits, with a fixed command id', async () => {
+    const s = await registered({ accounts: [{ ...ACCOUNT, recordCalls: true }] });
+    s.f.state.online = false;
+    await s.phone.dial('+8613800138000', { conversationId: 'cv-wang' });
+    const call = s.f.phone().placed[0]!.call;
+    call.emit({ type: 'confirmed' });
+    expect(s.f.state.recorders).toBe(0);
+    call.emit({ type: 'remoteStream', stream: stream() });
+    expect(s.f.state.recorders).toBe(1);
+    expect(s.phone.call!.recording).toBe(true);
+    call.emit({ type: 'ended', originator: 'remote', cause: 'Terminated' });
+    await flush();
+    // Offline: the recording and its call wait on the device.
+    expect(s.commands()).toEqual([]);
+    expect(s.f.queue.size).toBe(1);
+    expect(s.phone.pendingRecordings).toBe(1);
+    const [waiting] = [...s.f.queue.values()];
+
+    // A server error is retried later; back online it goes.
+    s.f.state.online = true;
+    s.f.state.uploadError = new TransportError('http', 'unavailable', 503);
+    await s.phone.flushRecordings();
+    expect(s.f.queue.size).toBe(1);
+    s.f.state.uploadError = null;
+    for (const fn of s.f.state.onOnline) fn();
+    await s.phone.flushRecordings();
+    await flush();
+    expect(s.f.queue.size).toBe(0);
+    expect(s.phone.pendingRecordings).toBe(0);
+    expect(s.f.uploads).toEqual([expect.stringMatching(/^call-.*-\+8613800138000\.webm$/)]);
+    expect(s.commands()).toEqual([expect.objectContaining({ id: waiting!.id, conversationId: 'cv-wang', outcome: 'answered', attachments: [expect.objectContaining({ id: 'att-1', mime: 'audio/webm' })] })]);
+
+    // Handing the same entry over again (a crash before it left the queue) is the same command.
+    await s.services.client.outbox.enqueue({ ...waiting!.command, attachments: [{ id: 'att-1', name: 'x.webm', mime: 'audio/webm', size: 10 }] });
+    expect(s.commands()).toHaveLength(1);
+  });
+
+  it('drops a recording the server refuses for good, and logs the call without it', async () => {
+    const s = await registered({ accounts: [{ ...ACCOUNT, recordCalls: true }] });
+    s.f.state.uploadError = new TransportError('http', 'too large', 413);
+    await s.phone.dial('+8613800138000', { conversationId: 'cv-wang' });
+    const call = s.f.phone().placed[0]!.call;
+    call.emit({ type: 'confirmed' });
+    call.emit({ type: 'remoteStream', stream: stream() });
+    call.emit({ type: 'ended', originator: 'remote', cause: 'Terminated' });
+    await flush();
+    expect(s.f.queue.size).toBe(0);
+    expect(s.phone.error).toMatchObject({ kind: 'upload' });
+    expect(s.commands()).toEqual([expect.objectContaining({ conversationId: 'cv-wang', outcome: 'answered' })]);
+    expect(s.commands()[0]).not.toHaveProperty('attachments');
+  });
+});
+
+describe('call log helpers', () => {
+  it('maps SIP endings to outcomes, compares numbers, finds a contact’s number and builds the intent', () => {
+    const base = { answeredAt: null, failed: true, rejectedByMe: false, busyHere: false, transferTarget: null };
+    expect(outcomeOf({ ...base, direction: 'in', cause: 'Canceled' })).toBe('missed');
+    expect(outcomeOf({ ...base, direction: 'in', cause: 'Rejected', rejectedByMe: true })).toBe('rejected');
+    expect(outcomeOf({ ...base, direction: 'out', cause: 'Busy' })).toBe('busy');
+    expect(outcomeOf({ ...base, direction: 'out', cause: 'Rejected' })).toBe('rejected');
+    expect(outcomeOf({ ...base, direction: 'out', cause: 'No Answer' })).toBe('missed');
+    expect(outcomeOf({ ...base, direction: 'out', cause: 'Connection Error' })).toBe('failed');
+    expect(outcomeOf({ ...base, direction: 'out', cause: 'Terminated', answeredAt: 5 })).toBe('answered');
+    expect(outcomeOf({ ...base, direction: 'out', cause: 'Terminated', answeredAt: 5, transferTarget: '1002' })).toBe('transferred');
+    expect(samePhone('+86 138-0013-8000', '13800138000')).toBe(true);
+    expect(samePhone('sip:1002@lab.test', '1002')).toBe(true);
+    expect(samePhone('1002', '11002')).toBe(false);
+    expect(phoneOf({ identities: [{ channel: 'email', identifier: 'a@b.c' }, { channel: 'sms', identifier: '+1555' }], attributes: {} })).toBe('+1555');
+    expect(phoneOf({ identities: [], attributes: { phone: ' 010-1234 ' } })).toBe('010-1234');
+    expect(phoneOf({ identities: [], attributes: {} })).toBeNull();
+    expect(logCallIntent({ direction: 'in', remote: '+86138', remoteName: null, me: '1001', inboxId: 'v', conversationId: null, startedAt: 10, answeredAt: 5, endedAt: 20, outcome: 'answered', transferTarget: null })).toEqual({
+      type: 'log_call', inboxId: 'v', phone: '+86138', direction: 'in', from: '+86138', to: '1001', startedAt: 10, answeredAt: 10, endedAt: 20, outcome: 'answered',
+    });
+  });
+});
