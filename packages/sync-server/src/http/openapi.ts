@@ -24,6 +24,7 @@ import { ApiConfig, ApiSecrets } from '../channels/api.js';
 import { AliyunConfig, AliyunSecrets, KannelConfig, KannelSecrets, TwilioConfig, TwilioSecrets } from '../channels/sms/index.js';
 import { EmailConfig, EmailSecrets } from '../channels/email/index.js';
 import { WildfireConfig, WildfireSecrets } from '../channels/im/index.js';
+import { VoiceConfig, VoiceSecrets } from '../channels/voice/index.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -84,6 +85,8 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         'Provider.sms/kannel.secrets': js(KannelSecrets),
         'Provider.im/wildfire.config': js(WildfireConfig),
         'Provider.im/wildfire.secrets': js(WildfireSecrets),
+        'Provider.voice/sip.config': js(VoiceConfig),
+        'Provider.voice/sip.secrets': js(VoiceSecrets),
       },
     },
     paths: {
@@ -148,6 +151,25 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         },
       },
       '/api/v1/sync/pull': { post: { summary: 'Replication pull: facts in scope after a checkpoint', security: bearer, requestBody: { required: true, content: json(js(PullRequest)) }, responses: ok(ref('PullResponse')) } },
+      '/api/v1/voice/credentials': {
+        get: {
+          summary: "The signed-in agent's SIP registration on each voice (sip) inbox they may use: WebSocket URL, domain, URI, password (static) or ephemeral credentials (Kamailio auth_ephemeral), recording and price. `?inboxId=` narrows to one inbox.",
+          security: bearer,
+          parameters: [{ name: 'inboxId', in: 'query', required: false, schema: { type: 'string' } }],
+          responses: ok({ type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } }),
+        },
+      },
+      '/api/v1/inboxes/{id}/voicemail': {
+        post: {
+          summary: 'Voicemail from the SIP side (Authorization: Bearer <the inbox voicemailToken>): the recording as the body (audio/*, up to 25 MiB) becomes an inbound message of kind `voice` from `from`, with the audio attached. The same `callId` again is a duplicate (200).',
+          parameters: [
+            idParam,
+            ...[['from', true], ['name', false], ['to', false], ['callId', false], ['durationSeconds', false]].map(([name, required]) => ({ name, in: 'query', required, schema: { type: name === 'durationSeconds' ? 'integer' : 'string' } })),
+          ],
+          requestBody: { required: true, content: { 'audio/*': { schema: { type: 'string', format: 'binary' } } } },
+          responses: { '201': { description: 'Stored', content: json({ type: 'object' }) }, '200': { description: 'Duplicate', content: json({ type: 'object' }) }, ...errors },
+        },
+      },
       '/api/v1/attachments': {
         post: {
           summary: 'Upload a file: the raw bytes as the body (content-type = the file type), `?name=` the file name; up to 25 MiB. Returns metadata with a signed `url`. Reference it by id in send_reply.',

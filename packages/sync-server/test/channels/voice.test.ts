@@ -93,6 +93,12 @@ describe.each([['sqlite'], ['postgres']] as const)('voice inbox (voice/sip) on %
     expect((await sam('GET', '/api/v1/voice/credentials')).body.items).toEqual([]);
     expect((await ann('GET', `/api/v1/voice/credentials?inboxId=nope`)).body.items).toEqual([]);
     expect(await statusOf(fetch(`${s.url}/api/v1/voice/credentials`))).toBe(401);
+    // Documented, with the provider's schemas (the settings screens build their forms from them).
+    const doc = (await (await fetch(`${s.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+    expect(doc.paths['/api/v1/voice/credentials']).toBeTruthy();
+    expect(doc.paths['/api/v1/inboxes/{id}/voicemail']).toBeTruthy();
+    expect(Object.keys(doc.components.schemas['Provider.voice/sip.config']!.properties!)).toEqual(expect.arrayContaining(['wsUrl', 'domain', 'pricePerMinute', 'recordCalls', 'agents', 'auth']));
+    expect(Object.keys(doc.components.schemas['Provider.voice/sip.secrets']!.properties!)).toEqual(['voicemailToken', 'ephemeralSecret']);
   });
 
   it('hands out ephemeral credentials (Kamailio auth_ephemeral) when configured so', async () => {

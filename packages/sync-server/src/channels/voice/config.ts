@@ -34,15 +34,16 @@ export type VoiceConfig = z.infer<typeof VoiceConfig>;
  * absent), `ephemeralSecret` for auth `ephemeral`, and `password:<sip user>` for auth `static`.
  */
 export const VoiceSecrets = z
-  .record(z.string(), z.string().min(1).max(256))
+  .object({
+    voicemailToken: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, '16–128 characters of A–Z, a–z, 0–9, _ and -').optional(),
+    ephemeralSecret: z.string().min(1).max(256).optional(),
+  })
+  .catchall(z.string().min(1).max(256))
   .superRefine((s, ctx) => {
     for (const k of Object.keys(s)) {
       if (k === 'voicemailToken' || k === 'ephemeralSecret') continue;
       if (k.startsWith('password:') && SipUser.safeParse(k.slice('password:'.length)).success) continue;
       ctx.addIssue({ code: 'custom', path: [k], message: 'known secrets: voicemailToken, ephemeralSecret, password:<sip user>' });
-    }
-    if (s.voicemailToken !== undefined && !/^[A-Za-z0-9_-]{16,128}$/.test(s.voicemailToken)) {
-      ctx.addIssue({ code: 'custom', path: ['voicemailToken'], message: '16–128 characters of A–Z, a–z, 0–9, _ and -' });
     }
   })
   .transform((s) => ({ ...s, voicemailToken: s.voicemailToken ?? randomToken(24) }));
