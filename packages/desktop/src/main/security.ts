@@ -1,5 +1,6 @@
 // Navigation and new windows are denied by default; http(s) and mailto links open in the system
-// browser. Permission requests (camera, geolocation…) are denied except notifications.
+// browser. Permission requests (camera, geolocation…) are denied except notifications and the
+// softphone's microphone (audio only).
 import type { Session, Shell, WebContents } from 'electron';
 import { APP_ORIGIN } from '../shared/ipc';
 
@@ -29,9 +30,20 @@ export function hardenWebContents(contents: Pick<WebContents, 'on' | 'setWindowO
 
 export const ALLOWED_PERMISSIONS = new Set(['notifications', 'clipboard-sanitized-write']);
 
+/** The softphone's microphone: `media` for audio only (never the camera), and choosing the speaker. */
+function allowedMedia(permission: string, details: unknown): boolean {
+  if (permission === 'speaker-selection') return true;
+  if (permission !== 'media') return false;
+  const types = (details as { mediaTypes?: string[]; mediaType?: string } | undefined) ?? {};
+  const asked = types.mediaTypes ?? (types.mediaType ? [types.mediaType] : []);
+  return asked.length > 0 && asked.every((t) => t === 'audio');
+}
+
 export function restrictPermissions(session: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler'>, origin = APP_ORIGIN): void {
-  session.setPermissionRequestHandler((contents, permission, callback) => callback(ALLOWED_PERMISSIONS.has(permission) && isAppUrl(contents.getURL(), origin)));
-  session.setPermissionCheckHandler((_contents, permission, requestingOrigin) => ALLOWED_PERMISSIONS.has(permission) && requestingOrigin === origin);
+  session.setPermissionRequestHandler((contents, permission, callback, details) =>
+    callback((ALLOWED_PERMISSIONS.has(permission) || allowedMedia(permission, details)) && isAppUrl(contents.getURL(), origin)),
+  );
+  session.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) => (ALLOWED_PERMISSIONS.has(permission) || allowedMedia(permission, details)) && requestingOrigin === origin);
 }
 
 /**

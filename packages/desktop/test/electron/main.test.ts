@@ -126,14 +126,20 @@ describe('navigation, new windows and permissions', () => {
     expect(file.preventDefault).toHaveBeenCalled();
     expect(shell.opened).toEqual(['https://example.com/help', 'https://evil.example/']);
   });
-  it('grants notifications to the app only', () => {
+  it('grants notifications and the microphone (audio only) to the app only', () => {
     const s = new FakeSession();
     restrictPermissions(s as never);
     const results: boolean[] = [];
     s.permissionRequest!({ getURL: () => 'app://goutong/app/' } as never, 'notifications', (r) => results.push(r), {} as never);
     s.permissionRequest!({ getURL: () => 'app://goutong/app/' } as never, 'media', (r) => results.push(r), {} as never);
     s.permissionRequest!({ getURL: () => 'https://evil.example/' } as never, 'notifications', (r) => results.push(r), {} as never);
-    expect(results).toEqual([true, false, false]);
+    // The softphone's microphone, never the camera.
+    s.permissionRequest!({ getURL: () => 'app://goutong/app/' } as never, 'media', (r) => results.push(r), { mediaTypes: ['audio'] } as never);
+    s.permissionRequest!({ getURL: () => 'app://goutong/app/' } as never, 'media', (r) => results.push(r), { mediaTypes: ['audio', 'video'] } as never);
+    s.permissionRequest!({ getURL: () => 'https://evil.example/' } as never, 'media', (r) => results.push(r), { mediaTypes: ['audio'] } as never);
+    expect(results).toEqual([true, false, false, true, false, false]);
+    expect(s.permissionCheck!(null, 'media', 'app://goutong', { mediaType: 'audio' } as never)).toBe(true);
+    expect(s.permissionCheck!(null, 'media', 'app://goutong', { mediaType: 'video' } as never)).toBe(false);
   });
   it('adds CORS headers to the configured server only', () => {
     const s = new FakeSession();
