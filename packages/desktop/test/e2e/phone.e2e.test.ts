@@ -77,16 +77,23 @@ async function goAvailable(page: Page): Promise<void> {
 }
 
 describe('softphone through Kamailio', () => {
-  it('A calls B from a conversation: answer, audio, DTMF, hold/resume, hang up; the call is logged once on both screens; a SIPp caller who hangs up while ringing is a missed call', async () => {
-    const admin = await apiAs(server.url, 'admin@demo.goutong');
+  let admin: Awaited<ReturnType<typeof apiAs>>;
+  let inbox: { id: string; generatedSecrets: { voicemailToken: string } };
+  let conversationId: string;
+
+  beforeAll(async () => {
+    admin = await apiAs(server.url, 'admin@demo.goutong');
     const teams = await admin.call<{ items: Array<{ id: string; name: string }> }>('GET', '/api/v1/teams');
     const support = teams.items.find((t) => t.name === 'Support')!.id;
     // The voice inbox: first with a SIP server that is not there, to see the error.
-    const inbox = await admin.call<{ id: string; generatedSecrets: { voicemailToken: string } }>('POST', '/api/v1/inboxes', {
+    inbox = await admin.call('POST', '/api/v1/inboxes', {
       name: 'Hotline 热线',
       channel: 'voice',
       provider: 'sip',
-      config: { wsUrl: 'ws://127.0.0.1:9', domain: kamailio.domain, auth: 'none', pricePerMinute: 0.1, currency: 'CNY', recordCalls: true, agents: { 'zhang.san@demo.goutong': '1001', 'alice@demo.goutong': '1002' } },
+      config: {
+        wsUrl: 'ws://127.0.0.1:9', domain: kamailio.domain, auth: 'none', pricePerMinute: 0.1, currency: 'CNY', recordCalls: true,
+        agents: { 'zhang.san@demo.goutong': '1001', 'alice@demo.goutong': '1002', 'li.wei@demo.goutong': '1003' },
+      },
       teamIds: [support],
     });
     // A conversation whose contact's phone is B's extension: a voicemail left from 1002.
@@ -96,8 +103,10 @@ describe('softphone through Kamailio', () => {
       body: Buffer.concat([Buffer.from('RIFF'), crypto.randomBytes(256)]),
     });
     expect(vm.status).toBe(201);
-    const { conversationId } = (await vm.json()) as { conversationId: string };
+    conversationId = ((await vm.json()) as { conversationId: string }).conversationId;
+  });
 
+  it('A calls B from a conversation: answer, audio, DTMF, hold/resume, hang up; the call is logged once on both screens; a SIPp caller who hangs up while ringing is a missed call', async () => {
     const a = await phonePage(server.url);
     const b = await phonePage(server.url);
     try {
@@ -222,6 +231,73 @@ describe('softphone through Kamailio', () => {
     } finally {
       await a.context.close();
       await b.context.close();
+    }
+  });
+});
+
+describe('softphone through Kamailio: blind transfer', () => {
+  it('B transfers A’s call to C (REFER): A’s softphone calls C, C answers, audio flows; A logs both legs on the conversation', async () => {
+    const admin = await apiAs(server.url, 'admin@demo.goutong');
+    // The line points at Kamailio (the first scenario starts from a wrong URL).
+    await admin.call('PATCH', `/api/v1/inboxes/${await admin.inboxId('Hotline 热线')}`, { config: { wsUrl: kamailio.wsUrl } });
+    const a = await phonePage(server.url);
+    const b = await phonePage(server.url);
+    const c = await phonePage(server.url);
+    try {
+      await Promise.all([
+        signIn(a.page, server.url, 'zhang.san@demo.goutong'),
+        signIn(b.page, server.url, 'alice@demo.goutong'),
+        signIn(c.page, server.url, 'li.wei@demo.goutong'),
+      ]);
+      for (const p of [a.page, b.page, c.page]) await goAvailable(p);
+      for (const p of [a.page, b.page, c.page]) await expect.poll(() => phoneStatus(p).getAttribute('data-status'), { timeout: 15_000 }).toBe('registered');
+      const before = (await admin.call<{ items: Array<{ id: string; contactName: string }> }>('GET', '/api/v1/conversations?limit=50')).items.find((x) => x.contactName === 'Alice desk phone')!;
+      const countCalls = async () =>
+        (await admin.call<{ items: Array<{ kind: string; meta: { call?: { outcome: string; to: string } } }> }>('GET', `/api/v1/conversations/${before.id}/messages`)).items.filter((m) => m.kind === 'call');
+      const callsBefore = (await countCalls()).length;
+
+      await a.page.getByRole('tab', { name: /All/ }).click();
+      await openConversation(a.page, 'Alice desk phone');
+      await a.page.getByRole('toolbar', { name: 'Conversation actions' }).getByRole('button', { name: 'Call Alice desk phone (1002)' }).click();
+      const ringingB = callDialog(b.page, 'Incoming call');
+      await ringingB.waitFor({ timeout: 15_000 });
+      await ringingB.getByRole('button', { name: 'Answer' }).click();
+      const callB = callDialog(b.page, 'Call');
+      await expect.poll(() => callB.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
+
+      // B transfers to C's extension and leaves the call.
+      await callB.getByRole('button', { name: 'Transfer' }).click();
+      await callB.getByLabel('Transfer to (extension or number)').fill('1003');
+      await callB.getByRole('button', { name: 'Transfer' }).last().click();
+      const ringingC = callDialog(c.page, 'Incoming call');
+      await ringingC.waitFor({ timeout: 15_000 });
+      // C's screen pop: the colleague (A) and the conversation the call is about.
+      await ringingC.getByText('Colleague: 张三 Zhang San').waitFor();
+      await ringingC.getByTestId('call-who').filter({ hasText: 'Alice desk phone' }).waitFor();
+      await callB.waitFor({ state: 'detached', timeout: 15_000 });
+      await ringingC.getByRole('button', { name: 'Answer' }).click();
+      const callC = callDialog(c.page, 'Call');
+      const callA = callDialog(a.page, 'Call');
+      await expect.poll(() => callC.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
+      await expect.poll(() => callA.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
+      await callA.getByText('1003').first().waitFor();
+      const c0 = await inboundBytes(c.page);
+      await expect.poll(async () => (await inboundBytes(c.page)) - c0, { timeout: 10_000 }).toBeGreaterThan(2_000);
+      await screenshot(a.page, 'phone-transferred-en');
+
+      await callC.getByRole('button', { name: 'Hang up' }).click();
+      await callA.waitFor({ state: 'detached', timeout: 10_000 });
+      // A (the caller) logged both legs: to B, then to C after the transfer; B and C log nothing (a colleague's call).
+      await expect.poll(async () => (await countCalls()).length, { timeout: 30_000 }).toBe(callsBefore + 2);
+      const legs = (await countCalls()).slice(0, 2).map((m) => [m.meta.call?.to, m.meta.call?.outcome]);
+      expect(legs.sort()).toEqual([
+        ['1002', 'answered'],
+        ['1003', 'answered'],
+      ]);
+    } finally {
+      await a.context.close();
+      await b.context.close();
+      await c.context.close();
     }
   });
 });

@@ -358,13 +358,13 @@ describe('incoming calls', () => {
       reject: () => {},
     });
     await flush();
-    expect(accepted).toMatchObject({ stream: expect.anything() });
+    expect(accepted).toMatchObject({ stream: expect.anything(), extraHeaders: [`X-Goutong-Agent: ${ME.id}`, 'X-Goutong-Conversation: cv-wang'] });
     expect(s.phone.call).toMatchObject({ id: 'out-r', direction: 'out', remote: '1003', state: 'dialing' });
     expect(s.commands()).toEqual([expect.objectContaining({ conversationId: 'cv-wang', outcome: 'answered' })]);
     next.emit({ type: 'confirmed' });
     next.emit({ type: 'ended', originator: 'remote', cause: 'Terminated' });
     await flush();
-    expect(s.commands()[1]).toMatchObject({ direction: 'out', phone: '1003', outcome: 'answered' });
+    expect(s.commands()[1]).toMatchObject({ direction: 'out', conversationId: 'cv-wang', to: '1003', outcome: 'answered' });
   });
 });
 

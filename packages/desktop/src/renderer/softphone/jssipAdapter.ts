@@ -94,7 +94,7 @@ class JsSipCall implements SipCall {
       this.events.emit({
         type: 'refer',
         target: uri.user ?? uri.toString(),
-        accept: (o) => e.accept(null, { mediaStream: o.stream, pcConfig: o.pcConfig ?? { iceServers: [] }, rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false } }),
+        accept: (o) => e.accept(null, { mediaStream: o.stream, extraHeaders: o.extraHeaders ?? [], pcConfig: o.pcConfig ?? { iceServers: [] }, rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false } }),
         reject: () => e.reject(),
       });
     });

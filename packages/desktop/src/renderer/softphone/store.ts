@@ -359,7 +359,7 @@ export const useSoftphoneStore = defineStore('softphone', {
           const old = referPending;
           const oldView = this.call;
           old.handedOver = true;
-          this.adopt(c, 'dialing', { conversationId: null });
+          this.adopt(c, 'dialing', { conversationId: oldView?.conversationId ?? null });
           current!.local = old.local;
           if (oldView) void this.finish(old, { type: 'ended', originator: 'remote', cause: 'Transferred' }, oldView);
           return;
@@ -502,8 +502,7 @@ export const useSoftphoneStore = defineStore('softphone', {
         stopTracks(stream);
         return false;
       }
-      const me = useSessionStore().agentId;
-      const headers = [...(me ? [`X-Goutong-Agent: ${me}`] : []), ...(o.conversationId ? [`X-Goutong-Conversation: ${o.conversationId}`] : [])];
+      const headers = this.ourHeaders(o.conversationId ?? null);
       let c: SipCall;
       try {
         c = phone.call(number, { stream, extraHeaders: headers, pcConfig: this.pcConfig() });
@@ -515,6 +514,12 @@ export const useSoftphoneStore = defineStore('softphone', {
       this.adopt(c, 'dialing', { conversationId: o.conversationId ?? null, remoteName: o.name ?? null });
       current!.local = stream;
       return true;
+    },
+
+    /** Who is calling (a colleague's softphone knows not to log it) and about which conversation. */
+    ourHeaders(conversationId: string | null): string[] {
+      const me = useSessionStore().agentId;
+      return [...(me ? [`X-Goutong-Agent: ${me}`] : []), ...(conversationId ? [`X-Goutong-Conversation: ${conversationId}`] : [])];
     },
 
     hangUp(): void {
@@ -601,7 +606,7 @@ export const useSoftphoneStore = defineStore('softphone', {
           }
           referPending = cur;
           try {
-            e.accept({ stream: cur.local, pcConfig: this.pcConfig() });
+            e.accept({ stream: cur.local, pcConfig: this.pcConfig(), extraHeaders: this.ourHeaders(view.conversationId) });
           } finally {
             referPending = null;
           }

@@ -42,7 +42,7 @@ export type CallEvent =
   | { type: 'unhold'; originator: 'local' | 'remote' }
   | { type: 'dtmf'; originator: 'local' | 'remote'; tone: string; transport: DtmfTransport }
   /** The far end asks us to call someone else (blind transfer to us as the transferee). */
-  | { type: 'refer'; target: string; accept(opts: { stream: MediaStream; pcConfig?: RTCConfiguration }): void; reject(): void }
+  | { type: 'refer'; target: string; accept(opts: { stream: MediaStream; pcConfig?: RTCConfiguration; extraHeaders?: string[] }): void; reject(): void }
   | { type: 'remoteStream'; stream: MediaStream }
   | { type: 'peerconnection'; pc: RTCPeerConnection };
 
