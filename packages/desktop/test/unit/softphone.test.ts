@@ -498,3 +498,44 @@ describe('call log helpers', () => {
     });
   });
 });
+
+describe('softphone components', () => {
+  it('the call window rings in Chinese with labelled controls, and the error reads clearly', async () => {
+    const { mount } = await import('@vue/test-utils');
+    const ElementPlus = (await import('element-plus')).default;
+    const { makeI18n } = await import('../../src/renderer/i18n');
+    const CallPanel = (await import('../../src/renderer/softphone/components/CallPanel.vue')).default;
+    const SoftphoneBar = (await import('../../src/renderer/softphone/components/SoftphoneBar.vue')).default;
+    const pinia = createPinia();
+    setActivePinia(pinia);
+    const s = await registered();
+    const global = { global: { plugins: [pinia, makeI18n('zh-CN'), ElementPlus] } };
+    const bar = mount(SoftphoneBar, global);
+    const panel = mount(CallPanel, global);
+    await flush();
+    expect(bar.get('[role="switch"]').attributes('aria-label')).toBe('接听电话');
+    expect(bar.get('[role="status"]').attributes('aria-label')).toBe('电话状态');
+
+    const call = new FakeCall('in-z', 'in', '13800138000', '王芳手机');
+    await ring(s, call);
+    await flush();
+    const dialog = panel.get('[role="dialog"]');
+    expect(dialog.attributes('aria-label')).toBe('来电');
+    expect(dialog.text()).toContain('王芳');
+    expect(dialog.text()).toContain('振铃中');
+    const buttons = dialog.findAll('button').map((b) => b.text());
+    expect(buttons).toEqual(expect.arrayContaining(['接听', '拒接']));
+    await dialog.findAll('button').find((b) => b.text() === '接听')!.trigger('click');
+    await flush();
+    call.emit({ type: 'confirmed' });
+    await flush();
+    const active = panel.get('[role="dialog"]');
+    expect(active.attributes('aria-label')).toBe('通话');
+    expect(active.findAll('button').map((b) => b.text())).toEqual(expect.arrayContaining(['静音', '保持', '拨号键盘', '转接', '挂断']));
+    s.f.phone().emit({ type: 'registrationFailed', cause: 'Authentication Error', status: 403, reason: 'Forbidden' });
+    await flush();
+    expect(panel.get('[role="alert"]').text()).toContain('SIP 服务器拒绝注册：403 Forbidden');
+    bar.unmount();
+    panel.unmount();
+  });
+});
