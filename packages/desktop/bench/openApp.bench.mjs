@@ -1,7 +1,9 @@
 // Benchmark of the agent workspace in Chromium with the server unreachable:
 //  - time from opening the app (local data present) to the first inbox rows rendered, with 10,000
 //    and 100,000 conversations stored locally;
-//  - time of a filter change (priority = urgent) on 100,000: first rows, then the exact count.
+//  - time of a filter change (priority = urgent) on 100,000: first rows, then the exact count, 1 s
+//    after opening and again once the store's in-memory mirror is loaded;
+//  - on 100,000: when the mirror is loaded, and a jump to row 50,000 of "All, any status" with it.
 // Needs the built renderer and harness (`pnpm --filter @goutong/desktop build` and the harness
 // build that the e2e globalSetup runs; this script builds them when missing).
 // Run: node packages/desktop/bench/openApp.bench.mjs [--runs=N] [--sizes=10000,100000]
@@ -12,11 +14,14 @@ import { launchChromium, OFFLINE_ORIGIN, seedLocal, serveOffline } from './lib/c
 const round = (x) => Math.round(x * 10) / 10;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Records, in the page, when the first inbox row is in the DOM (ms since navigation start). */
+/** Records, in the page, when the first inbox row is in the DOM and when the mirror is ready (ms since navigation start). */
 const FIRST_ROW_PROBE = `(() => {
   const done = () => document.querySelector('[role="listbox"] [role="option"].gt-row');
-  const mark = () => { if (!window.__firstRowAt && done()) window.__firstRowAt = performance.now(); };
-  new MutationObserver(mark).observe(document, { subtree: true, childList: true });
+  const mark = () => {
+    if (!window.__firstRowAt && done()) window.__firstRowAt = performance.now();
+    if (!window.__mirrorReadyAt && document.querySelector('[data-mirror="ready"]')) window.__mirrorReadyAt = performance.now();
+  };
+  new MutationObserver(mark).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-mirror'] });
 })();`;
 
 async function openOnce(context) {
@@ -30,28 +35,29 @@ async function openOnce(context) {
   }
 }
 
-async function filterChange(context) {
+async function filterChange(context, { afterMirror = false } = {}) {
   const page = await context.newPage();
   try {
     await page.goto(`${OFFLINE_ORIGIN}/app/`);
     await page.waitForFunction(() => window.__firstRowAt, null, { timeout: 120_000, polling: 50 });
+    if (afterMirror) await page.waitForFunction(() => window.__mirrorReadyAt, null, { timeout: 120_000, polling: 50 });
     // Let the start-up count and view counts finish first.
     await page.waitForTimeout(1_000);
-    return await page.evaluate(
+    const mirror = await page.evaluate(() => document.querySelector('[data-mirror]')?.getAttribute('data-mirror') ?? 'off');
+    const f = await page.evaluate(
       () =>
         new Promise((resolve, reject) => {
           const select = document.querySelector('select[aria-label="Priority filter"]');
           const list = () => document.querySelector('[role="listbox"]');
           const countBefore = list()?.getAttribute('aria-rowcount');
-          let sawGap = false;
           let rowsMs = null;
           let countMs = null;
           const t0 = performance.now();
           const timeout = setTimeout(() => reject(new Error('filter change did not finish in 120 s')), 120_000);
           const tick = () => {
-            const row = document.querySelector('[role="option"].gt-row[data-index="0"]');
-            if (!row) sawGap = true;
-            if (rowsMs === null && sawGap && row && row.textContent.includes('Urgent')) rowsMs = performance.now() - t0;
+            // Rows done: every row on screen is one of the filtered ones (the mirror may answer within a frame).
+            const rows = [...document.querySelectorAll('[role="option"].gt-row[data-index]')];
+            if (rowsMs === null && rows.length > 0 && rows.every((r) => r.textContent.includes('Urgent'))) rowsMs = performance.now() - t0;
             const c = list()?.getAttribute('aria-rowcount');
             if (countMs === null && c && c !== countBefore) countMs = performance.now() - t0;
             if (rowsMs !== null && countMs !== null) {
@@ -64,6 +70,44 @@ async function filterChange(context) {
           requestAnimationFrame(tick);
         }),
     );
+    return { ...f, mirror };
+  } finally {
+    await page.close();
+  }
+}
+
+/** Mirror loaded: when, and how long a jump to row 50,000 of "All, any status" takes with it. */
+async function deepScroll(context, row = 50_000) {
+  const page = await context.newPage();
+  try {
+    await page.goto(`${OFFLINE_ORIGIN}/app/`);
+    await page.waitForFunction(() => window.__firstRowAt, null, { timeout: 120_000, polling: 50 });
+    await page.waitForFunction(() => window.__mirrorReadyAt, null, { timeout: 120_000, polling: 50 });
+    const mirrorReadyMs = await page.evaluate(() => window.__mirrorReadyAt);
+    await page.getByRole('tab', { name: /All/ }).click();
+    await page.getByLabel('Status filter').selectOption('any');
+    const list = page.getByRole('listbox', { name: 'Conversations' });
+    await page.waitForFunction(() => document.querySelector('[role="listbox"]')?.getAttribute('aria-rowcount') === '100000', null, { timeout: 120_000, polling: 50 });
+    await list.getByRole('option').first().waitFor();
+    await page.waitForTimeout(500);
+    const scrollMs = await page.evaluate(
+      (target) =>
+        new Promise((resolve, reject) => {
+          const scroller = document.querySelector('[data-testid="inbox-scroller"]');
+          const timeout = setTimeout(() => reject(new Error('deep scroll did not finish in 120 s')), 120_000);
+          const t0 = performance.now();
+          const tick = () => {
+            if (document.querySelector(`[role="option"].gt-row[data-index="${target + 5}"]`)) {
+              clearTimeout(timeout);
+              resolve(performance.now() - t0);
+            } else requestAnimationFrame(tick);
+          };
+          scroller.scrollTop = 68 * target;
+          requestAnimationFrame(tick);
+        }),
+      row,
+    );
+    return { mirrorReadyMs, scrollMs };
   } finally {
     await page.close();
   }
@@ -98,7 +142,11 @@ export async function runOpenAppBench(opts = {}) {
         emit({ name: 'desktop-open-to-first-rows', conversations: size, serverReachable: false, runs, medianMs: round(median(samples)), minMs: round(Math.min(...samples)), maxMs: round(Math.max(...samples)), seedMs: round(seeded.ms) });
         if (size === filterSize) {
           const f = await filterChange(context);
-          emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', firstRowsMs: round(f.rowsMs), countMs: round(f.countMs), matching: f.count });
+          emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', after: '1 s after first rows', mirror: f.mirror, firstRowsMs: round(f.rowsMs), countMs: round(f.countMs), matching: f.count });
+          const m = await filterChange(context, { afterMirror: true });
+          emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', after: 'mirror loaded', mirror: m.mirror, firstRowsMs: round(m.rowsMs), countMs: round(m.countMs), matching: m.count });
+          const d = await deepScroll(context);
+          emit({ name: 'desktop-mirror-deep-scroll', conversations: size, mirrorReadyMs: round(d.mirrorReadyMs), row: 50_000, view: 'All, any status', scrollToRowsMs: round(d.scrollMs) });
         }
       } finally {
         await context.close();

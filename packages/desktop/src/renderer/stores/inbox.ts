@@ -46,6 +46,13 @@ const RECOUNT_EVERY_MS = 1_000;
 let mine = new Map<string, Conversation>();
 let mineReady = false;
 
+/** What RxdbStore says about its in-memory mirror (duck-typed: other stores have none). */
+interface MirrorAware {
+  readonly mirrorState: 'off' | 'loading' | 'ready';
+  readonly mirrorLoaded: Promise<boolean>;
+}
+const hasMirror = (store: unknown): store is MirrorAware => typeof (store as Partial<MirrorAware> | null)?.mirrorState === 'string';
+
 export function statusList(f: StatusFilter): ConversationStatus[] | undefined {
   if (f === 'any') return undefined;
   if (f === 'active') return ['open', 'pending'];
@@ -70,6 +77,8 @@ export const useInboxStore = defineStore('inbox', {
     unread: 0,
     /** Time of the last completed window read (ms, for the benchmark and tests). */
     lastQueryMs: 0,
+    /** Where the local database answers inbox queries from: its in-memory mirror once loaded. */
+    mirror: 'off' as MirrorAware['mirrorState'],
   }),
   getters: {
     baseQuery(s): Omit<ConversationQuery, 'sort' | 'limit' | 'offset'> {
@@ -115,6 +124,33 @@ export const useInboxStore = defineStore('inbox', {
       this.lastRead = markRaw((await s?.store.getMeta<Record<string, number>>(LAST_READ_KEY)) ?? {});
       await this.refresh();
       void this.trackMine(null);
+      void this.watchMirror();
+    },
+
+    /**
+     * Once the store's mirror is loaded, queries are answered from memory: the visible window and
+     * the counts are read again at once (a deep window or a filtered count that walked IndexedDB
+     * meanwhile comes back fast).
+     */
+    async watchMirror(): Promise<void> {
+      const store = currentServices()?.store;
+      if (!hasMirror(store)) {
+        this.mirror = 'off';
+        return;
+      }
+      const bound = unbind;
+      for (;;) {
+        this.mirror = store.mirrorState;
+        if (this.mirror !== 'loading') break;
+        const loaded = await store.mirrorLoaded;
+        if (unbind !== bound || !bound) return;
+        // false: the load stopped (restarted, failed or closed); the state says which.
+        if (loaded) this.mirror = 'ready';
+        if (loaded) break;
+      }
+      if (this.mirror !== 'ready') return;
+      lastRecountAt = 0;
+      await this.reload();
     },
 
     unbind(): void {
