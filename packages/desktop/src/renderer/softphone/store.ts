@@ -72,6 +72,8 @@ interface Current {
 }
 
 let platform: PhonePlatform | null = null;
+/** Whose platform (its recording queue is per account); null when a test injected it. */
+let platformKey: string | null = null;
 let phone: SipPhone | null = null;
 let offPhone: (() => void) | null = null;
 let current: Current | null = null;
@@ -86,12 +88,15 @@ const ids = new Uuidv7Generator(Date.now, (n) => crypto.getRandomValues(new Uint
 /** Replaces the platform (unit tests: a JsSIP double and fake media); null: the browser's. */
 export function setPhonePlatform(p: PhonePlatform | null): void {
   platform = p;
+  platformKey = null;
 }
 
 function plat(): PhonePlatform {
-  if (!platform) {
-    const s = useSessionStore();
-    platform = browserPhonePlatform(`goutong-phone-${s.tenant?.id ?? 't'}-${s.agentId ?? 'a'}`.toLowerCase().replace(/[^a-z0-9_-]/g, '_'));
+  const s = useSessionStore();
+  const key = `goutong-phone-${s.tenant?.id ?? 't'}-${s.agentId ?? 'a'}`.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+  if (!platform || (platformKey !== null && platformKey !== key)) {
+    platform = browserPhonePlatform(key);
+    platformKey = key;
   }
   return platform;
 }
