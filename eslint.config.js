@@ -14,7 +14,7 @@ const NODE_BUILTINS = ['fs', 'path', 'os', 'crypto', 'http', 'https', 'net', 'ch
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/test-results/**', '**/.goutong/**', 'packages/mobile/**', 'packages/desktop/**', 'packages/storage-rxdb/**', '**/*.d.ts', '**/unpackage/**'],
+    ignores: ['**/dist/**', '**/node_modules/**', '**/test-results/**', '**/.goutong/**', 'packages/mobile/**', 'packages/desktop/{test,bench,build}/**', 'packages/desktop/*.{ts,js,mjs}', 'packages/storage-rxdb/**', '**/*.d.ts', '**/unpackage/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -39,6 +39,30 @@ export default tseslint.config(
         ...['window', 'document', 'navigator', 'localStorage', 'indexedDB', 'process', 'Buffer', 'require', 'uni', 'plus', 'wx', '__dirname'].map((name) => ({ name, message: `@goutong/core is platform-free: ${name} comes through a port.` })),
       ],
     },
+  },
+  {
+    // Desktop (TypeScript of main, preload, shared and renderer; .vue files are type-checked by vue-tsc, not linted).
+    files: ['packages/desktop/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser, ...globals.node } },
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          "MemberExpression[object.name='ipcMain']",
+          "VariableDeclarator[init.name='ipcMain']",
+          "ImportSpecifier[imported.name='ipcMain'][local.name!='ipcMain']",
+        ].map((selector) => ({ selector, message: 'Register IPC handlers only through registerIpcHandlers() in src/main/ipc.ts (sender check + zod arguments per channel); never use ipcMain directly.' })),
+      ],
+    },
+  },
+  {
+    files: ['packages/desktop/src/main/ipc.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    // The renderer reaches Electron only through the preload bridge (window.goutong), never Node.
+    files: ['packages/desktop/src/renderer/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['electron', 'electron/*', 'node:*'], message: 'The renderer is sandboxed: use the preload bridge (platform/host.ts).' }] }] },
   },
   {
     // Exhaustive switches over unions are type-checked where type information is cheap.

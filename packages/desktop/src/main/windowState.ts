@@ -31,7 +31,7 @@ export function loadWindowState(raw: string | null, workAreas: readonly Rectangl
     }
   }
   if (state.x === undefined || state.y === undefined) return state;
-  const { x, y, width, height } = state as Required<WindowState>;
+  const { x, y, width } = state as Required<WindowState>;
   // Visible when at least 100×50 px of the title bar area is on some display.
   const visible = workAreas.some((a) => x + width - 100 >= a.x && x + 100 <= a.x + a.width && y >= a.y - 10 && y + 50 <= a.y + a.height);
   if (visible) return state;
