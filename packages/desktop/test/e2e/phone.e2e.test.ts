@@ -11,7 +11,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { CHROMIUM_ARGS } from '../../bench/lib/chromium.mjs';
 import { apiAs, startTestServer, type TestServer } from './server';
 import { conversationList, newAgentPage, openConversation, screenshot, signIn } from './helpers';
-import { runSipp, startKamailio, type Kamailio } from '../peers/peers';
+import { freePort, runSipp, startKamailio, type Kamailio } from '../peers/peers';
 
 let server: TestServer;
 let kamailio: Kamailio;
@@ -80,8 +80,11 @@ describe('softphone through Kamailio', () => {
   let admin: Awaited<ReturnType<typeof apiAs>>;
   let inbox: { id: string; generatedSecrets: { voicemailToken: string } };
   let conversationId: string;
+  /** Nothing listens there: the SIP server is unreachable. */
+  let deadUrl: string;
 
   beforeAll(async () => {
+    deadUrl = `ws://127.0.0.1:${await freePort()}`;
     admin = await apiAs(server.url, 'admin@demo.goutong');
     const teams = await admin.call<{ items: Array<{ id: string; name: string }> }>('GET', '/api/v1/teams');
     const support = teams.items.find((t) => t.name === 'Support')!.id;
@@ -91,7 +94,7 @@ describe('softphone through Kamailio', () => {
       channel: 'voice',
       provider: 'sip',
       config: {
-        wsUrl: 'ws://127.0.0.1:9', domain: kamailio.domain, auth: 'none', pricePerMinute: 0.1, currency: 'CNY', recordCalls: true,
+        wsUrl: deadUrl, domain: kamailio.domain, auth: 'none', pricePerMinute: 0.1, currency: 'CNY', recordCalls: true,
         agents: { 'zhang.san@demo.goutong': '1001', 'alice@demo.goutong': '1002', 'li.wei@demo.goutong': '1003' },
       },
       teamIds: [support],
@@ -115,7 +118,7 @@ describe('softphone through Kamailio', () => {
       // Unreachable SIP server: a clear error, then the right URL and the line registers.
       await goAvailable(a.page);
       await expect.poll(() => phoneStatus(a.page).getAttribute('data-status'), { timeout: 15_000 }).toBe('unreachable');
-      await a.page.getByRole('alert').filter({ hasText: 'Cannot reach the SIP server ws://127.0.0.1:9' }).waitFor();
+      await a.page.getByRole('alert').filter({ hasText: `Cannot reach the SIP server ${deadUrl}` }).waitFor();
       await admin.call('PATCH', `/api/v1/inboxes/${inbox.id}`, { config: { wsUrl: kamailio.wsUrl } });
       await a.page.getByRole('switch', { name: 'Available for calls' }).click(); // away
       await goAvailable(a.page);
@@ -136,10 +139,11 @@ describe('softphone through Kamailio', () => {
       await ringing.getByTestId('call-who').filter({ hasText: 'Alice desk phone' }).waitFor();
       await screenshot(b.page, 'phone-incoming-en');
       await ringing.getByRole('button', { name: 'Answer' }).click();
-      const answeredAt = Date.now();
       const callA = callDialog(a.page, 'Call');
       const callB = callDialog(b.page, 'Call');
-      await expect.poll(() => callA.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
+      await callA.and(a.page.locator('[data-state="active"]')).waitFor({ timeout: 15_000 });
+      // A's softphone counts talk time from the answer it received.
+      const answeredAt = Date.now();
       await expect.poll(() => callB.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
       // Answering opened the caller's conversation on B's screen.
       await b.page.getByRole('heading', { name: 'Alice desk phone', level: 2 }).waitFor();
