@@ -89,6 +89,15 @@ describe('settings area (admin screens)', () => {
       await screenshot(page, 'admin-inbox-created-en');
       await area.getByRole('button', { name: 'Done' }).click();
       await table.getByRole('rowheader', { name: 'Kannel 短信' }).waitFor();
+      // The list shows the config and the names of the secrets, never their values.
+      const row = table.getByRole('row', { name: /Kannel 短信/ });
+      await row.getByText(/settings$/).click();
+      await row.getByText('goutong', { exact: true }).waitFor();
+      const rowText = await row.textContent();
+      expect(rowText).toContain('webhookToken');
+      expect(rowText).not.toContain('kannel-pass');
+      expect(rowText).not.toContain(token);
+      await screenshot(page, 'admin-inboxes-list-en');
 
       // Edit: a config change (PATCH), secrets left blank stay as they are.
       await table.getByRole('button', { name: 'Edit Kannel 短信' }).click();
