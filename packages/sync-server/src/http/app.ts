@@ -28,7 +28,8 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
 
 /** Fastify with JSON errors, raw bodies kept for signatures, and size limits. */
 export function createHttp(logger: Logger): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, trustProxy: false, return503OnClosing: true });
+  // forceCloseConnections: a stop never waits for a client's keep-alive to run out.
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, trustProxy: false, return503OnClosing: true, forceCloseConnections: true });
 
   app.removeAllContentTypeParsers();
   const keepRaw = (req: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
