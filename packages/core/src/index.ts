@@ -17,4 +17,5 @@ export * from './client/outbox.js';
 export * from './client/replicator.js';
 export * from './client/collab.js';
 export * from './client/client.js';
+export * from './client/uploads.js';
 export * from './domain/canned.js';

@@ -11,15 +11,16 @@ import { Emitter, ObservableValue, type ReadonlyObservable } from '../util/obser
 import { Collab, type CollabHandle } from './collab.js';
 import { Outbox } from './outbox.js';
 import { Replicator, type FactsChanged } from './replicator.js';
+import { UploadQueue, type NewUploadFile, type UploadPorts } from './uploads.js';
 
 export type ConnectionStatus = 'offline' | 'connecting' | 'syncing' | 'online';
 
 /** What the connectivity bar shows. */
 export interface ConnectivityState {
   status: ConnectionStatus;
-  /** Commands waiting to reach the server. */
+  /** Commands waiting to reach the server (queued uploads included). */
   pending: number;
-  /** Commands the server rejected (retry or discard). */
+  /** Commands the server rejected, and uploads stopped on a failure (retry or discard). */
   failed: number;
   /** Device time of the last completed pull. */
   lastSyncedAt: number | null;
@@ -44,6 +45,11 @@ export interface ClientOptions {
   device?: string;
   /** How long a conversation opened on this device keeps its messages cached (default 7 days). */
   recentForMs?: number;
+  /**
+   * The host's file vault and upload: actions with files (replies with attachments, calls with a
+   * recording) wait in the upload queue in front of the outbox. Without it, `uploads` is null.
+   */
+  uploads?: UploadPorts<unknown>;
 }
 
 export interface ClientChange extends Partial<FactsChanged> {
@@ -62,6 +68,8 @@ export class GoutongClient {
   readonly outbox: Outbox;
   readonly replicator: Replicator;
   readonly collab: Collab;
+  /** The upload queue in front of the outbox (null when the host brought no upload ports). */
+  readonly uploads: UploadQueue<unknown> | null;
   readonly changes = new Emitter<ClientChange>();
   private readonly state = new ObservableValue<ConnectivityState>(
     { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false },
@@ -86,6 +94,23 @@ export class GoutongClient {
       keepMessage: (m, batch) => this.keepMessage(m, batch.conversations),
     });
     this.collab = new Collab({ store: o.store, logger: o.logger, agent: { id: o.agent.id, name: o.agent.name }, device: o.device ?? 'web' });
+    this.uploads = o.uploads
+      ? new UploadQueue({
+          ...o.uploads,
+          isOnline: o.uploads.isOnline ?? (() => o.network.isOnline()),
+          store: o.store,
+          clock: o.clock,
+          ids: o.ids,
+          random: o.random,
+          logger: o.logger,
+          dispatch: (intent) => this.dispatchNow(intent),
+          enqueue: async (command) => {
+            await this.outbox.enqueue(command);
+            const conversationId = conversationOf(command);
+            if (conversationId) this.touchRecent(conversationId);
+          },
+        })
+      : null;
   }
 
   get agent(): ClientOptions['agent'] {
@@ -102,7 +127,21 @@ export class GoutongClient {
     this.started = true;
     this.recent = (await this.o.store.getMeta<Record<string, number>>(RECENT_KEY)) ?? {};
     await this.outbox.load();
+    await this.uploads?.load();
     this.updateCounts();
+    const uploads = this.uploads;
+    if (uploads) {
+      this.unsubs.push(
+        uploads.changed.on(() => {
+          this.updateCounts();
+          this.changes.emit({ outbox: true });
+        }),
+        this.o.network.subscribe((online) => {
+          if (online) uploads.kick();
+        }),
+      );
+      uploads.kick();
+    }
     this.unsubs.push(
       this.outbox.changed.on(() => {
         this.updateCounts();
@@ -125,6 +164,7 @@ export class GoutongClient {
     for (const u of this.unsubs) u();
     this.unsubs = [];
     this.outbox.stop();
+    this.uploads?.stop();
     if (this.reconnectTimer !== null) this.o.clock.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.cancelPullRetry();
@@ -132,12 +172,31 @@ export class GoutongClient {
     this.socket?.close();
     this.socket = null;
     await this.outbox.idle();
+    await this.uploads?.idle();
   }
 
   // ----- intents ---------------------------------------------------------------------------
 
-  /** Validates, persists and queues an intent; resolves with its command id once it is durable. */
+  /**
+   * Validates, persists and queues an intent; resolves with its command id once it is durable.
+   * While the upload queue holds something of the intent's conversation, it waits its turn there.
+   */
   async dispatch(intent: Intent): Promise<string> {
+    if (this.uploads) return (await this.uploads.submit(intent)).id;
+    return this.dispatchNow(intent);
+  }
+
+  /**
+   * An intent with files (a reply's attachments, a call's recording): they are uploaded first, then
+   * the command references them. Without files, the same as `dispatch`.
+   */
+  async submit(intent: Intent, files: ReadonlyArray<NewUploadFile<unknown>> = []): Promise<{ id: string; queued: boolean }> {
+    if (this.uploads) return this.uploads.submit(intent, files);
+    if (files.length > 0) throw new Error('this client has no upload queue');
+    return { id: await this.dispatchNow(intent), queued: false };
+  }
+
+  private async dispatchNow(intent: Intent): Promise<string> {
     const command = { ...intent, id: this.o.ids.next(), deviceTime: this.o.clock.now() };
     await this.outbox.enqueue(command);
     const conversationId = conversationOf(command);
@@ -145,11 +204,15 @@ export class GoutongClient {
     return command.id;
   }
 
-  retry(commandId: string): Promise<void> {
+  /** Retries a failed command or a failed upload. */
+  async retry(commandId: string): Promise<void> {
+    if (this.uploads?.list().some((e) => e.id === commandId)) return this.uploads.retry(commandId);
     return this.outbox.retry(commandId);
   }
 
-  discard(commandId: string): Promise<void> {
+  /** Discards a failed command, or a queued upload with its files. */
+  async discard(commandId: string): Promise<void> {
+    if (this.uploads?.list().some((e) => e.id === commandId)) return this.uploads.discard(commandId);
     return this.outbox.discard(commandId);
   }
 
@@ -226,7 +289,8 @@ export class GoutongClient {
 
   /**
    * Messages of a conversation, newest first, with pending replies and notes (status queued) and
-   * failed ones (status failed, with the reason) merged in.
+   * failed ones (status failed, with the reason) merged in, and the actions waiting in the upload
+   * queue (`meta.queued`, `meta.uploading` while files wait to upload, `local:<ref>` attachments).
    */
   async messages(conversationId: string, opts: { before?: { createdAt: number; id: string }; limit?: number } = {}): Promise<Message[]> {
     const limit = opts.limit ?? 50;
@@ -250,6 +314,9 @@ export class GoutongClient {
               ? { ...m, status: m.kind === 'note' ? null : 'sending' }
               : m,
         );
+      }
+      for (const m of this.uploads?.pendingMessages(conversationId, this.o.agent) ?? []) {
+        if (!ids.has(m.id) && !extra.some((x) => x.id === m.id)) extra.push(m);
       }
     }
     const all = [...stored, ...extra].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
@@ -368,6 +435,7 @@ export class GoutongClient {
         this.ready = true;
         this.reconnectAttempts = 0;
         this.outbox.setCanSend(true);
+        this.uploads?.kick();
         if (this.socket) {
           const s = this.socket;
           this.collab.connected((d) => s.send(d));
@@ -428,7 +496,10 @@ export class GoutongClient {
   }
 
   private updateCounts(): void {
-    const { pending, failed } = this.outbox.counts();
+    const out = this.outbox.counts();
+    const up = this.uploads?.counts() ?? { pending: 0, failed: 0 };
+    const pending = out.pending + up.pending;
+    const failed = out.failed + up.failed;
     this.state.set({ ...this.state.value, pending, failed });
   }
 

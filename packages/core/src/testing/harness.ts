@@ -1,6 +1,7 @@
 import { GoutongClient } from '../client/client.js';
 import type { LogFields, Logger } from '../ports/platform.js';
 import type { Transport } from '../ports/transport.js';
+import type { UploadPorts } from '../client/uploads.js';
 import { Uuidv7Generator } from '../util/uuidv7.js';
 import { FakeClock } from './fakeClock.js';
 import { createMemoryStoreData, MemoryStore, type MemoryStoreData } from './memoryStore.js';
@@ -71,6 +72,8 @@ export interface AddClientOptions {
   recentForMs?: number;
   /** Call client.start() (default true). */
   start?: boolean;
+  /** The upload queue's vault and upload (default: no upload queue). */
+  uploads?: UploadPorts<unknown>;
 }
 
 /** A device: one GoutongClient over a MemoryStore, on the test network. */
@@ -167,6 +170,7 @@ export class TestWorld {
       agent: { id: agent.id, tenantId: agent.tenantId, name: agent.name },
       device: opts.device ?? 'desktop',
       ...(opts.recentForMs !== undefined ? { recentForMs: opts.recentForMs } : {}),
+      ...(opts.uploads ? { uploads: opts.uploads } : {}),
     });
     return { client, store, transport };
   }
