@@ -3,6 +3,7 @@
 // attachment uploads), the file vault, the media picker and notifications.
 import { TransportError, Uuidv7Generator, type Attachment, type CannedResponse } from '@goutong/core';
 import type { TestClient, TestWorld } from '@goutong/core/testing';
+import { mobileUploadPorts } from '../src/attachments/uploads';
 import type { AppServices, Device, FileVault, LocalFile, LocalNotice, PickedFile, SavedSession, ServerApi } from '../src/app/services';
 
 /** What the fake server behind the REST seam holds and saw. */
@@ -118,7 +119,7 @@ export function createTestDevice(world: TestWorld, clientId: string, settingsDat
       };
     },
     async connect(saved): Promise<AppServices> {
-      const tc = current && current.agentId === saved.agent.id ? current : await world.addClient(saved.agent.id, { clientId, device: 'mobile' });
+      const tc = current && current.agentId === saved.agent.id ? current : await world.addClient(saved.agent.id, { clientId, device: 'mobile', uploads: mobileUploadPorts(files, api) });
       if (current === tc) await tc.restart();
       current = tc;
       return {

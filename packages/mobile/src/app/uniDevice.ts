@@ -17,6 +17,7 @@ import { openDeviceStore } from '../storage';
 import type { PlusSqliteApi } from '../storage/plusSqlite';
 import type { AppServices, Device, FileVault, LocalNotice, PickedFile, SavedSession, SettingsKv } from './services';
 import { IdbFileVault, SavedFileVault, baseName, mimeFromName } from '../attachments/vault';
+import { mobileUploadPorts } from '../attachments/uploads';
 import { bytesFrom, createServerApi, fetchDownload, fetchSender, uniDownload, uniSender } from './uniServerApi';
 
 export const uniFetch: FetchLike = (url, init) =>
@@ -184,6 +185,14 @@ export function createUniDevice(platform: string): Device {
         onSession: hooks.onSession,
         onSessionExpired: hooks.onSessionExpired,
       });
+      const files = await openVault(platform, saved.agent.id);
+      const api = createServerApi({
+        baseUrl: saved.serverUrl,
+        token: () => transport.freshToken(),
+        send: platform === 'h5' && typeof fetch === 'function' ? fetchSender : uniSender,
+        download: platform === 'h5' && typeof fetch === 'function' ? fetchDownload : uniDownload,
+        bytes: bytesFrom(files),
+      });
       const client = new GoutongClient({
         store: opened.store,
         transport,
@@ -194,16 +203,9 @@ export function createUniDevice(platform: string): Device {
         network,
         agent: { id: saved.agent.id, tenantId: saved.agent.tenantId, name: saved.agent.name },
         device: 'mobile',
+        uploads: mobileUploadPorts(files, api),
       });
       await client.start();
-      const files = await openVault(platform, saved.agent.id);
-      const api = createServerApi({
-        baseUrl: saved.serverUrl,
-        token: () => transport.freshToken(),
-        send: platform === 'h5' && typeof fetch === 'function' ? fetchSender : uniSender,
-        download: platform === 'h5' && typeof fetch === 'function' ? fetchDownload : uniDownload,
-        bytes: bytesFrom(files),
-      });
       const ids = new Uuidv7Generator(Date.now, randomBytes);
       return {
         client,

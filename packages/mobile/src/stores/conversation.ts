@@ -175,10 +175,8 @@ export const useConversationStore = defineStore('conversation', {
       const { client } = requireServices();
       const rows = await client.messages(this.id, { limit });
       this.localIds = client.outboxEntries().filter((e) => e.state === 'pending' || e.state === 'inflight').map((e) => e.id);
-      // Replies waiting for their uploads are not in core's outbox yet: shown as pending too.
-      const queued = useUploadsStore().pendingMessages(this.id);
-      const known = new Set(rows.map((m) => m.id));
-      this.messages = [...rows, ...queued.filter((m) => !known.has(m.id))].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      // Replies waiting for their uploads come with them (meta.queued, core's upload queue).
+      this.messages = rows;
       this.hasOlder = rows.length >= limit || !this.serverExhausted;
     },
 

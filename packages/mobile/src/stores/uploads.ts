@@ -1,12 +1,10 @@
 import { defineStore } from 'pinia';
-import type { Conversation, Intent, Message } from '@goutong/core';
-import { AttachmentQueue, conversationOf, type QueuedCommand } from '../attachments/queue';
+import type { Conversation, Intent, QueuedUpload } from '@goutong/core';
 import type { AppServices, LocalFile } from '../app/services';
 import { currentServices, useDevice } from '../app/services';
 import { noteOwnAction } from './notices';
 
-let queue: AttachmentQueue | null = null;
-let unsubscribeNetwork: (() => void) | null = null;
+let unsubscribe: (() => void) | null = null;
 const listeners = new Set<() => void>();
 
 /** Calls `fn` when the upload queue changes (a file uploaded, an entry handed to the outbox). */
@@ -15,53 +13,42 @@ export function onUploadsChange(fn: () => void): () => void {
   return () => listeners.delete(fn);
 }
 
+/** The conversation an action is on (a call logged by number has none yet). */
+export function conversationOf(intent: Intent): string | null {
+  const id = (intent as { conversationId?: unknown }).conversationId;
+  return typeof id === 'string' ? id : null;
+}
+
 /**
- * Replies with photos waiting for their upload, and the actions queued behind them (see
- * attachments/queue.ts). Every conversation action of the app goes through `submit`, which sends
- * it straight to core's outbox unless it has to wait its turn here.
+ * Replies with photos waiting for their upload, and the actions queued behind them: core's upload
+ * queue (client.uploads, with the app's vault and upload from attachments/uploads.ts). Every
+ * conversation action of the app goes through `submit`, which sends it straight to core's outbox
+ * unless it has to wait its turn there. The client counts the entries in `connectivity` and shows
+ * the waiting replies in `messages()`.
  */
 export const useUploadsStore = defineStore('uploads', {
-  state: () => ({ entries: [] as QueuedCommand[] }),
+  state: () => ({ entries: [] as QueuedUpload[] }),
   getters: {
     count: (s) => s.entries.length,
     failed: (s) => s.entries.filter((e) => e.state === 'failed').length,
   },
   actions: {
-    /** Starts the queue for a signed-in app (session.start calls it). */
+    /** Follows the queue of a signed-in app (session.start calls it). */
     async bind(services: AppServices): Promise<void> {
       this.unbind();
-      const { client } = services;
-      const q = new AttachmentQueue({
-        meta: { get: (k) => services.store.getMeta(k), set: (k, v) => services.store.setMeta(k, v) },
-        files: services.files,
-        upload: (f) => services.api.uploadAttachment(f),
-        dispatch: (intent) => client.dispatch(intent),
-        enqueue: (command) => client.outbox.enqueue(command),
-        isOnline: () => services.network.isOnline(),
-        now: () => useDevice().now(),
-        newId: () => services.newId(),
-        setTimer: (fn, ms) => setTimeout(fn, ms),
-        clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-        onChange: () => {
-          this.entries = q.list();
-          for (const l of [...listeners]) l();
-        },
-        log: (msg, fields) => console.warn(`[goutong] ${msg}`, fields ?? ''),
-      });
-      queue = q;
+      const q = services.client.uploads;
+      if (!q) return;
       await q.load();
       this.entries = q.list();
-      unsubscribeNetwork = services.network.subscribe((online) => {
-        if (online) q.kick();
+      unsubscribe = q.changed.on(() => {
+        this.entries = q.list();
+        for (const l of [...listeners]) l();
       });
-      q.kick();
     },
 
     unbind(): void {
-      unsubscribeNetwork?.();
-      unsubscribeNetwork = null;
-      queue?.stop();
-      queue = null;
+      unsubscribe?.();
+      unsubscribe = null;
       this.entries = [];
     },
 
@@ -69,34 +56,27 @@ export const useUploadsStore = defineStore('uploads', {
     async submit(intent: Intent, files: readonly LocalFile[] = []): Promise<{ id: string; queued: boolean }> {
       const conversationId = conversationOf(intent);
       if (conversationId) noteOwnAction(conversationId, useDevice().now());
-      if (queue) return queue.submit(intent, files);
       const services = currentServices();
       if (!services) throw new Error('not signed in');
-      if (files.length > 0) throw new Error('the upload queue is not running');
-      return { id: await services.client.dispatch(intent), queued: false };
+      return services.client.submit(intent, files);
     },
 
     async retry(id: string): Promise<void> {
-      await queue?.retry(id);
+      await currentServices()?.client.uploads?.retry(id);
     },
 
     async discard(id: string): Promise<void> {
-      await queue?.discard(id);
-    },
-
-    pendingMessages(conversationId: string): Message[] {
-      const agent = currentServices()?.client.agent;
-      return queue && agent ? queue.pendingMessages(conversationId, agent) : [];
+      await currentServices()?.client.uploads?.discard(id);
     },
 
     overlay(conv: Conversation): Conversation {
-      const agent = currentServices()?.client.agent;
-      return queue && agent ? queue.overlay(conv, agent) : conv;
+      const client = currentServices()?.client;
+      return client?.uploads ? client.uploads.overlay(conv, client.agent) : conv;
     },
 
     /** Waits for the queue's current run (tests). */
     async idle(): Promise<void> {
-      await queue?.idle();
+      await currentServices()?.client.uploads?.idle();
     },
   },
 });
