@@ -57,13 +57,13 @@ describe('settings area (admin screens)', () => {
       await form.getByLabel('Name', { exact: true }).fill('Kannel 短信');
       await form.getByRole('checkbox', { name: 'Support' }).check();
       await form.getByLabel('sendsms user').fill('goutong');
-      await form.getByLabel('This server as the provider reaches it').fill('ftp://nope');
+      await form.getByLabel('This server as the provider reaches it').fill('127.0.0.1:8787');
       await form.getByLabel('Delivery report mask').fill('99');
       await form.getByLabel('Password', { exact: true }).fill('kannel-pass');
       await form.getByRole('button', { name: 'Generate Webhook token' }).click();
       await form.getByRole('button', { name: 'Create inbox' }).click();
       await expect.poll(() => form.getByLabel('This server as the provider reaches it').getAttribute('aria-invalid')).toBe('true');
-      await form.getByText('An http:// or https:// URL').waitFor();
+      await form.getByText('A full URL, such as https://host/path').waitFor();
       await form.getByText('At most 31').waitFor();
       await form.getByLabel('This server as the provider reaches it').fill(server.url);
       await form.getByLabel('Delivery report mask').fill('');

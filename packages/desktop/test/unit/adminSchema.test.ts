@@ -33,6 +33,18 @@ const doc: OpenApiDoc = {
         required: ['username', 'webhookBaseUrl'],
       },
       'Provider.sms/kannel.secrets': { type: 'object', properties: { password: { type: 'string', minLength: 1 }, webhookToken: { type: 'string', minLength: 16 } }, required: ['password', 'webhookToken'] },
+      'Provider.voice/sip.config': {
+        type: 'object',
+        properties: {
+          wsUrl: { type: 'string', format: 'uri' },
+          domain: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.-]+(:\\d{1,5})?$' },
+          agents: { default: {}, type: 'object', propertyNames: { type: 'string', minLength: 1, maxLength: 320 }, additionalProperties: { type: 'string', minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_.!~*'()&=+$,;?/-]+$" } },
+          auth: { default: 'static', type: 'string', enum: ['static', 'ephemeral', 'none'] },
+          iceServers: { default: [], maxItems: 5, type: 'array', items: { type: 'object', properties: { urls: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } }, required: ['urls'] } },
+        },
+        required: ['wsUrl', 'domain'],
+      },
+      'Provider.voice/sip.secrets': { type: 'object', properties: { voicemailToken: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,128}$' }, ephemeralSecret: { type: 'string', minLength: 1, maxLength: 256 } }, additionalProperties: { type: 'string', minLength: 1, maxLength: 256 } },
       'Provider.im/wildfire.config': { type: 'object', properties: { serverApiBaseUrl: { type: 'string', format: 'uri' }, allowedSourceCidrs: { maxItems: 2, type: 'array', items: { type: 'string', maxLength: 64 } } }, required: ['serverApiBaseUrl'] },
       'Provider.im/wildfire.secrets': { type: 'object', properties: { adminSecret: { type: 'string' }, callbackToken: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,128}$' } }, required: ['adminSecret'] },
     },
@@ -50,6 +62,8 @@ const e: ErrorText = {
   url: () => 'url',
   pattern: () => 'pattern',
   maxItems: (n) => `maxItems ${n}`,
+  json: () => 'json',
+  duplicate: () => 'duplicate',
 };
 
 describe('inbox forms from the OpenAPI provider schemas', () => {
@@ -58,6 +72,7 @@ describe('inbox forms from the OpenAPI provider schemas', () => {
       ['api', 'api', 'api'],
       ['email', 'email', 'email'],
       ['sms/kannel', 'sms', 'kannel'],
+      ['voice/sip', 'voice', 'sip'],
       ['im/wildfire', 'im', 'wildfire'],
     ]);
   });
@@ -74,7 +89,7 @@ describe('inbox forms from the OpenAPI provider schemas', () => {
     ]);
     const v = initialValues(fields);
     expect(validate(fields, v, e)).toEqual({ username: 'required', webhookBaseUrl: 'required' });
-    Object.assign(v, { username: 'goutong', webhookBaseUrl: 'ftp://x', dlrMask: '32', pricePerSegment: 'abc' });
+    Object.assign(v, { username: 'goutong', webhookBaseUrl: 'goutong.example.com', dlrMask: '32', pricePerSegment: 'abc' });
     expect(validate(fields, v, e)).toEqual({ webhookBaseUrl: 'url', dlrMask: 'max 31', pricePerSegment: 'number' });
     Object.assign(v, { webhookBaseUrl: 'https://goutong.example.com/', dlrMask: '7.5', pricePerSegment: '0.05' });
     expect(validate(fields, v, e)).toEqual({ dlrMask: 'integer' });
@@ -127,6 +142,48 @@ describe('inbox forms from the OpenAPI provider schemas', () => {
     v.allowedSourceCidrs = 'a\nb\nc';
     expect(validate(fields, v, e)).toEqual({ allowedSourceCidrs: 'maxItems 2' });
     expect(initialValues(fields, { allowedSourceCidrs: ['1.2.3.4/32', '::1/128'] }).allowedSourceCidrs).toBe('1.2.3.4/32\n::1/128');
+  });
+
+  it('voice: maps (agent → SIP user), JSON lists (ICE servers) and named extra secrets (password:<user>)', () => {
+    const voice = providersOf(doc).find((p) => p.key === 'voice/sip')!;
+    const fields = fieldsOf(voice.config);
+    expect(fields.map((f) => [f.name, f.kind])).toEqual([
+      ['wsUrl', 'url'],
+      ['domain', 'text'],
+      ['agents', 'map'],
+      ['auth', 'enum'],
+      ['iceServers', 'json'],
+    ]);
+    const v = { ...initialValues(fields), wsUrl: 'wss://sip.example.com/ws', domain: 'sip.example.com' };
+    expect(v.agents).toEqual([]);
+    (v.agents as Array<{ k: string; v: string }>).push({ k: 'alice@demo.goutong', v: '1001' }, { k: '', v: '' }, { k: 'bob@demo.goutong', v: 'bad user!' });
+    expect(validate(fields, v, e)).toEqual({ agents: 'bob@demo.goutong: pattern' });
+    (v.agents as Array<{ k: string; v: string }>)[2]!.k = 'alice@demo.goutong';
+    expect(validate(fields, v, e).agents).toBe('alice@demo.goutong: duplicate');
+    (v.agents as Array<{ k: string; v: string }>).splice(2, 1);
+    v.iceServers = '{"urls": "stun:x"}';
+    expect(validate(fields, v, e)).toEqual({ iceServers: 'json' });
+    v.iceServers = '[{"urls": ["stun:stun.example.com:3478"]}]';
+    expect(validate(fields, v, e)).toEqual({});
+    expect(toPayload(fields, v)).toEqual({ wsUrl: 'wss://sip.example.com/ws', domain: 'sip.example.com', agents: { 'alice@demo.goutong': '1001' }, iceServers: [{ urls: ['stun:stun.example.com:3478'] }] });
+    // Editing shows the stored map and JSON.
+    const stored = initialValues(fields, { wsUrl: 'wss://x/ws', domain: 'x', agents: { a: '1' }, auth: 'none', iceServers: [{ urls: 'stun:y' }] });
+    expect(stored.agents).toEqual([{ k: 'a', v: '1' }]);
+    expect(JSON.parse(stored.iceServers as string)).toEqual([{ urls: 'stun:y' }]);
+
+    const secrets = fieldsOf(voice.secrets);
+    expect(secrets.map((f) => [f.name, f.kind])).toEqual([
+      ['voicemailToken', 'text'],
+      ['ephemeralSecret', 'text'],
+      ['*', 'map'],
+    ]);
+    const sv = initialValues(secrets);
+    (sv['*'] as Array<{ k: string; v: string }>).push({ k: 'password:1001', v: 's3cret' }, { k: 'password:1002', v: '' });
+    expect(validate(secrets, sv, e)).toEqual({ '*': 'password:1002: required' });
+    // Editing: a blank value keeps the stored secret.
+    expect(validate(secrets, sv, e, { optionalAll: true })).toEqual({});
+    expect(toPayload(secrets, sv)).toEqual({ 'password:1001': 's3cret' });
+    expect(webhookUrls({ id: 'v1', channel: 'voice', provider: 'sip', config: {} }, 'https://gt.example.com')[0]!.url).toMatch(/^https:\/\/gt\.example\.com\/api\/v1\/inboxes\/v1\/voicemail\?/);
   });
 
   it('webhook URLs per provider, with tokens when known', () => {

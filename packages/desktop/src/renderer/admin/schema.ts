@@ -19,6 +19,10 @@ export interface JsonSchema {
   maximum?: number;
   maxItems?: number;
   description?: string;
+  /** A map's values (and, beside `properties`, named extra entries such as `password:<user>`). */
+  additionalProperties?: JsonSchema | boolean;
+  propertyNames?: JsonSchema;
+  anyOf?: JsonSchema[];
 }
 
 export interface OpenApiDoc {
@@ -41,7 +45,16 @@ export interface AdminInbox extends Inbox {
   secretsSet: string[];
 }
 
-export type FieldKind = 'text' | 'url' | 'email' | 'integer' | 'number' | 'boolean' | 'enum' | 'list' | 'object';
+export type FieldKind = 'text' | 'url' | 'email' | 'integer' | 'number' | 'boolean' | 'enum' | 'list' | 'object' | 'map' | 'json';
+
+/** The synthetic field holding an object's entries beyond its properties (its `additionalProperties`). */
+export const EXTRA_ENTRIES = '*';
+
+/** A map entry as the form edits it. */
+export interface MapRow {
+  k: string;
+  v: string;
+}
 
 export interface Field {
   name: string;
@@ -75,11 +88,14 @@ export function providerKey(inbox: Pick<Inbox, 'channel' | 'provider'>): string 
 
 const typeOf = (s: JsonSchema): string | undefined => (Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type);
 
+const isSchema = (x: unknown): x is JsonSchema => typeof x === 'object' && x !== null;
+
 function kindOf(s: JsonSchema): FieldKind {
   if (s.enum) return 'enum';
   const t = typeOf(s);
-  if (t === 'object') return 'object';
-  if (t === 'array') return 'list';
+  if (t === 'object') return !s.properties && isSchema(s.additionalProperties) ? 'map' : 'object';
+  // Lists of plain values one per line; anything richer (ICE servers…) as JSON.
+  if (t === 'array') return s.items && !s.items.anyOf && ['string', 'number', 'integer'].includes(typeOf(s.items) ?? '') ? 'list' : 'json';
   if (t === 'boolean') return 'boolean';
   if (t === 'integer') return 'integer';
   if (t === 'number') return 'number';
@@ -91,12 +107,24 @@ function kindOf(s: JsonSchema): FieldKind {
 /** The fields of an object schema, nested objects included. */
 export function fieldsOf(schema: JsonSchema, prefix = ''): Field[] {
   const req = new Set(schema.required ?? []);
-  return Object.entries(schema.properties ?? {}).map(([name, s]) => {
+  const fields: Field[] = Object.entries(schema.properties ?? {}).map(([name, s]) => {
     const kind = kindOf(s);
     const path = prefix ? `${prefix}.${name}` : name;
     return { name, path, kind, required: req.has(name), schema: s, ...(kind === 'object' ? { fields: fieldsOf(s, path) } : {}) };
   });
+  // Named entries beside the properties (the voice inbox's `password:<user>` secrets).
+  if (schema.properties && isSchema(schema.additionalProperties)) {
+    fields.push({ name: EXTRA_ENTRIES, path: prefix ? `${prefix}.${EXTRA_ENTRIES}` : EXTRA_ENTRIES, kind: 'map', required: false, schema: { type: 'object', additionalProperties: schema.additionalProperties } });
+  }
+  return fields;
 }
+
+const mapRows = (o: unknown, skip: ReadonlySet<string> = new Set()): MapRow[] =>
+  o && typeof o === 'object' && !Array.isArray(o)
+    ? Object.entries(o as Record<string, unknown>)
+        .filter(([k]) => !skip.has(k))
+        .map(([k, v]) => ({ k, v: typeof v === 'string' ? v : JSON.stringify(v) }))
+    : [];
 
 /** Form values are strings for text-like inputs, booleans for checkboxes, nested records for objects. */
 export type FormValues = Record<string, unknown>;
@@ -106,7 +134,13 @@ export function initialValues(fields: readonly Field[], from: Record<string, unk
   const out: FormValues = {};
   for (const f of fields) {
     const v = from[f.name];
-    if (f.kind === 'object') {
+    if (f.name === EXTRA_ENTRIES) {
+      out[f.name] = mapRows(from, new Set(fields.map((x) => x.name)));
+      continue;
+    }
+    if (f.kind === 'map') out[f.name] = mapRows(v);
+    else if (f.kind === 'json') out[f.name] = v === undefined || v === null ? '' : JSON.stringify(v, null, 2);
+    else if (f.kind === 'object') {
       const present = v !== undefined && v !== null && typeof v === 'object';
       out[f.name] = { __enabled: present || f.required, ...initialValues(f.fields ?? [], present ? (v as Record<string, unknown>) : {}) };
     } else if (f.kind === 'boolean') out[f.name] = typeof v === 'boolean' ? v : f.schema.default === true;
@@ -129,6 +163,8 @@ export interface ErrorText {
   url(): string;
   pattern(): string;
   maxItems(n: number): string;
+  json(): string;
+  duplicate(): string;
 }
 
 function checkScalar(s: JsonSchema, kind: FieldKind, raw: string, e: ErrorText): string | null {
@@ -143,9 +179,10 @@ function checkScalar(s: JsonSchema, kind: FieldKind, raw: string, e: ErrorText):
   if (s.minLength !== undefined && raw.length < s.minLength) return e.minLength(s.minLength);
   if (s.maxLength !== undefined && raw.length > s.maxLength) return e.maxLength(s.maxLength);
   if (s.format === 'uri') {
+    // Any absolute URL (wss:// for SIP too); the server checks which schemes a field takes.
+    if (!/^[a-z][a-z0-9+.-]*:\/\/[^/\s]/i.test(raw)) return e.url();
     try {
-      const u = new URL(raw);
-      if (!/^https?:$/.test(u.protocol)) return e.url();
+      new URL(raw);
     } catch {
       return e.url();
     }
@@ -174,9 +211,26 @@ export function validate(fields: readonly Field[], values: FormValues, e: ErrorT
       continue;
     }
     if (f.kind === 'boolean') continue;
+    if (f.kind === 'map') {
+      const err = checkMap(f.schema, (v ?? []) as MapRow[], e, opts.optionalAll ?? false);
+      if (err) errors[f.path] = err;
+      continue;
+    }
     const raw = v === undefined || v === null ? '' : String(v).trim();
     if (!raw) {
       if (f.required && !opts.optionalAll && f.schema.default === undefined) errors[f.path] = e.required();
+      continue;
+    }
+    if (f.kind === 'json') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        errors[f.path] = e.json();
+        continue;
+      }
+      if (typeOf(f.schema) === 'array' && !Array.isArray(parsed)) errors[f.path] = e.json();
+      else if (Array.isArray(parsed) && f.schema.maxItems !== undefined && parsed.length > f.schema.maxItems) errors[f.path] = e.maxItems(f.schema.maxItems);
       continue;
     }
     if (f.kind === 'list') {
@@ -198,6 +252,29 @@ export function validate(fields: readonly Field[], values: FormValues, e: ErrorT
   return errors;
 }
 
+/** Map entries: keys and values checked against propertyNames / additionalProperties; blanks skipped. */
+function checkMap(s: JsonSchema, rows: readonly MapRow[], e: ErrorText, blankValuesAllowed: boolean): string | null {
+  const values = isSchema(s.additionalProperties) ? s.additionalProperties : {};
+  const seen = new Set<string>();
+  for (const row of rows) {
+    const k = row.k.trim();
+    const v = row.v.trim();
+    if (!k && !v) continue;
+    if (!k) return e.required();
+    if (seen.has(k)) return `${k}: ${e.duplicate()}`;
+    seen.add(k);
+    const keyErr = checkScalar(s.propertyNames ?? {}, 'text', k, e);
+    if (keyErr) return `${k}: ${keyErr}`;
+    if (!v) {
+      if (blankValuesAllowed) continue;
+      return `${k}: ${e.required()}`;
+    }
+    const valueErr = checkScalar(values, kindOf(values), v, e);
+    if (valueErr) return `${k}: ${valueErr}`;
+  }
+  return null;
+}
+
 /** The JSON value of the form: blanks left out (the server applies its defaults), numbers as numbers. */
 export function toPayload(fields: readonly Field[], values: FormValues): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -212,8 +289,21 @@ export function toPayload(fields: readonly Field[], values: FormValues): Record<
       out[f.name] = v === true;
       continue;
     }
+    if (f.kind === 'map') {
+      const entries: Record<string, unknown> = {};
+      const values = isSchema(f.schema.additionalProperties) ? f.schema.additionalProperties : {};
+      const numeric = ['integer', 'number'].includes(typeOf(values) ?? '');
+      for (const row of (v ?? []) as MapRow[]) if (row.k.trim() && row.v.trim()) entries[row.k.trim()] = numeric ? Number(row.v.trim()) : row.v.trim();
+      if (f.name === EXTRA_ENTRIES) Object.assign(out, entries);
+      else out[f.name] = entries;
+      continue;
+    }
     const raw = v === undefined || v === null ? '' : String(v).trim();
     if (!raw) continue;
+    if (f.kind === 'json') {
+      out[f.name] = JSON.parse(raw) as unknown;
+      continue;
+    }
     if (f.kind === 'integer' || f.kind === 'number') out[f.name] = Number(raw);
     else if (f.kind === 'list') out[f.name] = raw.split('\n').map((x) => x.trim()).filter(Boolean);
     else out[f.name] = raw;
@@ -262,6 +352,8 @@ export function webhookUrls(inbox: Pick<AdminInbox, 'id' | 'channel' | 'provider
       ];
     case 'sms/kannel':
       return [{ what: 'kannelGetUrl', method: 'GET', url: `${base}/webhooks/kannel/${id}/inbound?token=${token('webhookToken')}&from=%p&to=%P&text=%a&coding=%c&charset=%C&id=%I&ts=%t&smsc=%i` }];
+    case 'voice/sip':
+      return [{ what: 'voicemail', method: 'POST', url: `${server}/api/v1/inboxes/${id}/voicemail?from={caller}&callId={callId}&durationSeconds={seconds}` }];
     case 'im/wildfire':
       return [{ what: 'wildfireCallback', method: 'POST', url: `${server}/webhooks/wildfire/${id}/${token('callbackToken')}` }];
     default:
