@@ -57,6 +57,9 @@ describe.each([['sqlite'], ['postgres']] as [Dialect][])('relay through the api 
     inboxId = created.body.id;
     secret = created.body.secret;
     expect((await admin('GET', `/api/v1/inboxes/${inboxId}`)).body).not.toHaveProperty('secret');
+    // PATCH merges config; null removes a field (and it can be set again).
+    expect((await admin('PATCH', `/api/v1/inboxes/${inboxId}`, { config: { webhookUrl: null } })).body.config).toEqual({});
+    expect((await admin('PATCH', `/api/v1/inboxes/${inboxId}`, { config: { webhookUrl: hook } })).body.config).toEqual({ webhookUrl: hook });
     convId = (await admin('POST', `/api/v1/inboxes/${inboxId}/inbound`, { externalId: 'crm-in-1', from: { identifier: 'crm-user-9', name: 'Li Na' }, text: 'Need help' })).body.conversationId;
   });
   afterAll(async () => {

@@ -72,7 +72,9 @@ export class InboxAdmin {
     const cur = await this.settings(id);
     if (!cur || cur.inbox.tenantId !== agent.tenantId) throw notFound(`inbox ${id} not found`);
     const p = this.provider(cur.inbox.channel, cur.inbox.provider);
-    const config = body.config ? parse(p.configSchema, { ...cur.config, ...body.config }, 'config') : cur.config;
+    // Merge semantics: fields not sent stay, a field sent as null is removed.
+    const merged = Object.fromEntries(Object.entries({ ...cur.config, ...(body.config ?? {}) }).filter(([, v]) => v !== null));
+    const config = body.config ? parse(p.configSchema, merged, 'config') : cur.config;
     const secrets = body.secrets ? parse(p.secretsSchema, { ...cur.secrets, ...body.secrets }, 'secrets') : cur.secrets;
     if (body.teamIds) await this.checkTeams(agent.tenantId, body.teamIds);
     await this.ws.db.tx(async (q) => {
