@@ -25,7 +25,9 @@ const AGENT = 'zhang.san@demo.goutong';
 /** The demo conversation assigned to zhang.san. */
 const CUSTOMER = 'Maria Garcia';
 
-const run = process.env.GOUTONG_E2E !== '0' && fs.existsSync(CHROMIUM);
+// Skipped only when asked (GOUTONG_E2E=0); a missing browser is a failure, never a silent skip.
+const run = process.env.GOUTONG_E2E !== '0';
+if (run && !fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does)`);
 
 let server: ServerProcess;
 let browser: Browser;
