@@ -1,6 +1,8 @@
 // A signed-in app without a server: core's client over a MemoryStore, offline (the outbox keeps
 // every intent), with facts written straight into the store. Used by store and component tests.
-import { GoutongClient, Uuidv7Generator, type FactBatch, type Transport } from '@goutong/core';
+import { GoutongClient, Uuidv7Generator, type FactBatch, type Transport, type UploadPorts } from '@goutong/core';
+import { desktopUploadPorts } from '../../src/renderer/attachments/uploads';
+import { memoryVault } from '../../src/renderer/attachments/vault';
 import { MemoryStore, makeAgent, makeConversation, makeInbox, seededRandom } from '@goutong/core/testing';
 import { setHost, type Host, type SavedSession } from '../../src/renderer/platform/host';
 import { setServiceFactory, setServices, type AppServices } from '../../src/renderer/platform/services';
@@ -52,6 +54,7 @@ export async function offlineServices(batch: Partial<FactBatch> = {}): Promise<A
     'test',
   );
   const rnd = seededRandom(7);
+  const files = memoryVault();
   const client = new GoutongClient({
     store,
     transport: offlineTransport,
@@ -61,9 +64,10 @@ export async function offlineServices(batch: Partial<FactBatch> = {}): Promise<A
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     network: { isOnline: () => false, subscribe: () => () => {} },
     agent: { id: ME.id, tenantId: ME.tenantId, name: ME.name },
+    uploads: desktopUploadPorts({ vault: () => files, api: () => undefined }) as UploadPorts<unknown>,
   });
   await client.start();
-  return { client, store, logout: async () => {}, dispose: () => client.stop() };
+  return { client, store, files, logout: async () => {}, dispose: () => client.stop() };
 }
 
 /** Signs the test app in over the given services (host and factory set). */

@@ -1,7 +1,9 @@
+// The desktop's upload ports (IndexedDB vault, REST upload) over core's upload queue; the queue's
+// own behaviour is tested in core (packages/core/src/client/uploads.test.ts).
 import { describe, expect, it } from 'vitest';
-import { TransportError, Uuidv7Generator, type Attachment, type Command, type Intent } from '@goutong/core';
-import { makeConversation, seededRandom } from '@goutong/core/testing';
-import { UploadQueue, type PickedFile, type UploadQueueDeps } from '../../src/renderer/attachments/uploadQueue';
+import { TransportError, UploadQueue, Uuidv7Generator, type Attachment, type Command, type Intent, type UploadPorts } from '@goutong/core';
+import { FakeClock, MemoryStore, createMemoryStoreData, makeConversation, seededRandom } from '@goutong/core/testing';
+import { desktopUploadPorts, migrateLegacyQueue, toUploadFiles, type PickedFile } from '../../src/renderer/attachments/uploads';
 import { memoryVault } from '../../src/renderer/attachments/vault';
 
 const CONV = 'conv-1';
@@ -10,67 +12,75 @@ const file = (name: string, text = 'hello', mime = 'text/plain'): PickedFile => 
   return { blob, name, mime, size: blob.size };
 };
 
-function harness(over: Partial<UploadQueueDeps> = {}) {
-  const vault = memoryVault();
+function harness(over: { vault?: ReturnType<typeof memoryVault>; data?: ReturnType<typeof createMemoryStoreData> } = {}) {
+  const vault = over.vault ?? memoryVault();
+  const data = over.data ?? createMemoryStoreData();
+  const clock = new FakeClock({ start: 1_000 });
   const rnd = seededRandom(3);
   const ids = new Uuidv7Generator(() => 1_700_000_000_000, (n) => Uint8Array.from({ length: n }, () => Math.floor(rnd() * 256)));
   const h = {
     vault,
+    data,
+    clock,
     online: false,
-    now: 1_000,
     uploads: [] as string[],
     dispatched: [] as Intent[],
     enqueued: [] as Command[],
     uploadError: null as unknown,
-    timers: [] as Array<{ fn: () => void; ms: number }>,
+    cached: [] as string[],
     changes: 0,
   };
   let n = 0;
-  const deps: UploadQueueDeps = {
-    vault,
-    upload: async (f) => {
-      if (h.uploadError) throw h.uploadError;
-      h.uploads.push(f.name);
-      return { id: `att-${++n}`, name: f.name, mime: f.mime, size: f.size, sha256: 'a'.repeat(64), url: `/api/v1/attachments/att-${n}?exp=1&sig=x` } satisfies Attachment;
-    },
+  const ports = desktopUploadPorts({
+    vault: () => vault,
+    api: () => ({
+      uploadAttachment: async (blob: Blob, name: string, mime: string) => {
+        if (h.uploadError) throw h.uploadError;
+        h.uploads.push(name);
+        return { id: `att-${++n}`, name, mime, size: blob.size, sha256: 'a'.repeat(64), url: `/api/v1/attachments/att-${n}?exp=1&sig=x` } satisfies Attachment;
+      },
+    }),
+    isOnline: () => h.online,
+    onUploaded: (a) => void h.cached.push(a.id),
+  });
+  const q = new UploadQueue({
+    ...(ports as UploadPorts<unknown>),
+    store: new MemoryStore({ data }),
+    clock,
+    ids,
+    random: () => 0.5,
     dispatch: async (intent) => {
       h.dispatched.push(intent);
       return `direct-${h.dispatched.length}`;
     },
     enqueue: async (c) => void h.enqueued.push(c),
-    isOnline: () => h.online,
-    now: () => h.now,
-    newId: () => ids.next(),
-    random: () => 0.5,
-    setTimer: (fn, ms) => h.timers.push({ fn, ms }),
-    clearTimer: () => {},
-    onChange: () => void h.changes++,
-    ...over,
-  };
-  const q = new UploadQueue(deps);
-  return { q, h, deps };
+  });
+  q.changed.on(() => void h.changes++);
+  const submit = (intent: Intent, files: PickedFile[] = []) => q.submit(intent, toUploadFiles(files));
+  const timerDelay = () => (clock.nextDue() ?? Infinity) - clock.now();
+  return { q, h, submit, timerDelay };
 }
 
 describe('upload queue (replies with attachments, offline first)', () => {
   it('sends actions without files straight to the outbox when nothing waits', async () => {
-    const { q, h } = harness();
-    const r = await q.submit({ type: 'set_status', conversationId: CONV, status: 'resolved' });
+    const { q, h, submit, timerDelay } = harness();
+    const r = await submit({ type: 'set_status', conversationId: CONV, status: 'resolved' });
     expect(r).toEqual({ id: 'direct-1', queued: false });
     expect(h.dispatched).toHaveLength(1);
-    expect(q.pending).toBe(0);
+    expect(q.counts().pending).toBe(0);
   });
 
   it('offline: keeps the files and the reply, queues later actions of the conversation behind it, then sends them in order once', async () => {
-    const { q, h } = harness();
-    const r = await q.submit({ type: 'send_reply', conversationId: CONV, text: 'see attached' }, [file('a.txt'), file('photo.png', 'png', 'image/png')]);
+    const { q, h, submit, timerDelay } = harness();
+    const r = await submit({ type: 'send_reply', conversationId: CONV, text: 'see attached' }, [file('a.txt'), file('photo.png', 'png', 'image/png')]);
     expect(r.queued).toBe(true);
-    const resolve = await q.submit({ type: 'set_status', conversationId: CONV, status: 'resolved' });
+    const resolve = await submit({ type: 'set_status', conversationId: CONV, status: 'resolved' });
     expect(resolve.queued).toBe(true);
-    const other = await q.submit({ type: 'add_note', conversationId: 'conv-2', text: 'elsewhere' });
+    const other = await submit({ type: 'add_note', conversationId: 'conv-2', text: 'elsewhere' });
     expect(other.queued).toBe(false);
     await q.idle();
     expect(h.uploads).toEqual([]);
-    expect(q.pending).toBe(2);
+    expect(q.counts().pending).toBe(2);
     expect(h.vault.files.size).toBe(2);
 
     // The timeline shows the reply waiting, with the local files; the conversation already resolved.
@@ -89,28 +99,31 @@ describe('upload queue (replies with attachments, offline first)', () => {
     const reply = h.enqueued[0] as Extract<Command, { type: 'send_reply' }>;
     expect(reply.id).toBe(r.id);
     expect(reply.attachments).toEqual([
-      { id: 'att-1', name: 'a.txt', mime: 'text/plain', size: 5 },
-      { id: 'att-2', name: 'photo.png', mime: 'image/png', size: 3 },
+      { id: 'att-1', name: 'a.txt', mime: 'text/plain', size: 5, sha256: 'a'.repeat(64) },
+      { id: 'att-2', name: 'photo.png', mime: 'image/png', size: 3, sha256: 'a'.repeat(64) },
     ]);
     expect(h.enqueued[1]!.id).toBe(resolve.id);
-    expect(q.pending).toBe(0);
+    expect(q.counts().pending).toBe(0);
     expect(h.vault.files.size).toBe(0);
-    expect(h.vault.queue).toEqual([]);
+    expect(await new MemoryStore({ data: h.data }).getMeta('uploads.queue')).toEqual([]);
+    expect(h.cached).toEqual(['att-1', 'att-2']);
 
     // Nothing waits any more: the next action goes straight to the outbox.
-    await q.submit({ type: 'set_status', conversationId: CONV, status: 'open' });
+    await submit({ type: 'set_status', conversationId: CONV, status: 'open' });
     expect(h.dispatched.map((d) => d.type)).toEqual(['add_note', 'set_status']);
   });
 
   it('survives a restart: the queue and the files come back from the vault and are sent once', async () => {
     const first = harness();
-    const r = await first.q.submit({ type: 'send_reply', conversationId: CONV, text: '' }, [file('a.txt')]);
+    const r = await first.submit({ type: 'send_reply', conversationId: CONV, text: '' }, [file('a.txt')]);
     await first.q.idle();
     first.q.stop();
     // A restart while the upload was running: the state was saved as uploading.
-    first.h.vault.queue = first.h.vault.queue.map((e) => ({ ...e, state: 'uploading' as const }));
+    const store = new MemoryStore({ data: first.h.data });
+    const saved = (await store.getMeta<Array<{ state: string }>>('uploads.queue'))!;
+    await store.setMeta('uploads.queue', saved.map((e) => ({ ...e, state: 'uploading' })));
 
-    const second = harness({ vault: first.h.vault });
+    const second = harness({ vault: first.h.vault, data: first.h.data });
     await second.q.load();
     expect(second.q.list()[0]).toMatchObject({ id: r.id, state: 'waiting' });
     second.h.online = true;
@@ -122,21 +135,20 @@ describe('upload queue (replies with attachments, offline first)', () => {
   });
 
   it('backs off on network trouble and stops on a rejection with the reason; retry and discard', async () => {
-    const { q, h } = harness();
+    const { q, h, submit, timerDelay } = harness();
     h.online = true;
     h.uploadError = new TransportError('network', 'cannot reach the server');
-    const r = await q.submit({ type: 'send_reply', conversationId: CONV, text: 'x' }, [file('a.txt')]);
+    const r = await submit({ type: 'send_reply', conversationId: CONV, text: 'x' }, [file('a.txt')]);
     await q.idle();
     expect(q.list()[0]).toMatchObject({ state: 'waiting', attempts: 1, error: 'cannot reach the server' });
-    expect(h.timers.at(-1)!.ms).toBe(2_000);
+    expect(timerDelay()).toBe(2_000);
 
     h.uploadError = new TransportError('http', 'file too large', 413);
-    h.now += 2_000;
-    h.timers.at(-1)!.fn();
+    await h.clock.tick(2_000);
     await q.idle();
     expect(q.list()[0]).toMatchObject({ state: 'failed', error: 'a.txt: file too large' });
-    expect(q.pending).toBe(0);
-    expect(q.failed).toBe(1);
+    expect(q.counts().pending).toBe(0);
+    expect(q.counts().failed).toBe(1);
     const [m] = q.pendingMessages(CONV, { id: 'me', tenantId: 't' });
     expect(m!.status).toBe('failed');
 
@@ -145,18 +157,18 @@ describe('upload queue (replies with attachments, offline first)', () => {
     await q.idle();
     expect(h.enqueued).toHaveLength(1);
 
-    const again = await q.submit({ type: 'send_reply', conversationId: CONV, text: 'y' }, [file('b.txt')]);
+    const again = await submit({ type: 'send_reply', conversationId: CONV, text: 'y' }, [file('b.txt')]);
     h.uploadError = new TransportError('http', 'bad', 400);
     await q.idle();
-    expect(q.failed).toBe(1);
+    expect(q.counts().failed).toBe(1);
     await q.discard(again.id);
     expect(q.list()).toEqual([]);
     expect(h.vault.files.size).toBe(0);
   });
 
   it('a file gone from the device fails the entry instead of sending a reply without it', async () => {
-    const { q, h } = harness();
-    await q.submit({ type: 'send_reply', conversationId: CONV, text: 'x' }, [file('a.txt')]);
+    const { q, h, submit, timerDelay } = harness();
+    await submit({ type: 'send_reply', conversationId: CONV, text: 'x' }, [file('a.txt')]);
     h.vault.files.clear();
     h.online = true;
     q.kick();
@@ -166,8 +178,23 @@ describe('upload queue (replies with attachments, offline first)', () => {
     expect(h.enqueued).toEqual([]);
   });
 
+  it('moves a queue saved by the old desktop queue (in the vault database) into the local store, once', async () => {
+    const vault = memoryVault();
+    const legacy = [{ id: 'old-1', conversationId: CONV, intent: { type: 'add_note', conversationId: CONV, text: 'old' }, files: [], deviceTime: 1, state: 'waiting', attempts: 0, nextAttemptAt: 0, error: null }];
+    let taken = false;
+    vault.takeLegacyQueue = async () => (taken ? [] : ((taken = true), legacy as never));
+    const data = createMemoryStoreData();
+    await migrateLegacyQueue(vault, new MemoryStore({ data }));
+    await migrateLegacyQueue(vault, new MemoryStore({ data }));
+    const { q, h } = harness({ vault, data });
+    h.online = true;
+    q.kick();
+    await q.idle();
+    expect(h.enqueued.map((c) => c.id)).toEqual(['old-1']);
+  });
+
   it('refuses attachments on anything but a reply', async () => {
-    const { q } = harness();
-    await expect(q.submit({ type: 'add_note', conversationId: CONV, text: 'n' }, [file('a.txt')])).rejects.toThrow(/only replies/);
+    const { submit } = harness();
+    await expect(submit({ type: 'add_note', conversationId: CONV, text: 'n' }, [file('a.txt')])).rejects.toThrow(/only replies and calls/);
   });
 });

@@ -1,7 +1,7 @@
 // How attachments are shown: which load as inline thumbnails, sizes in the agent's language, and
 // where their bytes come from (memory, the device's vault, the server).
 import type { Attachment } from '@goutong/core';
-import { LOCAL_ATTACHMENT_PREFIX } from './uploadQueue';
+import { LOCAL_ATTACHMENT_PREFIX } from './uploads';
 import type { FileVault } from './vault';
 import type { ServerApi } from '../platform/serverApi';
 import { loadUrl } from './blobCache';

@@ -1,7 +1,8 @@
-// Files the agent picked, kept on the device until the server has them: a small IndexedDB database
-// next to the local store (one per account), with the upload queue itself in the same database, so
-// a reply with attachments written offline survives a reload or a restart of the app.
-import type { QueuedAction } from './uploadQueue';
+// Files the agent picked (and call recordings), kept on the device until the server has them: a
+// small IndexedDB database next to the local store (one per account), so a reply with attachments
+// written offline survives a reload or a restart of the app. The queue itself is core's upload
+// queue (client.uploads), with its entries in the local store's meta; this is its vault.
+import type { QueuedUpload } from '@goutong/core';
 
 export interface StoredFile {
   ref: string;
@@ -12,13 +13,11 @@ export interface StoredFile {
 }
 
 export interface FileVault {
-  /** Stores files and the new queue in one transaction. */
-  put(files: readonly StoredFile[], queue: readonly QueuedAction[]): Promise<void>;
+  put(file: StoredFile): Promise<void>;
   get(ref: string): Promise<StoredFile | null>;
-  /** Removes files and saves the queue in one transaction. */
-  remove(refs: readonly string[], queue: readonly QueuedAction[]): Promise<void>;
-  saveQueue(queue: readonly QueuedAction[]): Promise<void>;
-  loadQueue(): Promise<QueuedAction[]>;
+  remove(ref: string): Promise<void>;
+  /** The queue this database held before core's upload queue kept it in the local store (read once, then dropped). */
+  takeLegacyQueue(): Promise<QueuedUpload[]>;
   close(): void;
 }
 
@@ -41,9 +40,6 @@ function done(tx: IDBTransaction): Promise<void> {
   });
 }
 
-/** Queue entries are plain data; a structured clone keeps Vue proxies out of IndexedDB. */
-const plain = (queue: readonly QueuedAction[]) => JSON.parse(JSON.stringify(queue)) as QueuedAction[];
-
 /** The vault in IndexedDB (`{databaseName}-files`). */
 export async function openIndexedDbVault(name: string, factory: IDBFactory = indexedDB): Promise<FileVault> {
   const open = factory.open(`${name}-files`, 1);
@@ -53,29 +49,21 @@ export async function openIndexedDbVault(name: string, factory: IDBFactory = ind
     if (!db.objectStoreNames.contains(META)) db.createObjectStore(META);
   };
   const db = await req(open);
-  const write = async (fn: (files: IDBObjectStore, meta: IDBObjectStore) => void) => {
-    const tx = db.transaction([FILES, META], 'readwrite');
-    fn(tx.objectStore(FILES), tx.objectStore(META));
+  const write = async (store: string, fn: (s: IDBObjectStore) => void) => {
+    const tx = db.transaction(store, 'readwrite');
+    fn(tx.objectStore(store));
     await done(tx);
   };
   return {
-    put: (files, queue) =>
-      write((f, m) => {
-        for (const file of files) f.put({ ref: file.ref, name: file.name, mime: file.mime, size: file.size, blob: file.blob });
-        m.put(plain(queue), QUEUE_KEY);
-      }),
+    put: (file) => write(FILES, (f) => void f.put({ ref: file.ref, name: file.name, mime: file.mime, size: file.size, blob: file.blob })),
     async get(ref) {
       const r = (await req(db.transaction(FILES, 'readonly').objectStore(FILES).get(ref))) as StoredFile | undefined;
       return r ?? null;
     },
-    remove: (refs, queue) =>
-      write((f, m) => {
-        for (const ref of refs) f.delete(ref);
-        m.put(plain(queue), QUEUE_KEY);
-      }),
-    saveQueue: (queue) => write((_f, m) => void m.put(plain(queue), QUEUE_KEY)),
-    async loadQueue() {
-      const q = (await req(db.transaction(META, 'readonly').objectStore(META).get(QUEUE_KEY))) as QueuedAction[] | undefined;
+    remove: (ref) => write(FILES, (f) => void f.delete(ref)),
+    async takeLegacyQueue() {
+      const q = (await req(db.transaction(META, 'readonly').objectStore(META).get(QUEUE_KEY))) as QueuedUpload[] | undefined;
+      if (q !== undefined) await write(META, (m) => void m.delete(QUEUE_KEY));
       return Array.isArray(q) ? q : [];
     },
     close: () => db.close(),
@@ -83,26 +71,20 @@ export async function openIndexedDbVault(name: string, factory: IDBFactory = ind
 }
 
 /** An in-memory vault (unit tests, and browsers without IndexedDB). */
-export function memoryVault(): FileVault & { files: Map<string, StoredFile>; queue: QueuedAction[] } {
+export function memoryVault(): FileVault & { files: Map<string, StoredFile> } {
   const v = {
     files: new Map<string, StoredFile>(),
-    queue: [] as QueuedAction[],
-    async put(files: readonly StoredFile[], queue: readonly QueuedAction[]) {
-      for (const f of files) v.files.set(f.ref, f);
-      v.queue = plain(queue);
+    async put(file: StoredFile) {
+      v.files.set(file.ref, file);
     },
     async get(ref: string) {
       return v.files.get(ref) ?? null;
     },
-    async remove(refs: readonly string[], queue: readonly QueuedAction[]) {
-      for (const r of refs) v.files.delete(r);
-      v.queue = plain(queue);
+    async remove(ref: string) {
+      v.files.delete(ref);
     },
-    async saveQueue(queue: readonly QueuedAction[]) {
-      v.queue = plain(queue);
-    },
-    async loadQueue() {
-      return plain(v.queue);
+    async takeLegacyQueue() {
+      return [];
     },
     close() {},
   };
@@ -114,11 +96,10 @@ export function lazyVault(open: () => Promise<FileVault>): FileVault {
   let p: Promise<FileVault> | null = null;
   const v = () => (p ??= open());
   return {
-    put: async (files, queue) => (await v()).put(files, queue),
+    put: async (file) => (await v()).put(file),
     get: async (ref) => (await v()).get(ref),
-    remove: async (refs, queue) => (await v()).remove(refs, queue),
-    saveQueue: async (queue) => (await v()).saveQueue(queue),
-    loadQueue: async () => (await v()).loadQueue(),
+    remove: async (ref) => (await v()).remove(ref),
+    takeLegacyQueue: async () => (await v()).takeLegacyQueue(),
     close: () => void p?.then((x) => x.close()),
   };
 }

@@ -11,11 +11,14 @@ import {
   type Logger,
   type NetworkMonitor,
   type Session,
+  type UploadPorts,
   TransportError,
 } from '@goutong/core';
 import type { SavedSession } from './host';
 import { createServerApi, type ServerApi } from './serverApi';
 import { lazyVault, memoryVault, openIndexedDbVault, type FileVault } from '../attachments/vault';
+import { desktopUploadPorts, migrateLegacyQueue } from '../attachments/uploads';
+import { cacheBlob } from '../attachments/blobCache';
 
 export interface AppServices {
   client: GoutongClient;
@@ -143,6 +146,9 @@ export const browserServices: ServiceFactory = {
       onSessionExpired: hooks.onSessionExpired,
     });
     const bytes = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+    const api = createServerApi({ baseUrl: saved.serverUrl, token: () => transport.freshToken() });
+    const files = lazyVault(() => openIndexedDbVault(name).catch(() => memoryVault()));
+    let syncing: () => boolean = () => false;
     const client = new GoutongClient({
       store,
       transport,
@@ -153,11 +159,15 @@ export const browserServices: ServiceFactory = {
       network: browserNetwork,
       agent: { id: saved.agent.id, tenantId: saved.agent.tenantId, name: saved.agent.name },
       device: (globalThis as { goutong?: unknown }).goutong ? 'desktop' : 'web',
+      // Replies with attachments and call recordings wait in core's upload queue, files in IndexedDB.
+      uploads: desktopUploadPorts({ vault: () => files, api: () => api, isOnline: () => syncing(), onUploaded: (a, blob) => void cacheBlob(a.id, blob) }) as UploadPorts<unknown>,
     });
-    // Reads work at once from the local database; syncing starts in the background.
-    void client.start();
-    const api = createServerApi({ baseUrl: saved.serverUrl, token: () => transport.freshToken() });
-    const files = lazyVault(() => openIndexedDbVault(name).catch(() => memoryVault()));
+    syncing = () => ['online', 'syncing'].includes(client.connectivity.value.status);
+    // Reads work at once from the local database; syncing starts in the background (after a queue
+    // saved by an older version of the app has moved into the local store).
+    void migrateLegacyQueue(files, store)
+      .catch((e: unknown) => consoleLogger.warn('uploads: cannot move the old upload queue', { error: String(e) }))
+      .then(() => client.start());
     return {
       client,
       store,

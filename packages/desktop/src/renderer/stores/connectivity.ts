@@ -2,7 +2,6 @@ import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
 import type { ConnectivityState, OutboxEntry } from '@goutong/core';
 import { currentServices, onClientChange, requireServices } from '../platform/services';
-import { useUploadsStore } from './uploads';
 
 let unsubs: Array<() => void> = [];
 
@@ -14,9 +13,9 @@ export const useConnectivityStore = defineStore('connectivity', {
     panelOpen: false,
   }),
   getters: {
-    /** Commands waiting for the server, replies waiting for their upload included. */
-    pendingTotal: (s) => s.state.pending + useUploadsStore().pending,
-    failedTotal: (s) => s.state.failed + useUploadsStore().failed,
+    /** Commands waiting for the server, replies waiting for their upload included (the client counts both). */
+    pendingTotal: (s) => s.state.pending,
+    failedTotal: (s) => s.state.failed,
   },
   actions: {
     bind(): void {

@@ -4,7 +4,7 @@ import type { CollabHandle, Contact, Conversation, ConversationStatus, DraftKind
 import { currentServices, onClientChange, requireServices } from '../platform/services';
 import { useInboxStore } from './inbox';
 import { onUploadsChange, useUploadsStore } from './uploads';
-import type { PickedFile } from '../attachments/uploadQueue';
+import type { PickedFile } from '../attachments/uploads';
 
 const PAGE = 30;
 
@@ -106,11 +106,10 @@ export const useConversationStore = defineStore('conversation', {
       const s = requireServices();
       const [conv, fromClient] = await Promise.all([s.client.conversation(id), s.client.messages(id, { limit: this.limit })]);
       if (this.id !== id) return;
-      // Replies waiting for their attachments' upload (and actions queued behind them) on top.
-      const uploads = useUploadsStore();
-      const queued = uploads.pendingMessages(id).filter((q) => !fromClient.some((m) => m.id === q.id));
-      const msgs = queued.length ? [...fromClient, ...queued].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1)) : fromClient;
-      this.conversation = conv ? markRaw(uploads.overlay(conv)) : null;
+      // Replies waiting for their attachments' upload come with the client's messages (meta.upload);
+      // the actions queued behind them are applied on top of the conversation.
+      const msgs = fromClient;
+      this.conversation = conv ? markRaw(useUploadsStore().overlay(conv)) : null;
       const list = msgs.slice().reverse();
       this.messages = list.map((m) => markRaw(m));
       const stored = msgs.filter((m) => !(m.meta as { pending?: boolean }).pending).length;
