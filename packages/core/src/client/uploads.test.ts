@@ -225,11 +225,14 @@ describe('UploadQueue', () => {
     await queue.discard(r.id);
 
     state.script = ['too-large'];
+    const dropped: string[] = [];
+    queue.dropped.on((d) => void dropped.push(`${d.file.name}: ${d.reason}`));
     const call: Intent = { type: 'log_call', inboxId: 'inbox-1', phone: '+8613800000000', direction: 'in', from: '+8613800000000', to: '1001', startedAt: 1, answeredAt: 2, endedAt: 3, outcome: 'answered' } as Intent;
     const c = await queue.submit(call, [{ name: 'call.webm', mime: 'audio/webm', size: 10, data: 'audio' }]);
     await queue.idle();
     expect(state.enqueued.map((x) => x.id)).toEqual([c.id]);
     expect(state.enqueued[0]).not.toHaveProperty('attachments');
+    expect(dropped).toEqual(['call.webm: HTTP 413: file too large']);
     expect(queue.size).toBe(0);
   });
 
@@ -241,6 +244,21 @@ describe('UploadQueue', () => {
     await queue.idle();
     const cmd = state.enqueued[0]!;
     expect(cmd.type === 'log_call' && cmd.attachments?.map((a) => a.id)).toEqual(['att-1']);
+  });
+});
+
+describe('UploadQueue.adopt', () => {
+  it('takes over an entry with its fixed command id (a queue saved by an older app) once, files into the vault', async () => {
+    const { queue, state } = rig({ online: false });
+    const entry = { id: '01900000-0000-7000-8000-00000000f1ed', conversationId: CONV, intent: reply('old'), files: [{ ref: 'old-0', name: 'o.jpg', mime: 'image/jpeg', size: 1, uploaded: null }], deviceTime: 5, state: 'uploading' as const, attempts: 0, nextAttemptAt: 0, error: null };
+    await queue.adopt(entry, ['old bytes']);
+    await queue.adopt(entry, ['old bytes']);
+    expect(queue.list().map((e) => [e.id, e.state])).toEqual([['01900000-0000-7000-8000-00000000f1ed', 'waiting']]);
+    expect(state.files.get('old-0')).toBe('old bytes');
+    state.online = true;
+    queue.kick();
+    await queue.idle();
+    expect(state.enqueued.map((c) => [c.id, c.deviceTime])).toEqual([['01900000-0000-7000-8000-00000000f1ed', 5]]);
   });
 });
 

@@ -121,6 +121,8 @@ const copy = (e: QueuedUpload): QueuedUpload => ({ ...e, files: e.files.map((f) 
 export class UploadQueue<D = unknown> {
   /** Emitted after every change of the entries (queued, uploaded, failed, handed over, discarded). */
   readonly changed = new Emitter<void>();
+  /** A call's recording was dropped (refused for good, or gone): the call is logged without it. */
+  readonly dropped = new Emitter<{ id: string; file: UploadFileInfo; reason: string }>();
   private entries: QueuedUpload[] = [];
   private loaded: Promise<void> | null = null;
   private running: Promise<void> | null = null;
@@ -186,6 +188,22 @@ export class UploadQueue<D = unknown> {
     await this.persist();
     this.kick();
     return { id, queued: true };
+  }
+
+  /**
+   * Takes over an entry made elsewhere with its command id already fixed (a queue saved by an older
+   * version of the app), its files' data put in the vault; an entry with that id already here is kept.
+   */
+  async adopt(entry: QueuedUpload, data: ReadonlyArray<D | undefined> = []): Promise<void> {
+    await this.load();
+    if (this.entries.some((e) => e.id === entry.id)) return;
+    for (const [i, f] of entry.files.entries()) {
+      const d = data[i];
+      if (d !== undefined) await this.o.vault.put(f.ref, { ref: f.ref, name: f.name, mime: f.mime, size: f.size }, d);
+    }
+    this.entries = [...this.entries, { ...copy(entry), state: entry.state === 'uploading' ? 'waiting' : entry.state }];
+    await this.persist();
+    this.kick();
   }
 
   async retry(id: string): Promise<void> {
@@ -331,7 +349,7 @@ export class UploadQueue<D = unknown> {
         this.o.logger?.warn('uploads: vault read failed', { id: e.id, error: messageOf(err) });
       }
       if (data === null) {
-        if (this.dropFile(e, f)) continue;
+        if (this.dropFile(e, f, 'the file is no longer on this device')) continue;
         return this.fail(e, `${f.name}: the file is no longer on this device`);
       }
       try {
@@ -352,7 +370,7 @@ export class UploadQueue<D = unknown> {
           await this.persist();
           return false;
         }
-        if (this.dropFile(e, f)) continue;
+        if (this.dropFile(e, f, reason)) continue;
         return this.fail(e, `${f.name}: ${reason}`);
       }
     }
@@ -362,10 +380,11 @@ export class UploadQueue<D = unknown> {
   }
 
   /** A call's recording the server refuses for good (or lost) is dropped: the call is still logged. */
-  private dropFile(e: QueuedUpload, f: QueuedFile): boolean {
+  private dropFile(e: QueuedUpload, f: QueuedFile, reason: string): boolean {
     if (e.intent.type !== 'log_call') return false;
     e.files = e.files.filter((x) => x !== f);
     void this.o.vault.remove(f.ref).catch(() => undefined);
+    this.dropped.emit({ id: e.id, file: { ref: f.ref, name: f.name, mime: f.mime, size: f.size }, reason });
     return true;
   }
 
