@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
 import { TransportError, type Command } from '@goutong/core';
-import { makeContact, makeConversation, makeInbox } from '@goutong/core/testing';
+import { FakeClock, makeContact, makeConversation, makeInbox } from '@goutong/core/testing';
 import { useSessionStore } from '../../src/renderer/stores/session';
 import { useDirectoryStore } from '../../src/renderer/stores/directory';
 import { setPhonePlatform, useSoftphoneStore } from '../../src/renderer/softphone/store';
@@ -104,9 +104,9 @@ const ACCOUNT: SipAccount = {
 
 function fakePlatform(o: { accounts?: SipAccount[]; credentialsError?: Error; micError?: Error } = {}) {
   const phones: FakePhone[] = [];
-  const queue = new Map<string, PendingRecording>();
+  const legacy = new Map<string, PendingRecording>();
   const uploads: string[] = [];
-  const state = { online: true, onOnline: [] as Array<() => void>, ring: [] as boolean[], played: [] as Array<MediaStream | null>, recorders: 0, uploadError: null as Error | null };
+  const state = { online: true, ring: [] as boolean[], played: [] as Array<MediaStream | null>, recorders: 0, uploadError: null as Error | null };
   const p: PhonePlatform = {
     createPhone: async () => {
       const ph = new FakePhone();
@@ -134,24 +134,20 @@ function fakePlatform(o: { accounts?: SipAccount[]; credentialsError?: Error; mi
         if (o.credentialsError) throw o.credentialsError;
         return o.accounts ?? [ACCOUNT];
       },
-      upload: async (name, blob) => {
-        if (state.uploadError) throw state.uploadError;
-        uploads.push(name);
-        return { id: `att-${uploads.length}`, name, mime: blob.type, size: blob.size };
-      },
     },
-    queue: {
-      put: async (r) => void queue.set(r.id, r),
-      list: async () => [...queue.values()],
-      delete: async (id) => void queue.delete(id),
-    },
-    online: () => state.online,
-    onOnline: (fn) => {
-      state.onOnline.push(fn);
-      return () => {};
+    legacyRecordings: {
+      list: async () => [...legacy.values()],
+      delete: async (id) => void legacy.delete(id),
     },
   };
-  return { p, phones, queue, uploads, state, phone: () => phones[phones.length - 1]! };
+  /** The workspace's upload (core's upload queue goes through it). */
+  const uploadAttachment = async (blob: Blob, name: string, mime: string) => {
+    if (!state.online) throw new TransportError('network', 'cannot reach the server: offline');
+    if (state.uploadError) throw state.uploadError;
+    uploads.push(name);
+    return { id: `0190aaaa-0000-7000-8000-00000000000${uploads.length}`, name, mime, size: blob.size, sha256: 'c'.repeat(64), url: '/a' };
+  };
+  return { p, phones, legacy, uploads, uploadAttachment, state, phone: () => phones[phones.length - 1]! };
 }
 
 const VOICE_INBOX = makeInbox({ id: 'voice-1', tenantId: 'tenant-1', channel: 'voice', provider: 'sip', teamIds: ['team-a'] });
@@ -159,15 +155,19 @@ const WANG = makeContact({ id: 'ct-wang', tenantId: 'tenant-1', name: '王芳', 
 const WANG_CONV = makeConversation({ id: 'cv-wang', tenantId: 'tenant-1', inboxId: 'voice-1', channel: 'voice', contactId: 'ct-wang', contactName: '王芳', status: 'open', seq: 2 });
 
 async function setUp(o: Parameters<typeof fakePlatform>[0] = {}) {
-  const services = await offlineServices({ inboxes: [makeInbox({ id: 'inbox-1', tenantId: 'tenant-1', teamIds: ['team-a'] }), VOICE_INBOX], contacts: [WANG], conversations: [WANG_CONV] });
+  const f = fakePlatform(o);
+  const clock = new FakeClock({ start: Date.now() });
+  const services = await offlineServices(
+    { inboxes: [makeInbox({ id: 'inbox-1', tenantId: 'tenant-1', teamIds: ['team-a'] }), VOICE_INBOX], contacts: [WANG], conversations: [WANG_CONV] },
+    { api: () => ({ uploadAttachment: f.uploadAttachment }), isOnline: () => f.state.online, clock },
+  );
   const host = useTestApp(services);
   await useSessionStore().login('http://127.0.0.1:8787', 'me@example.com', 'pw');
   await useDirectoryStore().bind();
-  const f = fakePlatform(o);
   setPhonePlatform(f.p);
   const phone = useSoftphoneStore();
   const commands = () => services.client.outboxEntries().map((e) => e.command as Extract<Command, { type: 'log_call' }>);
-  return { services, host, f, phone, commands };
+  return { services, host, f, phone, commands, clock };
 }
 
 async function registered(o: Parameters<typeof fakePlatform>[0] = {}) {
@@ -435,28 +435,33 @@ describe('recordings', () => {
     expect(s.phone.call!.recording).toBe(true);
     call.emit({ type: 'ended', originator: 'remote', cause: 'Terminated' });
     await flush();
-    // Offline: the recording and its call wait on the device.
+    // Offline: the recording and its call wait on the device (core's upload queue, the recording in the vault).
+    const uploads = s.services.client.uploads!;
     expect(s.commands()).toEqual([]);
-    expect(s.f.queue.size).toBe(1);
+    expect(uploads.size).toBe(1);
+    expect(s.services.files.files.size).toBe(1);
     expect(s.phone.pendingRecordings).toBe(1);
-    const [waiting] = [...s.f.queue.values()];
+    const [waiting] = uploads.list();
 
     // A server error is retried later; back online it goes.
     s.f.state.online = true;
     s.f.state.uploadError = new TransportError('http', 'unavailable', 503);
-    await s.phone.flushRecordings();
-    expect(s.f.queue.size).toBe(1);
+    uploads.kick();
+    await uploads.idle();
+    expect(uploads.list()[0]).toMatchObject({ id: waiting!.id, attempts: 1, state: 'waiting' });
     s.f.state.uploadError = null;
-    for (const fn of s.f.state.onOnline) fn();
-    await s.phone.flushRecordings();
+    await s.clock.tick(5_000);
+    await uploads.idle();
     await flush();
-    expect(s.f.queue.size).toBe(0);
+    expect(uploads.size).toBe(0);
+    expect(s.services.files.files.size).toBe(0);
     expect(s.phone.pendingRecordings).toBe(0);
     expect(s.f.uploads).toEqual([expect.stringMatching(/^call-.*-\+8613800138000\.webm$/)]);
-    expect(s.commands()).toEqual([expect.objectContaining({ id: waiting!.id, conversationId: 'cv-wang', outcome: 'answered', attachments: [expect.objectContaining({ id: 'att-1', mime: 'audio/webm' })] })]);
+    const attachment = expect.objectContaining({ id: '0190aaaa-0000-7000-8000-000000000001', mime: 'audio/webm' });
+    expect(s.commands()).toEqual([expect.objectContaining({ id: waiting!.id, conversationId: 'cv-wang', outcome: 'answered', attachments: [attachment] })]);
 
     // Handing the same entry over again (a crash before it left the queue) is the same command.
-    await s.services.client.outbox.enqueue({ ...waiting!.command, attachments: [{ id: 'att-1', name: 'x.webm', mime: 'audio/webm', size: 10 }] });
+    await s.services.client.outbox.enqueue({ ...waiting!.intent, id: waiting!.id, deviceTime: waiting!.deviceTime, attachments: [{ id: '0190aaaa-0000-7000-8000-000000000001', name: 'x.webm', mime: 'audio/webm', size: 10 }] });
     expect(s.commands()).toHaveLength(1);
   });
 
@@ -468,11 +473,27 @@ describe('recordings', () => {
     call.emit({ type: 'confirmed' });
     call.emit({ type: 'remoteStream', stream: stream() });
     call.emit({ type: 'ended', originator: 'remote', cause: 'Terminated' });
+    await s.services.client.uploads!.idle();
     await flush();
-    expect(s.f.queue.size).toBe(0);
+    expect(s.services.client.uploads!.size).toBe(0);
     expect(s.phone.error).toMatchObject({ kind: 'upload' });
     expect(s.commands()).toEqual([expect.objectContaining({ conversationId: 'cv-wang', outcome: 'answered' })]);
     expect(s.commands()[0]).not.toHaveProperty('attachments');
+  });
+});
+
+describe('recordings left by the old recording queue', () => {
+  it('move into core’s upload queue with their command id, and the call is logged once with the recording', async () => {
+    const s = await setUp({ accounts: [{ ...ACCOUNT, recordCalls: true }] });
+    const id = '0190bbbb-0000-7000-8000-000000000001';
+    const intent = { type: 'log_call', conversationId: 'cv-wang', direction: 'out', from: '1001', to: '+8613800138000', startedAt: 1, answeredAt: 2, endedAt: 3, outcome: 'answered' };
+    s.f.legacy.set(id, { id, command: { ...intent, id, deviceTime: 4 }, name: 'call-old.webm', blob: new Blob(['old'], { type: 'audio/webm' }), attempts: 3 });
+    await s.phone.bind();
+    await flush();
+    await s.services.client.uploads!.idle();
+    expect(s.f.legacy.size).toBe(0);
+    expect(s.f.uploads).toEqual(['call-old.webm']);
+    expect(s.commands()).toEqual([expect.objectContaining({ id, deviceTime: 4, outcome: 'answered', attachments: [expect.objectContaining({ name: 'call-old.webm' })] })]);
   });
 });
 

@@ -1,6 +1,7 @@
 // A signed-in app without a server: core's client over a MemoryStore, offline (the outbox keeps
 // every intent), with facts written straight into the store. Used by store and component tests.
-import { GoutongClient, Uuidv7Generator, type FactBatch, type Transport, type UploadPorts } from '@goutong/core';
+import { GoutongClient, Uuidv7Generator, type Clock, type FactBatch, type Transport, type UploadPorts } from '@goutong/core';
+import type { ServerApi } from '../../src/renderer/platform/serverApi';
 import { desktopUploadPorts } from '../../src/renderer/attachments/uploads';
 import { memoryVault } from '../../src/renderer/attachments/vault';
 import { MemoryStore, makeAgent, makeConversation, makeInbox, seededRandom } from '@goutong/core/testing';
@@ -39,7 +40,14 @@ const offlineTransport: Transport = {
   },
 };
 
-export async function offlineServices(batch: Partial<FactBatch> = {}): Promise<AppServices & { store: MemoryStore }> {
+/** Uploads in unit tests: a fake server API, whether it is reachable, the client's clock. */
+export interface TestUploads {
+  api?: () => Pick<ServerApi, 'uploadAttachment'> | undefined;
+  isOnline?: () => boolean;
+  clock?: Clock;
+}
+
+export async function offlineServices(batch: Partial<FactBatch> = {}, up: TestUploads = {}): Promise<AppServices & { store: MemoryStore; files: ReturnType<typeof memoryVault> }> {
   const store = new MemoryStore();
   await store.applyFacts(
     {
@@ -58,13 +66,13 @@ export async function offlineServices(batch: Partial<FactBatch> = {}): Promise<A
   const client = new GoutongClient({
     store,
     transport: offlineTransport,
-    clock: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) },
+    clock: up.clock ?? { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) },
     ids: new Uuidv7Generator(Date.now, (n) => Uint8Array.from({ length: n }, () => Math.floor(rnd() * 256))),
     random: rnd,
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     network: { isOnline: () => false, subscribe: () => () => {} },
     agent: { id: ME.id, tenantId: ME.tenantId, name: ME.name },
-    uploads: desktopUploadPorts({ vault: () => files, api: () => undefined }) as UploadPorts<unknown>,
+    uploads: desktopUploadPorts({ vault: () => files, api: up.api ?? (() => undefined), ...(up.isOnline ? { isOnline: up.isOnline } : {}) }) as UploadPorts<unknown>,
   });
   await client.start();
   return { client, store, files, logout: async () => {}, dispose: () => client.stop() };

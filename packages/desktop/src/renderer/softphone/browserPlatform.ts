@@ -1,8 +1,8 @@
 // The softphone's platform in a browser tab or the Electron window: JsSIP, navigator.mediaDevices,
-// Web Audio + MediaRecorder for recordings, the server API with the session's token, and an
-// IndexedDB queue for recordings waiting to be uploaded.
+// Web Audio + MediaRecorder for recordings, and the server API with the session's token. Recordings
+// wait for their upload in core's upload queue (the workspace's IndexedDB vault).
 import { currentServices } from '../platform/services';
-import type { AudioDevice, CallRecorder, MicPermission, PendingRecording, PhoneApi, PhoneMedia, PhonePlatform, RecordingQueue, SipAccount } from './types';
+import type { AudioDevice, CallRecorder, LegacyRecordings, MicPermission, PendingRecording, PhoneApi, PhoneMedia, PhonePlatform, SipAccount } from './types';
 
 export const browserMedia: PhoneMedia = {
   async permission() {
@@ -117,23 +117,26 @@ export const browserApi: PhoneApi = {
   async credentials() {
     return (await serverApi().request<{ items: SipAccount[] }>('GET', '/api/v1/voice/credentials')).items;
   },
-  upload(name, blob) {
-    return serverApi().uploadAttachment(blob, name, blob.type || 'audio/webm');
-  },
 };
 
-/** Recordings waiting for upload, in IndexedDB (Blobs are stored as they are). */
-export function indexedDbQueue(name: string): RecordingQueue {
-  let db: Promise<IDBDatabase> | null = null;
+/** The old recording queue in IndexedDB (read to move its recordings into core's upload queue). */
+export function legacyIndexedDbRecordings(name: string): LegacyRecordings {
+  let db: Promise<IDBDatabase | null> | null = null;
   const open = () =>
-    (db ??= new Promise<IDBDatabase>((resolve, reject) => {
-      const req = indexedDB.open(name, 1);
-      req.onupgradeneeded = () => req.result.createObjectStore('recordings', { keyPath: 'id' });
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    }));
-  const run = async <T>(mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
+    (db ??= (async () => {
+      // Do not create the database for an account that never had the old queue.
+      const known = await indexedDB.databases?.().catch(() => null);
+      if (known && !known.some((d) => d.name === name)) return null;
+      return new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open(name, 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('recordings', { keyPath: 'id' });
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+    })());
+  const run = async <T>(mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRequest<T>, empty: T): Promise<T> => {
     const d = await open();
+    if (!d) return empty;
     return new Promise<T>((resolve, reject) => {
       const tx = d.transaction('recordings', mode);
       const req = fn(tx.objectStore('recordings'));
@@ -143,9 +146,8 @@ export function indexedDbQueue(name: string): RecordingQueue {
     });
   };
   return {
-    put: async (r: PendingRecording) => void (await run('readwrite', (s) => s.put(r))),
-    list: () => run('readonly', (s) => s.getAll() as IDBRequest<PendingRecording[]>),
-    delete: async (id: string) => void (await run('readwrite', (s) => s.delete(id))),
+    list: () => run('readonly', (s) => s.getAll() as IDBRequest<PendingRecording[]>, [] as PendingRecording[]),
+    delete: async (id: string) => void (await run('readwrite', (s) => s.delete(id), undefined)),
   };
 }
 
@@ -154,11 +156,6 @@ export function browserPhonePlatform(queueName: string): PhonePlatform {
     createPhone: async (account) => (await import('./jssipAdapter')).createJsSipPhone(account),
     media: browserMedia,
     api: browserApi,
-    queue: indexedDbQueue(queueName),
-    online: () => navigator.onLine,
-    onOnline(fn) {
-      window.addEventListener('online', fn);
-      return () => window.removeEventListener('online', fn);
-    },
+    legacyRecordings: legacyIndexedDbRecordings(queueName),
   };
 }

@@ -1,11 +1,11 @@
 // The softphone: registers the agent's SIP account while they are available, rings with a screen
 // pop (the caller's contact and open conversations), answers, rejects, mutes, holds, sends DTMF,
 // transfers (REFER) and hangs up; places click-to-call calls; and logs every call as a `log_call`
-// command (core's outbox: offline-safe, exactly once), with the recording uploaded first when the
-// inbox records calls. JsSIP, devices and the server come in through the PhonePlatform port.
+// command (core's outbox: offline-safe, exactly once), with the recording uploaded first (core's
+// upload queue) when the inbox records calls. JsSIP, devices and the server come in through the PhonePlatform port.
 import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
-import { TransportError, Uuidv7Generator, type CallOutcome, type Command, type Conversation, type GoutongClient } from '@goutong/core';
+import { TransportError, type CallOutcome, type Conversation, type GoutongClient, type Intent } from '@goutong/core';
 import { currentServices } from '../platform/services';
 import { useHost } from '../platform/host';
 import { useSessionStore } from '../stores/session';
@@ -80,10 +80,6 @@ let current: Current | null = null;
 let generation = 0;
 let referPending: Current | null = null;
 let unsubs: Array<() => void> = [];
-let flushing: Promise<void> | null = null;
-let retryTimer: ReturnType<typeof setTimeout> | null = null;
-let retryDelay = 2_000;
-const ids = new Uuidv7Generator(Date.now, (n) => crypto.getRandomValues(new Uint8Array(n)));
 
 /** Replaces the platform (unit tests: a JsSIP double and fake media); null: the browser's. */
 export function setPhonePlatform(p: PhonePlatform | null): void {
@@ -183,16 +179,23 @@ export const useSoftphoneStore = defineStore('softphone', {
       this.micPermission = await p.media.permission();
       await this.refreshDevices();
       unsubs.push(p.media.onDevicesChanged(() => void this.refreshDevices()));
-      unsubs.push(p.onOnline(() => void this.flushRecordings()));
-      void this.flushRecordings();
+      // Recordings wait for their upload in core's upload queue, their log_call behind them.
+      const q = client()?.uploads;
+      if (q) {
+        const count = () => void (this.pendingRecordings = q.list().filter((e) => e.intent.type === 'log_call').length);
+        count();
+        unsubs.push(
+          q.changed.on(count),
+          q.dropped.on((d) => void (this.error = { kind: 'upload', detail: d.reason })),
+        );
+        void this.adoptLegacyRecordings();
+      }
       if (this.available) await this.connect();
     },
 
     unbind(): void {
       for (const u of unsubs) u();
       unsubs = [];
-      if (retryTimer) clearTimeout(retryTimer);
-      retryTimer = null;
       if (current) {
         current.call.terminate();
         current.off();
@@ -682,68 +685,42 @@ export const useSoftphoneStore = defineStore('softphone', {
           this.logged++;
           return;
         }
-        // The command id is fixed now: a retry after a crash is a duplicate, never a second call.
-        const id = ids.next();
-        const command = { ...intent, id, deviceTime: Date.now() } as unknown as Record<string, unknown>;
+        // Uploaded first, then the call is logged with it; the command id is fixed now, so a retry
+        // after a crash is a duplicate, never a second call.
         const ext = recording.type.includes('ogg') ? 'ogg' : 'webm';
         const name = `call-${new Date(r.startedAt).toISOString().replace(/[:.]/g, '-')}-${r.remote.replace(/[^0-9A-Za-z+]/g, '')}.${ext}`;
         try {
-          await plat().queue.put({ id, command, name, blob: recording, attempts: 0 });
+          await cl.submit(intent, [{ name, mime: recording.type || 'audio/webm', size: recording.size, data: recording }]);
         } catch (e) {
           // No place to keep the recording: log the call without it.
           this.error = { kind: 'upload', detail: messageOf(e) };
-          await cl.outbox.enqueue(command);
-          this.logged++;
-          return;
+          await cl.dispatch(intent);
         }
         this.logged++;
-        this.pendingRecordings++;
-        await this.flushRecordings();
       } catch (e) {
         this.error = { kind: 'call', detail: messageOf(e) };
       }
     },
 
-    /** Uploads waiting recordings, then hands their log_call (with the attachment) to the outbox. */
-    flushRecordings(): Promise<void> {
-      flushing ??= (async () => {
-        const p = plat();
-        try {
-          for (const r of await p.queue.list()) {
-            const cl = client();
-            if (!cl || !p.online()) break;
-            try {
-              const a = await p.api.upload(r.name, r.blob);
-              await cl.outbox.enqueue({ ...r.command, attachments: [{ id: a.id, name: a.name, mime: a.mime, size: a.size, ...(a.sha256 ? { sha256: a.sha256 } : {}) }] } as unknown as Command);
-              await p.queue.delete(r.id);
-              retryDelay = 2_000;
-            } catch (e) {
-              const retryable = (e instanceof TransportError && e.retryable) || !(e instanceof TransportError);
-              if (retryable && r.attempts < 50) {
-                await p.queue.put({ ...r, attempts: r.attempts + 1 });
-                if (!retryTimer) {
-                  retryTimer = setTimeout(() => {
-                    retryTimer = null;
-                    void this.flushRecordings();
-                  }, retryDelay);
-                  retryDelay = Math.min(retryDelay * 2, 60_000);
-                }
-                break;
-              }
-              // The server refuses the file for good: keep the call, drop the recording.
-              this.error = { kind: 'upload', detail: messageOf(e) };
-              await cl.outbox.enqueue(r.command as unknown as Command);
-              await p.queue.delete(r.id);
-            }
-          }
-        } catch (e) {
-          console.warn('[softphone] recording queue', e);
-        } finally {
-          this.pendingRecordings = (await p.queue.list().catch(() => [])).length;
-          flushing = null;
+    /** Moves recordings left in the old recording queue into core's upload queue (same command ids). */
+    async adoptLegacyRecordings(): Promise<void> {
+      const legacy = plat().legacyRecordings;
+      const q = client()?.uploads;
+      if (!legacy || !q) return;
+      try {
+        for (const r of await legacy.list()) {
+          const { id: _id, deviceTime, attachments: _a, ...intent } = r.command as Record<string, unknown>;
+          const conversationId = typeof intent.conversationId === 'string' ? intent.conversationId : null;
+          const file = { ref: `${r.id}-0`, name: r.name, mime: r.blob.type || 'audio/webm', size: r.blob.size, uploaded: null };
+          await q.adopt(
+            { id: r.id, conversationId, intent: intent as Intent, files: [file], deviceTime: typeof deviceTime === 'number' ? deviceTime : Date.now(), state: 'waiting', attempts: 0, nextAttemptAt: 0, error: null },
+            [r.blob],
+          );
+          await legacy.delete(r.id);
         }
-      })();
-      return flushing;
+      } catch (e) {
+        console.warn('[softphone] old recording queue', e);
+      }
     },
 
     clearError(): void {

@@ -104,11 +104,12 @@ export interface PhoneMedia {
 
 export interface PhoneApi {
   credentials(): Promise<SipAccount[]>;
-  /** Uploads a file (POST /api/v1/attachments?name=), resolves the stored attachment. */
-  upload(name: string, blob: Blob): Promise<{ id: string; name: string; mime: string; size: number; sha256?: string; url?: string }>;
 }
 
-/** A recorded call waiting for its upload, then for its log_call (kept across restarts). */
+/**
+ * A recorded call an older version of the app left waiting in its own IndexedDB queue. Recordings
+ * now wait in core's upload queue (client.uploads); these are moved there once, with their id.
+ */
 export interface PendingRecording {
   /** The log_call command id (decided at hang-up, so a retry after a crash is a duplicate, not a second call). */
   id: string;
@@ -118,8 +119,7 @@ export interface PendingRecording {
   attempts: number;
 }
 
-export interface RecordingQueue {
-  put(r: PendingRecording): Promise<void>;
+export interface LegacyRecordings {
   list(): Promise<PendingRecording[]>;
   delete(id: string): Promise<void>;
 }
@@ -128,7 +128,6 @@ export interface PhonePlatform {
   createPhone(account: SipAccount): Promise<SipPhone>;
   media: PhoneMedia;
   api: PhoneApi;
-  queue: RecordingQueue;
-  online(): boolean;
-  onOnline(fn: () => void): () => void;
+  /** Recordings left by the app's old recording queue (moved into core's upload queue at start). */
+  legacyRecordings?: LegacyRecordings;
 }
