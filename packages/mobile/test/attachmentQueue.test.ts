@@ -2,8 +2,8 @@
 // packages/core/src/client/uploads.test.ts): files kept when picked, uploaded by ref, removed once
 // handed over, entries under the app's meta key so a reply queued before the update still goes out.
 import { describe, expect, it } from 'vitest';
-import { Command, TransportError, UploadQueue, type Attachment, type Intent } from '@goutong/core';
-import { FakeClock, MemoryStore, createMemoryStoreData } from '@goutong/core/testing';
+import { TransportError, UploadQueue, type Attachment, type Intent } from '@goutong/core';
+import { FakeClock, MemoryStore, createMemoryStoreData, outboxRecorder, sequentialIds } from '@goutong/core/testing';
 import { QUEUE_META_KEY, mobileUploadPorts } from '../src/attachments/uploads';
 import type { LocalFile } from '../src/app/services';
 
@@ -13,16 +13,17 @@ const AGENT = { id: 'agent-1', tenantId: 'tenant-1' };
 function rig(opts: { online?: boolean } = {}) {
   const data = createMemoryStoreData();
   const clock = new FakeClock({ start: 1_000_000 });
+  const outbox = outboxRecorder();
   const state = {
+    dispatched: outbox.dispatched,
+    enqueued: outbox.enqueued,
     online: opts.online ?? true,
     script: [] as Array<'ok' | 'network' | 'too-large'>,
     uploads: [] as string[],
     vault: new Set<string>(),
-    enqueued: [] as Command[],
-    dispatched: [] as Intent[],
   };
   let n = 0;
-  let ids = 0;
+  const ids = sequentialIds();
   const ports = mobileUploadPorts(
     { remove: async (ref) => void state.vault.delete(ref) },
     {
@@ -42,17 +43,10 @@ function rig(opts: { online?: boolean } = {}) {
       isOnline: () => state.online,
       store: new MemoryStore({ data }),
       clock,
-      ids: { next: () => `0190${String(++ids).padStart(4, '0')}-0000-7000-8000-000000000000` },
+      ids,
       random: () => 0.5,
-      async dispatch(intent) {
-        state.dispatched.push(intent);
-        return `direct-${state.dispatched.length}`;
-      },
-      async enqueue(command) {
-        const parsed = Command.safeParse(command);
-        if (!parsed.success) throw new Error(parsed.error.issues[0]!.message);
-        state.enqueued.push(parsed.data);
-      },
+      dispatch: outbox.dispatch,
+      enqueue: outbox.enqueue,
     });
   const keep = (ref: string, size = 1000): LocalFile => {
     state.vault.add(ref);

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Command } from '../commands/commands.js';
 import type { Attachment } from '../domain/model.js';
 import { TransportError } from '../ports/transport.js';
-import { FakeClock, MemoryStore, createMemoryStoreData, makeConversation } from '../testing/index.js';
+import { FakeClock, MemoryStore, createMemoryStoreData, makeConversation, outboxRecorder, sequentialIds } from '../testing/index.js';
 import { TestWorld, seedContactCenter } from '../testing/harness.js';
 import type { Intent } from './client.js';
 import { UPLOAD_QUEUE_META_KEY, UploadQueue, isRetryableUpload, type UploadFileInfo, type UploadPorts } from './uploads.js';
@@ -15,20 +14,21 @@ type Result = 'ok' | 'network' | 'too-large';
 function rig(opts: { online?: boolean; data?: ReturnType<typeof createMemoryStoreData>; clock?: FakeClock } = {}) {
   const data = opts.data ?? createMemoryStoreData();
   const clock = opts.clock ?? new FakeClock({ start: 1_000_000 });
+  const outbox = outboxRecorder();
   const state = {
+    dispatched: outbox.dispatched,
+    enqueued: outbox.enqueued,
     online: opts.online ?? true,
     script: [] as Result[],
     uploads: [] as string[],
     files: new Map<string, string>(),
     removed: [] as string[],
-    dispatched: [] as Intent[],
-    enqueued: [] as Command[],
     changes: 0,
     /** Makes the next upload hang until released. */
     hold: null as null | { release: () => void },
   };
   let n = 0;
-  let ids = 0;
+  const ids = sequentialIds();
   const ports: UploadPorts<string> = {
     vault: {
       put: async (ref, _info, bytes) => void state.files.set(ref, bytes),
@@ -53,17 +53,10 @@ function rig(opts: { online?: boolean; data?: ReturnType<typeof createMemoryStor
       ...ports,
       store: new MemoryStore({ data }),
       clock,
-      ids: { next: () => `0190${String(++ids).padStart(4, '0')}-0000-7000-8000-000000000000` },
+      ids,
       random: () => 0.5,
-      async dispatch(intent) {
-        state.dispatched.push(intent);
-        return `direct-${state.dispatched.length}`;
-      },
-      async enqueue(command) {
-        const parsed = Command.safeParse(command);
-        if (!parsed.success) throw new Error(parsed.error.issues[0]!.message);
-        state.enqueued.push(parsed.data);
-      },
+      dispatch: outbox.dispatch,
+      enqueue: outbox.enqueue,
     });
     q.changed.on(() => void state.changes++);
     return q;

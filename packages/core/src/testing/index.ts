@@ -7,3 +7,4 @@ export * from './fakeClock.js';
 export * from './referenceServer.js';
 export * from './testNetwork.js';
 export * from './harness.js';
+export * from './uploads.js';
