@@ -2,8 +2,8 @@
 // packages/core/src/client/uploads.test.ts): files kept when picked, uploaded by ref, removed once
 // handed over, entries under the app's meta key so a reply queued before the update still goes out.
 import { describe, expect, it } from 'vitest';
-import { TransportError, UploadQueue, type Attachment, type Intent } from '@goutong/core';
-import { FakeClock, MemoryStore, createMemoryStoreData, outboxRecorder, sequentialIds } from '@goutong/core/testing';
+import { TransportError, type Attachment, type Intent } from '@goutong/core';
+import { FakeClock, MemoryStore, createMemoryStoreData, outboxRecorder, sequentialIds, testUploadQueue } from '@goutong/core/testing';
 import { QUEUE_META_KEY, mobileUploadPorts } from '../src/attachments/uploads';
 import type { LocalFile } from '../src/app/services';
 
@@ -37,17 +37,7 @@ function rig(opts: { online?: boolean } = {}) {
       },
     },
   );
-  const make = () =>
-    new UploadQueue({
-      ...ports,
-      isOnline: () => state.online,
-      store: new MemoryStore({ data }),
-      clock,
-      ids,
-      random: () => 0.5,
-      dispatch: outbox.dispatch,
-      enqueue: outbox.enqueue,
-    });
+  const make = () => testUploadQueue({ ...ports, isOnline: () => state.online }, { data, clock, ids, outbox });
   const keep = (ref: string, size = 1000): LocalFile => {
     state.vault.add(ref);
     return { ref, name: `${ref}.jpg`, mime: 'image/jpeg', size };

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Attachment } from '../domain/model.js';
 import { TransportError } from '../ports/transport.js';
-import { FakeClock, MemoryStore, createMemoryStoreData, makeConversation, outboxRecorder, sequentialIds } from '../testing/index.js';
+import { FakeClock, MemoryStore, createMemoryStoreData, makeConversation, outboxRecorder, sequentialIds, testUploadQueue } from '../testing/index.js';
 import { TestWorld, seedContactCenter } from '../testing/harness.js';
 import type { Intent } from './client.js';
 import { UPLOAD_QUEUE_META_KEY, UploadQueue, isRetryableUpload, type UploadFileInfo, type UploadPorts } from './uploads.js';
@@ -49,15 +49,7 @@ function rig(opts: { online?: boolean; data?: ReturnType<typeof createMemoryStor
     isOnline: () => state.online,
   };
   const make = () => {
-    const q = new UploadQueue<string>({
-      ...ports,
-      store: new MemoryStore({ data }),
-      clock,
-      ids,
-      random: () => 0.5,
-      dispatch: outbox.dispatch,
-      enqueue: outbox.enqueue,
-    });
+    const q = testUploadQueue(ports, { data, clock, ids, outbox });
     q.changed.on(() => void state.changes++);
     return q;
   };

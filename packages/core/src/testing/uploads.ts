@@ -2,6 +2,9 @@
 import { Command } from '../commands/commands.js';
 import type { Intent } from '../client/client.js';
 import type { IdGenerator } from '../ports/platform.js';
+import { UploadQueue, type UploadPorts } from '../client/uploads.js';
+import { FakeClock } from './fakeClock.js';
+import { createMemoryStoreData, MemoryStore, type MemoryStoreData } from './memoryStore.js';
 
 /**
  * The outbox as the upload queue sees it: `dispatch` records intents sent straight through,
@@ -28,4 +31,24 @@ export function outboxRecorder() {
 export function sequentialIds(): IdGenerator {
   let n = 0;
   return { next: () => `0190${String(++n).padStart(4, '0')}-0000-7000-8000-000000000000` };
+}
+
+/**
+ * An upload queue over a MemoryStore (pass `data` to restart over the same device database), a
+ * FakeClock and the outbox recorder, with the given ports (the host adapter under test).
+ */
+export function testUploadQueue<D>(
+  ports: UploadPorts<D>,
+  o: { data?: MemoryStoreData; clock?: FakeClock; ids?: IdGenerator; outbox?: ReturnType<typeof outboxRecorder> } = {},
+): UploadQueue<D> {
+  const outbox = o.outbox ?? outboxRecorder();
+  return new UploadQueue<D>({
+    ...ports,
+    store: new MemoryStore({ data: o.data ?? createMemoryStoreData() }),
+    clock: o.clock ?? new FakeClock(),
+    ids: o.ids ?? sequentialIds(),
+    random: () => 0.5,
+    dispatch: outbox.dispatch,
+    enqueue: outbox.enqueue,
+  });
 }

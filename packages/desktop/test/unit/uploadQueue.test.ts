@@ -1,8 +1,8 @@
 // The desktop's upload ports (IndexedDB vault, REST upload) over core's upload queue; the queue's
 // own behaviour is tested in core (packages/core/src/client/uploads.test.ts).
 import { describe, expect, it } from 'vitest';
-import { TransportError, UploadQueue, Uuidv7Generator, type Attachment, type Command, type Intent, type UploadPorts } from '@goutong/core';
-import { FakeClock, MemoryStore, createMemoryStoreData, makeConversation, seededRandom } from '@goutong/core/testing';
+import { TransportError, Uuidv7Generator, type Attachment, type Command, type Intent } from '@goutong/core';
+import { FakeClock, MemoryStore, createMemoryStoreData, makeConversation, outboxRecorder, seededRandom, testUploadQueue } from '@goutong/core/testing';
 import { desktopUploadPorts, migrateLegacyQueue, toUploadFiles, type PickedFile } from '../../src/renderer/attachments/uploads';
 import { memoryVault } from '../../src/renderer/attachments/vault';
 
@@ -18,14 +18,15 @@ function harness(over: { vault?: ReturnType<typeof memoryVault>; data?: ReturnTy
   const clock = new FakeClock({ start: 1_000 });
   const rnd = seededRandom(3);
   const ids = new Uuidv7Generator(() => 1_700_000_000_000, (n) => Uint8Array.from({ length: n }, () => Math.floor(rnd() * 256)));
+  const outbox = outboxRecorder();
   const h = {
     vault,
     data,
     clock,
     online: false,
     uploads: [] as string[],
-    dispatched: [] as Intent[],
-    enqueued: [] as Command[],
+    dispatched: outbox.dispatched,
+    enqueued: outbox.enqueued,
     uploadError: null as unknown,
     cached: [] as string[],
     changes: 0,
@@ -43,18 +44,7 @@ function harness(over: { vault?: ReturnType<typeof memoryVault>; data?: ReturnTy
     isOnline: () => h.online,
     onUploaded: (a) => void h.cached.push(a.id),
   });
-  const q = new UploadQueue({
-    ...(ports as UploadPorts<unknown>),
-    store: new MemoryStore({ data }),
-    clock,
-    ids,
-    random: () => 0.5,
-    dispatch: async (intent) => {
-      h.dispatched.push(intent);
-      return `direct-${h.dispatched.length}`;
-    },
-    enqueue: async (c) => void h.enqueued.push(c),
-  });
+  const q = testUploadQueue(ports, { data, clock, ids, outbox });
   q.changed.on(() => void h.changes++);
   const submit = (intent: Intent, files: PickedFile[] = []) => q.submit(intent, toUploadFiles(files));
   const timerDelay = () => (clock.nextDue() ?? Infinity) - clock.now();
@@ -180,7 +170,7 @@ describe('upload queue (replies with attachments, offline first)', () => {
 
   it('moves a queue saved by the old desktop queue (in the vault database) into the local store, once', async () => {
     const vault = memoryVault();
-    const legacy = [{ id: 'old-1', conversationId: CONV, intent: { type: 'add_note', conversationId: CONV, text: 'old' }, files: [], deviceTime: 1, state: 'waiting', attempts: 0, nextAttemptAt: 0, error: null }];
+    const legacy = [{ id: '01900000-0000-7000-8000-0000000000d1', conversationId: CONV, intent: { type: 'add_note', conversationId: CONV, text: 'old' }, files: [], deviceTime: 1, state: 'waiting', attempts: 0, nextAttemptAt: 0, error: null }];
     let taken = false;
     vault.takeLegacyQueue = async () => (taken ? [] : ((taken = true), legacy as never));
     const data = createMemoryStoreData();
@@ -190,7 +180,7 @@ describe('upload queue (replies with attachments, offline first)', () => {
     h.online = true;
     q.kick();
     await q.idle();
-    expect(h.enqueued.map((c) => c.id)).toEqual(['old-1']);
+    expect(h.enqueued.map((c) => c.id)).toEqual(['01900000-0000-7000-8000-0000000000d1']);
   });
 
   it('refuses attachments on anything but a reply', async () => {

@@ -2,13 +2,10 @@
 // small IndexedDB database next to the local store (one per account), so a reply with attachments
 // written offline survives a reload or a restart of the app. The queue itself is core's upload
 // queue (client.uploads), with its entries in the local store's meta; this is its vault.
-import type { QueuedUpload } from '@goutong/core';
+import type { QueuedUpload, UploadFileInfo } from '@goutong/core';
 
-export interface StoredFile {
-  ref: string;
-  name: string;
-  mime: string;
-  size: number;
+/** A file in the vault: what core's queue knows of it, and its bytes. */
+export interface StoredFile extends UploadFileInfo {
   blob: Blob;
 }
 
