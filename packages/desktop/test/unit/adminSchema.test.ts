@@ -154,7 +154,7 @@ describe('inbox forms from the OpenAPI provider schemas', () => {
       ['auth', 'enum'],
       ['iceServers', 'json'],
     ]);
-    const v = { ...initialValues(fields), wsUrl: 'wss://sip.example.com/ws', domain: 'sip.example.com' };
+    const v: Record<string, unknown> = { ...initialValues(fields), wsUrl: 'wss://sip.example.com/ws', domain: 'sip.example.com' };
     expect(v.agents).toEqual([]);
     (v.agents as Array<{ k: string; v: string }>).push({ k: 'alice@demo.goutong', v: '1001' }, { k: '', v: '' }, { k: 'bob@demo.goutong', v: 'bad user!' });
     expect(validate(fields, v, e)).toEqual({ agents: 'bob@demo.goutong: pattern' });
