@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { freePort, PeerProcess, SHARED_PEERS, waitForPort } from './process.js';
+
+export { freePort, PeerProcess, SHARED_PEERS, waitForPort };
 
 /**
  * Real protocol peers for tests (Debian's dovecot-imapd/dovecot-lmtpd, postfix, kannel and
@@ -12,8 +12,6 @@ import { fileURLToPath } from 'node:url';
  * (its process group), never by name.
  */
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const SHARED_PEERS = process.env.GOUTONG_PEERS_DIR ?? path.resolve(here, '../../../../../shared/peers');
 
 export const BIN = {
   dovecot: '/usr/sbin/dovecot',
@@ -28,84 +26,6 @@ export function missingPeers(names: (keyof typeof BIN)[]): string | null {
   const missing = names.filter((n) => !fs.existsSync(BIN[n]));
   if (!fs.existsSync(SHARED_PEERS)) return `shared peer configs not found at ${SHARED_PEERS}`;
   return missing.length ? `missing ${missing.join(', ')}: apt-get install dovecot-imapd dovecot-lmtpd postfix kannel kannel-extras` : null;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-export async function waitForPort(port: number, what: string, timeoutMs = 20_000, alive?: () => string | null): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = net.connect({ port, host: '127.0.0.1' });
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    const dead = alive?.();
-    if (dead) throw new Error(`${what} exited before listening on ${port}: ${dead}`);
-    if (Date.now() - start > timeoutMs) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A child process in its own process group, with its output kept. */
-export class PeerProcess {
-  output = '';
-  exited: number | null = null;
-  readonly child: ChildProcess;
-  private exit: Promise<void>;
-
-  constructor(readonly name: string, cmd: string, args: string[], opts: { cwd?: string; stdin?: boolean } = {}) {
-    this.child = spawn(cmd, args, { cwd: opts.cwd, detached: true, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString('latin1')));
-    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString('latin1')));
-    this.exit = new Promise((r) => this.child.once('exit', (code, sig) => {
-      this.exited = code ?? (sig ? 128 : 0);
-      r();
-    }));
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  dead(): string | null {
-    return this.exited === null ? null : `exit ${this.exited}\n${this.output.slice(-2000)}`;
-  }
-
-  /** SIGTERM to the process group, SIGKILL after `graceMs`. */
-  async stop(graceMs = 5000): Promise<void> {
-    if (this.exited !== null) return;
-    const kill = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(-this.pid, sig);
-      } catch {
-        try {
-          process.kill(this.pid, sig);
-        } catch {
-          /* gone */
-        }
-      }
-    };
-    kill('SIGTERM');
-    const t = setTimeout(() => kill('SIGKILL'), graceMs);
-    await this.exit;
-    clearTimeout(t);
-    kill('SIGKILL'); // stragglers of the group
-  }
 }
 
 function render(file: string, subs: [string | RegExp, string][]): string {
