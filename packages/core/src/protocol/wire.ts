@@ -102,3 +102,33 @@ export function parseDocName(doc: string): { kind: 'conversation'; conversationI
   const m = /^conv:([A-Za-z0-9_.:-]{1,128})$/.exec(doc);
   return m?.[1] ? { kind: 'conversation', conversationId: m[1] } : null;
 }
+
+/** An ICE server for WebRTC (RTCIceServer's JSON shape). */
+export const IceServer = z.object({
+  urls: z.union([z.string().max(500), z.array(z.string().max(500)).max(5)]),
+  username: z.string().max(200).optional(),
+  credential: z.string().max(200).optional(),
+});
+
+/** What a softphone needs to register on one voice inbox (`GET /api/v1/voice/credentials`). */
+export const SipCredentials = z.object({
+  inboxId: z.string(),
+  inboxName: z.string(),
+  wsUrl: z.string().max(2000),
+  domain: z.string().max(255),
+  /** sip:user@domain */
+  uri: z.string().max(500),
+  user: z.string().max(200),
+  /** The digest user name (differs from `user` for ephemeral credentials). */
+  authorizationUser: z.string().max(500),
+  password: z.string().max(500).nullable(),
+  displayName: z.string().max(200),
+  /** When ephemeral credentials stop working (ms), null for static ones. */
+  expiresAt: z.number().nullable(),
+  recordCalls: z.boolean(),
+  pricePerMinute: z.number().nullable(),
+  currency: z.string().max(8).nullable(),
+  iceServers: z.array(IceServer).max(5),
+});
+export type SipCredentials = z.infer<typeof SipCredentials>;
+export const SipCredentialsResponse = z.object({ items: z.array(SipCredentials) });

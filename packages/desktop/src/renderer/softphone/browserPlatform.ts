@@ -1,6 +1,7 @@
 // The softphone's platform in a browser tab or the Electron window: JsSIP, navigator.mediaDevices,
 // Web Audio + MediaRecorder for recordings, and the server API with the session's token. Recordings
 // wait for their upload in core's upload queue (the workspace's IndexedDB vault).
+import { SipCredentialsResponse } from '@goutong/core';
 import { currentServices } from '../platform/services';
 import type { AudioDevice, CallRecorder, LegacyRecordings, MicPermission, PendingRecording, PhoneApi, PhoneMedia, PhonePlatform, SipAccount } from './types';
 
@@ -115,7 +116,10 @@ function serverApi() {
 /** Through the workspace's ServerApi (the session's token, refreshed by core's transport). */
 export const browserApi: PhoneApi = {
   async credentials() {
-    return (await serverApi().request<{ items: SipAccount[] }>('GET', '/api/v1/voice/credentials')).items;
+    // A response crosses a boundary: validated before the softphone uses it.
+    const parsed = SipCredentialsResponse.safeParse(await serverApi().request<unknown>('GET', '/api/v1/voice/credentials'));
+    if (!parsed.success) throw new Error(`unexpected SIP credentials from the server: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    return parsed.data.items;
   },
 };
 

@@ -1,24 +1,10 @@
 // The softphone's ports: what the store needs from a SIP user agent (JsSIP in the app, a test
 // double in unit tests), from the media devices and from the server. The store never touches
 // JsSIP, navigator.mediaDevices or fetch itself.
+import type { SipCredentials } from '@goutong/core';
 
-/** An agent's SIP registration on one voice inbox (GET /api/v1/voice/credentials). */
-export interface SipAccount {
-  inboxId: string;
-  inboxName: string;
-  wsUrl: string;
-  domain: string;
-  uri: string;
-  user: string;
-  authorizationUser: string;
-  password: string | null;
-  displayName: string;
-  expiresAt: number | null;
-  recordCalls: boolean;
-  pricePerMinute: number | null;
-  currency: string | null;
-  iceServers: RTCIceServer[];
-}
+/** An agent's SIP registration on one voice inbox (GET /api/v1/voice/credentials; schema in core). */
+export type SipAccount = SipCredentials;
 
 export type PhoneEvent =
   | { type: 'connecting' }

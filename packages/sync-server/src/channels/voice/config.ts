@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IceServer } from '@goutong/core';
 import { randomToken } from '../../auth/crypto.js';
 
 /** A SIP user part: digits, letters and the few marks SIP allows unescaped in user names. */
@@ -25,7 +26,7 @@ export const VoiceConfig = z.object({
   /** Lifetime of ephemeral credentials. */
   credentialTtlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(12 * 3600),
   /** ICE servers (STUN/TURN) for the softphone's peer connections. */
-  iceServers: z.array(z.object({ urls: z.union([z.string().max(500), z.array(z.string().max(500)).max(5)]), username: z.string().max(200).optional(), credential: z.string().max(200).optional() })).max(5).default([]),
+  iceServers: z.array(IceServer).max(5).default([]),
 });
 export type VoiceConfig = z.infer<typeof VoiceConfig>;
 

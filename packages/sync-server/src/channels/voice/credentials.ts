@@ -1,27 +1,9 @@
 import crypto from 'node:crypto';
-import type { Agent, Inbox } from '@goutong/core';
+import type { Agent, Inbox, SipCredentials } from '@goutong/core';
 import type { VoiceConfig } from './config.js';
 
-/** What the softphone needs to register on one voice inbox. */
-export interface SipCredentials {
-  inboxId: string;
-  inboxName: string;
-  wsUrl: string;
-  domain: string;
-  /** sip:user@domain */
-  uri: string;
-  user: string;
-  /** The digest user name (differs from `user` for ephemeral credentials). */
-  authorizationUser: string;
-  password: string | null;
-  displayName: string;
-  /** When ephemeral credentials stop working (ms), null for static ones. */
-  expiresAt: number | null;
-  recordCalls: boolean;
-  pricePerMinute: number | null;
-  currency: string | null;
-  iceServers: VoiceConfig['iceServers'];
-}
+/** What the softphone needs to register on one voice inbox (the schema lives in core's wire protocol). */
+export type { SipCredentials } from '@goutong/core';
 
 /** The agent's SIP user on an inbox (configured by agent id, else by e-mail), or null. */
 export function sipUserOf(cfg: VoiceConfig, agent: Pick<Agent, 'id' | 'email'>): string | null {
