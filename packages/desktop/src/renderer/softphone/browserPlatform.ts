@@ -3,7 +3,7 @@
 // wait for their upload in core's upload queue (the workspace's IndexedDB vault).
 import { SipCredentialsResponse } from '@goutong/core';
 import { currentServices } from '../platform/services';
-import type { AudioDevice, CallRecorder, LegacyRecordings, MicPermission, PendingRecording, PhoneApi, PhoneMedia, PhonePlatform, SipAccount } from './types';
+import type { AudioDevice, CallRecorder, LegacyRecordings, MicPermission, PendingRecording, PhoneApi, PhoneMedia, PhonePlatform } from './types';
 
 export const browserMedia: PhoneMedia = {
   async permission() {
