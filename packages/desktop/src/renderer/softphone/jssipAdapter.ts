@@ -17,14 +17,14 @@ interface JsSession {
   sendDTMF(tones: string, o: Record<string, unknown>): void;
   refer(target: string, o: Record<string, unknown>): void;
   isEnded(): boolean;
-  on(ev: string, fn: (e: any) => void): void; // eslint-disable-line @typescript-eslint/no-explicit-any
+  on(ev: string, fn: (e: any) => void): void;  
 }
 
 interface JsUA {
   start(): void;
   stop(): void;
   call(target: string, o: Record<string, unknown>): JsSession;
-  on(ev: string, fn: (e: any) => void): void; // eslint-disable-line @typescript-eslint/no-explicit-any
+  on(ev: string, fn: (e: any) => void): void;  
 }
 
 interface JsSIPModule {
