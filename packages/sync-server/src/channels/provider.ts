@@ -14,7 +14,7 @@ export type SendResult =
   | { kind: 'retry'; reason: string; retryAfterMs?: number };
 
 export type ReconcileResult =
-  | { kind: 'found'; providerMessageId: string }
+  | { kind: 'found'; providerMessageId: string | null }
   | { kind: 'absent' }
   /** The provider could not be asked: try again later, do not send. */
   | { kind: 'unknown'; reason: string };

@@ -254,6 +254,25 @@ describe.each([['sqlite'], ['postgres']] as const)('SMS providers on %s', (diale
       expect(failed.statusReason).toContain('MK:0012');
     });
 
+    it('a lost answer: before trying again the relay finds the first attempt in QuerySendDetails and sends nothing twice', async () => {
+      const conv = (await s.conversations(inboxId))[0]!;
+      aliyun.acceptWithoutAnswer = 1;
+      const queriedBefore = aliyun.queried;
+      const text = '您的退款已到账。';
+      const r = await s.reply(conv.id, text);
+      // The first attempt reached Aliyun, whose answer was lost: the job waits for its retry; make it due.
+      await eventually(() => aliyun.sent.some((x) => x.outId === r.body.id), 'the first attempt reached Aliyun');
+      const due = setInterval(() => void s.server.db.run("UPDATE relay_jobs SET next_attempt_at = 0 WHERE state = 'queued'").then(() => s.server.relay.kick()), 100);
+      try {
+        await eventually(async () => (await s.message(r.body.id))?.status === 'accepted', 'accepted after reconciling', 20_000);
+      } finally {
+        clearInterval(due);
+      }
+      expect(aliyun.sent.filter((x) => x.outId === r.body.id)).toHaveLength(1);
+      expect(aliyun.queried).toBeGreaterThan(queriedBefore);
+      expect((await s.message(r.body.id))!.meta).toMatchObject({ reconciled: true });
+    });
+
     it('a wrong AccessKeySecret is refused by Aliyun (SignatureDoesNotMatch) and fails the reply with that reason', async () => {
       const patched = await s.admin('PATCH', `/api/v1/inboxes/${inboxId}`, { secrets: { accessKeySecret: 'wrong-secret' } });
       expect(patched.status).toBe(200);

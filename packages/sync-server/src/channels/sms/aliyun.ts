@@ -153,6 +153,35 @@ export function aliyunProvider(opts: { fetch?: typeof fetch; now?: () => number 
       if (r.res.status >= 500 || (json.Code && ALIYUN_RETRY.has(json.Code))) return { kind: 'retry', reason };
       return { kind: 'rejected', reason, code: json.Code ? `aliyun_${json.Code}` : `http_${r.res.status}` };
     },
+    async reconcile(ctx, since) {
+      // SendSms is not idempotent: before a second attempt, look for our OutId (= message id) in
+      // QuerySendDetails for the recipient, on each China-time day since the job began.
+      const cfg = AliyunConfig.parse(ctx.config);
+      const to = recipientOf(ctx);
+      if (!to) return { kind: 'absent' };
+      const days = new Set<string>();
+      for (let t = since; t <= now() + 86_400_000; t += 86_400_000) days.add(new Date(Math.min(t, now()) + 8 * 3_600_000).toISOString().slice(0, 10).replaceAll('-', ''));
+      for (const day of days) {
+        const params: Record<string, string> = {
+          AccessKeyId: cfg.accessKeyId, Action: 'QuerySendDetails', Format: 'JSON', RegionId: cfg.regionId, SignatureMethod: 'HMAC-SHA1',
+          SignatureNonce: crypto.randomUUID(), SignatureVersion: '1.0', Timestamp: aliyunTimestamp(now()), Version: '2017-05-25',
+          PhoneNumber: aliyunPhone(to), SendDate: day, PageSize: '50', CurrentPage: '1',
+        };
+        params.Signature = aliyunSignature('POST', params, ctx.secrets.accessKeySecret ?? '');
+        const body = Object.entries(params).map(([k, v]) => `${aliyunPercentEncode(k)}=${aliyunPercentEncode(v)}`).join('&');
+        const r = await fetchWithTimeout(doFetch, `${cfg.endpoint}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }, cfg.timeoutMs);
+        if (!r.ok) return { kind: 'unknown', reason: 'Aliyun QuerySendDetails unreachable' };
+        let json: { Code?: string; Message?: string; SmsSendDetailDTOs?: { SmsSendDetailDTO?: { OutId?: string }[] } } = {};
+        try {
+          json = JSON.parse(r.body) as typeof json;
+        } catch {
+          return { kind: 'unknown', reason: 'Aliyun QuerySendDetails answered without JSON' };
+        }
+        if (json.Code !== 'OK') return { kind: 'unknown', reason: `Aliyun QuerySendDetails ${json.Code ?? r.res.status}: ${json.Message ?? ''}` };
+        if ((json.SmsSendDetailDTOs?.SmsSendDetailDTO ?? []).some((d) => d.OutId === ctx.message.id)) return { kind: 'found', providerMessageId: null };
+      }
+      return { kind: 'absent' };
+    },
     routes(app: FastifyInstance, deps: ProviderDeps) {
       const ok = (reply: FastifyReply) => reply.status(200).header('content-type', 'application/json; charset=utf-8').send({ code: 0, msg: '接收成功' });
       const authorized = async (req: FastifyRequest<{ Params: { inboxId: string } }>) => {

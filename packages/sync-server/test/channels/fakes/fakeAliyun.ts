@@ -36,6 +36,10 @@ export class FakeAliyun extends HttpFake {
   readonly sent: AliyunSent[] = [];
   readonly refused: { code: string; at: number }[] = [];
   private nonces = new Set<string>();
+  /** QuerySendDetails calls (reconciliation before a second attempt). */
+  queried = 0;
+  /** Take (and so "send") this many messages without ever answering: the answer is lost. */
+  acceptWithoutAnswer = 0;
 
   protected handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -57,6 +61,16 @@ export class FakeAliyun extends HttpFake {
     }
     if (!params.SignatureNonce || this.nonces.has(params.SignatureNonce)) return answer(400, { Code: 'SignatureNonceUsed', Message: 'Specified signature nonce was used already.' });
     this.nonces.add(params.SignatureNonce);
+    if (params.Action === 'QuerySendDetails' && params.Version === '2017-05-25') {
+      // SmsSendDetailDTOs of one number on one China-time day (yyyyMMdd), with the OutId we were given.
+      this.queried++;
+      if (!params.PhoneNumber || !/^\d{8}$/.test(params.SendDate ?? '') || !params.PageSize || !params.CurrentPage) return answer(400, { Code: 'MissingParameter', Message: 'PhoneNumber, SendDate, PageSize and CurrentPage are required' });
+      const day = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 10).replaceAll('-', '');
+      const rows = this.sent
+        .filter((x) => x.phoneNumbers.split(',').includes(params.PhoneNumber!) && day(x.at) === params.SendDate)
+        .map((x) => ({ PhoneNum: params.PhoneNumber, SendStatus: 3, ErrCode: 'DELIVERED', TemplateCode: x.templateCode, Content: JSON.stringify(x.templateParam), SendDate: FakeAliyun.cst(x.at), ReceiveDate: FakeAliyun.cst(x.at), OutId: x.outId ?? '' }));
+      return answer(200, { Code: 'OK', Message: 'OK', TotalCount: rows.length, SmsSendDetailDTOs: { SmsSendDetailDTO: rows } });
+    }
     if (params.Action !== 'SendSms' || params.Version !== '2017-05-25') return answer(404, { Code: 'InvalidAction.NotFound', Message: 'Specified api is not found' });
     if (!params.PhoneNumbers || !/^\d{5,15}(,\d{5,15})*$/.test(params.PhoneNumbers)) return answer(200, { Code: 'isv.MOBILE_NUMBER_ILLEGAL', Message: '非法手机号' });
     if (!params.SignName) return answer(200, { Code: 'isv.SMS_SIGNATURE_ILLEGAL', Message: '签名不合法' });
@@ -69,6 +83,11 @@ export class FakeAliyun extends HttpFake {
     }
     const bizId = `${Date.now()}${crypto.randomInt(100000, 999999)}^0`;
     this.sent.push({ bizId, phoneNumbers: params.PhoneNumbers, signName: params.SignName, templateCode: params.TemplateCode, templateParam, outId: params.OutId ?? null, at: Date.now() });
+    if (this.acceptWithoutAnswer > 0) {
+      this.acceptWithoutAnswer--;
+      req.socket.destroy();
+      return;
+    }
     return answer(200, { Code: 'OK', Message: 'OK', BizId: bizId });
   }
 
