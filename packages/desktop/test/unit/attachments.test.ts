@@ -12,7 +12,7 @@ import ComposerBox from '../../src/renderer/components/ComposerBox.vue';
 import MessageItem from '../../src/renderer/components/MessageItem.vue';
 import ConnectivityBar from '../../src/renderer/components/ConnectivityBar.vue';
 import { makeI18n } from '../../src/renderer/i18n';
-import { fileSize, validSignedUrl } from '../../src/renderer/attachments/display';
+import { fileSize, isPlayableAudio, validSignedUrl } from '../../src/renderer/attachments/display';
 import { conversations, flush, offlineServices, useTestApp } from './testServices';
 
 let pinia: Pinia;
@@ -110,6 +110,14 @@ describe('attachments in the composer (offline: the upload queue)', () => {
     const w = mount(MessageItem, { props: { message: m }, ...plugins() });
     expect(w.get('a.download').text()).toContain('report.xlsx');
     expect(w.text()).toContain('2 KB');
+  });
+
+  it('voicemail and call recordings play inline; other audio-looking types do not', () => {
+    expect(isPlayableAudio('audio/webm')).toBe(true);
+    expect(isPlayableAudio('audio/wav')).toBe(true);
+    expect(isPlayableAudio('audio/mpeg')).toBe(true);
+    expect(isPlayableAudio('image/png')).toBe(false);
+    expect(isPlayableAudio('audio/x-foo')).toBe(false);
   });
 
   it('helpers: sizes and signed URL expiry', () => {

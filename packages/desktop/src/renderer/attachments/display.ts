@@ -11,6 +11,11 @@ export function isThumbnailable(mime: string): boolean {
   return /^image\/(png|jpeg|gif|webp)$/.test(mime);
 }
 
+/** Audio the workspace plays inline (voicemail, call recordings). */
+export function isPlayableAudio(mime: string): boolean {
+  return /^audio\/(webm|ogg|mpeg|mp4|wav|x-wav|aac|opus)$/.test(mime);
+}
+
 export function fileSize(bytes: number, locale: string): string {
   const fmt = (n: number, unit: string) => `${new Intl.NumberFormat(locale, { maximumFractionDigits: n < 10 ? 1 : 0 }).format(n)} ${unit}`;
   if (bytes < 1024) return fmt(bytes, 'B');
