@@ -9,7 +9,7 @@ import {
   fetchWithTimeout,
   findOutgoing,
   markEventSeen,
-  optedOutRefusal,
+  smsRecipient,
   outboundCost,
   receiveSms,
   recipientOf,
@@ -115,10 +115,9 @@ export function aliyunProvider(opts: { fetch?: typeof fetch; now?: () => number 
     secretsSchema: AliyunSecrets,
     async send(ctx): Promise<SendResult> {
       const cfg = AliyunConfig.parse(ctx.config);
-      const refused = optedOutRefusal(ctx.contact);
-      if (refused) return refused;
-      const to = recipientOf(ctx);
-      if (!to) return { kind: 'rejected', reason: 'the contact has no phone number on this channel', code: 'no_recipient' };
+      const recipient = smsRecipient(ctx);
+      if ('refused' in recipient) return recipient.refused;
+      const { to } = recipient;
       const params: Record<string, string> = {
         AccessKeyId: cfg.accessKeyId,
         Action: 'SendSms',

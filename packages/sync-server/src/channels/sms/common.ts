@@ -59,6 +59,18 @@ export function optedOutRefusal(contact: Contact): SendResult | null {
   return { kind: 'rejected', reason: `the recipient opted out of SMS${kw ? ` (replied "${kw}")` : ''}; nothing was sent`, code: 'opted_out' };
 }
 
+/**
+ * Who an SMS goes to, or why it must not go: the contact opted out (checked again here in case the
+ * opt-out arrived after queuing) or has no number on this channel.
+ */
+export function smsRecipient(ctx: SendContext): { to: string } | { refused: SendResult } {
+  const refused = optedOutRefusal(ctx.contact);
+  if (refused) return { refused };
+  const to = recipientOf(ctx);
+  if (!to) return { refused: { kind: 'rejected', reason: 'the contact has no phone number on this channel', code: 'no_recipient' } };
+  return { to };
+}
+
 export function outboundCost(text: string, cfg: { pricePerSegment: number; currency: string }, rule: SegmentRule = 'gsm') {
   const seg = countSegments(text, rule);
   return { seg, cost: smsCost(seg.segments, cfg.pricePerSegment, cfg.currency) };

@@ -11,10 +11,9 @@ import {
   findOutgoing,
   httpOutcome,
   markEventSeen,
-  optedOutRefusal,
+  smsRecipient,
   outboundCost,
   receiveSms,
-  recipientOf,
   safeEqualStr,
   webhookInbox,
 } from './common.js';
@@ -108,10 +107,9 @@ export function kannelProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
     secretsSchema: KannelSecrets,
     async send(ctx): Promise<SendResult> {
       const cfg = KannelConfig.parse(ctx.config);
-      const refused = optedOutRefusal(ctx.contact);
-      if (refused) return refused;
-      const to = recipientOf(ctx);
-      if (!to) return { kind: 'rejected', reason: 'the contact has no phone number on this channel', code: 'no_recipient' };
+      const recipient = smsRecipient(ctx);
+      if ('refused' in recipient) return recipient.refused;
+      const { to } = recipient;
       const token = ctx.secrets.webhookToken ?? '';
       const dlrUrl = `${cfg.webhookBaseUrl}/webhooks/kannel/${ctx.inbox.id}/dlr?token=${encodeURIComponent(token)}&m=${encodeURIComponent(ctx.message.id)}&type=%d&ans=%A&ts=%T`;
       const q = new URLSearchParams({

@@ -10,7 +10,7 @@ import {
   findOutgoing,
   httpOutcome,
   markEventSeen,
-  optedOutRefusal,
+  smsRecipient,
   outboundCost,
   receiveSms,
   recipientOf,
@@ -115,10 +115,9 @@ export function twilioProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
     secretsSchema: TwilioSecrets,
     async send(ctx): Promise<SendResult> {
       const cfg = TwilioConfig.parse(ctx.config);
-      const refused = optedOutRefusal(ctx.contact);
-      if (refused) return refused;
-      const to = recipientOf(ctx);
-      if (!to) return { kind: 'rejected', reason: 'the contact has no phone number on this channel', code: 'no_recipient' };
+      const recipient = smsRecipient(ctx);
+      if ('refused' in recipient) return recipient.refused;
+      const { to } = recipient;
       const form = new URLSearchParams({ To: to, Body: ctx.message.text });
       if (cfg.from) form.set('From', cfg.from);
       else form.set('MessagingServiceSid', cfg.messagingServiceSid!);
