@@ -1,7 +1,7 @@
 import type { Agent, Command, Role } from '@goutong/core';
 import type { Workspace } from './domain/workspace.js';
 import { hashPassword, randomToken, encryptSecret } from './auth/crypto.js';
-import { toAgent } from './domain/rows.js';
+import { insertInbox, nextSeq, toAgent } from './domain/rows.js';
 
 export const DEMO = {
   tenant: 'demo',
@@ -50,12 +50,12 @@ export async function createInbox(
 ): Promise<string> {
   const id = ws.ids.next();
   const secrets = i.secrets ?? (i.channel === 'api' ? { secret: randomToken(24) } : {});
-  await ws.db.tx(async (q) => {
-    const seq = Number((await q.one<{ seq: number }>('UPDATE tenant_seq SET seq = seq + 1 WHERE tenant_id = ? RETURNING seq', [i.tenantId]))!.seq);
-    await q.run('INSERT INTO inboxes (id, tenant_id, name, channel, provider, team_ids, config, secrets, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-      id, i.tenantId, i.name, i.channel, i.provider ?? i.channel, JSON.stringify(i.teamIds), JSON.stringify(i.config ?? {}), encryptSecret(serverSecret, JSON.stringify(secrets)), Date.now(), seq,
-    ]);
-  });
+  await ws.db.tx(async (q) =>
+    insertInbox(q, {
+      id, tenantId: i.tenantId, name: i.name, channel: i.channel, provider: i.provider ?? i.channel, teamIds: i.teamIds, config: i.config ?? {},
+      sealedSecrets: encryptSecret(serverSecret, JSON.stringify(secrets)), createdAt: Date.now(), seq: await nextSeq(q, i.tenantId),
+    }),
+  );
   return id;
 }
 

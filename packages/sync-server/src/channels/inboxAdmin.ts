@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Channel, Id, type Agent, type Inbox } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
-import { toInbox, nextSeq } from '../domain/rows.js';
+import { insertInbox, nextSeq, toInbox } from '../domain/rows.js';
 import { badRequest, notFound } from '../errors.js';
 import { decryptSecret, encryptSecret, randomToken } from '../auth/crypto.js';
 import type { ProviderRegistry } from './provider.js';
@@ -50,12 +50,12 @@ export class InboxAdmin {
     await this.checkTeams(agent.tenantId, body.teamIds);
     const id = this.ws.ids.next();
     const now = Date.now();
-    await this.ws.db.tx(async (q) => {
-      const seq = await nextSeq(q, agent.tenantId);
-      await q.run('INSERT INTO inboxes (id, tenant_id, name, channel, provider, team_ids, config, secrets, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-        id, agent.tenantId, body.name, body.channel, providerName, JSON.stringify(body.teamIds), JSON.stringify(config), encryptSecret(this.secret, JSON.stringify(sealed)), now, seq,
-      ]);
-    });
+    await this.ws.db.tx(async (q) =>
+      insertInbox(q, {
+        id, tenantId: agent.tenantId, name: body.name, channel: body.channel, provider: providerName, teamIds: body.teamIds, config,
+        sealedSecrets: encryptSecret(this.secret, JSON.stringify(sealed)), createdAt: now, seq: await nextSeq(q, agent.tenantId),
+      }),
+    );
     await this.ws.audit(agent.tenantId, agent.id, 'inbox.create', id, { name: body.name, channel: body.channel, provider: providerName });
     this.ws.committed.emit({ tenantId: agent.tenantId, seq: await this.ws.currentSeq(agent.tenantId) });
     const inbox = (await this.ws.inbox(agent.tenantId, id))!;

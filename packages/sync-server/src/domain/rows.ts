@@ -99,3 +99,13 @@ export async function saveContact(q: Queryable, c: Contact): Promise<void> {
     c.name, JSON.stringify(c.identities), JSON.stringify(c.attributes), c.updatedAt, c.seq, c.id,
   ]);
 }
+
+/** Inserts an inbox row (config as JSON, secrets already sealed) stamped with `seq`. */
+export async function insertInbox(
+  q: Queryable,
+  i: { id: string; tenantId: string; name: string; channel: string; provider: string; teamIds: readonly string[]; config: Record<string, unknown>; sealedSecrets: string; createdAt: number; seq: number },
+): Promise<void> {
+  await q.run('INSERT INTO inboxes (id, tenant_id, name, channel, provider, team_ids, config, secrets, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+    i.id, i.tenantId, i.name, i.channel, i.provider, JSON.stringify(i.teamIds), JSON.stringify(i.config), i.sealedSecrets, i.createdAt, i.seq,
+  ]);
+}

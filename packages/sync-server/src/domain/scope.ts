@@ -17,6 +17,11 @@ export function scopeOf(agent: Agent, inboxes: readonly Inbox[]): Scope {
   return { all, inboxIds, key };
 }
 
+/** Whether a scope includes an inbox. */
+export function scopeHas(scope: Scope, inboxId: string): boolean {
+  return scope.all || scope.inboxIds.includes(inboxId);
+}
+
 /** SQL predicate (and params) restricting a conversations alias to a scope. */
 export function scopeSql(scope: Scope, column = 'inbox_id'): { sql: string; params: string[] } {
   if (scope.all) return { sql: '1 = 1', params: [] };

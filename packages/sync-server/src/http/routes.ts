@@ -20,6 +20,7 @@ import { agentOf, bearer, parse, requireAgent, requireRole } from './app.js';
 import { toContact, toMessage } from '../domain/rows.js';
 import { safeEqual, hmacHex } from '../auth/crypto.js';
 import { buildOpenApi } from './openapi.js';
+import { scopeHas, scopeSql } from '../domain/scope.js';
 
 export const InboundBody = z.object({
   externalId: z.string().min(1).max(256),
@@ -89,7 +90,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   app.get('/api/v1/inboxes', authed, async (req) => {
     const agent = agentOf(req);
     const scope = await ws.scope(agent);
-    const items = (await ws.inboxes(agent.tenantId)).filter((i) => scope.all || scope.inboxIds.includes(i.id));
+    const items = (await ws.inboxes(agent.tenantId)).filter((i) => scopeHas(scope, i.id));
     return { items: await Promise.all(items.map((i) => d.inboxes.publicView(i))) };
   });
   app.post('/api/v1/inboxes', authed, async (req, reply) => {
@@ -103,7 +104,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
     const { id } = parse(IdParam, req.params, 'path');
     const scope = await ws.scope(agent);
     const inbox = await ws.inbox(agent.tenantId, id);
-    if (!inbox || !(scope.all || scope.inboxIds.includes(id))) throw notFound(`inbox ${id} not found`);
+    if (!inbox || !scopeHas(scope, id)) throw notFound(`inbox ${id} not found`);
     return d.inboxes.publicView(inbox);
   });
   app.patch('/api/v1/inboxes/:id', authed, async (req) => {
@@ -122,7 +123,8 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
     const contact = toContact(r);
     const scope = await ws.scope(agent);
     if (!scope.all) {
-      const visible = await ws.db.one(`SELECT id FROM conversations WHERE contact_id = ? AND inbox_id IN (${scope.inboxIds.map(() => '?').join(', ') || 'NULL'}) LIMIT 1`, [id, ...scope.inboxIds]);
+      const s = scopeSql(scope);
+      const visible = await ws.db.one(`SELECT id FROM conversations WHERE contact_id = ? AND ${s.sql} LIMIT 1`, [id, ...s.params]);
       if (!visible) throw notFound(`contact ${id} not found`);
     }
     return contact;
@@ -158,7 +160,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
     const agent = await auth.authenticate(token);
     const inbox = await ws.inbox(agent.tenantId, inboxId);
     const scope = await ws.scope(agent);
-    if (!inbox || !(scope.all || scope.inboxIds.includes(inboxId))) throw notFound(`inbox ${inboxId} not found`);
+    if (!inbox || !scopeHas(scope, inboxId)) throw notFound(`inbox ${inboxId} not found`);
     if (inbox.channel !== 'api') throw badRequest('only api inboxes accept posted inbound messages');
     return inbox;
   }

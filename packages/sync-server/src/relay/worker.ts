@@ -5,6 +5,9 @@ import type { Workspace } from '../domain/workspace.js';
 import { toContact, toConversation, toMessage } from '../domain/rows.js';
 import type { ProviderDeps, ProviderRegistry } from '../channels/provider.js';
 
+/** Retries of a relay job: from 1 s up to 5 min, ±20 %. */
+const RELAY_BACKOFF = { baseMs: 1000, maxMs: 300_000, jitter: 0.2 } as const;
+
 export interface RelayOptions {
   db: Db;
   workspace: Workspace;
@@ -141,7 +144,7 @@ export class RelayWorker {
           return;
         }
         if (r.kind === 'unknown') {
-          await this.finish(jobId, 'queued', { error: r.reason, nextAttemptAt: this.now() + backoffDelay(attempts, Math.random, { baseMs: 1000, maxMs: 300_000, jitter: 0.2 }) });
+          await this.finish(jobId, 'queued', { error: r.reason, nextAttemptAt: this.now() + backoffDelay(attempts, Math.random, RELAY_BACKOFF) });
           this.o.logger.warn('relay: cannot tell whether an earlier attempt got through; waiting', { ...log, reason: r.reason });
           return;
         }
@@ -172,7 +175,7 @@ export class RelayWorker {
               await this.o.workspace.setMessageStatus(messageId, 'failed', { reason: `gave up after ${attempts} attempts: ${result.reason}` });
             }
           } else {
-            const delay = result.retryAfterMs ?? backoffDelay(attempts, Math.random, { baseMs: 1000, maxMs: 300_000, jitter: 0.2 });
+            const delay = result.retryAfterMs ?? backoffDelay(attempts, Math.random, RELAY_BACKOFF);
             await this.finish(jobId, 'queued', { error: result.reason, nextAttemptAt: this.now() + delay });
             await this.o.workspace.setMessageStatus(messageId, 'queued', { reason: `retrying: ${result.reason}` });
           }
