@@ -88,6 +88,18 @@ describe.each([['sqlite'], ['postgres']] as [Dialect][])('relay through the api 
     expect(d.body).toMatchObject({ event: 'message.created', conversationId: convId, message: { text: '已为您处理' }, contact: { identifiers: ['crm-user-9'] } });
   });
 
+  it('a repeated receipt is no new fact; a changed one is', async () => {
+    const id = ids.next();
+    await admin('POST', '/api/v1/commands', { commands: [{ type: 'send_reply', id, deviceTime: Date.now(), conversationId: convId, text: 'receipt test' }] });
+    await eventually(async () => (await admin('GET', `/api/v1/conversations/${convId}/messages`)).body.items.find((m: any) => m.id === id)?.status === 'accepted', 'accepted');
+    const first = await s.workspace.setMessageStatus(id, 'delivered', { providerMessageId: 'prov-1', meta: { receipt: 'r1' } });
+    expect(first?.status).toBe('delivered');
+    expect(await s.workspace.setMessageStatus(id, 'delivered', { providerMessageId: 'prov-1', meta: { receipt: 'r1' } })).toBeNull();
+    expect(await s.workspace.setMessageStatus(id, 'delivered')).toBeNull();
+    const changed = await s.workspace.setMessageStatus(id, 'delivered', { meta: { receipt: 'r2' } });
+    expect(changed!.seq).toBeGreaterThan(first!.seq);
+  });
+
   it('a job whose worker died is taken over after its lease and completes once', async () => {
     const id = ids.next();
     // Another "process" claimed the job and died: state sending with an expired lease.

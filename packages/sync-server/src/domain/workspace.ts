@@ -463,7 +463,11 @@ export class Workspace {
       // Statuses only move forward (a late "accepted" never overwrites "delivered").
       const rank = { queued: 0, sending: 1, accepted: 2, delivered: 3, failed: 3 } as const;
       if (m.status && status && rank[status] < rank[m.status] && !(m.status === 'sending' && status === 'queued')) return null;
-      if (m.status === status && !opts.providerMessageId && !opts.meta) return null;
+      // A repeated receipt (a provider retry, or one whose dedupe key differs) changes nothing: no new fact.
+      const sameMeta = Object.entries(opts.meta ?? {}).every(([k, v]) => JSON.stringify(m.meta[k]) === JSON.stringify(v));
+      const sameProviderId = !opts.providerMessageId || opts.providerMessageId === r.provider_message_id;
+      const sameReason = opts.reason === undefined || (opts.reason ?? null) === m.statusReason;
+      if (m.status === status && sameMeta && sameProviderId && sameReason) return null;
       const seq = await nextSeq(q, m.tenantId);
       const meta = { ...m.meta, ...(opts.meta ?? {}) };
       await q.run('UPDATE messages SET status = ?, status_reason = ?, provider_message_id = COALESCE(?, provider_message_id), meta = ?, seq = ? WHERE id = ?', [
