@@ -163,8 +163,8 @@ function withoutOptOut(attrs: Record<string, string>): Record<string, string> {
  * audit row is one of the facts. A contact that is not opted out changes nothing (no facts).
  */
 export function decideAdminOptIn(actor: Agent, contact: Contact | null, contactId: string, ctx: Pick<EventContext, 'now' | 'seq'>, reason?: string): Decision {
-  if (!contact || contact.id !== contactId || contact.tenantId !== actor.tenantId) return reject('not_found', `contact ${contactId} not found`);
   if (actor.role !== 'admin') return reject('forbidden', 'only admins can opt a contact in again');
+  if (!contact || contact.id !== contactId || contact.tenantId !== actor.tenantId) return reject('not_found', `contact ${contactId} not found`);
   if (!isOptedOut(contact)) return accept([]);
   return accept([
     { kind: 'contact', contact: { ...contact, attributes: withoutOptOut(contact.attributes), updatedAt: ctx.now, seq: ctx.seq }, isNew: false },

@@ -56,6 +56,7 @@ export const ConversationListQuery = z.object({
 
 export const PageQuery = z.object({ cursor: z.string().max(512).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
 const IdParam = z.object({ id: Id });
+const OptInBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
 
 /** Replay window for signed requests. */
 const SIGNATURE_WINDOW_S = 300;
@@ -128,6 +129,14 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
       if (!visible) throw notFound(`contact ${id} not found`);
     }
     return contact;
+  });
+
+  // An admin clears a contact's SMS opt-out (audited in the same transaction); agents cannot, by any command.
+  app.post('/api/v1/contacts/:id/opt-in', authed, async (req) => {
+    const agent = agentOf(req);
+    const { id } = parse(IdParam, req.params, 'path');
+    const body = parse(OptInBody, req.body ?? {}, 'opt-in');
+    return ws.optInContact(agent, id, body.reason);
   });
 
   // ----- the api channel: inbound ---------------------------------------------------------
