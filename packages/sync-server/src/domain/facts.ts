@@ -89,6 +89,11 @@ export async function openConversationOf(q: Queryable, inboxId: string, contactI
   );
 }
 
+/** The inboxes of a contact's conversations (what the contact's scope is decided on). */
+export async function contactInboxesOf(q: Queryable, tenantId: string, contactId: string): Promise<Inbox[]> {
+  return (await q.all('SELECT * FROM inboxes WHERE tenant_id = ? AND id IN (SELECT inbox_id FROM conversations WHERE contact_id = ? AND tenant_id = ?)', [tenantId, contactId, tenantId])).map(toInbox);
+}
+
 /** Loads what a command's decision needs (commandNeeds), within the actor's tenant. */
 export async function loadCommandState(q: Queryable, actor: Agent, command: Command): Promise<CommandState> {
   const need = commandNeeds(command);
@@ -107,7 +112,7 @@ export async function loadCommandState(q: Queryable, actor: Agent, command: Comm
   if (need.contactId !== null) {
     s.contact = await one(q, 'SELECT * FROM contacts WHERE id = ? AND tenant_id = ?', [need.contactId, t], toContact);
     if (s.contact) {
-      s.contactInboxes = (await q.all('SELECT * FROM inboxes WHERE tenant_id = ? AND id IN (SELECT inbox_id FROM conversations WHERE contact_id = ? AND tenant_id = ?)', [t, s.contact.id, t])).map(toInbox);
+      s.contactInboxes = await contactInboxesOf(q, t, s.contact.id);
     }
   }
   if (need.call !== null) {

@@ -14,6 +14,7 @@ import {
   type Team,
   OPEN_STATUSES as OPEN,
   canAccessInbox,
+  canSeeContact,
   decideAdminOptIn,
   decideCommand,
   decideInbound,
@@ -29,7 +30,7 @@ import type { Db, Queryable, Row } from '../db/db.js';
 import { ApiError, notFound, badRequest } from '../errors.js';
 import { nextSeq, toAgent, toContact, toConversation, toInbox, toMessage, toTeam } from './rows.js';
 import { scopeOf, scopeSql, type Scope } from './scope.js';
-import { contactByIdentity, loadCommandState, openConversationOf, writeFacts } from './facts.js';
+import { contactByIdentity, contactInboxesOf, loadCommandState, openConversationOf, writeFacts } from './facts.js';
 
 export interface Committed {
   tenantId: string;
@@ -141,6 +142,14 @@ export class Workspace {
     const inbox = (await this.inbox(agent.tenantId, conv.inboxId, q))!;
     if (!canAccessInbox(agent, inbox)) throw notFound(`conversation ${id} not found`);
     return conv;
+  }
+
+  /** A contact the agent may see (core's canSeeContact), or a not_found error. */
+  async visibleContact(agent: Agent, id: string, q: Queryable = this.db): Promise<Contact> {
+    const r = await q.one('SELECT * FROM contacts WHERE id = ? AND tenant_id = ?', [id, agent.tenantId]);
+    const contact = r ? toContact(r) : null;
+    if (!contact || !canSeeContact(agent, contact, await contactInboxesOf(q, agent.tenantId, contact.id))) throw notFound(`contact ${id} not found`);
+    return contact;
   }
 
   async currentSeq(tenantId: string): Promise<number> {

@@ -17,10 +17,10 @@ import type { Workspace } from '../domain/workspace.js';
 import type { InboxAdmin } from '../channels/inboxAdmin.js';
 import { ApiError, badRequest, forbidden, notFound, unauthorized } from '../errors.js';
 import { agentOf, bearer, parse, requireAgent, requireRole } from './app.js';
-import { toContact, toMessage } from '../domain/rows.js';
+import { toMessage } from '../domain/rows.js';
 import { safeEqual, hmacHex } from '../auth/crypto.js';
 import { buildOpenApi } from './openapi.js';
-import { scopeHas, scopeSql } from '../domain/scope.js';
+import { scopeHas } from '../domain/scope.js';
 
 export const InboundBody = z.object({
   externalId: z.string().min(1).max(256),
@@ -117,18 +117,8 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   app.get('/api/v1/agents', authed, async (req) => ({ items: await ws.agents(agentOf(req).tenantId) }));
   app.get('/api/v1/teams', authed, async (req) => ({ items: await ws.teams(agentOf(req).tenantId) }));
   app.get('/api/v1/contacts/:id', authed, async (req) => {
-    const agent = agentOf(req);
     const { id } = parse(IdParam, req.params, 'path');
-    const r = await ws.db.one('SELECT * FROM contacts WHERE id = ? AND tenant_id = ?', [id, agent.tenantId]);
-    if (!r) throw notFound(`contact ${id} not found`);
-    const contact = toContact(r);
-    const scope = await ws.scope(agent);
-    if (!scope.all) {
-      const s = scopeSql(scope);
-      const visible = await ws.db.one(`SELECT id FROM conversations WHERE contact_id = ? AND ${s.sql} LIMIT 1`, [id, ...s.params]);
-      if (!visible) throw notFound(`contact ${id} not found`);
-    }
-    return contact;
+    return ws.visibleContact(agentOf(req), id);
   });
 
   // An admin clears a contact's SMS opt-out (audited in the same transaction); agents cannot, by any command.
