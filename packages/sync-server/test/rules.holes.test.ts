@@ -112,3 +112,34 @@ describe.each([['sqlite'], ['postgres']] as const)('rule holes closed on %s', (d
     expect(await s.workspace.db.one('SELECT message_id FROM attachments WHERE id = ?', [`foreign-${dialect}`])).toEqual({ message_id: null });
   });
 });
+
+describe('delivery status as a decision, inside the caller\'s transaction', () => {
+  let s: Server;
+  afterAll(async () => s?.stopAll());
+
+  it('recordMessageStatus commits or rolls back with the caller; statuses only move forward; a repeated receipt writes no fact', async () => {
+    s = await startTestServer('sqlite');
+    const alice = api(s.url, await loginToken(s.url, 'alice@demo.goutong'));
+    const conv = (await alice('GET', '/api/v1/conversations?limit=1')).body.items[0];
+    const id = cid();
+    // A note: a message no relay job touches, so only this test writes its statuses.
+    expect((await alice('POST', '/api/v1/commands', { commands: [{ type: 'add_note', id, deviceTime: Date.now(), conversationId: conv.id, text: 'status me' }] })).body.results[0]).toMatchObject({ outcome: 'applied' });
+    const ws = s.workspace;
+    const statusOf = async () => (await ws.db.one<{ status: string; seq: number }>('SELECT status, seq FROM messages WHERE id = ?', [id]))!;
+    const before = await statusOf();
+    // Rolled back with the caller's transaction: no fact.
+    await expect(ws.db.tx(async (q) => {
+      expect(await ws.recordMessageStatus(q, id, 'delivered', { providerMessageId: 'p-1' })).toMatchObject({ status: 'delivered' });
+      throw new Error('the job finish failed');
+    })).rejects.toThrow('the job finish failed');
+    expect(await statusOf()).toEqual(before);
+    // Committed with it.
+    const written = await ws.db.tx((q) => ws.recordMessageStatus(q, id, 'delivered', { providerMessageId: 'p-1' }));
+    expect(written).toMatchObject({ status: 'delivered', seq: expect.any(Number) });
+    expect(await statusOf()).toEqual({ status: 'delivered', seq: written!.seq });
+    // Backwards and repeated reports change nothing (no new seq).
+    expect(await ws.setMessageStatus(id, 'accepted')).toBeNull();
+    expect(await ws.setMessageStatus(id, 'delivered', { providerMessageId: 'p-1' })).toBeNull();
+    expect(await statusOf()).toEqual({ status: 'delivered', seq: written!.seq });
+  });
+});

@@ -484,8 +484,9 @@ export class Workspace {
     return (await this.db.all('SELECT * FROM agents WHERE tenant_id = ? ORDER BY name', [tenantId])).map(toAgent);
   }
 
-  async audit(tenantId: string, agentId: string | null, action: string, target: string | null, details: Record<string, unknown>): Promise<void> {
-    await this.db.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+  /** Writes an audit row; pass the transaction's Queryable (`q`) to record it with what it audits. */
+  async audit(tenantId: string, agentId: string | null, action: string, target: string | null, details: Record<string, unknown>, q: Queryable = this.db): Promise<void> {
+    await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
       tenantId, agentId, action, target, JSON.stringify(details), this.now(),
     ]);
   }
