@@ -19,3 +19,4 @@ export * from './client/collab.js';
 export * from './client/client.js';
 export * from './client/uploads.js';
 export * from './domain/canned.js';
+export * from './rules/index.js';

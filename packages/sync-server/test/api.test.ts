@@ -234,12 +234,17 @@ describe.each([['sqlite'], ['postgres']] as const)('the public contract and bad 
 
   it('scopes agents to their teams: Sales sees nothing of the Support inbox', async () => {
     const bob = api(s.url, await loginToken(s.url, 'bob@demo.goutong'));
-    expect((await bob('GET', '/api/v1/conversations')).body.items).toEqual([]);
+    // Bob sees inboxes without teams (every agent does), never the Support inbox.
+    const teamless = new Set((await admin('GET', '/api/v1/inboxes')).body.items.filter((i: any) => i.teamIds.length === 0).map((i: any) => i.id));
+    expect(teamless.has(inboxId)).toBe(false);
+    expect((await bob('GET', '/api/v1/conversations')).body.items.filter((c: any) => !teamless.has(c.inboxId))).toEqual([]);
     expect((await bob('GET', `/api/v1/conversations/${convId}`)).status).toBe(404);
     const pulled = await bob('POST', '/api/v1/sync/pull', { checkpoint: 0 });
-    expect(pulled.body.conversations).toEqual([]);
-    expect(pulled.body.messages).toEqual([]);
-    expect(pulled.body.contacts).toEqual([]);
+    const seen = new Set(pulled.body.conversations.map((c: any) => c.id));
+    expect(pulled.body.conversations.filter((c: any) => !teamless.has(c.inboxId))).toEqual([]);
+    expect(pulled.body.messages.filter((m: any) => !seen.has(m.conversationId))).toEqual([]);
+    const contactsSeen = new Set(pulled.body.conversations.map((c: any) => c.contactId));
+    expect(pulled.body.contacts.filter((c: any) => !contactsSeen.has(c.id))).toEqual([]);
   });
 
   it('socket: no auth, bad token, malformed frames and Yjs updates close only that connection', async () => {

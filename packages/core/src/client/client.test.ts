@@ -62,7 +62,8 @@ describe('GoutongClient connectivity', () => {
     await tc.client.dispatch({ type: 'send_reply', conversationId: mail, text: 'one more thing' });
     await world.settle();
     expect(tc.client.connectivity.value).toMatchObject({ status: 'online', pending: 0, failed: 1 });
-    expect(server.messagesOf(mail).map((m) => m.text)).toEqual(['Hello, this is customer 0', 'On it!', 'customer is VIP']);
+    // The close is a timeline event; the rejected reply left no message.
+    expect(server.messagesOf(mail).map((m) => m.text)).toEqual(['Hello, this is customer 0', 'On it!', 'customer is VIP', 'status → closed']);
   });
 
   it('pulls when the server pokes, without polling', async () => {
@@ -287,7 +288,7 @@ describe('GoutongClient optimistic overlay', () => {
     const lateId = await tc.client.dispatch({ type: 'send_reply', conversationId: c0, text: 'sorry, one more thing' });
     await world.settle();
     const late = (await tc.client.messages(c0)).find((m) => m.id === lateId)!;
-    expect(late).toMatchObject({ status: 'failed', statusReason: 'the conversation is closed', meta: { failed: true, error: { code: 'conflict' } } });
+    expect(late).toMatchObject({ status: 'failed', statusReason: 'the conversation is closed; reopen it to reply', meta: { failed: true, error: { code: 'conflict' } } });
     expect(tc.client.connectivity.value.failed).toBe(1);
     await tc.client.discard(lateId);
     expect((await tc.client.messages(c0)).find((m) => m.id === lateId)).toBeUndefined();
@@ -385,7 +386,8 @@ describe('GoutongClient durability and working set', () => {
     expect(await cached()).not.toContain(m3);
 
     // Opening the resolved conversation loads its history from the server by page.
-    const page = await world.run(tc.client.loadMessagesFromServer(m3, null, 1));
+    // (its inbound message and the "resolved" timeline event)
+    const page = await world.run(tc.client.loadMessagesFromServer(m3, null, 2));
     expect(page.nextCursor).toBeNull();
     expect(await cached()).toContain(m3);
     // New messages of a recently opened conversation are kept even though it is resolved.
@@ -476,7 +478,8 @@ describe('GoutongClient durability and working set', () => {
     await world.tick(100);
     server.setDeliveryStatus(replyId, 'delivered');
     await world.tick(1000);
-    server.inbound({ inboxId: 'mail', from: 'customer0@example.com', text: 'it works now' });
+    // (the mail channel threads the answer to the resolved conversation and reopens it)
+    server.inbound({ inboxId: 'mail', from: 'customer0@example.com', text: 'it works now', conversationId: c0, reopen: true });
     world.net.goOnline('a1');
     await world.settle();
     // The cache starts with the new message: the old reply alone would hide the note in between.

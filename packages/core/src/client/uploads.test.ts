@@ -265,7 +265,10 @@ describe('GoutongClient with an upload queue', () => {
       vault: { put: async (ref, _i, d) => void files.set(ref, d), get: async (ref) => files.get(ref) ?? null, remove: async (ref) => void files.delete(ref) },
       upload: async (f) => {
         if (!online) throw new TransportError('network', 'offline');
-        return { id: `00000000-0000-7000-8000-00000000000${++uploaded}`, name: f.name, mime: f.mime, size: f.size, sha256: 'b'.repeat(64), url: '/x' };
+        const stored = { id: `00000000-0000-7000-8000-00000000000${++uploaded}`, name: f.name, mime: f.mime, size: f.size, sha256: 'b'.repeat(64), url: '/x' };
+        // The upload lands in the server's attachment store, where the reply's decision finds it.
+        world!.server.addUpload(world!.tenantId, stored);
+        return stored;
       },
     };
     const tc = await world.addClient('alice', { clientId: 'alice-phone', uploads: ports as UploadPorts<unknown> });

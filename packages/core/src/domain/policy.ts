@@ -1,8 +1,12 @@
 import type { Agent, Conversation, Inbox, Message, Role } from './model.js';
 
-/** Whether an agent may see (and act on) conversations of an inbox. */
+/**
+ * Whether an agent may see (and act on) conversations of an inbox: managers see every inbox, agents
+ * the inboxes of their teams, and everyone an inbox that belongs to no team (the admin form's promise).
+ */
 export function canAccessInbox(agent: Pick<Agent, 'role' | 'teamIds'>, inbox: Pick<Inbox, 'teamIds'>): boolean {
   if (agent.role === 'admin' || agent.role === 'supervisor') return true;
+  if (inbox.teamIds.length === 0) return true;
   return inbox.teamIds.some((t) => agent.teamIds.includes(t));
 }
 

@@ -3,15 +3,26 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
+import { Command } from '../commands/commands.js';
 import {
-  applyToConversation,
-  callMeta,
-  pendingMessageOf,
-  Command,
-  type CommandOf,
-} from '../commands/commands.js';
+  commandNeeds,
+  decideCommand,
+  decideInbound,
+  decideMessageStatus,
+  decideOptOut,
+  emptyCommandState,
+  OPEN_STATUSES,
+  withStatus,
+  type CommandState,
+  type Fact,
+  type IdSource,
+  type Rejection as RuleRejection,
+  type StoredAttachment,
+} from '../rules/index.js';
+import { assertNever } from '../util/assert.js';
 import type {
   Agent,
+  Attachment,
   Channel,
   Contact,
   ContactIdentity,
@@ -25,7 +36,7 @@ import type {
   Team,
   Tenant,
 } from '../domain/model.js';
-import { canAccessInbox, isManager, withMessage } from '../domain/policy.js';
+import { canAccessInbox, isManager } from '../domain/policy.js';
 import {
   ClientControl,
   PullRequest,
@@ -104,6 +115,11 @@ interface TenantState {
   connections: Set<Conn>;
   /** Conversations that were resolved or closed at some point (tests use it for cache checks). */
   everInactive: Set<string>;
+  /** Uploaded files by id (the attachment store). */
+  uploads: Map<string, StoredAttachment>;
+  /** Message ids with a relay job (the transactional outbox). */
+  relayJobs: string[];
+  audit: { seq: number; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> }[];
 }
 
 class Conn implements ServerConnection {
@@ -134,7 +150,8 @@ export interface ReferenceServerOptions {
   maxPullRows?: number;
 }
 
-export type Rejection = { code: string; message: string };
+/** A command's rejection (core's decision layer). */
+export type Rejection = RuleRejection;
 
 /** FNV-1a 32-bit, hex; used to make short scope strings. */
 function fnv1a(s: string): string {
@@ -149,9 +166,10 @@ function fnv1a(s: string): string {
 const INACTIVE: readonly ConversationStatus[] = ['resolved', 'closed'];
 
 /**
- * An in-memory, authoritative model of the sync server's semantics. Property tests run clients
- * against it through the TestNetwork; the real server (packages/sync-server) mirrors these rules
- * and has its own end-to-end tests.
+ * An in-memory adapter of the sync server for property and client tests. It holds no product rule:
+ * every command and server event goes through core's decision layer (`decideCommand`,
+ * `decideInbound`, `decideMessageStatus`…), the same functions the real server's Workspace calls;
+ * this class only loads the state a decision needs from its maps and stores the facts it returns.
  *
  * Rules:
  *  - one monotonic `seq` per tenant; every commit (applied command, inbound message, delivery
@@ -209,6 +227,9 @@ export class ReferenceServer {
       docs: new Map(),
       connections: new Set(),
       everInactive: new Set(),
+      uploads: new Map(),
+      relayJobs: [],
+      audit: [],
     });
     return tenant;
   }
@@ -331,8 +352,10 @@ export class ReferenceServer {
     name?: string;
     subject?: string | null;
     providerMessageId?: string;
-    /** Append to this conversation instead of looking one up. */
+    /** Append to this conversation instead of looking one up (threading decided by the channel). */
     conversationId?: string;
+    /** With conversationId: reopen it when resolved or closed. */
+    reopen?: boolean;
     messageId?: string;
   }): { message: Message; conversation: Conversation; duplicate: boolean } {
     const t = this.ownerOf(i.inboxId);
@@ -343,70 +366,69 @@ export class ReferenceServer {
       return { message: cloneValue(m), conversation: cloneValue(t.conversations.get(m.conversationId)!), duplicate: true };
     }
     return this.commit(t, 'inbound', null, null, (seq) => {
-      const now = this.now();
-      let contact = [...t.contacts.values()].find((c) => c.identities.some((x) => x.channel === inbox.channel && x.identifier === i.from));
-      if (!contact) {
-        contact = {
-          id: `ct-${seq}`,
-          tenantId: t.tenant.id,
-          name: i.name ?? i.from,
-          identities: [{ channel: inbox.channel, identifier: i.from }],
-          attributes: {},
-          createdAt: now,
-          updatedAt: now,
-          seq,
-        };
-        t.contacts.set(contact.id, contact);
-        this.owner.set(contact.id, t);
-      }
-      let conv: Conversation | undefined;
+      const contact = this.contactByIdentity(t, inbox.channel, i.from.trim());
+      let conv: Conversation | null = null;
       if (i.conversationId !== undefined) {
-        conv = t.conversations.get(i.conversationId);
+        conv = t.conversations.get(i.conversationId) ?? null;
         if (!conv || conv.inboxId !== inbox.id) throw new Error(`conversation ${i.conversationId} is not on inbox ${inbox.id}`);
-      } else {
-        conv = [...t.conversations.values()]
-          .filter((c) => c.inboxId === inbox.id && c.contactId === contact.id && c.status !== 'closed')
-          .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))[0];
-      }
-      if (!conv) conv = this.newConversation(t, inbox, contact, seq, { id: `cv-${seq}`, subject: i.subject ?? null });
-      const message: Message = {
-        id: i.messageId ?? `in-${seq}`,
-        tenantId: t.tenant.id,
-        conversationId: conv.id,
-        direction: 'in',
-        kind: inbox.channel === 'email' ? 'email' : 'text',
-        authorType: 'contact',
-        authorId: contact.id,
-        text: i.text,
-        subject: i.subject ?? null,
-        attachments: [],
-        status: null,
-        statusReason: null,
-        deviceTime: null,
-        serverTime: now,
-        createdAt: now,
-        meta: i.providerMessageId !== undefined ? { providerMessageId: i.providerMessageId } : {},
-        seq,
-      };
-      this.storeMessage(t, message);
-      let next = withMessage(conv, message);
-      if (next.status === 'resolved' || next.status === 'snoozed') next = { ...next, status: 'open', snoozedUntil: null };
-      next = { ...next, seq };
-      t.conversations.set(next.id, next);
-      if (key !== null) t.inboundKeys.set(key, message.id);
-      return { message: cloneValue(message), conversation: cloneValue(next), duplicate: false };
+      } else if (contact) conv = this.openConversationOf(t, inbox.id, contact.id);
+      const d = decideInbound(
+        {
+          externalId: i.providerMessageId ?? `in-${seq}`,
+          from: { identifier: i.from, ...(i.name !== undefined ? { name: i.name } : {}) },
+          text: i.text,
+          ...(i.subject ? { subject: i.subject } : {}),
+          meta: i.providerMessageId !== undefined ? { providerMessageId: i.providerMessageId } : {},
+          ...(i.reopen ? { reopen: true } : {}),
+        },
+        { inbox, contact, conversation: conv },
+        { now: this.now(), seq, ids: this.idSource(seq, i.messageId) },
+      );
+      this.storeFacts(t, d.facts, seq);
+      if (key !== null) t.inboundKeys.set(key, d.message.id);
+      return { message: cloneValue(d.message), conversation: cloneValue(d.conversation), duplicate: false };
     });
   }
 
-  /** The relay reports a delivery status change of an outgoing message. */
+  /**
+   * The relay reports a delivery status change of an outgoing message. Statuses only move forward
+   * and a repeated report writes no fact (no commit): the message is returned as it is.
+   */
   setDeliveryStatus(messageId: string, status: DeliveryStatus, reason: string | null = null): Message {
     const t = this.ownerOfMessage(messageId);
+    const m = t.messages.get(messageId)!;
+    const fact = decideMessageStatus(m, null, { status, reason });
+    if (!fact) return cloneValue(m);
     return this.commit(t, 'delivery', null, null, (seq) => {
-      const m = t.messages.get(messageId)!;
-      const next: Message = { ...m, status, statusReason: reason, seq };
-      t.messages.set(messageId, next);
-      return cloneValue(next);
+      this.storeFacts(t, [fact], seq);
+      return cloneValue(withStatus(m, fact, seq));
     });
+  }
+
+  /** A customer's STOP/退订 (optedOut) or START, as the server's channels record it. */
+  recordOptOut(contactId: string, change: { optedOut: boolean; keyword: string; channel: string }): Contact | null {
+    const t = this.ownerOf(contactId);
+    const c = t.contacts.get(contactId)!;
+    if (decideOptOut(c, change, { now: this.now(), seq: 0 }) === null) return null;
+    return this.commit(t, 'inbound', null, null, (seq) => {
+      this.storeFacts(t, [decideOptOut(c, change, { now: this.now(), seq })!], seq);
+      return cloneValue(t.contacts.get(contactId)!);
+    });
+  }
+
+  /** A file uploaded by an agent of the tenant (POST /api/v1/attachments), for replies and call recordings to reference. */
+  addUpload(tenantId: string, a: Attachment): void {
+    const t = this.tenant(tenantId);
+    t.uploads.set(a.id, { id: a.id, name: a.name, mime: a.mime, size: a.size, ...(a.sha256 !== undefined ? { sha256: a.sha256 } : {}), tenantId, messageId: null });
+  }
+
+  /** Which message an upload is bound to (null while unbound, undefined when unknown). */
+  uploadBinding(attachmentId: string): string | null | undefined {
+    for (const t of this.tenants.values()) {
+      const u = t.uploads.get(attachmentId);
+      if (u) return u.messageId;
+    }
+    return undefined;
   }
 
   // ----- the API -------------------------------------------------------------------------
@@ -752,12 +774,6 @@ export class ReferenceServer {
     return inbox !== undefined && canAccessInbox(agent, inbox);
   }
 
-  private canSeeContact(t: TenantState, agent: Agent, contactId: string): boolean {
-    if (isManager(agent.role)) return t.contacts.has(contactId);
-    for (const c of t.conversations.values()) if (c.contactId === contactId && this.canSeeConversation(t, agent, c)) return true;
-    return false;
-  }
-
   private pushOne(t: TenantState, agent: Agent, raw: unknown): CommandOutcome {
     const id = typeof (raw as { id?: unknown } | null)?.id === 'string' ? (raw as { id: string }).id : '';
     const seen = t.commands.get(id);
@@ -767,165 +783,110 @@ export class ReferenceServer {
       return { id, outcome: 'rejected', error: { code: 'bad_request', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') } };
     }
     const cmd = parsed.data;
-    const rejection = this.check(t, agent, cmd);
-    if (rejection) return { id, outcome: 'rejected', error: rejection };
-    const seq = this.commit(t, 'command', cmd.id, agent.id, (s) => {
-      this.apply(t, agent, cmd, s);
+    // The same decision the real server makes, over the state loaded from the maps.
+    const seq = t.seq + 1;
+    const decision = decideCommand(cmd, this.loadCommandState(t, agent, cmd), { actor: agent, now: this.now(), seq, ids: this.idSource(seq) });
+    if (!decision.ok) return { id, outcome: 'rejected', error: decision.rejection };
+    this.commit(t, 'command', cmd.id, agent.id, (s) => {
+      this.storeFacts(t, decision.facts, s);
       t.commands.set(cmd.id, { seq: s, agentId: agent.id, type: cmd.type });
-      return s;
     });
     return { id, outcome: 'applied', seq };
   }
 
-  /** Validation and authorisation of a parsed command; null when it may be applied. */
-  private check(t: TenantState, agent: Agent, cmd: Command): Rejection | null {
-    if (cmd.type === 'update_contact') {
-      if (!this.canSeeContact(t, agent, cmd.contactId)) return { code: 'not_found', message: 'contact not found' };
-      return null;
+  /** Readable ids for the facts of the commit `seq` (ct-7, cv-7, in-7, ev-7). */
+  private idSource(seq: number, inboundId?: string): IdSource {
+    const prefix = { contact: 'ct', conversation: 'cv', inbound: 'in', event: 'ev' } as const;
+    return { next: (kind) => (kind === 'inbound' && inboundId !== undefined ? inboundId : `${prefix[kind]}-${seq}`) };
+  }
+
+  /** What a command's decision needs (core's commandNeeds), read from the maps. */
+  private loadCommandState(t: TenantState, actor: Agent, cmd: Command): CommandState {
+    const need = commandNeeds(cmd);
+    const s = emptyCommandState();
+    if (need.conversationId !== null) {
+      s.conversation = t.conversations.get(need.conversationId) ?? null;
+      if (s.conversation) {
+        s.inbox = t.inboxes.get(s.conversation.inboxId) ?? null;
+        s.contact = t.contacts.get(s.conversation.contactId) ?? null;
+      }
     }
-    if (cmd.type === 'log_call' && cmd.conversationId === undefined) {
-      const inbox = t.inboxes.get(cmd.inboxId ?? '');
-      if (!inbox || !canAccessInbox(agent, inbox)) return { code: 'not_found', message: 'inbox not found' };
-      if (inbox.channel !== 'voice') return { code: 'bad_request', message: 'calls by number go through a voice inbox' };
-      return null;
+    if (need.contactId !== null) {
+      s.contact = t.contacts.get(need.contactId) ?? null;
+      if (s.contact) {
+        const inboxIds = new Set([...t.conversations.values()].filter((c) => c.contactId === need.contactId).map((c) => c.inboxId));
+        s.contactInboxes = [...inboxIds].map((i) => t.inboxes.get(i)!);
+      }
     }
-    const conv = t.conversations.get(cmd.conversationId!);
-    if (!conv || !this.canSeeConversation(t, agent, conv)) return { code: 'not_found', message: 'conversation not found' };
-    const inbox = t.inboxes.get(conv.inboxId)!;
-    switch (cmd.type) {
-      case 'send_reply':
-        if (conv.status === 'closed') return { code: 'conflict', message: 'the conversation is closed' };
-        return null;
-      case 'assign': {
-        if (cmd.assigneeId !== null) {
-          const assignee = t.agents.get(cmd.assigneeId);
-          if (!assignee || !assignee.active) return { code: 'bad_request', message: 'unknown or inactive assignee' };
-          if (!canAccessInbox(assignee, inbox)) return { code: 'forbidden', message: 'the assignee cannot access this inbox' };
-        }
-        if (cmd.teamId !== undefined && cmd.teamId !== null && !t.teams.has(cmd.teamId)) return { code: 'bad_request', message: 'unknown team' };
-        if (!isManager(agent.role)) {
-          if (cmd.assigneeId !== null && cmd.assigneeId !== agent.id) return { code: 'forbidden', message: 'agents may only assign conversations to themselves' };
-          if (cmd.assigneeId === null && conv.assigneeId !== null && conv.assigneeId !== agent.id) {
-            return { code: 'forbidden', message: 'agents may only unassign themselves' };
+    if (need.call !== null) {
+      const inbox = t.inboxes.get(need.call.inboxId) ?? null;
+      s.inbox = inbox;
+      if (inbox) {
+        s.contact = this.contactByIdentity(t, inbox.channel, need.call.phone.trim());
+        if (s.contact) s.openConversation = this.openConversationOf(t, inbox.id, s.contact.id);
+      }
+    }
+    if (need.assigneeId !== null) s.assignee = t.agents.get(need.assigneeId) ?? null;
+    if (need.teamId !== null) s.team = t.teams.get(need.teamId) ?? null;
+    s.attachments = new Map(need.attachmentIds.map((id) => [id, t.uploads.get(id) ?? null]));
+    if (need.messageId !== null) s.messageExists = [...this.tenants.values()].some((x) => x.messages.has(need.messageId!));
+    void actor;
+    return s;
+  }
+
+  private contactByIdentity(t: TenantState, channel: Channel, identifier: string): Contact | null {
+    return [...t.contacts.values()].find((c) => c.identities.some((x) => x.channel === channel && x.identifier === identifier)) ?? null;
+  }
+
+  /** The contact's latest conversation in the inbox with an OPEN_STATUSES status (as the server's query orders them). */
+  private openConversationOf(t: TenantState, inboxId: string, contactId: string): Conversation | null {
+    return (
+      [...t.conversations.values()]
+        .filter((c) => c.inboxId === inboxId && c.contactId === contactId && OPEN_STATUSES.includes(c.status))
+        .sort((a, b) => b.lastMessageAt - a.lastMessageAt || (a.id < b.id ? 1 : -1))[0] ?? null
+    );
+  }
+
+  /** Stores exactly the facts a decision returned (the in-memory counterpart of the server's writeFacts). */
+  private storeFacts(t: TenantState, facts: readonly Fact[], seq: number): void {
+    for (const f of facts) {
+      switch (f.kind) {
+        case 'message':
+          this.storeMessage(t, cloneValue(f.message));
+          break;
+        case 'conversation':
+          t.conversations.set(f.conversation.id, cloneValue(f.conversation));
+          this.owner.set(f.conversation.id, t);
+          break;
+        case 'contact':
+          t.contacts.set(f.contact.id, cloneValue(f.contact));
+          this.owner.set(f.contact.id, t);
+          break;
+        case 'contact_name':
+          for (const conv of t.conversations.values()) {
+            if (conv.contactId === f.contactId) t.conversations.set(conv.id, { ...conv, contactName: f.name, seq: f.seq });
           }
-          if (cmd.teamId !== undefined && cmd.teamId !== conv.teamId) return { code: 'forbidden', message: 'agents may not move conversations between teams' };
+          break;
+        case 'relay_job':
+          t.relayJobs.push(f.messageId);
+          break;
+        case 'attachment_bind': {
+          const u = t.uploads.get(f.attachmentId);
+          if (u && (u.messageId === null || u.messageId === f.messageId)) t.uploads.set(u.id, { ...u, messageId: f.messageId });
+          break;
         }
-        return null;
-      }
-      case 'add_note':
-      case 'set_status':
-      case 'set_priority':
-      case 'add_label':
-      case 'remove_label':
-      case 'log_call':
-        return null;
-    }
-  }
-
-  private apply(t: TenantState, agent: Agent, cmd: Command, seq: number): void {
-    const now = this.now();
-    if (cmd.type === 'update_contact') {
-      const c = t.contacts.get(cmd.contactId)!;
-      const attributes = { ...c.attributes };
-      for (const [k, v] of Object.entries(cmd.attributes ?? {})) {
-        if (v === '') delete attributes[k];
-        else attributes[k] = v;
-      }
-      const name = cmd.name ?? c.name;
-      t.contacts.set(c.id, { ...c, name, attributes, updatedAt: Math.max(c.updatedAt, now), seq });
-      if (name !== c.name) {
-        // contactName is denormalised into the index: every conversation of the contact changes.
-        for (const conv of t.conversations.values()) {
-          if (conv.contactId === c.id) t.conversations.set(conv.id, { ...conv, contactName: name, seq });
+        case 'message_status': {
+          const m = t.messages.get(f.messageId)!;
+          t.messages.set(m.id, { ...m, status: f.status, statusReason: f.reason, meta: cloneValue(f.meta), seq });
+          break;
         }
-      }
-      return;
-    }
-    const conv = cmd.type === 'log_call' && cmd.conversationId === undefined ? this.callConversation(t, cmd, seq) : t.conversations.get(cmd.conversationId!)!;
-    const touched = (c: Conversation): Conversation => ({ ...c, updatedAt: Math.max(c.updatedAt, now), seq });
-    let next: Conversation;
-    switch (cmd.type) {
-      case 'send_reply':
-      case 'add_note': {
-        const m = this.agentMessage(t, agent, cmd, now, seq);
-        this.storeMessage(t, m);
-        next = { ...withMessage(conv, m), seq };
-        // A reply to a conversation nobody has makes it the replier's (the client's overlay does the same).
-        if (cmd.type === 'send_reply' && next.assigneeId === null) next = { ...next, assigneeId: agent.id };
-        break;
-      }
-      case 'set_status':
-        next = touched({ ...conv, status: cmd.status, snoozedUntil: cmd.status === 'snoozed' ? (cmd.snoozedUntil ?? null) : null });
-        break;
-      case 'assign':
-        next = touched({ ...conv, assigneeId: cmd.assigneeId, teamId: cmd.teamId === undefined ? conv.teamId : cmd.teamId });
-        break;
-      case 'set_priority':
-        next = touched({ ...conv, priority: cmd.priority });
-        break;
-      case 'add_label':
-        next = touched({ ...conv, labels: conv.labels.includes(cmd.label) ? conv.labels : [...conv.labels, cmd.label].sort() });
-        break;
-      case 'remove_label':
-        next = touched({ ...conv, labels: conv.labels.filter((l) => l !== cmd.label) });
-        break;
-      case 'log_call': {
-        const m: Message = {
-          ...pendingMessageOf({ ...cmd, conversationId: conv.id, inboxId: undefined, phone: undefined }, { id: agent.id, tenantId: t.tenant.id })!,
-          attachments: cloneValue(cmd.attachments ?? []),
-          serverTime: now,
-          meta: { call: callMeta(cmd) },
-          seq,
-        };
-        this.storeMessage(t, m);
-        next = touched({ ...applyToConversation(conv, cmd, agent), messageCount: conv.messageCount + 1 });
-        break;
+        case 'audit':
+          t.audit.push({ seq, agentId: f.agentId, action: f.action, target: f.target, details: cloneValue(f.details) });
+          break;
+        default:
+          assertNever(f, 'fact');
       }
     }
-    t.conversations.set(next.id, next);
-  }
-
-  /**
-   * A call logged by number: the contact with that phone identity on the voice channel (created when
-   * unknown), and their latest open, pending or snoozed conversation in the inbox (started when none).
-   */
-  private callConversation(t: TenantState, cmd: CommandOf<'log_call'>, seq: number): Conversation {
-    const inbox = t.inboxes.get(cmd.inboxId!)!;
-    const phone = cmd.phone!;
-    const now = this.now();
-    let contact = [...t.contacts.values()].find((c) => c.identities.some((x) => x.channel === inbox.channel && x.identifier === phone));
-    if (!contact) {
-      contact = { id: `ct-${seq}`, tenantId: t.tenant.id, name: cmd.contactName ?? phone, identities: [{ channel: inbox.channel, identifier: phone }], attributes: {}, createdAt: now, updatedAt: now, seq };
-      t.contacts.set(contact.id, contact);
-      this.owner.set(contact.id, t);
-    }
-    const found = [...t.conversations.values()]
-      .filter((c) => c.inboxId === inbox.id && c.contactId === contact.id && (c.status === 'open' || c.status === 'pending' || c.status === 'snoozed'))
-      .sort((a, b) => b.lastMessageAt - a.lastMessageAt || (a.id < b.id ? 1 : -1))[0];
-    return found ?? this.newConversation(t, inbox, contact, seq, { id: `cv-${seq}` });
-  }
-
-  private agentMessage(t: TenantState, agent: Agent, cmd: CommandOf<'send_reply'> | CommandOf<'add_note'>, now: number, seq: number): Message {
-    const isNote = cmd.type === 'add_note';
-    return {
-      id: cmd.id,
-      tenantId: t.tenant.id,
-      conversationId: cmd.conversationId,
-      direction: 'out',
-      kind: isNote ? 'note' : 'text',
-      authorType: 'agent',
-      authorId: agent.id,
-      text: cmd.text,
-      subject: cmd.type === 'send_reply' ? (cmd.subject ?? null) : null,
-      attachments: cmd.type === 'send_reply' ? cloneValue(cmd.attachments ?? []) : [],
-      status: isNote ? null : 'queued',
-      statusReason: null,
-      deviceTime: cmd.deviceTime,
-      serverTime: now,
-      createdAt: now,
-      meta: {},
-      seq,
-    };
   }
 
   // ----- sync socket: control frames and the Yjs relay -------------------------------------

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { Agent, Inbox } from '@goutong/core';
-import { canAccessInbox } from '@goutong/core';
+import { canAccessInbox, isManager } from '@goutong/core';
 
-/** What an agent may see: all inboxes (managers) or the inboxes of their teams ("sync groups"). */
+/** What an agent may see: all inboxes (managers), or the inboxes core's canAccessInbox grants them (their teams' and those of no team: "sync groups"). */
 export interface Scope {
   all: boolean;
   inboxIds: string[];
@@ -11,7 +11,7 @@ export interface Scope {
 }
 
 export function scopeOf(agent: Agent, inboxes: readonly Inbox[]): Scope {
-  const all = agent.role === 'admin' || agent.role === 'supervisor';
+  const all = isManager(agent.role);
   const inboxIds = inboxes.filter((i) => canAccessInbox(agent, i)).map((i) => i.id).sort();
   const key = crypto.createHash('sha256').update(all ? `all:${agent.tenantId}` : `inboxes:${inboxIds.join(',')}`).digest('base64url').slice(0, 22);
   return { all, inboxIds, key };

@@ -6,39 +6,31 @@ import {
   type Contact,
   type Conversation,
   type ConversationStatus,
+  type IdSource,
   type Inbox,
   type Message,
   type PullRequest,
   type PullResponse,
   type Team,
-  applyToContact,
-  applyToConversation,
-  callMeta,
-  assertNever,
+  OPEN_STATUSES as OPEN,
   canAccessInbox,
-  isManager,
-  withMessage,
+  canSeeContact,
+  decideAdminOptIn,
+  decideCommand,
+  decideInbound,
+  decideMessageStatus,
+  decideOptOut,
+  decideSystemReply,
+  withStatus,
   Uuidv7Generator,
   Emitter,
   type Logger,
 } from '@goutong/core';
 import type { Db, Queryable, Row } from '../db/db.js';
-import { ApiError, forbidden, notFound, badRequest } from '../errors.js';
-import {
-  insertConversation,
-  insertMessage,
-  nextSeq,
-  saveContact,
-  saveConversation,
-  toAgent,
-  toContact,
-  toConversation,
-  toInbox,
-  toMessage,
-  toTeam,
-} from './rows.js';
+import { ApiError, notFound, badRequest } from '../errors.js';
+import { nextSeq, toAgent, toContact, toConversation, toInbox, toMessage, toTeam } from './rows.js';
 import { scopeOf, scopeSql, type Scope } from './scope.js';
-import { callConversation } from './callConversation.js';
+import { contactByIdentity, contactInboxesOf, loadCommandState, openConversationOf, writeFacts } from './facts.js';
 
 export interface Committed {
   tenantId: string;
@@ -69,13 +61,19 @@ export interface InboundInput {
   reopen?: boolean | undefined;
 }
 
+export interface StatusOptions {
+  reason?: string | null;
+  providerMessageId?: string | null;
+  meta?: Record<string, unknown>;
+}
+
 export interface InboundResult {
   duplicate: boolean;
   message: Message;
   conversation: Conversation;
 }
 
-const OPEN_STATUSES: ConversationStatus[] = ['open', 'pending', 'snoozed'];
+const OPEN_STATUSES: ConversationStatus[] = [...OPEN];
 
 function encodeCursor(createdAt: number, id: string): string {
   return Buffer.from(`${createdAt}:${id}`).toString('base64url');
@@ -146,6 +144,14 @@ export class Workspace {
     return conv;
   }
 
+  /** A contact the agent may see (core's canSeeContact), or a not_found error. */
+  async visibleContact(agent: Agent, id: string, q: Queryable = this.db): Promise<Contact> {
+    const r = await q.one('SELECT * FROM contacts WHERE id = ? AND tenant_id = ?', [id, agent.tenantId]);
+    const contact = r ? toContact(r) : null;
+    if (!contact || !canSeeContact(agent, contact, await contactInboxesOf(q, agent.tenantId, contact.id))) throw notFound(`contact ${id} not found`);
+    return contact;
+  }
+
   async currentSeq(tenantId: string): Promise<number> {
     const r = await this.db.one<{ seq: number }>('SELECT seq FROM tenant_seq WHERE tenant_id = ?', [tenantId]);
     return r ? Number(r.seq) : 0;
@@ -204,165 +210,80 @@ export class Workspace {
     return result.outcome;
   }
 
-  /** Validates and applies one command inside a transaction. Returns a message id to relay, if any. */
+  /** Loads what the command's decision needs, decides (core's rules) and writes exactly the returned facts. Returns a message id to relay, if any. */
   private async execute(q: Queryable, agent: Agent, command: Command, seq: number, now: number): Promise<string | null> {
-    switch (command.type) {
-      case 'send_reply':
-      case 'add_note': {
-        const conv = await this.visibleConversation(agent, command.conversationId, q);
-        if (command.type === 'send_reply' && conv.status === 'closed') throw new ApiError('conflict', 'the conversation is closed; reopen it to reply');
-        const isNote = command.type === 'add_note';
-        if (await q.one('SELECT id FROM messages WHERE id = ?', [command.id])) throw new ApiError('conflict', `message ${command.id} already exists`);
-        const contact = await this.contactRow(q, conv.contactId);
-        if (!isNote && contact.attributes['optedOut'] === 'true') {
-          throw new ApiError('forbidden', 'the contact opted out of messages on this channel');
-        }
-        // Attachments are referenced by id: their metadata comes from our store, never from the client.
-        const attachments: Message['attachments'] = [];
-        for (const a of command.type === 'send_reply' ? (command.attachments ?? []) : []) {
-          const row = await q.one<{ id: string; name: string; mime: string; size: number; sha256: string }>('SELECT * FROM attachments WHERE id = ? AND tenant_id = ?', [a.id, agent.tenantId]);
-          if (!row) throw badRequest(`attachment ${a.id} not found; upload it first`);
-          attachments.push({ id: row.id, name: row.name, mime: row.mime, size: Number(row.size), sha256: row.sha256 });
-        }
-        const message: Message = {
-          id: command.id,
-          tenantId: agent.tenantId,
-          conversationId: conv.id,
-          direction: 'out',
-          kind: isNote ? 'note' : conv.channel === 'email' ? 'email' : 'text',
-          authorType: 'agent',
-          authorId: agent.id,
-          text: command.text,
-          subject: command.type === 'send_reply' ? (command.subject ?? (conv.channel === 'email' && conv.subject ? `Re: ${conv.subject.replace(/^Re:\s*/i, '')}` : null)) : null,
-          attachments,
-          status: isNote ? null : 'queued',
-          statusReason: null,
-          deviceTime: command.deviceTime,
-          serverTime: now,
-          createdAt: now,
-          meta: {},
-          seq,
-        };
-        await insertMessage(q, message, { inboxId: conv.inboxId, externalId: null });
-        let next = withMessage(conv, message);
-        if (!isNote) next = applyToConversation(next, command, agent);
-        await saveConversation(q, { ...next, updatedAt: now, seq });
-        if (!isNote) {
-          await q.run(
-            'INSERT INTO relay_jobs (id, tenant_id, message_id, inbox_id, state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)',
-            [this.ids.next(), agent.tenantId, message.id, conv.inboxId, 'queued', now, now, now],
-          );
-          return message.id;
-        }
-        return null;
-      }
-      case 'set_status': {
-        const conv = await this.visibleConversation(agent, command.conversationId, q);
-        if (command.status === 'closed' && !isManager(agent.role)) throw forbidden('only supervisors and admins can close conversations');
-        if (command.status === 'snoozed' && (command.snoozedUntil ?? 0) <= now) throw badRequest('snoozedUntil must be in the future');
-        const next = applyToConversation(conv, command, agent);
-        await saveConversation(q, { ...next, waitingSince: command.status === 'resolved' || command.status === 'closed' ? null : next.waitingSince, updatedAt: now, seq });
-        await this.event(q, agent, conv, seq, now, { action: 'status', status: command.status }, command.deviceTime);
-        return null;
-      }
-      case 'assign': {
-        const conv = await this.visibleConversation(agent, command.conversationId, q);
-        if (command.assigneeId !== null) {
-          if (!isManager(agent.role) && command.assigneeId !== agent.id) throw forbidden('agents can only assign conversations to themselves');
-          const r = await q.one('SELECT * FROM agents WHERE id = ? AND tenant_id = ?', [command.assigneeId, agent.tenantId]);
-          if (!r) throw notFound(`agent ${command.assigneeId} not found`);
-          const assignee = toAgent(r);
-          if (!assignee.active) throw new ApiError('conflict', `${assignee.name} is deactivated`);
-          const inbox = await this.inbox(agent.tenantId, conv.inboxId, q);
-          if (!inbox || !canAccessInbox(assignee, inbox)) throw forbidden(`${assignee.name} has no access to this inbox`);
-        } else if (!isManager(agent.role) && conv.assigneeId !== null && conv.assigneeId !== agent.id) {
-          throw forbidden('agents can only unassign themselves');
-        }
-        if (!isManager(agent.role) && command.teamId !== undefined && command.teamId !== conv.teamId) throw forbidden('agents may not move conversations between teams');
-        if (command.teamId) {
-          if (!(await q.one('SELECT id FROM teams WHERE id = ? AND tenant_id = ?', [command.teamId, agent.tenantId]))) throw notFound(`team ${command.teamId} not found`);
-        }
-        const next = applyToConversation(conv, command, agent);
-        await saveConversation(q, { ...next, updatedAt: now, seq });
-        await this.event(q, agent, conv, seq, now, { action: 'assign', assigneeId: command.assigneeId, teamId: next.teamId }, command.deviceTime);
-        return null;
-      }
-      case 'set_priority':
-      case 'add_label':
-      case 'remove_label': {
-        const conv = await this.visibleConversation(agent, command.conversationId, q);
-        const next = applyToConversation(conv, command, agent);
-        if (next.labels.length > 50) throw badRequest('at most 50 labels per conversation');
-        await saveConversation(q, { ...next, updatedAt: now, seq });
-        return null;
-      }
-      case 'update_contact': {
-        const contact = await this.contactRow(q, command.contactId, agent.tenantId);
-        const next = applyToContact(contact, command);
-        await saveContact(q, { ...next, updatedAt: now, seq });
-        if (next.name !== contact.name) {
-          // The index carries the contact's name: refresh it on every conversation of the contact.
-          await q.run('UPDATE conversations SET contact_name = ?, seq = ? WHERE contact_id = ?', [next.name, seq, contact.id]);
-        }
-        return null;
-      }
-      case 'log_call': {
-        // On a conversation, or by number: the contact's open conversation in the voice inbox (or a new one).
-        const placed = command.conversationId !== undefined
-          ? { conversation: await this.visibleConversation(agent, command.conversationId, q), isNew: false }
-          : await callConversation(q, this.ids, agent, { inboxId: command.inboxId!, phone: command.phone!, contactName: command.contactName }, seq, now);
-        const conv = placed.conversation;
-        if (await q.one('SELECT id FROM messages WHERE id = ?', [command.id])) throw new ApiError('conflict', `message ${command.id} already exists`);
-        const call = callMeta(command);
-        // Per-minute cost from the inbox's configured price (started minutes of talk time).
-        const cfgRow = await q.one<{ config: string }>('SELECT config FROM inboxes WHERE id = ?', [conv.inboxId]);
-        const cfg = JSON.parse(cfgRow?.config ?? '{}') as { pricePerMinute?: unknown; currency?: unknown };
-        const minutes = Math.ceil(Number(call.durationSeconds) / 60);
-        const cost = typeof cfg.pricePerMinute === 'number' ? { amount: Math.round(minutes * cfg.pricePerMinute * 10_000) / 10_000, currency: typeof cfg.currency === 'string' ? cfg.currency : 'CNY', units: minutes } : null;
-        // The recording (uploaded first) is referenced by id: metadata from our store, never from the client.
-        const attachments: Message['attachments'] = [];
-        for (const a of command.attachments ?? []) {
-          const row = await q.one<{ id: string; name: string; mime: string; size: number; sha256: string; message_id: string | null }>('SELECT * FROM attachments WHERE id = ? AND tenant_id = ?', [a.id, agent.tenantId]);
-          if (!row) throw badRequest(`attachment ${a.id} not found; upload it first`);
-          if (row.message_id && row.message_id !== command.id) throw new ApiError('conflict', `attachment ${a.id} belongs to another message`);
-          attachments.push({ id: row.id, name: row.name, mime: row.mime, size: Number(row.size), sha256: row.sha256 });
-          await q.run('UPDATE attachments SET message_id = ? WHERE id = ?', [command.id, row.id]);
-        }
-        const message: Message = {
-          id: command.id, tenantId: agent.tenantId, conversationId: conv.id, direction: command.direction, kind: 'call', authorType: 'agent',
-          authorId: agent.id, text: command.notes ?? '', subject: null, attachments, status: null, statusReason: null,
-          deviceTime: command.deviceTime, serverTime: now, createdAt: command.startedAt, meta: { call, ...(cost ? { cost } : {}) }, seq,
-        };
-        const next = { ...applyToConversation(conv, command, agent), messageCount: conv.messageCount + 1, updatedAt: now, seq };
-        if (placed.isNew) await insertConversation(q, next);
-        else await saveConversation(q, next);
-        await insertMessage(q, message, { inboxId: conv.inboxId, externalId: null });
-        return null;
-      }
-      default:
-        return assertNever(command, 'command');
-    }
+    const state = await loadCommandState(q, agent, command);
+    const decision = decideCommand(command, state, { actor: agent, now, seq, ids: this.idSource });
+    if (!decision.ok) throw new ApiError(decision.rejection.code, decision.rejection.message);
+    await writeFacts(q, agent.tenantId, decision.facts, { now, newId: () => this.ids.next(), seq });
+    const relay = decision.facts.find((f) => f.kind === 'relay_job');
+    return relay?.kind === 'relay_job' ? relay.messageId : null;
   }
 
-  private async contactRow(q: Queryable, id: string, tenantId?: string): Promise<Contact> {
-    const r = await q.one('SELECT * FROM contacts WHERE id = ?', [id]);
-    if (!r || (tenantId && r.tenant_id !== tenantId)) throw notFound(`contact ${id} not found`);
-    return toContact(r);
+  /** New ids for the facts a decision makes: UUIDv7 whatever their kind. */
+  private readonly idSource: IdSource = { next: () => this.ids.next() };
+
+  /**
+   * The customer's STOP/退订 (optedOut) or START on a channel, as a fact on the contact (new seq).
+   * Null when it already was so.
+   */
+  async recordOptOut(contactId: string, change: { optedOut: boolean; keyword: string; channel: string; at?: number }): Promise<Contact | null> {
+    const now = change.at ?? this.now();
+    const res = await this.db.tx(async (q) => {
+      const r = await q.one('SELECT * FROM contacts WHERE id = ?', [contactId]);
+      if (!r) return null;
+      const contact = toContact(r);
+      if (decideOptOut(contact, change, { now, seq: 0 }) === null) return null;
+      const seq = await nextSeq(q, contact.tenantId);
+      const fact = decideOptOut(contact, change, { now, seq })!;
+      await writeFacts(q, contact.tenantId, [fact], { now, newId: () => this.ids.next(), seq });
+      return fact.kind === 'contact' ? fact.contact : null;
+    });
+    if (res) this.committed.emit({ tenantId: res.tenantId, seq: res.seq });
+    return res;
   }
 
-  /** A timeline event (status change, assignment) as a message of kind `event`. */
-  private async event(q: Queryable, agent: Agent, conv: Conversation, seq: number, now: number, meta: Record<string, unknown>, deviceTime: number | null = null): Promise<void> {
-    const text =
-      meta.action === 'status' ? `status → ${String(meta.status)}` : meta.assigneeId ? `assigned` : `unassigned`;
-    await insertMessage(
-      q,
-      {
-        id: this.ids.next(), tenantId: agent.tenantId, conversationId: conv.id, direction: 'out', kind: 'event', authorType: 'agent',
-        authorId: agent.id, text, subject: null, attachments: [], status: null, statusReason: null, deviceTime,
-        serverTime: now, createdAt: now, meta, seq,
-      },
-      { inboxId: conv.inboxId, externalId: null },
-    );
+  /**
+   * An admin clears a contact's opt-out (the customer agreed again by other means); the audit row is
+   * written in the same transaction. Returns the contact as it is afterwards.
+   */
+  async optInContact(actor: Agent, contactId: string, reason?: string): Promise<Contact> {
+    const now = this.now();
+    const res = await this.db.tx(async (q) => {
+      const r = await q.one('SELECT * FROM contacts WHERE id = ? AND tenant_id = ?', [contactId, actor.tenantId]);
+      const contact = r ? toContact(r) : null;
+      const probe = decideAdminOptIn(actor, contact, contactId, { now, seq: 0 }, reason);
+      if (!probe.ok) throw new ApiError(probe.rejection.code, probe.rejection.message);
+      if (probe.facts.length === 0) return { contact: contact!, seq: null };
+      const seq = await nextSeq(q, actor.tenantId);
+      const decision = decideAdminOptIn(actor, contact, contactId, { now, seq }, reason);
+      if (!decision.ok) throw new ApiError(decision.rejection.code, decision.rejection.message);
+      await writeFacts(q, actor.tenantId, decision.facts, { now, newId: () => this.ids.next(), seq });
+      const written = decision.facts.find((f) => f.kind === 'contact');
+      return { contact: written?.kind === 'contact' ? written.contact : contact!, seq };
+    });
+    if (res.seq !== null) this.committed.emit({ tenantId: actor.tenantId, seq: res.seq });
+    return res.contact;
+  }
+
+  /**
+   * Queues an automatic outgoing message (authorType system, e.g. an auto-reply) through the relay,
+   * like an agent's reply: the message, the conversation's count and the relay job in one transaction.
+   */
+  async enqueueSystemReply(conversationId: string, text: string, subject: string | null, meta: Record<string, unknown>): Promise<Message> {
+    const now = this.now();
+    const message = await this.db.tx(async (q) => {
+      const r = await q.one('SELECT * FROM conversations WHERE id = ?', [conversationId]);
+      if (!r) throw notFound(`conversation ${conversationId} not found`);
+      const conv = toConversation(r);
+      const seq = await nextSeq(q, conv.tenantId);
+      const d = decideSystemReply(conv, { text, subject, meta }, { now, seq, ids: this.idSource });
+      await writeFacts(q, conv.tenantId, d.facts, { now, newId: () => this.ids.next(), seq });
+      return d.message;
+    });
+    this.committed.emit({ tenantId: message.tenantId, seq: message.seq });
+    this.relayEnqueued.emit({ tenantId: message.tenantId, messageId: message.id });
+    return message;
   }
 
   // ----- inbound -----------------------------------------------------------------------
@@ -381,102 +302,44 @@ export class Workspace {
         return { duplicate: true, message: m, conversation: c };
       }
       const seq = await nextSeq(q, inbox.tenantId);
-      const identifier = input.from.identifier.trim();
-      let contact: Contact;
-      const link = await q.one<{ contact_id: string }>('SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND channel = ? AND identifier = ?', [
-        inbox.tenantId, inbox.channel, identifier,
-      ]);
-      if (link) {
-        contact = await this.contactRow(q, link.contact_id);
-        if (input.from.name && (contact.name === '' || contact.name === identifier) && input.from.name !== contact.name) {
-          contact = { ...contact, name: input.from.name, updatedAt: now, seq };
-          await saveContact(q, contact);
-        }
-      } else {
-        contact = {
-          id: this.ids.next(), tenantId: inbox.tenantId, name: input.from.name?.trim() || identifier,
-          identities: [{ channel: inbox.channel, identifier }], attributes: {}, createdAt: now, updatedAt: now, seq,
-        };
-        await q.run('INSERT INTO contacts (id, tenant_id, name, identities, attributes, created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
-          contact.id, contact.tenantId, contact.name, JSON.stringify(contact.identities), '{}', now, now, seq,
-        ]);
-        await q.run('INSERT INTO contact_identities (tenant_id, channel, identifier, contact_id) VALUES (?, ?, ?, ?)', [inbox.tenantId, inbox.channel, identifier, contact.id]);
-      }
+      const contact = await contactByIdentity(q, inbox.tenantId, inbox.channel, input.from.identifier.trim());
       let conv: Conversation | null = null;
       if (input.conversationId) {
         const r = await q.one('SELECT * FROM conversations WHERE id = ? AND inbox_id = ?', [input.conversationId, inbox.id]);
         conv = r ? toConversation(r) : null;
       }
-      if (!conv && !input.newConversation) {
-        const r = await q.one(
-          `SELECT * FROM conversations WHERE inbox_id = ? AND contact_id = ? AND status IN ('open', 'pending', 'snoozed') ORDER BY last_message_at DESC LIMIT 1`,
-          [inbox.id, contact.id],
-        );
-        conv = r ? toConversation(r) : null;
-      }
-      const createdAt = now;
-      let isNew = false;
-      if (!conv) {
-        isNew = true;
-        conv = {
-          id: this.ids.next(), tenantId: inbox.tenantId, inboxId: inbox.id, channel: inbox.channel, contactId: contact.id,
-          contactName: contact.name, teamId: inbox.teamIds[0] ?? null, status: 'open', priority: 'normal', assigneeId: null,
-          labels: [], subject: input.subject ?? null, lastMessagePreview: '', lastMessageDirection: null, lastMessageAt: createdAt,
-          waitingSince: null, snoozedUntil: null, messageCount: 0, createdAt, updatedAt: createdAt, seq,
-        };
-      }
-      const message: Message = {
-        id: this.ids.next(), tenantId: inbox.tenantId, conversationId: conv.id, direction: 'in', kind: input.kind ?? (inbox.channel === 'email' ? 'email' : 'text'),
-        authorType: 'contact', authorId: contact.id, text: input.text, subject: input.subject ?? null, attachments: input.attachments ?? [],
-        status: null, statusReason: null, deviceTime: input.sentAt ?? null, serverTime: now, createdAt, meta: input.meta ?? {}, seq,
-      };
-      let next = withMessage({ ...conv, contactName: contact.name }, message);
-      // A customer writing into a snoozed or pending conversation wakes it up.
-      if (next.status === 'snoozed' || next.status === 'pending' || (input.reopen && (next.status === 'resolved' || next.status === 'closed'))) {
-        next = { ...next, status: 'open', snoozedUntil: null };
-      }
-      next = { ...next, seq, updatedAt: now };
-      if (isNew && link && contact.seq !== seq) {
-        // The contact enters the scope of whoever sees this new conversation: re-announce it.
-        await q.run('UPDATE contacts SET seq = ? WHERE id = ?', [seq, contact.id]);
-      }
-      if (isNew) await insertConversation(q, next);
-      else await saveConversation(q, next);
-      const inserted = await insertMessage(q, message, { inboxId: inbox.id, externalId: input.externalId });
-      if (!inserted) throw new ApiError('conflict', 'duplicate delivery raced; retry');
-      return { duplicate: false, message, conversation: next };
+      if (!conv && !input.newConversation && contact) conv = await openConversationOf(q, inbox.id, contact.id);
+      const d = decideInbound(input, { inbox, contact, conversation: conv }, { now, seq, ids: this.idSource });
+      await writeFacts(q, inbox.tenantId, d.facts, { now, newId: () => this.ids.next(), seq });
+      return { duplicate: false, message: d.message, conversation: d.conversation };
     });
     if (!res.duplicate) this.committed.emit({ tenantId: inbox.tenantId, seq: res.message.seq });
     return res;
   }
 
-  /** Records a delivery status change of an outgoing message as a fact. */
-  async setMessageStatus(
-    messageId: string,
-    status: Message['status'],
-    opts: { reason?: string | null; providerMessageId?: string | null; meta?: Record<string, unknown> } = {},
-  ): Promise<Message | null> {
-    const res = await this.db.tx(async (q) => {
-      const r = await q.one('SELECT * FROM messages WHERE id = ?', [messageId]);
-      if (!r) return null;
-      const m = toMessage(r);
-      // Statuses only move forward (a late "accepted" never overwrites "delivered").
-      const rank = { queued: 0, sending: 1, accepted: 2, delivered: 3, failed: 3 } as const;
-      if (m.status && status && rank[status] < rank[m.status] && !(m.status === 'sending' && status === 'queued')) return null;
-      // A repeated receipt (a provider retry, or one whose dedupe key differs) changes nothing: no new fact.
-      const sameMeta = Object.entries(opts.meta ?? {}).every(([k, v]) => JSON.stringify(m.meta[k]) === JSON.stringify(v));
-      const sameProviderId = !opts.providerMessageId || opts.providerMessageId === r.provider_message_id;
-      const sameReason = opts.reason === undefined || (opts.reason ?? null) === m.statusReason;
-      if (m.status === status && sameMeta && sameProviderId && sameReason) return null;
-      const seq = await nextSeq(q, m.tenantId);
-      const meta = { ...m.meta, ...(opts.meta ?? {}) };
-      await q.run('UPDATE messages SET status = ?, status_reason = ?, provider_message_id = COALESCE(?, provider_message_id), meta = ?, seq = ? WHERE id = ?', [
-        status, opts.reason ?? null, opts.providerMessageId ?? null, JSON.stringify(meta), seq, messageId,
-      ]);
-      return { ...m, status, statusReason: opts.reason ?? null, meta, seq };
-    });
+  /**
+   * Records a delivery status change of an outgoing message as a fact (statuses only move forward;
+   * a repeated receipt writes nothing). Returns the message as stored, or null when nothing changed.
+   */
+  async setMessageStatus(messageId: string, status: Message['status'], opts: StatusOptions = {}): Promise<Message | null> {
+    const res = await this.db.tx((q) => this.recordMessageStatus(q, messageId, status, opts));
     if (res) this.committed.emit({ tenantId: res.tenantId, seq: res.seq });
     return res;
+  }
+
+  /**
+   * setMessageStatus inside the caller's transaction (the relay finishes its job and writes the status
+   * fact in one commit). The caller emits `committed` ({tenantId, seq} of the result) after its commit.
+   */
+  async recordMessageStatus(q: Queryable, messageId: string, status: Message['status'], opts: StatusOptions = {}): Promise<Message | null> {
+    const r = await q.one('SELECT * FROM messages WHERE id = ?', [messageId]);
+    if (!r) return null;
+    const m = toMessage(r);
+    const fact = decideMessageStatus(m, (r.provider_message_id as string | null) ?? null, { status, reason: opts.reason, providerMessageId: opts.providerMessageId, meta: opts.meta });
+    if (!fact) return null;
+    const seq = await nextSeq(q, m.tenantId);
+    await writeFacts(q, m.tenantId, [fact], { now: this.now(), newId: () => this.ids.next(), seq });
+    return withStatus(m, fact, seq);
   }
 
   // ----- reads -------------------------------------------------------------------------
@@ -621,8 +484,9 @@ export class Workspace {
     return (await this.db.all('SELECT * FROM agents WHERE tenant_id = ? ORDER BY name', [tenantId])).map(toAgent);
   }
 
-  async audit(tenantId: string, agentId: string | null, action: string, target: string | null, details: Record<string, unknown>): Promise<void> {
-    await this.db.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+  /** Writes an audit row; pass the transaction's Queryable (`q`) to record it with what it audits. */
+  async audit(tenantId: string, agentId: string | null, action: string, target: string | null, details: Record<string, unknown>, q: Queryable = this.db): Promise<void> {
+    await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
       tenantId, agentId, action, target, JSON.stringify(details), this.now(),
     ]);
   }

@@ -120,6 +120,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       '/api/v1/agents': { get: { summary: 'Agents of the tenant', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Agent') } } }) } },
       '/api/v1/teams': { get: { summary: 'Teams of the tenant', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Team') } } }) } },
       '/api/v1/contacts/{id}': { get: { summary: 'A contact in scope', security: bearer, parameters: [idParam], responses: ok(ref('Contact')) } },
+      '/api/v1/contacts/{id}/opt-in': { post: { summary: 'Clear a contact\'s SMS opt-out (admins only, audited)', security: bearer, parameters: [idParam], responses: ok(ref('Contact')) } },
       '/api/v1/conversations': {
         get: {
           summary: 'Conversations in scope, most recent activity first. status is a comma-separated list; assigneeId accepts an id, `me` or `none`.',

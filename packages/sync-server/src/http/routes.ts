@@ -17,10 +17,10 @@ import type { Workspace } from '../domain/workspace.js';
 import type { InboxAdmin } from '../channels/inboxAdmin.js';
 import { ApiError, badRequest, forbidden, notFound, unauthorized } from '../errors.js';
 import { agentOf, bearer, parse, requireAgent, requireRole } from './app.js';
-import { toContact, toMessage } from '../domain/rows.js';
+import { toMessage } from '../domain/rows.js';
 import { safeEqual, hmacHex } from '../auth/crypto.js';
 import { buildOpenApi } from './openapi.js';
-import { scopeHas, scopeSql } from '../domain/scope.js';
+import { scopeHas } from '../domain/scope.js';
 
 export const InboundBody = z.object({
   externalId: z.string().min(1).max(256),
@@ -56,6 +56,7 @@ export const ConversationListQuery = z.object({
 
 export const PageQuery = z.object({ cursor: z.string().max(512).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
 const IdParam = z.object({ id: Id });
+const OptInBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
 
 /** Replay window for signed requests. */
 const SIGNATURE_WINDOW_S = 300;
@@ -116,18 +117,16 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   app.get('/api/v1/agents', authed, async (req) => ({ items: await ws.agents(agentOf(req).tenantId) }));
   app.get('/api/v1/teams', authed, async (req) => ({ items: await ws.teams(agentOf(req).tenantId) }));
   app.get('/api/v1/contacts/:id', authed, async (req) => {
+    const { id } = parse(IdParam, req.params, 'path');
+    return ws.visibleContact(agentOf(req), id);
+  });
+
+  // An admin clears a contact's SMS opt-out (audited in the same transaction); agents cannot, by any command.
+  app.post('/api/v1/contacts/:id/opt-in', authed, async (req) => {
     const agent = agentOf(req);
     const { id } = parse(IdParam, req.params, 'path');
-    const r = await ws.db.one('SELECT * FROM contacts WHERE id = ? AND tenant_id = ?', [id, agent.tenantId]);
-    if (!r) throw notFound(`contact ${id} not found`);
-    const contact = toContact(r);
-    const scope = await ws.scope(agent);
-    if (!scope.all) {
-      const s = scopeSql(scope);
-      const visible = await ws.db.one(`SELECT id FROM conversations WHERE contact_id = ? AND ${s.sql} LIMIT 1`, [id, ...s.params]);
-      if (!visible) throw notFound(`contact ${id} not found`);
-    }
-    return contact;
+    const body = parse(OptInBody, req.body ?? {}, 'opt-in');
+    return ws.optInContact(agent, id, body.reason);
   });
 
   // ----- the api channel: inbound ---------------------------------------------------------

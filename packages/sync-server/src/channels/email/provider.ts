@@ -2,7 +2,6 @@ import type { z } from 'zod';
 import nodemailer from 'nodemailer';
 import type { Attachment, Inbox, Message } from '@goutong/core';
 import type { ChannelProvider, ProviderDeps, SendContext, SendResult } from '../provider.js';
-import { insertMessage, nextSeq, toConversation } from '../../domain/rows.js';
 import { parseMail, sanitizeEmailHtml, type InboundMail } from './parse.js';
 import { conversationToken, findThread, ourMessageId, parseOurMessageId, recordMessageId, replyToAddress, threadHeaders } from './threading.js';
 import { startMailboxWatchers } from './imap.js';
@@ -236,28 +235,9 @@ export async function receiveMail(deps: ProviderDeps, inbox: Inbox, raw: Buffer,
   return { kind: 'stored', conversationId: res.conversation.id, messageId: res.message.id, duplicate: res.duplicate, threadedBy: match?.by ?? null, autoReplied };
 }
 
-/** Queues an automatic outgoing message (authorType system) through the relay, like an agent's reply. */
+/** Queues an automatic outgoing message (authorType system) through the relay, like an agent's reply (core's decideSystemReply). */
 export async function enqueueSystemReply(deps: ProviderDeps, conversationId: string, text: string, subject: string | null, meta: Record<string, unknown>): Promise<Message> {
-  const ws = deps.workspace;
-  const message = await ws.db.tx(async (q) => {
-    const conv = toConversation((await q.one('SELECT * FROM conversations WHERE id = ?', [conversationId]))!);
-    const seq = await nextSeq(q, conv.tenantId);
-    const now = Date.now();
-    const m: Message = {
-      id: ws.ids.next(), tenantId: conv.tenantId, conversationId, direction: 'out', kind: conv.channel === 'email' ? 'email' : 'text', authorType: 'system',
-      authorId: null, text, subject, attachments: [], status: 'queued', statusReason: null, deviceTime: null, serverTime: now, createdAt: now, meta, seq,
-    };
-    await insertMessage(q, m, { inboxId: conv.inboxId, externalId: null });
-    // An acknowledgement is not an answer: the customer keeps waiting; only the count and seq move.
-    await q.run('UPDATE conversations SET message_count = message_count + 1, updated_at = ?, seq = ? WHERE id = ?', [now, seq, conversationId]);
-    await q.run('INSERT INTO relay_jobs (id, tenant_id, message_id, inbox_id, state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)', [
-      ws.ids.next(), conv.tenantId, m.id, conv.inboxId, 'queued', now, now, now,
-    ]);
-    return m;
-  });
-  ws.committed.emit({ tenantId: message.tenantId, seq: message.seq });
-  ws.relayEnqueued.emit({ tenantId: message.tenantId, messageId: message.id });
-  return message;
+  return deps.workspace.enqueueSystemReply(conversationId, text, subject, meta);
 }
 
 export type { InboundMail };

@@ -4,7 +4,6 @@ import type { Contact, Inbox } from '@goutong/core';
 import type { FastifyReply } from 'fastify';
 import type { ProviderDeps, SendContext, SendResult } from '../provider.js';
 import type { InboundResult, Workspace } from '../../domain/workspace.js';
-import { nextSeq, saveContact, toContact } from '../../domain/rows.js';
 import { countSegments, smsCost, type SegmentRule } from './segments.js';
 
 /** Keywords that opt a number out (carrier and Twilio conventions, and the Chinese 退订/TD). */
@@ -76,33 +75,9 @@ export function outboundCost(text: string, cfg: { pricePerSegment: number; curre
   return { seg, cost: smsCost(seg.segments, cfg.pricePerSegment, cfg.currency) };
 }
 
-/** Records an opt-out (or opt-in) on the contact, as a fact (new seq). No-op when already so. */
+/** Records an opt-out (or opt-in) on the contact, as a fact (new seq). No-op when already so. The rule is core's (decideOptOut). */
 export async function recordOptOut(ws: Workspace, contactId: string, change: { optedOut: boolean; keyword: string; channel: string; at: number }): Promise<Contact | null> {
-  const res = await ws.db.tx(async (q) => {
-    const r = await q.one('SELECT * FROM contacts WHERE id = ?', [contactId]);
-    if (!r) return null;
-    const c = toContact(r);
-    const already = c.attributes['optedOut'] === 'true';
-    if (already === change.optedOut) return null;
-    const attributes = { ...c.attributes };
-    if (change.optedOut) {
-      attributes['optedOut'] = 'true';
-      attributes['optedOutAt'] = new Date(change.at).toISOString();
-      attributes['optedOutKeyword'] = change.keyword.slice(0, 64);
-      attributes['optedOutChannel'] = change.channel;
-    } else {
-      delete attributes['optedOut'];
-      delete attributes['optedOutAt'];
-      delete attributes['optedOutKeyword'];
-      delete attributes['optedOutChannel'];
-    }
-    const seq = await nextSeq(q, c.tenantId);
-    const next = { ...c, attributes, updatedAt: change.at, seq };
-    await saveContact(q, next);
-    return next;
-  });
-  if (res) ws.committed.emit({ tenantId: res.tenantId, seq: res.seq });
-  return res;
+  return ws.recordOptOut(contactId, change);
 }
 
 export interface SmsInbound {

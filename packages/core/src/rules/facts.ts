@@ -1,0 +1,46 @@
+import type { Contact, Conversation, DeliveryStatus, Message } from '../domain/model.js';
+
+/**
+ * What a decision asks its caller to write, in one transaction, exactly as returned. The server's
+ * domain layer is the only writer of these facts; the reference server stores them in its maps.
+ */
+export type Fact =
+  /** A new message (inbound, reply, note, call or timeline event). `externalId` is the provider's id of an inbound message. */
+  | { kind: 'message'; message: Message; inboxId: string; externalId: string | null }
+  /** A conversation summary, inserted (`isNew`) or replaced. */
+  | { kind: 'conversation'; conversation: Conversation; isNew: boolean }
+  /** A contact, inserted with its identities (`isNew`) or replaced. */
+  | { kind: 'contact'; contact: Contact; isNew: boolean }
+  /** The contact's name is denormalised into every conversation of the contact: refresh it (stamped with `seq`). */
+  | { kind: 'contact_name'; contactId: string; name: string; seq: number }
+  /** The transactional outbox row of an outgoing message. */
+  | { kind: 'relay_job'; messageId: string; inboxId: string }
+  /** An uploaded attachment now belongs to a message. */
+  | { kind: 'attachment_bind'; attachmentId: string; messageId: string }
+  /** A delivery status change of an outgoing message; the writer stamps the row with a new seq. */
+  | {
+      kind: 'message_status';
+      messageId: string;
+      status: DeliveryStatus | null;
+      reason: string | null;
+      providerMessageId: string | null;
+      meta: Record<string, unknown>;
+    }
+  /** An audit row, written with what it records. */
+  | { kind: 'audit'; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> };
+
+export type FactKind = Fact['kind'];
+
+/** The error codes a decision answers with (the server maps them to 400/403/404/409). */
+export type RejectionCode = 'bad_request' | 'forbidden' | 'not_found' | 'conflict';
+
+export interface Rejection {
+  code: RejectionCode;
+  message: string;
+}
+
+/** Either the facts to write, or why not. */
+export type Decision = { ok: true; facts: Fact[] } | { ok: false; rejection: Rejection };
+
+export const accept = (facts: Fact[]): Decision => ({ ok: true, facts });
+export const reject = (code: RejectionCode, message: string): Decision => ({ ok: false, rejection: { code, message } });

@@ -1,0 +1,151 @@
+import { assertNever, emptyCommandState, commandNeeds, OPEN_STATUSES, type Agent, type Command, type CommandState, type Fact, type Inbox, type StoredAttachment } from '@goutong/core';
+import type { Queryable, Row } from '../db/db.js';
+import { ApiError } from '../errors.js';
+import { insertConversation, insertMessage, saveContact, saveConversation, toAgent, toContact, toConversation, toInbox, toTeam } from './rows.js';
+
+/**
+ * The one writer of the facts a decision returned: each fact becomes its rows, inside the caller's
+ * transaction, in the order given. Nothing here decides anything.
+ */
+export async function writeFacts(q: Queryable, tenantId: string, facts: readonly Fact[], o: { now: number; newId: () => string; seq: number | null }): Promise<void> {
+  for (const f of facts) {
+    switch (f.kind) {
+      case 'message': {
+        const inserted = await insertMessage(q, f.message, { inboxId: f.inboxId, externalId: f.externalId });
+        if (!inserted) throw new ApiError('conflict', f.externalId !== null ? 'duplicate delivery raced; retry' : `message ${f.message.id} already exists`);
+        break;
+      }
+      case 'conversation':
+        if (f.isNew) await insertConversation(q, f.conversation);
+        else await saveConversation(q, f.conversation);
+        break;
+      case 'contact':
+        if (f.isNew) {
+          const c = f.contact;
+          await q.run('INSERT INTO contacts (id, tenant_id, name, identities, attributes, created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+            c.id, c.tenantId, c.name, JSON.stringify(c.identities), JSON.stringify(c.attributes), c.createdAt, c.updatedAt, c.seq,
+          ]);
+          for (const i of c.identities) {
+            await q.run('INSERT INTO contact_identities (tenant_id, channel, identifier, contact_id) VALUES (?, ?, ?, ?)', [c.tenantId, i.channel, i.identifier, c.id]);
+          }
+        } else await saveContact(q, f.contact);
+        break;
+      case 'contact_name':
+        await q.run('UPDATE conversations SET contact_name = ?, seq = ? WHERE contact_id = ? AND tenant_id = ?', [f.name, f.seq, f.contactId, tenantId]);
+        break;
+      case 'relay_job':
+        await q.run(
+          'INSERT INTO relay_jobs (id, tenant_id, message_id, inbox_id, state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)',
+          [o.newId(), tenantId, f.messageId, f.inboxId, 'queued', o.now, o.now, o.now],
+        );
+        break;
+      case 'attachment_bind':
+        await q.run('UPDATE attachments SET message_id = ? WHERE id = ? AND tenant_id = ? AND (message_id IS NULL OR message_id = ?)', [f.messageId, f.attachmentId, tenantId, f.messageId]);
+        break;
+      case 'message_status': {
+        if (o.seq === null) throw new Error('a status fact needs a seq');
+        await q.run('UPDATE messages SET status = ?, status_reason = ?, provider_message_id = COALESCE(?, provider_message_id), meta = ?, seq = ? WHERE id = ? AND tenant_id = ?', [
+          f.status, f.reason, f.providerMessageId, JSON.stringify(f.meta), o.seq, f.messageId, tenantId,
+        ]);
+        break;
+      }
+      case 'audit':
+        await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+          tenantId, f.agentId, f.action, f.target, JSON.stringify(f.details), o.now,
+        ]);
+        break;
+      default:
+        assertNever(f, 'fact');
+    }
+  }
+}
+
+const one = async <T>(q: Queryable, sql: string, params: (string | number)[], map: (r: Row) => T): Promise<T | null> => {
+  const r = await q.one(sql, params);
+  return r ? map(r) : null;
+};
+
+/** The attachment store's row of an upload, as the rules read it. */
+export function toStoredAttachment(r: Row): StoredAttachment {
+  return {
+    id: String(r.id), tenantId: String(r.tenant_id), messageId: (r.message_id as string | null) ?? null, name: String(r.name), mime: String(r.mime),
+    size: Number(r.size), ...(r.sha256 ? { sha256: String(r.sha256) } : {}),
+  };
+}
+
+/** The contact with an identity on a channel, in a tenant. */
+export async function contactByIdentity(q: Queryable, tenantId: string, channel: string, identifier: string) {
+  const link = await q.one<{ contact_id: string }>('SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND channel = ? AND identifier = ?', [tenantId, channel, identifier]);
+  return link ? one(q, 'SELECT * FROM contacts WHERE id = ?', [link.contact_id], toContact) : null;
+}
+
+/** The contact's latest conversation in an inbox that is still open (OPEN_STATUSES). */
+export async function openConversationOf(q: Queryable, inboxId: string, contactId: string) {
+  return one(
+    q,
+    `SELECT * FROM conversations WHERE inbox_id = ? AND contact_id = ? AND status IN (${OPEN_STATUSES.map(() => '?').join(', ')}) ORDER BY last_message_at DESC, id DESC LIMIT 1`,
+    [inboxId, contactId, ...OPEN_STATUSES],
+    toConversation,
+  );
+}
+
+/** The inboxes of a contact's conversations (what the contact's scope is decided on). */
+export async function contactInboxesOf(q: Queryable, tenantId: string, contactId: string): Promise<Inbox[]> {
+  return (await q.all('SELECT * FROM inboxes WHERE tenant_id = ? AND id IN (SELECT inbox_id FROM conversations WHERE contact_id = ? AND tenant_id = ?)', [tenantId, contactId, tenantId])).map(toInbox);
+}
+
+/** Loads what a command's decision needs (commandNeeds), within the actor's tenant. */
+export async function loadCommandState(q: Queryable, actor: Agent, command: Command): Promise<CommandState> {
+  const need = commandNeeds(command);
+  const t = actor.tenantId;
+  const s = emptyCommandState();
+  const inboxById = (id: string) => one(q, 'SELECT * FROM inboxes WHERE id = ? AND tenant_id = ?', [id, t], toInbox);
+  let configInboxId: string | null = null;
+  if (need.conversationId !== null) {
+    s.conversation = await one(q, 'SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [need.conversationId, t], toConversation);
+    if (s.conversation) {
+      s.inbox = await inboxById(s.conversation.inboxId);
+      s.contact = await one(q, 'SELECT * FROM contacts WHERE id = ?', [s.conversation.contactId], toContact);
+      configInboxId = s.conversation.inboxId;
+    }
+  }
+  if (need.contactId !== null) {
+    s.contact = await one(q, 'SELECT * FROM contacts WHERE id = ? AND tenant_id = ?', [need.contactId, t], toContact);
+    if (s.contact) {
+      s.contactInboxes = await contactInboxesOf(q, t, s.contact.id);
+    }
+  }
+  if (need.call !== null) {
+    const inbox: Inbox | null = await inboxById(need.call.inboxId);
+    s.inbox = inbox;
+    if (inbox) {
+      configInboxId = inbox.id;
+      s.contact = await contactByIdentity(q, t, inbox.channel, need.call.phone.trim());
+      if (s.contact) s.openConversation = await openConversationOf(q, inbox.id, s.contact.id);
+    }
+  }
+  if (need.assigneeId !== null) s.assignee = await one(q, 'SELECT * FROM agents WHERE id = ? AND tenant_id = ?', [need.assigneeId, t], toAgent);
+  if (need.teamId !== null) s.team = await one(q, 'SELECT * FROM teams WHERE id = ? AND tenant_id = ?', [need.teamId, t], toTeam);
+  if (need.attachmentIds.length > 0) {
+    const m = new Map<string, StoredAttachment | null>();
+    for (const id of need.attachmentIds) m.set(id, await one(q, 'SELECT * FROM attachments WHERE id = ?', [id], toStoredAttachment));
+    s.attachments = m;
+  }
+  if (need.messageId !== null) s.messageExists = (await q.one('SELECT id FROM messages WHERE id = ?', [need.messageId])) !== null;
+  if (command.type === 'log_call' && configInboxId !== null) {
+    const cfg = await q.one<{ config: string | null }>('SELECT config FROM inboxes WHERE id = ?', [configInboxId]);
+    s.pricing = parsePricing(cfg?.config ?? null);
+  }
+  return s;
+}
+
+function parsePricing(raw: unknown): CommandState['pricing'] {
+  try {
+    const v: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
+    if (!v || typeof v !== 'object') return null;
+    const o = v as Record<string, unknown>;
+    return { pricePerMinute: o['pricePerMinute'], currency: o['currency'] };
+  } catch {
+    return null;
+  }
+}
