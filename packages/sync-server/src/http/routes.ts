@@ -17,10 +17,12 @@ import type { Workspace } from '../domain/workspace.js';
 import type { InboxAdmin } from '../channels/inboxAdmin.js';
 import { ApiError, badRequest, forbidden, notFound, unauthorized } from '../errors.js';
 import { agentOf, bearer, parse, requireAgent, requireRole } from './app.js';
-import { toContact, toMessage } from '../domain/rows.js';
 import { safeEqual, hmacHex } from '../auth/crypto.js';
 import { buildOpenApi } from './openapi.js';
-import { scopeHas, scopeSql } from '../domain/scope.js';
+import { scopeHas } from '../domain/scope.js';
+import { tenantById } from '../domain/tenants.js';
+import { messageInConversation, visibleContact } from '../domain/reads.js';
+import { rememberWebhook } from '../domain/webhookReplay.js';
 
 export const InboundBody = z.object({
   externalId: z.string().min(1).max(256),
@@ -82,8 +84,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   });
   app.get('/api/v1/me', authed, async (req) => {
     const agent = agentOf(req);
-    const t = await ws.db.one<{ id: string; slug: string; name: string }>('SELECT id, slug, name FROM tenants WHERE id = ?', [agent.tenantId]);
-    return { agent, tenant: t };
+    return { agent, tenant: await tenantById(ws.db, agent.tenantId) };
   });
 
   // ----- directory ---------------------------------------------------------------------
@@ -118,15 +119,8 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   app.get('/api/v1/contacts/:id', authed, async (req) => {
     const agent = agentOf(req);
     const { id } = parse(IdParam, req.params, 'path');
-    const r = await ws.db.one('SELECT * FROM contacts WHERE id = ? AND tenant_id = ?', [id, agent.tenantId]);
-    if (!r) throw notFound(`contact ${id} not found`);
-    const contact = toContact(r);
-    const scope = await ws.scope(agent);
-    if (!scope.all) {
-      const s = scopeSql(scope);
-      const visible = await ws.db.one(`SELECT id FROM conversations WHERE contact_id = ? AND ${s.sql} LIMIT 1`, [id, ...s.params]);
-      if (!visible) throw notFound(`contact ${id} not found`);
-    }
+    const contact = await visibleContact(ws.db, await ws.scope(agent), agent.tenantId, id);
+    if (!contact) throw notFound(`contact ${id} not found`);
     return contact;
   });
 
@@ -151,8 +145,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
       const expected = `sha256=${hmacHex(settings.secrets.secret ?? '', `${ts}.${req.rawBody ?? ''}`)}`;
       if (!safeEqual(expected, sig)) throw forbidden('bad signature');
       const replayKey = `api:${inboxId}:${sig}`;
-      const r = await ws.db.run('INSERT INTO webhook_replay (key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [replayKey, Date.now()]);
-      if (r.changes === 0) throw new ApiError('conflict', 'replayed request');
+      if (!(await rememberWebhook(ws.db, replayKey, Date.now()))) throw new ApiError('conflict', 'replayed request');
       return settings.inbox;
     }
     const token = bearer(req);
@@ -194,9 +187,9 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
         : { type: 'send_reply', id: ws.ids.next(), deviceTime: Date.now(), conversationId: id, text: body.text, ...(body.subject ? { subject: body.subject } : {}) };
     const outcome = await ws.applyCommand(agent, command, Date.now(), key);
     if (outcome.outcome === 'rejected') throw new ApiError(outcome.error.code as never, outcome.error.message);
-    const row = await ws.db.one('SELECT * FROM messages WHERE id = ? AND conversation_id = ?', [outcome.id, id]);
-    if (!row) throw new ApiError('conflict', 'this Idempotency-Key was already used for another request');
-    return reply.status(outcome.outcome === 'applied' ? 201 : 200).send(ws.withAttachmentUrls(toMessage(row)));
+    const message = await messageInConversation(ws.db, outcome.id, id);
+    if (!message) throw new ApiError('conflict', 'this Idempotency-Key was already used for another request');
+    return reply.status(outcome.outcome === 'applied' ? 201 : 200).send(ws.withAttachmentUrls(message));
   });
   app.patch('/api/v1/conversations/:id', authed, async (req) => {
     const agent = agentOf(req);
