@@ -149,3 +149,14 @@ export async function finishRelayJob(
   const { status: s, ...opts } = status;
   return { finished: true, message: await recordMessageStatus(q, messageId, s, opts) };
 }
+
+/**
+ * Queues a message for its provider inside the caller's transaction (the transactional outbox row
+ * commits with the message it relays). The one writer of new relay jobs: a reply command and the
+ * email channel's system replies both come here.
+ */
+export async function enqueueRelayJob(q: Queryable, job: { id: string; tenantId: string; messageId: string; inboxId: string }, now: number): Promise<void> {
+  await q.run('INSERT INTO relay_jobs (id, tenant_id, message_id, inbox_id, state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)', [
+    job.id, job.tenantId, job.messageId, job.inboxId, 'queued', now, now, now,
+  ]);
+}

@@ -23,6 +23,7 @@ import { scopeHas } from '../domain/scope.js';
 import { tenantById } from '../domain/tenants.js';
 import { messageInConversation, visibleContact } from '../domain/reads.js';
 import { rememberWebhook } from '../domain/webhookReplay.js';
+import { insertAudit } from '../domain/audit.js';
 
 export const InboundBody = z.object({
   externalId: z.string().min(1).max(256),
@@ -73,7 +74,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   app.post('/api/v1/auth/login', async (req) => {
     const body = parse(LoginRequest, req.body, 'login');
     const { tokens, agent } = await auth.login(body.email, body.password, req.ip, body.tenant);
-    await ws.audit(agent.tenantId, agent.id, 'auth.login', agent.id, { ip: req.ip });
+    await insertAudit(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'auth.login', target: agent.id, details: { ip: req.ip } }, Date.now());
     return tokens;
   });
   app.post('/api/v1/auth/refresh', async (req) => auth.refresh(parse(RefreshRequest, req.body, 'refresh request').refreshToken));
