@@ -19,7 +19,8 @@ describe('relay on PostgreSQL across two server processes', () => {
   let b: ServerProcess;
   let conversationId: string;
 
-  const env = { GOUTONG_DEMO: '1', GOUTONG_RELAY_LEASE_MS: '3000', GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1' };
+  // One secret for both processes (tokens and sealed inbox secrets cross them); loopback egress to the fake.
+  const env = { GOUTONG_DEMO: '1', GOUTONG_RELAY_LEASE_MS: '3000', GOUTONG_SECRET: 'relay-two-processes-secret-0123456789abcdef', GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1' };
   const creates = (text: string) => twilio.sent.filter((s) => s.body === text).length;
   /** The child's pid: lease owners are named `${pid}-…`. */
   const pidOf = (s: ServerProcess) => (s as unknown as { child: { pid: number } | null }).child?.pid;
