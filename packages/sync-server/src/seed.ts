@@ -2,7 +2,7 @@ import type { Agent, Command } from '@goutong/core';
 import type { Workspace } from './domain/workspace.js';
 import { createInbox, createTenant, tenantBySlug } from './domain/tenants.js';
 import { CannedResponses } from './domain/canned.js';
-import { getSetting, setSettingOnce } from './domain/settings.js';
+import { getSetting, setSettingOnce } from './domain/serverSettings.js';
 
 export const DEMO = {
   tenant: 'demo',

@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { openDb, type Db } from './db/db.js';
 import { migrate } from './db/migrations.js';
 import { Workspace } from './domain/workspace.js';
-import { getSetting, setSettingOnce } from './domain/settings.js';
+import { getSetting, setSettingOnce } from './domain/serverSettings.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens } from './auth/tokens.js';
 import { createHttp } from './http/app.js';

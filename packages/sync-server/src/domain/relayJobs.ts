@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { Contact, Conversation, Emitter, Message } from '@goutong/core';
+import type { Contact, Conversation, Message } from '@goutong/core';
 import type { Db, Queryable } from '../db/db.js';
 import { toContact, toConversation, toMessage } from './rows.js';
-import { recordMessageStatus, type Committed, type MessageStatusOpts } from './workspace.js';
+import type { StatusOptions, Workspace } from './workspace.js';
 
 /** A claimed relay job (a row of the transactional outbox), parsed at the database boundary. */
 const RelayJobRow = z.object({
@@ -40,9 +40,12 @@ export interface RelayFinish {
 }
 
 /** The status fact a finish records with it (same transaction). */
-export interface RelayStatus extends MessageStatusOpts {
+export interface RelayStatus extends StatusOptions {
   status: NonNullable<Message['status']>;
 }
+
+/** What the relay needs of the workspace: the status fact writer and the commit announcements. */
+export type StatusWriter = Pick<Workspace, 'recordMessageStatus' | 'committed'>;
 
 export interface SendTarget {
   message: Message;
@@ -66,8 +69,8 @@ const toJob = (r: unknown): RelayJob => {
 export class RelayJobs {
   constructor(
     private readonly db: Db,
-    /** Fired after a commit that wrote a fact (the workspace's `committed`: pokes, fan-out). */
-    private readonly committed: Emitter<Committed>,
+    /** Writes the status fact (inside our transaction) and announces commits (`committed`: pokes, fan-out). */
+    private readonly ws: StatusWriter,
   ) {}
 
   /** Claims up to `limit` ready jobs (queued and due, or sending with an expired lease) for `owner`. */
@@ -99,7 +102,7 @@ export class RelayJobs {
   async markSending(lease: RelayLease, messageId: string, now: number): Promise<boolean> {
     const res = await this.db.tx(async (q) => {
       if (!(await this.touch(q, lease, now))) return { held: false, message: null };
-      return { held: true, message: await recordMessageStatus(q, messageId, 'sending') };
+      return { held: true, message: await this.ws.recordMessageStatus(q, messageId, 'sending') };
     });
     this.announce(res.message);
     return res.held;
@@ -110,7 +113,7 @@ export class RelayJobs {
    * is held. Returns whether the job was finished (false: the lease was lost, nothing was written).
    */
   async finish(lease: RelayLease, messageId: string, finish: RelayFinish, status: RelayStatus | null, now: number): Promise<boolean> {
-    const res = await this.db.tx((q) => finishRelayJob(q, lease, messageId, finish, status, now));
+    const res = await this.db.tx((q) => finishRelayJob(q, this.ws, lease, messageId, finish, status, now));
     this.announce(res.message);
     return res.finished;
   }
@@ -122,7 +125,7 @@ export class RelayJobs {
   }
 
   private announce(m: Message | null): void {
-    if (m) this.committed.emit({ tenantId: m.tenantId, seq: m.seq });
+    if (m) this.ws.committed.emit({ tenantId: m.tenantId, seq: m.seq });
   }
 }
 
@@ -133,6 +136,7 @@ export class RelayJobs {
  */
 export async function finishRelayJob(
   q: Queryable,
+  ws: Pick<Workspace, 'recordMessageStatus'>,
   lease: RelayLease,
   messageId: string,
   finish: RelayFinish,
@@ -147,16 +151,5 @@ export async function finishRelayJob(
   if (r.changes === 0) return { finished: false, message: null };
   if (!status) return { finished: true, message: null };
   const { status: s, ...opts } = status;
-  return { finished: true, message: await recordMessageStatus(q, messageId, s, opts) };
-}
-
-/**
- * Queues a message for its provider inside the caller's transaction (the transactional outbox row
- * commits with the message it relays). The one writer of new relay jobs: a reply command and the
- * email channel's system replies both come here.
- */
-export async function enqueueRelayJob(q: Queryable, job: { id: string; tenantId: string; messageId: string; inboxId: string }, now: number): Promise<void> {
-  await q.run('INSERT INTO relay_jobs (id, tenant_id, message_id, inbox_id, state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)', [
-    job.id, job.tenantId, job.messageId, job.inboxId, 'queued', now, now, now,
-  ]);
+  return { finished: true, message: await ws.recordMessageStatus(q, messageId, s, opts) };
 }

@@ -69,6 +69,12 @@ export interface InboundInput {
   reopen?: boolean | undefined;
 }
 
+export interface StatusOptions {
+  reason?: string | null;
+  providerMessageId?: string | null;
+  meta?: Record<string, unknown>;
+}
+
 export interface InboundResult {
   duplicate: boolean;
   message: Message;
@@ -451,10 +457,34 @@ export class Workspace {
   }
 
   /** Records a delivery status change of an outgoing message as a fact. */
-  async setMessageStatus(messageId: string, status: Message['status'], opts: MessageStatusOpts = {}): Promise<Message | null> {
-    const res = await this.db.tx((q) => recordMessageStatus(q, messageId, status, opts));
+  async setMessageStatus(messageId: string, status: Message['status'], opts: StatusOptions = {}): Promise<Message | null> {
+    const res = await this.db.tx((q) => this.recordMessageStatus(q, messageId, status, opts));
     if (res) this.committed.emit({ tenantId: res.tenantId, seq: res.seq });
     return res;
+  }
+
+  /**
+   * setMessageStatus inside the caller's transaction (the relay finishes its job and writes the status
+   * fact in one commit). The caller emits `committed` ({tenantId, seq} of the result) after its commit.
+   */
+  async recordMessageStatus(q: Queryable, messageId: string, status: Message['status'], opts: StatusOptions = {}): Promise<Message | null> {
+    const r = await q.one('SELECT * FROM messages WHERE id = ?', [messageId]);
+    if (!r) return null;
+    const m = toMessage(r);
+    // Statuses only move forward (a late "accepted" never overwrites "delivered").
+    const rank = { queued: 0, sending: 1, accepted: 2, delivered: 3, failed: 3 } as const;
+    if (m.status && status && rank[status] < rank[m.status] && !(m.status === 'sending' && status === 'queued')) return null;
+    // A repeated receipt (a provider retry, or one whose dedupe key differs) changes nothing: no new fact.
+    const sameMeta = Object.entries(opts.meta ?? {}).every(([k, v]) => JSON.stringify(m.meta[k]) === JSON.stringify(v));
+    const sameProviderId = !opts.providerMessageId || opts.providerMessageId === r.provider_message_id;
+    const sameReason = opts.reason === undefined || (opts.reason ?? null) === m.statusReason;
+    if (m.status === status && sameMeta && sameProviderId && sameReason) return null;
+    const seq = await nextSeq(q, m.tenantId);
+    const meta = { ...m.meta, ...(opts.meta ?? {}) };
+    await q.run('UPDATE messages SET status = ?, status_reason = ?, provider_message_id = COALESCE(?, provider_message_id), meta = ?, seq = ? WHERE id = ?', [
+      status, opts.reason ?? null, opts.providerMessageId ?? null, JSON.stringify(meta), seq, messageId,
+    ]);
+    return { ...m, status, statusReason: opts.reason ?? null, meta, seq };
   }
 
   // ----- reads -------------------------------------------------------------------------
@@ -611,34 +641,3 @@ export class Workspace {
 }
 
 export { OPEN_STATUSES };
-
-export interface MessageStatusOpts {
-  reason?: string | null;
-  providerMessageId?: string | null;
-  meta?: Record<string, unknown>;
-}
-
-/**
- * Records a delivery status change of an outgoing message inside the caller's transaction (the relay
- * commits it with its job's finish). Returns the changed message, or null when nothing changed; the
- * caller emits `committed` after its commit.
- */
-export async function recordMessageStatus(q: Queryable, messageId: string, status: Message['status'], opts: MessageStatusOpts = {}): Promise<Message | null> {
-  const r = await q.one('SELECT * FROM messages WHERE id = ?', [messageId]);
-  if (!r) return null;
-  const m = toMessage(r);
-  // Statuses only move forward (a late "accepted" never overwrites "delivered").
-  const rank = { queued: 0, sending: 1, accepted: 2, delivered: 3, failed: 3 } as const;
-  if (m.status && status && rank[status] < rank[m.status] && !(m.status === 'sending' && status === 'queued')) return null;
-  // A repeated receipt (a provider retry, or one whose dedupe key differs) changes nothing: no new fact.
-  const sameMeta = Object.entries(opts.meta ?? {}).every(([k, v]) => JSON.stringify(m.meta[k]) === JSON.stringify(v));
-  const sameProviderId = !opts.providerMessageId || opts.providerMessageId === r.provider_message_id;
-  const sameReason = opts.reason === undefined || (opts.reason ?? null) === m.statusReason;
-  if (m.status === status && sameMeta && sameProviderId && sameReason) return null;
-  const seq = await nextSeq(q, m.tenantId);
-  const meta = { ...m.meta, ...(opts.meta ?? {}) };
-  await q.run('UPDATE messages SET status = ?, status_reason = ?, provider_message_id = COALESCE(?, provider_message_id), meta = ?, seq = ? WHERE id = ?', [
-    status, opts.reason ?? null, opts.providerMessageId ?? null, JSON.stringify(meta), seq, messageId,
-  ]);
-  return { ...m, status, statusReason: opts.reason ?? null, meta, seq };
-}

@@ -37,7 +37,7 @@ export class RelayWorker {
   private readonly jobs: RelayJobs;
 
   constructor(private readonly o: RelayOptions) {
-    this.jobs = new RelayJobs(o.db, o.workspace.committed);
+    this.jobs = new RelayJobs(o.db, o.workspace);
   }
 
   start(): void {
