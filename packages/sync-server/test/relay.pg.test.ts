@@ -35,9 +35,20 @@ class CountingProvider {
   readonly reconciled: { node: string; messageId: string }[] = [];
   private plans = new Map<string, Plan[]>();
   private held = new Map<string, (() => void)[]>();
+  private reconcileHolds = new Set<string>();
 
   plan(messageId: string, ...plans: Plan[]): void {
     this.plans.set(messageId, [...(this.plans.get(messageId) ?? []), ...plans]);
+  }
+
+  /** Holds the next reconciliation of a message by one node until released (a slow provider list). */
+  holdReconcile(node: string, messageId: string): void {
+    this.reconcileHolds.add(`${node}:${messageId}`);
+  }
+
+  /** Lets a held reconciliation answer. */
+  releaseReconcile(node: string, messageId: string): void {
+    this.release(`reconcile-${node}`, messageId);
   }
 
   /** Lets the held send of a message by one node answer. */
@@ -69,6 +80,11 @@ class CountingProvider {
       },
       reconcile: async (ctx: SendContext) => {
         this.reconciled.push({ node, messageId: ctx.message.id });
+        const hold = `${node}:${ctx.message.id}`;
+        if (this.reconcileHolds.delete(hold)) {
+          const key = `reconcile-${hold}`;
+          await new Promise<void>((r) => this.held.set(key, [...(this.held.get(key) ?? []), r]));
+        }
         return this.delivered.includes(ctx.message.id) ? { kind: 'found', providerMessageId: `found-${ctx.message.id}` } : { kind: 'absent' };
       },
     };
@@ -252,6 +268,31 @@ describe('relay on PostgreSQL with two server processes', () => {
     expect(await job(id)).toMatchObject({ state: 'done', attempts: 2 });
     expect(provider.delivered.filter((d) => d === id)).toHaveLength(1);
     expect(provider.sends(id)).toBe(2);
+  });
+
+  it('a worker whose lease was taken over while it reconciled does not send', async () => {
+    const id = await queueReply();
+    // The first attempt fails (not delivered): the job waits for its retry.
+    provider.plan(id, { result: { kind: 'retry', reason: 'throttled' } });
+    expect(await a.worker().pass()).toBe(1);
+    expect(await job(id)).toMatchObject({ state: 'queued', attempts: 1 });
+
+    // A (its clock past the backoff) claims the retry and asks the provider, which is slow to answer.
+    provider.holdReconcile('A', id);
+    const aRun = a.worker({ now: afterLease }).pass();
+    await eventually(() => provider.reconciled.some((r) => r.node === 'A' && r.messageId === id), 'A reconciling');
+    // Meanwhile A's lease runs out and B takes the job over: it reconciles (absent) and sends.
+    expect(await b.worker({ now: () => Date.now() + 200_000 }).pass()).toBe(1);
+    expect(await message(id)).toMatchObject({ status: 'accepted', provider_message_id: `p-B-${id}` });
+    const after = { job: await job(id), seq: await a.ws.currentSeq(inbox.tenantId) };
+
+    // A's answer ("absent") arrives: A has lost the lease, so it neither sends nor writes anything.
+    provider.releaseReconcile('A', id);
+    await aRun;
+    expect(provider.attempts.filter((x) => x.messageId === id).map((x) => x.node)).toEqual(['A', 'B']);
+    expect(provider.delivered.filter((d) => d === id)).toHaveLength(1);
+    expect(await job(id)).toEqual(after.job);
+    expect(await a.ws.currentSeq(inbox.tenantId)).toBe(after.seq);
   });
 
   it('a job is finished and its status fact written in one transaction: a failed status write leaves the job to be retried', async () => {
