@@ -12,6 +12,37 @@ const PLATFORM_MODULES = [
 ];
 const NODE_BUILTINS = ['fs', 'path', 'os', 'crypto', 'http', 'https', 'net', 'child_process', 'worker_threads', 'stream', 'url', 'util', 'events', 'buffer', 'process'];
 
+// ----- One writer of facts (issue 9, part 3): SQL lives only in the server's domain and db layers. -----
+// Outside packages/sync-server/src/{domain,db}: no SQL text, no database calls (.run/.all/.one/.exec
+// with SQL, anything on a `db`/`q`/`*.db` handle, any .tx()), no database drivers, and from db/db.js
+// only types and openDb (the composition root opens the database; the domain layer uses it).
+const SQL_TEXT = String.raw`/^\s*(SELECT\s[\s\S]*\sFROM\s|INSERT\s+INTO\s|UPDATE\s+\w+\s+SET\s|DELETE\s+FROM\s|WITH\s+\w+\s+AS\s*\(|(CREATE|ALTER|DROP)\s+(TABLE|INDEX|UNIQUE)|TRUNCATE\s|BEGIN\b|COMMIT\b|ROLLBACK\b|LOCK\s+TABLE)/`;
+const SQL_LAYER_MESSAGE = 'SQL belongs to the domain layer (packages/sync-server/src/domain) or src/db: call a domain function that runs it (one writer of facts).';
+export const SERVER_SQL_LAYER = {
+  syntax: [
+    // SQL text anywhere (a string or the first chunk of a template).
+    `Literal[value=${SQL_TEXT}]`,
+    `TemplateLiteral > TemplateElement:first-child[value.raw=${SQL_TEXT}]`,
+    // A statement method called with literal text.
+    "CallExpression[callee.property.name=/^(run|all|one|exec|query)$/][arguments.0.type='Literal'][arguments.0.regex=undefined]",
+    "CallExpression[callee.property.name=/^(run|all|one|exec|query)$/][arguments.0.type='TemplateLiteral']",
+    // Any statement method on a database handle (db, q, this.db, ws.db, this.o.db…), whatever its argument.
+    "CallExpression[callee.property.name=/^(run|all|one|exec|tx)$/][callee.object.name=/^(db|q|tx|client|pool)$/]",
+    "CallExpression[callee.property.name=/^(run|all|one|exec|tx)$/][callee.object.property.name='db']",
+    // Transactions are opened by the domain layer only.
+    "CallExpression[callee.property.name='tx']",
+  ].map((selector) => ({ selector, message: SQL_LAYER_MESSAGE })),
+  imports: {
+    paths: [
+      { name: 'pg', message: SQL_LAYER_MESSAGE },
+      { name: 'better-sqlite3', message: SQL_LAYER_MESSAGE },
+    ],
+    patterns: [
+      { group: ['**/db/db.js', '**/db/db'], allowImportNames: ['openDb'], allowTypeImports: true, message: `${SQL_LAYER_MESSAGE} Import only types (and openDb) from db/db.js.` },
+    ],
+  },
+};
+
 export default tseslint.config(
   {
     ignores: ['**/dist/**', '**/node_modules/**', '**/test-results/**', '**/.goutong/**', 'packages/mobile/**', 'packages/desktop/{test,bench,build}/**', 'packages/desktop/*.{ts,js,mjs}', 'packages/storage-rxdb/**', '**/*.d.ts', '**/unpackage/**'],
@@ -70,5 +101,28 @@ export default tseslint.config(
     ignores: ['**/*.test.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: { '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }] },
+  },
+  {
+    files: ['packages/sync-server/src/**/*.ts'],
+    ignores: [
+      'packages/sync-server/src/domain/**',
+      'packages/sync-server/src/db/**',
+      // TEMPORARY (issue 9): these still run SQL until their owners move it into the domain layer
+      // (PROVIDERS helper: src/channels/**; SECURITY helper: auth/service.ts, sync/docs.ts,
+      // attachments/**). The coordinator removes each entry once its move is merged.
+      'packages/sync-server/src/channels/**',
+      'packages/sync-server/src/auth/service.ts',
+      'packages/sync-server/src/sync/docs.ts',
+      'packages/sync-server/src/attachments/**',
+    ],
+    rules: {
+      'no-restricted-syntax': ['error', ...SERVER_SQL_LAYER.syntax],
+      'no-restricted-imports': ['error', SERVER_SQL_LAYER.imports],
+    },
+  },
+  {
+    // The package's public entry re-exports the database openers (tests, benchmarks, embedding).
+    files: ['packages/sync-server/src/index.ts'],
+    rules: { 'no-restricted-imports': ['error', { ...SERVER_SQL_LAYER.imports, patterns: SERVER_SQL_LAYER.imports.patterns.map((p) => ({ ...p, allowImportNames: ['openDb', 'openSqlite', 'openPostgres'] })) }] },
   },
 );

@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { openDb } from './db/db.js';
 import { migrate } from './db/migrations.js';
 import { Workspace } from './domain/workspace.js';
-import { createTenant } from './seed.js';
+import { createTenant, tenantBySlug } from './domain/tenants.js';
 import { silentLogger } from '@goutong/core';
 
 const CreateTenantArgs = z.object({
@@ -41,17 +41,20 @@ export async function runCli(argv: string[], config: Config, env: Record<string,
   try {
     await migrate(db);
     const ws = new Workspace(db, silentLogger);
-    if (await db.one('SELECT id FROM tenants WHERE slug = ?', [args.data.slug])) {
+    if (await tenantBySlug(db, args.data.slug)) {
       process.stderr.write(`a workspace "${args.data.slug}" exists already\n`);
       return 1;
     }
-    const t = await createTenant(ws, {
-      slug: args.data.slug,
-      name: args.data.name,
-      teams: [args.data.team],
-      agents: [{ email: args.data['admin-email'], name: args.data['admin-name'], role: 'admin', teams: [args.data.team], password }],
-    });
-    await ws.audit(t.tenantId, null, 'tenant.create', t.tenantId, { slug: args.data.slug, via: 'cli' });
+    await createTenant(
+      ws,
+      {
+        slug: args.data.slug,
+        name: args.data.name,
+        teams: [args.data.team],
+        agents: [{ email: args.data['admin-email'], name: args.data['admin-name'], role: 'admin', teams: [args.data.team], password }],
+      },
+      { agentId: null, action: 'tenant.create', details: { slug: args.data.slug, via: 'cli' } },
+    );
     process.stdout.write(`created workspace "${args.data.slug}" with admin ${args.data['admin-email']}\n`);
     return 0;
   } finally {

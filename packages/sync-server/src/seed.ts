@@ -1,7 +1,8 @@
-import type { Agent, Command, Role } from '@goutong/core';
+import type { Agent, Command } from '@goutong/core';
 import type { Workspace } from './domain/workspace.js';
-import { hashPassword, randomToken, encryptSecret } from './auth/crypto.js';
-import { insertInbox, nextSeq, toAgent } from './domain/rows.js';
+import { createInbox, createTenant, tenantBySlug } from './domain/tenants.js';
+import { CannedResponses } from './domain/canned.js';
+import { getSetting, setSettingOnce } from './domain/serverSettings.js';
 
 export const DEMO = {
   tenant: 'demo',
@@ -9,55 +10,7 @@ export const DEMO = {
   password: 'goutong-demo',
 } as const;
 
-export interface CreateTenantInput {
-  slug: string;
-  name: string;
-  teams: string[];
-  agents: { email: string; name: string; role: Role; teams: string[]; password: string }[];
-}
-
-/** Creates a tenant with teams and agents (used by the demo seed, tests and the CLI). */
-export async function createTenant(ws: Workspace, input: CreateTenantInput): Promise<{ tenantId: string; teamIds: Record<string, string>; agents: Record<string, Agent> }> {
-  const now = Date.now();
-  const tenantId = ws.ids.next();
-  const teamIds: Record<string, string> = {};
-  for (const t of input.teams) teamIds[t] = ws.ids.next();
-  const hashes = await Promise.all(input.agents.map((a) => hashPassword(a.password)));
-  const agentIds = input.agents.map(() => ws.ids.next());
-  await ws.db.tx(async (q) => {
-    await q.run('INSERT INTO tenants (id, slug, name, created_at) VALUES (?, ?, ?, ?)', [tenantId, input.slug, input.name, now]);
-    await q.run('INSERT INTO tenant_seq (tenant_id, seq) VALUES (?, ?)', [tenantId, 1]);
-    for (const t of input.teams) await q.run('INSERT INTO teams (id, tenant_id, name, seq) VALUES (?, ?, ?, 1)', [teamIds[t]!, tenantId, t]);
-    for (const [i, a] of input.agents.entries()) {
-      await q.run('INSERT INTO agents (id, tenant_id, email, name, role, team_ids, password_hash, active, created_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, 1)', [
-        agentIds[i]!, tenantId, a.email.toLowerCase(), a.name, a.role, JSON.stringify(a.teams.map((t) => teamIds[t]!)), hashes[i]!, now,
-      ]);
-    }
-  });
-  const agents: Record<string, Agent> = {};
-  for (const id of agentIds) {
-    const a = toAgent((await ws.db.one('SELECT * FROM agents WHERE id = ?', [id]))!);
-    agents[a.email] = a;
-  }
-  return { tenantId, teamIds, agents };
-}
-
-/** Creates an inbox directly (seed and tests); the API path is InboxAdmin.create. */
-export async function createInbox(
-  ws: Workspace,
-  serverSecret: string,
-  i: { tenantId: string; name: string; channel: string; provider?: string; teamIds: string[]; config?: Record<string, unknown>; secrets?: Record<string, string> },
-): Promise<string> {
-  const id = ws.ids.next();
-  const secrets = i.secrets ?? (i.channel === 'api' ? { secret: randomToken(24) } : {});
-  await ws.db.tx(async (q) =>
-    insertInbox(q, {
-      id, tenantId: i.tenantId, name: i.name, channel: i.channel, provider: i.provider ?? i.channel, teamIds: i.teamIds, config: i.config ?? {},
-      sealedSecrets: encryptSecret(serverSecret, JSON.stringify(secrets)), createdAt: Date.now(), seq: await nextSeq(q, i.tenantId),
-    }),
-  );
-  return id;
-}
+export { createInbox, createTenant, type CreateTenantInput } from './domain/tenants.js';
 
 const SAMPLES: { from: string; name: string; text: string; priority?: 'urgent' | 'high' | 'low'; labels?: string[]; assign?: string; status?: 'pending' | 'resolved' }[] = [
   { from: '+8613800138000', name: '王芳', text: '你好，我的订单 #20261124 还没有发货，请帮忙查一下。', priority: 'high', labels: ['订单'] },
@@ -75,8 +28,8 @@ const SAMPLES: { from: string; name: string; text: string; priority?: 'urgent' |
  * job next time (each step checks what exists; inbound messages are idempotent by externalId).
  */
 export async function seedDemo(ws: Workspace, serverSecret: string): Promise<boolean> {
-  if (await ws.db.one("SELECT value FROM settings WHERE key = 'demo_seeded'")) return false;
-  const existing = await ws.db.one<{ id: string }>('SELECT id FROM tenants WHERE slug = ?', [DEMO.tenant]);
+  if ((await getSetting(ws.db, 'demo_seeded')) !== null) return false;
+  const existing = await tenantBySlug(ws.db, DEMO.tenant);
   let tenantId: string;
   let agents: Record<string, Agent>;
   let supportTeam: string;
@@ -123,11 +76,7 @@ export async function seedDemo(ws: Workspace, serverSecret: string): Promise<boo
     ['refund', 'Refund policy', 'Refunds reach your account within 3-5 business days after we receive the item.'],
     ['wait', '请稍候', '请稍候，我正在为您查询，马上回复您。'],
   ];
-  for (const [shortCode, title, body] of canned) {
-    await ws.db.run('INSERT INTO canned_responses (id, tenant_id, short_code, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
-      ws.ids.next(), tenantId, shortCode, title, body, Date.now(), Date.now(),
-    ]);
-  }
-  await ws.db.run("INSERT INTO settings (key, value) VALUES ('demo_seeded', ?) ON CONFLICT DO NOTHING", [String(Date.now())]);
+  await new CannedResponses(ws.db).seed(tenantId, canned.map(([shortCode, title, body]) => ({ id: ws.ids.next(), shortCode, title, body })));
+  await setSettingOnce(ws.db, 'demo_seeded', String(Date.now()));
   return true;
 }

@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { openDb, type Db } from './db/db.js';
 import { migrate } from './db/migrations.js';
 import { Workspace } from './domain/workspace.js';
+import { getSetting, setSettingOnce } from './domain/serverSettings.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens } from './auth/tokens.js';
 import { createHttp } from './http/app.js';
@@ -59,11 +60,9 @@ export interface ServerOptions {
 /** The secret that signs tokens and seals provider secrets: from config, else generated once and kept. */
 async function serverSecret(db: Db, configured: string | null): Promise<string> {
   if (configured) return configured;
-  const row = await db.one<{ value: string }>("SELECT value FROM settings WHERE key = 'server_secret'");
-  if (row) return row.value;
-  const fresh = crypto.randomBytes(32).toString('base64url');
-  await db.run("INSERT INTO settings (key, value) VALUES ('server_secret', ?) ON CONFLICT DO NOTHING", [fresh]);
-  return (await db.one<{ value: string }>("SELECT value FROM settings WHERE key = 'server_secret'"))!.value;
+  const stored = await getSetting(db, 'server_secret');
+  if (stored !== null) return stored;
+  return setSettingOnce(db, 'server_secret', crypto.randomBytes(32).toString('base64url'));
 }
 
 /** A built app of a sibling workspace package, if present (the monorepo layout). */

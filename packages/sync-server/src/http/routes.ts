@@ -17,10 +17,13 @@ import type { Workspace } from '../domain/workspace.js';
 import type { InboxAdmin } from '../channels/inboxAdmin.js';
 import { ApiError, badRequest, forbidden, notFound, unauthorized } from '../errors.js';
 import { agentOf, bearer, parse, requireAgent, requireRole } from './app.js';
-import { toMessage } from '../domain/rows.js';
 import { safeEqual, hmacHex } from '../auth/crypto.js';
 import { buildOpenApi } from './openapi.js';
 import { scopeHas } from '../domain/scope.js';
+import { tenantById } from '../domain/tenants.js';
+import { messageInConversation } from '../domain/reads.js';
+import { rememberWebhook } from '../domain/webhookReplay.js';
+import { insertAudit } from '../domain/audit.js';
 
 export const InboundBody = z.object({
   externalId: z.string().min(1).max(256),
@@ -72,7 +75,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   app.post('/api/v1/auth/login', async (req) => {
     const body = parse(LoginRequest, req.body, 'login');
     const { tokens, agent } = await auth.login(body.email, body.password, req.ip, body.tenant);
-    await ws.audit(agent.tenantId, agent.id, 'auth.login', agent.id, { ip: req.ip });
+    await insertAudit(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'auth.login', target: agent.id, details: { ip: req.ip } }, Date.now());
     return tokens;
   });
   app.post('/api/v1/auth/refresh', async (req) => auth.refresh(parse(RefreshRequest, req.body, 'refresh request').refreshToken));
@@ -83,8 +86,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   });
   app.get('/api/v1/me', authed, async (req) => {
     const agent = agentOf(req);
-    const t = await ws.db.one<{ id: string; slug: string; name: string }>('SELECT id, slug, name FROM tenants WHERE id = ?', [agent.tenantId]);
-    return { agent, tenant: t };
+    return { agent, tenant: await tenantById(ws.db, agent.tenantId) };
   });
 
   // ----- directory ---------------------------------------------------------------------
@@ -150,8 +152,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
       const expected = `sha256=${hmacHex(settings.secrets.secret ?? '', `${ts}.${req.rawBody ?? ''}`)}`;
       if (!safeEqual(expected, sig)) throw forbidden('bad signature');
       const replayKey = `api:${inboxId}:${sig}`;
-      const r = await ws.db.run('INSERT INTO webhook_replay (key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [replayKey, Date.now()]);
-      if (r.changes === 0) throw new ApiError('conflict', 'replayed request');
+      if (!(await rememberWebhook(ws.db, replayKey, Date.now()))) throw new ApiError('conflict', 'replayed request');
       return settings.inbox;
     }
     const token = bearer(req);
@@ -193,9 +194,9 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
         : { type: 'send_reply', id: ws.ids.next(), deviceTime: Date.now(), conversationId: id, text: body.text, ...(body.subject ? { subject: body.subject } : {}) };
     const outcome = await ws.applyCommand(agent, command, Date.now(), key);
     if (outcome.outcome === 'rejected') throw new ApiError(outcome.error.code as never, outcome.error.message);
-    const row = await ws.db.one('SELECT * FROM messages WHERE id = ? AND conversation_id = ?', [outcome.id, id]);
-    if (!row) throw new ApiError('conflict', 'this Idempotency-Key was already used for another request');
-    return reply.status(outcome.outcome === 'applied' ? 201 : 200).send(ws.withAttachmentUrls(toMessage(row)));
+    const message = await messageInConversation(ws.db, outcome.id, id);
+    if (!message) throw new ApiError('conflict', 'this Idempotency-Key was already used for another request');
+    return reply.status(outcome.outcome === 'applied' ? 201 : 200).send(ws.withAttachmentUrls(message));
   });
   app.patch('/api/v1/conversations/:id', authed, async (req) => {
     const agent = agentOf(req);

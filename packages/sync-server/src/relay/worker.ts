@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
-import { backoffDelay, type Logger } from '@goutong/core';
-import type { Db, Row } from '../db/db.js';
+import { assertNever, backoffDelay, type Logger } from '@goutong/core';
+import type { Db } from '../db/db.js';
 import type { Workspace } from '../domain/workspace.js';
-import { toContact, toConversation, toMessage } from '../domain/rows.js';
+import { RelayJobs, type RelayJob, type RelayJobState, type RelayStatus } from '../domain/relayJobs.js';
 import type { ProviderDeps, ProviderRegistry } from '../channels/provider.js';
 
 /** Retries of a relay job: from 1 s up to 5 min, ±20 %. */
@@ -34,7 +34,11 @@ export class RelayWorker {
   private again = false;
   private stopped = false;
 
-  constructor(private readonly o: RelayOptions) {}
+  private readonly jobs: RelayJobs;
+
+  constructor(private readonly o: RelayOptions) {
+    this.jobs = new RelayJobs(o.db, o.workspace);
+  }
 
   start(): void {
     this.stopped = false;
@@ -87,105 +91,87 @@ export class RelayWorker {
     return (this.o.now ?? Date.now)();
   }
 
-  private async claim(): Promise<Row[]> {
-    const now = this.now();
-    const lease = now + (this.o.leaseMs ?? 60_000);
-    const limit = this.o.batch ?? 10;
-    const pick = `SELECT id FROM relay_jobs WHERE (state = 'queued' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?) ORDER BY next_attempt_at LIMIT ?`;
-    const sql = `UPDATE relay_jobs SET state = 'sending', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
-      WHERE id IN (${this.o.db.dialect === 'pg' ? `${pick} FOR UPDATE SKIP LOCKED` : pick}) RETURNING *`;
-    return this.o.db.tx((q) => q.all(sql, [lease, this.owner, now, now, now, limit]));
+  private async claim(): Promise<RelayJob[]> {
+    return this.jobs.claim({ owner: this.owner, now: this.now(), leaseMs: this.o.leaseMs ?? 60_000, limit: this.o.batch ?? 10 });
   }
 
-  private async finish(jobId: string, state: 'done' | 'failed' | 'queued', fields: { error?: string | null; nextAttemptAt?: number }): Promise<boolean> {
-    // Only the lease holder may finish the job (a slow worker whose lease was taken over must not).
-    const r = await this.o.db.run(
-      `UPDATE relay_jobs SET state = ?, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at), lease_until = NULL, lease_owner = NULL, updated_at = ?
-       WHERE id = ? AND lease_owner = ?`,
-      [state, fields.error ?? null, fields.nextAttemptAt ?? null, this.now(), jobId, this.owner],
-    );
-    return r.changes > 0;
+  /** Finishes the job and records the status fact in one transaction, if this worker still holds the lease. */
+  private finish(job: RelayJob, state: RelayJobState, fields: { error?: string | null; nextAttemptAt?: number }, status: RelayStatus | null = null): Promise<boolean> {
+    return this.jobs.finish({ jobId: job.id, owner: this.owner, attempts: job.attempts }, job.messageId, { state, ...fields }, status, this.now());
   }
 
-  private async run(job: Row): Promise<void> {
-    const jobId = String(job.id);
-    const messageId = String(job.message_id);
-    const attempts = Number(job.attempts);
-    const log = { job: jobId, message: messageId, attempt: attempts };
+  private async run(job: RelayJob): Promise<void> {
+    const { messageId, attempts } = job;
+    const lease = { jobId: job.id, owner: this.owner, attempts };
+    const log = { job: job.id, message: messageId, attempt: attempts };
     try {
-      const mrow = await this.o.db.one('SELECT * FROM messages WHERE id = ?', [messageId]);
-      if (!mrow) {
-        await this.finish(jobId, 'failed', { error: 'message vanished' });
+      const target = await this.jobs.target(messageId);
+      if (!target) {
+        await this.finish(job, 'failed', { error: 'message vanished' });
         return;
       }
-      const message = toMessage(mrow);
-      const conversation = toConversation((await this.o.db.one('SELECT * FROM conversations WHERE id = ?', [message.conversationId]))!);
-      const contact = toContact((await this.o.db.one('SELECT * FROM contacts WHERE id = ?', [conversation.contactId]))!);
-      const settings = await this.o.deps.inboxSettings(String(job.inbox_id));
+      const { message, conversation, contact } = target;
+      const settings = await this.o.deps.inboxSettings(job.inboxId);
       if (!settings) {
-        await this.finish(jobId, 'failed', { error: 'inbox not found' });
-        await this.o.workspace.setMessageStatus(messageId, 'failed', { reason: 'inbox not found' });
+        await this.finish(job, 'failed', { error: 'inbox not found' }, { status: 'failed', reason: 'inbox not found' });
         return;
       }
       const provider = this.o.providers.get(settings.inbox.channel, settings.inbox.provider);
       if (!provider) {
-        await this.finish(jobId, 'failed', { error: 'no provider for this inbox' });
-        await this.o.workspace.setMessageStatus(messageId, 'failed', { reason: `no provider ${settings.inbox.channel}/${settings.inbox.provider ?? ''}` });
+        await this.finish(job, 'failed', { error: 'no provider for this inbox' }, { status: 'failed', reason: `no provider ${settings.inbox.channel}/${settings.inbox.provider ?? ''}` });
         return;
       }
       const ctx = { ...settings, message, conversation, contact, idempotencyKey: message.id };
       if (attempts > 1 && provider.reconcile) {
         // An earlier attempt may have reached the provider (its answer lost, or its worker died):
         // ask before sending again.
-        const r = await provider.reconcile(ctx, Number(job.created_at) - 60_000);
+        const r = await provider.reconcile(ctx, job.createdAt - 60_000);
         if (r.kind === 'found') {
-          if (await this.finish(jobId, 'done', {})) await this.o.workspace.setMessageStatus(messageId, 'accepted', { providerMessageId: r.providerMessageId, meta: { reconciled: true } });
+          await this.finish(job, 'done', {}, { status: 'accepted', providerMessageId: r.providerMessageId, meta: { reconciled: true } });
           this.o.logger.info('relay: an earlier attempt had gone through; not sending again', { ...log, providerMessageId: r.providerMessageId });
           return;
         }
         if (r.kind === 'unknown') {
-          await this.finish(jobId, 'queued', { error: r.reason, nextAttemptAt: this.now() + backoffDelay(attempts, Math.random, RELAY_BACKOFF) });
+          await this.finish(job, 'queued', { error: r.reason, nextAttemptAt: this.now() + backoffDelay(attempts, Math.random, RELAY_BACKOFF) });
           this.o.logger.warn('relay: cannot tell whether an earlier attempt got through; waiting', { ...log, reason: r.reason });
           return;
         }
       }
-      if (message.status === 'queued') await this.o.workspace.setMessageStatus(messageId, 'sending');
+      // The lease is checked (and `sending` recorded) right before the provider is called: a worker
+      // whose lease was taken over does not send.
+      if (!(await this.jobs.markSending(lease, messageId, this.now()))) {
+        this.o.logger.warn('relay: lease lost before sending; leaving the job to its new holder', log);
+        return;
+      }
       const result = await provider.send(ctx);
+      let finished: boolean;
       switch (result.kind) {
-        case 'accepted': {
-          if (await this.finish(jobId, 'done', {})) {
-            await this.o.workspace.setMessageStatus(messageId, 'accepted', {
-              providerMessageId: result.providerMessageId,
-              ...(result.cost ? { meta: { cost: result.cost } } : {}),
-            });
-          }
+        case 'accepted':
+          finished = await this.finish(job, 'done', {}, { status: 'accepted', providerMessageId: result.providerMessageId, ...(result.cost ? { meta: { cost: result.cost } } : {}) });
           this.o.logger.info('relay: accepted', { ...log, providerMessageId: result.providerMessageId });
           break;
-        }
         case 'rejected':
-          if (await this.finish(jobId, 'failed', { error: result.reason })) {
-            await this.o.workspace.setMessageStatus(messageId, 'failed', { reason: result.reason, meta: result.code ? { errorCode: result.code } : {} });
-          }
+          finished = await this.finish(job, 'failed', { error: result.reason }, { status: 'failed', reason: result.reason, meta: result.code ? { errorCode: result.code } : {} });
           this.o.logger.warn('relay: rejected by provider', { ...log, reason: result.reason });
           break;
         case 'retry': {
           const max = this.o.maxAttempts ?? 12;
           if (attempts >= max) {
-            if (await this.finish(jobId, 'failed', { error: result.reason })) {
-              await this.o.workspace.setMessageStatus(messageId, 'failed', { reason: `gave up after ${attempts} attempts: ${result.reason}` });
-            }
+            finished = await this.finish(job, 'failed', { error: result.reason }, { status: 'failed', reason: `gave up after ${attempts} attempts: ${result.reason}` });
           } else {
             const delay = result.retryAfterMs ?? backoffDelay(attempts, Math.random, RELAY_BACKOFF);
-            await this.finish(jobId, 'queued', { error: result.reason, nextAttemptAt: this.now() + delay });
-            await this.o.workspace.setMessageStatus(messageId, 'queued', { reason: `retrying: ${result.reason}` });
+            finished = await this.finish(job, 'queued', { error: result.reason, nextAttemptAt: this.now() + delay }, { status: 'queued', reason: `retrying: ${result.reason}` });
           }
           this.o.logger.info('relay: will retry', { ...log, reason: result.reason });
           break;
         }
+        default:
+          return assertNever(result, 'send result');
       }
+      if (!finished) this.o.logger.warn('relay: lease was taken over while sending; this late result is ignored', { ...log, result: result.kind });
     } catch (e) {
       this.o.logger.error('relay: job crashed', { ...log, error: String(e) });
-      await this.finish(jobId, 'queued', { error: String(e), nextAttemptAt: this.now() + 5000 }).catch(() => undefined);
+      await this.finish(job, 'queued', { error: String(e), nextAttemptAt: this.now() + 5000 }).catch(() => undefined);
     }
   }
 }
