@@ -1,0 +1,213 @@
+import dns from 'node:dns/promises';
+import net from 'node:net';
+
+/**
+ * Egress guard for server-initiated requests (provider APIs, outbound webhooks): a URL configured by
+ * a tenant admin must not reach the server's own network (loopback, private, link-local, CGNAT,
+ * multicast, cloud metadata), unless the operator allows the host or CIDR with GOUTONG_EGRESS_ALLOW.
+ * Every address a name resolves to is checked, and every redirect is checked again.
+ */
+
+/** Blocked ranges (IPv4 and IPv6; v4-mapped IPv6 addresses are checked as IPv4). */
+const BLOCKED: readonly [string, number, 'ipv4' | 'ipv6'][] = [
+  ['0.0.0.0', 8, 'ipv4'], // "this network"
+  ['10.0.0.0', 8, 'ipv4'],
+  ['100.64.0.0', 10, 'ipv4'], // CGNAT
+  ['127.0.0.0', 8, 'ipv4'],
+  ['169.254.0.0', 16, 'ipv4'], // link-local, incl. 169.254.169.254 metadata
+  ['172.16.0.0', 12, 'ipv4'],
+  ['192.0.0.0', 24, 'ipv4'], // IETF protocol assignments (incl. 192.0.0.192 Oracle metadata)
+  ['192.0.2.0', 24, 'ipv4'],
+  ['192.168.0.0', 16, 'ipv4'],
+  ['198.18.0.0', 15, 'ipv4'], // benchmarking
+  ['198.51.100.0', 24, 'ipv4'],
+  ['203.0.113.0', 24, 'ipv4'],
+  ['224.0.0.0', 4, 'ipv4'], // multicast
+  ['240.0.0.0', 4, 'ipv4'], // reserved, broadcast
+  ['::', 128, 'ipv6'], // unspecified
+  ['::1', 128, 'ipv6'],
+  ['64:ff9b::', 96, 'ipv6'], // NAT64 (embeds IPv4)
+  ['64:ff9b:1::', 48, 'ipv6'],
+  ['100::', 64, 'ipv6'], // discard
+  ['2001:db8::', 32, 'ipv6'], // documentation
+  ['2002::', 16, 'ipv6'], // 6to4 (embeds IPv4)
+  ['fc00::', 7, 'ipv6'], // unique local (incl. AWS fd00:ec2::254 metadata)
+  ['fe80::', 10, 'ipv6'], // link-local
+  ['fec0::', 10, 'ipv6'], // site-local (deprecated)
+  ['ff00::', 8, 'ipv6'], // multicast
+];
+
+const blockList = (() => {
+  const b = new net.BlockList();
+  for (const [addr, prefix, type] of BLOCKED) b.addSubnet(addr, prefix, type);
+  return b;
+})();
+
+/** Refused by the egress guard: the message names the host and why (safe to show to an admin). */
+export class EgressError extends Error {
+  override readonly name = 'EgressError';
+}
+
+export interface EgressPolicy {
+  /** Host names (exact, case-insensitive) the operator allows even on internal addresses. */
+  hosts: Set<string>;
+  allowed: net.BlockList;
+}
+
+/** Parses GOUTONG_EGRESS_ALLOW entries: CIDRs (`10.0.0.0/8`, `fd00::/8`), single addresses and host names. */
+export function egressPolicy(entries: readonly string[]): EgressPolicy {
+  const hosts = new Set<string>();
+  const allowed = new net.BlockList();
+  for (const raw of entries) {
+    const e = raw.trim().toLowerCase().replace(/^\[|\]$/g, '');
+    if (!e) continue;
+    const slash = e.indexOf('/');
+    const addr = slash >= 0 ? e.slice(0, slash) : e;
+    const type = net.isIP(addr);
+    if (type === 0) {
+      if (slash >= 0) throw new Error(`GOUTONG_EGRESS_ALLOW: "${raw}" is not a CIDR`);
+      hosts.add(e);
+      continue;
+    }
+    const family = type === 4 ? 'ipv4' : 'ipv6';
+    const prefix = slash >= 0 ? Number(e.slice(slash + 1)) : type === 4 ? 32 : 128;
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (type === 4 ? 32 : 128)) throw new Error(`GOUTONG_EGRESS_ALLOW: bad prefix in "${raw}"`);
+    allowed.addSubnet(addr, prefix, family);
+  }
+  return { hosts, allowed };
+}
+
+let current: EgressPolicy = egressPolicy([]);
+
+/** Sets the process-wide policy (the server does it at start from GOUTONG_EGRESS_ALLOW). */
+export function setEgressAllow(entries: readonly string[]): void {
+  current = egressPolicy(entries);
+}
+
+/** The IPv4 address inside a v4-mapped/compatible IPv6 address (`::ffff:10.0.0.1`, `::ffff:a00:1`), else null. */
+function embeddedV4(v6: string): string | null {
+  const m = /^(?:0{0,4}:){0,5}(?::|0{0,4}:)?ffff:(.+)$/i.exec(v6) ?? /^::(\d+\.\d+\.\d+\.\d+)$/.exec(v6);
+  if (!m?.[1]) return null;
+  const tail = m[1];
+  if (net.isIPv4(tail)) return tail;
+  const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(tail);
+  if (!hex) return null;
+  const hi = parseInt(hex[1]!, 16);
+  const lo = parseInt(hex[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/** Why an address is internal, or null when it is public. */
+export function internalAddress(address: string, policy: EgressPolicy = current): string | null {
+  const a = address.replace(/^\[|\]$/g, '').split('%')[0]!;
+  const type = net.isIP(a);
+  if (type === 0) return 'not an IP address';
+  const v4 = type === 6 ? embeddedV4(a) : a;
+  const [addr, family] = v4 ? [v4, 'ipv4' as const] : [a, 'ipv6' as const];
+  if (policy.allowed.check(addr, family) || (v4 && type === 6 && policy.allowed.check(a, 'ipv6'))) return null;
+  return blockList.check(addr, family) ? `${address} is a loopback, private, link-local or metadata address` : null;
+}
+
+export type Resolver = (host: string) => Promise<{ address: string; family: number }[]>;
+const systemResolver: Resolver = (host) => dns.lookup(host, { all: true, verbatim: true });
+
+/**
+ * Checks a URL before the server connects to it: http(s) only, no credentials in it, and every
+ * address its host resolves to must be public (or allowed by the operator). Throws EgressError.
+ */
+export async function checkEgressUrl(url: string | URL, opts: { policy?: EgressPolicy; resolve?: Resolver } = {}): Promise<URL> {
+  const policy = opts.policy ?? current;
+  let u: URL;
+  try {
+    u = new URL(String(url));
+  } catch {
+    throw new EgressError(`not a valid URL: ${String(url).slice(0, 100)}`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new EgressError(`${u.protocol} URLs are not allowed (http or https only)`);
+  if (u.username || u.password) throw new EgressError('URLs with credentials are not allowed; use the secrets fields');
+  const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (policy.hosts.has(host)) return u;
+  let addresses: { address: string }[];
+  if (net.isIP(host)) addresses = [{ address: host }];
+  else {
+    try {
+      addresses = await (opts.resolve ?? systemResolver)(host);
+    } catch (e) {
+      throw new EgressError(`cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? 'lookup failed'}`);
+    }
+    if (addresses.length === 0) throw new EgressError(`cannot resolve ${host}`);
+  }
+  for (const { address } of addresses) {
+    const why = internalAddress(address, policy);
+    if (why) throw new EgressError(`${host} is not allowed: ${why} (an operator may allow it with GOUTONG_EGRESS_ALLOW)`);
+  }
+  return u;
+}
+
+export const MAX_REDIRECTS = 5;
+
+/**
+ * fetch for URLs from configuration: checks the URL before connecting and follows at most 5
+ * redirects by hand, checking each. A refused URL rejects with EgressError (a TypeError-like network
+ * failure for callers that retry: they treat it as final only when they look at the name).
+ */
+export async function egressFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  let url = input instanceof Request ? input.url : String(input);
+  let req: RequestInit = { ...init, redirect: 'manual' };
+  for (let hop = 0; ; hop++) {
+    await checkEgressUrl(url);
+    const res = await fetch(url, req);
+    if (res.status < 300 || res.status >= 400 || res.status === 304) return res;
+    const location = res.headers.get('location');
+    if (!location) return res;
+    if (hop >= MAX_REDIRECTS) throw new EgressError(`more than ${MAX_REDIRECTS} redirects from ${new URL(url).host}`);
+    await res.body?.cancel().catch(() => undefined);
+    const next = new URL(location, url);
+    // 303 (and 301/302 after POST, as browsers do) turn into a GET without a body.
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+      const headers = new Headers(req.headers);
+      headers.delete('content-type');
+      headers.delete('content-length');
+      req = { ...req, method: 'GET', body: null, headers };
+    }
+    // Credentials never follow a redirect to another origin.
+    if (next.origin !== new URL(url).origin) {
+      const headers = new Headers(req.headers);
+      headers.delete('authorization');
+      headers.delete('cookie');
+      req = { ...req, headers };
+    }
+    url = next.toString();
+  }
+}
+
+/**
+ * What a third party's error body may contribute to a message's status reason: at most ~200
+ * printable characters, without HTML, and with anything that looks like a secret masked.
+ */
+export function providerErrorExcerpt(body: unknown, max = 200): string {
+  let text = typeof body === 'string' ? body : body === null || body === undefined ? '' : (() => {
+    try {
+      return JSON.stringify(body);
+    } catch {
+      return String(body);
+    }
+  })();
+  text = text.slice(0, 20_000);
+  text = text
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&[a-z]+;|&#\d+;/gi, ' ');
+  text = text
+    // key=value / "key": "value" pairs of secret-looking keys
+    .replace(/((?:api[_-]?key|access[_-]?key|secret|token|password|passwd|pwd|auth|authorization|signature|sig|credential)[a-z_-]*["']?\s*[:=]\s*["']?)[^"'&\s,;}]+/gi, '$1***')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 ***')
+    // URLs with user:password@
+    .replace(/(\w+:\/\/)[^/\s:@]+:[^/\s@]+@/g, '$1***@')
+    // long opaque strings (keys, tokens, JWTs)
+    .replace(/\b[A-Za-z0-9_\-+/=.]{32,}\b/g, '***');
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+  text = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, ' ').replace(/\s+/g, ' ').trim();
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
