@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { openDb, type Db } from './db/db.js';
 import { migrate } from './db/migrations.js';
 import { Housekeeping } from './domain/housekeeping.js';
+import { setEgressAllow } from './net/egress.js';
 import { Workspace } from './domain/workspace.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens } from './auth/tokens.js';
@@ -73,6 +74,7 @@ export function defaultProviders(): ChannelProvider[] {
 /** Starts one server process: HTTP API, sync socket, webhooks, relay worker and the web app. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const cfg = opts.config;
+  setEgressAllow(cfg.egressAllow);
   const logger = opts.logger ?? createLogger(cfg.logLevel);
   const db = openDb({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
   await migrate(db);

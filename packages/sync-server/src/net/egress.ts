@@ -211,3 +211,29 @@ export function providerErrorExcerpt(body: unknown, max = 200): string {
   text = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, ' ').replace(/\s+/g, ' ').trim();
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/**
+ * Checks every URL in an inbox configuration (any string value, at any depth, that starts with
+ * http:// or https://). Returns the problems as `path: reason`, empty when all may be reached.
+ */
+export async function configUrlProblems(config: unknown, opts: { policy?: EgressPolicy; resolve?: Resolver } = {}): Promise<string[]> {
+  const found: [string, string][] = [];
+  const walk = (v: unknown, at: string, depth: number) => {
+    if (depth > 5) return;
+    if (typeof v === 'string') {
+      if (/^\s*https?:\/\//i.test(v)) found.push([at, v.trim()]);
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`, depth + 1));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, at ? `${at}.${k}` : k, depth + 1);
+  };
+  walk(config, '', 0);
+  const problems: string[] = [];
+  for (const [at, url] of found) {
+    try {
+      await checkEgressUrl(url, opts);
+    } catch (e) {
+      if (!(e instanceof EgressError)) throw e;
+      problems.push(`config.${at}: ${e.message}`);
+    }
+  }
+  return problems;
+}
