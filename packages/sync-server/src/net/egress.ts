@@ -212,9 +212,13 @@ export function providerErrorExcerpt(body: unknown, max = 200): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/** Config keys naming this server's own public address (where providers call us): not egress. */
+export const INBOUND_URL_KEYS: ReadonlySet<string> = new Set(['webhookBaseUrl', 'publicBaseUrl', 'publicUrl']);
+
 /**
  * Checks every URL in an inbox configuration (any string value, at any depth, that starts with
- * http:// or https://). Returns the problems as `path: reason`, empty when all may be reached.
+ * http:// or https://, except INBOUND_URL_KEYS). Returns the problems as `path: reason`, empty when
+ * all may be reached.
  */
 export async function configUrlProblems(config: unknown, opts: { policy?: EgressPolicy; resolve?: Resolver } = {}): Promise<string[]> {
   const found: [string, string][] = [];
@@ -223,7 +227,9 @@ export async function configUrlProblems(config: unknown, opts: { policy?: Egress
     if (typeof v === 'string') {
       if (/^\s*https?:\/\//i.test(v)) found.push([at, v.trim()]);
     } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`, depth + 1));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, at ? `${at}.${k}` : k, depth + 1);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) if (!INBOUND_URL_KEYS.has(k)) walk(x, at ? `${at}.${k}` : k, depth + 1);
+    }
   };
   walk(config, '', 0);
   const problems: string[] = [];
