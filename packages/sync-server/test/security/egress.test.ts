@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkEgressUrl, egressFetch, egressPolicy, EgressError, providerErrorExcerpt, setEgressAllow } from '../../src/net/egress.js';
-import { api, loginToken } from '../support/agentClient.js';
+import { api, eventually, loginToken } from '../support/agentClient.js';
 import { startTestServer } from '../support/inProcess.js';
 
 const none = egressPolicy([]);
@@ -85,7 +85,8 @@ describe('egress guard', () => {
     const body = `<html><head><script>alert(1)</script></head><body><h1>Error</h1> api_key=sk_live_abcdef123456 token: "tok_9f8e7d6c5b4a" Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl at https://admin:hunter2@internal.example/ \u0007\u001b[31m ${'x'.repeat(5000)}</body></html>`;
     const out = providerErrorExcerpt(body);
     expect(out.length).toBeLessThanOrEqual(200);
-    expect(out).not.toMatch(/<|>|script|alert|sk_live|tok_9f8e|eyJhbGci|hunter2|\u0007|\u001b/);
+    expect(out).not.toMatch(/<|>|script|alert|sk_live|tok_9f8e|eyJhbGci|hunter2/);
+    expect([...out].some((c) => c.charCodeAt(0) < 32)).toBe(false);
     expect(out).toMatch(/^Error api_key=\*\*\*/);
     expect(providerErrorExcerpt({ code: 21211, message: 'Invalid To number', auth_token: 'abc123secret' })).toBe('{"code":21211,"message":"Invalid To number","auth_token":"***"}');
   });
@@ -113,5 +114,35 @@ describe.each([['sqlite'], ['postgres']] as const)('egress guard on inbox config
     expect(ok.status).toBe(201);
     const patched = await admin('PATCH', `/api/v1/inboxes/${ok.body.id}`, { config: { webhookUrl: 'http://[::ffff:10.0.0.1]/hook' } });
     expect(patched.status).toBe(400);
+  });
+
+  it('egress guard checks again when sending: a URL that is no longer allowed is not contacted', async () => {
+    let hits = 0;
+    const hook = http.createServer((_req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (hook.address() as AddressInfo).port;
+      const inbox = await admin('POST', '/api/v1/inboxes', { name: 'Hooked', channel: 'api', config: { webhookUrl: `http://127.0.0.1:${port}/hook` } });
+      expect(inbox.status).toBe(201);
+      const inbound = await admin('POST', `/api/v1/inboxes/${inbox.body.id}/inbound`, { externalId: 'e1', from: { identifier: 'cust-1' }, text: 'hello' });
+      expect(inbound.status).toBe(201);
+      // The operator withdraws loopback from the allow-list (as if the URL had changed to resolve inward).
+      setEgressAllow([]);
+      const sent = await admin('POST', `/api/v1/conversations/${inbound.body.conversationId}/messages`, { text: 'reply' }, { 'idempotency-key': 'egress-1' });
+      expect(sent.status).toBe(201);
+      const reason = await eventually(async () => {
+        const msgs = await admin('GET', `/api/v1/conversations/${inbound.body.conversationId}/messages`);
+        const m = msgs.body.items.find((x: { id: string }) => x.id === sent.body.id);
+        return typeof m?.statusReason === 'string' && /not allowed/.test(m.statusReason) ? (m.statusReason as string) : null;
+      }, 'the send refused by the egress guard');
+      expect(reason).toMatch(/127\.0\.0\.1/);
+      expect(hits).toBe(0);
+    } finally {
+      setEgressAllow(['127.0.0.0/8', '::1']);
+      await new Promise((r) => hook.close(r));
+    }
   });
 });
