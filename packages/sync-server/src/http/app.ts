@@ -85,7 +85,11 @@ export function createHttp(logger: Logger): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err, req, reply) => {
-    if (err instanceof ApiError) return sendError(reply, err);
+    if (err instanceof ApiError) {
+      const retry = (err.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (err.code === 'rate_limited' && typeof retry === 'number') reply.header('retry-after', String(retry));
+      return sendError(reply, err);
+    }
     const e = err as { statusCode?: number; code?: string; message?: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
       const limit = req.routeOptions.bodyLimit ?? BODY_LIMIT;
