@@ -78,7 +78,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(cfg.logLevel);
   const db = openDb({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
   await migrate(db);
-  const secret = await serverSecret(db, cfg.dataDir, cfg.secret);
+  const secret = await serverSecret(db, cfg.dataDir, cfg.secret).catch(async (e: unknown) => {
+    await db.close();
+    throw e;
+  });
   const workspace = new Workspace(db, logger);
   const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds);
   const housekeeping = new Housekeeping(db, logger, { intervalMs: cfg.housekeepingIntervalMs });

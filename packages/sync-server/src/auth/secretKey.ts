@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/db.js';
-import { deleteLegacySecret, legacySecret } from '../domain/settings.js';
+import { deleteLegacySecret, hasSealedSecrets, legacySecret } from '../domain/settings.js';
 
 export const SECRET_FILE = 'secret.key';
 
@@ -50,6 +50,14 @@ export async function serverSecret(db: Db, dataDir: string, configured: string |
   if (existing) {
     if (legacy) await deleteLegacySecret(db);
     return existing;
+  }
+  if (!legacy && (await hasSealedSecrets(db))) {
+    // A fresh key would make every sealed provider secret unreadable (and split a shared database's
+    // servers): this database was set up with a key that lives elsewhere.
+    throw new Error(
+      `no server key in ${file} (and none in the environment), but the database holds secrets sealed with one: ` +
+        'copy secret.key from the data directory of the server that created it, or set GOUTONG_SECRET to that key',
+    );
   }
   const key = legacy ?? crypto.randomBytes(32).toString('base64url');
   try {

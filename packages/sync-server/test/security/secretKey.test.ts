@@ -78,4 +78,12 @@ describe.each([['sqlite'], ['postgres']] as const)('key not stored in the databa
       await s.close();
     }
   });
+
+  it('key not stored in the database it protects: a lost key file is an error, never a silent new key', async () => {
+    const { dir, start } = await setup();
+    const s = await start(); // the demo seeds an inbox with sealed secrets
+    await s.close();
+    fs.rmSync(path.join(dir, 'secret.key'));
+    await expect(start()).rejects.toThrow(/secret\.key|GOUTONG_SECRET/);
+  });
 });
