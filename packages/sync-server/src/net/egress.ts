@@ -1,5 +1,9 @@
+import dnsCb from 'node:dns';
 import dns from 'node:dns/promises';
-import net from 'node:net';
+import http from 'node:http';
+import https from 'node:https';
+import net, { type LookupFunction } from 'node:net';
+import { Readable } from 'node:stream';
 
 /**
  * Egress guard for server-initiated requests (provider APIs, outbound webhooks): a URL configured by
@@ -146,37 +150,99 @@ export async function checkEgressUrl(url: string | URL, opts: { policy?: EgressP
 
 export const MAX_REDIRECTS = 5;
 
+/** The name lookup of egress connections: the addresses it hands to connect() are the ones it checked. */
+function guardedLookup(policy: EgressPolicy): LookupFunction {
+  return ((hostname: string, options: dnsCb.LookupOptions, callback: (err: Error | null, address: string | dnsCb.LookupAddress[], family?: number) => void) => {
+    dnsCb.lookup(hostname, { ...options, all: true, verbatim: true }, (err, addresses) => {
+      if (err) return callback(err, '', 0);
+      const list = addresses as dnsCb.LookupAddress[];
+      if (!policy.hosts.has(hostname.toLowerCase())) {
+        for (const a of list) {
+          const why = internalAddress(a.address, policy);
+          if (why) return callback(new EgressError(`${hostname} is not allowed: ${why} (an operator may allow it with GOUTONG_EGRESS_ALLOW)`), '', 0);
+        }
+      }
+      if (list.length === 0) return callback(Object.assign(new Error(`cannot resolve ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+      if (options.all) return callback(null, list);
+      return callback(null, list[0]!.address, list[0]!.family);
+    });
+  }) as unknown as LookupFunction;
+}
+
+const abortError = (signal: AbortSignal | null | undefined): unknown => signal?.reason ?? new DOMException('This operation was aborted', 'AbortError');
+
+/** One request over node:http(s) with the guarded lookup, answered as a fetch Response (body streamed). */
+function send(u: URL, method: string, headers: Headers, body: Buffer | null, signal: AbortSignal | null | undefined, policy: EgressPolicy): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const h: Record<string, string> = {};
+    headers.forEach((v, k) => (h[k] = v));
+    if (body && h['content-length'] === undefined) h['content-length'] = String(body.length);
+    const mod = u.protocol === 'https:' ? https : http;
+    const req = mod.request(u, { method, headers: h, lookup: guardedLookup(policy) }, (res) => {
+      const out = new Headers();
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) out.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+      const status = res.statusCode ?? 502;
+      const empty = method === 'HEAD' || status === 204 || status === 205 || status === 304;
+      if (empty) res.resume();
+      const stream = empty ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
+      try {
+        resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: out }));
+      } catch {
+        resolve(new Response(stream, { status, headers: out }));
+      }
+    });
+    const onAbort = () => req.destroy(abortError(signal) as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('close', () => signal?.removeEventListener('abort', onAbort));
+    req.on('error', (e: Error) => {
+      // As fetch does: network failures are TypeError('fetch failed') with the cause; refusals and aborts as they are.
+      reject(e instanceof EgressError || e.name === 'AbortError' || e === signal?.reason ? e : new TypeError('fetch failed', { cause: e }));
+    });
+    req.end(body ?? undefined);
+  });
+}
+
 /**
- * fetch for URLs from configuration: checks the URL before connecting and follows at most 5
- * redirects by hand, checking each. A refused URL rejects with EgressError (a TypeError-like network
- * failure for callers that retry: they treat it as final only when they look at the name).
+ * fetch for URLs from configuration: checks the URL before connecting, connects only to addresses
+ * its own lookup checked (no second, unchecked DNS answer), and follows at most 5 redirects by hand,
+ * checking each. A refused URL rejects with EgressError.
  */
 export async function egressFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  const policy = current;
   let url = input instanceof Request ? input.url : String(input);
-  let req: RequestInit = { ...init, redirect: 'manual' };
+  let method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+  let headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
+  let body: Buffer | null = null;
+  if (init.body !== undefined && init.body !== null) {
+    // Request encodes every BodyInit (string, URLSearchParams, FormData, Blob, bytes) and its content type.
+    const r = new Request('http://body.invalid/', { method: 'POST', body: init.body, headers, duplex: 'half' } as RequestInit);
+    body = Buffer.from(await r.arrayBuffer());
+    const ct = r.headers.get('content-type');
+    if (ct && !headers.has('content-type')) headers.set('content-type', ct);
+  }
   for (let hop = 0; ; hop++) {
-    await checkEgressUrl(url);
-    const res = await fetch(url, req);
+    const u = await checkEgressUrl(url, { policy });
+    const res = await send(u, method, headers, body, init.signal, policy);
     if (res.status < 300 || res.status >= 400 || res.status === 304) return res;
     const location = res.headers.get('location');
     if (!location) return res;
-    if (hop >= MAX_REDIRECTS) throw new EgressError(`more than ${MAX_REDIRECTS} redirects from ${new URL(url).host}`);
     await res.body?.cancel().catch(() => undefined);
+    if (hop >= MAX_REDIRECTS) throw new EgressError(`more than ${MAX_REDIRECTS} redirects from ${u.host}`);
     const next = new URL(location, url);
     // 303 (and 301/302 after POST, as browsers do) turn into a GET without a body.
-    const method = (req.method ?? 'GET').toUpperCase();
     if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
-      const headers = new Headers(req.headers);
+      headers = new Headers(headers);
       headers.delete('content-type');
       headers.delete('content-length');
-      req = { ...req, method: 'GET', body: null, headers };
+      method = 'GET';
+      body = null;
     }
     // Credentials never follow a redirect to another origin.
-    if (next.origin !== new URL(url).origin) {
-      const headers = new Headers(req.headers);
+    if (next.origin !== u.origin) {
+      headers = new Headers(headers);
       headers.delete('authorization');
       headers.delete('cookie');
-      req = { ...req, headers };
     }
     url = next.toString();
   }
