@@ -208,7 +208,7 @@ function send(u: URL, method: string, headers: Headers, body: Buffer | null, sig
  * its own lookup checked (no second, unchecked DNS answer), and follows at most 5 redirects by hand,
  * checking each. A refused URL rejects with EgressError.
  */
-export async function egressFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+export async function egressFetch(input: string | URL | Request, init: RequestInit = {}, test: { resolve?: Resolver } = {}): Promise<Response> {
   const policy = current;
   let url = input instanceof Request ? input.url : String(input);
   let method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
@@ -222,7 +222,8 @@ export async function egressFetch(input: string | URL | Request, init: RequestIn
     if (ct && !headers.has('content-type')) headers.set('content-type', ct);
   }
   for (let hop = 0; ; hop++) {
-    const u = await checkEgressUrl(url, { policy });
+    // `test.resolve` stands in for the first DNS answer (tests simulate rebinding); connect() always uses guardedLookup.
+    const u = await checkEgressUrl(url, { policy, ...(test.resolve ? { resolve: test.resolve } : {}) });
     const res = await send(u, method, headers, body, init.signal, policy);
     if (res.status < 300 || res.status >= 400 || res.status === 304) return res;
     const location = res.headers.get('location');

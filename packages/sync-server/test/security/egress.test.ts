@@ -79,6 +79,17 @@ describe('egress guard', () => {
       await expect(egressFetch(`http://127.0.0.1:${port}/ok`)).rejects.toBeInstanceOf(EgressError);
       expect(hops).toBe(0); // refused before connecting
     });
+
+    it('egress guard is not fooled by DNS rebinding: connect() uses only addresses its own lookup checked', async () => {
+      setEgressAllow([]);
+      hops = 0;
+      // The first answer says public; the lookup at connect time answers loopback (as a rebinding name would).
+      await expect(egressFetch(`http://localhost:${port}/ok`, {}, { resolve: resolveTo('93.184.216.34') })).rejects.toBeInstanceOf(EgressError);
+      expect(hops).toBe(0);
+      // Allowed by name, the same request goes through.
+      setEgressAllow(['localhost']);
+      expect(await (await egressFetch(`http://localhost:${port}/ok`)).text()).toBe('ok');
+    });
   });
 
   it('egress guard keeps third-party error bodies to a short, sanitised excerpt', () => {
