@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/db.js';
-import { deleteLegacySecret, hasSealedSecrets, legacySecret } from '../domain/settings.js';
+import { deleteLegacySecret, hasSealedSecrets, legacySecret, recordKeyCheck } from '../domain/settings.js';
+import { hmacHex } from './crypto.js';
 
 export const SECRET_FILE = 'secret.key';
 
@@ -35,11 +36,11 @@ function readKey(file: string): string | null {
 }
 
 /**
- * The secret that signs tokens and seals provider secrets: from config; else from the key file in
+ * The key: from config; else from the key file in
  * the data directory (created 0600 on first start). It is never kept in the database it protects:
  * an installation whose key sits in the database has it moved to the file once, then removed there.
  */
-export async function serverSecret(db: Db, dataDir: string, configured: string | null): Promise<string> {
+async function resolveKey(db: Db, dataDir: string, configured: string | null): Promise<string> {
   const file = path.join(dataDir, SECRET_FILE);
   const legacy = await legacySecret(db);
   if (configured) {
@@ -68,5 +69,23 @@ export async function serverSecret(db: Db, dataDir: string, configured: string |
     return readKey(file)!;
   }
   if (legacy) await deleteLegacySecret(db);
+  return key;
+}
+
+/**
+ * The secret that signs tokens and seals provider secrets (see resolveKey), checked against the
+ * fingerprint the database keeps: a server whose key differs from the one the database was set up
+ * with stops with a clear error (several processes on one PostgreSQL must share one key).
+ */
+export async function serverSecret(db: Db, dataDir: string, configured: string | null): Promise<string> {
+  const key = await resolveKey(db, dataDir, configured);
+  const check = hmacHex(key, 'goutong:server-key-check').slice(0, 32);
+  const recorded = await recordKeyCheck(db, check);
+  if (recorded !== check) {
+    throw new Error(
+      'this database was set up with another server key: give every server the same key ' +
+        `(GOUTONG_SECRET, or the same ${SECRET_FILE} in each data directory)`,
+    );
+  }
   return key;
 }

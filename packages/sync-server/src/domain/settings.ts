@@ -14,3 +14,13 @@ export async function deleteLegacySecret(db: Db): Promise<void> {
 export async function hasSealedSecrets(db: Db): Promise<boolean> {
   return (await db.one('SELECT id FROM inboxes WHERE secrets IS NOT NULL LIMIT 1')) !== null;
 }
+
+/**
+ * A fingerprint of the server key (an HMAC of a constant, not the key): the first server to start
+ * records it; a server with another key finds a different one and stops instead of sealing and
+ * signing with a key its peers do not share.
+ */
+export async function recordKeyCheck(db: Db, check: string): Promise<string> {
+  await db.run("INSERT INTO settings (key, value) VALUES ('server_key_check', ?) ON CONFLICT DO NOTHING", [check]);
+  return (await db.one<{ value: string }>("SELECT value FROM settings WHERE key = 'server_key_check'"))!.value;
+}

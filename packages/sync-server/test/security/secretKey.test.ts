@@ -86,4 +86,12 @@ describe.each([['sqlite'], ['postgres']] as const)('key not stored in the databa
     fs.rmSync(path.join(dir, 'secret.key'));
     await expect(start()).rejects.toThrow(/secret\.key|GOUTONG_SECRET/);
   });
+
+  it('key not stored in the database it protects: a server with another key than the database\'s stops', async () => {
+    const { dir, start } = await setup();
+    const s = await start();
+    await s.close();
+    fs.writeFileSync(path.join(dir, 'secret.key'), 'another-key-another-key-another-key-0123\n', { mode: 0o600 });
+    await expect(start()).rejects.toThrow(/another server key/);
+  });
 });
