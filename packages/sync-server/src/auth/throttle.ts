@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net';
+
 /**
  * Login throttling with capped exponential back-off.
  *
@@ -88,20 +90,22 @@ export class LoginThrottle {
   }
 
   /** Milliseconds until this login may be tried again; 0 when it may be tried now. */
-  retryAfterMs(account: string, address: string, now: number): number {
+  retryAfterMs(account: string, ip: string, now: number): number {
+    const address = addressKey(ip);
     const a = this.live(this.byAddress, address, now);
     const b = this.live(this.byAccount, accountKey(account, address), now);
     return Math.max(0, (a?.blockedUntil ?? 0) - now, (b?.blockedUntil ?? 0) - now);
   }
 
-  fail(account: string, address: string, now: number): void {
+  fail(account: string, ip: string, now: number): void {
+    const address = addressKey(ip);
     this.bump(this.byAddress, address, this.opts.addressFree, now);
     this.bump(this.byAccount, accountKey(account, address), this.opts.accountFree, now);
   }
 
   /** A correct password clears that account's bucket for this address (not the address's own). */
-  succeed(account: string, address: string): void {
-    this.byAccount.delete(accountKey(account, address));
+  succeed(account: string, ip: string): void {
+    this.byAccount.delete(accountKey(account, addressKey(ip)));
   }
 
   /** The back-off after `failures` failures of a bucket that allows `free`. */
@@ -128,6 +132,22 @@ export class LoginThrottle {
     if (w > 0) b.blockedUntil = Math.max(b.blockedUntil, now + w);
     map.touch(key, b, now);
   }
+}
+
+/**
+ * The client an address stands for: an IPv4 address (v4-mapped ones too) as it is, an IPv6 address
+ * by its /64 (one subscriber holds a whole /64: per-address buckets would give them 2^64 budgets).
+ */
+export function addressKey(ip: string): string {
+  const a = ip.trim().toLowerCase().split('%')[0]!;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(a)) return a;
+  const [head = '', tail = ''] = a.split('::');
+  const h = head ? head.split(':') : [];
+  const t = a.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = a.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 function accountKey(account: string, address: string): string {

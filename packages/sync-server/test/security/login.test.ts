@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../../src/seed.js';
 import { AuthService } from '../../src/auth/service.js';
-import { LoginThrottle } from '../../src/auth/throttle.js';
+import { addressKey, LoginThrottle } from '../../src/auth/throttle.js';
 import { verifyPassword } from '../../src/auth/crypto.js';
 import { ApiError } from '../../src/errors.js';
 import { startTestServer } from '../support/inProcess.js';
@@ -115,5 +115,16 @@ describe('login throttling', () => {
     expect(Object.values(work)).toEqual([1, 1, 1, 1]);
     // Naming the workspace logs in.
     expect(await outcome(auth.login('twice@example.test', 'first-password-1', '192.0.2.14', 'second'))).toBe('ok');
+  });
+
+  it('login throttling counts an IPv6 client by its /64 (one subscriber, one budget)', () => {
+    expect(addressKey('2001:db8:1:2:aaaa::1')).toBe(addressKey('2001:db8:1:2:ffff:1:2:3'));
+    expect(addressKey('2001:db8:1:2::1')).not.toBe(addressKey('2001:db8:1:3::1'));
+    expect(addressKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(addressKey('192.0.2.1')).toBe('192.0.2.1');
+    const t = new LoginThrottle({ addressFree: 3 });
+    for (let i = 1; i <= 3; i++) t.fail(`user${i}@example.test`, `2001:db8:1:2::${i}`, 0);
+    expect(t.retryAfterMs('fresh@example.test', '2001:db8:1:2::99', 1)).toBeGreaterThan(0);
+    expect(t.retryAfterMs('fresh@example.test', '2001:db8:1:3::99', 1)).toBe(0);
   });
 });
