@@ -169,9 +169,12 @@ export class DocManager {
   private overQuota(d: LoadedDoc, update: Uint8Array): RefusedUpdateError | null {
     const quota = this.quotaBytes;
     if (d.bytes + update.length <= quota) return null;
+    // Only what the document lacks is stored (a reconnecting peer resends all it has).
+    const fresh = Y.diffUpdate(update, Y.encodeStateVector(d.doc)).length;
+    if (d.bytes + fresh <= quota) return null;
     // The stored updates may shrink when compacted: count the document's state instead.
     const state = Y.encodeStateAsUpdate(d.doc).length;
-    if (state + update.length <= quota) {
+    if (state + fresh <= quota) {
       this.compact(d);
       return null;
     }

@@ -107,6 +107,17 @@ describe.each([['sqlite'], ['postgres']] as const)('draft documents on %s', (dia
     await eventually(async () => (await s.db.all('SELECT id FROM yjs_updates WHERE tenant_id = ? AND doc = ?', [tenantId, doc])).length === 3, 'three updates stored');
     const stored = await storedDocBytes(s.db, tenantId, doc);
     expect(stored).toBeLessThanOrEqual(QUOTA);
+    // A peer that reconnects and sends everything it has (all known already) is not refused.
+    const known = new Y.Doc();
+    Y.applyUpdate(known, sent[0]!);
+    Y.applyUpdate(known, sent[1]!);
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, syncProtocol.messageYjsSyncStep2);
+    encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(known));
+    other.send(FRAME_SYNC, encoding.toUint8Array(e));
+    other.ws.send(JSON.stringify({ t: 'ping' }));
+    await eventually(() => other.texts.some((t) => t.t === 'pong'), 'pong after the resent state');
+    expect(other.texts.filter((t) => t.t === 'error')).toEqual([]);
     for (const p of [writer, watcher, other]) p.ws.close();
   });
 
