@@ -7,7 +7,11 @@ const Env = z.object({
   GOUTONG_DATA_DIR: z.string().default('./.goutong'),
   DATABASE_URL: z.string().optional(),
   GOUTONG_DEMO: z.enum(['0', '1']).default('1'),
-  /** Secret for signing access tokens and encrypting provider secrets; generated and stored when absent. */
+  /**
+   * Secret for signing access tokens and encrypting provider secrets. When absent it is generated once
+   * and kept in `<data dir>/secret.key` (mode 0600), never in the database it protects. Several server
+   * processes on one PostgreSQL must share it: set it (or give them the same key file).
+   */
   GOUTONG_SECRET: z.string().min(32).optional(),
   GOUTONG_ACCESS_TTL: z.coerce.number().int().min(5).max(86_400).default(900),
   GOUTONG_REFRESH_TTL: z.coerce.number().int().min(60).default(30 * 86_400),
@@ -18,6 +22,15 @@ const Env = z.object({
   GOUTONG_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
   /** How long a relay worker holds a claimed job before another may take it over. */
   GOUTONG_RELAY_LEASE_MS: z.coerce.number().int().min(500).default(60_000),
+  /** Bytes of stored Yjs updates one draft document may hold. */
+  GOUTONG_DOC_QUOTA_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
+  /**
+   * Hosts and CIDRs that provider API base URLs and outbound webhooks may reach although they are
+   * loopback/private/link-local/metadata addresses, comma-separated (e.g. `127.0.0.0/8,::1,sms.lan`).
+   */
+  GOUTONG_EGRESS_ALLOW: z.string().default(''),
+  /** How often expired idempotency keys, webhook replay records and refresh tokens are removed. */
+  GOUTONG_HOUSEKEEPING_INTERVAL_MS: z.coerce.number().int().min(1000).default(15 * 60_000),
 });
 
 export type Config = {
@@ -34,6 +47,9 @@ export type Config = {
   redisUrl: string | null;
   relayIntervalMs: number;
   relayLeaseMs: number;
+  docQuotaBytes: number;
+  egressAllow: string[];
+  housekeepingIntervalMs: number;
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -57,5 +73,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL ?? null,
     relayIntervalMs: e.GOUTONG_RELAY_INTERVAL_MS,
     relayLeaseMs: e.GOUTONG_RELAY_LEASE_MS,
+    docQuotaBytes: e.GOUTONG_DOC_QUOTA_BYTES,
+    egressAllow: e.GOUTONG_EGRESS_ALLOW.split(',').map((x) => x.trim()).filter(Boolean),
+    housekeepingIntervalMs: e.GOUTONG_HOUSEKEEPING_INTERVAL_MS,
   };
 }

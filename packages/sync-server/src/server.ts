@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,10 +6,12 @@ import type { Logger } from '@goutong/core';
 import type { Config } from './config.js';
 import { openDb, type Db } from './db/db.js';
 import { migrate } from './db/migrations.js';
+import { Housekeeping } from './domain/housekeeping.js';
+import { setEgressAllow } from './net/egress.js';
 import { Workspace } from './domain/workspace.js';
-import { getSetting, setSettingOnce } from './domain/serverSettings.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens } from './auth/tokens.js';
+import { serverSecret } from './auth/secretKey.js';
 import { createHttp } from './http/app.js';
 import { registerRoutes } from './http/routes.js';
 import { serveWebApp } from './http/static.js';
@@ -43,6 +44,7 @@ export interface RunningServer {
   inboxes: InboxAdmin;
   attachments: AttachmentStore;
   sockets: SyncSockets;
+  housekeeping: Housekeeping;
   secret: string;
   seeded: boolean;
   close(): Promise<void>;
@@ -55,14 +57,6 @@ export interface ServerOptions {
   providers?: ChannelProvider[];
   /** Replace the api provider (tests inject fetch). */
   apiProvider?: ChannelProvider;
-}
-
-/** The secret that signs tokens and seals provider secrets: from config, else generated once and kept. */
-async function serverSecret(db: Db, configured: string | null): Promise<string> {
-  if (configured) return configured;
-  const stored = await getSetting(db, 'server_secret');
-  if (stored !== null) return stored;
-  return setSettingOnce(db, 'server_secret', crypto.randomBytes(32).toString('base64url'));
 }
 
 /** A built app of a sibling workspace package, if present (the monorepo layout). */
@@ -80,18 +74,23 @@ export function defaultProviders(): ChannelProvider[] {
 /** Starts one server process: HTTP API, sync socket, webhooks, relay worker and the web app. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const cfg = opts.config;
+  setEgressAllow(cfg.egressAllow);
   const logger = opts.logger ?? createLogger(cfg.logLevel);
   const db = openDb({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
   await migrate(db);
-  const secret = await serverSecret(db, cfg.secret);
+  const secret = await serverSecret(db, cfg.dataDir, cfg.secret).catch(async (e: unknown) => {
+    await db.close();
+    throw e;
+  });
   const workspace = new Workspace(db, logger);
   const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds);
+  const housekeeping = new Housekeeping(db, logger, { intervalMs: cfg.housekeepingIntervalMs });
   const providers = new ProviderRegistry().register(opts.apiProvider ?? apiProvider());
   // Built-in channel providers first; options replace them by channel/name (tests inject fakes).
   for (const p of [...defaultProviders(), ...(opts.providers ?? [])]) providers.register(p);
   const inboxes = new InboxAdmin(workspace, providers, secret);
   const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
-  workspace.attachmentUrl = (id) => attachments.signedUrl(id);
+  workspace.attachmentUrl = (id, tenantId) => attachments.signedUrl(id, tenantId);
   const deps: ProviderDeps = { workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id) };
 
   const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
@@ -112,6 +111,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     onUpdate: (t, d, u) => broker.publish({ k: 'yjs', t, d, u }),
     onAwareness: (t, d, u) => broker.publish({ k: 'aw', t, d, u }),
     onLoaded: (t, d) => broker.publish({ k: 'awq', t, d }),
+    quotaBytes: cfg.docQuotaBytes,
   });
   const sockets = new SyncSockets(auth, workspace, docs, logger);
   sockets.attach(http.server);
@@ -130,7 +130,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (u) broker.publish({ k: 'aw', t: m.t, d: m.d, u });
         return;
       }
+      case 'rev':
+        auth.forgetSession(m.s);
+        sockets.closeSession(m.s);
+        return;
     }
+  });
+  auth.revoked.on((sessionId) => {
+    sockets.closeSession(sessionId);
+    broker.publish({ k: 'rev', s: sessionId });
   });
   workspace.committed.on(({ tenantId, seq }) => {
     sockets.poke(tenantId, seq);
@@ -141,6 +149,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await http.listen({ port: cfg.port, host: cfg.host });
   const port = (http.server.address() as AddressInfo).port;
   relay.start();
+  housekeeping.start();
   const receivers = await Promise.all(providers.all().map((p) => p.start?.(deps)));
   logger.info('server: listening', { url: `http://${cfg.host}:${port}`, database: db.dialect });
 
@@ -155,11 +164,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     inboxes,
     attachments,
     sockets,
+    housekeeping,
     secret,
     seeded,
     close: () =>
       (closing ??= (async () => {
         await relay.stop();
+        await housekeeping.stop();
         for (const r of receivers) await r?.stop();
         await sockets.close();
         await http.close();

@@ -19,7 +19,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'goutong-desktop-e2e-'));
   const child: ChildProcess = spawn(process.execPath, [path.join(root, 'packages/sync-server/dist/main.js')], {
     cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', GOUTONG_DATA_DIR: dataDir, GOUTONG_DEMO: '1', GOUTONG_LOG: 'warn', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', GOUTONG_DATA_DIR: dataDir, GOUTONG_DEMO: '1', GOUTONG_LOG: 'warn', GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -5,7 +5,8 @@ import { Id } from '@goutong/core';
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { ApiError, notFound, unauthorized } from '../errors.js';
-import { bearer, parse } from '../http/app.js';
+import { agentOf, bearer, parse, requireAgent } from '../http/app.js';
+import { attachmentConversation } from '../domain/attachments.js';
 import { AttachmentStore, MAX_ATTACHMENT_BYTES } from './store.js';
 
 const UploadQuery = z.object({ name: z.string().min(1).max(255) });
@@ -20,10 +21,9 @@ const INLINE = /^(image\/(png|jpeg|gif|webp)|audio\/[a-z0-9.+-]+|video\/(mp4|web
  * with a bearer token or the signed query.
  */
 export function registerAttachmentRoutes(app: FastifyInstance, d: { auth: AuthService; store: AttachmentStore; workspace: Workspace }): void {
-  app.post('/api/v1/attachments', { bodyLimit: MAX_ATTACHMENT_BYTES }, async (req, reply) => {
-    const token = bearer(req);
-    if (!token) throw unauthorized('missing bearer token');
-    const agent = await d.auth.authenticate(token);
+  // onRequest: the token is checked at the headers, before 25 MiB are read.
+  app.post('/api/v1/attachments', { bodyLimit: MAX_ATTACHMENT_BYTES, onRequest: requireAgent(d.auth) }, async (req, reply) => {
+    const agent = agentOf(req);
     const { name } = parse(UploadQuery, req.query, 'query');
     const body = req.body;
     const bytes = Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body, 'utf8') : req.rawBody !== undefined ? Buffer.from(req.rawBody, 'utf8') : null;
@@ -35,22 +35,31 @@ export function registerAttachmentRoutes(app: FastifyInstance, d: { auth: AuthSe
   app.get('/api/v1/attachments/:id', async (req, reply) => {
     const { id } = parse(z.object({ id: Id }), req.params, 'path');
     const q = parse(DownloadQuery, req.query, 'query');
-    let tenantId: string | null = null;
+    const missing = () => notFound(`attachment ${id} not found`);
     const token = bearer(req);
+    let found: Awaited<ReturnType<AttachmentStore['get']>>;
     if (token) {
+      // With a token: the agent's tenant, and the scope of the message the attachment belongs to.
       const agent = await d.auth.authenticate(token);
-      tenantId = agent.tenantId;
-      // An attachment of a message is visible to whoever may see that message's conversation.
-      const link = await d.workspace.db.one<{ conversation_id: string }>(
-        'SELECT m.conversation_id FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.id = ? AND a.tenant_id = ?',
-        [id, agent.tenantId],
-      );
-      if (link) await d.workspace.visibleConversation(agent, link.conversation_id).catch(() => {
-        throw notFound(`attachment ${id} not found`);
-      });
-    } else if (!d.store.verify(id, q.exp, q.sig)) throw unauthorized('missing bearer token or a valid signed URL');
-    const found = await d.store.get(tenantId, id);
-    if (!found) throw notFound(`attachment ${id} not found`);
+      found = await d.store.get(agent.tenantId, id);
+      if (!found) throw missing();
+      const conversationId = await attachmentConversation(d.workspace.db, agent.tenantId, id);
+      if (conversationId) {
+        await d.workspace.visibleConversation(agent, conversationId).catch(() => {
+          throw missing();
+        });
+      } else if (found.row.message_id !== null || found.row.created_by !== agent.id) {
+        // Unbound: only its uploader (a bound one whose message is gone: nobody).
+        throw missing();
+      }
+    } else {
+      // A signed URL: issued with a message to agents who may see it, or to the uploader; bound to
+      // the tenant and the attachment, and it expires.
+      const row = await d.store.rowById(id);
+      if (!row || !d.store.verify(row.tenant_id, id, q.exp, q.sig)) throw unauthorized('missing bearer token or a valid signed URL');
+      found = await d.store.get(row.tenant_id, id);
+      if (!found) throw missing();
+    }
     const { attachment, file } = found;
     const inline = q.inline === '1' && INLINE.test(attachment.mime);
     return reply

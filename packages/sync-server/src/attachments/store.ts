@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Attachment } from '@goutong/core';
 import type { Db } from '../db/db.js';
 import { hmacHex, safeEqual } from '../auth/crypto.js';
+import { attachmentRow, insertAttachment, type AttachmentRow } from '../domain/attachments.js';
 
 export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
 const URL_TTL_S = 24 * 3600;
@@ -23,7 +24,9 @@ export function cleanMime(mime: string | undefined): string {
 /**
  * Content-addressed attachment store: bytes live once per hash under the data directory
  * (`attachments/ab/cd/<sha256>`), rows give each upload its id, name and type per tenant.
- * Download URLs are signed (HMAC, 24 h), so `<img>` and `<audio>` can load them without a header.
+ * Download URLs are signed (HMAC over tenant, attachment and expiry; 24 h), so `<img>` and `<audio>`
+ * can load them without a header. Rows bind an attachment to its message (`message_id`): who may
+ * download it follows from that message's conversation (see routes.ts).
  */
 export class AttachmentStore {
   readonly root: string;
@@ -36,7 +39,7 @@ export class AttachmentStore {
     return path.join(this.root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
 
-  async put(tenantId: string, bytes: Buffer, meta: { name: string; mime?: string; createdBy?: string | null }): Promise<Attachment> {
+  async put(tenantId: string, bytes: Buffer, meta: { name: string; mime?: string; createdBy?: string | null; messageId?: string | null }): Promise<Attachment> {
     if (bytes.length > MAX_ATTACHMENT_BYTES) throw new Error(`attachment exceeds ${MAX_ATTACHMENT_BYTES} bytes`);
     const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
     const file = this.fileOf(sha256);
@@ -56,18 +59,27 @@ export class AttachmentStore {
     const id = this.ids.next();
     const name = cleanFileName(meta.name);
     const mime = cleanMime(meta.mime);
-    await this.db.run('INSERT INTO attachments (id, tenant_id, sha256, name, mime, size, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
-      id, tenantId, sha256, name, mime, bytes.length, meta.createdBy ?? null, Date.now(),
-    ]);
-    return { id, name, mime, size: bytes.length, sha256, url: this.signedUrl(id) };
+    await insertAttachment(this.db, { id, tenantId, sha256, name, mime, size: bytes.length, createdBy: meta.createdBy ?? null, messageId: meta.messageId ?? null, createdAt: Date.now() });
+    return { id, name, mime, size: bytes.length, sha256, url: this.signedUrl(id, tenantId) };
   }
 
-  async get(tenantId: string | null, id: string): Promise<{ attachment: Attachment; file: string } | null> {
-    const r = await this.db.one<{ id: string; tenant_id: string; sha256: string; name: string; mime: string; size: number }>('SELECT * FROM attachments WHERE id = ?', [id]);
-    if (!r || (tenantId !== null && r.tenant_id !== tenantId)) return null;
+  /** The row of an attachment whatever its tenant (a signed URL names no tenant; its signature does). */
+  rowById(id: string): Promise<AttachmentRow | null> {
+    return attachmentRow(this.db, id);
+  }
+
+  /** The row of an attachment of this tenant (null for another tenant's). */
+  async row(tenantId: string, id: string): Promise<AttachmentRow | null> {
+    const r = await attachmentRow(this.db, id);
+    return r && r.tenant_id === tenantId ? r : null;
+  }
+
+  async get(tenantId: string, id: string): Promise<{ attachment: Attachment; row: AttachmentRow; file: string } | null> {
+    const r = await this.row(tenantId, id);
+    if (!r) return null;
     const file = this.fileOf(r.sha256);
     if (!fs.existsSync(file)) return null;
-    return { attachment: { id: r.id, name: r.name, mime: r.mime, size: Number(r.size), sha256: r.sha256, url: this.signedUrl(r.id) }, file };
+    return { attachment: { id: r.id, name: r.name, mime: r.mime, size: r.size, sha256: r.sha256, url: this.signedUrl(r.id, r.tenant_id) }, row: r, file };
   }
 
   async bytes(tenantId: string, id: string): Promise<Buffer | null> {
@@ -75,18 +87,21 @@ export class AttachmentStore {
     return a ? fs.readFileSync(a.file) : null;
   }
 
-  signedUrl(id: string, nowS = Math.floor(Date.now() / 1000)): string {
+  signedUrl(id: string, tenantId: string, nowS = Math.floor(Date.now() / 1000)): string {
     // Rounded to the hour so the same attachment keeps one URL for a while (cache friendly).
     const exp = (Math.floor(nowS / 3600) + 1) * 3600 + URL_TTL_S;
-    return `/api/v1/attachments/${id}?exp=${exp}&sig=${this.sign(id, exp)}`;
+    return `/api/v1/attachments/${id}?exp=${exp}&sig=${this.sign(tenantId, id, exp)}`;
   }
 
-  verify(id: string, exp: string | undefined, sig: string | undefined, nowS = Math.floor(Date.now() / 1000)): boolean {
-    if (!exp || !sig || !/^\d{1,12}$/.test(exp) || Number(exp) < nowS) return false;
-    return safeEqual(this.sign(id, Number(exp)), sig);
+  /** A signed URL is good for that tenant's attachment until it expires (and never longer than the TTL ahead). */
+  verify(tenantId: string, id: string, exp: string | undefined, sig: string | undefined, nowS = Math.floor(Date.now() / 1000)): boolean {
+    if (!exp || !sig || !/^\d{1,12}$/.test(exp)) return false;
+    const e = Number(exp);
+    if (e < nowS || e > nowS + URL_TTL_S + 3600) return false;
+    return safeEqual(this.sign(tenantId, id, e), sig);
   }
 
-  private sign(id: string, exp: number): string {
-    return hmacHex(this.secret, `attachment:${id}:${exp}`).slice(0, 32);
+  private sign(tenantId: string, id: string, exp: number): string {
+    return hmacHex(this.secret, `attachment:v2:${tenantId}:${id}:${exp}`).slice(0, 32);
   }
 }

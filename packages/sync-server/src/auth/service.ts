@@ -1,9 +1,11 @@
-import type { Agent } from '@goutong/core';
+import { Emitter, type Agent } from '@goutong/core';
 import type { Db } from '../db/db.js';
 import { ApiError, unauthorized } from '../errors.js';
 import { toAgent } from '../domain/rows.js';
+import { agentRow, agentsByEmail, insertRefreshToken, refreshToken, revokeFamily, rotateRefreshToken, sessionLive } from '../domain/accounts.js';
 import { AccessTokens } from './tokens.js';
 import { DUMMY_HASH, randomToken, sha256Hex, verifyPassword } from './crypto.js';
+import { LoginThrottle } from './throttle.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -11,108 +13,156 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-/** Sliding-window counter of failed login attempts (per address and per account). */
-class FailureLimiter {
-  private hits = new Map<string, number[]>();
-  constructor(private readonly max: number, private readonly windowMs: number) {}
-  blocked(key: string, now: number): boolean {
-    const list = (this.hits.get(key) ?? []).filter((t) => now - t < this.windowMs);
-    this.hits.set(key, list);
-    return list.length >= this.max;
-  }
-  fail(key: string, now: number): void {
-    const list = this.hits.get(key) ?? [];
-    list.push(now);
-    this.hits.set(key, list);
-    if (this.hits.size > 10_000) this.hits.clear();
-  }
+/** An authenticated request or socket: the agent as it is now, its session and when its token ends. */
+export interface Authenticated {
+  agent: Agent;
+  sessionId: string;
+  expiresAt: number;
 }
+
+/** One answer for unknown address, wrong password and an address in several workspaces. */
+export const LOGIN_FAILED = 'wrong e-mail or password (if your address is in several workspaces, name the workspace)';
+
+export interface AuthOptions {
+  throttle?: LoginThrottle;
+  /** The password check (tests count calls: every failed login does the same work). */
+  verify?: (password: string, stored: string) => Promise<boolean>;
+  /** How long a "session is live" answer is reused; revocations in this process clear it at once. */
+  sessionCacheMs?: number;
+}
+
+const SESSION_CACHE_MAX = 10_000;
 
 /**
  * Password login, short-lived access tokens and rotating refresh tokens. Reusing a refresh token
  * that was already rotated revokes its whole family (a stolen token stops working for both sides).
+ * Access tokens name their session (the refresh family): logout and family revocation end them at
+ * once, and `revoked` tells the sockets (and, through the broker, other processes) to close.
  */
 export class AuthService {
-  // An office behind one NAT address shares the address budget; an account gets fewer tries.
-  private byAddress = new FailureLimiter(50, 60_000);
-  private byAccount = new FailureLimiter(10, 15 * 60_000);
+  readonly throttle: LoginThrottle;
+  /** A session ended (logout or family revocation) in this process. */
+  readonly revoked = new Emitter<string>();
+  private readonly verify: (password: string, stored: string) => Promise<boolean>;
+  private readonly sessionCacheMs: number;
+  /** sessionId → checked live until (ms). */
+  private liveSessions = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
     readonly tokens: AccessTokens,
     private readonly refreshTtlSeconds: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    opts: AuthOptions = {},
+  ) {
+    this.throttle = opts.throttle ?? new LoginThrottle();
+    this.verify = opts.verify ?? verifyPassword;
+    this.sessionCacheMs = opts.sessionCacheMs ?? 30_000;
+  }
 
   async login(email: string, password: string, ip: string, tenantSlug?: string): Promise<{ agent: Agent; tokens: TokenPair }> {
     const now = this.now();
     const normalized = email.trim().toLowerCase();
-    if (this.byAddress.blocked(ip, now) || this.byAccount.blocked(normalized, now)) {
-      throw new ApiError('rate_limited', 'too many failed login attempts; wait a few minutes and try again');
+    const wait = this.throttle.retryAfterMs(normalized, ip, now);
+    if (wait > 0) {
+      const s = Math.ceil(wait / 1000);
+      throw new ApiError('rate_limited', `too many failed login attempts; try again in ${s} s`, { retryAfterSeconds: s });
     }
-    const rows = tenantSlug
-      ? await this.db.all('SELECT a.* FROM agents a JOIN tenants t ON t.id = a.tenant_id WHERE lower(a.email) = ? AND t.slug = ?', [normalized, tenantSlug])
-      : await this.db.all('SELECT * FROM agents WHERE lower(email) = ?', [normalized]);
+    const rows = await agentsByEmail(this.db, normalized, tenantSlug);
+    // Exactly one password check whatever the case (unknown, ambiguous, known): same work, same answer.
     const row = rows.length === 1 ? rows[0]! : null;
-    const ok = await verifyPassword(password, row ? String(row.password_hash) : DUMMY_HASH);
+    const ok = await this.verify(password, row ? String(row.password_hash) : DUMMY_HASH);
     if (!row || !ok) {
-      this.byAddress.fail(ip, now);
-      this.byAccount.fail(normalized, now);
+      this.throttle.fail(normalized, ip, now);
+      throw unauthorized(LOGIN_FAILED);
     }
-    if (!row || !ok) throw unauthorized(rows.length > 1 ? 'this e-mail belongs to several workspaces: name the workspace' : 'wrong e-mail or password');
+    this.throttle.succeed(normalized, ip);
     const agent = toAgent(row);
     if (!agent.active) throw unauthorized('this account is deactivated');
     return { agent, tokens: await this.issue(agent, randomToken(12)) };
   }
 
-  async refresh(refreshToken: string): Promise<TokenPair> {
+  async refresh(token: string): Promise<TokenPair> {
     const now = this.now();
-    const hash = sha256Hex(refreshToken);
-    const row = await this.db.one<{ agent_id: string; family: string; expires_at: number; revoked_at: number | null }>(
-      'SELECT agent_id, family, expires_at, revoked_at FROM refresh_tokens WHERE token_hash = ?',
-      [hash],
-    );
+    const hash = sha256Hex(token);
+    const row = await refreshToken(this.db, hash);
     if (!row) throw unauthorized('unknown refresh token');
     if (row.revoked_at !== null) {
-      await this.db.run('UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL', [now, row.family]);
+      await this.endSession(row.family);
       throw unauthorized('refresh token was already used; log in again');
     }
-    if (Number(row.expires_at) <= now) throw unauthorized('refresh token expired; log in again');
-    const agentRow = await this.db.one('SELECT * FROM agents WHERE id = ?', [row.agent_id]);
-    if (!agentRow) throw unauthorized('account no longer exists');
-    const agent = toAgent(agentRow);
+    if (row.expires_at <= now) throw unauthorized('refresh token expired; log in again');
+    const agentR = await agentRow(this.db, row.agent_id);
+    if (!agentR) throw unauthorized('account no longer exists');
+    const agent = toAgent(agentR);
     if (!agent.active) throw unauthorized('this account is deactivated');
-    const r = await this.db.run('UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL', [now, hash]);
-    if (r.changes === 0) throw unauthorized('refresh token was already used; log in again');
-    return this.issue(agent, row.family);
+    const next = this.nextRefresh(agent, row.family, now);
+    if (!(await rotateRefreshToken(this.db, hash, next.row))) throw unauthorized('refresh token was already used; log in again');
+    return next.pair;
   }
 
-  async logout(refreshToken: string): Promise<void> {
-    const row = await this.db.one<{ family: string }>('SELECT family FROM refresh_tokens WHERE token_hash = ?', [sha256Hex(refreshToken)]);
-    if (row) await this.db.run('UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL', [this.now(), row.family]);
+  async logout(token: string): Promise<void> {
+    const row = await refreshToken(this.db, sha256Hex(token));
+    if (row) await this.endSession(row.family);
   }
 
   /** Verifies an access token and loads the agent as it is now (role and teams may have changed). */
   async authenticate(token: string): Promise<Agent> {
-    const check = this.tokens.verify(token, this.now());
+    return (await this.authenticateSession(token)).agent;
+  }
+
+  /** As authenticate, with the session and expiry (sockets close when either ends). */
+  async authenticateSession(token: string): Promise<Authenticated> {
+    const now = this.now();
+    const check = this.tokens.verify(token, now);
     if (!check.ok) throw unauthorized(check.reason === 'expired' ? 'access token expired' : 'invalid access token');
-    const row = await this.db.one('SELECT * FROM agents WHERE id = ? AND tenant_id = ?', [check.claims.sub, check.claims.tid]);
+    const { sub, tid, sid, exp } = check.claims;
+    if (!(await this.isSessionLive(sid, now))) throw unauthorized('session ended (logged out or revoked); log in again');
+    const row = await agentRow(this.db, sub, tid);
     if (!row) throw unauthorized('account no longer exists');
     const agent = toAgent(row);
     if (!agent.active) throw unauthorized('this account is deactivated');
-    return agent;
+    return { agent, sessionId: sid, expiresAt: exp * 1000 };
+  }
+
+  /** Another process ended this session: forget the cached answer (sockets are closed by the caller). */
+  forgetSession(sessionId: string): void {
+    this.liveSessions.delete(sessionId);
+  }
+
+  private async isSessionLive(sid: string, now: number): Promise<boolean> {
+    const until = this.liveSessions.get(sid);
+    if (until !== undefined && until > now) return true;
+    const live = await sessionLive(this.db, sid, now);
+    if (live) {
+      this.liveSessions.delete(sid);
+      this.liveSessions.set(sid, now + this.sessionCacheMs);
+      if (this.liveSessions.size > SESSION_CACHE_MAX) this.liveSessions.delete(this.liveSessions.keys().next().value!);
+    } else this.liveSessions.delete(sid);
+    return live;
+  }
+
+  private async endSession(family: string): Promise<void> {
+    await revokeFamily(this.db, family, this.now());
+    this.liveSessions.delete(family);
+    this.revoked.emit(family);
+  }
+
+  private nextRefresh(agent: Agent, family: string, now: number) {
+    const refresh = randomToken(32);
+    return {
+      row: { tokenHash: sha256Hex(refresh), agentId: agent.id, tenantId: agent.tenantId, family, expiresAt: now + this.refreshTtlSeconds * 1000, createdAt: now },
+      pair: {
+        accessToken: this.tokens.issue({ agentId: agent.id, tenantId: agent.tenantId, role: agent.role, sessionId: family }, now),
+        refreshToken: refresh,
+        expiresIn: this.tokens.ttl,
+      } satisfies TokenPair,
+    };
   }
 
   private async issue(agent: Agent, family: string): Promise<TokenPair> {
-    const now = this.now();
-    const refreshToken = randomToken(32);
-    await this.db.run('INSERT INTO refresh_tokens (token_hash, agent_id, tenant_id, family, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-      sha256Hex(refreshToken), agent.id, agent.tenantId, family, now + this.refreshTtlSeconds * 1000, now,
-    ]);
-    return {
-      accessToken: this.tokens.issue({ agentId: agent.id, tenantId: agent.tenantId, role: agent.role }, now),
-      refreshToken,
-      expiresIn: this.tokens.ttl,
-    };
+    const next = this.nextRefresh(agent, family, this.now());
+    await insertRefreshToken(this.db, next.row);
+    return next.pair;
   }
 }

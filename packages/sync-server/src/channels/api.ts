@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hmacHex } from '../auth/crypto.js';
 import type { ChannelProvider, SendResult } from './provider.js';
+import { egressFetch, providerErrorExcerpt } from '../net/egress.js';
 
 /** Signature of outbound webhooks and signed inbound posts: HMAC-SHA256 over `${timestamp}.${rawBody}`. */
 export function signApiPayload(secret: string, timestamp: string, rawBody: string): string {
@@ -18,7 +19,7 @@ export const ApiSecrets = z.object({ secret: z.string().min(16).max(256) });
  * `/api/v1/inboxes/{id}/inbound` and receives outbound ones as signed webhooks.
  */
 export function apiProvider(opts: { fetch?: typeof fetch; timeoutMs?: number } = {}): ChannelProvider {
-  const doFetch = opts.fetch ?? fetch;
+  const doFetch = opts.fetch ?? egressFetch;
   return {
     channel: 'api',
     name: 'api',
@@ -61,7 +62,7 @@ export function apiProvider(opts: { fetch?: typeof fetch; timeoutMs?: number } =
           return { kind: 'accepted', providerMessageId: id };
         }
         if (res.status >= 500 || res.status === 429 || res.status === 408) return { kind: 'retry', reason: `webhook answered ${res.status}` };
-        return { kind: 'rejected', reason: `webhook answered ${res.status}: ${text.slice(0, 200)}`, code: `http_${res.status}` };
+        return { kind: 'rejected', reason: `webhook answered ${res.status}: ${providerErrorExcerpt(text)}`, code: `http_${res.status}` };
       } catch (e) {
         return { kind: 'retry', reason: `webhook unreachable: ${(e as Error).message}` };
       } finally {

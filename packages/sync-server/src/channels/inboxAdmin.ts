@@ -6,6 +6,7 @@ import { badRequest, notFound } from '../errors.js';
 import { decryptSecret, encryptSecret, randomToken } from '../auth/crypto.js';
 import type { ProviderRegistry } from './provider.js';
 import { parse } from '../http/app.js';
+import { configUrlProblems } from '../net/egress.js';
 
 export const CreateInboxBody = z.object({
   name: z.string().trim().min(1).max(200),
@@ -23,6 +24,12 @@ export const UpdateInboxBody = z.object({
   secrets: z.record(z.string(), z.string()).optional(),
   teamIds: z.array(Id).max(100).optional(),
 }).strict();
+
+/** Provider API base URLs and webhook URLs may not point into the server's own network (400 when saved). */
+async function refuseInternalUrls(config: unknown): Promise<void> {
+  const problems = await configUrlProblems(config);
+  if (problems.length) throw badRequest(`invalid config: ${problems.join('; ')}`, problems.map((p) => ({ path: [p.split(':')[0]!], message: p })));
+}
 
 /** Inbox configuration: validated per provider, secrets sealed with the server secret. */
 export class InboxAdmin {
@@ -44,6 +51,7 @@ export class InboxAdmin {
     const secrets = { ...body.secrets };
     if (body.channel === 'api' && !secrets.secret) secrets.secret = randomToken(24);
     const config = parse(p.configSchema, body.config, 'config');
+    await refuseInternalUrls(config);
     const sealed = parse(p.secretsSchema, secrets, 'secrets');
     // Secrets a provider generates when absent (a callback path token…) are shown once, like the api secret.
     const generated = Object.fromEntries(Object.entries(sealed).filter(([k]) => !(k in secrets)));
@@ -75,6 +83,7 @@ export class InboxAdmin {
     // Merge semantics: fields not sent stay, a field sent as null is removed.
     const merged = Object.fromEntries(Object.entries({ ...cur.config, ...(body.config ?? {}) }).filter(([, v]) => v !== null));
     const config = body.config ? parse(p.configSchema, merged, 'config') : cur.config;
+    if (body.config) await refuseInternalUrls(config);
     const secrets = body.secrets ? parse(p.secretsSchema, { ...cur.secrets, ...body.secrets }, 'secrets') : cur.secrets;
     if (body.teamIds) await this.checkTeams(agent.tenantId, body.teamIds);
     await this.ws.db.tx(async (q) => {

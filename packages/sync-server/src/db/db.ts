@@ -44,10 +44,27 @@ function sqliteParams(params: readonly Param[]): unknown[] {
   return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p) : p));
 }
 
+/** Tightens a file, if it exists, so only its owner may read or write it. */
+function ownerOnly(file: string, create = false): void {
+  try {
+    if (create) fs.closeSync(fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600));
+    fs.chmodSync(file, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
 export function openSqlite(file: string): Db {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const onDisk = file !== ':memory:' && !file.startsWith('file:');
+  if (onDisk) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    // The database, its WAL and shared-memory index hold token hashes and sealed secrets: 0600.
+    // SQLite creates -wal and -shm with the main file's mode; existing ones are tightened too.
+    ownerOnly(file, true);
+  }
   const sq = new Database(file);
   sq.pragma('journal_mode = WAL');
+  if (onDisk) for (const f of [file, `${file}-wal`, `${file}-shm`]) ownerOnly(f);
   // FULL: a commit is on disk before we acknowledge it (a SIGKILL or power loss loses nothing acknowledged).
   sq.pragma('synchronous = FULL');
   sq.pragma('foreign_keys = ON');

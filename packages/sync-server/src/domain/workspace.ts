@@ -98,7 +98,7 @@ export class Workspace {
   readonly ids = new Uuidv7Generator(() => Date.now(), (n) => crypto.randomBytes(n));
 
   /** Signs attachment download URLs (set by the server once its attachment store exists). */
-  attachmentUrl: ((attachmentId: string) => string) | null = null;
+  attachmentUrl: ((attachmentId: string, tenantId: string) => string) | null = null;
 
   constructor(readonly db: Db, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
 
@@ -106,7 +106,7 @@ export class Workspace {
   withAttachmentUrls(m: Message): Message {
     const sign = this.attachmentUrl;
     if (!sign || m.attachments.length === 0) return m;
-    return { ...m, attachments: m.attachments.map((a) => ({ ...a, url: sign(a.id) })) };
+    return { ...m, attachments: m.attachments.map((a) => ({ ...a, url: sign(a.id, m.tenantId) })) };
   }
 
   // ----- principals and scope --------------------------------------------------------

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { z } from 'zod';
 import type { Agent, Logger } from '@goutong/core';
 import { ApiError, badRequest, forbidden, unauthorized } from '../errors.js';
@@ -12,6 +12,20 @@ declare module 'fastify' {
 }
 
 export const BODY_LIMIT = 1024 * 1024;
+
+/** Routes whose answers carry tokens: never cached by a browser or a proxy. */
+export const TOKEN_ROUTES: ReadonlySet<string> = new Set(['/api/v1/auth/login', '/api/v1/auth/refresh']);
+
+/** `1 MiB`, `25 MiB`, `512 bytes`: a limit as people read it. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+/** Marks the hook requireAgent returns: createHttp runs it at onRequest, before the body is read. */
+const AUTH_HOOK = Symbol('goutong.authHook');
+type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
   return reply.status(e.status).send({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
@@ -31,6 +45,28 @@ export function createHttp(logger: Logger): FastifyInstance {
   // forceCloseConnections: a stop never waits for a client's keep-alive to run out.
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, trustProxy: false, return503OnClosing: true, forceCloseConnections: true });
 
+  // Authentication before the body: a route's requireAgent hook moves from preHandler to onRequest,
+  // so an unauthenticated upload is refused at the headers instead of after 25 MiB have streamed in.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const pre = route.preHandler;
+    const list = (Array.isArray(pre) ? pre : pre ? [pre] : []) as unknown[];
+    const auth: unknown[] = list.filter((h) => typeof h === 'function' && AUTH_HOOK in h);
+    if (auth.length === 0) return;
+    const rest = list.filter((h) => !auth.includes(h));
+    route.preHandler = rest.length ? (rest as RouteOptions['preHandler']) : undefined;
+    const on = route.onRequest;
+    const before = (Array.isArray(on) ? on : on ? [on] : []) as unknown[];
+    route.onRequest = [...auth, ...before] as RouteOptions['onRequest'];
+  });
+  // Every answer: no MIME sniffing; token answers: never stored.
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (TOKEN_ROUTES.has(req.routeOptions.url ?? '')) {
+      reply.header('cache-control', 'no-store');
+      reply.header('pragma', 'no-cache');
+    }
+  });
+
   app.removeAllContentTypeParsers();
   const keepRaw = (req: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
     req.rawBody = body;
@@ -49,10 +85,15 @@ export function createHttp(logger: Logger): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err, req, reply) => {
-    if (err instanceof ApiError) return sendError(reply, err);
+    if (err instanceof ApiError) {
+      const retry = (err.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (err.code === 'rate_limited' && typeof retry === 'number') reply.header('retry-after', String(retry));
+      return sendError(reply, err);
+    }
     const e = err as { statusCode?: number; code?: string; message?: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
-      return sendError(reply, new ApiError('payload_too_large', `request body exceeds ${BODY_LIMIT} bytes`));
+      const limit = req.routeOptions.bodyLimit ?? BODY_LIMIT;
+      return sendError(reply, new ApiError('payload_too_large', `request body exceeds this route's limit of ${formatBytes(limit)} (${limit} bytes)`, { limitBytes: limit }));
     }
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e.statusCode === 415) {
       return reply.status(415).send({ error: { code: 'unsupported_media_type', message: 'send JSON (content-type: application/json)' } });
@@ -74,13 +115,17 @@ export function bearer(req: FastifyRequest): string | null {
   return m?.[1]?.trim() ?? null;
 }
 
-/** preHandler: requires a valid access token and loads the agent. */
-export function requireAgent(auth: AuthService) {
-  return async (req: FastifyRequest) => {
+/**
+ * Requires a valid access token and loads the agent. Given as a route's preHandler (or onRequest), it
+ * runs at onRequest (see createHttp): the token is checked before any byte of the body is read.
+ */
+export function requireAgent(auth: AuthService): Hook {
+  const hook: Hook = async (req) => {
     const token = bearer(req);
     if (!token) throw unauthorized('missing bearer token');
     req.agent = await auth.authenticate(token);
   };
+  return Object.assign(hook, { [AUTH_HOOK]: true });
 }
 
 export function agentOf(req: FastifyRequest): Agent {

@@ -9,13 +9,16 @@ export type BusMessage =
   | { k: 'yjs'; t: string; d: string; u: Uint8Array }
   | { k: 'aw'; t: string; d: string; u: Uint8Array }
   /** A process just loaded a document: the others answer with the presence of their peers there. */
-  | { k: 'awq'; t: string; d: string };
+  | { k: 'awq'; t: string; d: string }
+  /** A session (refresh family) ended: drop its cached check and close its sockets. */
+  | { k: 'rev'; s: string };
 
 const Wire = z.discriminatedUnion('k', [
   z.object({ o: z.string(), k: z.literal('poke'), t: z.string(), s: z.number() }),
   z.object({ o: z.string(), k: z.literal('yjs'), t: z.string(), d: z.string(), u: z.string() }),
   z.object({ o: z.string(), k: z.literal('aw'), t: z.string(), d: z.string(), u: z.string() }),
   z.object({ o: z.string(), k: z.literal('awq'), t: z.string(), d: z.string() }),
+  z.object({ o: z.string(), k: z.literal('rev'), s: z.string() }),
 ]);
 
 /**
@@ -57,7 +60,7 @@ export class RedisBroker implements Broker {
   }
 
   publish(m: BusMessage): void {
-    const wire = m.k === 'poke' || m.k === 'awq' ? { o: this.instance, ...m } : { o: this.instance, k: m.k, t: m.t, d: m.d, u: Buffer.from(m.u).toString('base64') };
+    const wire = m.k === 'poke' || m.k === 'awq' || m.k === 'rev' ? { o: this.instance, ...m } : { o: this.instance, k: m.k, t: m.t, d: m.d, u: Buffer.from(m.u).toString('base64') };
     this.pub.publish(this.channel, JSON.stringify(wire)).catch((e: Error) => this.logger.warn('broker: publish failed', { error: e.message }));
   }
 
@@ -75,7 +78,7 @@ export class RedisBroker implements Broker {
     }
     if (w.o === this.instance) return;
     const m: BusMessage =
-      w.k === 'poke' ? { k: 'poke', t: w.t, s: w.s } : w.k === 'awq' ? { k: 'awq', t: w.t, d: w.d } : { k: w.k, t: w.t, d: w.d, u: new Uint8Array(Buffer.from(w.u, 'base64')) };
+      w.k === 'poke' ? { k: 'poke', t: w.t, s: w.s } : w.k === 'rev' ? { k: 'rev', s: w.s } : w.k === 'awq' ? { k: 'awq', t: w.t, d: w.d } : { k: w.k, t: w.t, d: w.d, u: new Uint8Array(Buffer.from(w.u, 'base64')) };
     for (const h of this.handlers) {
       try {
         h(m);

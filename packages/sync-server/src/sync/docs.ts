@@ -5,6 +5,7 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import { encodeFrame, FRAME_AWARENESS, FRAME_SYNC, type Logger } from '@goutong/core';
 import type { Db } from '../db/db.js';
+import { appendDocUpdate, loadDocUpdates, replaceDocUpdates } from '../domain/drafts.js';
 
 /** A subscriber of documents (one sync socket). */
 export interface DocPeer {
@@ -20,6 +21,8 @@ interface LoadedDoc {
   awareness: awarenessProtocol.Awareness;
   peers: Map<DocPeer, Set<number>>;
   stored: number;
+  /** Bytes of the stored updates (the quota counts these). */
+  bytes: number;
   /** Persistence is serialised per document: updates are stored in the order they were applied. */
   chain: Promise<void>;
   unloadTimer: NodeJS.Timeout | null;
@@ -30,7 +33,16 @@ export class BadUpdateError extends Error {
   override readonly name = 'BadUpdateError';
 }
 
+/** A valid message this peer may not send: refused on that socket, neither applied, relayed nor stored. */
+export class RefusedUpdateError extends Error {
+  override readonly name = 'RefusedUpdateError';
+  constructor(readonly code: 'payload_too_large' | 'forbidden', message: string) {
+    super(message);
+  }
+}
+
 const COMPACT_AFTER = 200;
+export const DEFAULT_DOC_QUOTA_BYTES = 2 * 1024 * 1024;
 
 /**
  * Server side of the collaborative documents: loads a document from its stored updates when the
@@ -54,6 +66,8 @@ export class DocManager {
       onAwareness?: (tenantId: string, name: string, update: Uint8Array) => void;
       /** A document was loaded here: ask the other processes for their peers' presence. */
       onLoaded?: (tenantId: string, name: string) => void;
+      /** Bytes of stored updates a document may hold (default 2 MiB). */
+      quotaBytes?: number;
     } = {},
   ) {}
 
@@ -93,10 +107,19 @@ export class DocManager {
     return this.docs.get(`${tenantId}/${name}`)?.peers.has(peer) ?? false;
   }
 
-  /** Handles a sync or awareness payload from a peer; throws BadUpdateError on garbage. */
-  handle(tenantId: string, name: string, peer: DocPeer, kind: number, payload: Uint8Array): void {
+  get quotaBytes(): number {
+    return this.opts.quotaBytes ?? DEFAULT_DOC_QUOTA_BYTES;
+  }
+
+  /**
+   * Handles a sync or awareness payload from a peer; throws BadUpdateError on garbage and
+   * RefusedUpdateError for an update past the document's quota or presence claiming someone else.
+   * `agentId`: the peer's own agent; awareness states must name it.
+   */
+  handle(tenantId: string, name: string, peer: DocPeer, kind: number, payload: Uint8Array, agentId?: string): void {
     const d = this.docs.get(`${tenantId}/${name}`);
     if (!d || !d.peers.has(peer)) throw new BadUpdateError(`not subscribed to ${name}`);
+    let refused: RefusedUpdateError | null = null;
     try {
       const dec = decoding.createDecoder(payload);
       if (kind === FRAME_SYNC) {
@@ -112,7 +135,8 @@ export class DocManager {
         } else if (type === syncProtocol.messageYjsSyncStep2 || type === syncProtocol.messageYjsUpdate) {
           const update = decoding.readVarUint8Array(dec);
           Y.decodeUpdate(update);
-          Y.applyUpdate(d.doc, update, peer);
+          refused = this.overQuota(d, update);
+          if (!refused) Y.applyUpdate(d.doc, update, peer);
         } else {
           throw new Error(`unknown sync message type ${type}`);
         }
@@ -122,16 +146,51 @@ export class DocManager {
         const ud = decoding.createDecoder(update);
         const n = decoding.readVarUint(ud);
         const clients = d.peers.get(peer)!;
-        for (let i = 0; i < n; i++) {
-          clients.add(decoding.readVarUint(ud));
+        const claimed: number[] = [];
+        for (let i = 0; i < n && !refused; i++) {
+          const clientId = decoding.readVarUint(ud);
           decoding.readVarUint(ud);
-          decoding.readVarString(ud);
+          const state = JSON.parse(decoding.readVarString(ud)) as unknown;
+          refused = this.foreignPresence(d, peer, clientId, state, agentId);
+          claimed.push(clientId);
         }
-        awarenessProtocol.applyAwarenessUpdate(d.awareness, update, peer);
+        if (!refused) {
+          for (const c of claimed) clients.add(c);
+          awarenessProtocol.applyAwarenessUpdate(d.awareness, update, peer);
+        }
       }
     } catch (e) {
       throw new BadUpdateError(`malformed ${kind === FRAME_SYNC ? 'sync' : 'awareness'} message: ${(e as Error).message}`);
     }
+    if (refused) throw refused;
+  }
+
+  /** Whether storing this update would take the document past its quota (counted after compaction). */
+  private overQuota(d: LoadedDoc, update: Uint8Array): RefusedUpdateError | null {
+    const quota = this.quotaBytes;
+    if (d.bytes + update.length <= quota) return null;
+    // Only what the document lacks is stored (a reconnecting peer resends all it has).
+    const fresh = Y.diffUpdate(update, Y.encodeStateVector(d.doc)).length;
+    if (d.bytes + fresh <= quota) return null;
+    // The stored updates may shrink when compacted: count the document's state instead.
+    const state = Y.encodeStateAsUpdate(d.doc).length;
+    if (state + fresh <= quota) {
+      this.compact(d);
+      return null;
+    }
+    return new RefusedUpdateError('payload_too_large', `document ${d.name} would exceed its quota of ${quota} bytes; the update was refused`);
+  }
+
+  /** Presence is bound to the socket's agent: no state naming another agent, no clientID of another peer. */
+  private foreignPresence(d: LoadedDoc, peer: DocPeer, clientId: number, state: unknown, agentId: string | undefined): RefusedUpdateError | null {
+    for (const [p, ids] of d.peers) {
+      if (p !== peer && ids.has(clientId)) return new RefusedUpdateError('forbidden', `awareness client ${clientId} belongs to another connection`);
+    }
+    if (agentId !== undefined && state !== null) {
+      const claimed = typeof state === 'object' ? (state as { agentId?: unknown }).agentId : undefined;
+      if (claimed !== agentId) return new RefusedUpdateError('forbidden', 'awareness state must name the connection\'s own agent');
+    }
+    return null;
   }
 
   /** Applies an update that came from another server process (it stored it; no re-broadcast). */
@@ -210,16 +269,17 @@ export class DocManager {
   }
 
   private async doLoad(tenantId: string, name: string, key: string): Promise<LoadedDoc> {
-    const rows = await this.db.all<{ data: Uint8Array }>('SELECT data FROM yjs_updates WHERE tenant_id = ? AND doc = ? ORDER BY id', [tenantId, name]);
+    const rows = await loadDocUpdates(this.db, tenantId, name);
     const doc = new Y.Doc({ gc: true });
     Y.transact(doc, () => {
-      for (const r of rows) Y.applyUpdate(doc, new Uint8Array(r.data), 'load');
+      for (const r of rows) Y.applyUpdate(doc, r, 'load');
     }, 'load');
     const awareness = new awarenessProtocol.Awareness(doc);
     awareness.setLocalState(null);
-    const d: LoadedDoc = { key, tenantId, name, doc, awareness, peers: new Map(), stored: rows.length, chain: Promise.resolve(), unloadTimer: null };
+    const d: LoadedDoc = { key, tenantId, name, doc, awareness, peers: new Map(), stored: rows.length, bytes: rows.reduce((n, r) => n + r.length, 0), chain: Promise.resolve(), unloadTimer: null };
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === 'load') return;
+      d.bytes += update.length;
       // The process whose peer made an update stores it; the others only relay it.
       // Other processes hear of it only once it is stored, so one that loads the document
       // afterwards finds it in the database, and one that loaded before gets the message.
@@ -249,7 +309,7 @@ export class DocManager {
   private persist(d: LoadedDoc, update: Uint8Array, stored?: () => void): void {
     d.chain = d.chain
       .then(async () => {
-        await this.db.run('INSERT INTO yjs_updates (tenant_id, doc, data, created_at) VALUES (?, ?, ?, ?)', [d.tenantId, d.name, update, Date.now()]);
+        await appendDocUpdate(this.db, d.tenantId, d.name, update, Date.now());
         d.stored++;
         stored?.();
         if (d.stored > COMPACT_AFTER) await this.compactNow(d);
@@ -264,11 +324,9 @@ export class DocManager {
   /** Replaces the stored updates with one re-encoded state (not mergeUpdates over many small ones). */
   private async compactNow(d: LoadedDoc): Promise<void> {
     const state = Y.encodeStateAsUpdate(d.doc);
-    await this.db.tx(async (q) => {
-      await q.run('DELETE FROM yjs_updates WHERE tenant_id = ? AND doc = ?', [d.tenantId, d.name]);
-      await q.run('INSERT INTO yjs_updates (tenant_id, doc, data, created_at) VALUES (?, ?, ?, ?)', [d.tenantId, d.name, state, Date.now()]);
-    });
+    await replaceDocUpdates(this.db, d.tenantId, d.name, state, Date.now());
     d.stored = 1;
+    d.bytes = state.length;
     this.logger.debug('yjs: compacted', { doc: d.key, bytes: state.length });
   }
 }

@@ -6,7 +6,7 @@ import { ClientControl, CloseCode, decodeFrame, FrameError, parseDocName, type A
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { ApiError } from '../errors.js';
-import { BadUpdateError, type DocManager, type DocPeer } from './docs.js';
+import { BadUpdateError, RefusedUpdateError, type DocManager, type DocPeer } from './docs.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
 const MAX_FRAME = 1024 * 1024;
@@ -16,6 +16,8 @@ const MAX_TEXT_FRAME = 16 * 1024;
 interface Conn extends DocPeer {
   ws: WebSocket;
   agent: Agent | null;
+  /** The session (refresh family) the socket authenticated with: logout closes the socket. */
+  sessionId: string | null;
   docs: Set<string>;
   expiryTimer: NodeJS.Timeout | null;
 }
@@ -68,6 +70,20 @@ export class SyncSockets {
     });
   }
 
+  /** A session ended (logout, revoked family; here or in another process): its sockets close now. */
+  closeSession(sessionId: string): number {
+    let n = 0;
+    for (const set of this.byTenant.values()) {
+      for (const c of set) {
+        if (c.sessionId !== sessionId) continue;
+        this.sendText(c, { t: 'error', code: 'unauthorized', message: 'session ended; log in again' });
+        c.ws.close(CloseCode.unauthorized, 'session ended');
+        n++;
+      }
+    }
+    return n;
+  }
+
   async close(): Promise<void> {
     for (const c of this.wss.clients) c.close(CloseCode.serverShutdown, 'server shutting down');
     await new Promise<void>((r) => this.wss.close(() => r()));
@@ -78,6 +94,7 @@ export class SyncSockets {
       id: crypto.randomUUID(),
       ws,
       agent: null,
+      sessionId: null,
       docs: new Set(),
       expiryTimer: null,
       send: (data) => {
@@ -109,6 +126,11 @@ export class SyncSockets {
   }
 
   private fail(conn: Conn, e: unknown): void {
+    if (e instanceof RefusedUpdateError) {
+      this.logger.warn('sync: update refused', { conn: conn.id, agent: conn.agent?.id, error: e.message });
+      this.sendText(conn, { t: 'error', code: e.code, message: e.message });
+      return;
+    }
     if (e instanceof FrameError || e instanceof BadUpdateError) {
       this.logger.warn('sync: malformed frame, closing the connection', { conn: conn.id, agent: conn.agent?.id, error: e.message });
       this.sendText(conn, { t: 'error', code: 'bad_frame', message: e.message });
@@ -142,15 +164,26 @@ export class SyncSockets {
       this.sendText(conn, { t: 'error', code: 'not_subscribed', message: `subscribe to ${frame.doc} first`, doc: frame.doc });
       return;
     }
-    this.docs.handle(conn.agent.tenantId, frame.doc, conn, frame.kind, frame.payload);
+    try {
+      this.docs.handle(conn.agent.tenantId, frame.doc, conn, frame.kind, frame.payload, conn.agent.id);
+    } catch (e) {
+      if (!(e instanceof RefusedUpdateError)) throw e;
+      // Refused on this socket only: the document is unsubscribed here so the client stops pushing it.
+      this.logger.warn('sync: update refused', { conn: conn.id, agent: conn.agent.id, doc: frame.doc, error: e.message });
+      this.sendText(conn, { t: 'error', code: e.code, message: e.message, doc: frame.doc });
+      if (e.code === 'payload_too_large' && conn.docs.delete(frame.doc)) this.docs.leave(conn.agent.tenantId, frame.doc, conn);
+    }
   }
 
   private async onControl(conn: Conn, msg: ClientControl): Promise<void> {
     switch (msg.t) {
       case 'auth': {
         let agent: Agent;
+        let session: { sessionId: string; expiresAt: number };
         try {
-          agent = await this.auth.authenticate(msg.token);
+          const a = await this.auth.authenticateSession(msg.token);
+          agent = a.agent;
+          session = a;
         } catch (e) {
           const m = e instanceof ApiError ? e.message : 'invalid token';
           this.sendText(conn, { t: 'error', code: 'unauthorized', message: m });
@@ -163,12 +196,10 @@ export class SyncSockets {
         }
         const first = !conn.agent;
         conn.agent = agent;
-        const check = this.auth.tokens.verify(msg.token);
-        if (check.ok) {
-          if (conn.expiryTimer) clearTimeout(conn.expiryTimer);
-          conn.expiryTimer = setTimeout(() => conn.ws.close(CloseCode.tokenExpired, 'access token expired; re-authenticate'), Math.max(0, check.claims.exp * 1000 - Date.now()));
-          conn.expiryTimer.unref();
-        }
+        conn.sessionId = session.sessionId;
+        if (conn.expiryTimer) clearTimeout(conn.expiryTimer);
+        conn.expiryTimer = setTimeout(() => conn.ws.close(CloseCode.tokenExpired, 'access token expired; re-authenticate'), Math.max(0, session.expiresAt - Date.now()));
+        conn.expiryTimer.unref();
         if (first) {
           let set = this.byTenant.get(agent.tenantId);
           if (!set) this.byTenant.set(agent.tenantId, (set = new Set()));

@@ -31,6 +31,8 @@ export async function startChannelServer(opts: { dialect?: Dialect; providers?: 
     GOUTONG_DEMO: '0',
     GOUTONG_LOG: process.env.GOUTONG_TEST_LOG ?? 'silent',
     GOUTONG_RELAY_INTERVAL_MS: '100',
+    // Local fakes and peers listen on loopback: the egress guard refuses it unless allowed.
+    GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(opts.env ?? {}),
   });

@@ -16,7 +16,7 @@ export async function startTestServer(
 ): Promise<RunningServer & { stopAll: () => Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'goutong-test-'));
   const db = dialect === 'postgres' ? await createTestDatabase('gtapi') : null;
-  const config = loadConfig({ PORT: '0', GOUTONG_DATA_DIR: dir, GOUTONG_DEMO: '1', GOUTONG_LOG: 'silent', GOUTONG_RELAY_INTERVAL_MS: '50', ...(db ? { DATABASE_URL: db.url } : {}), ...env });
+  const config = loadConfig({ PORT: '0', GOUTONG_DATA_DIR: dir, GOUTONG_DEMO: '1', GOUTONG_LOG: 'silent', GOUTONG_RELAY_INTERVAL_MS: '50', GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1', ...(db ? { DATABASE_URL: db.url } : {}), ...env });
   const server = await startServer({ config, logger: silentLogger, ...extra });
   return {
     ...server,

@@ -42,6 +42,8 @@ export class ServerProcess {
       GOUTONG_DATA_DIR: this.dataDir,
       GOUTONG_LOG: process.env.GOUTONG_TEST_LOG ?? 'warn',
       GOUTONG_RELAY_INTERVAL_MS: '100',
+      // Local fakes and peers listen on loopback: the egress guard refuses it unless allowed.
+      GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1',
       ...(this.opts.databaseUrl ? { DATABASE_URL: this.opts.databaseUrl } : {}),
       ...(this.opts.env ?? {}),
     };

@@ -8,6 +8,7 @@ import { ApiError } from '../../errors.js';
 import { Cidr, cidrMatcher } from './cidr.js';
 import { callWildfire, parseWildfireJson, SendMessageResult, wildfireFailure } from './wildfireApi.js';
 import { mapPayload, mediaMime, mediaName, WfOutputMessage, type MappedInbound } from './wildfirePayload.js';
+import { egressFetch } from '../../net/egress.js';
 
 const HttpUrl = z
   .string()
@@ -75,7 +76,7 @@ export function replyTarget(identifier: string): { type: number; target: string;
  * `/robot/message/send`) with the nonce/timestamp/sign headers.
  */
 export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
-  const doFetch = opts.fetch ?? fetch;
+  const doFetch = opts.fetch ?? egressFetch;
   // im-server posts callbacks with OkHttp's async client (win/liyufan/im/HttpUtils.java: enqueue, default
   // 10 s read timeout, 5 concurrent calls per host): fetch media inline but answer within that budget.
   // Past it the message is still stored (the handler runs on); the IM server only logs a timeout.

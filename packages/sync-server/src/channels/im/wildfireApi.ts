@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { isInteger, isSafeNumber, parse as parseLossless } from 'lossless-json';
 import type { SendResult } from '../provider.js';
+import { providerErrorExcerpt } from '../../net/egress.js';
 
 /*
  * WildfireChat (野火IM) Server API and Robot API client.
@@ -131,7 +132,7 @@ export async function callWildfire(
     /* not JSON: a proxy's error page */
   }
   if (env) return { ok: true, httpStatus: res.status, code: env.code, msg: env.msg, result: env.result };
-  const reason = `WildfireChat answered HTTP ${res.status} without its {code,msg,result} envelope: ${text.slice(0, 200)}`;
+  const reason = `WildfireChat answered HTTP ${res.status} without its {code,msg,result} envelope: ${providerErrorExcerpt(text)}`;
   if (res.status >= 500 || res.status === 408 || res.status === 429) return { ok: false, outcome: { kind: 'retry', reason } };
   if (res.status >= 200 && res.status < 300) return { ok: false, outcome: { kind: 'retry', reason } };
   return { ok: false, outcome: { kind: 'rejected', reason, code: `http_${res.status}` } };
@@ -140,7 +141,7 @@ export async function callWildfire(
 /** Maps a non-zero WildfireChat code to our outcome: rate limits and server errors retry, the rest fail with the provider's reason. */
 export function wildfireFailure(code: number, msg: string, httpStatus: number): SendResult {
   const text = msg || WILDFIRE_ERRORS[code] || 'unknown error';
-  const reason = `WildfireChat error ${code}: ${text}${httpStatus !== 200 ? ` (HTTP ${httpStatus})` : ''}`;
+  const reason = `WildfireChat error ${code}: ${providerErrorExcerpt(text)}${httpStatus !== 200 ? ` (HTTP ${httpStatus})` : ''}`;
   if (RETRYABLE_CODES.has(code) || httpStatus >= 500) return { kind: 'retry', reason, ...(code === 250 ? { retryAfterMs: 2000 } : {}) };
   return { kind: 'rejected', reason, code: `wildfire_${code}` };
 }

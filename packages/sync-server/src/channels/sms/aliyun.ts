@@ -16,6 +16,7 @@ import {
   safeEqualStr,
   webhookInbox,
 } from './common.js';
+import { egressFetch, providerErrorExcerpt } from '../../net/egress.js';
 
 /** RFC 3986 percent-encoding as Aliyun's RPC signature wants it (`!'()*` escaped too, space as %20). */
 export function aliyunPercentEncode(s: string): string {
@@ -106,7 +107,7 @@ export interface AliyunSmsReport {
  * token-protected URLs and answered {"code":0}.
  */
 export function aliyunProvider(opts: { fetch?: typeof fetch; now?: () => number } = {}): ChannelProvider {
-  const doFetch = opts.fetch ?? fetch;
+  const doFetch = opts.fetch ?? egressFetch;
   const now = opts.now ?? Date.now;
   return {
     channel: 'sms',
@@ -148,7 +149,7 @@ export function aliyunProvider(opts: { fetch?: typeof fetch; now?: () => number 
         const { cost } = outboundCost(`【${cfg.signName}】${ctx.message.text}`, cfg, 'cn');
         return { kind: 'accepted', providerMessageId: json.BizId, cost };
       }
-      const reason = `Aliyun ${r.res.status} ${json.Code ?? ''}: ${json.Message ?? r.body.slice(0, 200)}`.trim();
+      const reason = `Aliyun ${r.res.status} ${json.Code ?? ''}: ${providerErrorExcerpt(json.Message ?? r.body)}`.trim();
       if (r.res.status >= 500 || (json.Code && ALIYUN_RETRY.has(json.Code))) return { kind: 'retry', reason };
       return { kind: 'rejected', reason, code: json.Code ? `aliyun_${json.Code}` : `http_${r.res.status}` };
     },

@@ -17,6 +17,7 @@ import {
   safeEqualStr,
   webhookInbox,
 } from './common.js';
+import { egressFetch } from '../../net/egress.js';
 
 /** Percent-decodes to bytes (`+` is a space): Kannel's %a is the SMS payload, which need not be UTF-8. */
 export function percentDecodeBytes(s: string): Buffer {
@@ -99,7 +100,7 @@ export function mapKannelDlr(type: number): 'delivered' | 'failed' | 'accepted' 
  * inbound through the sms-service get-url. Both URLs carry a shared token.
  */
 export function kannelProvider(opts: { fetch?: typeof fetch } = {}): ChannelProvider {
-  const doFetch = opts.fetch ?? fetch;
+  const doFetch = opts.fetch ?? egressFetch;
   return {
     channel: 'sms',
     name: 'kannel',

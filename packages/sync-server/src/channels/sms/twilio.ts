@@ -18,6 +18,7 @@ import {
   twiml,
   webhookInbox,
 } from './common.js';
+import { egressFetch, providerErrorExcerpt } from '../../net/egress.js';
 
 export type FormParams = Record<string, string[]>;
 
@@ -107,7 +108,7 @@ export function mapTwilioStatus(s: string): 'accepted' | 'delivered' | 'failed' 
  * I-Twilio-Idempotency-Token and MessageSid.
  */
 export function twilioProvider(opts: { fetch?: typeof fetch } = {}): ChannelProvider {
-  const doFetch = opts.fetch ?? fetch;
+  const doFetch = opts.fetch ?? egressFetch;
   return {
     channel: 'sms',
     name: 'twilio',
@@ -142,7 +143,7 @@ export function twilioProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
         const { cost } = outboundCost(ctx.message.text, cfg);
         return { kind: 'accepted', providerMessageId: json.sid, cost };
       }
-      const reason = `Twilio ${r.res.status}${json.code ? ` error ${json.code}` : ''}: ${json.message ?? r.body.slice(0, 200)}`;
+      const reason = `Twilio ${r.res.status}${json.code ? ` error ${json.code}` : ''}: ${providerErrorExcerpt(json.message ?? r.body)}`;
       const out = httpOutcome(r.res.status, reason, r.res.headers.get('retry-after'));
       return out.kind === 'rejected' && json.code ? { ...out, code: `twilio_${json.code}` } : out;
     },
