@@ -10,13 +10,13 @@ import { migrate } from './db/migrations.js';
 import { Workspace } from './domain/workspace.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens } from './auth/tokens.js';
-import { createHttp } from './http/app.js';
+import { createHttp, requireAgent } from './http/app.js';
 import { registerRoutes } from './http/routes.js';
 import { serveWebApp } from './http/static.js';
 import { DocManager } from './sync/docs.js';
 import { SyncSockets } from './sync/socket.js';
-import { ProviderRegistry, type ChannelProvider, type ProviderDeps } from './channels/provider.js';
-import { apiProvider } from './channels/api.js';
+import { ProviderRegistry, type ChannelProvider, type Extension, type ProviderDeps } from './channels/provider.js';
+import { builtinExtensions } from './channels/registry.js';
 import { InboxAdmin } from './channels/inboxAdmin.js';
 import { RelayWorker } from './relay/worker.js';
 import { seedDemo } from './seed.js';
@@ -25,10 +25,6 @@ import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
-import { aliyunProvider, kannelProvider, twilioProvider } from './channels/sms/index.js';
-import { emailProvider } from './channels/email/index.js';
-import { wildfireProvider } from './channels/im/index.js';
-import { registerVoiceRoutes, sipVoiceProvider } from './channels/voice/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -50,8 +46,11 @@ export interface RunningServer {
 export interface ServerOptions {
   config: Config;
   logger?: Logger;
-  /** Extra channel providers (email, SMS, IM, voice) registered beside the built-in api channel. */
-  providers?: ChannelProvider[];
+  /**
+   * Extensions registered after the built-in ones (channels/registry.ts); one with the key of a
+   * built-in one replaces it (tests inject fakes and test providers).
+   */
+  providers?: Extension[];
   /** Replace the api provider (tests inject fetch). */
   apiProvider?: ChannelProvider;
 }
@@ -73,27 +72,41 @@ function siblingBuild(rel: string): string | null {
   return fs.existsSync(candidate) ? candidate : null;
 }
 
-/** The channel providers every server has (the api channel is registered separately). */
-export function defaultProviders(): ChannelProvider[] {
-  return [emailProvider(), twilioProvider(), aliyunProvider(), kannelProvider(), wildfireProvider(), sipVoiceProvider()];
-}
 
 /** Starts one server process: HTTP API, sync socket, webhooks, relay worker and the web app. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const cfg = opts.config;
   const logger = opts.logger ?? createLogger(cfg.logLevel);
   const db = openDb({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
-  await migrate(db);
+  // Built-in extensions first; options replace them by key (tests inject fakes).
+  const providers = new ProviderRegistry();
+  for (const e of [...builtinExtensions(), ...(opts.apiProvider ? [opts.apiProvider] : []), ...(opts.providers ?? [])]) providers.register(e);
+  await migrate(db, providers.migrations());
   const secret = await serverSecret(db, cfg.secret);
   const workspace = new Workspace(db, logger);
   const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds);
-  const providers = new ProviderRegistry().register(opts.apiProvider ?? apiProvider());
-  // Built-in channel providers first; options replace them by channel/name (tests inject fakes).
-  for (const p of [...defaultProviders(), ...(opts.providers ?? [])]) providers.register(p);
   const inboxes = new InboxAdmin(workspace, providers, secret);
   const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
   workspace.attachmentUrl = (id) => attachments.signedUrl(id);
-  const deps: ProviderDeps = { workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id) };
+  const deps: ProviderDeps = {
+    workspace,
+    logger,
+    attachments,
+    inboxSettings: (id) => inboxes.settings(id),
+    ingest: async (inbox, input) => {
+      const result = await workspace.ingestInbound(inbox, input);
+      await providers.afterInbound({ inbox, result });
+      return result;
+    },
+    requireAgent: requireAgent(auth),
+  };
+  providers.bind(deps);
+  workspace.statusChanged.on(({ inboxId, message }) => {
+    void (async () => {
+      const s = await inboxes.settings(inboxId);
+      if (s) await providers.onStatus(s.inbox, { message });
+    })().catch((e: unknown) => logger.error('extensions: onStatus failed', { message: message.id, error: String(e) }));
+  });
 
   const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
 
@@ -101,8 +114,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
-  registerVoiceRoutes(http, { auth, workspace, inboxes });
-  for (const p of providers.all()) p.routes?.(http, deps);
+  for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
 

@@ -1,17 +1,20 @@
 import { z } from 'zod';
 import { hmacHex } from '../auth/crypto.js';
 import type { ChannelProvider, SendResult } from './provider.js';
+import { label, localized } from './label.js';
 
 /** Signature of outbound webhooks and signed inbound posts: HMAC-SHA256 over `${timestamp}.${rawBody}`. */
 export function signApiPayload(secret: string, timestamp: string, rawBody: string): string {
   return `sha256=${hmacHex(secret, `${timestamp}.${rawBody}`)}`;
 }
 
-export const ApiConfig = z.object({
-  /** Where outbound messages are POSTed; without it they are accepted for the integration to fetch. */
-  webhookUrl: z.string().url().refine((u) => /^https?:\/\//.test(u), 'http(s) only').optional(),
-});
-export const ApiSecrets = z.object({ secret: z.string().min(16).max(256) });
+export const ApiConfig = z
+  .object({
+    /** Where outbound messages are POSTed; without it they are accepted for the integration to fetch. */
+    webhookUrl: z.string().url().meta(label('Outbound webhook URL', '出站 webhook 地址')).refine((u) => /^https?:\/\//.test(u), 'http(s) only').optional(),
+  })
+  .meta(label('API (your own system)', 'API（自有系统）'));
+export const ApiSecrets = z.object({ secret: z.string().min(16).max(256).meta(label('Signing secret', '签名密钥')) }).meta(label('API secrets', 'API 密钥'));
 
 /**
  * The `api` channel (like Chatwoot's API inbox): an external system posts inbound messages to
@@ -24,6 +27,14 @@ export function apiProvider(opts: { fetch?: typeof fetch; timeoutMs?: number } =
     name: 'api',
     configSchema: ApiConfig,
     secretsSchema: ApiSecrets,
+    urls: ({ inbox }) => [
+      {
+        key: 'inbound',
+        what: localized('Inbound messages (your system posts here, signed with the inbox secret)', '入站消息（您的系统用收件箱密钥签名后提交到此地址）'),
+        method: 'POST',
+        url: `/api/v1/inboxes/${encodeURIComponent(inbox.id)}/inbound`,
+      },
+    ],
     async send(ctx): Promise<SendResult> {
       const cfg = ApiConfig.parse(ctx.config);
       if (!cfg.webhookUrl) return { kind: 'accepted', providerMessageId: null };

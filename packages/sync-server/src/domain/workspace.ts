@@ -67,6 +67,24 @@ export interface InboundInput {
   newConversation?: boolean | undefined;
   /** When the joined conversation (conversationId) is resolved or closed, reopen it. */
   reopen?: boolean | undefined;
+  // ----- providers: attachments and side rows in the inbound's own transaction -----
+  /**
+   * Files whose bytes are already in the content-addressed store (AttachmentStore.stage): their
+   * rows are inserted bound to the new message, in the same transaction; they become the message's
+   * attachments (after `attachments`). Nothing is inserted for a duplicate delivery.
+   */
+  stagedAttachments?: readonly StagedAttachment[];
+  /** Channel side rows (email Message-IDs, conversation links) written in the same transaction. */
+  sideRows?: ((q: Queryable, stored: { conversationId: string; messageId: string }) => Promise<void>) | undefined;
+}
+
+/** An attachment whose bytes are stored but whose row is not written yet. */
+export interface StagedAttachment {
+  id: string;
+  name: string;
+  mime: string;
+  size: number;
+  sha256: string;
 }
 
 export interface InboundResult {
@@ -97,6 +115,8 @@ function decodeCursor(cursor: string): { at: number; id: string } {
 export class Workspace {
   readonly committed = new Emitter<Committed>();
   readonly relayEnqueued = new Emitter<RelayEnqueued>();
+  /** A delivery status change committed (providers' `onStatus` hooks). */
+  readonly statusChanged = new Emitter<{ inboxId: string; message: Message }>();
   readonly ids = new Uuidv7Generator(() => Date.now(), (n) => crypto.randomBytes(n));
 
   /** Signs attachment download URLs (set by the server once its attachment store exists). */
@@ -427,7 +447,8 @@ export class Workspace {
       }
       const message: Message = {
         id: this.ids.next(), tenantId: inbox.tenantId, conversationId: conv.id, direction: 'in', kind: input.kind ?? (inbox.channel === 'email' ? 'email' : 'text'),
-        authorType: 'contact', authorId: contact.id, text: input.text, subject: input.subject ?? null, attachments: input.attachments ?? [],
+        authorType: 'contact', authorId: contact.id, text: input.text, subject: input.subject ?? null,
+        attachments: [...(input.attachments ?? []), ...(input.stagedAttachments ?? []).map(({ id, name, mime, size, sha256 }) => ({ id, name, mime, size, sha256 }))],
         status: null, statusReason: null, deviceTime: input.sentAt ?? null, serverTime: now, createdAt, meta: input.meta ?? {}, seq,
       };
       let next = withMessage({ ...conv, contactName: contact.name }, message);
@@ -444,6 +465,12 @@ export class Workspace {
       else await saveConversation(q, next);
       const inserted = await insertMessage(q, message, { inboxId: inbox.id, externalId: input.externalId });
       if (!inserted) throw new ApiError('conflict', 'duplicate delivery raced; retry');
+      for (const a of input.stagedAttachments ?? []) {
+        await q.run('INSERT INTO attachments (id, tenant_id, sha256, name, mime, size, created_by, created_at, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+          a.id, inbox.tenantId, a.sha256, a.name, a.mime, a.size, null, now, message.id,
+        ]);
+      }
+      await input.sideRows?.(q, { conversationId: next.id, messageId: message.id });
       return { duplicate: false, message, conversation: next };
     });
     if (!res.duplicate) this.committed.emit({ tenantId: inbox.tenantId, seq: res.message.seq });
@@ -473,10 +500,12 @@ export class Workspace {
       await q.run('UPDATE messages SET status = ?, status_reason = ?, provider_message_id = COALESCE(?, provider_message_id), meta = ?, seq = ? WHERE id = ?', [
         status, opts.reason ?? null, opts.providerMessageId ?? null, JSON.stringify(meta), seq, messageId,
       ]);
-      return { ...m, status, statusReason: opts.reason ?? null, meta, seq };
+      return { message: { ...m, status, statusReason: opts.reason ?? null, meta, seq }, inboxId: String(r.inbox_id) };
     });
-    if (res) this.committed.emit({ tenantId: res.tenantId, seq: res.seq });
-    return res;
+    if (!res) return null;
+    this.committed.emit({ tenantId: res.message.tenantId, seq: res.message.seq });
+    this.statusChanged.emit(res);
+    return res.message;
   }
 
   // ----- reads -------------------------------------------------------------------------
@@ -629,6 +658,43 @@ export class Workspace {
 
   get log(): Logger {
     return this.logger;
+  }
+
+  // ----- system replies (providers' extensions: auto-reply) ---------------------------------
+
+  /**
+   * An automatic outgoing message (authorType `system`) on a conversation: the message fact and its
+   * relay job in one transaction, like an agent's send_reply, so it goes out through the relay and
+   * the inbox's provider (with its beforeSend hooks). An acknowledgement is not an answer: the
+   * conversation's waiting time, status and assignee do not change. Null when the conversation is
+   * gone or closed, or the contact opted out.
+   */
+  async sendSystemReply(conversationId: string, reply: { text: string; subject?: string | null; meta?: Record<string, unknown> }): Promise<Message | null> {
+    const message = await this.db.tx(async (q) => {
+      const r = await q.one('SELECT * FROM conversations WHERE id = ?', [conversationId]);
+      if (!r) return null;
+      const conv = toConversation(r);
+      if (conv.status === 'closed') return null;
+      const contact = await this.contactRow(q, conv.contactId);
+      if (contact.attributes['optedOut'] === 'true') return null;
+      const seq = await nextSeq(q, conv.tenantId);
+      const now = this.now();
+      const m: Message = {
+        id: this.ids.next(), tenantId: conv.tenantId, conversationId, direction: 'out', kind: conv.channel === 'email' ? 'email' : 'text', authorType: 'system',
+        authorId: null, text: reply.text, subject: reply.subject ?? null, attachments: [], status: 'queued', statusReason: null, deviceTime: null,
+        serverTime: now, createdAt: now, meta: reply.meta ?? {}, seq,
+      };
+      await insertMessage(q, m, { inboxId: conv.inboxId, externalId: null });
+      await q.run('UPDATE conversations SET message_count = message_count + 1, updated_at = ?, seq = ? WHERE id = ?', [now, seq, conversationId]);
+      await q.run('INSERT INTO relay_jobs (id, tenant_id, message_id, inbox_id, state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)', [
+        this.ids.next(), conv.tenantId, m.id, conv.inboxId, 'queued', now, now, now,
+      ]);
+      return m;
+    });
+    if (!message) return null;
+    this.committed.emit({ tenantId: message.tenantId, seq: message.seq });
+    this.relayEnqueued.emit({ tenantId: message.tenantId, messageId: message.id });
+    return message;
   }
 }
 

@@ -65,7 +65,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   const authed = { preHandler: requireAgent(auth) };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/api/v1/openapi.json', async () => buildOpenApi(d.version));
+  app.get('/api/v1/openapi.json', async () => buildOpenApi(d.version, d.inboxes.providers));
 
   // ----- auth -------------------------------------------------------------------------
   app.post('/api/v1/auth/login', async (req) => {

@@ -2,4 +2,3 @@ export { twilioProvider, twilioSignature, verifyTwilioSignature, TwilioConfig, T
 export { aliyunProvider, aliyunSignature, aliyunPercentEncode, aliyunCanonicalQuery, AliyunConfig, AliyunSecrets } from './aliyun.js';
 export { kannelProvider, KannelConfig, KannelSecrets } from './kannel.js';
 export { countSegments, isGsm7, smsCost, type SegmentCount } from './segments.js';
-export { optKeyword, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS } from './common.js';
