@@ -108,7 +108,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       '/api/v1/inboxes': {
         get: { summary: 'Inboxes in the caller\'s scope', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Inbox') } } }) },
         post: {
-          summary: 'Create an inbox (admin). `config` and `secrets` per provider are the `Provider.<channel>[/<provider>].config|secrets` schemas; an api inbox\'s signing secret is generated when absent and returned once; other generated secrets (the WildfireChat `callbackToken`) are returned once as `generatedSecrets`.',
+          summary: 'Create an inbox (admin). `config` and `secrets` per provider are the `Provider.<channel>[/<provider>].config|secrets` schemas; an api inbox\'s signing secret is generated when absent and returned once; other secrets a provider generates when absent (callback tokens) are returned once as `generatedSecrets`. `GET` shows each inbox\'s `urls` to configure at the provider.',
           security: bearer,
           requestBody: { required: true, content: json(js(CreateInboxBody)) },
           responses: { '201': { description: 'Created', content: json(ref('Inbox')) }, ...errors },
@@ -186,7 +186,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         delete: { summary: 'Delete (admin, supervisor)', security: bearer, parameters: [idParam], responses: { '204': { description: 'Deleted' }, ...errors } },
       },
       '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
-      // The extensions' routes (webhooks, callbacks, voice credentials and voicemail…).
+      // The extensions' routes (webhooks, callbacks, upload and credential endpoints…).
       ...ext.paths,
     },
   };
