@@ -25,7 +25,8 @@ const voice = {
         properties: {
           wsUrl: { type: 'string', format: 'uri' },
           domain: { type: 'string', minLength: 1 },
-          agents: { default: {}, type: 'object', propertyNames: { type: 'string', minLength: 1 }, additionalProperties: { type: 'string', minLength: 1, maxLength: 64 } },
+          // Titles as the server's label() writes them (the form's labels come from the schema).
+          agents: { default: {}, type: 'object', title: 'Agents → SIP users', 'x-i18n': { 'zh-CN': { title: '坐席 → SIP 用户' } }, propertyNames: { type: 'string', minLength: 1 }, additionalProperties: { type: 'string', minLength: 1, maxLength: 64 } },
           recordCalls: { default: false, type: 'boolean' },
           iceServers: { default: [], type: 'array', items: { type: 'object', properties: { urls: { type: 'string' } } } },
         },
