@@ -17,6 +17,7 @@ import { DocManager } from './sync/docs.js';
 import { SyncSockets } from './sync/socket.js';
 import { ProviderRegistry, type ChannelProvider, type Extension, type ProviderDeps } from './channels/provider.js';
 import { builtinExtensions } from './channels/registry.js';
+import { inboxIdOfConversation } from './domain/channelFacts.js';
 import { InboxAdmin } from './channels/inboxAdmin.js';
 import { RelayWorker } from './relay/worker.js';
 import { seedDemo } from './seed.js';
@@ -101,9 +102,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     requireAgent: requireAgent(auth),
   };
   providers.bind(deps);
-  workspace.statusChanged.on(({ inboxId, message }) => {
+  workspace.statusChanged.on((message) => {
     void (async () => {
-      const s = await inboxes.settings(inboxId);
+      const inboxId = await inboxIdOfConversation(db, message.conversationId);
+      const s = inboxId ? await inboxes.settings(inboxId) : null;
       if (s) await providers.onStatus(s.inbox, { message });
     })().catch((e: unknown) => logger.error('extensions: onStatus failed', { message: message.id, error: String(e) }));
   });

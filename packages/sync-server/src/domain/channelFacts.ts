@@ -19,6 +19,12 @@ export async function findOutgoing(db: Db, inboxId: string, ids: { messageId?: s
 }
 
 /** An inbound already stored under the provider's id (checked before costly work such as fetching media). */
+/** The inbox of a conversation (the extensions' onStatus hooks run per inbox). */
+export async function inboxIdOfConversation(db: Db, conversationId: string): Promise<string | null> {
+  const r = await db.one<{ inbox_id: string }>('SELECT inbox_id FROM conversations WHERE id = ?', [conversationId]);
+  return r?.inbox_id ?? null;
+}
+
 export async function findInbound(db: Db, inboxId: string, externalId: string): Promise<{ id: string; conversationId: string } | null> {
   const r = await db.one<{ id: string; conversation_id: string }>('SELECT id, conversation_id FROM messages WHERE inbox_id = ? AND external_id = ?', [inboxId, externalId]);
   return r ? { id: r.id, conversationId: r.conversation_id } : null;
@@ -57,7 +63,8 @@ export interface OptOutChange {
 
 /**
  * Records the customer's opt-out (or opt-in) on the contact, as a fact (new seq). No-op when already so.
- * (The rules layer may move this into a Workspace method; the opt-out extension only calls this.)
+ * (On the rules branch this is `Workspace.recordOptOut(contactId, change)`, decided by core: when
+ * merging, make this function call it.)
  */
 export async function recordOptOut(ws: Workspace, contactId: string, change: OptOutChange): Promise<Contact | null> {
   const res = await ws.db.tx(async (q) => {

@@ -115,8 +115,8 @@ function decodeCursor(cursor: string): { at: number; id: string } {
 export class Workspace {
   readonly committed = new Emitter<Committed>();
   readonly relayEnqueued = new Emitter<RelayEnqueued>();
-  /** A delivery status change committed (providers' `onStatus` hooks). */
-  readonly statusChanged = new Emitter<{ inboxId: string; message: Message }>();
+  /** [providers] A delivery status change committed (the extensions' `onStatus` hooks). */
+  readonly statusChanged = new Emitter<Message>();
   readonly ids = new Uuidv7Generator(() => Date.now(), (n) => crypto.randomBytes(n));
 
   /** Signs attachment download URLs (set by the server once its attachment store exists). */
@@ -391,7 +391,8 @@ export class Workspace {
    * Stores an inbound message: finds or creates the contact by identity and the open
    * conversation of that contact in the inbox. Idempotent on (inbox, externalId).
    */
-  async ingestInbound(inbox: Inbox, input: InboundInput): Promise<InboundResult> {
+  async ingestInbound(inbox: Inbox, raw: InboundInput): Promise<InboundResult> {
+    const input = withStagedAttachments(raw); // [providers] staged files become the message's attachments
     const now = this.now();
     const res = await this.db.tx(async (q) => {
       const dup = await q.one('SELECT * FROM messages WHERE inbox_id = ? AND external_id = ?', [inbox.id, input.externalId]);
@@ -447,8 +448,7 @@ export class Workspace {
       }
       const message: Message = {
         id: this.ids.next(), tenantId: inbox.tenantId, conversationId: conv.id, direction: 'in', kind: input.kind ?? (inbox.channel === 'email' ? 'email' : 'text'),
-        authorType: 'contact', authorId: contact.id, text: input.text, subject: input.subject ?? null,
-        attachments: [...(input.attachments ?? []), ...(input.stagedAttachments ?? []).map(({ id, name, mime, size, sha256 }) => ({ id, name, mime, size, sha256 }))],
+        authorType: 'contact', authorId: contact.id, text: input.text, subject: input.subject ?? null, attachments: input.attachments ?? [],
         status: null, statusReason: null, deviceTime: input.sentAt ?? null, serverTime: now, createdAt, meta: input.meta ?? {}, seq,
       };
       let next = withMessage({ ...conv, contactName: contact.name }, message);
@@ -465,12 +465,7 @@ export class Workspace {
       else await saveConversation(q, next);
       const inserted = await insertMessage(q, message, { inboxId: inbox.id, externalId: input.externalId });
       if (!inserted) throw new ApiError('conflict', 'duplicate delivery raced; retry');
-      for (const a of input.stagedAttachments ?? []) {
-        await q.run('INSERT INTO attachments (id, tenant_id, sha256, name, mime, size, created_by, created_at, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-          a.id, inbox.tenantId, a.sha256, a.name, a.mime, a.size, null, now, message.id,
-        ]);
-      }
-      await input.sideRows?.(q, { conversationId: next.id, messageId: message.id });
+      await this.writeInboundSideRows(q, inbox.tenantId, input, { conversationId: next.id, messageId: message.id }, now); // [providers]
       return { duplicate: false, message, conversation: next };
     });
     if (!res.duplicate) this.committed.emit({ tenantId: inbox.tenantId, seq: res.message.seq });
@@ -500,12 +495,11 @@ export class Workspace {
       await q.run('UPDATE messages SET status = ?, status_reason = ?, provider_message_id = COALESCE(?, provider_message_id), meta = ?, seq = ? WHERE id = ?', [
         status, opts.reason ?? null, opts.providerMessageId ?? null, JSON.stringify(meta), seq, messageId,
       ]);
-      return { message: { ...m, status, statusReason: opts.reason ?? null, meta, seq }, inboxId: String(r.inbox_id) };
+      return { ...m, status, statusReason: opts.reason ?? null, meta, seq };
     });
-    if (!res) return null;
-    this.committed.emit({ tenantId: res.message.tenantId, seq: res.message.seq });
-    this.statusChanged.emit(res);
-    return res.message;
+    if (res) this.committed.emit({ tenantId: res.tenantId, seq: res.seq });
+    if (res) this.statusChanged.emit(res); // [providers]
+    return res;
   }
 
   // ----- reads -------------------------------------------------------------------------
@@ -660,16 +654,27 @@ export class Workspace {
     return this.logger;
   }
 
-  // ----- system replies (providers' extensions: auto-reply) ---------------------------------
+  // ----- [providers] inbound side rows and system replies --------------------------------
+
+  /** Rows of the staged attachments, bound to the new message, and the channel's side rows: inside the inbound's transaction. */
+  private async writeInboundSideRows(q: Queryable, tenantId: string, input: InboundInput, stored: { conversationId: string; messageId: string }, now: number): Promise<void> {
+    for (const a of input.stagedAttachments ?? []) {
+      await q.run('INSERT INTO attachments (id, tenant_id, sha256, name, mime, size, created_by, created_at, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        a.id, tenantId, a.sha256, a.name, a.mime, a.size, null, now, stored.messageId,
+      ]);
+    }
+    await input.sideRows?.(q, stored);
+  }
 
   /**
-   * An automatic outgoing message (authorType `system`) on a conversation: the message fact and its
-   * relay job in one transaction, like an agent's send_reply, so it goes out through the relay and
-   * the inbox's provider (with its beforeSend hooks). An acknowledgement is not an answer: the
-   * conversation's waiting time, status and assignee do not change. Null when the conversation is
-   * gone or closed, or the contact opted out.
+   * An automatic outgoing message (authorType `system`, e.g. the auto-reply extension's) on a
+   * conversation: the message fact and its relay job in one transaction, like an agent's reply, so it
+   * goes out through the relay and the inbox's provider (with its beforeSend hooks). An
+   * acknowledgement is not an answer: status, assignee and waiting time do not change. Null when the
+   * conversation is gone or closed, or the contact opted out. (Same name and arguments as on the rules
+   * branch, where core's decideSystemReply decides it: keep that one when merging.)
    */
-  async sendSystemReply(conversationId: string, reply: { text: string; subject?: string | null; meta?: Record<string, unknown> }): Promise<Message | null> {
+  async enqueueSystemReply(conversationId: string, text: string, subject: string | null, meta: Record<string, unknown>): Promise<Message | null> {
     const message = await this.db.tx(async (q) => {
       const r = await q.one('SELECT * FROM conversations WHERE id = ?', [conversationId]);
       if (!r) return null;
@@ -681,8 +686,7 @@ export class Workspace {
       const now = this.now();
       const m: Message = {
         id: this.ids.next(), tenantId: conv.tenantId, conversationId, direction: 'out', kind: conv.channel === 'email' ? 'email' : 'text', authorType: 'system',
-        authorId: null, text: reply.text, subject: reply.subject ?? null, attachments: [], status: 'queued', statusReason: null, deviceTime: null,
-        serverTime: now, createdAt: now, meta: reply.meta ?? {}, seq,
+        authorId: null, text, subject, attachments: [], status: 'queued', statusReason: null, deviceTime: null, serverTime: now, createdAt: now, meta, seq,
       };
       await insertMessage(q, m, { inboxId: conv.inboxId, externalId: null });
       await q.run('UPDATE conversations SET message_count = message_count + 1, updated_at = ?, seq = ? WHERE id = ?', [now, seq, conversationId]);
@@ -696,6 +700,12 @@ export class Workspace {
     this.relayEnqueued.emit({ tenantId: message.tenantId, messageId: message.id });
     return message;
   }
+}
+
+/** [providers] The staged attachments' metadata appended to the message's attachments. */
+function withStagedAttachments(input: InboundInput): InboundInput {
+  if (!input.stagedAttachments?.length) return input;
+  return { ...input, attachments: [...(input.attachments ?? []), ...input.stagedAttachments.map(({ id, name, mime, size, sha256 }) => ({ id, name, mime, size, sha256 }))] };
 }
 
 export { OPEN_STATUSES };

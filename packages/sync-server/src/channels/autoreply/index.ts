@@ -11,7 +11,7 @@ const AutoReplySettings = z.object({
  * inbox's `autoReply` text, on every provider that `uses: ['autoreply']` (e-mail). Never to
  * automatic mail (auto-submitted, bounces, lists: meta.autoSubmitted), never twice (only when the
  * stored message opened the conversation, not on a duplicate delivery). The reply goes through
- * Workspace.sendSystemReply, the same reply path (message fact + relay job) as an agent's reply.
+ * Workspace.enqueueSystemReply, the same reply path (message fact + relay job) as an agent's reply.
  */
 export function autoReplyExtension(): HookExtension {
   return {
@@ -25,7 +25,7 @@ export function autoReplyExtension(): HookExtension {
       const auto = cfg.success ? cfg.data.autoReply : undefined;
       if (!auto) return;
       const subject = auto.subject ?? (result.message.subject ? `Re: ${result.message.subject}` : null);
-      await deps.workspace.sendSystemReply(result.conversation.id, { text: auto.text, subject, meta: { autoReply: true } });
+      await deps.workspace.enqueueSystemReply(result.conversation.id, auto.text, subject, { autoReply: true });
     },
   };
 }
