@@ -100,6 +100,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return result;
     },
     requireAgent: requireAgent(auth),
+    authenticate: (token) => auth.authenticate(token),
   };
   providers.bind(deps);
   workspace.statusChanged.on((message) => {

@@ -1,4 +1,4 @@
-import type { Channel, Contact, Conversation, Inbox, Message } from '@goutong/core';
+import type { Agent, Channel, Contact, Conversation, Inbox, Message } from '@goutong/core';
 import type { z } from 'zod';
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import type { InboundInput, InboundResult, Workspace } from '../domain/workspace.js';
@@ -89,6 +89,8 @@ export interface ProviderDeps {
   ingest(inbox: Inbox, input: InboundInput): Promise<InboundResult>;
   /** A preHandler that authenticates an agent (bearer access token); read it with `agentOf(req)`. */
   requireAgent: preHandlerAsyncHookHandler;
+  /** The agent an access token belongs to (throws 401 like requireAgent), for routes that take a token or a signature. */
+  authenticate(token: string): Promise<Agent>;
 }
 
 /** Hooks an extension may implement (Hocuspocus-style). Each runs for the inboxes it applies to. */

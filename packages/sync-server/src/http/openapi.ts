@@ -18,7 +18,7 @@ import {
   Team,
   TokenResponse,
 } from '@goutong/core';
-import { ConversationListQuery, InboundBody, PageQuery, PatchConversationBody, SendMessageBody } from './routes.js';
+import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBody } from './routes.js';
 import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
 import { ProviderRegistry, providerKey } from '../channels/provider.js';
 import { builtinExtensions } from '../channels/registry.js';
@@ -117,15 +117,6 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       '/api/v1/inboxes/{id}': {
         get: { summary: 'One inbox (secrets are never returned, only their names)', security: bearer, parameters: [idParam], responses: ok(ref('Inbox')) },
         patch: { summary: 'Update an inbox (admin)', security: bearer, parameters: [idParam], requestBody: { required: true, content: json(js(UpdateInboxBody)) }, responses: ok(ref('Inbox')) },
-      },
-      '/api/v1/inboxes/{id}/inbound': {
-        post: {
-          summary: 'Post an inbound message to an api inbox (bearer token, or X-Goutong-Timestamp + X-Goutong-Signature: sha256=HMAC(secret, `${ts}.${rawBody}`)). The same externalId again changes nothing.',
-          parameters: [idParam],
-          security: [{ bearer: [] }, {}],
-          requestBody: { required: true, content: json(js(InboundBody)) },
-          responses: { '201': { description: 'Stored', content: json({ type: 'object' }) }, '200': { description: 'Duplicate, nothing changed', content: json({ type: 'object' }) }, ...errors },
-        },
       },
       '/api/v1/agents': { get: { summary: 'Agents of the tenant', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Agent') } } }) } },
       '/api/v1/teams': { get: { summary: 'Teams of the tenant', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Team') } } }) } },
