@@ -17,7 +17,6 @@ import { DocManager } from './sync/docs.js';
 import { SyncSockets } from './sync/socket.js';
 import { ProviderRegistry, type ChannelProvider, type Extension, type ProviderDeps } from './channels/provider.js';
 import { builtinExtensions } from './channels/registry.js';
-import { inboxIdOfConversation } from './domain/channelFacts.js';
 import { InboxAdmin } from './channels/inboxAdmin.js';
 import { RelayWorker } from './relay/worker.js';
 import { seedDemo } from './seed.js';
@@ -73,7 +72,6 @@ function siblingBuild(rel: string): string | null {
   return fs.existsSync(candidate) ? candidate : null;
 }
 
-
 /** Starts one server process: HTTP API, sync socket, webhooks, relay worker and the web app. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const cfg = opts.config;
@@ -89,27 +87,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const inboxes = new InboxAdmin(workspace, providers, secret);
   const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
   workspace.attachmentUrl = (id) => attachments.signedUrl(id);
-  const deps: ProviderDeps = {
-    workspace,
-    logger,
-    attachments,
-    inboxSettings: (id) => inboxes.settings(id),
-    ingest: async (inbox, input) => {
-      const result = await workspace.ingestInbound(inbox, input);
-      await providers.afterInbound({ inbox, result });
-      return result;
-    },
-    requireAgent: requireAgent(auth),
-    authenticate: (token) => auth.authenticate(token),
-  };
-  providers.bind(deps);
-  workspace.statusChanged.on((message) => {
-    void (async () => {
-      const inboxId = await inboxIdOfConversation(db, message.conversationId);
-      const s = inboxId ? await inboxes.settings(inboxId) : null;
-      if (s) await providers.onStatus(s.inbox, { message });
-    })().catch((e: unknown) => logger.error('extensions: onStatus failed', { message: message.id, error: String(e) }));
-  });
+  // The extensions' dependencies: ingest runs their afterInbound hooks, status changes their onStatus hooks.
+  const deps: ProviderDeps = providers.bind({ workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id), requireAgent: requireAgent(auth), authenticate: (t) => auth.authenticate(t) });
 
   const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
 

@@ -5,6 +5,7 @@ import type { InboundInput, InboundResult, Workspace } from '../domain/workspace
 import type { Logger } from '@goutong/core';
 import type { AttachmentStore } from '../attachments/store.js';
 import type { Migration } from '../db/migrations.js';
+import { inboxIdOfConversation } from '../domain/channelFacts.js';
 
 /** The outcome of handing a message to a provider. */
 export type SendResult =
@@ -206,9 +207,29 @@ export class ProviderRegistry {
   }
 
   private deps: ProviderDeps | null = null;
-  /** Gives the hooks their dependencies (the server calls this once they exist). */
-  bind(deps: ProviderDeps): void {
+  /**
+   * Completes the extensions' dependencies (the server calls this once): `ingest` stores an inbound
+   * and runs the afterInbound hooks; every committed status change runs the onStatus hooks.
+   */
+  bind(base: Omit<ProviderDeps, 'ingest'>): ProviderDeps {
+    const deps: ProviderDeps = {
+      ...base,
+      ingest: async (inbox, input) => {
+        const result = await base.workspace.ingestInbound(inbox, input);
+        await this.afterInbound({ inbox, result });
+        return result;
+      },
+    };
     this.deps = deps;
+    base.workspace.statusChanged.on((message) => {
+      if (!this.all().some((e) => e.onStatus)) return;
+      void (async () => {
+        const inboxId = await inboxIdOfConversation(base.workspace.db, message.conversationId);
+        const s = inboxId ? await base.inboxSettings(inboxId) : null;
+        if (s) await this.onStatus(s.inbox, { message });
+      })().catch((e: unknown) => base.logger.error('extensions: onStatus failed', { message: message.id, error: String(e) }));
+    });
+    return deps;
   }
 
   /** The extensions whose hooks apply to a provider's inboxes: itself, then those it uses. */
