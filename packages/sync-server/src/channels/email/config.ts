@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { splitAddress } from './threading.js';
-import { label } from '../label.js';
+import { label, localized } from '../label.js';
 
 const Host = z.string().min(1).max(253);
 
@@ -34,15 +34,15 @@ export const EmailConfig = z
     /** Right-hand side of our Message-IDs (default: the address's domain). */
     messageIdDomain: Host.meta(label('Message-ID domain', 'Message-ID 域名')).optional(),
     /** A reply to a resolved or closed conversation within this many hours reopens it; later ones start a new conversation linked to it. */
-    reopenWindowHours: z.number().min(0).max(24 * 365).default(168).meta(label('Reopen window (hours)', '重新打开时限（小时）')),
+    reopenWindowHours: z.number().min(0).max(24 * 365).default(168).meta(label('Reopen window (hours)', '重新打开时限（小时）', localized('A reply to a resolved conversation within this time reopens it; later ones start a new, linked conversation.', '在此时间内回复已解决的会话会重新打开它；之后的回复开启一个关联的新会话。'))),
     /** Mail without thread headers joins the contact's conversation with the same subject if active within this many days. */
     subjectMatchDays: z.number().min(0).max(365).default(30).meta(label('Subject match (days)', '主题匹配（天）')),
     /** First connection: `new` takes mail from the inbox's creation on, `all` imports the whole mailbox. */
-    initialSync: z.enum(['new', 'all']).default('new').meta(label('Initial sync', '首次同步')),
+    initialSync: z.enum(['new', 'all']).default('new').meta(label('Initial sync', '首次同步', localized('new: mail from the inbox\'s creation on; all: import the whole mailbox.', 'new：只收取收件箱创建之后的邮件；all：导入整个邮箱。'))),
     /** Automatic acknowledgement of a new conversation (never sent to auto-submitted mail): the autoreply extension. */
     autoReply: z
       .object({ text: z.string().min(1).max(10_000).meta(label('Text', '内容')), subject: z.string().max(998).meta(label('Subject', '主题')).optional() })
-      .meta(label('Auto-reply', '自动回复'))
+      .meta(label('Auto-reply', '自动回复', localized('Sent once to the first mail of a new conversation, never to automatic mail.', '只对新会话的第一封邮件发送一次，从不回复自动邮件。')))
       .optional(),
     /** Cost of one outgoing mail (zero unless configured). */
     pricePerMessage: z.number().nonnegative().default(0).meta(label('Price per message', '每封价格')),

@@ -27,11 +27,11 @@ export const WildfireConfig = z
     /** The user id replies are sent as through the admin API (default: robotId). */
     senderId: z.string().min(1).max(64).meta(label('Sender id', '发送者 ID')).optional(),
     /** `admin`: POST /admin/message/send (admin secret, any sender); `robot`: POST /robot/message/send (robot secret, header rid). */
-    sendVia: z.enum(['admin', 'robot']).default('admin').meta(label('Send via', '发送方式')),
+    sendVia: z.enum(['admin', 'robot']).default('admin').meta(label('Send via', '发送方式', localized('admin: the Server API with the admin secret; robot: the Robot API with the robot secret.', 'admin：用管理密钥调用 Server API；robot：用机器人密钥调用 Robot API。'))),
     /** The Robot API (the IM server's public HTTP port, default 80); required with sendVia robot. */
     robotApiBaseUrl: HttpUrl.meta(label('Robot API URL', 'Robot API 地址')).optional(),
     /** Accept callbacks only from these source addresses (checked against the socket's address, not X-Forwarded-For). */
-    allowedSourceCidrs: z.array(Cidr).max(100).meta(label('Allowed source addresses (CIDR)', '允许的来源地址（CIDR）')).optional(),
+    allowedSourceCidrs: z.array(Cidr).max(100).meta(label('Allowed source addresses (CIDR)', '允许的来源地址（CIDR）', localized('Accept callbacks only from these addresses (the socket address, not X-Forwarded-For).', '只接受来自这些地址的回调（按连接地址判断，不看 X-Forwarded-For）。'))).optional(),
     /** Group messages (to a group the robot is in) become one conversation per group; off by default. */
     acceptGroupMessages: z.boolean().default(false).meta(label('Accept group messages', '接收群消息')),
     /** When set, media is fetched only from URLs starting with one of these (the IM server's media/OSS host). */

@@ -67,7 +67,7 @@ export const AliyunConfig = z
     /** 模板 CODE of an approved template that carries the agent's text in one variable. */
     templateCode: z.string().min(1).max(64).meta(label('Template code', '模板编号')),
     /** The template variable that receives the reply text (e.g. `content` for a template "${content}"). */
-    templateParam: z.string().min(1).max(64).default('content').meta(label('Template variable for the text', '承载内容的模板变量')),
+    templateParam: z.string().min(1).max(64).default('content').meta(label('Template variable for the text', '承载内容的模板变量', localized('The variable of the approved template that receives the reply text, e.g. content for a template "${content}".', '已审核模板中承载回复内容的变量，例如模板“${content}”中的 content。'))),
     endpoint: PublicBaseUrl.default('https://dysmsapi.aliyuncs.com').meta(label('Endpoint', '接入地址')),
     regionId: z.string().min(1).max(64).default('cn-hangzhou').meta(label('Region', '地域')),
     timeoutMs: z.number().int().min(100).max(120_000).default(15_000).meta(label('Timeout (ms)', '超时（毫秒）')),

@@ -77,9 +77,11 @@ export const KannelConfig = z
      * {base}/webhooks/kannel/{inboxId}/dlr; the sms-service get-url is
      * {base}/webhooks/kannel/{inboxId}/inbound?token=…&from=%p&to=%P&text=%a&coding=%c&charset=%C&id=%I&ts=%t
      */
-    webhookBaseUrl: PublicBaseUrl.meta(label('This server as the provider reaches it', '服务商访问本服务器的地址')),
+    webhookBaseUrl: PublicBaseUrl.meta(
+      label('This server as the provider reaches it', '服务商访问本服务器的地址', localized('The base URL Kannel calls for inbound messages (sms-service get-url) and delivery reports.', 'Kannel 调用入站消息（sms-service get-url）与状态报告的基础地址。')),
+    ),
     /** 1 delivered, 2 undelivered, 4 buffered, 8 SMSC submit, 16 SMSC reject. */
-    dlrMask: z.number().int().min(0).max(31).default(31).meta(label('Delivery report mask', '状态报告掩码')),
+    dlrMask: z.number().int().min(0).max(31).default(31).meta(label('Delivery report mask', '状态报告掩码', localized('Sum of 1 delivered, 2 undelivered, 4 buffered, 8 SMSC submit, 16 SMSC reject; 0 asks for none.', '1 已送达、2 未送达、4 缓存、8 已提交 SMSC、16 SMSC 拒绝之和；0 表示不要状态报告。'))),
     timeoutMs: z.number().int().min(100).max(120_000).default(15_000).meta(label('Timeout (ms)', '超时（毫秒）')),
     ...SmsPricing,
   })

@@ -73,7 +73,9 @@ export const TwilioConfig = z
     from: z.string().min(1).max(32).meta(label('Sender number', '发送号码')).optional(),
     messagingServiceSid: z.string().regex(/^MG[0-9a-fA-F]{32}$/).meta(label('Messaging service SID', 'Messaging Service SID')).optional(),
     /** This server's public base URL as Twilio reaches it: webhooks are {base}/webhooks/twilio/{inboxId}/inbound and …/status. */
-    webhookBaseUrl: PublicBaseUrl.meta(label('This server as the provider reaches it', '服务商访问本服务器的地址')),
+    webhookBaseUrl: PublicBaseUrl.meta(
+      label('This server as the provider reaches it', '服务商访问本服务器的地址', localized('The public base URL Twilio posts webhooks and status callbacks to (…/webhooks/twilio/{inbox}/…); also signed over.', 'Twilio 推送 webhook 与状态回调的公网基础地址（…/webhooks/twilio/{收件箱}/…），也参与签名校验。')),
+    ),
     /** The REST API (a test double in tests). */
     apiBaseUrl: PublicBaseUrl.default('https://api.twilio.com').meta(label('API base URL', 'API 地址')),
     timeoutMs: z.number().int().min(100).max(120_000).default(15_000).meta(label('Timeout (ms)', '超时（毫秒）')),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { IceServer } from '@goutong/core';
 import { randomToken } from '../../auth/crypto.js';
-import { label } from '../label.js';
+import { label, localized } from '../label.js';
 
 /** A SIP user part: digits, letters and the few marks SIP allows unescaped in user names. */
 export const SipUser = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.!~*'()&=+$,;?/-]+$/, 'a SIP user part (letters, digits, _ . - + and the like)');
@@ -23,7 +23,7 @@ export const VoiceConfig = z.object({
    * from the shared secret like Kamailio's auth_ephemeral (user `expiry:user`, password
    * base64(HMAC-SHA1(secret, user))), `none` when the SIP server does not authenticate (a lab).
    */
-  auth: z.enum(['static', 'ephemeral', 'none']).default('static').meta(label('SIP authentication', 'SIP 认证方式')),
+  auth: z.enum(['static', 'ephemeral', 'none']).default('static').meta(label('SIP authentication', 'SIP 认证方式', localized('static: a password per SIP user in the secrets; ephemeral: Kamailio auth_ephemeral from a shared secret; none: a lab without authentication.', 'static：在密钥中为每个 SIP 用户设置密码；ephemeral：按共享密钥生成 Kamailio auth_ephemeral 临时凭据；none：无认证的实验环境。'))),
   /** Lifetime of ephemeral credentials. */
   credentialTtlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(12 * 3600).meta(label('Credential lifetime (s)', '凭据有效期（秒）')),
   /** ICE servers (STUN/TURN) for the softphone's peer connections. */
