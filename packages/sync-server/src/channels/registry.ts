@@ -4,7 +4,9 @@
 import type { Extension } from './provider.js';
 import { apiProvider } from './api.js';
 import { emailProvider } from './email/index.js';
-import { aliyunProvider, kannelProvider, twilioProvider } from './sms/index.js';
+import { twilioProvider } from './twilio/index.js';
+import { aliyunProvider } from './aliyun/index.js';
+import { kannelProvider } from './kannel/index.js';
 import { wildfireProvider } from './im/index.js';
 import { sipVoiceProvider } from './voice/index.js';
 import { optOutExtension } from './optout/index.js';

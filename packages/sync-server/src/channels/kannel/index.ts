@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ChannelProvider, ProviderDeps, SendResult } from '../provider.js';
 import { label, localized } from '../label.js';
-import { isGsm7 } from './segments.js';
+import { isGsm7 } from '../sms/segments.js';
 import {
   PublicBaseUrl,
   SmsPricing,
@@ -18,7 +18,7 @@ import {
   receiveSms,
   safeEqualStr,
   webhookInbox,
-} from './common.js';
+} from '../sms/common.js';
 
 /** Percent-decodes to bytes (`+` is a space): Kannel's %a is the SMS payload, which need not be UTF-8. */
 export function percentDecodeBytes(s: string): Buffer {

@@ -19,7 +19,7 @@ import {
   safeEqualStr,
   twiml,
   webhookInbox,
-} from './common.js';
+} from '../sms/common.js';
 
 export type FormParams = Record<string, string[]>;
 

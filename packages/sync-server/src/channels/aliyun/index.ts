@@ -17,7 +17,7 @@ import {
   recipientOf,
   safeEqualStr,
   webhookInbox,
-} from './common.js';
+} from '../sms/common.js';
 
 /** RFC 3986 percent-encoding as Aliyun's RPC signature wants it (`!'()*` escaped too, space as %20). */
 export function aliyunPercentEncode(s: string): string {
