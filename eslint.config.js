@@ -107,13 +107,6 @@ export default tseslint.config(
     ignores: [
       'packages/sync-server/src/domain/**',
       'packages/sync-server/src/db/**',
-      // TEMPORARY (issue 9): these still run SQL until their owners move it into the domain layer
-      // (PROVIDERS helper: src/channels/**; SECURITY helper: auth/service.ts, sync/docs.ts,
-      // attachments/**). The coordinator removes each entry once its move is merged.
-      'packages/sync-server/src/channels/**',
-      'packages/sync-server/src/auth/service.ts',
-      'packages/sync-server/src/sync/docs.ts',
-      'packages/sync-server/src/attachments/**',
     ],
     rules: {
       'no-restricted-syntax': ['error', ...SERVER_SQL_LAYER.syntax],

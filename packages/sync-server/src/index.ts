@@ -6,5 +6,7 @@ export { migrate, MIGRATIONS } from './db/migrations.js';
 export { Workspace } from './domain/workspace.js';
 export { createTenant, createInbox, seedDemo, DEMO } from './seed.js';
 export { signApiPayload, apiProvider } from './channels/api.js';
-export type { ChannelProvider, SendContext, SendResult, ProviderDeps } from './channels/provider.js';
+export type { ChannelProvider, SendContext, SendResult, ProviderDeps, Extension, HookExtension, AdminUrl, SendVeto } from './channels/provider.js';
+export { label } from './channels/label.js';
+export { EXTENSIONS, builtinExtensions } from './channels/registry.js';
 export { createLogger } from './logger.js';

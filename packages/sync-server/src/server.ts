@@ -12,13 +12,13 @@ import { Workspace } from './domain/workspace.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens } from './auth/tokens.js';
 import { serverSecret } from './auth/secretKey.js';
-import { createHttp } from './http/app.js';
+import { createHttp, requireAgent } from './http/app.js';
 import { registerRoutes } from './http/routes.js';
 import { serveWebApp } from './http/static.js';
 import { DocManager } from './sync/docs.js';
 import { SyncSockets } from './sync/socket.js';
-import { ProviderRegistry, type ChannelProvider, type ProviderDeps } from './channels/provider.js';
-import { apiProvider } from './channels/api.js';
+import { ProviderRegistry, type ChannelProvider, type Extension, type ProviderDeps } from './channels/provider.js';
+import { builtinExtensions } from './channels/registry.js';
 import { InboxAdmin } from './channels/inboxAdmin.js';
 import { RelayWorker } from './relay/worker.js';
 import { seedDemo } from './seed.js';
@@ -27,10 +27,6 @@ import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
-import { aliyunProvider, kannelProvider, twilioProvider } from './channels/sms/index.js';
-import { emailProvider } from './channels/email/index.js';
-import { wildfireProvider } from './channels/im/index.js';
-import { registerVoiceRoutes, sipVoiceProvider } from './channels/voice/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -53,8 +49,11 @@ export interface RunningServer {
 export interface ServerOptions {
   config: Config;
   logger?: Logger;
-  /** Extra channel providers (email, SMS, IM, voice) registered beside the built-in api channel. */
-  providers?: ChannelProvider[];
+  /**
+   * Extensions registered after the built-in ones (channels/registry.ts); one with the key of a
+   * built-in one replaces it (tests inject fakes and test providers).
+   */
+  providers?: Extension[];
   /** Replace the api provider (tests inject fetch). */
   apiProvider?: ChannelProvider;
 }
@@ -66,18 +65,16 @@ function siblingBuild(rel: string): string | null {
   return fs.existsSync(candidate) ? candidate : null;
 }
 
-/** The channel providers every server has (the api channel is registered separately). */
-export function defaultProviders(): ChannelProvider[] {
-  return [emailProvider(), twilioProvider(), aliyunProvider(), kannelProvider(), wildfireProvider(), sipVoiceProvider()];
-}
-
 /** Starts one server process: HTTP API, sync socket, webhooks, relay worker and the web app. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const cfg = opts.config;
   setEgressAllow(cfg.egressAllow);
   const logger = opts.logger ?? createLogger(cfg.logLevel);
   const db = openDb({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
-  await migrate(db);
+  // Built-in extensions first; options replace them by key (tests inject fakes).
+  const providers = new ProviderRegistry();
+  for (const e of [...builtinExtensions(), ...(opts.apiProvider ? [opts.apiProvider] : []), ...(opts.providers ?? [])]) providers.register(e);
+  await migrate(db, providers.migrations());
   const secret = await serverSecret(db, cfg.dataDir, cfg.secret).catch(async (e: unknown) => {
     await db.close();
     throw e;
@@ -85,13 +82,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const workspace = new Workspace(db, logger);
   const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds);
   const housekeeping = new Housekeeping(db, logger, { intervalMs: cfg.housekeepingIntervalMs });
-  const providers = new ProviderRegistry().register(opts.apiProvider ?? apiProvider());
-  // Built-in channel providers first; options replace them by channel/name (tests inject fakes).
-  for (const p of [...defaultProviders(), ...(opts.providers ?? [])]) providers.register(p);
   const inboxes = new InboxAdmin(workspace, providers, secret);
   const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
   workspace.attachmentUrl = (id, tenantId) => attachments.signedUrl(id, tenantId);
-  const deps: ProviderDeps = { workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id) };
+  // The extensions' dependencies: ingest runs their afterInbound hooks, status changes their onStatus hooks.
+  const deps: ProviderDeps = providers.bind({ workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id), requireAgent: requireAgent(auth), authenticate: (t) => auth.authenticate(t) });
 
   const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
 
@@ -99,8 +94,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
-  registerVoiceRoutes(http, { auth, workspace, inboxes });
-  for (const p of providers.all()) p.routes?.(http, deps);
+  for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
 

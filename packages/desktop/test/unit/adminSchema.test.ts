@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldsOf, initialValues, isGeneratedToken, providersOf, randomToken, toPayload, validate, webhookUrls, type ErrorText, type OpenApiDoc } from '../../src/renderer/admin/schema';
+import { fieldLabel, fieldsOf, initialValues, isGeneratedToken, providerTitle, providersOf, randomToken, toPayload, validate, webhookUrls, type AdminUrl, type ErrorText, type OpenApiDoc } from '../../src/renderer/admin/schema';
 import { canManageCanned, canManageInboxes, canSeeSettings } from '../../src/renderer/stores/admin';
 
 // Trimmed from GET /api/v1/openapi.json (components.schemas), as z.toJSONSchema writes them.
@@ -183,23 +183,32 @@ describe('inbox forms from the OpenAPI provider schemas', () => {
     // Editing: a blank value keeps the stored secret.
     expect(validate(secrets, sv, e, { optionalAll: true })).toEqual({});
     expect(toPayload(secrets, sv)).toEqual({ 'password:1001': 's3cret' });
-    expect(webhookUrls({ id: 'v1', channel: 'voice', provider: 'sip', config: {} }, 'https://gt.example.com')[0]!.url).toMatch(/^https:\/\/gt\.example\.com\/api\/v1\/inboxes\/v1\/voicemail\?/);
   });
 
-  it('webhook URLs per provider, with tokens when known', () => {
-    const base = { id: 'inbox-1', config: {} as Record<string, unknown> };
-    expect(webhookUrls({ ...base, channel: 'api', provider: 'api' }, 'https://gt.example.com/')).toEqual([{ what: 'apiInbound', method: 'POST', url: 'https://gt.example.com/api/v1/inboxes/inbox-1/inbound' }]);
-    expect(webhookUrls({ ...base, channel: 'sms', provider: 'kannel', config: { webhookBaseUrl: 'http://10.0.0.5:8787/' } }, 'https://gt.example.com', { webhookToken: 'tok en' })[0]!.url).toBe(
-      'http://10.0.0.5:8787/webhooks/kannel/inbox-1/inbound?token=tok%20en&from=%p&to=%P&text=%a&coding=%c&charset=%C&id=%I&ts=%t&smsc=%i',
-    );
-    expect(webhookUrls({ ...base, channel: 'sms', provider: 'kannel', config: {} }, 'https://gt.example.com')[0]!.url).toContain('token=<webhookToken>');
-    expect(webhookUrls({ ...base, channel: 'sms', provider: 'twilio', config: { webhookBaseUrl: 'https://pub.example.com' } }, 'x')[0]!.url).toBe('https://pub.example.com/webhooks/twilio/inbox-1/inbound');
-    expect(webhookUrls({ ...base, channel: 'sms', provider: 'aliyun' }, 'https://gt.example.com', { pushToken: 'p' }).map((u) => u.url)).toEqual([
-      'https://gt.example.com/webhooks/aliyun/inbox-1/smsup?token=p',
-      'https://gt.example.com/webhooks/aliyun/inbox-1/smsreport?token=p',
+  it('webhook URLs as the server declares them: server paths prefixed, known tokens filled in, labels per locale', () => {
+    const what = (en: string, zh: string) => ({ en, 'zh-CN': zh });
+    // As GET /api/v1/inboxes/{id} answers (`urls`, from the provider's declaration).
+    const urls: AdminUrl[] = [
+      { key: 'get-url', what: what('Kannel get-url', 'Kannel 的 get-url'), method: 'GET', url: 'http://10.0.0.5:8787/webhooks/kannel/inbox-1/inbound?token=<webhookToken>&from=%p&to=%P&text=%a' },
+      { key: 'voicemail', what: what('Voicemail upload', '语音留言上传'), method: 'POST', url: '/api/v1/inboxes/inbox-1/voicemail?from={caller}&callId={callId}' },
+    ];
+    expect(webhookUrls({ urls }, 'https://gt.example.com/', { webhookToken: 'tok en' })).toEqual([
+      { key: 'get-url', what: 'Kannel get-url', method: 'GET', url: 'http://10.0.0.5:8787/webhooks/kannel/inbox-1/inbound?token=tok%20en&from=%p&to=%P&text=%a' },
+      { key: 'voicemail', what: 'Voicemail upload', method: 'POST', url: 'https://gt.example.com/api/v1/inboxes/inbox-1/voicemail?from={caller}&callId={callId}' },
     ]);
-    expect(webhookUrls({ ...base, channel: 'im', provider: 'wildfire' }, 'https://gt.example.com', { callbackToken: 'cb' })[0]!.url).toBe('https://gt.example.com/webhooks/wildfire/inbox-1/cb');
-    expect(webhookUrls({ ...base, channel: 'email', provider: 'email' }, 'https://gt.example.com')).toEqual([]);
+    expect(webhookUrls({ urls }, 'https://gt.example.com', {}, 'zh-CN').map((u) => [u.what, u.url.includes('token=<webhookToken>')])).toEqual([
+      ['Kannel 的 get-url', true],
+      ['语音留言上传', false],
+    ]);
+    expect(webhookUrls({}, 'https://gt.example.com')).toEqual([]);
+  });
+
+  it('labels come from the schema titles (zh-CN from x-i18n), else the property name', () => {
+    const schema = { type: 'object', title: 'SMS · Kannel', 'x-i18n': { 'zh-CN': { title: '短信 · Kannel' } }, properties: { username: { type: 'string', title: 'sendsms user', 'x-i18n': { 'zh-CN': { title: 'sendsms 用户' } } }, smsc: { type: 'string' } } };
+    const [username, smsc] = fieldsOf(schema);
+    expect([fieldLabel(username!, 'en'), fieldLabel(username!, 'zh-CN'), fieldLabel(smsc!, 'zh-CN')]).toEqual(['sendsms user', 'sendsms 用户', 'smsc']);
+    expect(providerTitle({ key: 'sms/kannel', config: schema }, 'sms/kannel', 'zh-CN')).toBe('短信 · Kannel');
+    expect(providerTitle(undefined, 'sms/new', 'en')).toBe('sms/new');
   });
 
   it('roles: admins manage inboxes, supervisors canned responses, agents see no settings', () => {

@@ -23,9 +23,10 @@ const voice = {
       'Provider.voice/sip.config': {
         type: 'object',
         properties: {
-          wsUrl: { type: 'string', format: 'uri' },
+          wsUrl: { type: 'string', format: 'uri', title: 'SIP WebSocket URL', description: 'The SIP server over WebSocket', 'x-i18n': { 'zh-CN': { title: 'SIP WebSocket 地址', description: 'SIP 服务器的 WebSocket 地址' } } },
           domain: { type: 'string', minLength: 1 },
-          agents: { default: {}, type: 'object', propertyNames: { type: 'string', minLength: 1 }, additionalProperties: { type: 'string', minLength: 1, maxLength: 64 } },
+          // Titles as the server's label() writes them (the form's labels come from the schema).
+          agents: { default: {}, type: 'object', title: 'Agents → SIP users', 'x-i18n': { 'zh-CN': { title: '坐席 → SIP 用户' } }, propertyNames: { type: 'string', minLength: 1 }, additionalProperties: { type: 'string', minLength: 1, maxLength: 64 } },
           recordCalls: { default: false, type: 'boolean' },
           iceServers: { default: [], type: 'array', items: { type: 'object', properties: { urls: { type: 'string' } } } },
         },
@@ -50,6 +51,10 @@ describe('InboxForm (generated from the provider schemas)', () => {
     const w = mount(InboxForm, { props: { onCreated: (c: CreatedInbox) => created.push(c) }, global: { plugins: [pinia, makeI18n('en'), ElementPlus] }, attachTo: document.body });
     await flush();
     const byLabel = (label: string) => w.get(`[aria-label="${label}"]`);
+    // Labels and hints come from the schema (no i18n entry for this provider's fields).
+    expect(w.get('label[for="cfg-wsUrl"]').text()).toBe('SIP WebSocket URL');
+    expect(w.get('#cfg-wsUrl-hint').text()).toBe('The SIP server over WebSocket');
+    expect(w.get('#cfg-wsUrl').attributes('aria-describedby')).toBe('cfg-wsUrl-hint');
     await w.get('#inbox-name').setValue('Hotline 热线');
     await w.get('#cfg-wsUrl').setValue('wss://sip.example.com/ws');
     await w.get('#cfg-domain').setValue('sip.example.com');

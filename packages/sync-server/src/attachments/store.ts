@@ -39,7 +39,8 @@ export class AttachmentStore {
     return path.join(this.root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
 
-  async put(tenantId: string, bytes: Buffer, meta: { name: string; mime?: string; createdBy?: string | null; messageId?: string | null }): Promise<Attachment> {
+  /** Writes the bytes under their hash (idempotent); returns the hash. */
+  private storeBytes(bytes: Buffer): string {
     if (bytes.length > MAX_ATTACHMENT_BYTES) throw new Error(`attachment exceeds ${MAX_ATTACHMENT_BYTES} bytes`);
     const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
     const file = this.fileOf(sha256);
@@ -56,6 +57,22 @@ export class AttachmentStore {
       }
       fs.renameSync(tmp, file);
     }
+    return sha256;
+  }
+
+  /**
+   * Stores the bytes of an inbound file and returns its metadata without writing its row: the row is
+   * inserted, bound to its message, in the inbound's own transaction (InboundInput.stagedAttachments).
+   * A crash in between leaves only an unreferenced content-addressed file.
+   */
+  stage(tenantId: string, bytes: Buffer, meta: { name: string; mime?: string }): Attachment & { sha256: string; url: string } {
+    const sha256 = this.storeBytes(bytes);
+    const id = this.ids.next();
+    return { id, name: cleanFileName(meta.name), mime: cleanMime(meta.mime), size: bytes.length, sha256, url: this.signedUrl(id, tenantId) };
+  }
+
+  async put(tenantId: string, bytes: Buffer, meta: { name: string; mime?: string; createdBy?: string | null; messageId?: string | null }): Promise<Attachment> {
+    const sha256 = this.storeBytes(bytes);
     const id = this.ids.next();
     const name = cleanFileName(meta.name);
     const mime = cleanMime(meta.mime);

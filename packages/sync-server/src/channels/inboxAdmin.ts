@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { Channel, Id, type Agent, type Inbox } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
-import { insertInbox, nextSeq, toInbox } from '../domain/rows.js';
+import { toInbox } from '../domain/rows.js';
+import { createInbox, unknownTeam, updateInbox } from '../domain/inboxes.js';
 import { badRequest, notFound } from '../errors.js';
 import { decryptSecret, encryptSecret, randomToken } from '../auth/crypto.js';
-import type { ProviderRegistry } from './provider.js';
+import { type AdminUrl, type ProviderRegistry } from './provider.js';
 import { parse } from '../http/app.js';
 import { configUrlProblems } from '../net/egress.js';
 
@@ -33,12 +34,12 @@ async function refuseInternalUrls(config: unknown): Promise<void> {
 
 /** Inbox configuration: validated per provider, secrets sealed with the server secret. */
 export class InboxAdmin {
-  constructor(private readonly ws: Workspace, private readonly providers: ProviderRegistry, private readonly secret: string) {}
+  constructor(private readonly ws: Workspace, readonly providers: ProviderRegistry, private readonly secret: string) {}
 
   private provider(channel: Inbox['channel'], name: string | null) {
-    const p = this.providers.get(channel, name);
+    const p = this.providers.raw(channel, name);
     if (!p) {
-      const known = this.providers.all().filter((x) => x.channel === channel).map((x) => x.name);
+      const known = this.providers.providers().filter((x) => x.channel === channel).map((x) => x.name);
       throw badRequest(`unknown provider "${name ?? channel}" for channel ${channel}; known: ${known.join(', ') || 'none'}`);
     }
     return p;
@@ -57,15 +58,11 @@ export class InboxAdmin {
     const generated = Object.fromEntries(Object.entries(sealed).filter(([k]) => !(k in secrets)));
     await this.checkTeams(agent.tenantId, body.teamIds);
     const id = this.ws.ids.next();
-    const now = Date.now();
-    await this.ws.db.tx(async (q) =>
-      insertInbox(q, {
-        id, tenantId: agent.tenantId, name: body.name, channel: body.channel, provider: providerName, teamIds: body.teamIds, config,
-        sealedSecrets: encryptSecret(this.secret, JSON.stringify(sealed)), createdAt: now, seq: await nextSeq(q, agent.tenantId),
-      }),
+    await createInbox(
+      this.ws,
+      { id, tenantId: agent.tenantId, name: body.name, channel: body.channel, provider: providerName, teamIds: body.teamIds, config, sealedSecrets: encryptSecret(this.secret, JSON.stringify(sealed)), createdAt: Date.now() },
+      { agentId: agent.id, action: 'inbox.create', details: { name: body.name, channel: body.channel, provider: providerName } },
     );
-    await this.ws.audit(agent.tenantId, agent.id, 'inbox.create', id, { name: body.name, channel: body.channel, provider: providerName });
-    this.ws.committed.emit({ tenantId: agent.tenantId, seq: await this.ws.currentSeq(agent.tenantId) });
     const inbox = (await this.ws.inbox(agent.tenantId, id))!;
     // The api inbox's signing secret is shown once, at creation.
     return {
@@ -86,21 +83,31 @@ export class InboxAdmin {
     if (body.config) await refuseInternalUrls(config);
     const secrets = body.secrets ? parse(p.secretsSchema, { ...cur.secrets, ...body.secrets }, 'secrets') : cur.secrets;
     if (body.teamIds) await this.checkTeams(agent.tenantId, body.teamIds);
-    await this.ws.db.tx(async (q) => {
-      const seq = await nextSeq(q, agent.tenantId);
-      await q.run('UPDATE inboxes SET name = ?, team_ids = ?, config = ?, secrets = ?, seq = ? WHERE id = ?', [
-        body.name ?? cur.inbox.name, JSON.stringify(body.teamIds ?? cur.inbox.teamIds), JSON.stringify(config), encryptSecret(this.secret, JSON.stringify(secrets)), seq, id,
-      ]);
-    });
-    await this.ws.audit(agent.tenantId, agent.id, 'inbox.update', id, { fields: Object.keys(body), secretsChanged: Object.keys(body.secrets ?? {}) });
-    this.ws.committed.emit({ tenantId: agent.tenantId, seq: await this.ws.currentSeq(agent.tenantId) });
+    await updateInbox(
+      this.ws,
+      agent.tenantId,
+      id,
+      { name: body.name ?? cur.inbox.name, teamIds: body.teamIds ?? cur.inbox.teamIds, config, sealedSecrets: encryptSecret(this.secret, JSON.stringify(secrets)) },
+      { agentId: agent.id, action: 'inbox.update', details: { fields: Object.keys(body), secretsChanged: Object.keys(body.secrets ?? {}) } },
+    );
     return this.publicView((await this.ws.inbox(agent.tenantId, id))!);
   }
 
-  /** What the API shows of an inbox: its config, and only the names of its secrets. */
+  /**
+   * What the API shows of an inbox: its config, only the names of its secrets, and the URLs to
+   * configure at the provider (declared by the provider; sealed secrets as `<name>` placeholders).
+   */
   async publicView(inbox: Inbox): Promise<Record<string, unknown>> {
     const s = await this.settings(inbox.id);
-    return { ...inbox, config: s?.config ?? {}, secretsSet: Object.keys(s?.secrets ?? {}).sort() };
+    const config = s?.config ?? {};
+    const p = this.providers.raw(inbox.channel, inbox.provider);
+    let urls: AdminUrl[] = [];
+    try {
+      urls = p?.urls?.({ inbox, config, secret: (name) => `<${name}>` }) ?? [];
+    } catch (e) {
+      this.ws.log.warn('inbox admin: provider urls failed', { inbox: inbox.id, error: String(e) });
+    }
+    return { ...inbox, config, secretsSet: Object.keys(s?.secrets ?? {}).sort(), urls };
   }
 
   async settings(inboxId: string): Promise<{ inbox: Inbox; config: Record<string, unknown>; secrets: Record<string, string> } | null> {
@@ -112,8 +119,7 @@ export class InboxAdmin {
   }
 
   private async checkTeams(tenantId: string, teamIds: string[]): Promise<void> {
-    for (const t of teamIds) {
-      if (!(await this.ws.db.one('SELECT id FROM teams WHERE id = ? AND tenant_id = ?', [t, tenantId]))) throw badRequest(`team ${t} not found`);
-    }
+    const unknown = await unknownTeam(this.ws, tenantId, teamIds);
+    if (unknown) throw badRequest(`team ${unknown} not found`);
   }
 }

@@ -113,14 +113,18 @@ CREATE TABLE canned_responses (
   },
 ];
 
-export async function migrate(db: Db): Promise<void> {
+/** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */
+export async function migrate(db: Db, extensions: readonly Migration[] = []): Promise<void> {
   const ids = MIGRATIONS.map((m) => m.id);
   if (new Set(ids).size !== ids.length || ids.some((id, i) => i > 0 && id <= ids[i - 1]!)) {
     throw new Error(`migrations must have unique, increasing ids (got ${ids.join(', ')})`);
   }
+  const all = [...MIGRATIONS, ...extensions].sort((a, b) => a.id - b.id);
+  const clash = all.find((m, i) => i > 0 && m.id === all[i - 1]!.id);
+  if (clash) throw new Error(`two migrations have id ${clash.id} (an extension must pick an unused id)`);
   await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
   const done = new Set((await db.all<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => Number(r.id)));
-  for (const m of MIGRATIONS) {
+  for (const m of all) {
     if (done.has(m.id)) continue;
     await db.tx(async (q) => {
       // Two processes starting together on PostgreSQL: the second waits here and then sees the row.

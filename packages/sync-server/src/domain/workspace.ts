@@ -59,6 +59,24 @@ export interface InboundInput {
   newConversation?: boolean | undefined;
   /** When the joined conversation (conversationId) is resolved or closed, reopen it. */
   reopen?: boolean | undefined;
+  // ----- providers: attachments and side rows in the inbound's own transaction -----
+  /**
+   * Files whose bytes are already in the content-addressed store (AttachmentStore.stage): their
+   * rows are inserted bound to the new message, in the same transaction; they become the message's
+   * attachments (after `attachments`). Nothing is inserted for a duplicate delivery.
+   */
+  stagedAttachments?: readonly StagedAttachment[];
+  /** Channel side rows (email Message-IDs, conversation links) written in the same transaction. */
+  sideRows?: ((q: Queryable, stored: { conversationId: string; messageId: string }) => Promise<void>) | undefined;
+}
+
+/** An attachment whose bytes are stored but whose row is not written yet. */
+export interface StagedAttachment {
+  id: string;
+  name: string;
+  mime: string;
+  size: number;
+  sha256: string;
 }
 
 export interface StatusOptions {
@@ -95,6 +113,8 @@ function decodeCursor(cursor: string): { at: number; id: string } {
 export class Workspace {
   readonly committed = new Emitter<Committed>();
   readonly relayEnqueued = new Emitter<RelayEnqueued>();
+  /** [providers] A delivery status change committed (the extensions' `onStatus` hooks). */
+  readonly statusChanged = new Emitter<Message>();
   readonly ids = new Uuidv7Generator(() => Date.now(), (n) => crypto.randomBytes(n));
 
   /** Signs attachment download URLs (set by the server once its attachment store exists). */
@@ -292,7 +312,8 @@ export class Workspace {
    * Stores an inbound message: finds or creates the contact by identity and the open
    * conversation of that contact in the inbox. Idempotent on (inbox, externalId).
    */
-  async ingestInbound(inbox: Inbox, input: InboundInput): Promise<InboundResult> {
+  async ingestInbound(inbox: Inbox, raw: InboundInput): Promise<InboundResult> {
+    const input = withStagedAttachments(raw); // [providers] staged files become the message's attachments
     const now = this.now();
     const res = await this.db.tx(async (q) => {
       const dup = await q.one('SELECT * FROM messages WHERE inbox_id = ? AND external_id = ?', [inbox.id, input.externalId]);
@@ -311,6 +332,7 @@ export class Workspace {
       if (!conv && !input.newConversation && contact) conv = await openConversationOf(q, inbox.id, contact.id);
       const d = decideInbound(input, { inbox, contact, conversation: conv }, { now, seq, ids: this.idSource });
       await writeFacts(q, inbox.tenantId, d.facts, { now, newId: () => this.ids.next(), seq });
+      await this.writeInboundSideRows(q, inbox.tenantId, input, { conversationId: d.conversation.id, messageId: d.message.id }, now); // [providers]
       return { duplicate: false, message: d.message, conversation: d.conversation };
     });
     if (!res.duplicate) this.committed.emit({ tenantId: inbox.tenantId, seq: res.message.seq });
@@ -324,6 +346,7 @@ export class Workspace {
   async setMessageStatus(messageId: string, status: Message['status'], opts: StatusOptions = {}): Promise<Message | null> {
     const res = await this.db.tx((q) => this.recordMessageStatus(q, messageId, status, opts));
     if (res) this.committed.emit({ tenantId: res.tenantId, seq: res.seq });
+    if (res) this.statusChanged.emit(res); // [providers]
     return res;
   }
 
@@ -494,6 +517,26 @@ export class Workspace {
   get log(): Logger {
     return this.logger;
   }
+
+  // ----- [providers] inbound side rows and system replies --------------------------------
+
+  /** Rows of the staged attachments, bound to the new message, and the channel's side rows: inside the inbound's transaction. */
+  private async writeInboundSideRows(q: Queryable, tenantId: string, input: InboundInput, stored: { conversationId: string; messageId: string }, now: number): Promise<void> {
+    for (const a of input.stagedAttachments ?? []) {
+      await q.run('INSERT INTO attachments (id, tenant_id, sha256, name, mime, size, created_by, created_at, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        a.id, tenantId, a.sha256, a.name, a.mime, a.size, null, now, stored.messageId,
+      ]);
+    }
+    await input.sideRows?.(q, stored);
+  }
+
+
+}
+
+/** [providers] The staged attachments' metadata appended to the message's attachments. */
+function withStagedAttachments(input: InboundInput): InboundInput {
+  if (!input.stagedAttachments?.length) return input;
+  return { ...input, attachments: [...(input.attachments ?? []), ...input.stagedAttachments.map(({ id, name, mime, size, sha256 }) => ({ id, name, mime, size, sha256 }))] };
 }
 
 export { OPEN_STATUSES };

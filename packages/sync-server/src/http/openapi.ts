@@ -18,13 +18,10 @@ import {
   Team,
   TokenResponse,
 } from '@goutong/core';
-import { ConversationListQuery, InboundBody, PageQuery, PatchConversationBody, SendMessageBody } from './routes.js';
+import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBody } from './routes.js';
 import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
-import { ApiConfig, ApiSecrets } from '../channels/api.js';
-import { AliyunConfig, AliyunSecrets, KannelConfig, KannelSecrets, TwilioConfig, TwilioSecrets } from '../channels/sms/index.js';
-import { EmailConfig, EmailSecrets } from '../channels/email/index.js';
-import { WildfireConfig, WildfireSecrets } from '../channels/im/index.js';
-import { VoiceConfig, VoiceSecrets } from '../channels/voice/index.js';
+import { ProviderRegistry, providerKey } from '../channels/provider.js';
+import { builtinExtensions } from '../channels/registry.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -44,11 +41,37 @@ function queryParams(schema: z.ZodObject) {
   return Object.entries(s.properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
 }
 
-let cached: Record<string, unknown> | null = null;
+const cache = new WeakMap<ProviderRegistry, Map<string, Record<string, unknown>>>();
+let builtins: ProviderRegistry | null = null;
 
-/** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
-export function buildOpenApi(version: string): Record<string, unknown> {
-  cached ??= {
+/**
+ * Each extension's part of the document: `Provider.<channel>[/<provider>].config|secrets` (the
+ * zod schemas with their en/zh-CN titles, which the admin forms read) and its routes' paths.
+ */
+function extensionParts(registry: ProviderRegistry): { schemas: Record<string, unknown>; paths: Record<string, unknown> } {
+  const schemas: Record<string, unknown> = {};
+  const paths: Record<string, unknown> = {};
+  for (const p of registry.providers()) {
+    const key = providerKey(p);
+    schemas[`Provider.${key}.config`] = js(p.configSchema);
+    schemas[`Provider.${key}.secrets`] = js(p.secretsSchema);
+  }
+  for (const e of registry.all()) Object.assign(paths, e.openapi ?? {});
+  return { schemas, paths };
+}
+
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests and from the
+ * server's extensions (providers' config/secrets schemas and webhook routes).
+ */
+export function buildOpenApi(version: string, registry?: ProviderRegistry): Record<string, unknown> {
+  const reg = registry ?? (builtins ??= builtinExtensions().reduce((r, e) => r.register(e), new ProviderRegistry()));
+  let byVersion = cache.get(reg);
+  if (!byVersion) cache.set(reg, (byVersion = new Map()));
+  const hit = byVersion.get(version);
+  if (hit) return hit;
+  const ext = extensionParts(reg);
+  const doc = {
     openapi: '3.1.0',
     info: {
       title: 'Goutong API',
@@ -73,20 +96,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         PullResponse: js(PullResponse),
         CommandBatchResponse: js(CommandBatchResponse),
         // Inbox `config` and `secrets` per channel/provider (secrets are stored sealed and never returned).
-        'Provider.api.config': js(ApiConfig),
-        'Provider.api.secrets': js(ApiSecrets),
-        'Provider.email.config': js(EmailConfig),
-        'Provider.email.secrets': js(EmailSecrets),
-        'Provider.sms/twilio.config': js(TwilioConfig),
-        'Provider.sms/twilio.secrets': js(TwilioSecrets),
-        'Provider.sms/aliyun.config': js(AliyunConfig),
-        'Provider.sms/aliyun.secrets': js(AliyunSecrets),
-        'Provider.sms/kannel.config': js(KannelConfig),
-        'Provider.sms/kannel.secrets': js(KannelSecrets),
-        'Provider.im/wildfire.config': js(WildfireConfig),
-        'Provider.im/wildfire.secrets': js(WildfireSecrets),
-        'Provider.voice/sip.config': js(VoiceConfig),
-        'Provider.voice/sip.secrets': js(VoiceSecrets),
+        ...ext.schemas,
       },
     },
     paths: {
@@ -98,7 +108,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       '/api/v1/inboxes': {
         get: { summary: 'Inboxes in the caller\'s scope', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Inbox') } } }) },
         post: {
-          summary: 'Create an inbox (admin). `config` and `secrets` per provider are the `Provider.<channel>[/<provider>].config|secrets` schemas; an api inbox\'s signing secret is generated when absent and returned once; other generated secrets (the WildfireChat `callbackToken`) are returned once as `generatedSecrets`.',
+          summary: 'Create an inbox (admin). `config` and `secrets` per provider are the `Provider.<channel>[/<provider>].config|secrets` schemas; an api inbox\'s signing secret is generated when absent and returned once; other secrets a provider generates when absent (callback tokens) are returned once as `generatedSecrets`. `GET` shows each inbox\'s `urls` to configure at the provider.',
           security: bearer,
           requestBody: { required: true, content: json(js(CreateInboxBody)) },
           responses: { '201': { description: 'Created', content: json(ref('Inbox')) }, ...errors },
@@ -107,15 +117,6 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       '/api/v1/inboxes/{id}': {
         get: { summary: 'One inbox (secrets are never returned, only their names)', security: bearer, parameters: [idParam], responses: ok(ref('Inbox')) },
         patch: { summary: 'Update an inbox (admin)', security: bearer, parameters: [idParam], requestBody: { required: true, content: json(js(UpdateInboxBody)) }, responses: ok(ref('Inbox')) },
-      },
-      '/api/v1/inboxes/{id}/inbound': {
-        post: {
-          summary: 'Post an inbound message to an api inbox (bearer token, or X-Goutong-Timestamp + X-Goutong-Signature: sha256=HMAC(secret, `${ts}.${rawBody}`)). The same externalId again changes nothing.',
-          parameters: [idParam],
-          security: [{ bearer: [] }, {}],
-          requestBody: { required: true, content: json(js(InboundBody)) },
-          responses: { '201': { description: 'Stored', content: json({ type: 'object' }) }, '200': { description: 'Duplicate, nothing changed', content: json({ type: 'object' }) }, ...errors },
-        },
       },
       '/api/v1/agents': { get: { summary: 'Agents of the tenant', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Agent') } } }) } },
       '/api/v1/teams': { get: { summary: 'Teams of the tenant', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: ref('Team') } } }) } },
@@ -152,25 +153,6 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         },
       },
       '/api/v1/sync/pull': { post: { summary: 'Replication pull: facts in scope after a checkpoint', security: bearer, requestBody: { required: true, content: json(js(PullRequest)) }, responses: ok(ref('PullResponse')) } },
-      '/api/v1/voice/credentials': {
-        get: {
-          summary: "The signed-in agent's SIP registration on each voice (sip) inbox they may use: WebSocket URL, domain, URI, password (static) or ephemeral credentials (Kamailio auth_ephemeral), recording and price. `?inboxId=` narrows to one inbox.",
-          security: bearer,
-          parameters: [{ name: 'inboxId', in: 'query', required: false, schema: { type: 'string' } }],
-          responses: ok({ type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } }),
-        },
-      },
-      '/api/v1/inboxes/{id}/voicemail': {
-        post: {
-          summary: 'Voicemail from the SIP side (Authorization: Bearer <the inbox voicemailToken>): the recording as the body (audio/*, up to 25 MiB) becomes an inbound message of kind `voice` from `from`, with the audio attached. The same `callId` again is a duplicate (200).',
-          parameters: [
-            idParam,
-            ...[['from', true], ['name', false], ['to', false], ['callId', false], ['durationSeconds', false]].map(([name, required]) => ({ name, in: 'query', required, schema: { type: name === 'durationSeconds' ? 'integer' : 'string' } })),
-          ],
-          requestBody: { required: true, content: { 'audio/*': { schema: { type: 'string', format: 'binary' } } } },
-          responses: { '201': { description: 'Stored', content: json({ type: 'object' }) }, '200': { description: 'Duplicate', content: json({ type: 'object' }) }, ...errors },
-        },
-      },
       '/api/v1/attachments': {
         post: {
           summary: 'Upload a file: the raw bytes as the body (content-type = the file type), `?name=` the file name; up to 25 MiB. Returns metadata with a signed `url`. Reference it by id in send_reply.',
@@ -196,7 +178,10 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         delete: { summary: 'Delete (admin, supervisor)', security: bearer, parameters: [idParam], responses: { '204': { description: 'Deleted' }, ...errors } },
       },
       '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
+      // The extensions' routes (webhooks, callbacks, upload and credential endpoints…).
+      ...ext.paths,
     },
   };
-  return cached;
+  byVersion.set(version, doc);
+  return doc;
 }

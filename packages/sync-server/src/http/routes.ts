@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   CommandBatch,
@@ -15,22 +15,13 @@ import {
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import type { InboxAdmin } from '../channels/inboxAdmin.js';
-import { ApiError, badRequest, forbidden, notFound, unauthorized } from '../errors.js';
-import { agentOf, bearer, parse, requireAgent, requireRole } from './app.js';
-import { safeEqual, hmacHex } from '../auth/crypto.js';
+import { ApiError, badRequest, notFound } from '../errors.js';
+import { agentOf, parse, requireAgent, requireRole } from './app.js';
 import { buildOpenApi } from './openapi.js';
 import { scopeHas } from '../domain/scope.js';
 import { tenantById } from '../domain/tenants.js';
 import { messageInConversation } from '../domain/reads.js';
-import { rememberWebhook } from '../domain/webhookReplay.js';
 import { insertAudit } from '../domain/audit.js';
-
-export const InboundBody = z.object({
-  externalId: z.string().min(1).max(256),
-  from: z.object({ identifier: z.string().trim().min(1).max(320), name: z.string().trim().max(200).optional() }),
-  text: z.string().max(100_000),
-  subject: z.string().max(998).optional(),
-});
 
 export const SendMessageBody = z.object({
   text: z.string().max(100_000),
@@ -61,15 +52,12 @@ export const PageQuery = z.object({ cursor: z.string().max(512).optional(), limi
 const IdParam = z.object({ id: Id });
 const OptInBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
 
-/** Replay window for signed requests. */
-const SIGNATURE_WINDOW_S = 300;
-
 export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; inboxes: InboxAdmin; version: string }): void {
   const { auth, workspace: ws } = d;
   const authed = { preHandler: requireAgent(auth) };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/api/v1/openapi.json', async () => buildOpenApi(d.version));
+  app.get('/api/v1/openapi.json', async () => buildOpenApi(d.version, d.inboxes.providers));
 
   // ----- auth -------------------------------------------------------------------------
   app.post('/api/v1/auth/login', async (req) => {
@@ -131,39 +119,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
     return ws.optInContact(agent, id, body.reason);
   });
 
-  // ----- the api channel: inbound ---------------------------------------------------------
-  app.post('/api/v1/inboxes/:id/inbound', async (req, reply) => {
-    const { id } = parse(IdParam, req.params, 'path');
-    const inbox = await authorizeInbound(req, id);
-    const body = parse(InboundBody, req.body, 'inbound message');
-    const res = await ws.ingestInbound(inbox, { externalId: body.externalId, from: body.from, text: body.text, subject: body.subject });
-    return reply.status(res.duplicate ? 200 : 201).send({ duplicate: res.duplicate, conversationId: res.conversation.id, contactId: res.conversation.contactId, message: res.message });
-  });
-
-  /** Either an agent's bearer token with access to the inbox, or the inbox secret's signature. */
-  async function authorizeInbound(req: FastifyRequest, inboxId: string) {
-    const sig = req.headers['x-goutong-signature'];
-    const ts = req.headers['x-goutong-timestamp'];
-    if (typeof sig === 'string' && typeof ts === 'string') {
-      const settings = await d.inboxes.settings(inboxId);
-      if (!settings || settings.inbox.channel !== 'api') throw notFound(`inbox ${inboxId} not found`);
-      const t = Number(ts);
-      if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > SIGNATURE_WINDOW_S) throw unauthorized('stale or invalid timestamp');
-      const expected = `sha256=${hmacHex(settings.secrets.secret ?? '', `${ts}.${req.rawBody ?? ''}`)}`;
-      if (!safeEqual(expected, sig)) throw forbidden('bad signature');
-      const replayKey = `api:${inboxId}:${sig}`;
-      if (!(await rememberWebhook(ws.db, replayKey, Date.now()))) throw new ApiError('conflict', 'replayed request');
-      return settings.inbox;
-    }
-    const token = bearer(req);
-    if (!token) throw unauthorized('missing bearer token or signature');
-    const agent = await auth.authenticate(token);
-    const inbox = await ws.inbox(agent.tenantId, inboxId);
-    const scope = await ws.scope(agent);
-    if (!inbox || !scopeHas(scope, inboxId)) throw notFound(`inbox ${inboxId} not found`);
-    if (inbox.channel !== 'api') throw badRequest('only api inboxes accept posted inbound messages');
-    return inbox;
-  }
+  // The api channel's inbound (`POST /api/v1/inboxes/:id/inbound`) is the api provider's route (channels/api.ts).
 
   // ----- conversations -------------------------------------------------------------------
   app.get('/api/v1/conversations', authed, async (req) => {

@@ -95,6 +95,9 @@ describe('email with Dovecot and Postfix', () => {
     expect(dl.status).toBe(200);
     expect(await dl.text()).toBe('invoice 4471 发票');
     expect((await fetch(`${s.url}/api/v1/attachments/${m!.attachments[0]!.id}`)).status).toBe(401);
+    // The attachment row and the thread's Message-ID were written with the message, bound to it.
+    expect(await s.count('SELECT COUNT(*) AS n FROM attachments WHERE id = ? AND message_id = ?', [m!.attachments[0]!.id, m!.id])).toBe(1);
+    expect(await s.count("SELECT COUNT(*) AS n FROM email_message_ids WHERE header_id = ? AND message_id = ? AND direction = 'in'", [customerMessageId, m!.id])).toBe(1);
 
     // The automatic acknowledgement reaches the customer, marked as automatic.
     const ack = await waitMail('customer', (x) => x.text?.includes('we received your message') ?? false, 'auto-reply');

@@ -87,6 +87,8 @@ describe.each([['sqlite'], ['postgres']] as const)('WildfireChat (im/wildfire) o
     expect(m2.attachments[0]).toMatchObject({ name: '订单截图.jpg', mime: 'image/jpeg', size: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') });
     const stored = await s.server.attachments.bytes(s.tenant.tenantId, m2.attachments[0]!.id);
     expect(stored!.equals(bytes)).toBe(true);
+    // Hole: the media's attachment row is bound to its message (written in the inbound's transaction).
+    expect(await s.count('SELECT COUNT(*) AS n FROM attachments WHERE id = ? AND message_id = ?', [m2.attachments[0]!.id, m2.id])).toBe(1);
   });
 
   it('voice, file and location payloads become messages (media fetched, location as text + meta)', async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { countSegments, isGsm7, smsCost } from '../../src/channels/sms/segments.js';
-import { aliyunCanonicalQuery, aliyunPercentEncode, aliyunPhone, aliyunSignature, aliyunTimestamp } from '../../src/channels/sms/aliyun.js';
-import { parseForm, twilioSignature, verifyTwilioSignature, mapTwilioStatus } from '../../src/channels/sms/twilio.js';
-import { decodeKannelText, mapKannelDlr, rawQuery } from '../../src/channels/sms/kannel.js';
-import { optKeyword } from '../../src/channels/sms/common.js';
+import { aliyunCanonicalQuery, aliyunPercentEncode, aliyunPhone, aliyunSignature, aliyunTimestamp } from '../../src/channels/aliyun/index.js';
+import { parseForm, twilioSignature, verifyTwilioSignature, mapTwilioStatus } from '../../src/channels/twilio/index.js';
+import { decodeKannelText, mapKannelDlr, rawQuery } from '../../src/channels/kannel/index.js';
+import { optKeyword } from '../../src/channels/optout/index.js';
 
 describe('SMS segments', () => {
   it('GSM-7: 160 septets in one message, 153 per concatenated segment', () => {

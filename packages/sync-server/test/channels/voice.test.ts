@@ -179,6 +179,8 @@ describe.each([['sqlite'], ['postgres']] as const)('voice inbox (voice/sip) on %
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ duplicate: true, messageId: body.messageId });
     expect(await s.count('SELECT COUNT(*) AS n FROM messages WHERE kind = ? AND inbox_id = ?', ['voice', inboxId])).toBe(1);
+    // One attachment row, bound to the voicemail message (written in the inbound's transaction).
+    expect(await s.count('SELECT COUNT(*) AS n FROM attachments WHERE id = ? AND message_id = ?', [body.attachment.id, body.messageId])).toBe(1);
     // The recording downloads for an agent of the inbox.
     const dl = await download(`${s.url}/api/v1/attachments/${body.attachment.id}`, await loginToken(s.url, `ann@${slug}.test`, PASSWORD));
     expect(dl.body.equals(wav)).toBe(true);

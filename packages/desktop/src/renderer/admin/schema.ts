@@ -1,10 +1,17 @@
 // Inbox forms generated from the server's OpenAPI document: each provider's `config` and `secrets`
 // are JSON Schemas (`components.schemas['Provider.<channel>[/<provider>].config|secrets']`, made
 // from the same zod schemas the server validates with). This module turns them into field
-// descriptors, checks values the way the server will, and builds the request bodies.
+// descriptors, checks values the way the server will, and builds the request bodies. Labels come
+// from the schemas too (`title`, and `x-i18n['zh-CN'].title` written by the provider): adding a
+// provider on the server needs no entry in the app's i18n files.
 import type { Channel, Inbox } from '@goutong/core';
 
+/** Titles and descriptions per locale beside the English `title`/`description` (the server's `label()`). */
+export type SchemaI18n = Record<string, { title?: string; description?: string }>;
+
 export interface JsonSchema {
+  title?: string;
+  'x-i18n'?: SchemaI18n;
   type?: string | string[];
   properties?: Record<string, JsonSchema>;
   required?: string[];
@@ -39,10 +46,43 @@ export interface ProviderSchema {
   secrets: JsonSchema;
 }
 
-/** An inbox as GET /api/v1/inboxes shows it to an admin: config, and only the names of its secrets. */
+/** A URL the server says an admin configures at the provider (see the provider's `urls`). */
+export interface AdminUrl {
+  key: string;
+  /** What it is, per locale (`en`, `zh-CN`). */
+  what: Record<string, string>;
+  method: 'GET' | 'POST';
+  /** Absolute, or a path on this server; sealed secrets as `<name>`. */
+  url: string;
+}
+
+/** An inbox as GET /api/v1/inboxes shows it to an admin: config, only the names of its secrets, the URLs to configure. */
 export interface AdminInbox extends Inbox {
   config: Record<string, unknown>;
   secretsSet: string[];
+  urls?: AdminUrl[];
+}
+
+/** The schema's title in `locale` (zh-CN from `x-i18n`), else its English title, else null. */
+export function schemaTitle(s: JsonSchema | undefined, locale: string): string | null {
+  if (!s) return null;
+  return s['x-i18n']?.[locale]?.title ?? s.title ?? null;
+}
+
+/** The schema's description in `locale`, else its English one, else null. */
+export function schemaDescription(s: JsonSchema | undefined, locale: string): string | null {
+  if (!s) return null;
+  return s['x-i18n']?.[locale]?.description ?? s.description ?? null;
+}
+
+/** A provider's name to show: its config schema's title, else its key. */
+export function providerTitle(p: Pick<ProviderSchema, 'key' | 'config'> | undefined, key: string, locale: string): string {
+  return schemaTitle(p?.config, locale) ?? key;
+}
+
+/** A field's label: its schema's title, else its name. */
+export function fieldLabel(f: Pick<Field, 'name' | 'schema'>, locale: string): string {
+  return schemaTitle(f.schema, locale) ?? f.name;
 }
 
 export type FieldKind = 'text' | 'url' | 'email' | 'integer' | 'number' | 'boolean' | 'enum' | 'list' | 'object' | 'map' | 'json';
@@ -324,39 +364,24 @@ export function randomToken(bytes = 24, random: (n: number) => Uint8Array = (n) 
 }
 
 export interface WebhookUrl {
-  /** i18n key under admin.webhook. */
+  key: string;
+  /** What it is, in the current locale. */
   what: string;
   method: 'GET' | 'POST';
   url: string;
 }
 
 /**
- * The URLs a provider calls (see packages/sync-server/src/channels/*\/README.md). Tokens the server
- * keeps sealed appear as `<name>` unless known (right after creation).
+ * The URLs a provider calls, as the server declares them for the inbox (`urls` of GET
+ * /api/v1/inboxes/{id}): paths on this server get the server's URL, and `<name>` placeholders of
+ * sealed secrets the value when known here (right after creation).
  */
-export function webhookUrls(inbox: Pick<AdminInbox, 'id' | 'channel' | 'provider' | 'config'>, serverUrl: string, secrets: Record<string, string> = {}): WebhookUrl[] {
+export function webhookUrls(inbox: Pick<AdminInbox, 'urls'>, serverUrl: string, secrets: Record<string, string> = {}, locale = 'en'): WebhookUrl[] {
   const server = serverUrl.replace(/\/+$/, '');
-  const cfgBase = typeof inbox.config.webhookBaseUrl === 'string' ? inbox.config.webhookBaseUrl.replace(/\/+$/, '') : '';
-  const base = cfgBase || server;
-  const token = (name: string) => encodeURIComponent(secrets[name] ?? '') || `<${name}>`;
-  const id = encodeURIComponent(inbox.id);
-  switch (providerKey(inbox)) {
-    case 'api':
-      return [{ what: 'apiInbound', method: 'POST', url: `${server}/api/v1/inboxes/${id}/inbound` }];
-    case 'sms/twilio':
-      return [{ what: 'twilioInbound', method: 'POST', url: `${base}/webhooks/twilio/${id}/inbound` }];
-    case 'sms/aliyun':
-      return [
-        { what: 'aliyunUp', method: 'POST', url: `${base}/webhooks/aliyun/${id}/smsup?token=${token('pushToken')}` },
-        { what: 'aliyunReport', method: 'POST', url: `${base}/webhooks/aliyun/${id}/smsreport?token=${token('pushToken')}` },
-      ];
-    case 'sms/kannel':
-      return [{ what: 'kannelGetUrl', method: 'GET', url: `${base}/webhooks/kannel/${id}/inbound?token=${token('webhookToken')}&from=%p&to=%P&text=%a&coding=%c&charset=%C&id=%I&ts=%t&smsc=%i` }];
-    case 'voice/sip':
-      return [{ what: 'voicemail', method: 'POST', url: `${server}/api/v1/inboxes/${id}/voicemail?from={caller}&callId={callId}&durationSeconds={seconds}` }];
-    case 'im/wildfire':
-      return [{ what: 'wildfireCallback', method: 'POST', url: `${server}/webhooks/wildfire/${id}/${token('callbackToken')}` }];
-    default:
-      return [];
-  }
+  return (inbox.urls ?? []).map((u) => ({
+    key: u.key,
+    what: u.what[locale] ?? u.what.en ?? u.key,
+    method: u.method,
+    url: (u.url.startsWith('/') ? `${server}${u.url}` : u.url).replace(/<([A-Za-z0-9_:.-]+)>/g, (m, name: string) => (secrets[name] ? encodeURIComponent(secrets[name]) : m)),
+  }));
 }

@@ -3,6 +3,8 @@ import { ImapFlow } from 'imapflow';
 import { backoffDelay, type Inbox } from '@goutong/core';
 import type { ProviderDeps } from '../provider.js';
 import { EmailConfig } from './config.js';
+import { loadImapState, saveImapState } from '../../domain/threading.js';
+import { inboxIdsOf } from '../../domain/channelFacts.js';
 
 export type MailHandler = (inbox: Inbox, raw: Buffer, source: { mailbox: string; uid: number }) => Promise<unknown>;
 
@@ -221,18 +223,14 @@ export class MailboxWatcher {
   }
 
   private async loadState(uidValidity: string): Promise<number | null> {
-    const r = await this.deps.workspace.db.one<{ uid_validity: string; last_uid: number; mailbox: string }>('SELECT * FROM email_imap_state WHERE inbox_id = ?', [this.inbox.id]);
+    const r = await loadImapState(this.deps.workspace.db, this.inbox.id);
     // A new UIDVALIDITY (or another mailbox) invalidates stored UIDs: read it again from the start (dedupe by Message-ID).
-    if (!r || r.uid_validity !== uidValidity || r.mailbox !== this.cfg.imap.mailbox) return r ? 0 : null;
-    return Number(r.last_uid);
+    if (!r || r.uidValidity !== uidValidity || r.mailbox !== this.cfg.imap.mailbox) return r ? 0 : null;
+    return r.lastUid;
   }
 
   private async saveState(uidValidity: string, lastUid: number): Promise<void> {
-    await this.deps.workspace.db.run(
-      `INSERT INTO email_imap_state (inbox_id, mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (inbox_id) DO UPDATE SET mailbox = excluded.mailbox, uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
-      [this.inbox.id, this.cfg.imap.mailbox, uidValidity, lastUid, Date.now()],
-    );
+    await saveImapState(this.deps.workspace.db, this.inbox.id, { mailbox: this.cfg.imap.mailbox, uidValidity, lastUid });
   }
 }
 
@@ -250,9 +248,8 @@ export async function startMailboxWatchers(deps: ProviderDeps, handle: MailHandl
   let again = false;
 
   const scan = async () => {
-    const rows = await deps.workspace.db.all<{ id: string }>("SELECT id FROM inboxes WHERE channel = 'email' AND provider = 'email'");
     const want = new Set<string>();
-    for (const { id } of rows) {
+    for (const id of await inboxIdsOf(deps.workspace.db, 'email', 'email')) {
       const s = await deps.inboxSettings(id).catch(() => null);
       const cfg = s ? EmailConfig.safeParse(s.config) : null;
       if (!s || !cfg?.success || !cfg.data.imap) continue;

@@ -1,4 +1,4 @@
-export { emailProvider, receiveMail, enqueueSystemReply, classifySmtpError, type MailOutcome } from './provider.js';
+export { emailProvider, receiveMail, classifySmtpError, type MailOutcome } from './provider.js';
 export { EmailConfig, EmailSecrets, messageIdDomain } from './config.js';
 export { parseMail, sanitizeEmailHtml, baseSubject, normMessageId, parseDsn } from './parse.js';
 export { ourMessageId, parseOurMessageId, findThread, threadHeaders } from './threading.js';

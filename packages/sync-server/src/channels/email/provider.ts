@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import nodemailer from 'nodemailer';
-import type { Attachment, Inbox, Message } from '@goutong/core';
+import type { Inbox } from '@goutong/core';
 import type { ChannelProvider, ProviderDeps, SendContext, SendResult } from '../provider.js';
+import { findInbound } from '../../domain/channelFacts.js';
+import { inboundMailSideRows, isOurHeader, outgoingByHeader, outgoingMessage } from '../../domain/threading.js';
 import { parseMail, sanitizeEmailHtml, type InboundMail } from './parse.js';
 import { conversationToken, findThread, ourMessageId, parseOurMessageId, recordMessageId, replyToAddress, threadHeaders } from './threading.js';
 import { startMailboxWatchers } from './imap.js';
@@ -41,6 +43,9 @@ export function emailProvider(opts: EmailProviderOptions = {}): ChannelProvider 
     name: 'email',
     configSchema: EmailConfig as unknown as z.ZodType<Record<string, unknown>>,
     secretsSchema: EmailSecrets as z.ZodType<Record<string, string>>,
+    // The acknowledgement of a new conversation (config `autoReply`) is the autoreply extension's.
+    uses: ['autoreply'],
+    urls: () => [],
     async send(ctx: SendContext): Promise<SendResult> {
       if (!deps) return { kind: 'retry', reason: 'email provider not started yet' };
       const cfg = EmailConfig.parse(ctx.config);
@@ -117,7 +122,7 @@ export interface MailSource {
 }
 
 export type MailOutcome =
-  | { kind: 'stored'; conversationId: string; messageId: string; duplicate: boolean; threadedBy: string | null; autoReplied: boolean }
+  | { kind: 'stored'; conversationId: string; messageId: string; duplicate: boolean; threadedBy: string | null }
   | { kind: 'bounce'; messageId: string | null; action: string }
   | { kind: 'skipped'; why: string };
 
@@ -134,15 +139,8 @@ export async function receiveMail(deps: ProviderDeps, inbox: Inbox, raw: Buffer,
   if (mail.bounce) {
     const b = mail.bounce;
     let messageId: string | null = null;
-    if (b.envelopeId) {
-      const r = await db.one<{ id: string }>("SELECT id FROM messages WHERE id = ? AND inbox_id = ? AND direction = 'out'", [b.envelopeId, inbox.id]);
-      messageId = r?.id ?? null;
-    }
-    if (!messageId && b.originalMessageId) {
-      const known = await db.one<{ message_id: string }>("SELECT message_id FROM email_message_ids WHERE inbox_id = ? AND header_id = ? AND direction = 'out'", [inbox.id, b.originalMessageId]);
-      messageId = known?.message_id ?? parseOurMessageId(b.originalMessageId, domain);
-      if (messageId && !(await db.one("SELECT id FROM messages WHERE id = ? AND inbox_id = ? AND direction = 'out'", [messageId, inbox.id]))) messageId = null;
-    }
+    if (b.envelopeId) messageId = await outgoingMessage(db, inbox.id, b.envelopeId);
+    if (!messageId && b.originalMessageId) messageId = await outgoingByHeader(db, inbox.id, b.originalMessageId, parseOurMessageId(b.originalMessageId, domain));
     if (messageId) {
       const detail = [b.status, b.diagnostic].filter(Boolean).join(' ');
       const bounce = { action: b.action, status: b.status, diagnostic: b.diagnostic, recipient: b.recipient, report: mail.messageId };
@@ -156,13 +154,10 @@ export async function receiveMail(deps: ProviderDeps, inbox: Inbox, raw: Buffer,
 
   if (!mail.from) return { kind: 'skipped', why: 'no sender' };
   if (mail.from.address === cfg.address) return { kind: 'skipped', why: 'our own address' };
-  if (mail.messageId) {
-    const ours = await db.one("SELECT message_id FROM email_message_ids WHERE inbox_id = ? AND header_id = ? AND direction = 'out'", [inbox.id, mail.messageId]);
-    if (ours) return { kind: 'skipped', why: 'our own message' };
-  }
+  if (mail.messageId && (await isOurHeader(db, inbox.id, mail.messageId))) return { kind: 'skipped', why: 'our own message' };
   const externalId = mail.messageId ?? `sha256:${mail.sourceHash}`;
-  const seen = await db.one<{ id: string; conversation_id: string }>('SELECT id, conversation_id FROM messages WHERE inbox_id = ? AND external_id = ?', [inbox.id, externalId]);
-  if (seen) return { kind: 'stored', conversationId: seen.conversation_id, messageId: seen.id, duplicate: true, threadedBy: null, autoReplied: false };
+  const seen = await findInbound(db, inbox.id, externalId);
+  if (seen) return { kind: 'stored', conversationId: seen.conversationId, messageId: seen.id, duplicate: true, threadedBy: null };
 
   const now = Date.now();
   const match = await findThread(db, inbox, cfg.address, domain, mail, cfg.subjectMatchDays, now);
@@ -185,22 +180,20 @@ export async function receiveMail(deps: ProviderDeps, inbox: Inbox, raw: Buffer,
     }
   }
 
-  // Attachments go to the content-addressed store first; inline images are rewritten to them.
-  const stored: Attachment[] = [];
+  // The bytes go to the content-addressed store first; their rows are written, bound to the
+  // message, in the inbound's own transaction. Inline images are rewritten to them.
+  const stored = mail.attachments.slice(0, 50).map((a) => ({ a, att: deps.attachments.stage(inbox.tenantId, a.content, { name: a.filename, mime: a.contentType }) }));
   const cidUrls = new Map<string, string>();
-  for (const a of mail.attachments.slice(0, 50)) {
-    const att = await deps.attachments.put(inbox.tenantId, a.content, { name: a.filename, mime: a.contentType });
-    stored.push(att);
-    if (a.cid && att.url) cidUrls.set(a.cid, att.url);
-  }
+  for (const { a, att } of stored) if (a.cid) cidUrls.set(a.cid, att.url);
   const html = mail.html ? sanitizeEmailHtml(mail.html, cidUrls).slice(0, 200_000) : null;
-  const res = await ws.ingestInbound(inbox, {
+  const res = await deps.ingest(inbox, {
     externalId,
     from: { identifier: mail.from.address, name: mail.from.name || undefined },
     text: mail.text || (stored.length ? `(${stored.length} attachment${stored.length > 1 ? 's' : ''})` : ''),
     subject: mail.subject || undefined,
     kind: 'email',
-    attachments: stored.map(({ id, name, mime, size, sha256 }) => ({ id, name, mime, size, ...(sha256 ? { sha256 } : {}) })),
+    stagedAttachments: stored.map(({ att: { id, name, mime, size, sha256 } }) => ({ id, name, mime, size, sha256 })),
+    sideRows: inboundMailSideRows({ inboxId: inbox.id, headerId: mail.messageId, previousConversationId, at: now }),
     sentAt: mail.date ?? undefined,
     conversationId,
     newConversation,
@@ -221,23 +214,8 @@ export async function receiveMail(deps: ProviderDeps, inbox: Inbox, raw: Buffer,
       ...(reopen ? { reopened: true } : {}),
     },
   });
-  if (mail.messageId) await recordMessageId(db, { inboxId: inbox.id, headerId: mail.messageId, conversationId: res.conversation.id, messageId: res.message.id, direction: 'in' });
-  for (const a of stored) await db.run('UPDATE attachments SET message_id = ? WHERE id = ? AND message_id IS NULL', [res.message.id, a.id]);
-  if (previousConversationId && res.conversation.id !== previousConversationId) {
-    await db.run('INSERT INTO conversation_links (conversation_id, previous_conversation_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [res.conversation.id, previousConversationId, now]);
-  }
-  let autoReplied = false;
-  const isNew = !res.duplicate && res.conversation.messageCount === 1 && !conversationId;
-  if (cfg.autoReply && isNew && !mail.autoSubmitted) {
-    await enqueueSystemReply(deps, res.conversation.id, cfg.autoReply.text, cfg.autoReply.subject ?? (mail.subject ? `Re: ${mail.subject}` : null), { autoReply: true });
-    autoReplied = true;
-  }
-  return { kind: 'stored', conversationId: res.conversation.id, messageId: res.message.id, duplicate: res.duplicate, threadedBy: match?.by ?? null, autoReplied };
-}
-
-/** Queues an automatic outgoing message (authorType system) through the relay, like an agent's reply (core's decideSystemReply). */
-export async function enqueueSystemReply(deps: ProviderDeps, conversationId: string, text: string, subject: string | null, meta: Record<string, unknown>): Promise<Message> {
-  return deps.workspace.enqueueSystemReply(conversationId, text, subject, meta);
+  // The acknowledgement of a new conversation (config autoReply) is queued by the autoreply extension's afterInbound hook.
+  return { kind: 'stored', conversationId: res.conversation.id, messageId: res.message.id, duplicate: res.duplicate, threadedBy: match?.by ?? null };
 }
 
 export type { InboundMail };

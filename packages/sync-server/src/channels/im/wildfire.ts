@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import type { Attachment, Inbox } from '@goutong/core';
+import type { Inbox } from '@goutong/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ChannelProvider, ProviderDeps, SendContext, SendResult } from '../provider.js';
+import type { StagedAttachment } from '../../domain/workspace.js';
+import { contactNameByIdentity, findInbound, findOutgoing } from '../../domain/channelFacts.js';
+import { label, localized } from '../label.js';
 import { randomToken, safeEqual } from '../../auth/crypto.js';
 import { MAX_ATTACHMENT_BYTES } from '../../attachments/store.js';
 import { ApiError } from '../../errors.js';
@@ -19,23 +22,24 @@ const HttpUrl = z
 export const WildfireConfig = z
   .object({
     /** The Server (admin) API, e.g. http://im.internal:18080 (keep port 18080 on a private network). */
-    serverApiBaseUrl: HttpUrl,
+    serverApiBaseUrl: HttpUrl.meta(label('Server API URL', 'Server API 地址')),
     /** The robot customers talk to; inbound 1:1 chats are those addressed to it, replies go out as it. */
-    robotId: z.string().min(1).max(64).optional(),
+    robotId: z.string().min(1).max(64).meta(label('Robot id', '机器人 ID')).optional(),
     /** The user id replies are sent as through the admin API (default: robotId). */
-    senderId: z.string().min(1).max(64).optional(),
+    senderId: z.string().min(1).max(64).meta(label('Sender id', '发送者 ID')).optional(),
     /** `admin`: POST /admin/message/send (admin secret, any sender); `robot`: POST /robot/message/send (robot secret, header rid). */
-    sendVia: z.enum(['admin', 'robot']).default('admin'),
+    sendVia: z.enum(['admin', 'robot']).default('admin').meta(label('Send via', '发送方式', localized('admin: the Server API with the admin secret; robot: the Robot API with the robot secret.', 'admin：用管理密钥调用 Server API；robot：用机器人密钥调用 Robot API。'))),
     /** The Robot API (the IM server's public HTTP port, default 80); required with sendVia robot. */
-    robotApiBaseUrl: HttpUrl.optional(),
+    robotApiBaseUrl: HttpUrl.meta(label('Robot API URL', 'Robot API 地址')).optional(),
     /** Accept callbacks only from these source addresses (checked against the socket's address, not X-Forwarded-For). */
-    allowedSourceCidrs: z.array(Cidr).max(100).optional(),
+    allowedSourceCidrs: z.array(Cidr).max(100).meta(label('Allowed source addresses (CIDR)', '允许的来源地址（CIDR）', localized('Accept callbacks only from these addresses (the socket address, not X-Forwarded-For).', '只接受来自这些地址的回调（按连接地址判断，不看 X-Forwarded-For）。'))).optional(),
     /** Group messages (to a group the robot is in) become one conversation per group; off by default. */
-    acceptGroupMessages: z.boolean().default(false),
+    acceptGroupMessages: z.boolean().default(false).meta(label('Accept group messages', '接收群消息')),
     /** When set, media is fetched only from URLs starting with one of these (the IM server's media/OSS host). */
-    mediaUrlPrefixes: z.array(HttpUrl).max(20).optional(),
-    timeoutMs: z.number().int().min(100).max(120_000).default(15_000),
+    mediaUrlPrefixes: z.array(HttpUrl).max(20).meta(label('Media URL prefixes', '媒体地址前缀')).optional(),
+    timeoutMs: z.number().int().min(100).max(120_000).default(15_000).meta(label('Timeout (ms)', '超时（毫秒）')),
   })
+  .meta(label('IM · WildfireChat 野火IM', '即时通讯 · 野火IM'))
   .refine((c) => Boolean(c.robotId || c.senderId), { message: 'set robotId (or senderId): the account customers write to and replies come from', path: ['robotId'] })
   .refine((c) => c.sendVia !== 'robot' || Boolean(c.robotId && c.robotApiBaseUrl), { message: 'sendVia robot needs robotId and robotApiBaseUrl', path: ['sendVia'] });
 export type WildfireConfig = z.infer<typeof WildfireConfig>;
@@ -43,12 +47,13 @@ export type WildfireConfig = z.infer<typeof WildfireConfig>;
 export const WildfireSecrets = z
   .object({
     /** `http.admin.secret_key` of wildfirechat.conf. */
-    adminSecret: z.string().min(1).max(256),
+    adminSecret: z.string().min(1).max(256).meta(label('Admin secret', '管理密钥')),
     /** The robot's secret (Robot API, sendVia robot). */
-    robotSecret: z.string().min(1).max(256).optional(),
+    robotSecret: z.string().min(1).max(256).meta(label('Robot secret', '机器人密钥')).optional(),
     /** The path token of the callback URL (the IM server signs nothing it posts); generated when absent. */
-    callbackToken: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, '16–128 characters of A–Z, a–z, 0–9, _ and -').optional(),
+    callbackToken: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, '16–128 characters of A–Z, a–z, 0–9, _ and -').meta(label('Callback token', '回调令牌')).optional(),
   })
+  .meta(label('WildfireChat secrets', '野火IM 密钥'))
   .transform((s) => ({ ...s, callbackToken: s.callbackToken ?? randomToken(24) }));
 
 export type WildfireInboundResult = 'stored' | 'duplicate' | 'echo' | 'ignored';
@@ -108,11 +113,8 @@ export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
 
   async function displayName(deps: ProviderDeps, inbox: Inbox, cfg: WildfireConfig, secrets: Record<string, string>, userId: string): Promise<string | undefined> {
     // Only when we have no name for the contact yet.
-    const known = await deps.workspace.db.one<{ name: string }>(
-      "SELECT c.name AS name FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id WHERE ci.tenant_id = ? AND ci.channel = 'im' AND ci.identifier = ?",
-      [inbox.tenantId, userId],
-    );
-    if (known && known.name !== userId) return undefined;
+    const known = await contactNameByIdentity(deps.workspace.db, inbox.tenantId, 'im', userId);
+    if (known !== null && known !== userId) return undefined;
     const key = `${inbox.id}:${userId}`;
     const hit = names.get(key);
     if (hit && Date.now() - hit.at < 600_000) return hit.name ?? undefined;
@@ -127,7 +129,7 @@ export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
     return name?.slice(0, 200) ?? undefined;
   }
 
-  async function fetchMedia(deps: ProviderDeps, inbox: Inbox, cfg: WildfireConfig, media: NonNullable<MappedInbound['media']>): Promise<Attachment> {
+  async function fetchMedia(deps: ProviderDeps, tenantId: string, cfg: WildfireConfig, media: NonNullable<MappedInbound['media']>): Promise<StagedAttachment> {
     const url = new URL(media.url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`media URL is not http(s): ${url.protocol}`);
     if (cfg.mediaUrlPrefixes && !cfg.mediaUrlPrefixes.some((p) => url.href.startsWith(p.endsWith('/') ? p : `${p}/`))) {
@@ -152,7 +154,9 @@ export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
         chunks.push(Buffer.from(chunk));
       }
       const name = media.name ?? mediaName(url, 'media');
-      return await deps.attachments.put(inbox.tenantId, Buffer.concat(chunks), { name, mime: mediaMime(res.headers.get('content-type'), name, media.fallbackMime) });
+      // Bytes stored now; the row is written with the message, in the inbound's transaction.
+      const { id, mime, size, sha256, name: clean } = deps.attachments.stage(tenantId, Buffer.concat(chunks), { name, mime: mediaMime(res.headers.get('content-type'), name, media.fallbackMime) });
+      return { id, name: clean, mime, size, sha256 };
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw new Error(`media not fetched within ${mediaTimeoutMs} ms`);
       throw e;
@@ -171,7 +175,7 @@ export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
     // The relay's own messages come back through the forward URL (message.no_forward_admin_message
     // is false by default): by sender, and by the id /admin/message/send gave us.
     if (own.has(ev.sender)) return 'echo';
-    if (await ws.db.one("SELECT id FROM messages WHERE inbox_id = ? AND provider_message_id = ? AND direction = 'out'", [inbox.id, ev.messageId])) return 'echo';
+    if (await findOutgoing(ws.db, inbox.id, { providerMessageId: ev.messageId })) return 'echo';
     let identifier: string;
     if (ev.conv.type === 0) {
       // In a 1:1 chat with the robot, conv.target is the robot's own id (robot_server ServiceImpl.onReceiveMessage).
@@ -185,7 +189,7 @@ export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
     const mapped = mapPayload(ev.payload);
     if (!mapped) return 'ignored';
     // Checked before fetching media; ingestInbound is idempotent on (inbox, messageId) for races.
-    if (await ws.db.one('SELECT id FROM messages WHERE inbox_id = ? AND external_id = ?', [inbox.id, ev.messageId])) return 'duplicate';
+    if (await findInbound(ws.db, inbox.id, ev.messageId)) return 'duplicate';
 
     const meta: Record<string, unknown> = {
       provider: 'wildfire',
@@ -194,10 +198,10 @@ export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
       conv: { type: ev.conv.type, target: ev.conv.target, line: ev.conv.line },
       ...mapped.meta,
     };
-    const attachments: Attachment[] = [];
+    const stagedAttachments: StagedAttachment[] = [];
     if (mapped.media) {
       try {
-        attachments.push(await fetchMedia(deps, inbox, cfg, mapped.media));
+        stagedAttachments.push(await fetchMedia(deps, inbox.tenantId, cfg, mapped.media));
       } catch (e) {
         // The IM server never retries: keep the message with the link rather than lose it.
         meta.remoteMediaUrl = mapped.media.url;
@@ -211,12 +215,12 @@ export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
       from: { identifier, ...(name ? { name } : {}) },
       text: mapped.text,
       kind: mapped.kind,
-      attachments,
+      stagedAttachments,
       meta,
       sentAt: ev.timestamp && ev.timestamp > 0 ? ev.timestamp : undefined,
     };
     try {
-      const res = await ws.ingestInbound(inbox, input);
+      const res = await deps.ingest(inbox, input);
       return res.duplicate ? 'duplicate' : 'stored';
     } catch (e) {
       // The same message by the robot callback and the forward at once: the other request stored it.
@@ -231,6 +235,19 @@ export function wildfireProvider(opts: WildfireOptions = {}): ChannelProvider {
     configSchema: WildfireConfig as unknown as z.ZodType<Record<string, unknown>>,
     secretsSchema: WildfireSecrets as unknown as z.ZodType<Record<string, string>>,
     send,
+    urls: ({ inbox, secret }) => [
+      {
+        key: 'callback',
+        what: localized('WildfireChat robot callback / message.forward.url', '野火IM 机器人回调 / message.forward.url'),
+        method: 'POST',
+        url: `/webhooks/wildfire/${encodeURIComponent(inbox.id)}/${secret('callbackToken')}`,
+      },
+    ],
+    openapi: {
+      '/webhooks/wildfire/{inboxId}/{token}': {
+        post: { summary: 'WildfireChat robot callback and message forward (OutputMessageData; the path carries the callbackToken)', tags: ['webhooks'], responses: { '200': { description: '{"code":0}' }, '403': { description: 'Source not allowed' }, '404': { description: 'Unknown inbox or token' } } },
+      },
+    },
     routes(app: FastifyInstance, deps: ProviderDeps) {
       const notFound = (reply: FastifyReply) => reply.status(404).send({ error: { code: 'not_found', message: 'no such callback' } });
       const matchers = new Map<string, { key: string; allowed: (a: string | undefined) => boolean }>();

@@ -1,33 +1,24 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import type { Contact, Inbox } from '@goutong/core';
+import type { Inbox } from '@goutong/core';
 import type { FastifyReply } from 'fastify';
 import type { ProviderDeps, SendContext, SendResult } from '../provider.js';
 import type { InboundResult, Workspace } from '../../domain/workspace.js';
+import * as facts from '../../domain/channelFacts.js';
+import { label } from '../label.js';
 import { countSegments, smsCost, type SegmentRule } from './segments.js';
-
-/** Keywords that opt a number out (carrier and Twilio conventions, and the Chinese 退订/TD). */
-export const OPT_OUT_KEYWORDS = ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE', '退订', 'TD', 'T', '取消订阅'];
-/** Keywords that opt back in. */
-export const OPT_IN_KEYWORDS = ['START', 'UNSTOP', 'YES', 'SUBSCRIBE', '订阅', '恢复订阅'];
-
-/** `out` / `in` when the whole message is an opt-out / opt-in keyword (case, spaces and end punctuation ignored). */
-export function optKeyword(text: string): 'out' | 'in' | null {
-  const t = text.normalize('NFKC').trim().replace(/[\s.!。！,，]+$/u, '').toUpperCase();
-  if (!t || t.length > 20) return null;
-  if (OPT_OUT_KEYWORDS.includes(t)) return 'out';
-  if (OPT_IN_KEYWORDS.includes(t)) return 'in';
-  return null;
-}
 
 /** Pricing part of every SMS inbox's configuration. */
 export const SmsPricing = {
   /** Price of one segment sent (in `currency`); the message's cost is segments × price. */
-  pricePerSegment: z.number().nonnegative().default(0),
+  pricePerSegment: z.number().nonnegative().default(0).meta(label('Price per segment', '每段价格')),
   /** Price of one segment received (many providers bill inbound too). */
-  inboundPricePerSegment: z.number().nonnegative().default(0),
-  currency: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+  inboundPricePerSegment: z.number().nonnegative().default(0).meta(label('Inbound price per segment', '入站每段价格')),
+  currency: z.string().regex(/^[A-Z]{3}$/).default('USD').meta(label('Currency', '货币')),
 };
+
+/** The SMS providers' shared declarations: opt-out (STOP/退订/START) applies to all of them. */
+export const SMS_USES = ['optout'] as const;
 
 /** The public base URL of this server as the provider reaches it (webhook and callback URLs, signatures). */
 export const PublicBaseUrl = z
@@ -35,6 +26,11 @@ export const PublicBaseUrl = z
   .url()
   .refine((u) => /^https?:\/\//.test(u), 'http(s) only')
   .transform((u) => u.replace(/\/+$/, ''));
+
+/** Where the provider reaches this server (absolute, from the config), or this server's own path. */
+export function webhookBase(config: Record<string, unknown>): string {
+  return typeof config.webhookBaseUrl === 'string' ? config.webhookBaseUrl.replace(/\/+$/, '') : '';
+}
 
 export function sha256(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
@@ -51,20 +47,8 @@ export function recipientOf(ctx: SendContext): string | null {
   return ctx.contact.identities.find((i) => i.channel === ctx.inbox.channel)?.identifier ?? null;
 }
 
-/** Refuses outbound to a contact who opted out; checked again by the provider in case the opt-out arrived after queuing. */
-export function optedOutRefusal(contact: Contact): SendResult | null {
-  if (contact.attributes['optedOut'] !== 'true') return null;
-  const kw = contact.attributes['optedOutKeyword'];
-  return { kind: 'rejected', reason: `the recipient opted out of SMS${kw ? ` (replied "${kw}")` : ''}; nothing was sent`, code: 'opted_out' };
-}
-
-/**
- * Who an SMS goes to, or why it must not go: the contact opted out (checked again here in case the
- * opt-out arrived after queuing) or has no number on this channel.
- */
+/** Who an SMS goes to, or why it must not go: the contact has no number on this channel. (Opt-out is the optout extension's beforeSend.) */
 export function smsRecipient(ctx: SendContext): { to: string } | { refused: SendResult } {
-  const refused = optedOutRefusal(ctx.contact);
-  if (refused) return { refused };
   const to = recipientOf(ctx);
   if (!to) return { refused: { kind: 'rejected', reason: 'the contact has no phone number on this channel', code: 'no_recipient' } };
   return { to };
@@ -73,11 +57,6 @@ export function smsRecipient(ctx: SendContext): { to: string } | { refused: Send
 export function outboundCost(text: string, cfg: { pricePerSegment: number; currency: string }, rule: SegmentRule = 'gsm') {
   const seg = countSegments(text, rule);
   return { seg, cost: smsCost(seg.segments, cfg.pricePerSegment, cfg.currency) };
-}
-
-/** Records an opt-out (or opt-in) on the contact, as a fact (new seq). No-op when already so. The rule is core's (decideOptOut). */
-export async function recordOptOut(ws: Workspace, contactId: string, change: { optedOut: boolean; keyword: string; channel: string; at: number }): Promise<Contact | null> {
-  return ws.recordOptOut(contactId, change);
 }
 
 export interface SmsInbound {
@@ -90,19 +69,18 @@ export interface SmsInbound {
 }
 
 /**
- * Stores an inbound SMS (idempotent on the provider's message id), records its segments and cost,
- * and applies STOP/退订 (START) keywords to the contact. Runs the keyword step on duplicates too, so a
- * crash between the two steps is repaired by the provider's retry.
+ * Stores an inbound SMS (idempotent on the provider's message id) with its segments and cost. The
+ * extensions' afterInbound hooks (STOP/退订/START: optout) run after it, on duplicates too.
  */
 export async function receiveSms(
-  ws: Workspace,
+  deps: ProviderDeps,
   inbox: Inbox,
   pricing: { inboundPricePerSegment: number; currency: string },
   input: SmsInbound,
   rule: SegmentRule = 'gsm',
 ): Promise<InboundResult> {
   const seg = countSegments(input.text, rule);
-  const res = await ws.ingestInbound(inbox, {
+  return deps.ingest(inbox, {
     externalId: input.externalId,
     from: { identifier: input.from.trim() },
     text: input.text,
@@ -116,11 +94,6 @@ export async function receiveSms(
       cost: smsCost(seg.segments, pricing.inboundPricePerSegment, pricing.currency),
     },
   });
-  const kw = optKeyword(input.text);
-  if (kw) {
-    await recordOptOut(ws, res.conversation.contactId, { optedOut: kw === 'out', keyword: input.text.trim(), channel: inbox.channel, at: Date.now() });
-  }
-  return res;
 }
 
 /** Loads an inbox's settings for a webhook, checking channel and provider; null when it is not such an inbox. */
@@ -132,26 +105,17 @@ export async function webhookInbox(deps: ProviderDeps, inboxId: string, provider
 }
 
 /** Finds our outgoing message for a receipt: by our id (carried in the callback URL) or by the provider's id. */
-export async function findOutgoing(ws: Workspace, inboxId: string, ids: { messageId?: string | null; providerMessageId?: string | null }): Promise<string | null> {
-  if (ids.messageId) {
-    const r = await ws.db.one<{ id: string }>("SELECT id FROM messages WHERE id = ? AND inbox_id = ? AND direction = 'out'", [ids.messageId, inboxId]);
-    if (r) return r.id;
-  }
-  if (ids.providerMessageId) {
-    const r = await ws.db.one<{ id: string }>("SELECT id FROM messages WHERE inbox_id = ? AND provider_message_id = ? AND direction = 'out'", [inboxId, ids.providerMessageId]);
-    if (r) return r.id;
-  }
-  return null;
+export function findOutgoing(ws: Workspace, inboxId: string, ids: { messageId?: string | null; providerMessageId?: string | null }): Promise<string | null> {
+  return facts.findOutgoing(ws.db, inboxId, ids);
 }
 
 /** Marks a provider event (delivery id, receipt) as handled; true the first time. Call after the event's effects committed. */
-export async function markEventSeen(ws: Workspace, key: string): Promise<boolean> {
-  const r = await ws.db.run('INSERT INTO webhook_replay (key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [key, Date.now()]);
-  return r.changes > 0;
+export function markEventSeen(ws: Workspace, key: string): Promise<boolean> {
+  return facts.markEventSeen(ws.db, key);
 }
 
-export async function eventSeen(ws: Workspace, key: string): Promise<boolean> {
-  return (await ws.db.one('SELECT key FROM webhook_replay WHERE key = ?', [key])) !== null;
+export function eventSeen(ws: Workspace, key: string): Promise<boolean> {
+  return facts.eventSeen(ws.db, key);
 }
 
 /** Maps an HTTP answer to a send result: 5xx, 408 and 429 are worth retrying, other 4xx are final. */

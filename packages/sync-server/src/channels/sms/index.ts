@@ -1,5 +1,3 @@
-export { twilioProvider, twilioSignature, verifyTwilioSignature, TwilioConfig, TwilioSecrets, parseForm } from './twilio.js';
-export { aliyunProvider, aliyunSignature, aliyunPercentEncode, aliyunCanonicalQuery, AliyunConfig, AliyunSecrets } from './aliyun.js';
-export { kannelProvider, KannelConfig, KannelSecrets } from './kannel.js';
+// What the SMS providers share (each provider is its own folder: ../twilio, ../aliyun, ../kannel).
 export { countSegments, isGsm7, smsCost, type SegmentCount } from './segments.js';
-export { optKeyword, OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS } from './common.js';
+export { SmsPricing, SMS_USES, PublicBaseUrl, receiveSms, smsRecipient, outboundCost, type SmsInbound } from './common.js';

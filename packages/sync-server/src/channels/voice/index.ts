@@ -2,13 +2,12 @@ import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { canAccessInbox, type Agent } from '@goutong/core';
 import type { ChannelProvider, ProviderDeps } from '../provider.js';
-import type { AuthService } from '../../auth/service.js';
-import type { Workspace } from '../../domain/workspace.js';
-import type { InboxAdmin } from '../inboxAdmin.js';
+import { localized } from '../label.js';
 import { safeEqual, sha256Hex } from '../../auth/crypto.js';
 import { MAX_ATTACHMENT_BYTES } from '../../attachments/store.js';
+import { findInbound } from '../../domain/channelFacts.js';
 import { ApiError, badRequest, notFound, unauthorized } from '../../errors.js';
-import { bearer, parse, requireAgent, agentOf } from '../../http/app.js';
+import { bearer, parse, agentOf } from '../../http/app.js';
 import { VoiceConfig, VoiceSecrets } from './config.js';
 import { credentialsFor, type SipCredentials } from './credentials.js';
 
@@ -52,7 +51,20 @@ export function sipVoiceProvider(): ChannelProvider {
     async send() {
       return { kind: 'rejected', reason: 'a voice inbox places no messages: call the customer, or answer on another channel', code: 'unsupported_channel' };
     },
+    urls: ({ inbox }) => [
+      {
+        key: 'voicemail',
+        what: localized(
+          'Voicemail upload: your SIP server posts the recording here with the voicemail token as Bearer token',
+          '语音留言上传：SIP 服务器以语音留言令牌作为 Bearer 令牌提交录音到此地址',
+        ),
+        method: 'POST',
+        url: `/api/v1/inboxes/${encodeURIComponent(inbox.id)}/voicemail?from={caller}&callId={callId}&durationSeconds={seconds}`,
+      },
+    ],
+    openapi: VOICE_OPENAPI,
     routes(app: FastifyInstance, deps: ProviderDeps) {
+      registerCredentialsRoute(app, deps);
       app.post('/api/v1/inboxes/:id/voicemail', { bodyLimit: MAX_ATTACHMENT_BYTES }, async (req, reply) => {
         const { id } = parse(z.object({ id: z.string().min(1).max(128) }), req.params, 'path');
         const settings = await deps.inboxSettings(id);
@@ -67,20 +79,19 @@ export function sipVoiceProvider(): ChannelProvider {
         if (!bytes || bytes.length === 0) throw badRequest('the recording is empty');
         const inbox = settings.inbox;
         const externalId = `voicemail:${q.callId ?? sha256Hex(bytes)}`;
-        const seen = await deps.workspace.db.one<{ id: string; conversation_id: string }>('SELECT id, conversation_id FROM messages WHERE inbox_id = ? AND external_id = ?', [inbox.id, externalId]);
-        if (seen) return reply.status(200).send({ duplicate: true, conversationId: seen.conversation_id, messageId: seen.id });
+        const seen = await findInbound(deps.workspace.db, inbox.id, externalId);
+        if (seen) return reply.status(200).send({ duplicate: true, conversationId: seen.conversationId, messageId: seen.id });
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-        const attachment = await deps.attachments.put(inbox.tenantId, bytes, { name: `voicemail-${q.from.replace(/[^0-9A-Za-z+]/g, '')}-${stamp}.${EXT[mime] ?? 'audio'}`, mime });
-        const res = await deps.workspace.ingestInbound(inbox, {
+        // The bytes first; the attachment row is written bound to the message in the inbound's transaction.
+        const attachment = deps.attachments.stage(inbox.tenantId, bytes, { name: `voicemail-${q.from.replace(/[^0-9A-Za-z+]/g, '')}-${stamp}.${EXT[mime] ?? 'audio'}`, mime });
+        const res = await deps.ingest(inbox, {
           externalId,
           from: { identifier: q.from, ...(q.name ? { name: q.name } : {}) },
           text: q.durationSeconds !== undefined ? `Voicemail · ${clock(q.durationSeconds)}` : 'Voicemail',
           kind: 'voice',
-          attachments: [attachment],
+          stagedAttachments: [{ id: attachment.id, name: attachment.name, mime: attachment.mime, size: attachment.size, sha256: attachment.sha256 }],
           meta: { voicemail: { ...(q.callId ? { callId: q.callId } : {}), ...(q.to ? { to: q.to } : {}), ...(q.durationSeconds !== undefined ? { durationSeconds: q.durationSeconds } : {}) } },
         });
-        // Downloads of the recording are checked against the message's conversation.
-        await deps.workspace.db.run('UPDATE attachments SET message_id = ? WHERE id = ? AND message_id IS NULL', [res.message.id, attachment.id]);
         return reply.status(res.duplicate ? 200 : 201).send({ duplicate: res.duplicate, conversationId: res.conversation.id, messageId: res.message.id, attachment });
       });
     },
@@ -91,14 +102,14 @@ export function sipVoiceProvider(): ChannelProvider {
  * `GET /api/v1/voice/credentials[?inboxId=]`: the signed-in agent's SIP registration on each voice
  * inbox they may use (WebSocket URL, URI, password or ephemeral credentials, recording and price).
  */
-export function registerVoiceRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; inboxes: InboxAdmin }): void {
-  app.get('/api/v1/voice/credentials', { preHandler: requireAgent(d.auth) }, async (req, reply) => {
+function registerCredentialsRoute(app: FastifyInstance, deps: ProviderDeps): void {
+  app.get('/api/v1/voice/credentials', { preHandler: deps.requireAgent }, async (req, reply) => {
     const agent: Agent = agentOf(req);
     const { inboxId } = parse(z.object({ inboxId: z.string().min(1).max(128).optional() }), req.query, 'query');
     const items: SipCredentials[] = [];
-    for (const inbox of await d.workspace.inboxes(agent.tenantId)) {
+    for (const inbox of await deps.workspace.inboxes(agent.tenantId)) {
       if (inbox.channel !== 'voice' || inbox.provider !== 'sip' || (inboxId && inbox.id !== inboxId) || !canAccessInbox(agent, inbox)) continue;
-      const s = await d.inboxes.settings(inbox.id);
+      const s = await deps.inboxSettings(inbox.id);
       const cfg = VoiceConfig.safeParse(s?.config ?? {});
       if (!s || !cfg.success) continue;
       const c = credentialsFor(inbox, cfg.data, s.secrets, agent);
@@ -107,3 +118,31 @@ export function registerVoiceRoutes(app: FastifyInstance, d: { auth: AuthService
     return reply.header('cache-control', 'no-store').send({ items });
   });
 }
+
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const anyObject = { 'application/json': { schema: { type: 'object' } } };
+
+/** The OpenAPI paths of the voice routes. */
+const VOICE_OPENAPI: Record<string, unknown> = {
+  '/api/v1/voice/credentials': {
+    get: {
+      summary:
+        "The signed-in agent's SIP registration on each voice (sip) inbox they may use: WebSocket URL, domain, URI, password (static) or ephemeral credentials (Kamailio auth_ephemeral), recording and price. `?inboxId=` narrows to one inbox.",
+      security: [{ bearer: [] }],
+      parameters: [{ name: 'inboxId', in: 'query', required: false, schema: { type: 'string' } }],
+      responses: { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } } } } }, '401': { description: 'Missing, invalid or expired token' } },
+    },
+  },
+  '/api/v1/inboxes/{id}/voicemail': {
+    post: {
+      summary:
+        'Voicemail from the SIP side (Authorization: Bearer <the inbox voicemailToken>): the recording as the body (audio/*, up to 25 MiB) becomes an inbound message of kind `voice` from `from`, with the audio attached. The same `callId` again is a duplicate (200).',
+      parameters: [
+        idParam,
+        ...([['from', true], ['name', false], ['to', false], ['callId', false], ['durationSeconds', false]] as const).map(([name, required]) => ({ name, in: 'query', required, schema: { type: name === 'durationSeconds' ? 'integer' : 'string' } })),
+      ],
+      requestBody: { required: true, content: { 'audio/*': { schema: { type: 'string', format: 'binary' } } } },
+      responses: { '201': { description: 'Stored', content: anyObject }, '200': { description: 'Duplicate', content: anyObject }, '401': { description: 'Missing or wrong voicemail token' }, '404': { description: 'No such voice inbox' } },
+    },
+  },
+};

@@ -2,10 +2,12 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ChannelProvider, ProviderDeps, SendResult } from '../provider.js';
-import { isGsm7 } from './segments.js';
+import { label, localized } from '../label.js';
+import { isGsm7 } from '../sms/segments.js';
 import {
   PublicBaseUrl,
   SmsPricing,
+  SMS_USES,
   eventSeen,
   fetchWithTimeout,
   findOutgoing,
@@ -16,7 +18,7 @@ import {
   receiveSms,
   safeEqualStr,
   webhookInbox,
-} from './common.js';
+} from '../sms/common.js';
 import { egressFetch } from '../../net/egress.js';
 
 /** Percent-decodes to bytes (`+` is a space): Kannel's %a is the SMS payload, which need not be UTF-8. */
@@ -61,31 +63,37 @@ export function decodeKannelText(bytes: Buffer, coding: string | undefined, char
   }
 }
 
-export const KannelConfig = z.object({
-  /** smsbox's sendsms interface. */
-  sendsmsUrl: z.string().url().default('http://127.0.0.1:13013/cgi-bin/sendsms'),
-  /** A `group = sendsms-user` of smsbox. */
-  username: z.string().min(1).max(64),
-  /** Sender number (else the sendsms-user's or smsbox's default). */
-  from: z.string().min(1).max(32).optional(),
-  /** Route through this smsc-id. */
-  smsc: z.string().min(1).max(64).optional(),
-  /**
-   * This server's base URL as Kannel reaches it. Delivery reports come to
-   * {base}/webhooks/kannel/{inboxId}/dlr; the sms-service get-url is
-   * {base}/webhooks/kannel/{inboxId}/inbound?token=…&from=%p&to=%P&text=%a&coding=%c&charset=%C&id=%I&ts=%t
-   */
-  webhookBaseUrl: PublicBaseUrl,
-  /** 1 delivered, 2 undelivered, 4 buffered, 8 SMSC submit, 16 SMSC reject. */
-  dlrMask: z.number().int().min(0).max(31).default(31),
-  timeoutMs: z.number().int().min(100).max(120_000).default(15_000),
-  ...SmsPricing,
-});
-export const KannelSecrets = z.object({
-  password: z.string().min(1).max(256),
-  /** Shared secret in the get-url and dlr-url (Kannel signs nothing). */
-  webhookToken: z.string().min(16).max(256),
-});
+export const KannelConfig = z
+  .object({
+    /** smsbox's sendsms interface. */
+    sendsmsUrl: z.string().url().default('http://127.0.0.1:13013/cgi-bin/sendsms').meta(label('sendsms URL', 'sendsms 地址')),
+    /** A `group = sendsms-user` of smsbox. */
+    username: z.string().min(1).max(64).meta(label('sendsms user', 'sendsms 用户')),
+    /** Sender number (else the sendsms-user's or smsbox's default). */
+    from: z.string().min(1).max(32).meta(label('Sender number', '发送号码')).optional(),
+    /** Route through this smsc-id. */
+    smsc: z.string().min(1).max(64).meta(label('SMSC id', 'SMSC 标识')).optional(),
+    /**
+     * This server's base URL as Kannel reaches it. Delivery reports come to
+     * {base}/webhooks/kannel/{inboxId}/dlr; the sms-service get-url is
+     * {base}/webhooks/kannel/{inboxId}/inbound?token=…&from=%p&to=%P&text=%a&coding=%c&charset=%C&id=%I&ts=%t
+     */
+    webhookBaseUrl: PublicBaseUrl.meta(
+      label('This server as the provider reaches it', '服务商访问本服务器的地址', localized('The base URL Kannel calls for inbound messages (sms-service get-url) and delivery reports.', 'Kannel 调用入站消息（sms-service get-url）与状态报告的基础地址。')),
+    ),
+    /** 1 delivered, 2 undelivered, 4 buffered, 8 SMSC submit, 16 SMSC reject. */
+    dlrMask: z.number().int().min(0).max(31).default(31).meta(label('Delivery report mask', '状态报告掩码', localized('Sum of 1 delivered, 2 undelivered, 4 buffered, 8 SMSC submit, 16 SMSC reject; 0 asks for none.', '1 已送达、2 未送达、4 缓存、8 已提交 SMSC、16 SMSC 拒绝之和；0 表示不要状态报告。'))),
+    timeoutMs: z.number().int().min(100).max(120_000).default(15_000).meta(label('Timeout (ms)', '超时（毫秒）')),
+    ...SmsPricing,
+  })
+  .meta(label('SMS · Kannel', '短信 · Kannel'));
+export const KannelSecrets = z
+  .object({
+    password: z.string().min(1).max(256).meta(label('Password', '密码')),
+    /** Shared secret in the get-url and dlr-url (Kannel signs nothing). */
+    webhookToken: z.string().min(16).max(256).meta(label('Webhook token', 'Webhook 令牌')),
+  })
+  .meta(label('Kannel secrets', 'Kannel 密钥'));
 
 /** Kannel DLR types → ours. */
 export function mapKannelDlr(type: number): 'delivered' | 'failed' | 'accepted' | null {
@@ -106,6 +114,19 @@ export function kannelProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
     name: 'kannel',
     configSchema: KannelConfig,
     secretsSchema: KannelSecrets,
+    uses: SMS_USES,
+    urls: ({ inbox, config, secret }) => [
+      {
+        key: 'get-url',
+        what: localized('Kannel sms-service get-url (delivery reports are requested per message)', 'Kannel sms-service 的 get-url（状态报告按消息请求）'),
+        method: 'GET',
+        url: `${String(config.webhookBaseUrl ?? '').replace(/\/+$/, '')}/webhooks/kannel/${encodeURIComponent(inbox.id)}/inbound?token=${secret('webhookToken')}&from=%p&to=%P&text=%a&coding=%c&charset=%C&id=%I&ts=%t&smsc=%i`,
+      },
+    ],
+    openapi: {
+      '/webhooks/kannel/{inboxId}/inbound': { get: { summary: 'Kannel sms-service get-url (?token=webhookToken&from=%p&text=%a…)', tags: ['webhooks'], responses: { '200': { description: 'Stored' }, '403': { description: 'Bad token' } } } },
+      '/webhooks/kannel/{inboxId}/dlr': { get: { summary: 'Kannel delivery report (?token=webhookToken&m=…&type=%d)', tags: ['webhooks'], responses: { '200': { description: 'Recorded' }, '403': { description: 'Bad token' } } } },
+    },
     async send(ctx): Promise<SendResult> {
       const cfg = KannelConfig.parse(ctx.config);
       const recipient = smsRecipient(ctx);
@@ -162,7 +183,7 @@ export function kannelProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
         const text = decodeKannelText(raw.get('text') ?? Buffer.alloc(0), str('coding'), str('charset'));
         const id = str('id');
         const externalId = id ? `kannel:${id}` : `kannel:${crypto.createHash('sha256').update(`${from}|${str('ts')}|${text}`).digest('hex').slice(0, 32)}`;
-        await receiveSms(deps.workspace, s.inbox, s.cfg, {
+        await receiveSms(deps, s.inbox, s.cfg, {
           externalId,
           from,
           to: str('to'),

@@ -2,9 +2,11 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChannelProvider, ProviderDeps, SendResult } from '../provider.js';
+import { label, localized } from '../label.js';
 import {
   PublicBaseUrl,
   SmsPricing,
+  SMS_USES,
   eventSeen,
   fetchWithTimeout,
   findOutgoing,
@@ -15,7 +17,7 @@ import {
   recipientOf,
   safeEqualStr,
   webhookInbox,
-} from './common.js';
+} from '../sms/common.js';
 import { egressFetch, providerErrorExcerpt } from '../../net/egress.js';
 
 /** RFC 3986 percent-encoding as Aliyun's RPC signature wants it (`!'()*` escaped too, space as %20). */
@@ -58,25 +60,31 @@ function cstTime(s: unknown): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
-export const AliyunConfig = z.object({
-  accessKeyId: z.string().min(1).max(128),
-  /** 短信签名 */
-  signName: z.string().min(1).max(64),
-  /** 模板 CODE of an approved template that carries the agent's text in one variable. */
-  templateCode: z.string().min(1).max(64),
-  /** The template variable that receives the reply text (e.g. `content` for a template "${content}"). */
-  templateParam: z.string().min(1).max(64).default('content'),
-  endpoint: PublicBaseUrl.default('https://dysmsapi.aliyuncs.com'),
-  regionId: z.string().min(1).max(64).default('cn-hangzhou'),
-  timeoutMs: z.number().int().min(100).max(120_000).default(15_000),
-  ...SmsPricing,
-  currency: z.string().regex(/^[A-Z]{3}$/).default('CNY'),
-});
-export const AliyunSecrets = z.object({
-  accessKeySecret: z.string().min(1).max(256),
-  /** Shared secret in the push URLs (Aliyun signs nothing it pushes): …/smsup?token=… and …/smsreport?token=… */
-  pushToken: z.string().min(16).max(256),
-});
+export const AliyunConfig = z
+  .object({
+    accessKeyId: z.string().min(1).max(128).meta(label('AccessKey ID', 'AccessKey ID')),
+    /** 短信签名 */
+    signName: z.string().min(1).max(64).meta(label('Signature name', '短信签名')),
+    /** 模板 CODE of an approved template that carries the agent's text in one variable. */
+    templateCode: z.string().min(1).max(64).meta(label('Template code', '模板编号')),
+    /** The template variable that receives the reply text (e.g. `content` for a template "${content}"). */
+    templateParam: z.string().min(1).max(64).default('content').meta(label('Template variable for the text', '承载内容的模板变量', localized('The variable of the approved template that receives the reply text, e.g. content for a template "${content}".', '已审核模板中承载回复内容的变量，例如模板“${content}”中的 content。'))),
+    endpoint: PublicBaseUrl.default('https://dysmsapi.aliyuncs.com').meta(label('Endpoint', '接入地址')),
+    regionId: z.string().min(1).max(64).default('cn-hangzhou').meta(label('Region', '地域')),
+    timeoutMs: z.number().int().min(100).max(120_000).default(15_000).meta(label('Timeout (ms)', '超时（毫秒）')),
+    ...SmsPricing,
+    currency: z.string().regex(/^[A-Z]{3}$/).default('CNY').meta(label('Currency', '货币')),
+    /** Where Aliyun reaches this server (only for the URLs shown to the admin; default: this server). */
+    webhookBaseUrl: PublicBaseUrl.meta(label('This server as the provider reaches it', '服务商访问本服务器的地址')).optional(),
+  })
+  .meta(label('SMS · Aliyun 阿里云短信', '短信 · 阿里云短信'));
+export const AliyunSecrets = z
+  .object({
+    accessKeySecret: z.string().min(1).max(256).meta(label('AccessKey secret', 'AccessKey Secret')),
+    /** Shared secret in the push URLs (Aliyun signs nothing it pushes): …/smsup?token=… and …/smsreport?token=… */
+    pushToken: z.string().min(16).max(256).meta(label('Push token', '推送令牌')),
+  })
+  .meta(label('Aliyun secrets', '阿里云密钥'));
 
 /** Error codes worth another try later (flow control, clock or nonce trouble, their side). */
 const ALIYUN_RETRY = new Set(['isv.BUSINESS_LIMIT_CONTROL', 'Throttling.User', 'Throttling', 'SignatureNonceUsed', 'InvalidTimeStamp.Expired', 'isp.SYSTEM_ERROR', 'ServiceUnavailable', 'InternalError']);
@@ -114,6 +122,18 @@ export function aliyunProvider(opts: { fetch?: typeof fetch; now?: () => number 
     name: 'aliyun',
     configSchema: AliyunConfig,
     secretsSchema: AliyunSecrets,
+    uses: SMS_USES,
+    urls: ({ inbox, config, secret }) => {
+      const base = `${String(config.webhookBaseUrl ?? '').replace(/\/+$/, '')}/webhooks/aliyun/${encodeURIComponent(inbox.id)}`;
+      return [
+        { key: 'smsup', what: localized('Aliyun SmsUp (inbound) HTTP batch push', '阿里云上行短信（SmsUp）HTTP 批量推送'), method: 'POST', url: `${base}/smsup?token=${secret('pushToken')}` },
+        { key: 'smsreport', what: localized('Aliyun SmsReport (receipts) HTTP batch push', '阿里云状态报告（SmsReport）HTTP 批量推送'), method: 'POST', url: `${base}/smsreport?token=${secret('pushToken')}` },
+      ];
+    },
+    openapi: {
+      '/webhooks/aliyun/{inboxId}/smsup': { post: { summary: 'Aliyun SmsUp push (JSON array; ?token=pushToken)', tags: ['webhooks'], responses: { '200': { description: '{"code":0}' }, '403': { description: 'Bad token' } } } },
+      '/webhooks/aliyun/{inboxId}/smsreport': { post: { summary: 'Aliyun SmsReport push (JSON array; ?token=pushToken)', tags: ['webhooks'], responses: { '200': { description: '{"code":0}' }, '403': { description: 'Bad token' } } } },
+    },
     async send(ctx): Promise<SendResult> {
       const cfg = AliyunConfig.parse(ctx.config);
       const recipient = smsRecipient(ctx);
@@ -206,7 +226,7 @@ export function aliyunProvider(opts: { fetch?: typeof fetch; now?: () => number 
           if (typeof up.phone_number !== 'string' || typeof up.content !== 'string') continue;
           const externalId = up.sequence_id !== undefined ? `up:${up.sequence_id}` : `up:${crypto.createHash('sha256').update(`${up.phone_number}|${up.send_time}|${up.content}`).digest('hex').slice(0, 32)}`;
           await receiveSms(
-            deps.workspace,
+            deps,
             s.inbox,
             s.cfg,
             { externalId, from: up.phone_number, to: up.dest_code, text: up.content, sentAt: cstTime(up.send_time), meta: { provider: 'aliyun', ...(up.sign_name ? { signName: up.sign_name } : {}) } },

@@ -2,9 +2,11 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ChannelProvider, ProviderDeps, SendResult } from '../provider.js';
+import { label, localized } from '../label.js';
 import {
   PublicBaseUrl,
   SmsPricing,
+  SMS_USES,
   eventSeen,
   fetchWithTimeout,
   findOutgoing,
@@ -17,7 +19,7 @@ import {
   safeEqualStr,
   twiml,
   webhookInbox,
-} from './common.js';
+} from '../sms/common.js';
 import { egressFetch, providerErrorExcerpt } from '../../net/egress.js';
 
 export type FormParams = Record<string, string[]>;
@@ -67,19 +69,22 @@ export function verifyTwilioSignature(authToken: string, url: string, params: Fo
 
 export const TwilioConfig = z
   .object({
-    accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'an Account SID (AC + 32 hex digits)'),
+    accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'an Account SID (AC + 32 hex digits)').meta(label('Account SID', 'Account SID')),
     /** Sender number (E.164) or alphanumeric sender id; or use messagingServiceSid. */
-    from: z.string().min(1).max(32).optional(),
-    messagingServiceSid: z.string().regex(/^MG[0-9a-fA-F]{32}$/).optional(),
+    from: z.string().min(1).max(32).meta(label('Sender number', '发送号码')).optional(),
+    messagingServiceSid: z.string().regex(/^MG[0-9a-fA-F]{32}$/).meta(label('Messaging service SID', 'Messaging Service SID')).optional(),
     /** This server's public base URL as Twilio reaches it: webhooks are {base}/webhooks/twilio/{inboxId}/inbound and …/status. */
-    webhookBaseUrl: PublicBaseUrl,
+    webhookBaseUrl: PublicBaseUrl.meta(
+      label('This server as the provider reaches it', '服务商访问本服务器的地址', localized('The public base URL Twilio posts webhooks and status callbacks to (…/webhooks/twilio/{inbox}/…); also signed over.', 'Twilio 推送 webhook 与状态回调的公网基础地址（…/webhooks/twilio/{收件箱}/…），也参与签名校验。')),
+    ),
     /** The REST API (a test double in tests). */
-    apiBaseUrl: PublicBaseUrl.default('https://api.twilio.com'),
-    timeoutMs: z.number().int().min(100).max(120_000).default(15_000),
+    apiBaseUrl: PublicBaseUrl.default('https://api.twilio.com').meta(label('API base URL', 'API 地址')),
+    timeoutMs: z.number().int().min(100).max(120_000).default(15_000).meta(label('Timeout (ms)', '超时（毫秒）')),
     ...SmsPricing,
   })
+  .meta(label('SMS · Twilio', '短信 · Twilio'))
   .refine((c) => Boolean(c.from) !== Boolean(c.messagingServiceSid), { message: 'set exactly one of from and messagingServiceSid', path: ['from'] });
-export const TwilioSecrets = z.object({ authToken: z.string().min(8).max(256) });
+export const TwilioSecrets = z.object({ authToken: z.string().min(8).max(256).meta(label('Auth token', 'Auth Token')) }).meta(label('Twilio secrets', 'Twilio 密钥'));
 
 /** Twilio message statuses → ours (null: nothing to record). */
 export function mapTwilioStatus(s: string): 'accepted' | 'delivered' | 'failed' | null {
@@ -114,6 +119,19 @@ export function twilioProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
     name: 'twilio',
     configSchema: TwilioConfig as unknown as z.ZodType<Record<string, unknown>>,
     secretsSchema: TwilioSecrets,
+    uses: SMS_USES,
+    urls: ({ inbox, config }) => [
+      {
+        key: 'inbound',
+        what: localized("Twilio number's messaging webhook (status callbacks are set per message)", 'Twilio 号码的消息 webhook（状态回调按消息设置）'),
+        method: 'POST',
+        url: `${String(config.webhookBaseUrl ?? '').replace(/\/+$/, '')}/webhooks/twilio/${encodeURIComponent(inbox.id)}/inbound`,
+      },
+    ],
+    openapi: {
+      '/webhooks/twilio/{inboxId}/inbound': { post: { summary: 'Twilio inbound message webhook (X-Twilio-Signature over the form)', tags: ['webhooks'], responses: { '200': { description: 'TwiML' }, '403': { description: 'Bad signature' } } } },
+      '/webhooks/twilio/{inboxId}/status': { post: { summary: 'Twilio status callback (X-Twilio-Signature)', tags: ['webhooks'], responses: { '204': { description: 'Recorded' }, '403': { description: 'Bad signature' } } } },
+    },
     async send(ctx): Promise<SendResult> {
       const cfg = TwilioConfig.parse(ctx.config);
       const recipient = smsRecipient(ctx);
@@ -204,7 +222,7 @@ export function twilioProvider(opts: { fetch?: typeof fetch } = {}): ChannelProv
         const from = first(v.params, 'From');
         if (!sid || !from) return reply.status(400).send({ error: { code: 'bad_request', message: 'MessageSid and From are required' } });
         const media = Number(first(v.params, 'NumMedia') ?? 0);
-        await receiveSms(deps.workspace, v.inbox, v.cfg, {
+        await receiveSms(deps, v.inbox, v.cfg, {
           externalId: sid,
           from,
           to: first(v.params, 'To'),
