@@ -53,6 +53,12 @@ export class Device {
     this.loseAnswers++;
   }
 
+  /** Back to a good network: online, and no answer is lost any more. */
+  heal(): void {
+    this.loseAnswers = 0;
+    this.net.set(true);
+  }
+
   /** Drops the sync socket the way a broken connection does (no close handshake). */
   dropSocket(): boolean {
     let dropped = false;
