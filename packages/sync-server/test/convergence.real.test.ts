@@ -17,7 +17,9 @@
  *  (c) the seqs it saw are monotonic: every pull answers rows above the asked checkpoint and at most
  *      its new checkpoint, and the commands of one lane were applied in the order it dispatched them;
  * and on the server: no duplicate message ids in the pulled log, each applied reply or note is one
- * message with the command's id, and every command seq is distinct.
+ * message with the command's id, and every command seq is distinct; at the provider (the api
+ * channel's webhook, a counting fake): every applied reply arrived under its own idempotency key,
+ * and nothing else went out.
  *
  * CONVERGENCE_REAL_RUNS / CONVERGENCE_REAL_SEED override the run count (default 8 per database) and
  * the fast-check seed; a failure prints the seed and path to replay (CONVERGENCE_REAL_PATH).
@@ -31,6 +33,7 @@ import { createTestDatabase } from './support/pg.js';
 import { api, eventually, loginToken } from './support/agentClient.js';
 import { Device } from './support/device.js';
 import { readRows } from './support/dbRows.js';
+import { FakeWebhook } from './channels/fakes/fakeWebhook.js';
 
 const NUM_RUNS = Number(process.env.CONVERGENCE_REAL_RUNS ?? 8);
 const SEED = Number(process.env.CONVERGENCE_REAL_SEED ?? 20_261_203);
@@ -95,7 +98,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 );
 
 /** What the runs exercised (printed, and asserted so the generators stay meaningful). */
-const coverage = { runs: 0, dispatched: 0, applied: 0, rejected: 0, lostAnswers: 0, duplicatesAfterLoss: 0, droppedSockets: 0, resets: 0, inbound: 0, redelivered: 0, restarts: 0, failedAtEnd: 0 };
+const coverage = { runs: 0, dispatched: 0, applied: 0, rejected: 0, lostAnswers: 0, duplicatesAfterLoss: 0, droppedSockets: 0, resets: 0, inbound: 0, redelivered: 0, restarts: 0, failedAtEnd: 0, providerSends: 0 };
 
 const byId = <T extends { id: string }>(rows: Iterable<T>): T[] => [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
@@ -132,15 +135,18 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
   const db = dialect === 'postgres' ? await createTestDatabase('gtconv') : null;
   const server = new ServerProcess({ ...(db ? { databaseUrl: db.url } : {}), env: ENV });
   const devices: Device[] = [];
+  const hook = new FakeWebhook();
   try {
+    await hook.start();
     await server.start();
     const admin = api(server.url, await loginToken(server.url, 'admin@demo.goutong'));
     const teams = Object.fromEntries(((await admin('GET', '/api/v1/teams')).body.items as { id: string; name: string }[]).map((t) => [t.name, t.id]));
     const agentIds = Object.fromEntries(((await admin('GET', '/api/v1/agents')).body.items as { id: string; email: string }[]).map((a) => [a.email, a.id]));
     const tenantId: string = (await admin('GET', '/api/v1/me')).body.agent.tenantId;
     const demo = (await admin('GET', '/api/v1/inboxes')).body.items.find((i: { name: string }) => i.name === 'Demo API');
-    expect((await admin('PATCH', `/api/v1/inboxes/${demo.id}`, { secrets: { secret: SECRET } })).status).toBe(200);
-    const sales = await admin('POST', '/api/v1/inboxes', { name: 'Sales API', channel: 'api', secrets: { secret: SECRET }, teamIds: [teams.Sales] });
+    // Both api inboxes sign with a known secret and send their replies to the counting provider.
+    expect((await admin('PATCH', `/api/v1/inboxes/${demo.id}`, { secrets: { secret: SECRET }, config: { webhookUrl: hook.url } })).status).toBe(200);
+    const sales = await admin('POST', '/api/v1/inboxes', { name: 'Sales API', channel: 'api', config: { webhookUrl: hook.url }, secrets: { secret: SECRET }, teamIds: [teams.Sales] });
     expect(sales.status).toBe(201);
     const inboxIds: string[] = [demo.id, sales.body.id];
 
@@ -258,8 +264,34 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
       await eventually(() => dev.client.connectivity.value.status === 'online' && dev.client.connectivity.value.pending === 0, `${dev.name} online with an empty outbox`, 90_000);
     }
 
-    // (a) every device's store equals the server's answer for its scope. The relay keeps writing
-    // status facts for a moment, so wait until a device and its pull agree (the condition itself).
+    // The relay hands every applied reply to the provider (its status facts are part of what the
+    // devices must converge to): wait until each is accepted.
+    const dbTarget = { dataDir: server.dataDir, databaseUrl: db?.url };
+    const commands = new Map(
+      (await readRows<{ id: string; agent_id: string; type: string; seq: number | string }>(dbTarget, 'SELECT id, agent_id, type, seq FROM commands WHERE tenant_id = ?', [tenantId])).map((r) => [r.id, { ...r, seq: Number(r.seq) }]),
+    );
+    const replies = [...commands].filter(([, c]) => c.type === 'send_reply').map(([id]) => id);
+    const adminToken = await loginToken(server.url, 'admin@demo.goutong');
+    await eventually(async () => {
+      const status = new Map((await fullPull(server.url, adminToken)).messages.map((m) => [m.id, m.status]));
+      return replies.every((id) => status.get(id) === 'accepted');
+    }, 'every applied reply accepted by the provider', 60_000).catch(async (e: Error) => {
+      const jobs = await readRows(dbTarget, "SELECT j.message_id, j.state, j.attempts, j.next_attempt_at, j.lease_until, j.lease_owner, j.last_error, m.status FROM relay_jobs j JOIN messages m ON m.id = j.message_id WHERE m.status <> 'accepted'");
+      e.message += `\nnow ${Date.now()}; relay jobs not accepted: ${JSON.stringify(jobs)}\nprovider got: ${JSON.stringify(hook.sent.map((x) => x.messageId))}\nserver log (relay, errors): ${server.output.split('\n').filter((l) => /relay|error|running on/i.test(l)).slice(-40).join('\n')}`;
+      throw e;
+    });
+    // The provider got every applied reply, under its one idempotency key (a crash between the
+    // provider's answer and its record may repeat a send, never under another key), and nothing else:
+    // no note, no rejected reply.
+    for (const id of replies) {
+      expect(hook.sendsOf(id), `sends of reply ${id}`).toBeGreaterThanOrEqual(1);
+      expect([...new Set(hook.sent.filter((x) => x.messageId === id).map((x) => x.idempotencyKey))], `idempotency keys of ${id}`).toEqual([id]);
+    }
+    expect(hook.sent.filter((x) => !commands.has(x.messageId) || commands.get(x.messageId)!.type !== 'send_reply'), 'sent but not an applied reply').toEqual([]);
+    coverage.providerSends += hook.sent.length;
+
+    // (a) every device's store equals the server's answer for its scope. Facts may still arrive for
+    // a moment (pokes, pulls), so wait until a device and its pull agree (the condition itself).
     const compare = async (dev: Device, check: boolean): Promise<boolean> => {
       const view = await fullPull(server.url, await dev.transport.freshToken());
       const label = `${dev.name} (${dev.email})`;
@@ -301,11 +333,8 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
     for (const dev of devices) await compare(dev, true);
 
     // (b) exactly once, or failed visibly.
-    const commands = new Map(
-      (await readRows<{ id: string; agent_id: string; type: string; seq: number | string }>({ dataDir: server.dataDir, databaseUrl: db?.url }, 'SELECT id, agent_id, type, seq FROM commands WHERE tenant_id = ?', [tenantId])).map((r) => [r.id, { ...r, seq: Number(r.seq) }]),
-    );
     expect(new Set([...commands.values()].map((c) => c.seq)).size, 'command seqs are distinct').toBe(commands.size);
-    const everything = await fullPull(server.url, await loginToken(server.url, 'admin@demo.goutong'));
+    const everything = await fullPull(server.url, adminToken);
     const messages = new Map<string, number>();
     for (const m of everything.messages) messages.set(m.id, (messages.get(m.id) ?? 0) + 1);
     expect([...messages.values()].every((x) => x === 1), 'no duplicate message ids').toBe(true);
@@ -367,6 +396,7 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
     await server.stop();
     server.cleanup();
     await db?.drop();
+    await hook.stop();
   }
 }
 
@@ -389,5 +419,6 @@ describe.each([['sqlite'], ['postgres']] as const)('convergence against a real s
     expect(coverage.rejected - before.rejected).toBeGreaterThan(0);
     expect(coverage.resets - before.resets).toBeGreaterThan(0);
     expect(coverage.inbound - before.inbound).toBeGreaterThan(0);
+    expect(coverage.providerSends - before.providerSends).toBeGreaterThan(0);
   });
 });
