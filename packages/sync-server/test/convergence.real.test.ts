@@ -11,7 +11,8 @@
  * re-delivery of one), and once per run a SIGKILL of the server and a start on the same database.
  * Then everything heals and, for every device:
  *  (a) its store equals what the server's pull returns for its scope (checkpoint, scope digest,
- *      conversations, contacts, inboxes, agents, teams; every cached message, cached without a hole);
+ *      conversations, contacts, inboxes, agents, teams; every cached message, cached without a hole),
+ *      and the REST list of its agent's conversations;
  *  (b) every command it dispatched is applied exactly once on the server (the commands table, by the
  *      dispatching agent) or failed visibly on the device (outbox state failed, with a reason);
  *  (c) the seqs it saw are monotonic: every pull answers rows above the asked checkpoint and at most
@@ -27,7 +28,7 @@
 import crypto from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import fc from 'fast-check';
-import { CONVERSATION_STATUSES, PRIORITIES, PullResponse, type Intent } from '@goutong/core';
+import { CONVERSATION_STATUSES, Conversation, PRIORITIES, PullResponse, type Intent } from '@goutong/core';
 import { ServerProcess } from './support/serverProcess.js';
 import { createTestDatabase } from './support/pg.js';
 import { api, eventually, loginToken } from './support/agentClient.js';
@@ -315,6 +316,10 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
       const cached = [...dev.store.data.messages.values()];
       if (!check) return JSON.stringify(got) === JSON.stringify(want) && cached.every((m) => JSON.stringify(m) === JSON.stringify(messages.get(m.id)));
       expect(got, label).toEqual(want);
+      // The REST list of the agent's conversations says the same.
+      const rest = (await api(server.url, await dev.transport.freshToken())('GET', '/api/v1/conversations?limit=200')).body as { items: unknown[]; nextCursor: string | null };
+      expect(rest.nextCursor, `${label}: one REST page`).toBeNull();
+      expect(byId(rest.items.map((c) => Conversation.parse(c))), `${label}: REST conversations`).toEqual(want.conversations);
       expect(view.messages.length, `${label}: duplicate message ids in the pull`).toBe(messages.size);
       for (const m of cached) expect(m, `${label}: cached message ${m.id}`).toEqual(messages.get(m.id));
       // The cache of a conversation is its newest messages without a hole.
