@@ -217,7 +217,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   // ----- sync --------------------------------------------------------------------------
   // Test hook (README, "Fault injection"): GOUTONG_FAULT=kill-after-commit[:N] SIGKILLs this process
   // right after the Nth command batch (default 1) committed, before it answers.
-  const fault = FaultEnv.parse(process.env.GOUTONG_FAULT);
+  const fault = FaultEnv.parse(process.env.GOUTONG_FAULT || undefined);
   let batches = 0;
   app.post('/api/v1/commands', authed, async (req) => {
     const agent = agentOf(req);
