@@ -20,13 +20,18 @@ async function raw(url: string, init: RequestInit = {}) {
   return { status: res.status, body };
 }
 
-/** Opens a socket and resolves with how it closed (code) and the frames it got. */
-function socketSession(url: string, steps: (ws: WebSocket) => void): Promise<{ code: number; texts: string[] }> {
+/**
+ * Opens a socket and resolves with how it closed (code) and the frames it got; `onText` sees each
+ * text frame (e.g. to close after the pong that proves the frames before it were handled).
+ */
+function socketSession(url: string, steps: (ws: WebSocket) => void, onText?: (ws: WebSocket, text: string) => void): Promise<{ code: number; texts: string[] }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${url.replace('http', 'ws')}/sync`);
     const texts: string[] = [];
     ws.on('message', (d, isBinary) => {
-      if (!isBinary) texts.push(d.toString());
+      if (isBinary) return;
+      texts.push(d.toString());
+      onText?.(ws, d.toString());
     });
     ws.on('open', () => steps(ws));
     ws.on('close', (code) => resolve({ code, texts }));
@@ -264,7 +269,8 @@ describe.each([['sqlite'], ['postgres']] as const)('the public contract and bad 
     const garbage = await socketSession(s.url, (ws) => {
       ws.send(JSON.stringify({ t: 'auth', token: adminToken }));
       ws.send(JSON.stringify({ t: 'sub', doc: `conv:${convId}` }));
-      setTimeout(() => ws.send(encodeFrame(`conv:${convId}`, 0, Uint8Array.from([2, 200, 255, 255, 255, 255, 15, 9, 9])), { binary: true }), 300);
+      // Frames are handled in order per connection: the update is read after the subscription.
+      ws.send(encodeFrame(`conv:${convId}`, 0, Uint8Array.from([2, 200, 255, 255, 255, 255, 15, 9, 9])), { binary: true });
     });
     expect(garbage.code).toBe(4400);
     expect(garbage.texts.some((t) => t.includes('bad_frame'))).toBe(true);
@@ -278,7 +284,9 @@ describe.each([['sqlite'], ['postgres']] as const)('the public contract and bad 
     const refused = await socketSession(s.url, (ws) => {
       ws.send(JSON.stringify({ t: 'auth', token: bobToken }));
       ws.send(JSON.stringify({ t: 'sub', doc: `conv:${convId}` }));
-      setTimeout(() => ws.close(1000), 500);
+      ws.send(JSON.stringify({ t: 'ping' }));
+    }, (ws, text) => {
+      if (JSON.parse(text).t === 'pong') ws.close(1000);
     });
     expect(refused.code).toBe(1000);
     expect(refused.texts.some((t) => t.includes('"not_found"'))).toBe(true);
@@ -287,7 +295,8 @@ describe.each([['sqlite'], ['postgres']] as const)('the public contract and bad 
     const fine = await socketSession(s.url, (ws) => {
       ws.send(JSON.stringify({ t: 'auth', token: adminToken }));
       ws.send(JSON.stringify({ t: 'ping' }));
-      setTimeout(() => ws.close(1000), 300);
+    }, (ws, text) => {
+      if (JSON.parse(text).t === 'pong') ws.close(1000);
     });
     expect(fine.texts.map((t) => JSON.parse(t).t)).toEqual(['ready', 'pong']);
   });

@@ -9,6 +9,7 @@ import { silentLogger } from '@goutong/core';
 import { openSqlite, type Db } from '../src/db/db.js';
 import { migrate } from '../src/db/migrations.js';
 import { DocManager, type DocPeer } from '../src/sync/docs.js';
+import { eventually } from './support/agentClient.js';
 
 function updateFrame(update: Uint8Array): Uint8Array {
   const e = encoding.createEncoder();
@@ -42,8 +43,7 @@ describe('Yjs document persistence', () => {
     const rows = await db.all<{ n: number }>("SELECT COUNT(*) AS n FROM yjs_updates WHERE tenant_id = 't1' AND doc = 'conv:x'");
     expect(Number(rows[0]!.n)).toBeLessThan(250); // compacted at least once
     docs.leave('t1', 'conv:x', peer);
-    await new Promise((r) => setTimeout(r, 50)); // unloaded
-    expect(docs.loadedCount).toBe(0);
+    await eventually(() => docs.loadedCount === 0, 'the document is unloaded after the last peer left');
     // A fresh manager (a restarted server) loads the same text.
     const again = new DocManager(db, silentLogger);
     const frames: Uint8Array[] = [];

@@ -52,6 +52,9 @@ export const PageQuery = z.object({ cursor: z.string().max(512).optional(), limi
 const IdParam = z.object({ id: Id });
 const OptInBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
 
+/** GOUTONG_FAULT, a test hook only: `kill-after-commit` or `kill-after-commit:N`. */
+const FaultEnv = z.string().regex(/^kill-after-commit(:[1-9][0-9]*)?$/, 'GOUTONG_FAULT must be kill-after-commit[:N]').optional();
+
 export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; inboxes: InboxAdmin; version: string }): void {
   const { auth, workspace: ws } = d;
   const authed = { preHandler: requireAgent(auth) };
@@ -168,10 +171,16 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   });
 
   // ----- sync --------------------------------------------------------------------------
+  // Test hook (README, "Fault injection"): GOUTONG_FAULT=kill-after-commit[:N] SIGKILLs this process
+  // right after the Nth command batch (default 1) committed, before it answers.
+  const fault = FaultEnv.parse(process.env.GOUTONG_FAULT || undefined);
+  let batches = 0;
   app.post('/api/v1/commands', authed, async (req) => {
     const agent = agentOf(req);
     const body = parse(CommandBatch, req.body, 'command batch');
-    return { results: await ws.applyCommands(agent, body.commands, Date.now()) };
+    const results = await ws.applyCommands(agent, body.commands, Date.now());
+    if (fault && ++batches === Number(fault.split(':')[1] ?? 1)) process.kill(process.pid, 'SIGKILL');
+    return { results };
   });
   app.post('/api/v1/sync/pull', authed, async (req, reply) => {
     const body = parse(PullRequest, req.body ?? {}, 'pull request');

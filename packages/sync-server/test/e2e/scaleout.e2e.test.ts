@@ -2,25 +2,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerProcess } from '../support/serverProcess.js';
 import { createTestDatabase } from '../support/pg.js';
 import { api, connectAgent, eventually, loginToken } from '../support/agentClient.js';
+import { FakeWebhook } from '../channels/fakes/fakeWebhook.js';
 
 const REDIS_URL = process.env.GOUTONG_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 
 /**
  * Two server processes on one PostgreSQL, fanning out through the machine's Redis: agents on
  * different processes see each other's changes, drafts and presence, and the shared relay queue
- * sends each reply once.
+ * sends each reply once: counted where it matters, at the provider (the api channel's webhook, a
+ * counting fake), not in the database.
  */
 describe('scale-out: two server processes, PostgreSQL and Redis', () => {
   let one: ServerProcess;
   let two: ServerProcess;
   let drop: () => Promise<void>;
+  const hook = new FakeWebhook();
 
   beforeAll(async () => {
+    await hook.start();
     const db = await createTestDatabase('gtscale');
     drop = db.drop;
-    one = new ServerProcess({ databaseUrl: db.url, env: { GOUTONG_DEMO: '1', REDIS_URL, GOUTONG_SECRET: 'scale-out-test-secret-0123456789abcdef' } });
+    const env = { GOUTONG_DEMO: '1', REDIS_URL, GOUTONG_SECRET: 'scale-out-test-secret-0123456789abcdef', GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1' };
+    one = new ServerProcess({ databaseUrl: db.url, env });
     await one.start();
-    two = new ServerProcess({ databaseUrl: db.url, env: { GOUTONG_DEMO: '1', REDIS_URL, GOUTONG_SECRET: 'scale-out-test-secret-0123456789abcdef' } });
+    two = new ServerProcess({ databaseUrl: db.url, env });
     await two.start();
   });
   afterAll(async () => {
@@ -29,11 +34,14 @@ describe('scale-out: two server processes, PostgreSQL and Redis', () => {
     one?.cleanup();
     two?.cleanup();
     await drop?.();
+    await hook.stop();
   });
 
   it('changes, drafts and presence cross processes; replies go out once', async () => {
     const adminTwo = api(two.url, await loginToken(two.url, 'admin@demo.goutong'));
     const inbox = (await adminTwo('GET', '/api/v1/inboxes')).body.items[0];
+    // The inbox's replies go to the counting provider.
+    expect((await adminTwo('PATCH', `/api/v1/inboxes/${inbox.id}`, { config: { webhookUrl: hook.url } })).status).toBe(200);
     const A = await connectAgent(one.url, 'zhang.san@demo.goutong', 'goutong-demo', 'desktop');
     const B = await connectAgent(two.url, 'alice@demo.goutong', 'goutong-demo', 'desktop');
     const A2 = await connectAgent(two.url, 'zhang.san@demo.goutong', 'goutong-demo', 'mobile');
@@ -60,10 +68,19 @@ describe('scale-out: two server processes, PostgreSQL and Redis', () => {
       desk.release();
       phone.release();
       watch.release();
-      // Both processes run relay workers on the shared queue: the reply is relayed once and accepted.
-      await eventually(async () => (await adminTwo('GET', `/api/v1/conversations/${convId}/messages`)).body.items.find((m: any) => m.id === replyId)?.status === 'accepted', 'accepted');
-      const jobs = await adminTwo('GET', `/api/v1/conversations/${convId}/messages`);
-      expect(jobs.body.items.filter((m: any) => m.id === replyId)).toHaveLength(1);
+      // Both processes run relay workers on the shared queue; more replies through both processes.
+      const more: string[] = [];
+      for (let i = 0; i < 6; i++) more.push(await (i % 2 ? A2 : A).client.dispatch({ type: 'send_reply', conversationId: convId, text: `reply ${i}` }));
+      const replies = [replyId, ...more];
+      const messages = async () => (await adminTwo('GET', `/api/v1/conversations/${convId}/messages?limit=200`)).body.items as { id: string; status: string }[];
+      await eventually(async () => (await messages()).filter((m) => replies.includes(m.id) && m.status === 'accepted').length === replies.length, 'all replies accepted', 30_000);
+      // A later marker went out through the same queue: whatever was to be sent has been sent.
+      const marker = await B.client.dispatch({ type: 'send_reply', conversationId: convId, text: 'marker' });
+      await eventually(() => hook.sendsOf(marker) === 1, 'the marker reached the provider', 30_000);
+      // Each reply reached the provider exactly once.
+      expect(replies.map((id) => hook.sendsOf(id))).toEqual(replies.map(() => 1));
+      expect(new Set(hook.sent.map((x) => x.idempotencyKey)).size).toBe(hook.sent.length);
+      expect((await messages()).filter((m) => m.id === replyId)).toHaveLength(1);
     } finally {
       await A.client.stop();
       await B.client.stop();

@@ -72,6 +72,26 @@ export class ServerProcess {
     });
   }
 
+  /**
+   * Resolves when the process ends on its own (a fault hook SIGKILLed it), with its exit code or
+   * signal. Rejects after `timeoutMs`.
+   */
+  async waitForExit(timeoutMs = 30_000): Promise<number | string | null> {
+    const c = this.child;
+    if (!c) return null;
+    const result = c.exitCode !== null || c.signalCode !== null
+      ? (c.exitCode ?? c.signalCode)
+      : await new Promise<number | string | null>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`server still running after ${timeoutMs} ms:\n${this.output.slice(-2000)}`)), timeoutMs);
+          c.once('exit', (code, signal) => {
+            clearTimeout(t);
+            resolve(code ?? signal);
+          });
+        });
+    this.child = null;
+    return result;
+  }
+
   /** Kills the process without any chance to clean up (a crash, a power cut of the process). */
   async kill(): Promise<void> {
     const c = this.child;
