@@ -100,7 +100,7 @@ export const useSessionStore = defineStore('session', {
       });
       this.status = 'signedIn';
       // Local notifications for conversations newly assigned to me, while the app runs.
-      void useNoticesStore().bind();
+      void useNoticesStore().bind(saved.agent.id);
     },
 
     async logout(): Promise<void> {

@@ -2,10 +2,9 @@ import { z } from 'zod';
 import { Channel, Id, type Agent, type Inbox } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
 import { insertInbox, nextSeq, toInbox } from '../domain/rows.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, notFound, parse } from '../errors.js';
 import { decryptSecret, encryptSecret, randomToken } from '../auth/crypto.js';
 import type { ProviderRegistry } from './provider.js';
-import { parse } from '../http/app.js';
 
 export const CreateInboxBody = z.object({
   name: z.string().trim().min(1).max(200),

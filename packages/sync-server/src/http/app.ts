@@ -1,8 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Agent, Logger } from '@goutong/core';
-import { ApiError, badRequest, forbidden, unauthorized } from '../errors.js';
-import type { AuthService } from '../auth/service.js';
+import { ApiError, badRequest } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,15 +13,6 @@ export const BODY_LIMIT = 1024 * 1024;
 
 export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
   return reply.status(e.status).send({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
-}
-
-/** Parses input with a schema; answers 400 with the issues on failure. */
-export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw badRequest(`invalid ${what}: ${r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ')}`, r.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
-  }
-  return r.data;
 }
 
 /** Fastify with JSON errors, raw bodies kept for signatures, and size limits. */
@@ -67,27 +56,6 @@ export function createHttp(logger: Logger): FastifyInstance {
   return app;
 }
 
-export function bearer(req: FastifyRequest): string | null {
-  const h = req.headers.authorization;
-  if (!h) return null;
-  const m = /^Bearer\s+(.+)$/i.exec(h);
-  return m?.[1]?.trim() ?? null;
-}
-
-/** preHandler: requires a valid access token and loads the agent. */
-export function requireAgent(auth: AuthService) {
-  return async (req: FastifyRequest) => {
-    const token = bearer(req);
-    if (!token) throw unauthorized('missing bearer token');
-    req.agent = await auth.authenticate(token);
-  };
-}
-
-export function agentOf(req: FastifyRequest): Agent {
-  if (!req.agent) throw unauthorized();
-  return req.agent;
-}
-
-export function requireRole(agent: Agent, roles: Agent['role'][]): void {
-  if (!roles.includes(agent.role)) throw forbidden(`requires role ${roles.join(' or ')}`);
-}
+// Moved below the http layer (channels use them too); re-exported for the routes.
+export { bearer, requireAgent, agentOf, requireRole } from '../auth/request.js';
+export { parse } from '../errors.js';

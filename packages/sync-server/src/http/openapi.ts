@@ -18,7 +18,7 @@ import {
   Team,
   TokenResponse,
 } from '@goutong/core';
-import { ConversationListQuery, InboundBody, PageQuery, PatchConversationBody, SendMessageBody } from './routes.js';
+import { ConversationListQuery, InboundBody, PageQuery, PatchConversationBody, SendMessageBody } from './schemas.js';
 import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
 import { ApiConfig, ApiSecrets } from '../channels/api.js';
 import { AliyunConfig, AliyunSecrets, KannelConfig, KannelSecrets, TwilioConfig, TwilioSecrets } from '../channels/sms/index.js';

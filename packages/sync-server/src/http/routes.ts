@@ -5,10 +5,8 @@ import {
   ConversationStatus,
   Id,
   LoginRequest,
-  Priority,
   PullRequest,
   RefreshRequest,
-  Label,
   type Command,
   type Conversation,
 } from '@goutong/core';
@@ -20,41 +18,9 @@ import { agentOf, bearer, parse, requireAgent, requireRole } from './app.js';
 import { toContact, toMessage } from '../domain/rows.js';
 import { safeEqual, hmacHex } from '../auth/crypto.js';
 import { buildOpenApi } from './openapi.js';
+import { ConversationListQuery, InboundBody, PageQuery, PatchConversationBody, SendMessageBody } from './schemas.js';
 import { scopeHas, scopeSql } from '../domain/scope.js';
 
-export const InboundBody = z.object({
-  externalId: z.string().min(1).max(256),
-  from: z.object({ identifier: z.string().trim().min(1).max(320), name: z.string().trim().max(200).optional() }),
-  text: z.string().max(100_000),
-  subject: z.string().max(998).optional(),
-});
-
-export const SendMessageBody = z.object({
-  text: z.string().max(100_000),
-  kind: z.enum(['text', 'note']).optional(),
-  subject: z.string().max(998).optional(),
-});
-
-export const PatchConversationBody = z
-  .object({
-    status: ConversationStatus.optional(),
-    snoozedUntil: z.number().int().positive().optional(),
-    priority: Priority.optional(),
-    assigneeId: Id.nullable().optional(),
-    teamId: Id.nullable().optional(),
-    labels: z.array(Label).max(50).optional(),
-  })
-  .strict();
-
-export const ConversationListQuery = z.object({
-  status: z.string().max(200).optional(),
-  assigneeId: z.string().max(128).optional(),
-  inboxId: Id.optional(),
-  cursor: z.string().max(512).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(25),
-});
-
-export const PageQuery = z.object({ cursor: z.string().max(512).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
 const IdParam = z.object({ id: Id });
 
 /** Replay window for signed requests. */

@@ -7,8 +7,8 @@ import type { Workspace } from '../../domain/workspace.js';
 import type { InboxAdmin } from '../inboxAdmin.js';
 import { safeEqual, sha256Hex } from '../../auth/crypto.js';
 import { MAX_ATTACHMENT_BYTES } from '../../attachments/store.js';
-import { ApiError, badRequest, notFound, unauthorized } from '../../errors.js';
-import { bearer, parse, requireAgent, agentOf } from '../../http/app.js';
+import { ApiError, badRequest, notFound, parse, unauthorized } from '../../errors.js';
+import { bearer, requireAgent, agentOf } from '../../auth/request.js';
 import { VoiceConfig, VoiceSecrets } from './config.js';
 import { credentialsFor, type SipCredentials } from './credentials.js';
 
