@@ -11,6 +11,7 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  upgrade_required: 426,
 };
 
 /** An expected failure with an HTTP status and a stable code; the message is safe to show. */

@@ -10,7 +10,7 @@ const SERVER_KEY = 'serverUrl';
 
 export type SessionStatus = 'signedOut' | 'restoring' | 'signingIn' | 'signedIn';
 
-const OFFLINE: ConnectivityState = { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false };
+const OFFLINE: ConnectivityState = { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false, updateRequired: false };
 
 let unsubscribe: (() => void) | null = null;
 

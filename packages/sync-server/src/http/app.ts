@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Agent, Logger } from '@goutong/core';
+import { checkProtocolVersion, PROTOCOL_HEADER, PROTOCOL_VERSION, type Agent, type Logger } from '@goutong/core';
 import { ApiError, badRequest } from '../errors.js';
 
 declare module 'fastify' {
@@ -36,6 +36,16 @@ export function createHttp(logger: Logger): FastifyInstance {
   });
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, (req, body, done) => keepRaw(req, body as string, done));
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  // Protocol version (core PROTOCOL.md): every answer names the server's; a client announcing
+  // another major version is refused with 426 before anything else (auth, body) happens.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header(PROTOCOL_HEADER, String(PROTOCOL_VERSION));
+    const check = checkProtocolVersion(req.headers[PROTOCOL_HEADER.toLowerCase()]);
+    if (!check.ok) {
+      throw check.reason === 'malformed' ? badRequest(check.message) : new ApiError('upgrade_required', `${check.message} (the server speaks version ${PROTOCOL_VERSION})`, { serverVersion: PROTOCOL_VERSION });
+    }
+  });
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof ApiError) return sendError(reply, err);
