@@ -14,6 +14,7 @@ const PLATFORM_MODULES = [
   { group: ['@goutong/*/src/*', '@goutong/*/dist/*'], message: 'import workspace packages by their public entry only.' },
   { group: ['@goutong/*', '!@goutong/core', '!@goutong/core/*'], message: '@goutong/core is the bottom layer: it imports no other workspace package.' },
 ];
+const PACKAGES = fileURLToPath(new URL('./packages', import.meta.url));
 const SERVER_SRC = fileURLToPath(new URL('./packages/sync-server/src', import.meta.url));
 
 /**
@@ -164,6 +165,16 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+
+  {
+    // Core is the bottom layer: no path into another package either (package imports: see PLATFORM_MODULES).
+    files: ['packages/core/src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: IMPORT_X_SETTINGS,
+    rules: {
+      'import-x/no-restricted-paths': ['error', { basePath: PACKAGES, zones: [{ target: './core', from: ['./sync-server', './desktop', './mobile', './storage-rxdb'], message: '@goutong/core imports no other workspace package.' }] }],
     },
   },
 
