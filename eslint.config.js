@@ -31,11 +31,11 @@ function workspaceResolver() {
 }
 const IMPORT_X_SETTINGS = {
   'import-x/resolver-next': [workspaceResolver()],
-  // Without these, import-x skips .ts modules when it follows imports (no-cycle would see nothing).
-  // .vue modules are not followed (import-x cannot hand vue-eslint-parser its inner TS parser): the
-  // cycle check covers the TypeScript modules, where stores, ports and layers live.
-  'import-x/extensions': ['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs'],
-  'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx', '.mts', '.cts'] },
+  // Without these, import-x skips .ts and .vue modules when it follows imports (no-cycle would see
+  // nothing). A .vue module is parsed with vue-eslint-parser, which takes its inner script parser
+  // from parserOptions.parser (set in the cycle block below).
+  'import-x/extensions': ['.ts', '.tsx', '.mts', '.cts', '.vue', '.js', '.mjs', '.cjs'],
+  'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx', '.mts', '.cts'], 'vue-eslint-parser': ['.vue'] },
 };
 
 const NODE_BUILTINS = ['fs', 'path', 'os', 'crypto', 'http', 'https', 'net', 'child_process', 'worker_threads', 'stream', 'url', 'util', 'events', 'buffer', 'process'];
@@ -183,6 +183,8 @@ export default tseslint.config(
     files: ['packages/*/src/**/*.{ts,vue}'],
     plugins: { 'import-x': importX },
     settings: IMPORT_X_SETTINGS,
+    // For the .vue modules import-x parses while it follows imports (ignored by the TS parser itself).
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.vue'] } },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
 );

@@ -38,6 +38,21 @@ describe('lint: import cycles (import-x/no-cycle on packages/*/src)', () => {
   });
 });
 
+describe('lint: import cycles through .vue components', () => {
+  const planted = mkdtempSync(path.join(tmpdir(), 'goutong-vue-cycle-'));
+  afterAll(() => rmSync(planted, { recursive: true, force: true }));
+
+  it('fails on a store that imports a component that imports the store', async () => {
+    const src = path.join(planted, 'packages/desktop/src/renderer');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(path.join(src, 'store.ts'), "import PlantedPanel from './PlantedPanel.vue';\nexport const store = { panel: PlantedPanel };\n");
+    writeFileSync(path.join(src, 'PlantedPanel.vue'), '<script setup lang="ts">\nimport { store } from \'./store\';\nconst n: number = Object.keys(store).length;\n</script>\n<template><p>{{ n }}</p></template>\n');
+    const eslint = new ESLint({ cwd: planted, overrideConfigFile: config });
+    const results = await eslint.lintFiles(['packages/desktop/src/renderer/store.ts']);
+    expect(results[0]?.messages.map((m) => m.ruleId)).toEqual(['import-x/no-cycle']);
+  });
+});
+
 describe('lint: layers', () => {
   const eslint = new ESLint({ cwd: root, overrideConfig: untyped });
   const server = (p: string) => path.join(root, 'packages/sync-server/src', p);
