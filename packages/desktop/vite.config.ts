@@ -29,7 +29,8 @@ export default defineConfig({
     outDir: here('./dist/renderer'),
     emptyOutDir: true,
     target: 'es2022',
-    sourcemap: true,
+    // No public source maps: the served folder (dist/renderer, /app) must not expose the sources.
+    sourcemap: false,
     chunkSizeWarningLimit: 2000,
   },
 });

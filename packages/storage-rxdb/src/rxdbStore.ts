@@ -50,8 +50,8 @@ export interface RxdbStoreOptions {
   IDBKeyRange?: unknown;
   /**
    * Loads RxDB's dev-mode plugin (schema and query checks, deep-frozen documents, validated writes).
-   * Tests only: never set it in production builds. The plugin is loaded on demand, so it is not in
-   * the main bundle.
+   * Tests only: available in development builds only (see DEV_BUILD); a production bundle does not
+   * contain the plugin and `open` rejects with DevModeUnavailableError.
    */
   devMode?: boolean;
   /**
@@ -142,6 +142,33 @@ async function dexieDocsTable(collection: RxCollection<ConversationDoc>): Promis
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
+/**
+ * Whether this build may load RxDB's dev-mode and validation plugins: true under Vite's dev server and
+ * vitest (`import.meta.env.DEV`), false in a production Vite build, which replaces the expression with
+ * `false` so the bundler drops both plugins (no dev-mode or ajv chunk is emitted), and false in plain
+ * Node (tsc output, no `import.meta.env`). Checked by packages/desktop/scripts/check-bundle.mjs.
+ */
+const DEV_BUILD: boolean = import.meta.env?.DEV === true;
+
+// The part of Vite's `import.meta.env` typing used above (identical to vite/client's, so they merge).
+// Written as `import.meta.env?.DEV` with no cast: Vite and vitest replace that exact expression.
+declare global {
+  interface ImportMetaEnv {
+    DEV: boolean;
+  }
+  interface ImportMeta {
+    readonly env: ImportMetaEnv;
+  }
+}
+
+/** `devMode` was asked for in a build without dev-mode (a production bundle or plain Node). */
+export class DevModeUnavailableError extends Error {
+  constructor() {
+    super('RxDB dev-mode is only available in development builds (Vite dev server or vitest); production bundles leave it out');
+    this.name = 'DevModeUnavailableError';
+  }
+}
+
 let devModeLoaded = false;
 let cleanupAdded = false;
 
@@ -150,6 +177,10 @@ async function storageFor(options: RxdbStoreOptions): Promise<RxStorage<unknown,
   if (options.indexedDB !== undefined) settings.indexedDB = options.indexedDB;
   if (options.IDBKeyRange !== undefined) settings.IDBKeyRange = options.IDBKeyRange;
   const dexie = getRxStorageDexie(settings) as RxStorage<unknown, unknown>;
+  if (!DEV_BUILD) {
+    if (options.devMode) throw new DevModeUnavailableError();
+    return dexie;
+  }
   if (options.devMode && !devModeLoaded) {
     const dev = await import('rxdb/plugins/dev-mode');
     dev.disableWarnings();

@@ -168,13 +168,13 @@ describe('RxdbStore mirror', () => {
 
     const state = new Map<string, Conversation>();
     applySeqRule(state, data);
-    let store!: RxdbStore;
     const hooked: number[] = [];
     const write = async (rows: Conversation[]) => {
       await store.applyFacts(makeFactBatch({ conversations: rows }), 2, 's');
       applySeqRule(state, rows);
     };
-    store = await open(dbName, {
+    // The hooks run while the mirror loads, after open() has returned the store.
+    const store: RxdbStore = await open(dbName, {
       mirrorViaQuery,
       mirrorChunk: 100,
       mirrorLoadHook: async (read) => {
@@ -235,9 +235,8 @@ describe('RxdbStore mirror', () => {
     await store.applyFacts(makeFactBatch({ conversations: data }), 3, 't');
     await store.close();
 
-    let reopened!: RxdbStore;
     let cleared = false;
-    reopened = await open(dbName, {
+    const reopened: RxdbStore = await open(dbName, {
       mirrorChunk: 100,
       mirrorLoadHook: async (read) => {
         if (read === 200) {

@@ -1,7 +1,7 @@
 // The production configuration (no dev-mode plugin, no validating storage) must behave the same.
 // A separate file: dev-mode is process-wide in RxDB once loaded, and vitest isolates test files.
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateConversations, makeFactBatch, runStorageConformance } from '@goutong/core/testing';
 import { RxdbStore } from '../src/index.js';
 
@@ -31,6 +31,22 @@ describe('RxdbStore in one process', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('RxDB dev-mode is for development builds only', () => {
+  it('a build without import.meta.env.DEV refuses devMode instead of loading the plugin', async () => {
+    vi.stubEnv('DEV', false);
+    vi.resetModules();
+    try {
+      const prod = await import('../src/index.js');
+      await expect(prod.RxdbStore.open({ name: 'no-dev', indexedDB, IDBKeyRange, devMode: true })).rejects.toBeInstanceOf(prod.DevModeUnavailableError);
+      const store = await prod.RxdbStore.open({ name: 'no-dev', indexedDB, IDBKeyRange });
+      await store.close();
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
     }
   });
 });

@@ -1,11 +1,11 @@
 import { applyToContact, applyToConversation, conversationOf, pendingMessageOf, type Command } from '../commands/commands.js';
 import type { Agent, Contact, Conversation, Message } from '../domain/model.js';
 import { compareConversations, matchesQuery } from '../domain/query.js';
-import { ServerControl } from '../protocol/wire.js';
+import { checkProtocolVersion, CloseCode, ServerControl } from '../protocol/wire.js';
 import { decodeFrame, FrameError } from '../protocol/yframe.js';
 import type { ConversationQuery, LocalStore, OutboxEntry } from '../ports/storage.js';
 import type { Clock, IdGenerator, Logger, NetworkMonitor } from '../ports/platform.js';
-import { TransportError, type SyncSocket, type Transport } from '../ports/transport.js';
+import { ProtocolMismatchError, TransportError, type SyncSocket, type Transport } from '../ports/transport.js';
 import { backoffDelay } from '../util/backoff.js';
 import { Emitter, ObservableValue, type ReadonlyObservable } from '../util/observable.js';
 import { Collab, type CollabHandle } from './collab.js';
@@ -26,6 +26,8 @@ export interface ConnectivityState {
   lastSyncedAt: number | null;
   /** The session is no longer valid: the user must log in again. */
   sessionExpired: boolean;
+  /** The server speaks another protocol version (ProtocolMismatchError): the app must be updated. Always set by the client (optional for hosts that build a state of their own). */
+  updateRequired?: boolean;
 }
 
 /** Anything a command needs besides its payload is filled in by the client. */
@@ -72,8 +74,8 @@ export class GoutongClient {
   readonly uploads: UploadQueue<unknown> | null;
   readonly changes = new Emitter<ClientChange>();
   private readonly state = new ObservableValue<ConnectivityState>(
-    { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false },
-    (a, b) => a.status === b.status && a.pending === b.pending && a.failed === b.failed && a.lastSyncedAt === b.lastSyncedAt && a.sessionExpired === b.sessionExpired,
+    { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false, updateRequired: false },
+    (a, b) => a.status === b.status && a.pending === b.pending && a.failed === b.failed && a.lastSyncedAt === b.lastSyncedAt && a.sessionExpired === b.sessionExpired && a.updateRequired === b.updateRequired,
   );
   private socket: SyncSocket | null = null;
   private ready = false;
@@ -368,7 +370,8 @@ export class GoutongClient {
       if (this.ready) this.setStatus('online');
     } catch (e) {
       this.o.logger.warn('replication: pull failed', { error: String(e) });
-      if (e instanceof TransportError && e.kind === 'auth') this.sessionExpired();
+      if (e instanceof ProtocolMismatchError) this.updateRequired(e.message);
+      else if (e instanceof TransportError && e.kind === 'auth') this.sessionExpired();
       else if (this.ready) {
         this.setStatus('online');
         // Every caller that joined the failed pull lands here: schedule one retry, not one each,
@@ -392,7 +395,7 @@ export class GoutongClient {
   // ----- connection --------------------------------------------------------------------
 
   private connect(): void {
-    if (!this.started || this.socket || this.state.value.sessionExpired) return;
+    if (!this.started || this.socket || this.state.value.sessionExpired || this.state.value.updateRequired) return;
     if (this.reconnectTimer !== null) {
       this.o.clock.clearTimeout(this.reconnectTimer);
       this.reconnectTimer = null;
@@ -431,7 +434,13 @@ export class GoutongClient {
       return;
     }
     switch (msg.t) {
-      case 'ready':
+      case 'ready': {
+        const version = checkProtocolVersion(msg.v);
+        if (!version.ok) {
+          this.updateRequired(`the server: ${version.message}`);
+          this.disconnect('protocol version mismatch');
+          return;
+        }
         this.ready = true;
         this.reconnectAttempts = 0;
         this.outbox.setCanSend(true);
@@ -442,6 +451,7 @@ export class GoutongClient {
         }
         void this.pullNow();
         break;
+      }
       case 'poke':
         void this.pullNow();
         break;
@@ -467,6 +477,10 @@ export class GoutongClient {
       this.sessionExpired();
       return;
     }
+    if (code === CloseCode.upgradeRequired) {
+      this.updateRequired(reason || 'the server speaks another protocol version');
+      return;
+    }
     if (this.started && this.o.network.isOnline()) this.scheduleReconnect();
   }
 
@@ -485,6 +499,12 @@ export class GoutongClient {
       this.reconnectTimer = null;
       this.connect();
     }, delay);
+  }
+
+  /** The server and this app speak different protocol versions: stop reconnecting until the app is updated. */
+  private updateRequired(why: string): void {
+    this.o.logger.warn('sync: protocol version mismatch, update the app', { why });
+    this.state.set({ ...this.state.value, updateRequired: true, status: 'offline' });
   }
 
   private sessionExpired(): void {

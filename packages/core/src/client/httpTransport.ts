@@ -2,11 +2,13 @@ import type { Command } from '../commands/commands.js';
 import {
   CommandBatchResponse,
   MessagePage,
+  PROTOCOL_HEADER,
+  PROTOCOL_VERSION,
   PullResponse,
   TokenResponse,
   type PullRequest,
 } from '../protocol/wire.js';
-import { TransportError, type SocketHandlers, type SyncSocket, type Transport } from '../ports/transport.js';
+import { ProtocolMismatchError, TransportError, type SocketHandlers, type SyncSocket, type Transport } from '../ports/transport.js';
 import type { z } from 'zod';
 
 /** The subset of `fetch` the transport needs (browsers, Node 18+, uni-app polyfills). */
@@ -57,10 +59,14 @@ async function readJson(res: { text(): Promise<string> }): Promise<unknown> {
   }
 }
 
+/** Sent with every request: the server refuses another major version with 426 (see PROTOCOL.md). */
+const VERSION_HEADERS: Record<string, string> = { [PROTOCOL_HEADER]: String(PROTOCOL_VERSION) };
+
 function errorFrom(status: number, body: unknown): TransportError {
   const err = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
   const code = typeof err?.code === 'string' ? err.code : `http_${status}`;
   const message = typeof err?.message === 'string' ? err.message : `HTTP ${status}`;
+  if (status === 426) return new ProtocolMismatchError(message);
   return new TransportError(status === 401 ? 'auth' : 'http', message, status, code);
 }
 
@@ -74,7 +80,7 @@ export async function login(
   try {
     res = await opts.fetch(`${opts.baseUrl.replace(/\/$/, '')}/api/v1/auth/login`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...VERSION_HEADERS },
       body: JSON.stringify({ email, password }),
     });
   } catch (e) {
@@ -127,7 +133,7 @@ export class HttpTransport implements Transport {
       void this.freshToken().then(
         (token) => {
           if (closed) return;
-          ws.send(JSON.stringify({ t: 'auth', token }));
+          ws.send(JSON.stringify({ t: 'auth', token, v: PROTOCOL_VERSION }));
           handlers.onOpen();
         },
         () => ws.close(4401, 'no valid session'),
@@ -177,7 +183,7 @@ export class HttpTransport implements Transport {
         try {
           res = await this.opts.fetch(`${this.base}/api/v1/auth/refresh`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...VERSION_HEADERS },
             body: JSON.stringify({ refreshToken: this.session.refreshToken }),
           });
         } catch (e) {
@@ -205,7 +211,7 @@ export class HttpTransport implements Transport {
     try {
       res = await this.opts.fetch(`${this.base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { authorization: `Bearer ${token}`, ...VERSION_HEADERS, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (e) {

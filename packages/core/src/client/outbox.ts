@@ -2,7 +2,7 @@ import { Command, laneOf } from '../commands/commands.js';
 import type { CommandOutcome } from '../protocol/wire.js';
 import type { LocalStore, OutboxEntry } from '../ports/storage.js';
 import type { Clock, Logger } from '../ports/platform.js';
-import { TransportError, type Transport } from '../ports/transport.js';
+import { ProtocolMismatchError, TransportError, type Transport } from '../ports/transport.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from '../util/backoff.js';
 import { Emitter } from '../util/observable.js';
 
@@ -239,7 +239,7 @@ export class Outbox {
         await this.settle(batch, res.results);
       } catch (err) {
         await this.fail(batch, err);
-        if (err instanceof TransportError && err.retryable) return;
+        if (err instanceof TransportError && (err.retryable || err instanceof ProtocolMismatchError)) return;
       } finally {
         for (const e of batch) this.inflight.delete(e.id);
         this.emit();
@@ -270,7 +270,8 @@ export class Outbox {
   }
 
   private async fail(batch: OutboxEntry[], err: unknown): Promise<void> {
-    const retryable = !(err instanceof TransportError) || err.retryable || err.kind === 'auth';
+    // A protocol mismatch is not the commands' fault: they wait for the updated app.
+    const retryable = !(err instanceof TransportError) || err.retryable || err.kind === 'auth' || err instanceof ProtocolMismatchError;
     for (const e of batch) {
       const attempts = e.attempts + 1;
       const next: OutboxEntry = retryable

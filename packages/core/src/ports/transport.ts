@@ -21,6 +21,17 @@ export class TransportError extends Error {
   }
 }
 
+/**
+ * The server does not speak this client's protocol version (HTTP 426, socket close 4426, or a
+ * `ready` frame with another major version): nothing will work until the app is updated. Not
+ * retryable; the outbox keeps its commands for the updated app.
+ */
+export class ProtocolMismatchError extends TransportError {
+  constructor(message = 'the server speaks another protocol version: update the app', status: number | null = 426) {
+    super('protocol', message, status, 'upgrade_required');
+  }
+}
+
 /** A live socket to the server (already authenticated by the transport). */
 export interface SyncSocket {
   send(data: string | Uint8Array): void;

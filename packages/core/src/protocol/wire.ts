@@ -2,8 +2,30 @@ import { z } from 'zod';
 import { Agent, Contact, Conversation, Inbox, Message, Team } from '../domain/model.js';
 import { Command } from '../commands/commands.js';
 
-/** Version of the sync protocol; bumped on incompatible changes (see PROTOCOL.md). */
+/**
+ * Version of the sync protocol; bumped on incompatible changes (see PROTOCOL.md). A peer may send
+ * `major.minor`; only the major decides compatibility (minors are additive).
+ */
 export const PROTOCOL_VERSION = 1;
+/** HTTP header that carries the protocol version: the client sends it on every request, the server answers with its own. */
+export const PROTOCOL_HEADER = 'Goutong-Protocol';
+
+export type ProtocolCheck = { ok: true } | { ok: false; reason: 'malformed' | 'incompatible'; message: string };
+
+/**
+ * Whether a peer that announced `announced` (a header value, or the `v` of a socket frame) speaks our
+ * protocol. Nothing announced is accepted (peers older than the version check, provider webhooks,
+ * scripts); a different major version is not.
+ */
+export function checkProtocolVersion(announced: unknown): ProtocolCheck {
+  if (announced === undefined || announced === null) return { ok: true };
+  const text = typeof announced === 'number' ? String(announced) : typeof announced === 'string' ? announced.trim() : '';
+  const m = /^(\d{1,6})(?:\.\d{1,6})?$/.exec(text);
+  if (!m) return { ok: false, reason: 'malformed', message: `malformed protocol version ${JSON.stringify(String(announced).slice(0, 40))}: send ${PROTOCOL_HEADER}: ${PROTOCOL_VERSION}` };
+  const major = Number(m[1]);
+  if (major === PROTOCOL_VERSION) return { ok: true };
+  return { ok: false, reason: 'incompatible', message: `protocol version ${major} is not supported (this end speaks version ${PROTOCOL_VERSION}): update the app` };
+}
 
 export const ErrorCode = z.enum([
   'bad_request',
@@ -15,6 +37,8 @@ export const ErrorCode = z.enum([
   'rate_limited',
   'internal',
   'unavailable',
+  /** HTTP 426: the client speaks another protocol version (see checkProtocolVersion). */
+  'upgrade_required',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -70,7 +94,8 @@ export type MessagePage = z.infer<typeof MessagePage>;
 
 /** JSON control frames on the sync socket. Binary frames carry Yjs (see ./yframe.ts). */
 export const ClientControl = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('auth'), token: z.string().min(1).max(4096) }),
+  /** `v`: the client's PROTOCOL_VERSION (absent from clients older than the check). */
+  z.object({ t: z.literal('auth'), token: z.string().min(1).max(4096), v: z.number().int().nonnegative().max(999_999).optional() }),
   z.object({ t: z.literal('sub'), doc: z.string().min(1).max(200) }),
   z.object({ t: z.literal('unsub'), doc: z.string().min(1).max(200) }),
   z.object({ t: z.literal('ping') }),
@@ -78,7 +103,8 @@ export const ClientControl = z.discriminatedUnion('t', [
 export type ClientControl = z.infer<typeof ClientControl>;
 
 export const ServerControl = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('ready'), agentId: z.string(), tenantId: z.string(), seq: z.number().int().nonnegative() }),
+  /** `v`: the server's PROTOCOL_VERSION (absent from servers older than the check). */
+  z.object({ t: z.literal('ready'), agentId: z.string(), tenantId: z.string(), seq: z.number().int().nonnegative(), v: z.number().int().nonnegative().optional() }),
   z.object({ t: z.literal('poke'), seq: z.number().int().nonnegative() }),
   z.object({ t: z.literal('pong') }),
   z.object({ t: z.literal('error'), code: z.string(), message: z.string(), doc: z.string().optional() }),
@@ -91,6 +117,8 @@ export const CloseCode = {
   forbidden: 4403,
   badFrame: 4400,
   tokenExpired: 4419,
+  /** The client's protocol version is not supported: update the app (HTTP's 426 Upgrade Required). */
+  upgradeRequired: 4426,
   serverShutdown: 4503,
 } as const;
 

@@ -62,7 +62,7 @@ export function allowServerCors(session: Pick<Session, 'webRequest'>, serverOrig
     if (!sameServer) return callback({});
     const headers = { ...(details.responseHeaders ?? {}) };
     headers['Access-Control-Allow-Origin'] = [origin];
-    headers['Access-Control-Allow-Headers'] = ['authorization, content-type, idempotency-key'];
+    headers['Access-Control-Allow-Headers'] = ['authorization, content-type, idempotency-key, goutong-protocol'];
     headers['Access-Control-Allow-Methods'] = ['GET, POST, PATCH, DELETE, OPTIONS'];
     callback({ responseHeaders: headers, ...(details.method === 'OPTIONS' ? { statusLine: 'HTTP/1.1 204 No Content' } : {}) });
   });

@@ -37,6 +37,14 @@ describe('ConnectivityBar', () => {
     expect(conn.panelOpen).toBe(true);
   });
 
+  it('tells the agent to update the app when the server speaks another protocol version', () => {
+    const conn = useConnectivityStore();
+    conn.state = { status: 'offline', pending: 1, failed: 0, lastSyncedAt: null, sessionExpired: false, updateRequired: true };
+    const w = mount(ConnectivityBar, plugins());
+    expect(w.get('[data-update-required]').text()).toMatch(/update the app/);
+    expect(w.text()).toContain('1 pending');
+  });
+
   it('speaks Chinese', () => {
     const conn = useConnectivityStore();
     conn.state = { status: 'online', pending: 2, failed: 0, lastSyncedAt: null, sessionExpired: false };

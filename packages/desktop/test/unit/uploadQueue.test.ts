@@ -53,7 +53,7 @@ function harness(over: { vault?: ReturnType<typeof memoryVault>; data?: ReturnTy
 
 describe('upload queue (replies with attachments, offline first)', () => {
   it('sends actions without files straight to the outbox when nothing waits', async () => {
-    const { q, h, submit, timerDelay } = harness();
+    const { q, h, submit } = harness();
     const r = await submit({ type: 'set_status', conversationId: CONV, status: 'resolved' });
     expect(r).toEqual({ id: 'direct-1', queued: false });
     expect(h.dispatched).toHaveLength(1);
@@ -61,7 +61,7 @@ describe('upload queue (replies with attachments, offline first)', () => {
   });
 
   it('offline: keeps the files and the reply, queues later actions of the conversation behind it, then sends them in order once', async () => {
-    const { q, h, submit, timerDelay } = harness();
+    const { q, h, submit } = harness();
     const r = await submit({ type: 'send_reply', conversationId: CONV, text: 'see attached' }, [file('a.txt'), file('photo.png', 'png', 'image/png')]);
     expect(r.queued).toBe(true);
     const resolve = await submit({ type: 'set_status', conversationId: CONV, status: 'resolved' });
@@ -157,7 +157,7 @@ describe('upload queue (replies with attachments, offline first)', () => {
   });
 
   it('a file gone from the device fails the entry instead of sending a reply without it', async () => {
-    const { q, h, submit, timerDelay } = harness();
+    const { q, h, submit } = harness();
     await submit({ type: 'send_reply', conversationId: CONV, text: 'x' }, [file('a.txt')]);
     h.vault.files.clear();
     h.online = true;

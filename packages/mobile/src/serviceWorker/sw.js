@@ -17,7 +17,7 @@
  *    to the network as the page made them, and fail offline as they should; core's outbox holds
  *    the commands until the network is back.
  */
-/* global self, caches, fetch, URL, Response */
+// Service-worker globals (self, caches, fetch) come from eslint.config.js (globals.serviceworker).
 const VERSION = '__GOUTONG_SW_VERSION__';
 const FILES = /* __GOUTONG_SW_FILES__ */ [];
 const PREFIX = 'goutong-m-shell-';

@@ -78,14 +78,15 @@ export function utf8Length(text: string): number {
   return n;
 }
 
-const NEEDS_HEX = /[\u0000\ud800-\udfff]/;
+/** Surrogate code units (lone or paired); NUL is checked with includes(). */
+const SURROGATE = /[\ud800-\udfff]/;
 
 /**
  * A string as an SQL literal. NUL (which native bridges may cut strings at) and surrogates are sent
  * as a UTF-8 blob cast to TEXT; everything else as a quoted literal with quotes doubled.
  */
 export function sqlString(value: string): string {
-  if (NEEDS_HEX.test(value)) {
+  if (value.includes('\u0000') || SURROGATE.test(value)) {
     let hex = '';
     for (const b of utf8Bytes(value)) hex += (b < 16 ? '0' : '') + b.toString(16);
     return `CAST(X'${hex}' AS TEXT)`;

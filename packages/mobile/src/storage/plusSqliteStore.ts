@@ -84,7 +84,6 @@ export const YJS_PART_CHARS = 256_000;
 
 const NO_WAIT = Number.MAX_SAFE_INTEGER;
 
-type Row = Record<string, unknown>;
 type DirectoryKind = 'inbox' | 'agent' | 'team';
 type Filters = Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>;
 

@@ -4,7 +4,6 @@ import { currentServices, useDevice, type LocalNotice } from '../app/services';
 import en from '../locale/en.json';
 import zhHans from '../locale/zh-Hans.json';
 import { onClientChange } from './changes';
-import { useSessionStore } from './session';
 import { useSettingsStore } from './settings';
 
 /** Ids of the conversations assigned to me that the agent already knows about (local store meta). */
@@ -45,6 +44,8 @@ export function noticesFor(fresh: readonly Conversation[], locale: string): Loca
 }
 
 let unbind: (() => void) | null = null;
+/** The signed-in agent whose assignments are watched (set by bind; the session store calls it). */
+let me: string | null = null;
 let unbindSync: (() => void) | null = null;
 let checking: Promise<void> | null = null;
 let again = false;
@@ -65,8 +66,9 @@ export const useNoticesStore = defineStore('notices', {
   }),
   actions: {
     /** Starts watching (after sign-in). The first run on a device only learns what is assigned. */
-    async bind(): Promise<void> {
+    async bind(agentId: string): Promise<void> {
       this.unbind();
+      me = agentId;
       this.enabled = useDevice().settings.get(NOTIFY_KEY) !== 'off';
       unbind = onClientChange((change) => {
         if (change.conversationIds?.length || change.reset) void this.check();
@@ -84,6 +86,7 @@ export const useNoticesStore = defineStore('notices', {
     unbind(): void {
       unbind?.();
       unbind = null;
+      me = null;
       unbindSync?.();
       unbindSync = null;
       if (bannerTimer) clearTimeout(bannerTimer);
@@ -122,10 +125,10 @@ export const useNoticesStore = defineStore('notices', {
 
     async checkOnce(): Promise<void> {
       const services = currentServices();
-      const me = useSessionStore().agentId;
-      if (!services || !me || services.client.connectivity.value.lastSyncedAt === null) return;
+      const agentId = me;
+      if (!services || !agentId || services.client.connectivity.value.lastSyncedAt === null) return;
       const device = useDevice();
-      const mine = await services.client.queryConversations({ assigneeId: me, status: ['open', 'pending'], sort: 'lastActivity', limit: 500 });
+      const mine = await services.client.queryConversations({ assigneeId: agentId, status: ['open', 'pending'], sort: 'lastActivity', limit: 500 });
       const known = await services.store.getMeta<string[]>(KNOWN_ASSIGNED_KEY);
       await services.store.setMeta(KNOWN_ASSIGNED_KEY, mine.map((c) => c.id));
       if (!known) return; // first run on this device: nothing is "new"

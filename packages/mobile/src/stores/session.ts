@@ -10,7 +10,7 @@ const SERVER_KEY = 'serverUrl';
 
 export type SessionStatus = 'signedOut' | 'restoring' | 'signingIn' | 'signedIn';
 
-const OFFLINE: ConnectivityState = { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false };
+const OFFLINE: ConnectivityState = { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false, updateRequired: false };
 
 let unsubscribe: (() => void) | null = null;
 
@@ -100,7 +100,7 @@ export const useSessionStore = defineStore('session', {
       });
       this.status = 'signedIn';
       // Local notifications for conversations newly assigned to me, while the app runs.
-      void useNoticesStore().bind();
+      void useNoticesStore().bind(saved.agent.id);
     },
 
     async logout(): Promise<void> {

@@ -3,10 +3,9 @@ import { Channel, Id, type Agent, type Inbox } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
 import { toInbox } from '../domain/rows.js';
 import { createInbox, unknownTeam, updateInbox } from '../domain/inboxes.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, notFound, parse } from '../errors.js';
 import { decryptSecret, encryptSecret, randomToken } from '../auth/crypto.js';
 import { type AdminUrl, type ProviderRegistry } from './provider.js';
-import { parse } from '../http/app.js';
 import { configUrlProblems } from '../net/egress.js';
 
 export const CreateInboxBody = z.object({

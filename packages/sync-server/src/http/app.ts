@@ -1,8 +1,9 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { z } from 'zod';
-import type { Agent, Logger } from '@goutong/core';
-import { ApiError, badRequest, forbidden, unauthorized } from '../errors.js';
+import { checkProtocolVersion, PROTOCOL_HEADER, PROTOCOL_VERSION, type Agent, type Logger } from '@goutong/core';
+import { ApiError, badRequest } from '../errors.js';
 import type { AuthService } from '../auth/service.js';
+import { AUTH_HOOK } from '../auth/request.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,20 +25,10 @@ export function formatBytes(n: number): string {
 }
 
 /** Marks the hook requireAgent returns: createHttp runs it at onRequest, before the body is read. */
-const AUTH_HOOK = Symbol('goutong.authHook');
 type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
   return reply.status(e.status).send({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
-}
-
-/** Parses input with a schema; answers 400 with the issues on failure. */
-export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw badRequest(`invalid ${what}: ${r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ')}`, r.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
-  }
-  return r.data;
 }
 
 /** Fastify with JSON errors, raw bodies kept for signatures, and size limits. */
@@ -84,6 +75,16 @@ export function createHttp(logger: Logger): FastifyInstance {
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, (req, body, done) => keepRaw(req, body as string, done));
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  // Protocol version (core PROTOCOL.md): every answer names the server's; a client announcing
+  // another major version is refused with 426 before anything else (auth, body) happens.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header(PROTOCOL_HEADER, String(PROTOCOL_VERSION));
+    const check = checkProtocolVersion(req.headers[PROTOCOL_HEADER.toLowerCase()]);
+    if (!check.ok) {
+      throw check.reason === 'malformed' ? badRequest(check.message) : new ApiError('upgrade_required', `${check.message} (the server speaks version ${PROTOCOL_VERSION})`, { serverVersion: PROTOCOL_VERSION });
+    }
+  });
+
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof ApiError) {
       const retry = (err.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
@@ -108,31 +109,6 @@ export function createHttp(logger: Logger): FastifyInstance {
   return app;
 }
 
-export function bearer(req: FastifyRequest): string | null {
-  const h = req.headers.authorization;
-  if (!h) return null;
-  const m = /^Bearer\s+(.+)$/i.exec(h);
-  return m?.[1]?.trim() ?? null;
-}
-
-/**
- * Requires a valid access token and loads the agent. Given as a route's preHandler (or onRequest), it
- * runs at onRequest (see createHttp): the token is checked before any byte of the body is read.
- */
-export function requireAgent(auth: AuthService): Hook {
-  const hook: Hook = async (req) => {
-    const token = bearer(req);
-    if (!token) throw unauthorized('missing bearer token');
-    req.agent = await auth.authenticate(token);
-  };
-  return Object.assign(hook, { [AUTH_HOOK]: true });
-}
-
-export function agentOf(req: FastifyRequest): Agent {
-  if (!req.agent) throw unauthorized();
-  return req.agent;
-}
-
-export function requireRole(agent: Agent, roles: Agent['role'][]): void {
-  if (!roles.includes(agent.role)) throw forbidden(`requires role ${roles.join(' or ')}`);
-}
+// Moved below the http layer (channels use them too); re-exported for the routes.
+export { bearer, requireAgent, agentOf, requireRole } from '../auth/request.js';
+export { parse } from '../errors.js';

@@ -18,7 +18,7 @@ import {
   Team,
   TokenResponse,
 } from '@goutong/core';
-import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBody } from './routes.js';
+import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBody } from './schemas.js';
 import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
 import { ProviderRegistry, providerKey } from '../channels/provider.js';
 import { builtinExtensions } from '../channels/registry.js';
@@ -27,7 +27,7 @@ const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: '
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 const errors = Object.fromEntries(
-  ([['400', 'Invalid input'], ['401', 'Missing, invalid or expired token'], ['403', 'Not allowed'], ['404', 'Unknown id (or another tenant\'s)'], ['409', 'Conflict'], ['413', 'Body over 1 MiB'], ['429', 'Too many requests']] as const).map(([c, d]) => [
+  ([['400', 'Invalid input'], ['401', 'Missing, invalid or expired token'], ['403', 'Not allowed'], ['404', 'Unknown id (or another tenant\'s)'], ['409', 'Conflict'], ['413', 'Body over 1 MiB'], ['426', 'The Goutong-Protocol header names another major protocol version: update the client'], ['429', 'Too many requests']] as const).map(([c, d]) => [
     c,
     { description: d, content: json(ref('Error')) },
   ]),
@@ -78,7 +78,8 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       version,
       description:
         'REST API of the Goutong sync server. Times are milliseconds since the Unix epoch. Errors are `{error:{code,message}}`. ' +
-        'The sync socket is `GET /sync` (WebSocket): send `{"t":"auth","token":…}` first; see PROTOCOL.md.',
+        'Clients send their protocol version in the `Goutong-Protocol` header (every answer carries the server\'s); another major version is refused with 426. ' +
+        'The sync socket is `GET /sync` (WebSocket): send `{"t":"auth","token":…,"v":1}` first (another major version closes it with 4426); see PROTOCOL.md.',
     },
     servers: [{ url: '/' }],
     components: {

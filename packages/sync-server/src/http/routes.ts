@@ -5,10 +5,8 @@ import {
   ConversationStatus,
   Id,
   LoginRequest,
-  Priority,
   PullRequest,
   RefreshRequest,
-  Label,
   type Command,
   type Conversation,
 } from '@goutong/core';
@@ -22,33 +20,8 @@ import { scopeHas } from '../domain/scope.js';
 import { tenantById } from '../domain/tenants.js';
 import { messageInConversation } from '../domain/reads.js';
 import { insertAudit } from '../domain/audit.js';
+import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBody } from './schemas.js';
 
-export const SendMessageBody = z.object({
-  text: z.string().max(100_000),
-  kind: z.enum(['text', 'note']).optional(),
-  subject: z.string().max(998).optional(),
-});
-
-export const PatchConversationBody = z
-  .object({
-    status: ConversationStatus.optional(),
-    snoozedUntil: z.number().int().positive().optional(),
-    priority: Priority.optional(),
-    assigneeId: Id.nullable().optional(),
-    teamId: Id.nullable().optional(),
-    labels: z.array(Label).max(50).optional(),
-  })
-  .strict();
-
-export const ConversationListQuery = z.object({
-  status: z.string().max(200).optional(),
-  assigneeId: z.string().max(128).optional(),
-  inboxId: Id.optional(),
-  cursor: z.string().max(512).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(25),
-});
-
-export const PageQuery = z.object({ cursor: z.string().max(512).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
 const IdParam = z.object({ id: Id });
 const OptInBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
 

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
-import { ClientControl, CloseCode, decodeFrame, FrameError, parseDocName, type Agent, type Logger, type ServerControl } from '@goutong/core';
+import { checkProtocolVersion, ClientControl, CloseCode, decodeFrame, PROTOCOL_VERSION, FrameError, parseDocName, type Agent, type Logger, type ServerControl } from '@goutong/core';
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { ApiError } from '../errors.js';
@@ -178,6 +178,12 @@ export class SyncSockets {
   private async onControl(conn: Conn, msg: ClientControl): Promise<void> {
     switch (msg.t) {
       case 'auth': {
+        const version = checkProtocolVersion(msg.v);
+        if (!version.ok) {
+          this.sendText(conn, { t: 'error', code: 'upgrade_required', message: version.message });
+          conn.ws.close(CloseCode.upgradeRequired, version.message.slice(0, 120));
+          return;
+        }
         let agent: Agent;
         let session: { sessionId: string; expiresAt: number };
         try {
@@ -204,7 +210,7 @@ export class SyncSockets {
           let set = this.byTenant.get(agent.tenantId);
           if (!set) this.byTenant.set(agent.tenantId, (set = new Set()));
           set.add(conn);
-          this.sendText(conn, { t: 'ready', agentId: agent.id, tenantId: agent.tenantId, seq: await this.ws.currentSeq(agent.tenantId) });
+          this.sendText(conn, { t: 'ready', agentId: agent.id, tenantId: agent.tenantId, seq: await this.ws.currentSeq(agent.tenantId), v: PROTOCOL_VERSION });
         }
         return;
       }

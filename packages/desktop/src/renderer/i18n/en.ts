@@ -119,6 +119,7 @@ export default {
     pending: '{n} pending',
     failed: '{n} failed',
     sessionExpired: 'Your session expired: sign in again',
+    updateRequired: 'This app is too old or too new for the server: update the app (your changes are kept)',
     outbox: 'Outbox',
     signInAgain: 'Sign in again',
   },

@@ -120,6 +120,7 @@ const zh: typeof en = {
     pending: '{n} 条待发送',
     failed: '{n} 条失败',
     sessionExpired: '会话已过期，请重新登录',
+    updateRequired: '应用版本与服务器不兼容，请更新应用（您的更改已保留）',
     outbox: '发件箱',
     signInAgain: '重新登录',
   },

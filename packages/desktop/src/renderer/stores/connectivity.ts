@@ -8,7 +8,7 @@ let unsubs: Array<() => void> = [];
 /** The connectivity bar and the outbox panel: a projection of the client's state. */
 export const useConnectivityStore = defineStore('connectivity', {
   state: () => ({
-    state: { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false } as ConnectivityState,
+    state: { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false, updateRequired: false } as ConnectivityState,
     entries: [] as OutboxEntry[],
     panelOpen: false,
   }),

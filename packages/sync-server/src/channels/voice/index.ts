@@ -6,8 +6,8 @@ import { localized } from '../label.js';
 import { safeEqual, sha256Hex } from '../../auth/crypto.js';
 import { MAX_ATTACHMENT_BYTES } from '../../attachments/store.js';
 import { findInbound } from '../../domain/channelFacts.js';
-import { ApiError, badRequest, notFound, unauthorized } from '../../errors.js';
-import { bearer, parse, agentOf } from '../../http/app.js';
+import { ApiError, badRequest, notFound, parse, unauthorized } from '../../errors.js';
+import { bearer, agentOf } from '../../auth/request.js';
 import { VoiceConfig, VoiceSecrets } from './config.js';
 import { credentialsFor, type SipCredentials } from './credentials.js';
 
