@@ -152,6 +152,7 @@ export default tseslint.config(
     // The package's public entry re-exports the database openers (tests, benchmarks, embedding).
     files: ['packages/sync-server/src/index.ts'],
     rules: { 'no-restricted-imports': ['error', { ...SERVER_SQL_LAYER.imports, patterns: SERVER_SQL_LAYER.imports.patterns.map((p) => ({ ...p, allowImportNames: ['openDb', 'openSqlite', 'openPostgres'] })) }] },
+  },
 
   // ---- Coverage of every package (build hygiene, issue 9 part 7) ----
   {

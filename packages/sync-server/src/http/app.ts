@@ -1,8 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
-import { z } from 'zod';
 import { checkProtocolVersion, PROTOCOL_HEADER, PROTOCOL_VERSION, type Agent, type Logger } from '@goutong/core';
 import { ApiError, badRequest } from '../errors.js';
-import type { AuthService } from '../auth/service.js';
 import { AUTH_HOOK } from '../auth/request.js';
 
 declare module 'fastify' {
@@ -24,8 +22,6 @@ export function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
-/** Marks the hook requireAgent returns: createHttp runs it at onRequest, before the body is read. */
-type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
   return reply.status(e.status).send({ error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
