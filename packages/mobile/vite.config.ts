@@ -62,8 +62,22 @@ const realPathsOnH5: PluginOption = {
   config: () => (process.env.UNI_PLATFORM === 'h5' ? { resolve: { preserveSymlinks: false } } : {}),
 };
 
+/**
+ * Chunks are named after their module's path; one outside this package (`../storage-rxdb/src`)
+ * would be named `..-..-storage-rxdb-src-src.<hash>.js`, and a dynamic import of it is then written
+ * as a bare specifier the browser cannot resolve. Leading dots are dropped from chunk names.
+ */
+const safeChunkNames: PluginOption = {
+  name: 'goutong:safe-chunk-names',
+  enforce: 'post',
+  config: () =>
+    process.env.UNI_PLATFORM === 'h5'
+      ? { build: { rollupOptions: { output: { chunkFileNames: (c: { name: string }) => `assets/${c.name.replace(/^[.-]+/, '').replace(/\.\./g, '') || 'chunk'}.[hash].js` } } } }
+      : {},
+};
+
 export default defineConfig({
-  plugins: [uni(), realPathsOnH5, appShellWorker(fileURLToPath(new URL('./src/serviceWorker/sw.js', import.meta.url)))],
+  plugins: [uni(), realPathsOnH5, safeChunkNames, appShellWorker(fileURLToPath(new URL('./src/serviceWorker/sw.js', import.meta.url)))],
   resolve: { alias: [...workspaceSources, ...intlifyAliases()] },
   define: {
     // vue-i18n feature flags (esm-bundler build on H5): JIT message compilation, no eval.

@@ -127,7 +127,7 @@ describe('attachments from the camera or the gallery', () => {
     await settle();
     await settle();
     expect(device.rest.uploads.map((a) => a.name)).toEqual(['meter.jpg', 'door.png']);
-    const replies = world.server.messagesOf(id).filter((m) => m.kind === 'text' && m.direction === 'out');
+    const replies = world.server.messagesOf(id).filter((m) => (m.kind === 'text' || m.kind === 'email') && m.direction === 'out');
     expect(replies).toHaveLength(1);
     expect(replies[0]!.attachments.map((a) => a.id)).toEqual(['att-1', 'att-2']);
     expect(world.server.conversation(id)!.status).toBe('resolved');

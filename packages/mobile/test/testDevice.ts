@@ -79,6 +79,8 @@ export function createTestDevice(world: TestWorld, clientId: string, settingsDat
       const n = rest.uploads.length + 1;
       const a: Attachment = { id: `att-${n}`, name: file.name, mime: file.mime, size: file.size, sha256: n.toString(16).padStart(64, '0'), url: `/api/v1/attachments/att-${n}` };
       rest.uploads.push(a);
+      // The upload lands in the server's attachment store, where the reply's decision finds it.
+      world.server.addUpload(world.tenantId, a);
       return a;
     },
     async attachmentUrl(a) {
