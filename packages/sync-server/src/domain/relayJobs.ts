@@ -45,7 +45,7 @@ export interface RelayStatus extends StatusOptions {
 }
 
 /** What the relay needs of the workspace: the status fact writer and the commit announcements. */
-export type StatusWriter = Pick<Workspace, 'recordMessageStatus' | 'committed'>;
+export type StatusWriter = Pick<Workspace, 'recordMessageStatus' | 'committed' | 'statusChanged'>;
 
 export interface SendTarget {
   message: Message;
@@ -124,8 +124,11 @@ export class RelayJobs {
     return r.changes > 0;
   }
 
+  /** After the commit: pokes, and the extensions' onStatus hooks. */
   private announce(m: Message | null): void {
-    if (m) this.ws.committed.emit({ tenantId: m.tenantId, seq: m.seq });
+    if (!m) return;
+    this.ws.committed.emit({ tenantId: m.tenantId, seq: m.seq });
+    this.ws.statusChanged.emit(m);
   }
 }
 
