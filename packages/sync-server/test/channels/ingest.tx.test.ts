@@ -15,7 +15,7 @@ describe.each([['sqlite'], ['postgres']] as const)('inbound ingest (%s)', (diale
   it('inbound attachments and side rows commit with the message, all or nothing', async () => {
     const inbox = (await s.server.workspace.inbox(s.tenant.tenantId, inboxId))!;
     const bytes = crypto.randomBytes(1000);
-    const staged = s.server.attachments.stage(bytes, { name: 'scan.pdf', mime: 'application/pdf' });
+    const staged = s.server.attachments.stage(s.tenant.tenantId, bytes, { name: 'scan.pdf', mime: 'application/pdf' });
     const att = { id: staged.id, name: staged.name, mime: staged.mime, size: staged.size, sha256: staged.sha256 };
     const headerId = `<${crypto.randomUUID()}@customer.example>`;
     const input = { externalId: 'tx-1', from: { identifier: 'alice' }, text: 'with a file', stagedAttachments: [att] };
