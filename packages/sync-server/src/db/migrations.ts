@@ -111,6 +111,11 @@ CREATE TABLE canned_responses (
   created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL, UNIQUE (tenant_id, short_code));
 `,
   },
+  {
+    id: 4,
+    name: 'inbox service operations settings (routing, business hours, auto-replies)',
+    sql: `ALTER TABLE inboxes ADD COLUMN ops TEXT`,
+  },
 ];
 
 /** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */
