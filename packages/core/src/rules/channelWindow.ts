@@ -55,7 +55,7 @@ function label(policy: ChannelWindowPolicy): string {
 }
 
 function iso(ms: number): string {
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** May a message go to the user now? A closed window is final for that message: say why. */

@@ -47,7 +47,10 @@ export async function dropToken(db: Db, key: string, token: string): Promise<voi
 // ----- reply window ---------------------------------------------------------------------------
 
 export interface LastInteraction {
-  /** Server time of the user's latest inbound (message or event) in the inbox; null when none. */
+  /**
+   * When the user's latest inbound (message or event) in the inbox was sent, by the platform's own
+   * time (CreateTime / send_time, which the platform counts its window from), else when we stored it.
+   */
   at: number | null;
   /** The latest inbound is this event (`unsubscribe`…), from its meta; null for a message. */
   event: string | null;
@@ -56,13 +59,14 @@ export interface LastInteraction {
 }
 
 export async function lastInteraction(db: Db, inboxId: string, contactId: string): Promise<LastInteraction> {
-  const r = await db.one<{ server_time: number | string; kind: string; meta: string }>(
-    `SELECT m.server_time, m.kind, m.meta FROM messages m JOIN conversations c ON c.id = m.conversation_id
+  const r = await db.one<{ server_time: number | string; device_time: number | string | null; kind: string; meta: string }>(
+    `SELECT m.server_time, m.device_time, m.kind, m.meta FROM messages m JOIN conversations c ON c.id = m.conversation_id
      WHERE m.inbox_id = ? AND c.contact_id = ? AND m.direction = 'in' ORDER BY m.server_time DESC, m.id DESC LIMIT 1`,
     [inboxId, contactId],
   );
   if (!r) return { at: null, event: null, sentSince: 0 };
-  const at = Number(r.server_time);
+  const at = r.device_time !== null && r.device_time !== undefined ? Number(r.device_time) : Number(r.server_time);
+  const storedAt = Number(r.server_time);
   let event: string | null = null;
   if (r.kind === 'event') {
     try {
@@ -75,7 +79,7 @@ export async function lastInteraction(db: Db, inboxId: string, contactId: string
   const n = await db.one<{ n: number | string }>(
     `SELECT COUNT(*) AS n FROM messages m JOIN conversations c ON c.id = m.conversation_id
      WHERE m.inbox_id = ? AND c.contact_id = ? AND m.direction = 'out' AND m.status IN ('accepted', 'delivered') AND m.server_time >= ?`,
-    [inboxId, contactId, at],
+    [inboxId, contactId, storedAt],
   );
   return { at, event, sentSince: Number(n?.n ?? 0) };
 }
