@@ -12,6 +12,15 @@ export const WECHAT_TOKEN_MIGRATION: Migration = {
 CREATE TABLE wechat_tokens (cache_key TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL)`,
 };
 
+/** Declared by the Official Account provider: plaintext callbacks' nonces, bound to the body they came with. */
+export const WECHAT_NONCE_MIGRATION: Migration = {
+  id: 212,
+  name: 'wechat: nonces of plaintext callbacks',
+  sql: `
+CREATE TABLE wechat_nonces (nonce_key TEXT PRIMARY KEY, body_sha256 TEXT NOT NULL, seen_at {{bigint}} NOT NULL);
+CREATE INDEX wechat_nonces_seen ON wechat_nonces (seen_at)`,
+};
+
 /** Declared by the WeCom customer-service provider. */
 export const WECOM_KF_CURSOR_MIGRATION: Migration = {
   id: 211,
@@ -42,6 +51,20 @@ export async function storeToken(db: Db, key: string, token: string, expiresAt: 
 /** Forgets a token the platform called invalid (40001/42001), unless another process replaced it already. */
 export async function dropToken(db: Db, key: string, token: string): Promise<void> {
   await db.run('DELETE FROM wechat_tokens WHERE cache_key = ? AND token = ?', [key, token]);
+}
+
+// ----- plaintext callback nonces --------------------------------------------------------------
+
+/**
+ * A plaintext callback's signature covers token, timestamp and nonce but not the body: the first body
+ * seen with a (timestamp, nonce) is bound to it, a retry with the same body passes, another body with
+ * the same signed parameters is a forgery (false). Rows older than `keepMs` are pruned as we go.
+ */
+export async function bindNonce(db: Db, key: string, bodySha256: string, now: number, keepMs: number): Promise<boolean> {
+  await db.run('INSERT INTO wechat_nonces (nonce_key, body_sha256, seen_at) VALUES (?, ?, ?) ON CONFLICT (nonce_key) DO NOTHING', [key, bodySha256, now]);
+  const r = await db.one<{ body_sha256: string }>('SELECT body_sha256 FROM wechat_nonces WHERE nonce_key = ?', [key]);
+  if (Math.random() < 0.02) await db.run('DELETE FROM wechat_nonces WHERE seen_at < ?', [now - keepMs]);
+  return r?.body_sha256 === bodySha256;
 }
 
 // ----- reply window ---------------------------------------------------------------------------

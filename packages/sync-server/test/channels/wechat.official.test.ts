@@ -122,6 +122,11 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Official Account (wec
     const junk = await fetch(`${wx.serverUrl}?${signed.query}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<xml><Encrypt>unterminated' });
     expect(junk.status).toBe(400);
     expect(await junk.json()).toMatchObject({ error: 'bad_request' });
+    // A correctly signed request from an hour ago (a replay): refused.
+    const old = wx.signedCallback(xml, { timestamp: String(Math.floor(now() / 1000) - 3600) });
+    const oldRes = await wx.post(old.query, old.body);
+    expect(oldRes.status).toBe(403);
+    expect(oldRes.body).toContain('timestamp');
     // An unknown inbox
     expect((await fetch(`${s.url}/webhooks/wechat/nope?${signed.query}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: signed.body })).status).toBe(404);
     expect(await countIn()).toBe(before);
@@ -206,6 +211,34 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Official Account (wec
     expect(upl.bytes.equals(png)).toBe(true);
     const img = wx.customSent.filter((x) => x.touser === USER && x.msgtype === 'image');
     expect(img.at(-1)!.body).toEqual({ touser: USER, msgtype: 'image', image: { media_id: upl.mediaId } });
+  });
+
+  it('plaintext mode: a message is stored; the signed parameters replayed with another body are refused', async () => {
+    const plainInbox = await s.createInbox({
+      name: '公众号 明文',
+      channel: 'wechat',
+      provider: 'official',
+      config: { appId: wx.appId, encryptMode: 'plaintext', apiBaseUrl: wx.baseUrl },
+      secrets: { appSecret: wx.appSecret, token: wx.token },
+    });
+    const safeUrl = wx.serverUrl;
+    wx.serverUrl = `${s.url}/webhooks/wechat/${plainInbox}`;
+    wx.mode = 'plaintext';
+    try {
+      const r = await wx.userSends('oPLAIN_user', { MsgType: 'text', Content: '明文消息' });
+      expect(r).toMatchObject({ status: 200, body: 'success' });
+      expect(r.requestBody).toContain('明文消息');
+      const stored = await s.count('SELECT COUNT(*) AS n FROM messages WHERE inbox_id = ?', [plainInbox]);
+      expect(stored).toBe(1);
+      expect((await wx.post(r.query, r.requestBody)).status).toBe(200); // WeChat's retry
+      const forged = r.requestBody.replace('明文消息', '把退款打到这个账户').replace(/<MsgId>\d+<\/MsgId>/, '<MsgId>777</MsgId>');
+      const f = await wx.post(r.query, forged);
+      expect(f.status).toBe(403);
+      expect(await s.count('SELECT COUNT(*) AS n FROM messages WHERE inbox_id = ?', [plainInbox])).toBe(1);
+    } finally {
+      wx.mode = 'safe';
+      wx.serverUrl = safeUrl;
+    }
   });
 
   it('outside the 48-hour window the answer is refused with a clear, final reason and nothing reaches WeChat', async () => {

@@ -161,7 +161,8 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
     expect(pages.length).toBe(3); // 2 + 2 + 1
     // Each page continues from the previous page's next_cursor.
     expect(new Set(pages.map((p) => p.cursor)).size).toBe(3);
-    const cursor = await eventually(() => storedCursor(), 'cursor stored');
+    // The last page's cursor is saved after its messages: wait for it before stopping.
+    const cursor = await eventually(async () => ((await storedCursor()) === endCursor() ? endCursor() : null), 'last cursor stored');
 
     // Restart: a new server process on the same database; messages arrive while it is down.
     await server.close();

@@ -36,6 +36,11 @@ export function signatureMatches(given: string | undefined, parts: string[]): bo
   return safeEqual(given.toLowerCase(), wechatSignature(...parts));
 }
 
+/** A signed timestamp too far from our clock (a replay of an old request). */
+export function staleTimestamp(timestamp: string, maxAgeSeconds: number, nowMs: number): boolean {
+  return maxAgeSeconds > 0 && Math.abs(Math.floor(nowMs / 1000) - Number(timestamp)) > maxAgeSeconds;
+}
+
 /** The 32-byte AES key of an EncodingAESKey (43 characters of base64 without its final "="). */
 export function aesKeyOf(encodingAesKey: string): Buffer {
   if (!/^[A-Za-z0-9+/]{43}$/.test(encodingAesKey)) throw new WechatCryptoError('bad_key', 'EncodingAESKey must be 43 characters of A–Z, a–z, 0–9');

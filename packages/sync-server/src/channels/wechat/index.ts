@@ -5,12 +5,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChannelProvider, ProviderDeps, SendContext, SendResult, SendVeto } from '../provider.js';
 import type { StagedAttachment } from '../../domain/workspace.js';
 import { findInbound } from '../../domain/channelFacts.js';
-import { lastInteraction, WECHAT_TOKEN_MIGRATION } from '../../domain/wechat.js';
+import { bindNonce, lastInteraction, WECHAT_NONCE_MIGRATION, WECHAT_TOKEN_MIGRATION } from '../../domain/wechat.js';
 import { label, localized } from '../label.js';
 import { MAX_ATTACHMENT_BYTES } from '../../attachments/store.js';
 import { ApiError } from '../../errors.js';
 import { egressFetch } from '../../net/egress.js';
-import { signatureMatches, wechatDecrypt, WechatCryptoError } from '../wechat-common/crypto.js';
+import { signatureMatches, staleTimestamp, wechatDecrypt, WechatCryptoError } from '../wechat-common/crypto.js';
 import { parseWechatXml, xmlText, XmlError, MAX_XML_BYTES } from '../wechat-common/xml.js';
 import { WechatApi, multipartFile, type TokenSource } from '../wechat-common/api.js';
 import { flatFields, mapWechatInbound, WechatInbound } from './inbound.js';
@@ -34,6 +34,8 @@ export const WechatOfficialConfig = z
       .meta(label('Message encryption', '消息加解密方式', localized('safe: every message AES-encrypted (recommended); compatible: both; plaintext: none. Use the same as in the Official Account settings.', 'safe 安全模式（推荐）、compatible 兼容模式、plaintext 明文模式：与公众号后台设置保持一致。'))),
     /** The WeChat API (default the real one; tests point it at a fake). */
     apiBaseUrl: HttpUrl.default('https://api.weixin.qq.com').meta(label('API base URL', 'API 地址')),
+    /** Refuse callbacks whose signed timestamp is further than this from our clock (replays); 0 = off. */
+    maxCallbackAgeSeconds: z.number().int().min(0).max(86_400).default(300).meta(label('Callback max age (s)', '回调最大时差（秒）', localized('Callbacks whose signed timestamp differs more from this server\'s clock are refused as replays; 0 turns the check off.', '签名时间戳与本服务器时钟相差超过此值的回调视为重放而拒绝；0 表示不检查。'))),
     timeoutMs: z.number().int().min(100).max(120_000).default(15_000).meta(label('Timeout (ms)', '超时（毫秒）')),
   })
   .meta(label('WeChat · Official Account 公众号', '微信 · 公众号'));
@@ -208,7 +210,7 @@ export function wechatOfficialProvider(opts: WechatOfficialOptions = {}): Channe
     name: 'official',
     configSchema: WechatOfficialConfig as unknown as z.ZodType<Record<string, unknown>>,
     secretsSchema: WechatOfficialSecrets as unknown as z.ZodType<Record<string, string>>,
-    migrations: [WECHAT_TOKEN_MIGRATION],
+    migrations: [WECHAT_TOKEN_MIGRATION, WECHAT_NONCE_MIGRATION],
     send,
     beforeSend,
     async start(d) {
@@ -263,6 +265,7 @@ export function wechatOfficialProvider(opts: WechatOfficialOptions = {}): Channe
           d.logger.warn('wechat: URL verification with a bad signature refused', { inbox: s.inbox.id });
           return forbidden(reply, 'bad signature');
         }
+        if (staleTimestamp(q.data.timestamp, s.cfg.maxCallbackAgeSeconds, now())) return forbidden(reply, 'timestamp too far from the server clock');
         return reply.status(200).header('content-type', 'text/plain; charset=utf-8').send(q.data.echostr);
       });
 
@@ -276,6 +279,10 @@ export function wechatOfficialProvider(opts: WechatOfficialOptions = {}): Channe
         if (!signatureMatches(q.data.signature, [s.sec.token, timestamp, nonce])) {
           d.logger.warn('wechat: callback with a bad signature refused', { inbox: s.inbox.id });
           return forbidden(reply, 'bad signature');
+        }
+        if (staleTimestamp(timestamp, s.cfg.maxCallbackAgeSeconds, now())) {
+          d.logger.warn('wechat: callback with a stale timestamp refused', { inbox: s.inbox.id });
+          return forbidden(reply, 'timestamp too far from the server clock');
         }
         const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : typeof req.body === 'string' ? req.body : (req.rawBody ?? '');
         if (!raw || raw.length > MAX_XML_BYTES) return bad(reply, 'expected an XML body');
@@ -307,6 +314,12 @@ export function wechatOfficialProvider(opts: WechatOfficialOptions = {}): Channe
         } else {
           // Safe mode never accepts plaintext: an attacker who strips the encryption gets nowhere.
           if (s.cfg.encryptMode === 'safe') return forbidden(reply, 'this inbox is in safe mode: plaintext messages are refused');
+          // The signature does not cover a plaintext body: bind the body to its signed (timestamp, nonce).
+          const bodyHash = crypto.createHash('sha256').update(raw).digest('hex');
+          if (!(await bindNonce(d.workspace.db, `${s.inbox.id}:${timestamp}:${nonce}`, bodyHash, now(), 2 * 86_400_000))) {
+            d.logger.warn('wechat: signed parameters replayed with another body refused', { inbox: s.inbox.id });
+            return forbidden(reply, 'these signed parameters came with another body before');
+          }
           fields = flatFields(outer);
         }
         const m = WechatInbound.safeParse(fields);

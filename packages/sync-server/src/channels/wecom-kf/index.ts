@@ -10,7 +10,7 @@ import { label, localized } from '../label.js';
 import { MAX_ATTACHMENT_BYTES } from '../../attachments/store.js';
 import { ApiError } from '../../errors.js';
 import { egressFetch } from '../../net/egress.js';
-import { signatureMatches, wechatDecrypt, WechatCryptoError } from '../wechat-common/crypto.js';
+import { signatureMatches, staleTimestamp, wechatDecrypt, WechatCryptoError } from '../wechat-common/crypto.js';
 import { parseWechatXml, xmlText, MAX_XML_BYTES } from '../wechat-common/xml.js';
 import { WechatApi, multipartFile, type TokenSource } from '../wechat-common/api.js';
 import { KF_STATES, KfMessage, mapKfMessage, ServiceStateAnswer, SyncMsgAnswer } from './protocol.js';
@@ -36,6 +36,8 @@ export const WecomKfConfig = z
      * sessions a human servicer holds in WeCom (2, 3) are never taken over.
      */
     claimUntreatedSessions: z.boolean().default(true).meta(label('Take untreated sessions', '接管未处理的会话')),
+    /** Refuse callbacks whose signed timestamp is further than this from our clock (replays); 0 = off. */
+    maxCallbackAgeSeconds: z.number().int().min(0).max(86_400).default(300).meta(label('Callback max age (s)', '回调最大时差（秒）', localized('Callbacks whose signed timestamp differs more from this server\'s clock are refused as replays; 0 turns the check off.', '签名时间戳与本服务器时钟相差超过此值的回调视为重放而拒绝；0 表示不检查。'))),
     timeoutMs: z.number().int().min(100).max(120_000).default(15_000).meta(label('Timeout (ms)', '超时（毫秒）')),
   })
   .meta(label('WeChat · Customer Service (WeCom) 微信客服', '微信 · 微信客服（企业微信）'));
@@ -366,6 +368,7 @@ export function wecomKfProvider(opts: WecomKfOptions = {}): ChannelProvider {
         const q = CallbackQuery.safeParse(req.query);
         if (!q.success || !q.data.timestamp || !q.data.nonce || !q.data.echostr) return bad(reply, 'expected msg_signature, timestamp, nonce and echostr');
         if (!signatureMatches(q.data.msg_signature, [s.sec.token, q.data.timestamp, q.data.nonce, q.data.echostr])) return forbidden(reply, 'bad msg_signature');
+        if (staleTimestamp(q.data.timestamp, s.cfg.maxCallbackAgeSeconds, now())) return forbidden(reply, 'timestamp too far from the server clock');
         try {
           const plain = wechatDecrypt(s.sec.encodingAesKey, q.data.echostr, s.cfg.corpId);
           return reply.status(200).header('content-type', 'text/plain; charset=utf-8').send(plain.message);
@@ -393,6 +396,7 @@ export function wecomKfProvider(opts: WecomKfOptions = {}): ChannelProvider {
           d.logger.warn('wecom-kf: callback with a bad msg_signature refused', { inbox: s.inbox.id });
           return forbidden(reply, 'bad msg_signature');
         }
+        if (staleTimestamp(q.data.timestamp, s.cfg.maxCallbackAgeSeconds, now())) return forbidden(reply, 'timestamp too far from the server clock');
         let ev: Record<string, string>;
         try {
           const node = parseWechatXml(wechatDecrypt(s.sec.encodingAesKey, encrypted, s.cfg.corpId).message);
