@@ -115,6 +115,7 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
   });
 
   it('a callback pulls with sync_msg (callback token, open_kfid); text and image are stored once; bad signatures pull nothing', async () => {
+    wx.customers.set(CUSTOMER, '张三');
     const hi = await wx.customerSends(CUSTOMER, { msgtype: 'text', text: { content: '你好，发票开错了' } });
     expect(hi.callback).toMatchObject({ status: 200, body: 'success' });
     const m = await eventually(() => byExternal(hi.msgid), 'text pulled');
@@ -123,6 +124,7 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
     expect(call).toMatchObject({ cursor: '', open_kfid: wx.openKfId, limit: 1000 });
     expect(call.token).toMatch(/^ENC/);
     const conv = (await conversationOf(CUSTOMER))!;
+    expect(conv.contactName).toBe('张三'); // kf/customer/batchget
     const contact = toContact((await db().one('SELECT * FROM contacts WHERE id = ?', [conv.contactId]))!);
     expect(contact.identities).toEqual([{ channel: 'wechat', identifier: CUSTOMER }]);
 

@@ -4,7 +4,7 @@ import { decideChannelWindow, type Inbox } from '@goutong/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChannelProvider, ProviderDeps, SendContext, SendResult, SendVeto } from '../provider.js';
 import type { StagedAttachment } from '../../domain/workspace.js';
-import { findInbound } from '../../domain/channelFacts.js';
+import { contactNameByIdentity, findInbound } from '../../domain/channelFacts.js';
 import { advanceKfCursor, claimKfCursor, lastInteraction, releaseKfCursor, WECOM_KF_CURSOR_MIGRATION } from '../../domain/wechat.js';
 import { label, localized } from '../label.js';
 import { MAX_ATTACHMENT_BYTES } from '../../attachments/store.js';
@@ -61,6 +61,10 @@ export interface WecomKfOptions {
   leaseMs?: number;
 }
 
+const CustomerList = z.looseObject({
+  customer_list: z.array(z.looseObject({ external_userid: z.string(), nickname: z.string().max(400).optional() })).max(100).default([]),
+});
+
 const CallbackQuery = z.object({
   msg_signature: z.string().max(64).optional(),
   timestamp: z.string().regex(/^\d{1,13}$/).optional(),
@@ -111,6 +115,30 @@ export function wecomKfProvider(opts: WecomKfOptions = {}): ChannelProvider {
     return { id: staged.id, name: staged.name, mime: staged.mime, size: staged.size, sha256: staged.sha256 };
   }
 
+  /** Customers' nicknames from kf/customer/batchget (null: unknown), for 10 minutes. */
+  const names = new Map<string, { name: string | null; at: number }>();
+  async function nickname(d: ProviderDeps, inbox: Inbox, cfg: WecomKfConfig, secrets: Record<string, string>, user: string): Promise<string | undefined> {
+    const known = await contactNameByIdentity(d.workspace.db, inbox.tenantId, 'wechat', user);
+    if (known !== null && known !== user) return undefined;
+    const key = `${inbox.id}:${user}`;
+    const hit = names.get(key);
+    if (hit && now() - hit.at < 600_000) return hit.name ?? undefined;
+    const a = await apiFor(d, Math.min(cfg.timeoutMs, 5000)).call(tokenSource(cfg, secrets), `${cfg.apiBaseUrl}/cgi-bin/kf/customer/batchget`, () => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ external_userid_list: [user], need_enter_session_context: 0 }),
+    }));
+    let name: string | null = null;
+    if (a.ok) {
+      const list = CustomerList.safeParse(a.json);
+      const c = list.success ? list.data.customer_list.find((x) => x.external_userid === user) : undefined;
+      name = c?.nickname?.trim().slice(0, 200) || null;
+    }
+    if (names.size > 5000) names.clear();
+    names.set(key, { name, at: now() });
+    return name ?? undefined;
+  }
+
   async function store(d: ProviderDeps, inbox: Inbox, cfg: WecomKfConfig, secrets: Record<string, string>, m: KfMessage): Promise<'stored' | 'duplicate' | 'ignored'> {
     if (m.open_kfid && m.open_kfid !== cfg.openKfId) return 'ignored';
     const mapped = mapKfMessage(m);
@@ -126,10 +154,11 @@ export function wecomKfProvider(opts: WecomKfOptions = {}): ChannelProvider {
         d.logger.warn('wecom-kf: media not fetched', { inbox: inbox.id, msgid: m.msgid, error: meta.mediaError });
       }
     }
+    const name = await nickname(d, inbox, cfg, secrets, mapped.externalUserId).catch(() => undefined);
     try {
       const res = await d.ingest(inbox, {
         externalId: m.msgid,
-        from: { identifier: mapped.externalUserId },
+        from: { identifier: mapped.externalUserId, ...(name ? { name } : {}) },
         text: mapped.text,
         kind: mapped.kind === 'event' ? 'event' : mapped.msgKind,
         stagedAttachments,

@@ -116,6 +116,8 @@ export class FakeWechat extends HttpFake {
   readonly kfSent: { touser: string; open_kfid: string; msgid: string; msgtype: string; body: Record<string, unknown> }[] = [];
   readonly sessionStates = new Map<string, { state: number; servicer?: string }>();
   readonly stateTrans: { external_userid: string; service_state: number }[] = [];
+  /** Nicknames kf/customer/batchget answers. */
+  readonly customers = new Map<string, string>();
   private readonly kfCallbackTokens = new Map<string, number>();
 
   // ----- shared -----
@@ -250,6 +252,17 @@ export class FakeWechat extends HttpFake {
       this.kfSent.push({ touser, open_kfid: kf, msgid, msgtype: String(j.msgtype ?? ''), body: j });
       this.kfLog.push({ msgid, open_kfid: kf, external_userid: touser, send_time: Math.floor(this.now() / 1000), origin: 5, msgtype: String(j.msgtype), ...(j.text ? { text: j.text } : {}), ...(j.image ? { image: j.image } : {}) });
       return this.json(res, { errcode: 0, errmsg: 'ok', msgid });
+    }
+    if (p === '/cgi-bin/kf/customer/batchget') {
+      const ids = Array.isArray(j.external_userid_list) ? (j.external_userid_list as unknown[]).map(String) : [];
+      if (ids.length === 0 || ids.length > 100) return this.json(res, { errcode: 40058, errmsg: 'invalid external_userid_list' });
+      const known = ids.filter((id) => this.customers.has(id));
+      return this.json(res, {
+        errcode: 0,
+        errmsg: 'ok',
+        customer_list: known.map((id) => ({ external_userid: id, nickname: this.customers.get(id), avatar: 'http://wx.qlogo.cn/x', gender: 0, unionid: `u_${id}` })),
+        invalid_external_userid: ids.filter((id) => !this.customers.has(id)),
+      });
     }
     if (p === '/cgi-bin/kf/service_state/get') {
       const s = this.sessionStates.get(String(j.external_userid ?? '')) ?? { state: 0 };
