@@ -3,13 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeWechat, fakeXml } from './fakes/fakeWechat.js';
 import { eventually, startChannelServer, type ChannelServer } from './support.js';
 import { wechatOfficialProvider } from '../../src/channels/wechat/index.js';
-
-/** A UUIDv7 for a client command id. */
-export function uuid7(): string {
-  const t = Date.now().toString(16).padStart(12, '0');
-  const r = crypto.randomBytes(10).toString('hex');
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(0, 3)}-${((parseInt(r[3]!, 16) & 3) | 8).toString(16)}${r.slice(4, 7)}-${r.slice(7, 19)}`;
-}
+import { uuid7 } from './wechatSupport.js';
 
 /**
  * The WeChat Official Account (公众号) channel against a fake of WeChat's servers that signs and
@@ -211,6 +205,12 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Official Account (wec
     expect(upl.bytes.equals(png)).toBe(true);
     const img = wx.customSent.filter((x) => x.touser === USER && x.msgtype === 'image');
     expect(img.at(-1)!.body).toEqual({ touser: USER, msgtype: 'image', image: { media_id: upl.mediaId } });
+    // The token expired at WeChat before our cache thought so (42001): renewed once, sent once.
+    wx.expireTokens(wx.appId);
+    const r3 = await s.reply(conv.id, '还有其他问题吗？');
+    await eventually(async () => ((await s.message(r3.body.id))?.status === 'accepted' ? true : null), 'reply accepted after 42001');
+    expect(wx.tokenRequests.length).toBe(tokensBefore + 2);
+    expect(wx.customSent.filter((x) => x.touser === USER && (x.body.text as { content?: string } | undefined)?.content === '还有其他问题吗？')).toHaveLength(1);
   });
 
   it('plaintext mode: a message is stored; the signed parameters replayed with another body are refused', async () => {

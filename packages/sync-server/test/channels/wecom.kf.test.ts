@@ -11,6 +11,7 @@ import { wecomKfProvider, kfMsgId } from '../../src/channels/wecom-kf/index.js';
 import { createTestDatabase } from '../support/pg.js';
 import { api, eventually, loginToken } from '../support/agentClient.js';
 import { FakeWechat } from './fakes/fakeWechat.js';
+import { uuid7 } from './wechatSupport.js';
 
 /**
  * WeChat Customer Service (微信客服) through WeCom against a protocol fake: encrypted callbacks,
@@ -25,6 +26,7 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
   let dropDb: (() => Promise<void>) | null = null;
   let server: RunningServer;
   let admin: ReturnType<typeof api>;
+  let token: string;
   let inboxId: string;
   let email: string;
   let teamId: string;
@@ -47,7 +49,8 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
     server = await startServer({ config, providers: [wecomKfProvider({ now, leaseMs: 5000 })] });
   }
   async function login(): Promise<void> {
-    admin = api(server.url, await loginToken(server.url, email, PASSWORD));
+    token = await loginToken(server.url, email, PASSWORD);
+    admin = api(server.url, token);
     if (inboxId) wx.kfCallbackUrl = `${server.url}/webhooks/wecom-kf/${inboxId}`;
   }
   const db = () => server.db;
@@ -194,6 +197,19 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
     expect(out[0]!.msgid).toBe(kfMsgId(r.body.id, 0));
     expect((await db().one<{ provider_message_id: string }>('SELECT provider_message_id FROM messages WHERE id = ?', [sent.id]))!.provider_message_id).toBe(out[0]!.msgid);
     expect(wx.stateTrans).toContainEqual({ external_userid: CUSTOMER, service_state: 1 });
+    // An image answer: uploaded with media/upload, then send_msg msgtype image.
+    const jpg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), crypto.randomBytes(3000)]);
+    const up = await fetch(`${server.url}/api/v1/attachments?name=${encodeURIComponent('新发票.jpg')}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }, body: jpg });
+    expect(up.status).toBe(201);
+    const id = uuid7();
+    const cmd = await admin('POST', '/api/v1/commands', { commands: [{ type: 'send_reply', id, deviceTime: Date.now(), conversationId: conv.id, text: '', attachments: [await up.json()] }] });
+    expect(cmd.body.results.map((x: { outcome: string }) => x.outcome)).toEqual(['applied']);
+    await eventually(async () => ((await message(id))?.status === 'accepted' ? true : null), 'image answer accepted');
+    const imgOut = wx.kfSent.filter((x) => x.touser === CUSTOMER && x.msgtype === 'image');
+    expect(imgOut).toHaveLength(1);
+    const uploaded = wx.uploads.at(-1)!;
+    expect(uploaded.bytes.equals(jpg)).toBe(true);
+    expect(imgOut[0]!.body).toMatchObject({ open_kfid: wx.openKfId, msgid: kfMsgId(id, 0), image: { media_id: uploaded.mediaId } });
     // Our own message comes back through sync_msg (origin 5): not stored as inbound.
     const before = await inboundCount();
     expect(await storedCursor()).not.toBe(endCursor()); // our message is in the log, not pulled yet
@@ -233,10 +249,10 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
     } finally {
       skew = 0;
     }
-    // Quota: one answer went out already; four more are fine, the sixth is refused.
-    for (let i = 0; i < 4; i++) {
+    // Quota: two answers (text, image) went out already; three more are fine, the sixth is refused.
+    for (let i = 0; i < 3; i++) {
       const r = await reply(conv.id, `补充说明 ${i + 1}`);
-      await eventually(async () => ((await message(r.body.id))?.status === 'accepted' ? true : null), `answer ${i + 2} accepted`);
+      await eventually(async () => ((await message(r.body.id))?.status === 'accepted' ? true : null), `answer ${i + 3} accepted`);
     }
     const sixth = await reply(conv.id, '第六条');
     const f = await eventually(async () => {
@@ -245,5 +261,10 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
     }, 'sixth refused');
     expect(f.statusReason).toContain('5 messages were already sent');
     expect(wx.kfSent.filter((x) => x.touser === CUSTOMER)).toHaveLength(5);
+    // The customer writes again: a new allowance.
+    const again = await wx.customerSends(CUSTOMER, { msgtype: 'text', text: { content: '好的，谢谢' } });
+    await eventually(() => byExternal(again.msgid), 'pulled');
+    const r = await reply(conv.id, '不客气');
+    await eventually(async () => ((await message(r.body.id))?.status === 'accepted' ? true : null), 'answer after the customer wrote again');
   });
 });
