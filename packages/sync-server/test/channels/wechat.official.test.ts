@@ -53,6 +53,14 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Official Account (wec
     expect(JSON.stringify(bad.body)).toContain('appId');
     const doc = await s.admin('GET', '/api/v1/openapi.json');
     expect(JSON.stringify(doc.body)).toContain('/webhooks/wechat/{inboxId}');
+    // The admin forms are generated from these schemas: titles in English and Chinese.
+    const cfg = doc.body.components.schemas['Provider.wechat/official.config'];
+    expect(cfg.properties.appId).toMatchObject({ title: 'AppID', 'x-i18n': { 'zh-CN': { title: '开发者ID (AppID)' } } });
+    const sec = doc.body.components.schemas['Provider.wechat/official.secrets'];
+    expect(Object.keys(sec.properties).sort()).toEqual(['appSecret', 'encodingAesKey', 'token']);
+    expect(sec.properties.encodingAesKey['x-i18n']['zh-CN'].title).toBe('消息加解密密钥 (EncodingAESKey)');
+    const kf = doc.body.components.schemas['Provider.wechat/wecom-kf.config'];
+    expect(kf.properties.openKfId['x-i18n']['zh-CN'].title).toBe('客服账号ID (open_kfid)');
   });
 
   it('URL verification: echoes echostr for the right signature, 403 for a wrong token', async () => {
