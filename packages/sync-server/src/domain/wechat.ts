@@ -81,10 +81,11 @@ export interface LastInteraction {
   sentSince: number;
 }
 
-export async function lastInteraction(db: Db, inboxId: string, contactId: string): Promise<LastInteraction> {
+/** `messagesOnly`: events (WeCom's enter_session) do not open the window, only the customer's messages. */
+export async function lastInteraction(db: Db, inboxId: string, contactId: string, opts: { messagesOnly?: boolean } = {}): Promise<LastInteraction> {
   const r = await db.one<{ server_time: number | string; device_time: number | string | null; kind: string; meta: string }>(
     `SELECT m.server_time, m.device_time, m.kind, m.meta FROM messages m JOIN conversations c ON c.id = m.conversation_id
-     WHERE m.inbox_id = ? AND c.contact_id = ? AND m.direction = 'in' ORDER BY m.server_time DESC, m.id DESC LIMIT 1`,
+     WHERE m.inbox_id = ? AND c.contact_id = ? AND m.direction = 'in'${opts.messagesOnly ? " AND m.kind <> 'event'" : ''} ORDER BY m.server_time DESC, m.id DESC LIMIT 1`,
     [inboxId, contactId],
   );
   if (!r) return { at: null, event: null, sentSince: 0 };

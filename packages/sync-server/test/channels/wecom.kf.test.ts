@@ -234,6 +234,22 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
     expect(wx.kfSent.filter((x) => x.touser === HELD)).toHaveLength(0);
   });
 
+  it('entering the session is a conversation event; it does not open the reply window', async () => {
+    const NEWBIE = 'wmNEWBIE_from_menu';
+    await wx.kfEvent({ event_type: 'enter_session', external_userid: NEWBIE, scene: 'menu' });
+    const conv = await eventually(() => conversationOf(NEWBIE), 'enter_session stored');
+    expect(conv.waitingSince).toBeNull();
+    const msgs = (await db().all('SELECT * FROM messages WHERE conversation_id = ?', [conv.id])).map(toMessage);
+    expect(msgs.map((m) => [m.kind, m.meta.event, m.meta.scene])).toEqual([['event', 'enter_session', 'menu']]);
+    const r = await reply(conv.id, '欢迎');
+    const failed = await eventually(async () => {
+      const x = await message(r.body.id);
+      return x?.status === 'failed' ? x : null;
+    }, 'answer before the customer wrote failed');
+    expect(failed.statusReason).toContain('has not written');
+    expect(wx.kfSent.filter((x) => x.touser === NEWBIE)).toHaveLength(0);
+  });
+
   it('outside the 48-hour window, or after 5 answers, nothing is sent and the reason says why', async () => {
     const conv = (await conversationOf(CUSTOMER))!;
     const sentBefore = wx.kfSent.length;

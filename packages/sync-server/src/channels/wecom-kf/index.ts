@@ -329,7 +329,7 @@ export function wecomKfProvider(opts: WecomKfOptions = {}): ChannelProvider {
   }
 
   async function beforeSend(ctx: SendContext, d: ProviderDeps): Promise<SendVeto | null> {
-    const last = await lastInteraction(d.workspace.db, ctx.inbox.id, ctx.contact.id);
+    const last = await lastInteraction(d.workspace.db, ctx.inbox.id, ctx.contact.id, { messagesOnly: true });
     const w = decideChannelWindow('wecom_kf', { lastUserInteractionAt: last.at, sentSinceInteraction: last.sentSince, now: now() });
     return w.open ? null : { reason: w.reason, code: w.code };
   }
