@@ -35,7 +35,7 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
   wx.now = now;
   const CUSTOMER = 'wmCUSTOMER_zhang_0001';
 
-  async function boot(): Promise<void> {
+  async function bootOne(): Promise<RunningServer> {
     const config = loadConfig({
       PORT: '0',
       HOST: '127.0.0.1',
@@ -46,7 +46,10 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
       GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1',
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     });
-    server = await startServer({ config, providers: [wecomKfProvider({ now, leaseMs: 5000 })] });
+    return startServer({ config, providers: [wecomKfProvider({ now, leaseMs: 5000 })] });
+  }
+  async function boot(): Promise<void> {
+    server = await bootOne();
   }
   async function login(): Promise<void> {
     token = await loginToken(server.url, email, PASSWORD);
@@ -181,6 +184,35 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Customer Service (wec
     expect(await inboundCount()).toBe(before + 6);
     for (const id of [...sent, ...later]) expect(await count('SELECT COUNT(*) AS n FROM messages WHERE inbox_id = ? AND external_id = ?', [inboxId, id])).toBe(1);
     wx.kfPageSize = 1000;
+  });
+
+  it.runIf(dialect === 'postgres')('two server processes on one database, both called back at once: every message stored once, one pull at a time', async () => {
+    const second = await bootOne();
+    try {
+      wx.kfPageSize = 3;
+      const before = await inboundCount();
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) ids.push((await wx.customerSends(`wmMULTI_${i % 3}`, { msgtype: 'text', text: { content: `并发 ${i}` } }, { callback: false })).msgid);
+      const callsBefore = wx.syncCalls.length;
+      const results = await Promise.all([
+        wx.kfNotify(),
+        wx.kfNotify({ url: `${second.url}/webhooks/wecom-kf/${inboxId}` }),
+        wx.kfNotify(),
+        wx.kfNotify({ url: `${second.url}/webhooks/wecom-kf/${inboxId}` }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      await eventually(async () => ((await inboundCount()) === before + 10 ? true : null), 'ten stored');
+      await eventually(async () => ((await storedCursor()) === endCursor() ? true : null), 'cursor at the end');
+      for (const id of ids) expect(await count('SELECT COUNT(*) AS n FROM messages WHERE inbox_id = ? AND external_id = ?', [inboxId, id])).toBe(1);
+      // Pulls never overlapped: each page was asked for once, in order (a later pull starts at the end).
+      const cursors = wx.syncCalls.slice(callsBefore).map((c) => c.cursor);
+      const firstPass = cursors.slice(0, 4);
+      expect(new Set(firstPass).size).toBe(4); // 3 + 3 + 3 + 1 pages from where we were
+      expect(cursors.slice(4).every((c) => c === endCursor())).toBe(true);
+    } finally {
+      wx.kfPageSize = 1000;
+      await second.close();
+    }
   });
 
   it('an answer takes the untreated session (service_state 0 → 1) and goes out with send_msg and our msgid', async () => {

@@ -348,8 +348,9 @@ export class FakeWechat extends HttpFake {
   }
 
   /** POSTs the encrypted kf_msg_or_event callback (a fresh sync token, valid 10 minutes). */
-  async kfNotify(opts: { token?: string } = {}): Promise<CallbackResult> {
-    if (!this.kfCallbackUrl) throw new Error('kfCallbackUrl not set');
+  async kfNotify(opts: { token?: string; url?: string } = {}): Promise<CallbackResult> {
+    const target = opts.url ?? this.kfCallbackUrl;
+    if (!target) throw new Error('kfCallbackUrl not set');
     const syncToken = `ENC${rand(12)}`;
     this.kfCallbackTokens.set(syncToken, this.now());
     const inner = fakeXml({ ToUserName: this.corpId, CreateTime: Math.floor(this.now() / 1000), MsgType: 'event', Event: 'kf_msg_or_event', Token: syncToken, OpenKfId: this.openKfId });
@@ -358,7 +359,7 @@ export class FakeWechat extends HttpFake {
     const nonce = String(crypto.randomInt(1e8, 2e9));
     const q = new URLSearchParams({ msg_signature: sha1(opts.token ?? this.kfToken, timestamp, nonce, enc), timestamp, nonce });
     const body = fakeXml({ ToUserName: this.corpId, AgentID: '', Encrypt: enc });
-    const url = `${this.kfCallbackUrl}?${q.toString()}`;
+    const url = `${target}?${q.toString()}`;
     const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body });
     return { status: r.status, body: await r.text(), url, xml: body };
   }
