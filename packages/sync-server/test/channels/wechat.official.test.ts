@@ -249,6 +249,26 @@ describe.each([['sqlite'], ['postgres']] as const)('WeChat Official Account (wec
     }
   });
 
+  it('renews the access token before expires_in runs out (no call fails for it)', async () => {
+    const conv = (await s.conversations(inboxId)).find((c) => c.contactName === USER)!;
+    wx.expiresIn = 400;
+    wx.revokeTokens(wx.appId); // the next call gets 40001 and a token living 400 s
+    try {
+      const r1 = await s.reply(conv.id, '第一条');
+      await eventually(async () => ((await s.message(r1.body.id))?.status === 'accepted' ? true : null), 'first accepted');
+      const tokens = wx.tokenRequests.length;
+      const errors = wx.tokenErrors.length;
+      skew += 150_000; // 250 s left: inside the 5-minute margin, renewed before use
+      const r2 = await s.reply(conv.id, '第二条');
+      await eventually(async () => ((await s.message(r2.body.id))?.status === 'accepted' ? true : null), 'second accepted');
+      expect(wx.tokenRequests.length).toBe(tokens + 1);
+      expect(wx.tokenErrors.length).toBe(errors);
+    } finally {
+      skew = 0;
+      wx.expiresIn = 7200;
+    }
+  });
+
   it('outside the 48-hour window the answer is refused with a clear, final reason and nothing reaches WeChat', async () => {
     const conv = (await s.conversations(inboxId)).find((c) => c.contactName === USER)!;
     const sentBefore = wx.customSent.length;

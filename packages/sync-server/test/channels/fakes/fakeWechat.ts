@@ -97,6 +97,8 @@ export class FakeWechat extends HttpFake {
   readonly customSent: { touser: string; msgtype: string; body: Record<string, unknown>; token: string }[] = [];
   readonly uploads: { mediaId: string; name: string; mime: string; bytes: Buffer; field: string }[] = [];
   readonly mediaGets: string[] = [];
+  /** Calls refused for their access_token (40014, 40001, 42001), in order. */
+  readonly tokenErrors: number[] = [];
   /** Token requests per app key (appid or corpid). */
   readonly tokenRequests: string[] = [];
   private msgSeq = 6054768590064713728n;
@@ -176,7 +178,10 @@ export class FakeWechat extends HttpFake {
       return this.json(res, { errcode: 0, errmsg: 'ok', ...this.issue(this.corpId) });
     }
     const auth = this.checkToken(url);
-    if (!auth.ok) return this.json(res, { errcode: auth.errcode, errmsg: auth.errmsg });
+    if (!auth.ok) {
+      this.tokenErrors.push(auth.errcode);
+      return this.json(res, { errcode: auth.errcode, errmsg: auth.errmsg });
+    }
     const fail = this.failCodes.shift();
     if (fail !== undefined) return this.json(res, { errcode: fail, errmsg: `injected ${fail}` });
 
