@@ -4,3 +4,5 @@ export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
 export * from './opsEvents.js';
+export * from './reports.js';
+export * from './suggest.js';
