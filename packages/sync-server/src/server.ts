@@ -30,6 +30,7 @@ import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
 import { registerTestRoutes } from './http/testRoutes.js';
 import { registerReportRoutes } from './http/reportRoutes.js';
+import { registerContactRoutes } from './http/contactRoutes.js';
 
 export const VERSION = '0.1.0';
 
@@ -105,6 +106,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerCannedRoutes(http, { auth, workspace });
   registerTestRoutes(http, { auth, clock });
   registerReportRoutes(http, { auth, workspace, now: clock.now });
+  registerContactRoutes(http, { auth, workspace, now: clock.now });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');

@@ -6,3 +6,4 @@ export * from './businessHours.js';
 export * from './opsEvents.js';
 export * from './reports.js';
 export * from './suggest.js';
+export * from './contactMerge.js';

@@ -148,6 +148,16 @@ CREATE TABLE tenant_pricing (tenant_id TEXT PRIMARY KEY, value TEXT NOT NULL, up
 CREATE TABLE suggestion_picks (tenant_id TEXT NOT NULL, pick_key TEXT NOT NULL, picks {{bigint}} NOT NULL, PRIMARY KEY (tenant_id, pick_key))
 `,
   },
+  {
+    id: 301,
+    name: 'customer 360: contact merges (undoable)',
+    sql: `
+CREATE TABLE contact_merges (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, target_id TEXT NOT NULL, source_id TEXT NOT NULL, record TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, undone_at {{bigint}});
+CREATE INDEX contact_merges_target ON contact_merges (tenant_id, target_id)
+`,
+  },
 ];
 
 /** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */
