@@ -5,3 +5,6 @@ export * from './eventRules.js';
 export * from './businessHours.js';
 export * from './opsEvents.js';
 export * from './channelWindow.js';
+export * from './reports.js';
+export * from './suggest.js';
+export * from './contactMerge.js';
