@@ -44,6 +44,13 @@ const en = {
     channel: 'Channel',
     empty: 'No data in this period',
   },
+  suggest: {
+    title: 'Suggested replies',
+    offline: 'from this device',
+    use: 'Use',
+    useLabel: 'Use the suggestion “{text}”',
+    source: { canned: 'Canned response', history: 'Past answer' },
+  },
 };
 
 const zhCN: typeof en = {
@@ -90,6 +97,13 @@ const zhCN: typeof en = {
     transfers: '转接',
     channel: '渠道',
     empty: '该时间段内没有数据',
+  },
+  suggest: {
+    title: '推荐回复',
+    offline: '来自本设备',
+    use: '使用',
+    useLabel: '使用推荐“{text}”',
+    source: { canned: '快捷回复', history: '历史回答' },
   },
 };
 
