@@ -4,3 +4,4 @@ export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
 export * from './ivr.js';
+export * from './transcripts.js';

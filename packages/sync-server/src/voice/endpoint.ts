@@ -262,9 +262,9 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
         return null;
       }
     };
-    let dialog: Dialog;
-    const call = new SipCall(callId, { user: safeUser(fromUri), displayName: display, uri: fromUri }, { user: safeUser(uriOf(toH)), uri: uriOf(toH) }, rtp, () => this.bye(dialog));
-    dialog = {
+    const holder: { dialog: Dialog | null } = { dialog: null };
+    const call = new SipCall(callId, { user: safeUser(fromUri), displayName: display, uri: fromUri }, { user: safeUser(uriOf(toH)), uri: uriOf(toH) }, rtp, () => (holder.dialog ? this.bye(holder.dialog) : Promise.resolve()));
+    const dialog: Dialog = {
       call,
       localTag,
       remoteTarget: uriOf(header(invite, 'contact') ?? fromUri),
@@ -277,6 +277,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
       answer,
       acked: false,
     };
+    holder.dialog = dialog;
     this.dialogs.set(callId, dialog);
     rtp.on('dtmf', (ev) => {
       const d = DTMF_EVENTS[ev];
