@@ -111,7 +111,8 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
     this.socket = s;
     this.port = s.address().port;
     this.regCallId = newCallId(this.opts.host);
-    if (this.opts.registrar) await this.register().catch((e: unknown) => this.emit('error', e instanceof Error ? e : new Error(String(e))));
+    // registration runs in the background (retried): the endpoint answers calls routed to it either way
+    if (this.opts.registrar) void this.register().catch((e: unknown) => this.registerFailed(e));
   }
 
   async stop(): Promise<void> {
@@ -176,6 +177,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
     };
     const res = await this.request(req, { address: r.host, port: r.port });
     if (res.status !== 200) throw new Error(`REGISTER answered ${res.status} ${res.reason}`);
+    if (!this.socket) return;
     if (expires === 0) {
       this.registered = false;
       return;
@@ -183,11 +185,15 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
     this.registered = true;
     this.emit('registered');
     const granted = Number(/expires=(\d+)/i.exec(header(res, 'contact') ?? '')?.[1] ?? header(res, 'expires') ?? expires) || expires;
-    this.regTimer = setTimeout(() => void this.register().catch((e: unknown) => {
-      this.registered = false;
-      this.emit('error', e instanceof Error ? e : new Error(String(e)));
-      this.regTimer = setTimeout(() => void this.register().catch(() => undefined), 5000);
-    }), Math.max(5, granted / 2) * 1000);
+    this.regTimer = setTimeout(() => void this.register().catch((e: unknown) => this.registerFailed(e)), Math.max(5, granted / 2) * 1000);
+    this.regTimer.unref();
+  }
+
+  private registerFailed(e: unknown): void {
+    this.registered = false;
+    this.emit('error', e instanceof Error ? e : new Error(String(e)));
+    if (!this.socket) return;
+    this.regTimer = setTimeout(() => void this.register().catch((err: unknown) => this.registerFailed(err)), 5000);
     this.regTimer.unref();
   }
 

@@ -110,7 +110,18 @@ export class VoiceService {
 
   /** Starts, restarts or stops IVR endpoints after the voice inboxes' config. */
   async reconcile(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.reconciling) return;
+    this.reconciling = true;
+    try {
+      await this.reconcileOnce();
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  private reconciling = false;
+
+  private async reconcileOnce(): Promise<void> {
     const want = new Map<string, { s: Settings; ivr: IvrSettings; key: string }>();
     for (const id of await voiceInboxIds(this.deps.workspace.db)) {
       const s = await this.deps.inboxSettings(id);
