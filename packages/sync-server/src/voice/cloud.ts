@@ -92,7 +92,7 @@ const tokens = new Map<string, { id: string; expiresAt: number }>();
 
 /** An NLS token (CreateToken), cached per access key until a minute before it expires. */
 export async function aliyunToken(o: CloudOptions, signal?: AbortSignal): Promise<string> {
-  const key = `${o.endpoints.aliyunTokenUrl ?? ''}|${o.secrets['aliyunAccessKeyId'] ?? ''}`;
+  const key = `${o.endpoints.aliyunTokenUrl ?? ''}|${o.secrets['aliyunAccessKeyId'] ?? ''}|${crypto.createHash('sha256').update(o.secrets['aliyunAccessKeySecret'] ?? '').digest('hex')}`;
   const now = (o.now ?? Date.now)();
   const hit = tokens.get(key);
   if (hit && hit.expiresAt - 60_000 > now) return hit.id;
@@ -186,7 +186,6 @@ async function tencentCall(o: CloudOptions, service: 'tts' | 'asr', action: stri
     headers: {
       authorization: tc3Authorization({ secretId, secretKey, service, host: url.host, timestamp, payload }),
       'content-type': 'application/json; charset=utf-8',
-      host: url.host,
       'x-tc-action': action,
       'x-tc-timestamp': String(timestamp),
       'x-tc-version': version,
