@@ -11,6 +11,7 @@ import { freePort } from '../peers/process.js';
 import { eventually, startChannelServer, type ChannelServer } from '../channels/support.js';
 import { missingVoicePeers, startKamailio, startSipp, type Kamailio } from './sipPeers.js';
 import { TestPhone } from './testPhone.js';
+import { FakeAliyunNls } from '../channels/fakes/fakeSpeech.js';
 
 const missing = missingVoicePeers();
 if (missing) throw new Error(missing);
@@ -142,5 +143,69 @@ describe('IVR media endpoint with Kamailio and SIPp', () => {
     const wav = readWav(await import('node:fs').then((fs) => fs.promises.readFile(recording!.file)));
     expect(wav.rate).toBe(8000);
     expect(rms(wav.pcm)).toBeGreaterThan(300);
+  }, 120_000);
+
+  it('out of hours: the closed menu, a key by SIP INFO to voicemail; a cloud TTS that fails leaves the call working (espeak-ng speaks)', async () => {
+    const nls = new FakeAliyunNls();
+    await nls.start();
+    nls.failNext = 1000; // the cloud is down for this call
+    const CLOSED = 'We are closed.';
+    const CLOSED_MENU = 'To leave a message press three.';
+    const r = await s.admin('PATCH', `/api/v1/inboxes/${inboxId}`, {
+      config: {
+        wsUrl: `ws://127.0.0.1:${k.sipPort}`,
+        domain: 'lab.test',
+        speech: { aliyunTokenUrl: `${nls.baseUrl}/token`, aliyunTtsUrl: `${nls.baseUrl}/stream/v1/tts` },
+        ivr: {
+          enabled: true,
+          sipPort: (await s.admin('GET', '/api/v1/voice/ivr')).body.items[0].port,
+          registrar: `127.0.0.1:${k.sipPort}`,
+          tts: 'aliyun',
+          // never open: every call is out of hours
+          hours: { timeZone: 'Asia/Shanghai', weekly: [] },
+          inHours: { greeting: GREETING, prompt: MENU, options: { '2': { type: 'queue', teamId: salesTeam } } },
+          outOfHours: { greeting: CLOSED, prompt: CLOSED_MENU, options: { '3': { type: 'voicemail' } } },
+          voicemailPrompt: VM,
+          goodbye: BYE,
+        },
+        transcription: { provider: 'none' },
+      },
+      secrets: { aliyunAccessKeyId: nls.accessKeyId, aliyunAccessKeySecret: nls.accessKeySecret, aliyunAppKey: nls.appKey },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const phone = new TestPhone();
+    const rtpPort = await phone.open();
+    // SIPp: INFO Signal=3 after 2.5 s, talks 9 s, hangs up
+    const sipp = await startSipp(k.sipPort, 'ivr-info.xml', 'ivr', { rtp_port: String(rtpPort), caller: '15550002', digit: '3' });
+    try {
+      const closed = await tts.synthesize({ text: CLOSED, language: 'en' });
+      await phone.waitPackets(frames(closed.length), 30_000);
+      const heard = decodeG711('PCMU', Buffer.concat(phone.packets.slice(0, frames(closed.length)).map((p) => p.payload)));
+      let dot = 0;
+      for (let i = 0; i < closed.length; i++) dot += heard[i]! * closed[i]!;
+      expect(dot / (closed.length * rms(closed) * rms(heard.subarray(0, closed.length)))).toBeGreaterThan(0.9);
+      const vm = await tts.synthesize({ text: VM, language: 'en' });
+      // after the key: the voicemail prompt and the beep, then the caller talks
+      await phone.waitPackets(frames(closed.length) + frames(vm.length) + frames(beep().length), 30_000);
+      await phone.talk(await tts.synthesize({ text: 'Please call me back tomorrow morning', language: 'en' }));
+      const res = await sipp.done;
+      expect(res.code, res.output).toBe(0);
+    } finally {
+      phone.close();
+      await sipp.stop();
+      await nls.stop();
+    }
+    expect(nls.log.length).toBeGreaterThan(0); // the cloud was asked (and failed)
+    const msg = await eventually(async () => {
+      const convs = await s.conversations(inboxId);
+      for (const c of convs) {
+        const m = (await s.messages(c.id)).find((x) => (x.meta['ivr'] as { variant?: string } | undefined)?.variant === 'out_of_hours');
+        if (m) return m;
+      }
+      return null;
+    }, 'the out-of-hours voicemail', 20_000);
+    expect(msg.meta['ivr']).toMatchObject({ variant: 'out_of_hours', digit: '3', action: 'voicemail', keys: [{ digit: '3', via: 'info' }] });
+    expect(msg.meta['transcript']).toBeUndefined();
+    expect(msg.text).toMatch(/^Voicemail · 0:0\d$/);
   }, 120_000);
 });
