@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cachedTts, espeakTts, type TextToSpeech } from '../../src/voice/tts.js';
 import { pocketsphinxAsr } from '../../src/voice/asr.js';
-import { decodeG711, encodeG711, readWav, rms, wavFile, SAMPLE_RATE } from '../../src/voice/audio.js';
+import { decodeG711, encodeG711, readWav, rms, SAMPLE_RATE } from '../../src/voice/audio.js';
 import { runPipeline } from '../../src/voice/proc.js';
 import { toPinyinWithTones, unknownHanzi } from '../../src/voice/pinyin.js';
 
