@@ -162,12 +162,15 @@ export class VoiceService {
       return;
     }
     const from = call.from.user ?? call.from.uri;
-    await runIvrSession(call, ivr, {
+    const started = Date.now();
+    let voicemail = false;
+    const outcome = await runIvrSession(call, ivr, {
       tts: this.ttsFor(s, ivr),
       now: () => Date.now(),
       log: (msg, data) => this.deps.logger.warn(msg, { inbox: inboxId, ...data }),
       ...(this.o.onQueue ? { onQueue: this.o.onQueue } : {}),
       onVoicemail: async (v) => {
+        voicemail = true;
         await storeVoicemail(
           this.deps,
           s.inbox,
@@ -183,6 +186,16 @@ export class VoiceService {
           'audio/wav',
         );
       },
+    });
+    if (voicemail) return;
+    // A call that ended in the IVR without a voicemail is still a call on the conversation (missed).
+    const seconds = Math.round((Date.now() - started) / 1000);
+    await this.deps.ingest(s.inbox, {
+      externalId: `ivr-call:${call.callId}`,
+      from: { identifier: from, ...(call.from.displayName ? { name: call.from.displayName } : {}) },
+      text: `IVR · ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`,
+      kind: 'call',
+      meta: { call: { direction: 'in', outcome: outcome.action === 'hangup' ? 'missed' : 'transferred', durationSeconds: seconds, callId: call.callId }, ivr: outcome },
     });
   }
 

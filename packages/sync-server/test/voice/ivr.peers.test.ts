@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sipVoiceProvider } from '../../src/channels/voice/index.js';
 import { decodeG711, encodeG711, readWav, rms, FRAME_SAMPLES, beep } from '../../src/voice/audio.js';
 import { espeakTts } from '../../src/voice/tts.js';
-import { freePort } from '../peers/process.js';
+import path from 'node:path';
+import { freePort, SHARED_PEERS } from '../peers/process.js';
 import { eventually, startChannelServer, type ChannelServer } from '../channels/support.js';
 import { missingVoicePeers, startKamailio, startSipp, type Kamailio } from './sipPeers.js';
 import { TestPhone } from './testPhone.js';
@@ -208,4 +209,25 @@ describe('IVR media endpoint with Kamailio and SIPp', () => {
     expect(msg.meta['transcript']).toBeUndefined();
     expect(msg.text).toMatch(/^Voicemail · 0:0\d$/);
   }, 120_000);
+
+  it('a caller who hangs up in the menu leaves a missed call on the conversation', async () => {
+    // shared/peers/sipp/uac-rr.xml: INVITE, ACK, 1 s, BYE (SIPp's own media port gets the RTP)
+    const sipp = await startSipp(k.sipPort, path.join(SHARED_PEERS, 'sipp/uac-rr.xml'), 'ivr', {});
+    try {
+      const res = await sipp.done;
+      expect(res.code, res.output).toBe(0);
+    } finally {
+      await sipp.stop();
+    }
+    const call = await eventually(async () => {
+      for (const c of await s.conversations(inboxId)) {
+        const m = (await s.messages(c.id)).find((x) => x.kind === 'call');
+        if (m) return m;
+      }
+      return null;
+    }, 'the missed IVR call', 20_000);
+    expect(call.direction).toBe('in');
+    expect(call.meta['call']).toMatchObject({ direction: 'in', outcome: 'missed' });
+    expect(call.meta['ivr']).toMatchObject({ action: 'hangup', digit: null, keys: [] });
+  }, 60_000);
 });

@@ -51,7 +51,7 @@ export async function startSipp(sipPort: number, scenario: string, service: stri
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'goutong-sipp-'));
   const port = await freePort('tcp+udp');
   const args = [
-    `127.0.0.1:${sipPort}`, '-sf', path.join(here, 'sipp', scenario), '-s', service, '-i', '127.0.0.1', '-p', String(port), '-m', '1', '-l', '1',
+    `127.0.0.1:${sipPort}`, '-sf', path.isAbsolute(scenario) ? scenario : path.join(here, 'sipp', scenario), '-s', service, '-i', '127.0.0.1', '-p', String(port), '-m', '1', '-l', '1',
     '-nostdin', '-trace_err', '-timeout', `${Math.ceil(timeoutMs / 1000)}s`, '-timeout_error',
     ...Object.entries(keys).flatMap(([k, v]) => ['-key', k, v]),
   ];
