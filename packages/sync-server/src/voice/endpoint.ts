@@ -30,7 +30,7 @@ export interface SipEndpointOptions {
   /** The SIP user the endpoint answers as (and registers). */
   user: string;
   /** Register with this registrar (Kamailio) so calls to user@domain reach the endpoint; absent: addressed directly. */
-  registrar?: { host: string; port: number; domain: string; expires?: number };
+  registrar?: { host: string; port: number; domain: string; expires?: number; /** Digest password (RFC 2617/3261) when the registrar challenges. */ password?: string };
 }
 
 /** A call the endpoint answered. */
@@ -155,7 +155,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
     });
   }
 
-  private async register(expires = this.opts.registrar?.expires ?? 300): Promise<void> {
+  private async register(expires = this.opts.registrar?.expires ?? 300, auth?: [string, string]): Promise<void> {
     const r = this.opts.registrar!;
     const aor = `sip:${this.opts.user}@${r.domain}`;
     const req: SipRequest = {
@@ -172,10 +172,17 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
         ['contact', this.contact],
         ['expires', String(expires)],
         ['user-agent', 'Goutong IVR'],
+        ...(auth ? [auth] : []),
       ],
       body: '',
     };
     const res = await this.request(req, { address: r.host, port: r.port });
+    if ((res.status === 401 || res.status === 407) && !auth && r.password !== undefined) {
+      const challenge = header(res, res.status === 401 ? 'www-authenticate' : 'proxy-authenticate');
+      if (!challenge) throw new Error(`REGISTER answered ${res.status} without a challenge`);
+      const value = digestAuthorization({ challenge, method: 'REGISTER', uri: req.uri, user: this.opts.user, password: r.password, cnonce: crypto.randomBytes(8).toString('hex'), nc: 1 });
+      return this.register(expires, [res.status === 401 ? 'authorization' : 'proxy-authorization', value]);
+    }
     if (res.status !== 200) throw new Error(`REGISTER answered ${res.status} ${res.reason}`);
     if (!this.socket) return;
     if (expires === 0) {
@@ -368,3 +375,22 @@ export function infoDigit(m: SipRequest): string | null {
 }
 
 export { paramOf };
+
+/** A Digest `Authorization` value (RFC 2617 as SIP uses it, MD5, `qop=auth` when offered) answering a challenge. */
+export function digestAuthorization(o: { challenge: string; method: string; uri: string; user: string; password: string; cnonce: string; nc: number }): string {
+  const p = (k: string) => new RegExp(`${k}="?([^",]+)"?`, 'i').exec(o.challenge)?.[1] ?? null;
+  const realm = p('realm') ?? '';
+  const nonce = p('nonce') ?? '';
+  const opaque = p('opaque');
+  const qop = (p('qop') ?? '').split(/\s*,\s*/).includes('auth') ? 'auth' : null;
+  const md5 = (s: string) => crypto.createHash('md5').update(s, 'utf8').digest('hex');
+  const ha1 = md5(`${o.user}:${realm}:${o.password}`);
+  const ha2 = md5(`${o.method}:${o.uri}`);
+  const nc = o.nc.toString(16).padStart(8, '0');
+  const response = qop ? md5(`${ha1}:${nonce}:${nc}:${o.cnonce}:${qop}:${ha2}`) : md5(`${ha1}:${nonce}:${ha2}`);
+  return [
+    `Digest username="${o.user}"`, `realm="${realm}"`, `nonce="${nonce}"`, `uri="${o.uri}"`, `response="${response}"`, 'algorithm=MD5',
+    ...(qop ? [`qop=${qop}`, `nc=${nc}`, `cnonce="${o.cnonce}"`] : []),
+    ...(opaque ? [`opaque="${opaque}"`] : []),
+  ].join(', ');
+}

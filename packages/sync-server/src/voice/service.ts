@@ -127,7 +127,7 @@ export class VoiceService {
       const s = await this.deps.inboxSettings(id);
       const ivr = s ? parsed(IvrSettings, s.config['ivr']) : null;
       if (!s || !ivr?.enabled) continue;
-      want.set(id, { s, ivr, key: JSON.stringify([ivr.sipHost, ivr.sipPort, ivr.sipUser, ivr.registrar ?? null]) });
+      want.set(id, { s, ivr, key: JSON.stringify([ivr.sipHost, ivr.sipPort, ivr.sipUser, ivr.registrar ?? null, s.secrets[`password:${ivr.sipUser}`] ?? null, s.config['domain'] ?? null]) });
     }
     for (const [id, cur] of this.endpoints) {
       if (want.get(id)?.key === cur.key) continue;
@@ -141,7 +141,9 @@ export class VoiceService {
         host: w.ivr.sipHost,
         port: w.ivr.sipPort,
         user: w.ivr.sipUser,
-        ...(rh && rp ? { registrar: { host: rh, port: Number(rp), domain: parsed(IvrDomain, w.s.config)?.domain ?? rh } } : {}),
+        ...(rh && rp
+          ? { registrar: { host: rh, port: Number(rp), domain: parsed(IvrDomain, w.s.config)?.domain ?? rh, ...(w.s.secrets[`password:${w.ivr.sipUser}`] ? { password: w.s.secrets[`password:${w.ivr.sipUser}`]! } : {}) } }
+          : {}),
       });
       endpoint.on('error', (e) => this.deps.logger.warn('voice: SIP endpoint', { inbox: id, error: e.message }));
       endpoint.on('call', (call) => void this.onCall(id, call).catch((e: unknown) => this.deps.logger.error('voice: IVR call failed', { inbox: id, error: String(e) })));
