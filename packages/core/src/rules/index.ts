@@ -5,3 +5,4 @@ export * from './eventRules.js';
 export * from './businessHours.js';
 export * from './ivr.js';
 export * from './transcripts.js';
+export * from './opsEvents.js';
