@@ -120,6 +120,7 @@ export class VoiceService {
   }
 
   private reconciling = false;
+  private readonly bindFailures = new Map<string, string>();
 
   private async reconcileOnce(): Promise<void> {
     const want = new Map<string, { s: Settings; ivr: IvrSettings; key: string }>();
@@ -151,7 +152,9 @@ export class VoiceService {
         await endpoint.start();
         this.endpoints.set(id, { key: w.key, endpoint });
       } catch (e) {
-        this.deps.logger.warn('voice: IVR endpoint not started (port in use by another process?)', { inbox: id, error: String(e) });
+        // Several processes share the config: one binds the port, the others keep trying quietly.
+        if (this.bindFailures.get(id) !== w.key) this.deps.logger.warn('voice: IVR endpoint not started (port in use by another process?)', { inbox: id, error: String(e) });
+        this.bindFailures.set(id, w.key);
       }
     }
   }
