@@ -76,6 +76,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private recording: Buffer[] | null = null;
   private lastEventTs: number | null = null;
   private closed = false;
+  private latched = false;
   /** Packets received from the caller (codec and events). */
   received = 0;
   /** Packets sent. */
@@ -93,7 +94,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   async open(): Promise<number> {
     const s = dgram.createSocket('udp4');
-    s.on('message', (b) => this.onPacket(b));
+    s.on('message', (b, r) => {
+      // symmetric RTP: a caller behind NAT is answered where its packets come from
+      if (!this.latched && parseRtp(b)) {
+        this.latched = true;
+        this.remote = { address: r.address, port: r.port };
+      }
+      this.onPacket(b);
+    });
     s.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
