@@ -73,7 +73,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private seq = crypto.randomInt(0, 0xffff);
   private timestamp = crypto.randomInt(0, 0x7fffffff);
   readonly ssrc = crypto.randomBytes(4).readUInt32BE(0);
-  private recording: Buffer[] | null = null;
+  private recording: { seq: number; payload: Buffer }[] | null = null;
   private lastEventTs: number | null = null;
   private closed = false;
   private latched = false;
@@ -124,18 +124,28 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       }
       return;
     }
-    if (p.payloadType === this.codecPt && this.recording) this.recording.push(Buffer.from(p.payload));
+    if (p.payloadType === this.codecPt && this.recording) this.recording.push({ seq: p.seq, payload: Buffer.from(p.payload) });
   }
 
   startRecording(): void {
     this.recording = [];
   }
 
-  /** Stops recording and answers what was recorded (8 kHz PCM). */
+  /** Stops recording and answers what was recorded (8 kHz PCM), packets in sequence order (reordered ones put back, repeats dropped). */
   stopRecording(): Pcm {
-    const bytes = Buffer.concat(this.recording ?? []);
+    const got = this.recording ?? [];
     this.recording = null;
-    return decodeG711(this.codec, bytes);
+    if (got.length === 0) return new Int16Array(0);
+    const first = got[0]!.seq;
+    // sequence numbers relative to the first packet, across the 16-bit wrap (late packets may be "before" it)
+    const rel = (seq: number) => {
+      const d = (seq - first + 0x10000) % 0x10000;
+      return d > 0x8000 ? d - 0x10000 : d;
+    };
+    const bySeq = new Map<number, Buffer>();
+    for (const p of got) if (!bySeq.has(rel(p.seq))) bySeq.set(rel(p.seq), p.payload);
+    const ordered = [...bySeq.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
+    return decodeG711(this.codec, Buffer.concat(ordered));
   }
 
   /**

@@ -175,3 +175,30 @@ describe('SIP endpoint dialogs', () => {
     expect(authorized).toMatch(/^Digest username="ivr", realm="lab.test"/);
   });
 });
+
+describe('RTP recording', () => {
+  it('puts reordered packets back in sequence (across the 16-bit wrap) and drops repeats', async () => {
+    const { RtpSession } = await import('../../src/voice/rtp.js');
+    const { decodeG711, encodeG711 } = await import('../../src/voice/audio.js');
+    const rtp = new RtpSession('127.0.0.1', { address: '127.0.0.1', port: 9 }, 'PCMU', 0, 101);
+    const port = await rtp.open();
+    cleanup.push(() => rtp.close());
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    cleanup.push(() => sock.close());
+    rtp.startRecording();
+    const frame = (v: number) => encodeG711('PCMU', new Int16Array(160).fill(v));
+    const seqs = [65534, 0, 65535, 1, 0];
+    for (const [i, seq] of seqs.entries()) {
+      const v = { 65534: 1000, 65535: 2000, 0: 3000, 1: 4000 }[seq]!;
+      sock.send(rtpPacket({ payloadType: 0, marker: i === 0, seq, timestamp: 0, ssrc: 1, payload: frame(v) }), port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const end = Date.now() + 2000;
+    while (rtp.received < seqs.length && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    const pcm = rtp.stopRecording();
+    expect(pcm.length).toBe(4 * 160);
+    const levels = [0, 1, 2, 3].map((i) => pcm[i * 160]!);
+    expect(levels).toEqual([1000, 2000, 3000, 4000].map((v) => decodeG711('PCMU', encodeG711('PCMU', [v]))[0]));
+  });
+});
