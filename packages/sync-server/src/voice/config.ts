@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Holiday, WeeklyHours, IVR_DIGITS, type IvrConfig, type IvrDigit } from '@goutong/core';
 import { label, localized } from '../channels/label.js';
+import { unknownHanzi } from './pinyin.js';
 
 /** What a menu key does (core `IvrAction`). */
 export const IvrActionSchema = z
@@ -60,6 +61,19 @@ export const IvrSettings = z
     busyPrompt: PromptText.default('All our agents are busy.').meta(label('Agents busy prompt', '坐席忙提示')),
     goodbye: PromptText.default('Thank you for calling. Goodbye.').meta(label('Goodbye', '结束语')),
     maxVoicemailSeconds: z.number().int().min(5).max(600).default(120).meta(label('Longest voicemail (s)', '最长留言（秒）')),
+  })
+  .superRefine((s, ctx) => {
+    // espeak-ng speaks Mandarin from pinyin: characters outside the built-in vocabulary would be skipped
+    if (s.language !== 'zh' || s.tts !== 'espeak') return;
+    const prompts: [string[], string][] = [
+      [['inHours', 'greeting'], s.inHours.greeting], [['inHours', 'prompt'], s.inHours.prompt],
+      ...(s.outOfHours ? ([[['outOfHours', 'greeting'], s.outOfHours.greeting], [['outOfHours', 'prompt'], s.outOfHours.prompt]] as [string[], string][]) : []),
+      [['voicemailPrompt'], s.voicemailPrompt], [['busyPrompt'], s.busyPrompt], [['goodbye'], s.goodbye],
+    ];
+    for (const [path, text] of prompts) {
+      const unknown = unknownHanzi(text);
+      if (unknown.length) ctx.addIssue({ code: 'custom', path, message: `espeak-ng cannot say ${unknown.join(' ')}: write this prompt in pinyin with tone numbers (huan1 ying2) or choose a cloud TTS` });
+    }
   })
   .meta(label('IVR (greeting and menu)', '语音导航（欢迎语与菜单）'));
 export type IvrSettings = z.infer<typeof IvrSettings>;

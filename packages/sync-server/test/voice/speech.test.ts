@@ -7,6 +7,7 @@ import { cachedTts, espeakTts, type TextToSpeech } from '../../src/voice/tts.js'
 import { pocketsphinxAsr } from '../../src/voice/asr.js';
 import { decodeG711, encodeG711, readWav, rms, SAMPLE_RATE } from '../../src/voice/audio.js';
 import { runPipeline } from '../../src/voice/proc.js';
+import { IvrSettings } from '../../src/voice/config.js';
 import { toPinyinWithTones, unknownHanzi } from '../../src/voice/pinyin.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,6 +41,18 @@ describe('speech: espeak-ng TTS and pocketsphinx ASR (Debian peers)', () => {
     const pcm = await espeakTts().synthesize({ text: '欢迎致电，请按二转客服', language: 'zh' });
     expect(pcm.length / SAMPLE_RATE).toBeGreaterThan(1);
     expect(rms(pcm)).toBeGreaterThan(500);
+  });
+
+  it('an espeak-ng Mandarin IVR refuses prompts with characters it cannot say (pinyin passes)', () => {
+    const menu = { greeting: '欢迎致电', prompt: '请按二转客服', options: { '2': { type: 'voicemail' } } };
+    expect(IvrSettings.safeParse({ language: 'zh', inHours: menu }).success).toBe(true);
+    const bad = IvrSettings.safeParse({ language: 'zh', inHours: { ...menu, greeting: '欢迎光临' } });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues[0]).toMatchObject({ path: ['inHours', 'greeting'], message: expect.stringContaining('光 临') });
+    expect(IvrSettings.safeParse({ language: 'zh', inHours: { ...menu, greeting: 'huan1 ying2 guang1 lin2' } }).success).toBe(true);
+    expect(IvrSettings.safeParse({ language: 'zh', tts: 'aliyun', inHours: { ...menu, greeting: '欢迎光临' } }).success).toBe(true);
+    // English defaults for the other prompts are fine in a zh IVR: only Chinese characters are checked
+    expect(IvrSettings.safeParse({ language: 'zh', inHours: menu, options: { '#': { type: 'repeat' } } }).success).toBe(true);
   });
 
   it('caches prompts by text and voice on disk', async () => {
