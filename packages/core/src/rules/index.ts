@@ -6,3 +6,4 @@ export * from './businessHours.js';
 export * from './ivr.js';
 export * from './transcripts.js';
 export * from './opsEvents.js';
+export * from './channelWindow.js';
