@@ -26,6 +26,8 @@ export type Fact =
       providerMessageId: string | null;
       meta: Record<string, unknown>;
     }
+  /** A message's transcript changed (meta.transcript); the writer stamps the row with a new seq. */
+  | { kind: 'message_transcript'; messageId: string; meta: Record<string, unknown> }
   /** An audit row, written with what it records. */
   | { kind: 'audit'; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> };
 

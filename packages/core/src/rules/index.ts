@@ -3,6 +3,8 @@ export * from './facts.js';
 export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
+export * from './ivr.js';
+export * from './transcripts.js';
 export * from './opsEvents.js';
 export * from './channelWindow.js';
 export * from './reports.js';

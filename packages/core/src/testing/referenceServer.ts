@@ -880,6 +880,11 @@ export class ReferenceServer {
           t.messages.set(m.id, { ...m, status: f.status, statusReason: f.reason, meta: cloneValue(f.meta), seq });
           break;
         }
+        case 'message_transcript': {
+          const m = t.messages.get(f.messageId);
+          if (m) t.messages.set(m.id, { ...m, meta: cloneValue(f.meta), seq });
+          break;
+        }
         case 'audit':
           t.audit.push({ seq, agentId: f.agentId, action: f.action, target: f.target, details: cloneValue(f.details) });
           break;

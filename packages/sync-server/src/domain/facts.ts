@@ -80,6 +80,10 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         ]);
         break;
       }
+      case 'message_transcript':
+        if (o.seq === null) throw new Error('a transcript fact needs a seq');
+        await q.run('UPDATE messages SET meta = ?, seq = ? WHERE id = ? AND tenant_id = ?', [JSON.stringify(f.meta), o.seq, f.messageId, tenantId]);
+        break;
       case 'audit':
         await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
           tenantId, f.agentId, f.action, f.target, JSON.stringify(f.details), o.now,

@@ -4,6 +4,15 @@ import zhCN from './zh-CN';
 import { attachmentsEn, attachmentsZhCN } from './attachments';
 import { adminEn, adminZhCN } from './admin';
 import { insightEn, insightZhCN } from './insight';
+import { voiceEn, voiceZhCN } from './voice';
+
+/** Each area's messages (one line per area): [en, zh-CN]. */
+const AREAS: ReadonlyArray<readonly [object, object]> = [
+  [attachmentsEn, attachmentsZhCN],
+  [adminEn, adminZhCN],
+  [insightEn, insightZhCN],
+  [voiceEn, voiceZhCN],
+];
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -26,7 +35,10 @@ export function makeI18n(locale: Locale) {
     legacy: false,
     locale,
     fallbackLocale: 'en',
-    messages: { en: { ...en, ...attachmentsEn, ...adminEn, ...insightEn }, 'zh-CN': { ...zhCN, ...attachmentsZhCN, ...adminZhCN, ...insightZhCN } },
+    messages: {
+      en: Object.assign({}, en, ...AREAS.map(([e]) => e)) as typeof en,
+      'zh-CN': Object.assign({}, zhCN, ...AREAS.map(([, z]) => z)) as typeof zhCN,
+    },
     // Canned responses contain {{contact.name}}: keep the braces literal with message functions off.
     warnHtmlMessage: false,
   });

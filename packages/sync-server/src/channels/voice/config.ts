@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IceServer } from '@goutong/core';
 import { randomToken } from '../../auth/crypto.js';
 import { label, localized } from '../label.js';
+import { IvrSettings, SpeechEndpoints, TranscriptionSettings, SPEECH_SECRETS } from '../../voice/config.js';
 
 /** A SIP user part: digits, letters and the few marks SIP allows unescaped in user names. */
 export const SipUser = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.!~*'()&=+$,;?/-]+$/, 'a SIP user part (letters, digits, _ . - + and the like)');
@@ -28,6 +29,12 @@ export const VoiceConfig = z.object({
   credentialTtlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(12 * 3600).meta(label('Credential lifetime (s)', '凭据有效期（秒）')),
   /** ICE servers (STUN/TURN) for the softphone's peer connections. */
   iceServers: z.array(IceServer).max(5).default([]).meta(label('ICE servers (STUN/TURN)', 'ICE 服务器（STUN/TURN）')),
+  /** The server's own SIP media endpoint: greeting, menu, voicemail (src/voice). */
+  ivr: IvrSettings.optional(),
+  /** Transcription of voicemail and call recordings (src/voice). */
+  transcription: TranscriptionSettings.optional(),
+  /** Cloud speech service endpoints (TTS and ASR adapters). */
+  speech: SpeechEndpoints.optional(),
 }).meta(label('Phone · SIP (WebRTC softphones)', '电话 · SIP（WebRTC 软电话）'));
 export type VoiceConfig = z.infer<typeof VoiceConfig>;
 
@@ -44,9 +51,9 @@ export const VoiceSecrets = z
   .meta(label('SIP secrets', 'SIP 密钥'))
   .superRefine((s, ctx) => {
     for (const k of Object.keys(s)) {
-      if (k === 'voicemailToken' || k === 'ephemeralSecret') continue;
+      if (k === 'voicemailToken' || k === 'ephemeralSecret' || (SPEECH_SECRETS as readonly string[]).includes(k)) continue;
       if (k.startsWith('password:') && SipUser.safeParse(k.slice('password:'.length)).success) continue;
-      ctx.addIssue({ code: 'custom', path: [k], message: 'known secrets: voicemailToken, ephemeralSecret, password:<sip user>' });
+      ctx.addIssue({ code: 'custom', path: [k], message: 'known secrets: voicemailToken, ephemeralSecret, password:<sip user>, aliyunAccessKeyId, aliyunAccessKeySecret, aliyunAppKey, tencentSecretId, tencentSecretKey' });
     }
   })
   .transform((s) => ({ ...s, voicemailToken: s.voicemailToken ?? randomToken(24) }));

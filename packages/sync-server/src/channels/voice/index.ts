@@ -3,13 +3,16 @@ import type { FastifyInstance } from 'fastify';
 import { canAccessInbox, type Agent } from '@goutong/core';
 import type { ChannelProvider, ProviderDeps } from '../provider.js';
 import { localized } from '../label.js';
-import { safeEqual, sha256Hex } from '../../auth/crypto.js';
+import { safeEqual } from '../../auth/crypto.js';
 import { MAX_ATTACHMENT_BYTES } from '../../attachments/store.js';
-import { findInbound } from '../../domain/channelFacts.js';
 import { ApiError, badRequest, notFound, parse, unauthorized } from '../../errors.js';
 import { bearer, agentOf } from '../../auth/request.js';
 import { VoiceConfig, VoiceSecrets } from './config.js';
 import { credentialsFor, type SipCredentials } from './credentials.js';
+import { storeVoicemail } from '../../voice/voicemail.js';
+import { TRANSCRIPTION_MIGRATION } from '../../domain/transcriptions.js';
+import { VoiceService, type VoiceServiceOptions } from '../../voice/service.js';
+import { registerVoiceRuntimeRoutes, VOICE_RUNTIME_OPENAPI } from '../../voice/routes.js';
 
 export { VoiceConfig, VoiceSecrets, SipUser } from './config.js';
 export { credentialsFor, ephemeralCredentials, sipUserOf, type SipCredentials } from './credentials.js';
@@ -26,12 +29,6 @@ const VoicemailQuery = z.object({
   durationSeconds: z.coerce.number().int().min(0).max(24 * 3600).optional(),
 });
 
-const EXT: Record<string, string> = { 'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/wave': 'wav', 'audio/mpeg': 'mp3', 'audio/ogg': 'ogg', 'audio/webm': 'webm', 'audio/mp4': 'm4a', 'audio/aac': 'aac', 'audio/amr': 'amr' };
-
-function clock(secs: number): string {
-  return `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')}`;
-}
-
 /**
  * The phone channel: a `voice` inbox with provider `sip` holds the SIP server's WebSocket URL, the
  * domain and each agent's SIP user; the agents' softphones (JsSIP in the workspace) register there
@@ -42,10 +39,19 @@ function clock(secs: number): string {
  * `Authorization: Bearer <voicemailToken>` and the audio as the body (audio/*, up to 25 MiB) → an
  * inbound message of kind `voice` with the recording attached (a repeated callId is a duplicate).
  */
-export function sipVoiceProvider(): ChannelProvider {
+export function sipVoiceProvider(opts: VoiceServiceOptions = {}): ChannelProvider {
+  let service: VoiceService | null = null;
   return {
     channel: 'voice',
     name: 'sip',
+    migrations: [TRANSCRIPTION_MIGRATION],
+    /** The IVR media endpoints and the transcription worker (src/voice). */
+    async start(deps: ProviderDeps) {
+      const s = new VoiceService(deps, opts);
+      service = s;
+      await s.start();
+      return { stop: () => s.stop() };
+    },
     configSchema: VoiceConfig as unknown as z.ZodType<Record<string, unknown>>,
     secretsSchema: VoiceSecrets as unknown as z.ZodType<Record<string, string>>,
     async send() {
@@ -62,9 +68,10 @@ export function sipVoiceProvider(): ChannelProvider {
         url: `/api/v1/inboxes/${encodeURIComponent(inbox.id)}/voicemail?from={caller}&callId={callId}&durationSeconds={seconds}`,
       },
     ],
-    openapi: VOICE_OPENAPI,
+    openapi: { ...VOICE_OPENAPI, ...VOICE_RUNTIME_OPENAPI },
     routes(app: FastifyInstance, deps: ProviderDeps) {
       registerCredentialsRoute(app, deps);
+      registerVoiceRuntimeRoutes(app, deps, () => service);
       app.post('/api/v1/inboxes/:id/voicemail', { bodyLimit: MAX_ATTACHMENT_BYTES }, async (req, reply) => {
         const { id } = parse(z.object({ id: z.string().min(1).max(128) }), req.params, 'path');
         const settings = await deps.inboxSettings(id);
@@ -77,22 +84,9 @@ export function sipVoiceProvider(): ChannelProvider {
         if (!mime.startsWith('audio/')) throw new ApiError('bad_request', 'send the recording as the body with an audio/* content type');
         const bytes = Buffer.isBuffer(req.body) ? req.body : null;
         if (!bytes || bytes.length === 0) throw badRequest('the recording is empty');
-        const inbox = settings.inbox;
-        const externalId = `voicemail:${q.callId ?? sha256Hex(bytes)}`;
-        const seen = await findInbound(deps.workspace.db, inbox.id, externalId);
-        if (seen) return reply.status(200).send({ duplicate: true, conversationId: seen.conversationId, messageId: seen.id });
-        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-        // The bytes first; the attachment row is written bound to the message in the inbound's transaction.
-        const attachment = deps.attachments.stage(inbox.tenantId, bytes, { name: `voicemail-${q.from.replace(/[^0-9A-Za-z+]/g, '')}-${stamp}.${EXT[mime] ?? 'audio'}`, mime });
-        const res = await deps.ingest(inbox, {
-          externalId,
-          from: { identifier: q.from, ...(q.name ? { name: q.name } : {}) },
-          text: q.durationSeconds !== undefined ? `Voicemail · ${clock(q.durationSeconds)}` : 'Voicemail',
-          kind: 'voice',
-          stagedAttachments: [{ id: attachment.id, name: attachment.name, mime: attachment.mime, size: attachment.size, sha256: attachment.sha256 }],
-          meta: { voicemail: { ...(q.callId ? { callId: q.callId } : {}), ...(q.to ? { to: q.to } : {}), ...(q.durationSeconds !== undefined ? { durationSeconds: q.durationSeconds } : {}) } },
-        });
-        return reply.status(res.duplicate ? 200 : 201).send({ duplicate: res.duplicate, conversationId: res.conversation.id, messageId: res.message.id, attachment });
+        const res = await storeVoicemail(deps, settings.inbox, q, bytes, mime);
+        if (res.duplicate && !res.attachment) return reply.status(200).send({ duplicate: true, conversationId: res.conversationId, messageId: res.messageId });
+        return reply.status(res.duplicate ? 200 : 201).send({ duplicate: res.duplicate, conversationId: res.conversationId, messageId: res.messageId, attachment: res.attachment });
       });
     },
   };
