@@ -105,7 +105,7 @@ export function toCsv(header: readonly string[], rows: ReadonlyArray<ReadonlyArr
     if (v === null) return '';
     let s = String(v);
     if (typeof v === 'string' && /^[=+\-@]/.test(s)) s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
 }

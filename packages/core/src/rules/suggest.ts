@@ -9,9 +9,27 @@ const EN_STOP = new Set(
 );
 const ZH_STOP = new Set(['的', '了', '吗', '呢', '啊', '吧', '我', '你', '您', '是', '在', '有', '和', '就', '也', '都', '请', '一下', '这个', '那个', '我们', '你们', '什么', '怎么', '如何', '可以', '能', '要', '想', '还', '没', '到']);
 
-let segmenter: Intl.Segmenter | null = null;
+/** Intl.Segmenter where the platform has it (Node, browsers); typed locally for hosts built against older libs. */
+interface WordSegmenter {
+  segment(text: string): Iterable<{ segment: string; isWordLike?: boolean }>;
+}
+type SegmenterCtor = new (locale: string, o: { granularity: 'word' }) => WordSegmenter;
+let segmenter: WordSegmenter | null | undefined;
+
 function words(text: string): string[] {
-  segmenter ??= new Intl.Segmenter('zh', { granularity: 'word' });
+  if (segmenter === undefined) {
+    const Ctor = (Intl as unknown as { Segmenter?: SegmenterCtor }).Segmenter;
+    segmenter = typeof Ctor === 'function' ? new Ctor('zh', { granularity: 'word' }) : null;
+  }
+  if (!segmenter) {
+    // No dictionary segmentation on this platform: Chinese as two-character pieces, other text by word.
+    const out: string[] = [];
+    for (const run of text.match(/[\u3400-\u9fff\uf900-\ufaff]+|[\p{L}\p{N}]+/gu) ?? []) {
+      if (CJK.test(run) && run.length > 2) for (let i = 0; i + 2 <= run.length; i += 1) out.push(run.slice(i, i + 2));
+      else out.push(run);
+    }
+    return out;
+  }
   const out: string[] = [];
   for (const s of segmenter.segment(text)) if (s.isWordLike) out.push(s.segment);
   return out;
