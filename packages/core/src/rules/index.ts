@@ -2,3 +2,5 @@
 export * from './facts.js';
 export * from './commandRules.js';
 export * from './eventRules.js';
+export * from './permissions.js';
+export * from './masking.js';
