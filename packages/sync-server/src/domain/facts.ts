@@ -1,6 +1,8 @@
 import { assertNever, emptyCommandState, commandNeeds, OPEN_STATUSES, type Agent, type Command, type CommandState, type Fact, type Inbox, type StoredAttachment } from '@goutong/core';
 import type { Queryable, Row } from '../db/db.js';
 import { ApiError } from '../errors.js';
+import { insertAudit } from './audit.js';
+import { withPermissions } from './permissions.js';
 import { insertConversation, insertMessage, saveContact, saveConversation, toAgent, toContact, toConversation, toInbox, toTeam } from './rows.js';
 
 /**
@@ -50,9 +52,7 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         break;
       }
       case 'audit':
-        await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-          tenantId, f.agentId, f.action, f.target, JSON.stringify(f.details), o.now,
-        ]);
+        await insertAudit(q, { tenantId, agentId: f.agentId }, { action: f.action, target: f.target, details: f.details }, o.now);
         break;
       default:
         assertNever(f, 'fact');
@@ -124,7 +124,10 @@ export async function loadCommandState(q: Queryable, actor: Agent, command: Comm
       if (s.contact) s.openConversation = await openConversationOf(q, inbox.id, s.contact.id);
     }
   }
-  if (need.assigneeId !== null) s.assignee = await one(q, 'SELECT * FROM agents WHERE id = ? AND tenant_id = ?', [need.assigneeId, t], toAgent);
+  if (need.assigneeId !== null) {
+    const assignee = await one(q, 'SELECT * FROM agents WHERE id = ? AND tenant_id = ?', [need.assigneeId, t], toAgent);
+    s.assignee = assignee ? await withPermissions(q, assignee) : null; // a custom role's scope decides the assignee's access
+  }
   if (need.teamId !== null) s.team = await one(q, 'SELECT * FROM teams WHERE id = ? AND tenant_id = ?', [need.teamId, t], toTeam);
   if (need.attachmentIds.length > 0) {
     const m = new Map<string, StoredAttachment | null>();
