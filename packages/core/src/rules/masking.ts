@@ -232,6 +232,11 @@ function maskDeep(v: unknown, p: readonly MaskPattern[], depth = 0): unknown {
   return out;
 }
 
+/** Every string inside a JSON value masked (audit details, provider metadata). */
+export function maskJson<T>(v: T, p: readonly MaskPattern[] = []): T {
+  return maskDeep(v, p) as T;
+}
+
 export function maskConversation(c: Conversation, p: readonly MaskPattern[] = []): Conversation {
   return { ...c, contactName: maskText(c.contactName, p), subject: maskNullable(c.subject, p), lastMessagePreview: maskText(c.lastMessagePreview, p) };
 }

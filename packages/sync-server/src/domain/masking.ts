@@ -7,6 +7,7 @@ import {
   can,
   compilePatterns,
   maskContact,
+  maskJson,
   maskConversation,
   maskMessage,
   MaskPatternSpec,
@@ -30,9 +31,10 @@ export interface Masker {
   conversation(c: Conversation): Conversation;
   message(m: Message): Message;
   contact(c: Contact): Contact;
+  json<T>(v: T): T;
 }
 
-const CLEAR: Masker = { masked: false, conversation: (c) => c, message: (m) => m, contact: (c) => c };
+const CLEAR: Masker = { masked: false, conversation: (c) => c, message: (m) => m, contact: (c) => c, json: (v) => v };
 
 export const MaskPatternList = z.array(MaskPatternSpec).max(50);
 
@@ -49,6 +51,7 @@ export function maskerOf(patterns: readonly MaskPattern[]): Masker {
     conversation: (c) => maskConversation(c, patterns),
     message: (m) => maskMessage(m, patterns),
     contact: (c) => maskContact(c, patterns),
+    json: (v) => maskJson(v, patterns),
   };
 }
 

@@ -7,7 +7,7 @@ import type { Workspace } from '../domain/workspace.js';
 import { notFound } from '../errors.js';
 import { agentOf, parse, requireAgent, requirePermission } from './app.js';
 import { createRole, deleteRole, listRoles, updateRole, RoleBody, RolePatch, setAgentRole } from '../domain/permissions.js';
-import { conversationOfMessage, MaskPatternList, maskPatterns, reveal, revealedAgain, RevealBody, saveMaskPatterns } from '../domain/masking.js';
+import { conversationOfMessage, maskerFor, MaskPatternList, maskPatterns, reveal, revealedAgain, RevealBody, saveMaskPatterns } from '../domain/masking.js';
 import { AuditQuery, auditCsv, insertAudit, searchAudit } from '../domain/audit.js';
 import { ApiKeyBody, createApiKey, listApiKeys, revokeApiKey } from '../domain/apiKeys.js';
 
@@ -96,14 +96,19 @@ export function registerTrustRoutes(app: FastifyInstance, d: { auth: AuthService
     requirePermission(agent, 'audit.view');
     const query = parse(AuditQuery, req.query, 'query');
     const accept = String(req.headers.accept ?? '');
-    if (!/text\/csv/i.test(accept)) return searchAudit(ws.db, agent.tenantId, query);
+    // A reader without pii.view reads the trail masked too.
+    const mask = await maskerFor(ws.db, agent);
+    if (!/text\/csv/i.test(accept)) {
+      const page = await searchAudit(ws.db, agent.tenantId, query);
+      return { ...page, items: page.items.map((e) => ({ ...e, target: mask.json(e.target), details: mask.json(e.details) })) };
+    }
     requirePermission(agent, 'data.export');
     // The export: every matching row (bounded), recorded in the trail itself.
     const items = [];
     let cursor = query.cursor;
     while (items.length < CSV_MAX_ROWS) {
       const page = await searchAudit(ws.db, agent.tenantId, { ...query, limit: 1000, ...(cursor ? { cursor } : {}) });
-      items.push(...page.items);
+      items.push(...page.items.map((e) => ({ ...e, target: mask.json(e.target), details: mask.json(e.details) })));
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
     }
