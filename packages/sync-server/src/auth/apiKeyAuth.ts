@@ -1,5 +1,6 @@
 import type { Db } from '../db/db.js';
-import { ApiError, unauthorized } from '../errors.js';
+import { checkSignIn } from '@goutong/core';
+import { ApiError, forbidden, unauthorized } from '../errors.js';
 import { apiKeyByToken, apiKeyPrincipal } from '../domain/apiKeys.js';
 import type { Principal } from '../domain/permissions.js';
 
@@ -12,7 +13,7 @@ export class ApiKeyAuth {
 
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
-  async authenticate(token: string): Promise<{ principal: Principal; apiKeyId: string }> {
+  async authenticate(token: string, ip?: string): Promise<{ principal: Principal; apiKeyId: string }> {
     const now = this.now();
     const key = await apiKeyByToken(this.db, token, now);
     if (!key) throw unauthorized('invalid or revoked API key');
@@ -26,6 +27,12 @@ export class ApiKeyAuth {
       const s = Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
       throw new ApiError('rate_limited', `this API key is limited to ${key.ratePerMinute} requests per minute; retry in ${s} s`, { retryAfterSeconds: s });
     }
-    return { principal: apiKeyPrincipal(key), apiKeyId: key.id };
+    const principal = apiKeyPrincipal(key);
+    // A key's permission set may name IP ranges and hours, like a role's sign-in restrictions.
+    if (ip !== undefined) {
+      const allowed = checkSignIn(principal, ip, now);
+      if (!allowed.ok) throw forbidden(`this API key may not be used ${allowed.reason === 'ip' ? 'from this address' : 'at this time'}`);
+    }
+    return { principal, apiKeyId: key.id };
   }
 }

@@ -42,7 +42,7 @@ export function requireAgent(auth: AuthService): (req: FastifyRequest) => Promis
   const hook = async (req: FastifyRequest): Promise<void> => {
     const token = bearer(req);
     if (!token) throw unauthorized('missing bearer token');
-    const p = await auth.authenticateRequest(token);
+    const p = await auth.authenticateRequest(token, req.ip);
     req.agent = p.agent;
     req.sessionId = p.sessionId;
     // Audit rows written while serving this request record the session or key (auditContextHook).

@@ -138,9 +138,9 @@ export class AuthService {
   }
 
   /** A REST request's bearer token: an access token (an agent's session) or an API key (`gtk_...`). */
-  async authenticateRequest(token: string): Promise<RequestPrincipal> {
+  async authenticateRequest(token: string, ip?: string): Promise<RequestPrincipal> {
     if (isApiKeyToken(token)) {
-      const k = await this.apiKeys.authenticate(token);
+      const k = await this.apiKeys.authenticate(token, ip);
       return { agent: k.principal, sessionId: null, apiKeyId: k.apiKeyId };
     }
     const a = await this.authenticateSession(token);

@@ -134,3 +134,48 @@ export function registerTrustRoutes(app: FastifyInstance, d: { auth: AuthService
     return reply.status(204).send();
   });
 }
+
+/** The trust routes in the OpenAPI document (generated from the same zod schemas that validate them). */
+export function trustOpenApiPaths(): Record<string, unknown> {
+  const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: js(s) } } });
+  const err = Object.fromEntries(['400', '401', '403', '404', '409', '429'].map((c) => [c, { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
+  const ok = (description: string) => ({ '200': { description, content: { 'application/json': { schema: { type: 'object' } } } }, ...err });
+  const created = { '201': { description: 'Created', content: { 'application/json': { schema: { type: 'object' } } } }, ...err };
+  const gone = { '204': { description: 'Done' }, ...err };
+  const security = [{ bearer: [] }];
+  const id = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+  const auditParams = Object.entries((js(AuditQuery) as { properties: Record<string, unknown> }).properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
+  return {
+    '/api/v1/permissions': { get: { summary: 'The permission catalogue, the built-in roles and the caller\'s own permission set', security, responses: ok('Permissions') } },
+    '/api/v1/roles': {
+      get: { summary: 'Custom roles (roles.manage)', security, responses: ok('Roles') },
+      post: { summary: 'Create a custom role: a permission set (actions, scope, optional sign-in IP ranges and hours); never more than the creator holds. Audited with before/after.', security, requestBody: body(RoleBody), responses: created },
+    },
+    '/api/v1/roles/{id}': {
+      patch: { summary: 'Change a custom role (audited with before/after); its agents\' devices pull again', security, parameters: id, requestBody: body(RolePatch), responses: ok('The role') },
+      delete: { summary: 'Delete a custom role no agent has', security, parameters: id, responses: gone },
+    },
+    '/api/v1/agents/{id}/custom-role': { put: { summary: 'Give an agent a custom role (`roleId`), or back to its built-in role (null)', security, parameters: id, requestBody: body(AgentRoleBody), responses: ok('The agent') } },
+    '/api/v1/masking/patterns': {
+      get: { summary: 'Admin-defined masking patterns (settings.manage)', security, responses: ok('Patterns') },
+      put: { summary: 'Replace the masking patterns (validated: no nested quantifiers, backreferences or lookarounds; at most 200 characters). Audited.', security, requestBody: body(PatternsBody), responses: ok('Patterns') },
+    },
+    '/api/v1/contacts/{id}/reveal': { post: { summary: 'Reveal one clear value of a contact (pii.reveal) for 5 minutes, bound to the session; audited with the reason', security, parameters: id, requestBody: body(RevealBody), responses: ok('The clear value and its reveal id') } },
+    '/api/v1/messages/{id}/reveal': { post: { summary: 'Reveal a message\'s clear text, subject or attachment name (pii.reveal), audited with the reason', security, parameters: id, requestBody: body(RevealBody), responses: ok('The clear value and its reveal id') } },
+    '/api/v1/reveals/{id}': { get: { summary: 'A reveal read again while it lasts, in the session that made it', security, parameters: id, responses: ok('The clear value') } },
+    '/api/v1/audit-events': {
+      get: {
+        summary: 'The audit trail (audit.view), newest first. `action` may end in `*` (prefix). With `Accept: text/csv` (also data.export) the matching rows as CSV; the export is itself audited. Append-only: no API edits or deletes rows.',
+        security,
+        parameters: auditParams,
+        responses: { ...ok('Audit events and nextCursor'), '200': { description: 'Audit events', content: { 'application/json': { schema: { type: 'object' } }, 'text/csv': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/api/v1/api-keys': {
+      get: { summary: 'API keys of the tenant (apikeys.manage); secrets are never returned', security, responses: ok('Keys') },
+      post: { summary: 'Create an API key: its permission set (never more than the creator\'s) and rate per minute. The token `gtk_…` is returned once; use it as `Authorization: Bearer gtk_…`.', security, requestBody: body(ApiKeyBody), responses: created },
+    },
+    '/api/v1/api-keys/{id}': { delete: { summary: 'Revoke an API key (audited)', security, parameters: id, responses: gone } },
+  };
+}

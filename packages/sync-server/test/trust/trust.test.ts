@@ -140,6 +140,9 @@ describe.each([['sqlite'], ['postgres']] as const)('trust on %s', (dialect) => {
     expect(statuses).toContain(429);
     expect((await admin('DELETE', `/api/v1/api-keys/${created.body.id}`)).status).toBe(204);
     expect((await key('GET', '/api/v1/conversations')).status).toBe(401);
+    // A key whose permission set names IP ranges is refused elsewhere.
+    const fenced = (await admin('POST', '/api/v1/api-keys', { name: 'Office only', permissions: { actions: [], scope: { kind: 'teams' }, ipRanges: ['10.0.0.0/8'] } })).body;
+    expect((await api(s.url, fenced.token)('GET', '/api/v1/me')).status).toBe(403);
     const actions = await auditActions();
     expect(actions).toEqual(expect.arrayContaining(['apikey.create', 'apikey.revoke']));
     const cmd = (await admin('GET', '/api/v1/audit-events?action=command.send_reply')).body.items;
@@ -182,6 +185,11 @@ describe.each([['sqlite'], ['postgres']] as const)('trust on %s', (dialect) => {
     // A supervisor reads the trail; an agent does not.
     expect((await liwei('GET', '/api/v1/audit-events')).status).toBe(200);
     expect((await zhang('GET', '/api/v1/audit-events')).status).toBe(403);
+  });
+
+  it('the OpenAPI document describes the trust routes', async () => {
+    const doc = (await admin('GET', '/api/v1/openapi.json')).body;
+    for (const p of ['/api/v1/audit-events', '/api/v1/api-keys', '/api/v1/roles', '/api/v1/contacts/{id}/reveal', '/api/v1/masking/patterns']) expect(doc.paths[p], p).toBeDefined();
   });
 
   it('append-only: no API edits or deletes audit rows, and the database refuses UPDATE and DELETE', async () => {
