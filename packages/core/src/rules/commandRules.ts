@@ -353,6 +353,8 @@ function decideLogCall(command: CommandOf<'log_call'>, s: CommandState, ctx: Rul
     }
     if (inbox.channel !== 'voice') return reject('bad_request', 'calls by number go through a voice inbox');
     const phone = command.phone!.trim();
+    // A masked number (a device without pii.view) identifies no one: it must not become a contact.
+    if (phone.includes('*')) return reject('bad_request', 'a masked number cannot identify a contact; log the call on its conversation');
     let contact = s.contact;
     if (!contact) {
       contact = {

@@ -145,3 +145,18 @@ describe('permissions', () => {
     expect(decideRoleGrant({ role: 'supervisor' }, BUILTIN_ROLES.agent).ok).toBe(false);
   });
 });
+
+describe('a masked number coming back in a call log', () => {
+  it('is refused by the rule instead of creating a contact', async () => {
+    const { decideCommand, emptyCommandState } = await import('./commandRules.js');
+    const actor = { id: 'a1', tenantId: 't', email: 'a@example.com', name: 'A', role: 'agent' as const, teamIds: [], active: true, seq: 1 };
+    const inbox = { id: 'v1', tenantId: 't', name: 'Voice', channel: 'voice' as const, provider: 'sip', teamIds: [], createdAt: 1, seq: 1 };
+    const state = { ...emptyCommandState(), inbox };
+    const d = decideCommand(
+      { type: 'log_call', id: '01939a4e-0000-7000-8000-000000000001', deviceTime: 1, inboxId: 'v1', phone: '+86138****5678', direction: 'out', from: '1001', to: '+86138****5678', startedAt: 1, endedAt: 2, outcome: 'missed' },
+      state,
+      { actor, now: 10, seq: 5, ids: { next: () => 'x' } },
+    );
+    expect(d).toMatchObject({ ok: false, rejection: { code: 'bad_request' } });
+  });
+});
