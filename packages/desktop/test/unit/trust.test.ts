@@ -14,6 +14,7 @@ import ElementPlus from 'element-plus';
 import TrustAdmin from '../../src/renderer/components/admin/TrustAdmin.vue';
 import AuditTrail from '../../src/renderer/components/admin/AuditTrail.vue';
 import RolesEditor from '../../src/renderer/components/admin/RolesEditor.vue';
+import RevealValue from '../../src/renderer/components/trust/RevealValue.vue';
 import { makeI18n } from '../../src/renderer/i18n';
 import { createServerApi } from '../../src/renderer/platform/serverApi';
 import { setServices } from '../../src/renderer/platform/services';
@@ -143,6 +144,31 @@ describe('security settings (audit trail, roles)', () => {
     expect(trust.error).toBeNull();
     const after = (await (await nodeFetch(`${server.url}/api/v1/agents`, { headers: { authorization: `Bearer ${token}` } })).json()) as { items: { id: string; roleId?: string }[] };
     expect(after.items.find((a) => a.id === bob.id)!.roleId).toBe(role.id);
+    w.unmount();
+  });
+
+  it('an agent whose role has pii.reveal but not pii.view reveals a masked value with a reason', async () => {
+    const admin = (method: string, p: string, body?: unknown) =>
+      nodeFetch(`${server.url}${p}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) }).then((r) => r.json() as Promise<any>);
+    const role = await admin('POST', '/api/v1/roles', { name: `Revealers ${Date.now()}`, permissions: { actions: ['conversation.reply', 'pii.reveal'], scope: { kind: 'teams' } } });
+    const agents = (await admin('GET', '/api/v1/agents')).items as { id: string; email: string }[];
+    await admin('PUT', `/api/v1/agents/${agents.find((a) => a.email === 'alice@demo.goutong')!.id}/custom-role`, { roleId: role.id });
+    const login = await nodeFetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'alice@demo.goutong', password: 'goutong-demo' }) });
+    const aliceToken = ((await login.json()) as { accessToken: string }).accessToken;
+    const services = await offlineServices();
+    setServices({ ...services, api: createServerApi({ baseUrl: server.url, token: async () => aliceToken, fetch: nodeFetch }) });
+    const aliceApi = (p: string) => nodeFetch(`${server.url}${p}`, { headers: { authorization: `Bearer ${aliceToken}` } }).then((r) => r.json() as Promise<any>);
+    const conv = (await aliceApi('/api/v1/conversations?limit=50')).items.find((c: { contactName: string }) => c.contactName === '王芳');
+    const contact = await aliceApi(`/api/v1/contacts/${conv.contactId}`);
+    expect(contact.identities[0].identifier).toBe('+86138****8000');
+    const w = mount(RevealValue, { props: { value: contact.identities[0].identifier, target: { kind: 'contact', id: contact.id }, field: 'identity:0' }, global: { plugins: [pinia, makeI18n('zh-CN'), ElementPlus] } });
+    await until(() => w.findAll('button').some((b) => b.text() === '查看明文'), 'the reveal button');
+    await w.findAll('button').find((b) => b.text() === '查看明文')!.trigger('click');
+    await w.get('input[aria-label="查看原因（将被审计）"]').setValue('回电客户');
+    await w.get('form').trigger('submit');
+    await until(() => w.text().includes('+8613800138000'), 'the clear value');
+    const audit = await admin('GET', '/api/v1/audit-events?action=pii.reveal');
+    expect(audit.items[0].details.reason).toBe('回电客户');
     w.unmount();
   });
 });

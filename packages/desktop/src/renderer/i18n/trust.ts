@@ -55,6 +55,13 @@ export const trustEn = {
       masked: 'masked',
       readOnly: 'Only admins edit roles.',
     },
+    reveal: {
+      button: 'Reveal',
+      reason: 'Why do you need it? (audited)',
+      reasonNeeded: 'Give a reason of at least 3 characters.',
+      confirm: 'Reveal for 5 minutes',
+      maskedHint: 'Personal data is masked for your role',
+    },
     keys: {
       title: 'API keys',
       hint: 'Service tokens for integrations. The token is shown once; only its hash is stored.',
@@ -127,6 +134,13 @@ export const trustZhCN: typeof trustEn = {
       visible: '可见',
       masked: '脱敏',
       readOnly: '只有管理员可以编辑角色。',
+    },
+    reveal: {
+      button: '查看明文',
+      reason: '查看原因（将被审计）',
+      reasonNeeded: '请填写至少 3 个字符的原因。',
+      confirm: '查看 5 分钟',
+      maskedHint: '您的角色无权查看个人信息，已脱敏',
     },
     keys: {
       title: 'API 密钥',

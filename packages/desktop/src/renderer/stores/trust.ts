@@ -59,6 +59,8 @@ export function auditQuery(f: AuditFilter, cursor?: string | null, limit = 50): 
   return p.toString();
 }
 
+let catalogLoading: Promise<void> | null = null;
+
 export const useTrustStore = defineStore('trust', {
   state: () => ({
     catalog: null as PermissionCatalog | null,
@@ -84,6 +86,23 @@ export const useTrustStore = defineStore('trust', {
       } finally {
         this.loading = false;
       }
+    },
+    /** The catalogue once per session (the reveal buttons ask whether the agent may reveal). */
+    async ensureCatalog() {
+      if (this.catalog || catalogLoading) return catalogLoading ?? undefined;
+      const a = currentServices()?.api;
+      if (!a) return undefined; // offline or not signed in: no reveal buttons
+      catalogLoading = a
+        .request<PermissionCatalog>('GET', '/api/v1/permissions')
+        .then((c) => void (this.catalog = c))
+        .catch(() => undefined)
+        .finally(() => (catalogLoading = null));
+      return catalogLoading;
+    },
+    /** Reveals one clear value (pii.reveal) with a reason; the server audits it. Kept in memory only. */
+    async reveal(target: { kind: 'contact' | 'message'; id: string }, field: string, reason: string): Promise<{ value: string; expiresAt: number }> {
+      const path = target.kind === 'contact' ? `/api/v1/contacts/${encodeURIComponent(target.id)}/reveal` : `/api/v1/messages/${encodeURIComponent(target.id)}/reveal`;
+      return api().request<{ value: string; expiresAt: number }>('POST', path, { field, reason });
     },
     async loadCatalog() {
       await this.run(async () => {
