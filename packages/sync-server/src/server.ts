@@ -25,6 +25,7 @@ import { seedDemo } from './seed.js';
 import { AttachmentStore } from './attachments/store.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
+import { registerTrustRoutes } from './http/trustRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
@@ -107,6 +108,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerTestRoutes(http, { auth, clock });
   registerReportRoutes(http, { auth, workspace, now: clock.now });
   registerContactRoutes(http, { auth, workspace, now: clock.now });
+  registerTrustRoutes(http, { auth, workspace });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');

@@ -66,6 +66,8 @@ export const Agent = z.object({
   teamIds: z.array(Id),
   active: z.boolean(),
   seq: z.number().int().nonnegative(),
+  /** A custom role (rules/permissions.ts): its permission set replaces the built-in role's. */
+  roleId: Id.nullable().optional(),
 });
 export type Agent = z.infer<typeof Agent>;
 

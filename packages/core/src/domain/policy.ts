@@ -1,15 +1,15 @@
 import type { Agent, Conversation, Inbox, Message, Role } from './model.js';
+import { scopeAllowsInbox, type Principal } from '../rules/permissions.js';
 
 /**
  * Whether an agent may see (and act on) conversations of an inbox: managers see every inbox, agents
  * the inboxes of their teams, and everyone an inbox that belongs to no team (the admin form's promise).
  */
-export function canAccessInbox(agent: Pick<Agent, 'role' | 'teamIds'>, inbox: Pick<Inbox, 'teamIds'>): boolean {
-  if (agent.role === 'admin' || agent.role === 'supervisor') return true;
-  if (inbox.teamIds.length === 0) return true;
-  return inbox.teamIds.some((t) => agent.teamIds.includes(t));
+export function canAccessInbox(agent: Pick<Agent, 'role' | 'teamIds'> & Pick<Principal, 'permissions'>, inbox: Pick<Inbox, 'teamIds'> | Pick<Inbox, 'id' | 'teamIds'>): boolean {
+  return scopeAllowsInbox(agent, inbox); // the role's permission set decides (rules/permissions.ts)
 }
 
+/** @deprecated a role name decides nothing: ask `can(agent, permission)` or `seesAllInboxes(agent)` (rules/permissions.ts). */
 export function isManager(role: Role): boolean {
   return role === 'admin' || role === 'supervisor';
 }

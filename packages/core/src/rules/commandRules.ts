@@ -6,7 +6,9 @@ import {
   type CommandOf,
 } from '../commands/commands.js';
 import type { Agent, Attachment, Contact, Conversation, ConversationStatus, Inbox, Message, Team } from '../domain/model.js';
-import { canAccessInbox, isManager, withMessage } from '../domain/policy.js';
+import { canAccessInbox, withMessage } from '../domain/policy.js';
+import { can, seesAllInboxes } from './permissions.js';
+import { keepClearValue } from './masking.js';
 import { assertNever } from '../util/assert.js';
 import { accept, reject, type Decision, type Fact } from './facts.js';
 
@@ -140,7 +142,7 @@ function visible(actor: Agent, s: CommandState, id: string): { conv: Conversatio
 /** Whether an agent may see a contact: managers see every contact; agents those of conversations in their inboxes. */
 export function canSeeContact(actor: Agent, contact: Contact, contactInboxes: readonly Inbox[]): boolean {
   if (contact.tenantId !== actor.tenantId) return false;
-  if (isManager(actor.role)) return true;
+  if (seesAllInboxes(actor)) return true;
   return contactInboxes.some((i) => canAccessInbox(actor, i));
 }
 
@@ -210,6 +212,7 @@ function decideMessage(command: CommandOf<'send_reply'> | CommandOf<'add_note'>,
   if (!v) return notFoundConv(command.conversationId);
   const { conv } = v;
   const isNote = command.type === 'add_note';
+  if (!isNote && !can(ctx.actor, 'conversation.reply')) return reject('forbidden', 'your role may not reply to customers');
   if (!isNote && conv.status === 'closed') return reject('conflict', 'the conversation is closed; reopen it to reply');
   if (s.messageExists) return reject('conflict', `message ${command.id} already exists`);
   if (!isNote && s.contact && isOptedOut(s.contact)) return reject('forbidden', 'the contact opted out of messages on this channel');
@@ -252,7 +255,7 @@ function decideMessage(command: CommandOf<'send_reply'> | CommandOf<'add_note'>,
 function decideSetStatus(command: CommandOf<'set_status'>, s: CommandState, ctx: RuleContext): Decision {
   const v = visible(ctx.actor, s, command.conversationId);
   if (!v) return notFoundConv(command.conversationId);
-  if (command.status === 'closed' && !isManager(ctx.actor.role)) return reject('forbidden', 'only supervisors and admins can close conversations');
+  if (command.status === 'closed' && !can(ctx.actor, 'conversation.close')) return reject('forbidden', 'only supervisors and admins can close conversations');
   if (command.status === 'snoozed' && (command.snoozedUntil ?? 0) <= ctx.now) return reject('bad_request', 'snoozedUntil must be in the future');
   const next = applyToConversation(v.conv, command, ctx.actor);
   const done = command.status === 'resolved' || command.status === 'closed';
@@ -266,7 +269,9 @@ function decideAssign(command: CommandOf<'assign'>, s: CommandState, ctx: RuleCo
   const v = visible(ctx.actor, s, command.conversationId);
   if (!v) return notFoundConv(command.conversationId);
   const { conv, inbox } = v;
-  const manager = isManager(ctx.actor.role);
+  // Assigning others (and moving teams) is a manager's permission; assigning oneself needs conversation.assign.
+  const manager = can(ctx.actor, 'conversation.assign') && can(ctx.actor, 'conversation.move_team');
+  if (!can(ctx.actor, 'conversation.assign')) return reject('forbidden', 'your role may not assign conversations');
   if (command.assigneeId !== null) {
     if (!manager && command.assigneeId !== ctx.actor.id) return reject('forbidden', 'agents can only assign conversations to themselves');
     const assignee = s.assignee;
@@ -302,11 +307,20 @@ function decideUpdateContact(command: CommandOf<'update_contact'>, s: CommandSta
   if (!contact || contact.id !== command.contactId || !canSeeContact(ctx.actor, contact, s.contactInboxes)) {
     return reject('not_found', `contact ${command.contactId} not found`);
   }
+  if (!can(ctx.actor, 'contact.edit')) return reject('forbidden', 'your role may not edit contacts');
   const owned = Object.keys(command.attributes ?? {}).filter((k) => SERVER_CONTACT_ATTRIBUTES.includes(k));
   if (owned.length > 0) {
     return reject('forbidden', `${owned.join(', ')} cannot be changed by an agent: the customer's STOP/START or an admin opt-in sets it`);
   }
-  const next = applyToContact(contact, command);
+  // A device without pii.view holds masked values: a value it sends back masked keeps the clear one.
+  const unmasked: CommandOf<'update_contact'> = {
+    ...command,
+    ...(command.name !== undefined ? { name: keepClearValue(command.name, contact.name) } : {}),
+    ...(command.attributes !== undefined
+      ? { attributes: Object.fromEntries(Object.entries(command.attributes).map(([k, v]) => [k, v === '' ? v : keepClearValue(v, contact.attributes[k])])) }
+      : {}),
+  };
+  const next = applyToContact(contact, unmasked);
   const facts: Fact[] = [{ kind: 'contact', contact: { ...next, updatedAt: ctx.now, seq: ctx.seq }, isNew: false }];
   // The index carries the contact's name: refresh it on every conversation of the contact.
   if (next.name !== contact.name) facts.push({ kind: 'contact_name', contactId: contact.id, name: next.name, seq: ctx.seq });
@@ -339,6 +353,8 @@ function decideLogCall(command: CommandOf<'log_call'>, s: CommandState, ctx: Rul
     }
     if (inbox.channel !== 'voice') return reject('bad_request', 'calls by number go through a voice inbox');
     const phone = command.phone!.trim();
+    // A masked number (a device without pii.view) identifies no one: it must not become a contact.
+    if (phone.includes('*')) return reject('bad_request', 'a masked number cannot identify a contact; log the call on its conversation');
     let contact = s.contact;
     if (!contact) {
       contact = {

@@ -1,3 +1,4 @@
+import { can } from './permissions.js';
 import type { Agent, Contact, Conversation, DeliveryStatus, Inbox, Message } from '../domain/model.js';
 import { withMessage } from '../domain/policy.js';
 import { isOptedOut, newConversationOf, type IdSource } from './commandRules.js';
@@ -163,7 +164,7 @@ function withoutOptOut(attrs: Record<string, string>): Record<string, string> {
  * audit row is one of the facts. A contact that is not opted out changes nothing (no facts).
  */
 export function decideAdminOptIn(actor: Agent, contact: Contact | null, contactId: string, ctx: Pick<EventContext, 'now' | 'seq'>, reason?: string): Decision {
-  if (actor.role !== 'admin') return reject('forbidden', 'only admins can opt a contact in again');
+  if (!can(actor, 'optout.manage')) return reject('forbidden', 'only admins can opt a contact in again');
   if (!contact || contact.id !== contactId || contact.tenantId !== actor.tenantId) return reject('not_found', `contact ${contactId} not found`);
   if (!isOptedOut(contact)) return accept([]);
   return accept([

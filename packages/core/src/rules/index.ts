@@ -10,3 +10,5 @@ export * from './channelWindow.js';
 export * from './reports.js';
 export * from './suggest.js';
 export * from './contactMerge.js';
+export * from './permissions.js';
+export * from './masking.js';

@@ -36,7 +36,8 @@ import type {
   Team,
   Tenant,
 } from '../domain/model.js';
-import { canAccessInbox, isManager } from '../domain/policy.js';
+import { canAccessInbox } from '../domain/policy.js';
+import { seesAllInboxes } from '../rules/permissions.js';
 import {
   ClientControl,
   PullRequest,
@@ -759,12 +760,12 @@ export class ReferenceServer {
         contacts.add(c.contactId);
       }
     }
-    if (isManager(agent.role)) for (const c of t.contacts.values()) contacts.add(c.id);
+    if (seesAllInboxes(agent)) for (const c of t.contacts.values()) contacts.add(c.id);
     return { inboxes, conversations, contacts };
   }
 
   private scopeOf(t: TenantState, agent: Agent): string {
-    if (isManager(agent.role)) return `all:${t.tenant.id}`;
+    if (seesAllInboxes(agent)) return `all:${t.tenant.id}`;
     const inboxes = [...t.inboxes.values()].filter((i) => canAccessInbox(agent, i)).map((i) => i.id).sort();
     return `inboxes:${fnv1a(`${t.tenant.id}\u0000${inboxes.join('\u0000')}`)}`;
   }

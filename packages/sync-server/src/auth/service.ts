@@ -1,4 +1,4 @@
-import { Emitter, type Agent } from '@goutong/core';
+import { Emitter, checkSignIn, type Agent } from '@goutong/core';
 import type { Db } from '../db/db.js';
 import { ApiError, unauthorized } from '../errors.js';
 import { toAgent } from '../domain/rows.js';
@@ -6,6 +6,10 @@ import { agentRow, agentsByEmail, insertRefreshToken, refreshToken, revokeFamily
 import { AccessTokens } from './tokens.js';
 import { DUMMY_HASH, randomToken, sha256Hex, verifyPassword } from './crypto.js';
 import { LoginThrottle } from './throttle.js';
+import { ApiKeyAuth } from './apiKeyAuth.js';
+import { isApiKeyToken } from '../domain/apiKeys.js';
+import { insertAudit } from '../domain/audit.js';
+import { withPermissions, type Principal } from '../domain/permissions.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -15,9 +19,16 @@ export interface TokenPair {
 
 /** An authenticated request or socket: the agent as it is now, its session and when its token ends. */
 export interface Authenticated {
-  agent: Agent;
+  agent: Principal;
   sessionId: string;
   expiresAt: number;
+}
+
+/** A REST request's principal: an agent's session, or an API key. */
+export interface RequestPrincipal {
+  agent: Principal;
+  sessionId: string | null;
+  apiKeyId: string | null;
 }
 
 /** One answer for unknown address, wrong password and an address in several workspaces. */
@@ -47,6 +58,8 @@ export class AuthService {
   private readonly sessionCacheMs: number;
   /** sessionId → checked live until (ms). */
   private liveSessions = new Map<string, number>();
+  /** `Bearer gtk_...` service tokens (REST only). */
+  readonly apiKeys: ApiKeyAuth;
 
   constructor(
     private readonly db: Db,
@@ -58,6 +71,7 @@ export class AuthService {
     this.throttle = opts.throttle ?? new LoginThrottle();
     this.verify = opts.verify ?? verifyPassword;
     this.sessionCacheMs = opts.sessionCacheMs ?? 30_000;
+    this.apiKeys = new ApiKeyAuth(db, now);
   }
 
   async login(email: string, password: string, ip: string, tenantSlug?: string): Promise<{ agent: Agent; tokens: TokenPair }> {
@@ -74,12 +88,24 @@ export class AuthService {
     const ok = await this.verify(password, row ? String(row.password_hash) : DUMMY_HASH);
     if (!row || !ok) {
       this.throttle.fail(normalized, ip, now);
+      // Audited in every workspace the address belongs to (an unknown address has no workspace to record it in).
+      for (const r of rows) await insertAudit(this.db, { tenantId: String(r.tenant_id), agentId: null }, { action: 'auth.login_failed', target: String(r.id), details: { email: normalized, ip, reason: rows.length > 1 ? 'ambiguous' : 'password' } }, now);
       throw unauthorized(LOGIN_FAILED);
     }
     this.throttle.succeed(normalized, ip);
-    const agent = toAgent(row);
-    if (!agent.active) throw unauthorized('this account is deactivated');
-    return { agent, tokens: await this.issue(agent, randomToken(12)) };
+    const agent = await withPermissions(this.db, toAgent(row));
+    const refuse = async (reason: string, message: string) => {
+      await insertAudit(this.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'auth.login_refused', target: agent.id, details: { ip, reason } }, now);
+      return unauthorized(message);
+    };
+    if (!agent.active) throw await refuse('deactivated', 'this account is deactivated');
+    // The role's sign-in restrictions (IP ranges, hours): rules/permissions.ts.
+    const allowed = checkSignIn(agent, ip, now);
+    if (!allowed.ok) throw await refuse(allowed.reason, allowed.message);
+    const family = randomToken(12);
+    const tokens = await this.issue(agent, family);
+    await insertAudit(this.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'auth.login', target: agent.id, details: { ip, sessionId: family } }, now);
+    return { agent, tokens };
   }
 
   async refresh(token: string): Promise<TokenPair> {
@@ -108,7 +134,17 @@ export class AuthService {
 
   /** Verifies an access token and loads the agent as it is now (role and teams may have changed). */
   async authenticate(token: string): Promise<Agent> {
-    return (await this.authenticateSession(token)).agent;
+    return (await this.authenticateRequest(token)).agent;
+  }
+
+  /** A REST request's bearer token: an access token (an agent's session) or an API key (`gtk_...`). */
+  async authenticateRequest(token: string, ip?: string): Promise<RequestPrincipal> {
+    if (isApiKeyToken(token)) {
+      const k = await this.apiKeys.authenticate(token, ip);
+      return { agent: k.principal, sessionId: null, apiKeyId: k.apiKeyId };
+    }
+    const a = await this.authenticateSession(token);
+    return { agent: a.agent, sessionId: a.sessionId, apiKeyId: null };
   }
 
   /** As authenticate, with the session and expiry (sockets close when either ends). */
@@ -120,7 +156,7 @@ export class AuthService {
     if (!(await this.isSessionLive(sid, now))) throw unauthorized('session ended (logged out or revoked); log in again');
     const row = await agentRow(this.db, sub, tid);
     if (!row) throw unauthorized('account no longer exists');
-    const agent = toAgent(row);
+    const agent = await withPermissions(this.db, toAgent(row));
     if (!agent.active) throw unauthorized('this account is deactivated');
     return { agent, sessionId: sid, expiresAt: exp * 1000 };
   }

@@ -97,7 +97,11 @@ export class InboxAdmin {
       agent.tenantId,
       id,
       { name: body.name ?? cur.inbox.name, teamIds: body.teamIds ?? cur.inbox.teamIds, config, sealedSecrets: encryptSecret(this.secret, JSON.stringify(secrets)), ops },
-      { agentId: agent.id, action: 'inbox.update', details: { fields: Object.keys(body), secretsChanged: Object.keys(body.secrets ?? {}) } },
+      {
+        agentId: agent.id, action: 'inbox.update',
+        // [trust] config changes with before/after (secrets: only which changed, never their values)
+        details: { fields: Object.keys(body), secretsChanged: Object.keys(body.secrets ?? {}), before: { name: cur.inbox.name, teamIds: cur.inbox.teamIds, config: cur.config, ops: prevOps }, after: { name: body.name ?? cur.inbox.name, teamIds: body.teamIds ?? cur.inbox.teamIds, config, ops } },
+      },
     );
     return this.publicView((await this.ws.inbox(agent.tenantId, id))!);
   }

@@ -1,4 +1,4 @@
-import type { Db, Dialect } from './db.js';
+import type { Db, Dialect, Queryable } from './db.js';
 
 /** Dialect tokens: {{blob}}, {{autoid}}, {{bigint}}. Everything else is SQL both databases accept. */
 function render(sql: string, d: Dialect): string {
@@ -12,6 +12,8 @@ export interface Migration {
   id: number;
   name: string;
   sql: string;
+  /** Dialect-specific statements that cannot be split on `;` (trigger bodies), run after `sql` in the same transaction. */
+  after?: (q: Queryable) => Promise<void>;
 }
 
 /** Numbered, append-only. Never edit a migration that has shipped; add a new one. */
@@ -130,6 +132,41 @@ CREATE TABLE ops_deliveries (job_id TEXT NOT NULL, listener TEXT NOT NULL, done_
 `,
   },
   {
+    id: 220,
+    name: 'trust: custom roles, api keys, reveals, mask patterns, audit context, append-only audit log',
+    sql: `
+CREATE TABLE roles (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL, permissions TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL, UNIQUE (tenant_id, name));
+ALTER TABLE agents ADD COLUMN role_id TEXT;
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL, secret_hash TEXT NOT NULL,
+  permissions TEXT NOT NULL, rate_per_minute INTEGER NOT NULL, created_by TEXT, created_at {{bigint}} NOT NULL,
+  revoked_at {{bigint}}, last_used_at {{bigint}});
+CREATE INDEX api_keys_tenant ON api_keys (tenant_id, created_at);
+CREATE TABLE pii_reveals (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, session_id TEXT, target_kind TEXT NOT NULL,
+  target_id TEXT NOT NULL, field TEXT NOT NULL, expires_at {{bigint}} NOT NULL, created_at {{bigint}} NOT NULL);
+CREATE TABLE mask_patterns (tenant_id TEXT PRIMARY KEY REFERENCES tenants(id), patterns TEXT NOT NULL, updated_at {{bigint}} NOT NULL);
+ALTER TABLE audit_log ADD COLUMN ip TEXT;
+ALTER TABLE audit_log ADD COLUMN user_agent TEXT;
+ALTER TABLE audit_log ADD COLUMN session_id TEXT;
+ALTER TABLE audit_log ADD COLUMN api_key_id TEXT;
+CREATE INDEX audit_log_time ON audit_log (tenant_id, created_at, id)
+`,
+    // Append-only for everyone, admins included: the database itself refuses UPDATE and DELETE.
+    after: async (q) => {
+      if (q.dialect === 'pg') {
+        await q.run("CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$");
+        await q.run('CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()');
+        await q.run('CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()');
+      } else {
+        await q.run("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END");
+        await q.run("CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END");
+      }
+    },
+  },
+  {
     id: 300,
     name: 'reports: hourly rollups, durations for percentiles, pricing, suggestion picks',
     sql: `
@@ -180,6 +217,7 @@ export async function migrate(db: Db, extensions: readonly Migration[] = []): Pr
       for (const stmt of render(m.sql, q.dialect).split(';').map((s) => s.trim()).filter(Boolean)) {
         await q.run(stmt);
       }
+      if (m.after) await m.after(q);
       await q.run('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)', [m.id, m.name, Date.now()]);
     });
   }

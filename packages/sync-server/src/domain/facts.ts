@@ -2,6 +2,8 @@ import { assertNever, emptyCommandState, commandNeeds, opsEventsOf, OPEN_STATUSE
 import { insertEvents } from './opsJobs.js';
 import type { Queryable, Row } from '../db/db.js';
 import { ApiError } from '../errors.js';
+import { insertAudit } from './audit.js';
+import { withPermissions } from './permissions.js';
 import { insertConversation, insertMessage, saveContact, saveConversation, toAgent, toContact, toConversation, toInbox, toTeam } from './rows.js';
 
 export interface WriteOptions {
@@ -85,9 +87,7 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         await q.run('UPDATE messages SET meta = ?, seq = ? WHERE id = ? AND tenant_id = ?', [JSON.stringify(f.meta), o.seq, f.messageId, tenantId]);
         break;
       case 'audit':
-        await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-          tenantId, f.agentId, f.action, f.target, JSON.stringify(f.details), o.now,
-        ]);
+        await insertAudit(q, { tenantId, agentId: f.agentId }, { action: f.action, target: f.target, details: f.details }, o.now);
         break;
       default:
         assertNever(f, 'fact');
@@ -161,7 +161,10 @@ export async function loadCommandState(q: Queryable, actor: Agent, command: Comm
       if (s.contact) s.openConversation = await openConversationOf(q, inbox.id, s.contact.id);
     }
   }
-  if (need.assigneeId !== null) s.assignee = await one(q, 'SELECT * FROM agents WHERE id = ? AND tenant_id = ?', [need.assigneeId, t], toAgent);
+  if (need.assigneeId !== null) {
+    const assignee = await one(q, 'SELECT * FROM agents WHERE id = ? AND tenant_id = ?', [need.assigneeId, t], toAgent);
+    s.assignee = assignee ? await withPermissions(q, assignee) : null; // a custom role's scope decides the assignee's access
+  }
   if (need.teamId !== null) s.team = await one(q, 'SELECT * FROM teams WHERE id = ? AND tenant_id = ?', [need.teamId, t], toTeam);
   if (need.attachmentIds.length > 0) {
     const m = new Map<string, StoredAttachment | null>();

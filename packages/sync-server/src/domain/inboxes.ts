@@ -4,6 +4,7 @@ import type { InboxOps } from '@goutong/core';
 import type { Queryable } from '../db/db.js';
 import type { Workspace } from './workspace.js';
 import { insertInbox, nextSeq } from './rows.js';
+import { insertAudit } from './audit.js';
 
 interface AuditEntry {
   agentId: string | null;
@@ -12,9 +13,7 @@ interface AuditEntry {
 }
 
 async function auditIn(q: Queryable, tenantId: string, target: string, a: AuditEntry, at: number): Promise<void> {
-  await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-    tenantId, a.agentId, a.action, target, JSON.stringify(a.details), at,
-  ]);
+  await insertAudit(q, { tenantId, agentId: a.agentId }, { action: a.action, target, details: a.details }, at);
 }
 
 export async function createInbox(

@@ -14,6 +14,7 @@ export function toAgent(r: Row): Agent {
   return Agent.parse({
     id: r.id, tenantId: r.tenant_id, email: r.email, name: r.name, role: r.role,
     teamIds: json(r.team_ids), active: Boolean(num(r.active)), seq: num(r.seq),
+    ...(r.role_id ? { roleId: r.role_id } : {}),
   });
 }
 

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { Agent, Inbox } from '@goutong/core';
-import { canAccessInbox, isManager } from '@goutong/core';
+import { can, canAccessInbox, seesAllInboxes, type PermissionSet } from '@goutong/core';
 
-/** What an agent may see: all inboxes (managers), or the inboxes core's canAccessInbox grants them (their teams' and those of no team: "sync groups"). */
+/** What an agent may see: all inboxes (a role whose scope is all), or the inboxes core's canAccessInbox grants them (their teams' and those of no team: "sync groups"). */
 export interface Scope {
   all: boolean;
   inboxIds: string[];
@@ -10,10 +10,12 @@ export interface Scope {
   key: string;
 }
 
-export function scopeOf(agent: Agent, inboxes: readonly Inbox[]): Scope {
-  const all = isManager(agent.role);
+export function scopeOf(agent: Agent & { permissions?: PermissionSet }, inboxes: readonly Inbox[]): Scope {
+  const all = seesAllInboxes(agent);
   const inboxIds = inboxes.filter((i) => canAccessInbox(agent, i)).map((i) => i.id).sort();
-  const key = crypto.createHash('sha256').update(all ? `all:${agent.tenantId}` : `inboxes:${inboxIds.join(',')}`).digest('base64url').slice(0, 22);
+  // Whether personal data arrives masked is part of the scope: a change makes the device pull again.
+  const pii = can(agent, 'pii.view') ? '' : ':masked';
+  const key = crypto.createHash('sha256').update(all ? `all:${agent.tenantId}${pii}` : `inboxes:${inboxIds.join(',')}${pii}`).digest('base64url').slice(0, 22);
   return { all, inboxIds, key };
 }
 

@@ -30,6 +30,8 @@ import type { Db, Queryable, Row } from '../db/db.js';
 import { ApiError, notFound, badRequest } from '../errors.js';
 import { nextSeq, toAgent, toContact, toConversation, toInbox, toMessage, toTeam } from './rows.js';
 import { scopeOf, scopeSql, type Scope } from './scope.js';
+import { insertAudit } from './audit.js';
+import { maskerFor } from './masking.js';
 import { contactByIdentity, contactInboxesOf, loadCommandState, openConversationOf, writeFacts } from './facts.js';
 
 export interface Committed {
@@ -218,6 +220,8 @@ export class Workspace {
       if (prior) return { outcome: { id: command.id, outcome: 'duplicate', seq: Number(prior.seq) } as CommandOutcome, relay: null };
       const seq = await nextSeq(q, agent.tenantId);
       const relay = await this.execute(q, agent, command, seq, receivedAt);
+      // Every agent command is audited in its own transaction (who, when, from where: the request context).
+      await insertAudit(q, { tenantId: agent.tenantId, agentId: agent.id }, { action: `command.${command.type}`, target: commandTarget(command), details: { commandId: command.id } }, receivedAt);
       await q.run('INSERT INTO commands (tenant_id, id, agent_id, type, seq, device_time, server_time) VALUES (?, ?, ?, ?, ?, ?, ?)', [
         agent.tenantId, command.id, agent.id, command.type, seq, command.deviceTime, receivedAt,
       ]);
@@ -420,14 +424,16 @@ export class Workspace {
       }
     }
     const [convs, msgs, contacts, inboxes, agents, teams] = rowsByTable as [Row[], Row[], Row[], Row[], Row[], Row[]];
+    // Personal data leaves the server masked for a principal without pii.view (the scope key says which).
+    const mask = await maskerFor(this.db, agent);
     return {
       checkpoint: Math.max(checkpoint, 0),
       hasMore,
       scope: scope.key,
       reset,
-      conversations: convs.map(toConversation),
-      messages: msgs.map((r) => this.withAttachmentUrls(toMessage(r))),
-      contacts: contacts.map(toContact),
+      conversations: convs.map((r) => mask.conversation(toConversation(r))),
+      messages: msgs.map((r) => mask.message(this.withAttachmentUrls(toMessage(r)))),
+      contacts: contacts.map((r) => mask.contact(toContact(r))),
       inboxes: inboxes.map(toInbox),
       agents: agents.map(toAgent),
       teams: teams.map(toTeam),
@@ -479,7 +485,8 @@ export class Workspace {
       params.push(c.at, c.at, c.id);
     }
     const rows = await this.db.all(`SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY last_message_at DESC, id DESC LIMIT ?`, [...params, f.limit + 1]);
-    const items = rows.slice(0, f.limit).map(toConversation);
+    const mask = await maskerFor(this.db, agent);
+    const items = rows.slice(0, f.limit).map((r) => mask.conversation(toConversation(r)));
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > f.limit && last ? encodeCursor(last.lastMessageAt, last.id) : null };
   }
@@ -494,7 +501,8 @@ export class Workspace {
       params.push(c.at, c.at, c.id);
     }
     const rows = await this.db.all(`SELECT * FROM messages WHERE conversation_id = ?${extra} ORDER BY created_at DESC, id DESC LIMIT ?`, [...params, limit + 1]);
-    const items = rows.slice(0, limit).map((r) => this.withAttachmentUrls(toMessage(r)));
+    const mask = await maskerFor(this.db, agent);
+    const items = rows.slice(0, limit).map((r) => mask.message(this.withAttachmentUrls(toMessage(r))));
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
   }
@@ -509,9 +517,7 @@ export class Workspace {
 
   /** Writes an audit row; pass the transaction's Queryable (`q`) to record it with what it audits. */
   async audit(tenantId: string, agentId: string | null, action: string, target: string | null, details: Record<string, unknown>, q: Queryable = this.db): Promise<void> {
-    await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-      tenantId, agentId, action, target, JSON.stringify(details), this.now(),
-    ]);
+    await insertAudit(q, { tenantId, agentId }, { action, target, details }, this.now());
   }
 
   get log(): Logger {
@@ -531,6 +537,13 @@ export class Workspace {
   }
 
 
+}
+
+/** What an audited command is about: its conversation, or its contact. */
+function commandTarget(c: Command): string | null {
+  if ('conversationId' in c && typeof c.conversationId === 'string') return c.conversationId;
+  if ('contactId' in c && typeof c.contactId === 'string') return c.contactId;
+  return null;
 }
 
 /** [providers] The staged attachments' metadata appended to the message's attachments. */

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { checkProtocolVersion, PROTOCOL_HEADER, PROTOCOL_VERSION, type Agent, type Logger } from '@goutong/core';
 import { ApiError, badRequest } from '../errors.js';
-import { AUTH_HOOK } from '../auth/request.js';
+import { AUTH_HOOK, auditContextHook } from '../auth/request.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,6 +45,7 @@ export function createHttp(logger: Logger): FastifyInstance {
     const before = (Array.isArray(on) ? on : on ? [on] : []) as unknown[];
     route.onRequest = [...auth, ...before] as RouteOptions['onRequest'];
   });
+  app.addHook('onRequest', auditContextHook); // [trust] audit rows record the request's address, agent and session
   // Every answer: no MIME sniffing; token answers: never stored.
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -106,5 +107,5 @@ export function createHttp(logger: Logger): FastifyInstance {
 }
 
 // Moved below the http layer (channels use them too); re-exported for the routes.
-export { bearer, requireAgent, agentOf, requireRole } from '../auth/request.js';
+export { bearer, requireAgent, agentOf, requireRole, requirePermission } from '../auth/request.js';
 export { parse } from '../errors.js';

@@ -4,7 +4,7 @@ import { CannedResponse, Id } from '@goutong/core';
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { CannedResponses } from '../domain/canned.js';
-import { agentOf, parse, requireAgent, requireRole } from './app.js';
+import { agentOf, parse, requireAgent, requirePermission } from './app.js';
 
 const Body = CannedResponse.pick({ shortCode: true, title: true, body: true });
 
@@ -16,20 +16,20 @@ export function registerCannedRoutes(app: FastifyInstance, d: { auth: AuthServic
   app.get('/api/v1/canned-responses', authed, async (req) => ({ items: await canned.list(agentOf(req).tenantId) }));
   app.post('/api/v1/canned-responses', authed, async (req, reply) => {
     const agent = agentOf(req);
-    requireRole(agent, ['admin', 'supervisor']);
+    requirePermission(agent, 'canned.manage');
     const b = parse(Body, req.body, 'canned response');
     return reply.status(201).send(await canned.create({ tenantId: agent.tenantId, agentId: agent.id }, ws.ids.next(), b));
   });
   app.patch('/api/v1/canned-responses/:id', authed, async (req) => {
     const agent = agentOf(req);
-    requireRole(agent, ['admin', 'supervisor']);
+    requirePermission(agent, 'canned.manage');
     const { id } = parse(z.object({ id: Id }), req.params, 'path');
     const b = parse(Body.partial().strict(), req.body, 'canned response');
     return canned.update({ tenantId: agent.tenantId, agentId: agent.id }, id, b);
   });
   app.delete('/api/v1/canned-responses/:id', authed, async (req, reply) => {
     const agent = agentOf(req);
-    requireRole(agent, ['admin', 'supervisor']);
+    requirePermission(agent, 'canned.manage');
     const { id } = parse(z.object({ id: Id }), req.params, 'path');
     await canned.remove({ tenantId: agent.tenantId, agentId: agent.id }, id);
     return reply.status(204).send();

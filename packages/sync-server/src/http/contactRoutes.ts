@@ -4,6 +4,7 @@ import { Id } from '@goutong/core';
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { contactTimeline, mergeContacts, mergesOf, mergeSuggestions, searchContacts, unmergeContacts } from '../domain/contacts360.js';
+import { maskerFor } from '../domain/masking.js';
 import { agentOf, parse, requireAgent } from './app.js';
 
 const ListQuery = z.object({
@@ -26,7 +27,8 @@ export function registerContactRoutes(app: FastifyInstance, d: { auth: AuthServi
     const agent = agentOf(req);
     const query = parse(ListQuery, req.query, 'contacts query');
     const items = await searchContacts(ws.db, agent, await ws.scope(agent), query.q, query.limit + 1, query.offset);
-    return { items: items.slice(0, query.limit), nextOffset: items.length > query.limit ? query.offset + query.limit : null };
+    const mask = await maskerFor(ws.db, agent);
+    return { items: items.slice(0, query.limit).map((c) => mask.contact(c)), nextOffset: items.length > query.limit ? query.offset + query.limit : null };
   });
 
   app.get('/api/v1/contacts/:id/timeline', authed, async (req) => {
@@ -36,30 +38,35 @@ export function registerContactRoutes(app: FastifyInstance, d: { auth: AuthServi
     await ws.visibleContact(agent, id);
     const items = await contactTimeline(ws.db, agent.tenantId, id, await ws.scope(agent), query.before ?? null, query.limit + 1);
     const page = items.slice(0, query.limit);
-    return { items: page.map((i) => ({ ...i, message: ws.withAttachmentUrls(i.message) })), nextBefore: items.length > query.limit ? page[page.length - 1]!.message.createdAt : null };
+    const mask = await maskerFor(ws.db, agent);
+    return { items: page.map((i) => ({ ...i, message: mask.message(ws.withAttachmentUrls(i.message)) })), nextBefore: items.length > query.limit ? page[page.length - 1]!.message.createdAt : null };
   });
 
   app.get('/api/v1/contacts/:id/merge-suggestions', authed, async (req) => {
     const { id } = parse(IdParam, req.params, 'path');
-    return { items: await mergeSuggestions(ws.db, agentOf(req), id) };
+    const agent = agentOf(req);
+    return (await maskerFor(ws.db, agent)).json({ items: await mergeSuggestions(ws.db, agent, id) });
   });
 
   app.post('/api/v1/contacts/:id/merge', authed, async (req) => {
     const { id } = parse(IdParam, req.params, 'path');
     const body = parse(MergeBody, req.body, 'merge');
-    return mergeContacts(ws, agentOf(req), id, body.otherId, now());
+    const agent = agentOf(req);
+    const r = await mergeContacts(ws, agent, id, body.otherId, now());
+    return { ...r, contact: (await maskerFor(ws.db, agent)).contact(r.contact) };
   });
 
   app.get('/api/v1/contacts/:id/merges', authed, async (req) => {
     const agent = agentOf(req);
     const { id } = parse(IdParam, req.params, 'path');
     await ws.visibleContact(agent, id);
-    return { items: await mergesOf(ws.db, agent.tenantId, id) };
+    return (await maskerFor(ws.db, agent)).json({ items: await mergesOf(ws.db, agent.tenantId, id) });
   });
 
   app.post('/api/v1/contacts/:id/unmerge', authed, async (req) => {
     const { id } = parse(IdParam, req.params, 'path');
     const body = parse(UnmergeBody, req.body, 'unmerge');
-    return { contact: await unmergeContacts(ws, agentOf(req), id, body.mergeId, now()) };
+    const agent = agentOf(req);
+    return { contact: (await maskerFor(ws.db, agent)).contact(await unmergeContacts(ws, agent, id, body.mergeId, now())) };
   });
 }

@@ -18,7 +18,9 @@ import type { Workspace } from '../domain/workspace.js';
 import { insertAuditStandalone } from '../domain/audit.js';
 import { agentReport, budgetStatus, durationPoints, pricingOf, reportOverview, rollupTotals, savePricingAudited, type CsatLookup, type Overview } from '../domain/reports.js';
 import { Suggestions } from '../insight/suggestions.js';
-import { agentOf, parse, requireAgent, requireRole } from './app.js';
+import { maskerFor } from '../domain/masking.js';
+import { requirePermission } from '../auth/request.js';
+import { agentOf, parse, requireAgent } from './app.js';
 
 const TimeseriesQuery = z.object({ metric: z.enum(TIMESERIES_METRICS), interval: z.enum(REPORT_INTERVALS).default('day') });
 const PickBody = z.object({ key: z.string().min(1).max(200) }).strict();
@@ -75,7 +77,7 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
   const suggestions = new Suggestions(ws, 60_000, now);
   const supervisor = (req: FastifyRequest) => {
     const agent = agentOf(req);
-    requireRole(agent, ['admin', 'supervisor']);
+    requirePermission(agent, 'reports.view');
     return agent;
   };
 
@@ -85,6 +87,7 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
     const current = await reportOverview(ws.db, agent.tenantId, rq, d.csatOf);
     const prev = rq.compare === 'previous' ? await reportOverview(ws.db, agent.tenantId, { ...rq, ...previousPeriod(rq.from, rq.to) }, d.csatOf) : null;
     if (wantsCsv(req)) {
+      requirePermission(agent, 'data.export');
       await insertAuditStandalone(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'report.export', target: 'overview', details: { from: rq.from, to: rq.to } }, now());
       const p = prev ? new Map(overviewRows(prev)) : null;
       return sendCsv(reply, 'overview', toCsv(p ? ['metric', 'value', 'previous'] : ['metric', 'value'], overviewRows(current).map(([k, v]) => (p ? [k, v, p.get(k) ?? null] : [k, v]))));
@@ -115,6 +118,7 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
       if (ts.metric === 'cost') for (const [b, v] of values) values.set(b, Math.round(v / 10_000) / 100);
     }
     const points = buckets.map((t) => ({ t, v: values.get(t) ?? 0 }));
+    if (wantsCsv(req)) requirePermission(agent, 'data.export');
     if (wantsCsv(req)) return sendCsv(reply, `timeseries-${ts.metric}`, toCsv(['time', ts.metric], points.map((p) => [new Date(p.t).toISOString(), p.v])));
     return { metric: ts.metric, interval: ts.interval, tz: rq.tz, points };
   });
@@ -126,6 +130,7 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
     const names = new Map((await ws.agents(agent.tenantId)).map((a) => [a.id, a.name]));
     const items = rows.map((r) => ({ ...r, name: names.get(r.agentId) ?? r.agentId }));
     if (wantsCsv(req)) {
+      requirePermission(agent, 'data.export');
       return sendCsv(reply, 'agents', toCsv(
         ['agent', 'opened', 'resolved', 'messagesOut', 'transfers', 'calls', 'handleSeconds', 'firstResponseMedianS', 'firstResponseP90S'],
         items.map((r) => [r.name, r.opened, r.resolved, r.messagesOut, r.transfers, r.calls, r.handleSeconds, r.firstResponse.medianS, r.firstResponse.p90S]),
@@ -139,7 +144,7 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
   app.get('/api/v1/settings/pricing', authed, async (req) => pricingOf(ws.db, supervisor(req).tenantId));
   app.put('/api/v1/settings/pricing', authed, async (req) => {
     const agent = agentOf(req);
-    requireRole(agent, ['admin']);
+    requirePermission(agent, 'settings.manage');
     const p = parse(Pricing, req.body, 'pricing');
     await savePricingAudited(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, p, now());
     return p;
@@ -147,7 +152,8 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
 
   app.get('/api/v1/conversations/:id/suggestions', authed, async (req) => {
     const { id } = parse(IdParam, req.params, 'path');
-    return suggestions.forConversation(agentOf(req), id);
+    const agent = agentOf(req);
+    return (await maskerFor(ws.db, agent)).json(await suggestions.forConversation(agent, id));
   });
   app.post('/api/v1/conversations/:id/suggestions/pick', authed, async (req, reply) => {
     const { id } = parse(IdParam, req.params, 'path');

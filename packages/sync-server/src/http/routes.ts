@@ -14,12 +14,12 @@ import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import type { InboxAdmin } from '../channels/inboxAdmin.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
-import { agentOf, parse, requireAgent, requireRole } from './app.js';
+import { agentOf, parse, requireAgent, requirePermission } from './app.js';
 import { buildOpenApi } from './openapi.js';
 import { scopeHas } from '../domain/scope.js';
 import { tenantById } from '../domain/tenants.js';
 import { messageInConversation } from '../domain/reads.js';
-import { insertAudit } from '../domain/audit.js';
+import { maskerFor } from '../domain/masking.js';
 import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBody } from './schemas.js';
 
 const IdParam = z.object({ id: Id });
@@ -38,8 +38,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   // ----- auth -------------------------------------------------------------------------
   app.post('/api/v1/auth/login', async (req) => {
     const body = parse(LoginRequest, req.body, 'login');
-    const { tokens, agent } = await auth.login(body.email, body.password, req.ip, body.tenant);
-    await insertAudit(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'auth.login', target: agent.id, details: { ip: req.ip } }, Date.now());
+    const { tokens } = await auth.login(body.email, body.password, req.ip, body.tenant); // audited by the auth service (success and failure)
     return tokens;
   });
   app.post('/api/v1/auth/refresh', async (req) => auth.refresh(parse(RefreshRequest, req.body, 'refresh request').refreshToken));
@@ -62,7 +61,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   });
   app.post('/api/v1/inboxes', authed, async (req, reply) => {
     const agent = agentOf(req);
-    requireRole(agent, ['admin']);
+    requirePermission(agent, 'settings.manage');
     const created = await d.inboxes.create(agent, req.body);
     return reply.status(201).send(created);
   });
@@ -76,7 +75,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   });
   app.patch('/api/v1/inboxes/:id', authed, async (req) => {
     const agent = agentOf(req);
-    requireRole(agent, ['admin']);
+    requirePermission(agent, 'settings.manage');
     const { id } = parse(IdParam, req.params, 'path');
     return d.inboxes.update(agent, id, req.body);
   });
@@ -84,7 +83,8 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   app.get('/api/v1/teams', authed, async (req) => ({ items: await ws.teams(agentOf(req).tenantId) }));
   app.get('/api/v1/contacts/:id', authed, async (req) => {
     const { id } = parse(IdParam, req.params, 'path');
-    return ws.visibleContact(agentOf(req), id);
+    const agent = agentOf(req);
+    return (await maskerFor(ws.db, agent)).contact(await ws.visibleContact(agent, id));
   });
 
   // An admin clears a contact's SMS opt-out (audited in the same transaction); agents cannot, by any command.
@@ -92,7 +92,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
     const agent = agentOf(req);
     const { id } = parse(IdParam, req.params, 'path');
     const body = parse(OptInBody, req.body ?? {}, 'opt-in');
-    return ws.optInContact(agent, id, body.reason);
+    return (await maskerFor(ws.db, agent)).contact(await ws.optInContact(agent, id, body.reason));
   });
 
   // The api channel's inbound (`POST /api/v1/inboxes/:id/inbound`) is the api provider's route (channels/api.ts).
@@ -107,7 +107,8 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   });
   app.get('/api/v1/conversations/:id', authed, async (req) => {
     const { id } = parse(IdParam, req.params, 'path');
-    return ws.visibleConversation(agentOf(req), id);
+    const agent = agentOf(req);
+    return (await maskerFor(ws.db, agent)).conversation(await ws.visibleConversation(agent, id));
   });
   app.get('/api/v1/conversations/:id/messages', authed, async (req) => {
     const { id } = parse(IdParam, req.params, 'path');
@@ -128,7 +129,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
     if (outcome.outcome === 'rejected') throw new ApiError(outcome.error.code as never, outcome.error.message);
     const message = await messageInConversation(ws.db, outcome.id, id);
     if (!message) throw new ApiError('conflict', 'this Idempotency-Key was already used for another request');
-    return reply.status(outcome.outcome === 'applied' ? 201 : 200).send(ws.withAttachmentUrls(message));
+    return reply.status(outcome.outcome === 'applied' ? 201 : 200).send((await maskerFor(ws.db, agent)).message(ws.withAttachmentUrls(message)));
   });
   app.patch('/api/v1/conversations/:id', authed, async (req) => {
     const agent = agentOf(req);
@@ -140,7 +141,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
       const r = await ws.applyCommand(agent, c);
       if (r.outcome === 'rejected') throw new ApiError(r.error.code as never, r.error.message);
     }
-    return ws.visibleConversation(agent, id);
+    return (await maskerFor(ws.db, agent)).conversation(await ws.visibleConversation(agent, id));
   });
 
   // ----- sync --------------------------------------------------------------------------

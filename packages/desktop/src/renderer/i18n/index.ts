@@ -5,6 +5,7 @@ import { attachmentsEn, attachmentsZhCN } from './attachments';
 import { adminEn, adminZhCN } from './admin';
 import { insightEn, insightZhCN } from './insight';
 import { voiceEn, voiceZhCN } from './voice';
+import { trustEn, trustZhCN } from './trust';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -12,6 +13,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [adminEn, adminZhCN],
   [insightEn, insightZhCN],
   [voiceEn, voiceZhCN],
+  [trustEn, trustZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;
