@@ -12,6 +12,7 @@ import { Workspace } from './domain/workspace.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens } from './auth/tokens.js';
 import { serverSecret } from './auth/secretKey.js';
+import { hmacHex } from './auth/crypto.js';
 import { createHttp, requireAgent } from './http/app.js';
 import { registerRoutes } from './http/routes.js';
 import { serveWebApp } from './http/static.js';
@@ -86,7 +87,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
   workspace.attachmentUrl = (id, tenantId) => attachments.signedUrl(id, tenantId);
   // The extensions' dependencies: ingest runs their afterInbound hooks, status changes their onStatus hooks.
-  const deps: ProviderDeps = providers.bind({ workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id), requireAgent: requireAgent(auth), authenticate: (t) => auth.authenticate(t) });
+  const deps: ProviderDeps = providers.bind({ workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id), requireAgent: requireAgent(auth), authenticate: (t) => auth.authenticate(t), keyFor: (purpose) => hmacHex(secret, `extension-key:${purpose}`) });
 
   const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
 

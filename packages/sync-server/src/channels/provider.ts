@@ -92,6 +92,8 @@ export interface ProviderDeps {
   requireAgent: preHandlerAsyncHookHandler;
   /** The agent an access token belongs to (throws 401 like requireAgent), for routes that take a token or a signature. */
   authenticate(token: string): Promise<Agent>;
+  /** [webchat] A signing key derived from the server secret for one purpose (never the secret itself). */
+  keyFor?(purpose: string): string;
 }
 
 /** Hooks an extension may implement (Hocuspocus-style). Each runs for the inboxes it applies to. */

@@ -11,6 +11,7 @@ import { wildfireProvider } from './im/index.js';
 import { sipVoiceProvider } from './voice/index.js';
 import { optOutExtension } from './optout/index.js';
 import { autoReplyExtension } from './autoreply/index.js';
+import { webchatProvider } from './webchat/index.js';
 
 export const EXTENSIONS: readonly (() => Extension)[] = [
   apiProvider,
@@ -22,6 +23,7 @@ export const EXTENSIONS: readonly (() => Extension)[] = [
   sipVoiceProvider,
   optOutExtension,
   autoReplyExtension,
+  webchatProvider,
 ];
 
 /** A fresh instance of every registered extension. */

@@ -1,0 +1,34 @@
+// [webchat] The reads the website live chat needs (a visitor sees only their own conversation's
+// public messages), so that no SQL lives in src/channels/webchat.
+import type { Conversation, Message } from '@goutong/core';
+import type { Db } from '../db/db.js';
+import { toConversation, toMessage } from './rows.js';
+
+/** The visitor's latest conversation in a web inbox (by the contact's identity on the `web` channel). */
+export async function visitorConversation(db: Db, tenantId: string, inboxId: string, identifier: string): Promise<Conversation | null> {
+  const r = await db.one(
+    `SELECT c.* FROM conversations c JOIN contact_identities ci ON ci.contact_id = c.contact_id
+      WHERE ci.tenant_id = ? AND ci.channel = 'web' AND ci.identifier = ? AND c.inbox_id = ?
+      ORDER BY c.created_at DESC, c.id DESC LIMIT 1`,
+    [tenantId, identifier, inboxId],
+  );
+  return r ? toConversation(r) : null;
+}
+
+/** A conversation of a web inbox by id (the CSAT and typing routes check it belongs to the visitor). */
+export async function webConversation(db: Db, inboxId: string, conversationId: string): Promise<Conversation | null> {
+  const r = await db.one("SELECT * FROM conversations WHERE id = ? AND inbox_id = ? AND channel = 'web'", [conversationId, inboxId]);
+  return r ? toConversation(r) : null;
+}
+
+/**
+ * What the visitor may see of a conversation changed after `afterSeq`: the customer's and the
+ * agents' public messages (never internal notes, call records or events), oldest change first.
+ */
+export async function visitorMessages(db: Db, conversationId: string, afterSeq: number, limit = 200): Promise<Message[]> {
+  const rows = await db.all(
+    "SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND kind IN ('text', 'email', 'voice') ORDER BY seq, id LIMIT ?",
+    [conversationId, afterSeq, limit],
+  );
+  return rows.map(toMessage);
+}
