@@ -91,7 +91,9 @@ export class Outbox {
    * the agent reads them in the order written). Concurrent calls share one pass.
    */
   flush(send: (item: OutboxItem) => Promise<SendOutcome>, onAck: (item: OutboxItem, body: unknown) => void = () => {}): Promise<void> {
-    this.flushing ??= (async () => {
+    if (this.flushing) return this.flushing;
+    const pass = (async () => {
+      await Promise.resolve();
       try {
         for (;;) {
           const next = this.items().find((i) => i.state === 'pending');
@@ -111,10 +113,11 @@ export class Outbox {
           if (outcome.kind === 'retry') return;
         }
       } finally {
-        this.flushing = null;
+        if (this.flushing === pass) this.flushing = null;
       }
     })();
-    return this.flushing;
+    this.flushing = pass;
+    return pass;
   }
 }
 

@@ -236,6 +236,8 @@ export function webchatProvider(): ChannelProvider {
       const v = visitorOf(ctx, q.token ?? bearer(req));
       let after = q.after;
       let conversationId: string | null = null;
+      let lastStatus: string | null = null;
+      let first = true;
       let running = false;
       let again = false;
       let closed = false;
@@ -262,8 +264,12 @@ export function webchatProvider(): ChannelProvider {
           do {
             again = false;
             const c = await changes(deps, ctx, v, after);
+            const status = c.conversation ? `${c.conversation.id}:${c.conversation.status}` : null;
+            // New or changed messages, a new or resolved conversation, or the first answer of the stream.
+            if (c.messages.length > 0 || status !== lastStatus || first) write('changes', c);
+            first = false;
+            lastStatus = status;
             conversationId = c.conversation?.id ?? conversationId;
-            if (c.messages.length > 0 || after === q.after) write('changes', c);
             after = c.seq;
           } while (again && !closed);
         } catch (e) {
