@@ -92,7 +92,8 @@ export class Outbox {
    */
   flush(send: (item: OutboxItem) => Promise<SendOutcome>, onAck: (item: OutboxItem, body: unknown) => void = () => {}): Promise<void> {
     if (this.flushing) return this.flushing;
-    const pass = (async () => {
+    const self = { pass: null as Promise<void> | null };
+    self.pass = (async () => {
       await Promise.resolve();
       try {
         for (;;) {
@@ -113,11 +114,11 @@ export class Outbox {
           if (outcome.kind === 'retry') return;
         }
       } finally {
-        if (this.flushing === pass) this.flushing = null;
+        if (this.flushing === self.pass) this.flushing = null;
       }
     })();
-    this.flushing = pass;
-    return pass;
+    this.flushing = self.pass;
+    return self.pass;
   }
 }
 
