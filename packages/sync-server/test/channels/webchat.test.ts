@@ -1,12 +1,13 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startChannelServer, type ChannelServer } from './support.js';
+import { eventually, PASSWORD, startChannelServer, type ChannelServer } from './support.js';
+import { connectAgent } from '../support/agentClient.js';
 
 const SITE = 'http://127.0.0.1:45123';
 const IDENTITY_SECRET = 'identity-secret-0123456789abcdef';
 
 /** Reads server-sent events from a stream until `until` says enough (or the timeout). */
-async function readEvents(url: string, headers: Record<string, string>, until: (events: { event: string; data: any }[]) => boolean, onEvent: (n: number) => Promise<void> = async () => {}, ms = 15_000) {
+async function readEvents(url: string, headers: Record<string, string>, until: (events: { event: string; data: any }[]) => boolean, onEvent: (n: number, events: { event: string; data: any }[]) => Promise<void> = async () => {}, ms = 15_000) {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), ms);
   const events: { event: string; data: any }[] = [];
@@ -29,7 +30,7 @@ async function readEvents(url: string, headers: Record<string, string>, until: (
         const data = /^data: (.*)$/m.exec(chunk)?.[1];
         if (ev && data) {
           events.push({ event: ev, data: JSON.parse(data) });
-          await onEvent(events.length);
+          await onEvent(events.length, events);
         }
       }
       if (until(events)) break;
@@ -157,6 +158,43 @@ describe.each([['sqlite'], ['postgres']] as const)('website live chat provider (
 
     expect((await call('POST', '/typing', { typing: true }, { authorization: `Bearer ${v}` })).status).toBe(204);
     expect((await s.admin('GET', `/api/v1/webchat/conversations/${conversationId}/typing`)).body).toEqual({ visitor: true });
+  });
+
+  it("a real agent app typing a reply (its Yjs presence) shows as typing to the visitor; typing a note never does", async () => {
+    const v = (await session()).body.visitorToken as string;
+    const first = await send(v, { clientId: crypto.randomUUID(), text: 'presence please' });
+    const conversationId = first.body.conversation.id as string;
+    const admin = Object.values(s.tenant.agents)[0]!;
+    const agent = await connectAgent(s.url, admin.email, PASSWORD);
+    try {
+      const doc = agent.client.openConversationDoc(conversationId);
+      await doc.ready;
+      let switched = false;
+      const typingEvents = await readEvents(
+        `${base}/stream?token=${encodeURIComponent(v)}&after=${first.body.message.seq}`,
+        { origin: SITE },
+        (ev) => {
+          const t = ev.filter((e) => e.event === 'typing').map((e) => e.data.agent);
+          const i = t.findIndex((a) => a?.name === 'Admin');
+          return i >= 0 && t.slice(i + 1).includes(null);
+        },
+        async (n, all) => {
+          if (n === 1) doc.setTyping('reply');
+          // Once the visitor saw the reply being typed, the agent switches to an internal note.
+          else if (!switched && all.some((e) => e.event === 'typing' && e.data.agent?.name === 'Admin')) {
+            switched = true;
+            doc.setTyping('note');
+          }
+        },
+      ).then((ev) => ev.filter((e) => e.event === 'typing').map((e) => e.data.agent));
+      // reply → the agent's name; note → nothing shown (null), never the note itself.
+      expect(typingEvents).toContainEqual({ name: 'Admin' });
+      expect(typingEvents[typingEvents.length - 1]).toBeNull();
+      expect(typingEvents.every((a) => a === null || a.name === 'Admin')).toBe(true);
+      doc.release();
+    } finally {
+      await agent.client.stop();
+    }
   });
 
   it('upgrades to a verified user identity and refuses a forged one', async () => {

@@ -16,10 +16,14 @@ import { AfterQuery, CsatBody, InboxParam, SendBody, SessionBody, TypingBody, We
 import { identityHash, inboxIdOfToken, inboxToken, newVisitorIdentifier, signStaged, signVisitor, verifyStaged, verifyVisitor, type VisitorClaims } from './token.js';
 import { RateLimiter } from './limits.js';
 import { isOpenNow } from './hours.js';
+import { AgentTypingTracker } from './presence.js';
 
 export const ATTACHMENT_LIMIT = 10 * 1024 * 1024;
 const TYPING_TTL_MS = 6_000;
 const HEARTBEAT_MS = 20_000;
+const POLL_MS = 5_000;
+/** Presence says when typing stops; this only bounds a state whose agent vanished without a word. */
+const PRESENCE_TYPING_TTL_MS = 60_000;
 
 /** The built widget (packages/widget/dist), served at /widget/*: src|dist/channels/webchat → packages/widget/dist. */
 function widgetDir(): string {
@@ -64,11 +68,11 @@ export function webchatProvider(): ChannelProvider {
   const typingChanged = new Emitter<string>();
   const agentNames = new Map<string, { at: number; names: Map<string, string> }>();
 
-  function setTyping(conversationId: string, who: 'visitor' | 'agent', on: boolean, agentName?: string): void {
+  function setTyping(conversationId: string, who: 'visitor' | 'agent', on: boolean, agentName?: string, ttlMs = TYPING_TTL_MS): void {
     const now = Date.now();
     const t = typing.get(conversationId) ?? { visitorUntil: 0, agent: null };
-    if (who === 'visitor') t.visitorUntil = on ? now + TYPING_TTL_MS : 0;
-    else t.agent = on ? { name: agentName ?? '', until: now + TYPING_TTL_MS } : null;
+    if (who === 'visitor') t.visitorUntil = on ? now + ttlMs : 0;
+    else t.agent = on ? { name: agentName ?? '', until: now + ttlMs } : null;
     if (t.visitorUntil === 0 && !t.agent) typing.delete(conversationId);
     else typing.set(conversationId, t);
     typingChanged.emit(conversationId);
@@ -159,6 +163,12 @@ export function webchatProvider(): ChannelProvider {
   function routes(app: FastifyInstance, deps: ProviderDeps): void {
     const ws = deps.workspace;
     boundKey = deps.keyFor ? keyOf(deps) : null;
+    // The agent apps announce "typing a reply" in their presence on the conversation (Yjs awareness): the visitor sees it.
+    const tracker = new AgentTypingTracker();
+    deps.presence?.on(({ doc, update }) => {
+      const r = tracker.apply(doc, update);
+      if (r && (r.agent || typing.get(r.conversationId)?.agent)) setTyping(r.conversationId, 'agent', !!r.agent, r.agent?.name, PRESENCE_TYPING_TTL_MS);
+    });
     const base = '/api/v1/webchat/:inbox';
 
     // CORS preflight: only the inbox's allowed origins.
@@ -285,11 +295,14 @@ export function webchatProvider(): ChannelProvider {
         if (id === conversationId) write('typing', { agent: typingOf(id).agent });
       });
       const beat = setInterval(() => !closed && res.write(': ping\n\n'), HEARTBEAT_MS);
+      // Commits of other server processes (several on one PostgreSQL) do not reach this emitter: look again now and then.
+      const poll = setInterval(() => void pump(), POLL_MS);
       req.raw.on('close', () => {
         closed = true;
         offCommit();
         offTyping();
         clearInterval(beat);
+        clearInterval(poll);
       });
       await pump();
     });
