@@ -197,6 +197,24 @@ describe.each([['sqlite'], ['postgres']] as const)('website live chat provider (
     }
   });
 
+  it('answers 429 over the per-address limit, and two concurrent sends of one client id store it once', async () => {
+    const strict = await s.createInbox({ name: 'Strict', channel: 'web', provider: 'webchat', config: { allowedOrigins: [SITE], perIpPerMinute: 3 }, secrets: {} });
+    const view = await s.admin('GET', `/api/v1/inboxes/${strict}`);
+    const strictToken = new URL((view.body.urls as { url: string }[])[0]!.url, s.url).searchParams.get('inbox')!;
+    const post = () => fetch(`${s.url}/api/v1/webchat/${encodeURIComponent(strictToken)}/session`, { method: 'POST', headers: { origin: SITE, 'content-type': 'application/json' }, body: '{}' });
+    expect([(await post()).status, (await post()).status, (await post()).status]).toEqual([200, 200, 200]);
+    const limited = await post();
+    expect(limited.status).toBe(429);
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+
+    const v = (await session()).body.visitorToken as string;
+    const clientId = crypto.randomUUID();
+    const both = await Promise.all([send(v, { clientId, text: 'twice at once' }), send(v, { clientId, text: 'twice at once' })]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 201]);
+    expect(both[0]!.body.message.id).toBe(both[1]!.body.message.id);
+    expect((await s.messages(both[0]!.body.conversation.id)).filter((m) => m.text === 'twice at once')).toHaveLength(1);
+  });
+
   it('upgrades to a verified user identity and refuses a forged one', async () => {
     const forged = await session({ identifier: 'user-42', identifierHash: crypto.createHmac('sha256', 'not-the-secret-0000').update('user-42').digest('hex') });
     expect(forged.status).toBe(403);

@@ -10,6 +10,7 @@ import { agentOf, bearer } from '../../auth/request.js';
 import { safeEqual } from '../../auth/crypto.js';
 import { scopeHas } from '../../domain/scope.js';
 import { visitorConversation, visitorMessages, webConversation } from '../../domain/webchat.js';
+import { findInbound } from '../../domain/channelFacts.js';
 import type { ChannelProvider, ProviderDeps, SendResult } from '../provider.js';
 import { localized } from '../label.js';
 import { AfterQuery, CsatBody, InboxParam, SendBody, SessionBody, TypingBody, WebchatConfig, WebchatSecrets } from './config.js';
@@ -214,8 +215,9 @@ export function webchatProvider(): ChannelProvider {
         return f;
       });
       const contact = body.offline ?? body.preChat;
+      const externalId = `web:${v.s}:${body.clientId}`;
       const res = await deps.ingest(ctx.inbox, {
-        externalId: `web:${v.s}:${body.clientId}`,
+        externalId,
         from: { identifier: v.s, ...(contact?.name ? { name: contact.name } : {}) },
         text: body.text,
         sentAt: body.deviceTime,
@@ -226,6 +228,15 @@ export function webchatProvider(): ChannelProvider {
           ...(body.offline ? { offlineForm: true, contact: body.offline } : {}),
           ...(body.preChat ? { preChat: body.preChat } : {}),
         },
+      }).catch(async (e: unknown) => {
+        // Two tabs (or two server processes) sending the same client id at once: the unique
+        // (inbox, external id) lets one commit; the other answers with what was stored.
+        const stored = await findInbound(ws.db, ctx.inbox.id, externalId);
+        if (!stored) throw e;
+        const conv = await webConversation(ws.db, ctx.inbox.id, stored.conversationId);
+        const m = conv ? (await visitorMessages(ws.db, conv.id, 0, 10_000)).find((x) => x.id === stored.id) : undefined;
+        if (!conv || !m) throw e;
+        return { duplicate: true, conversation: conv, message: m };
       });
       setTyping(res.conversation.id, 'visitor', false);
       // Acknowledged after the commit: the browser drops it from its outbox only now.
