@@ -3,6 +3,7 @@
 import { localeOf, translator, type Key } from './i18n.js';
 import { Outbox, outcomeOf, type ContactFields, type OutboxItem, type SendOutcome } from './outbox.js';
 import { STYLES } from './styles.js';
+import { deleteFile, getFile, putFile } from './files.js';
 
 interface MountOptions {
   base: string;
@@ -208,8 +209,33 @@ function mount(root: ShadowRoot, opts: MountOptions) {
   }
 
   // ----- outbox -----
+  /** Uploads the files a message still keeps in the browser; its reference joins the message in the outbox. */
+  async function uploadPending(item: OutboxItem): Promise<SendOutcome | null> {
+    for (const key of item.blobs ?? []) {
+      const f = await getFile(key);
+      if (!f) return { kind: 'refused', reason: t('uploadFailed', { reason: 'file missing' }) };
+      let r;
+      try {
+        r = await call('POST', '/attachments', f.blob, { 'content-type': f.type || 'application/octet-stream', 'x-file-name': encodeURIComponent(f.name) });
+      } catch (e) {
+        return { kind: 'retry', reason: String(e) };
+      }
+      if (r.status !== 201) {
+        const o = outcomeOf(r.status, r.body, r.retryAfter);
+        return o.kind === 'acked' ? { kind: 'retry', reason: `HTTP ${r.status}` } : { ...o, reason: t('uploadFailed', { reason: o.reason }) };
+      }
+      item.attachments = [...item.attachments, (r.body as { ref: string }).ref];
+      item.blobs = (item.blobs ?? []).filter((b) => b !== key);
+      outbox.update(item.clientId, { attachments: item.attachments, blobs: item.blobs });
+      await deleteFile(key).catch(() => undefined);
+    }
+    return null;
+  }
+
   async function sendItem(item: OutboxItem): Promise<SendOutcome> {
     if (!visitorToken) return { kind: 'retry', reason: 'no session yet' };
+    const upload = await uploadPending(item);
+    if (upload) return upload;
     let r;
     try {
       r = await call('POST', '/messages', {
@@ -244,14 +270,15 @@ function mount(root: ShadowRoot, opts: MountOptions) {
     if (due !== null) flushTimer = setTimeout(() => void flush(), due);
   }
 
-  function enqueue(text: string, extra: { attachments?: string[]; files?: string[]; offline?: ContactFields } = {}): void {
+  function enqueue(text: string, extra: { clientId?: string; blobs?: string[]; files?: string[]; offline?: ContactFields } = {}): void {
     const pre = read<ContactFields | null>('prechat', null);
     outbox.add({
-      clientId: uuid(),
+      clientId: extra.clientId ?? uuid(),
       text,
       deviceTime: Date.now(),
-      attachments: extra.attachments ?? [],
+      attachments: [],
       files: extra.files ?? [],
+      ...(extra.blobs ? { blobs: extra.blobs } : {}),
       ...(pre && !conversation ? { preChat: pre } : {}),
       ...(extra.offline ? { offline: extra.offline } : {}),
     });
@@ -266,14 +293,15 @@ function mount(root: ShadowRoot, opts: MountOptions) {
     enqueue(text);
   }
 
+  /** A picked file is kept in the browser first (like the message), then uploaded by the outbox. */
   async function upload(): Promise<void> {
     const file = fileInput.files?.[0];
     fileInput.value = '';
-    if (!file || !visitorToken) return;
+    if (!file) return;
+    const clientId = uuid();
     try {
-      const r = await call('POST', '/attachments', file, { 'content-type': file.type || 'application/octet-stream', 'x-file-name': encodeURIComponent(file.name) });
-      if (r.status !== 201) throw new Error((r.body as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${r.status}`);
-      enqueue('', { attachments: [(r.body as { ref: string }).ref], files: [file.name] });
+      await putFile(`${clientId}:0`, { name: file.name, type: file.type, blob: file });
+      enqueue('', { clientId, blobs: [`${clientId}:0`], files: [file.name] });
     } catch (e) {
       setNotice(t('uploadFailed', { reason: (e as Error).message }));
     }

@@ -18,6 +18,8 @@ export interface OutboxItem {
   attachments: string[];
   /** Names of the attached files, shown while the message is pending. */
   files: string[];
+  /** Files kept in the browser (IndexedDB keys) until uploaded; each upload adds its reference to `attachments`. */
+  blobs?: string[];
   preChat?: ContactFields;
   offline?: ContactFields;
   state: 'pending' | 'failed';
@@ -63,6 +65,11 @@ export class Outbox {
     const full: OutboxItem = { ...item, state: 'pending', attempts: 0, nextAt: 0 };
     this.save([...this.items(), full]);
     return full;
+  }
+
+  /** Records progress of a message (an uploaded file's reference) without changing its place. */
+  update(clientId: string, patch: Partial<Pick<OutboxItem, 'attachments' | 'blobs'>>): void {
+    this.save(this.items().map((i) => (i.clientId === clientId ? { ...i, ...patch } : i)));
   }
 
   remove(clientId: string): void {

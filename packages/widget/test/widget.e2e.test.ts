@@ -87,10 +87,13 @@ describe('website chat widget in Chromium, embedded on another origin', () => {
     await input.press('Enter');
     await input.fill('离线消息二');
     await input.press('Enter');
-    await expect.poll(() => w(page, '.msg.pending').count()).toBe(2);
+    // A file attached offline waits in the browser (IndexedDB) with its message.
+    await w(page, 'input[type=file]').setInputFiles({ name: 'receipt.png', mimeType: 'image/png', buffer: Buffer.from('fake png bytes') });
+    await expect.poll(() => w(page, '.msg.pending').count()).toBe(3);
+    expect(await w(page, '.msg.pending .file').textContent()).toBe('receipt.png');
     expect(await w(page, '.msg.pending .status').first().textContent()).toBe('发送中…');
     const stored = await page.evaluate((k) => JSON.parse(localStorage.getItem(k) ?? '[]') as { text: string }[], `goutong:${token}:outbox`);
-    expect(stored.map((x) => x.text)).toEqual(['离线消息一', '离线消息二']);
+    expect(stored.map((x) => x.text)).toEqual(['离线消息一', '离线消息二', '']);
 
     // Back online, but the first answer is lost on the way back: the server stored it, the browser
     // never heard; the retry with the same client id stores nothing new.
@@ -110,7 +113,9 @@ describe('website chat widget in Chromium, embedded on another origin', () => {
 
     const conv = (await s.conversations((await s.server.workspace.inboxes(s.tenant.tenantId)).find((i) => i.name === 'Shop chat')!.id))[0]!;
     const inbound = (await s.messages(conv.id)).filter((m) => m.direction === 'in');
-    expect(inbound.map((m) => m.text)).toEqual(['你好，我想问一下订单', '离线消息一', '离线消息二']);
+    expect(inbound.map((m) => m.text)).toEqual(['你好，我想问一下订单', '离线消息一', '离线消息二', '']);
+    expect(inbound[3]!.attachments).toMatchObject([{ name: 'receipt.png', mime: 'image/png', size: 14 }]);
+    expect(Buffer.from((await s.server.attachments.bytes(s.tenant.tenantId, inbound[3]!.attachments[0]!.id))!).toString()).toBe('fake png bytes');
     expect(conv.contactName).toBe('王芳');
 
     // The agent types, then answers: the visitor sees both, with the agent's name and avatar.
