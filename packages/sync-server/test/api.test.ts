@@ -158,6 +158,24 @@ describe.each([['sqlite'], ['postgres']] as const)('the public contract and bad 
     expect((await admin('POST', '/api/v1/canned-responses', { shortCode: 'bad code!', title: 'x', body: 'x' })).status).toBe(400);
   });
 
+  it('keeps an inbox\'s service operations settings (routing, business hours, auto-replies) and refuses bad ones', async () => {
+    const before = (await admin('GET', `/api/v1/inboxes/${inboxId}`)).body;
+    expect(before.ops).toEqual({ routing: { strategy: 'manual' }, businessHoursId: null, autoReply: {} });
+    const r = await admin('PATCH', `/api/v1/inboxes/${inboxId}`, {
+      routing: { strategy: 'round_robin', capacity: 5, skills: ['zh'] },
+      autoReply: { acknowledge: { text: { en: 'Thanks, we got it', 'zh-CN': '已收到' } } },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.ops).toEqual({ routing: { strategy: 'round_robin', capacity: 5, skills: ['zh'] }, businessHoursId: null, autoReply: { acknowledge: { text: { en: 'Thanks, we got it', 'zh-CN': '已收到' } } } });
+    // A later patch of one field keeps the others.
+    const r2 = await admin('PATCH', `/api/v1/inboxes/${inboxId}`, { autoReply: { outOfHours: null } });
+    expect(r2.body.ops.routing.strategy).toBe('round_robin');
+    expect(r2.body.ops.autoReply.acknowledge.text.en).toBe('Thanks, we got it');
+    expect((await admin('PATCH', `/api/v1/inboxes/${inboxId}`, { routing: { strategy: 'lottery' } })).status).toBe(400);
+    expect((await admin('PATCH', `/api/v1/inboxes/${inboxId}`, { autoReply: { acknowledge: { text: {} } } })).status).toBe(400);
+    expect((await admin('PATCH', `/api/v1/inboxes/${inboxId}`, { routing: { strategy: 'manual' } })).body.ops.routing).toEqual({ strategy: 'manual' });
+  });
+
   it('patches status, priority, assignee and labels', async () => {
     const me = (await admin('GET', '/api/v1/me')).body.agent;
     const r = await admin('PATCH', `/api/v1/conversations/${convId}`, { status: 'pending', priority: 'urgent', assigneeId: me.id, labels: ['vip', 'refund'] });

@@ -69,6 +69,43 @@ export const Agent = z.object({
 });
 export type Agent = z.infer<typeof Agent>;
 
+export const ROUTING_STRATEGIES = ['manual', 'round_robin', 'least_loaded'] as const;
+export const RoutingStrategy = z.enum(ROUTING_STRATEGIES);
+export type RoutingStrategy = z.infer<typeof RoutingStrategy>;
+
+/** How new conversations of an inbox find an agent (PATCH /api/v1/inboxes/{id} `routing`). */
+export const InboxRouting = z.object({
+  strategy: RoutingStrategy,
+  /** Default per-agent capacity (open conversations) on this inbox's channel, when the agent sets none. */
+  capacity: z.number().int().min(1).max(1000).optional(),
+  /** Skills/languages an agent must have to be offered this inbox's conversations. */
+  skills: z.array(z.string().trim().min(1).max(64)).max(50).optional(),
+});
+export type InboxRouting = z.infer<typeof InboxRouting>;
+
+/** A text in the languages Goutong speaks; the customer's language picks one, the other is the fallback. */
+export const LocalizedText = z
+  .object({ en: z.string().max(10_000).optional(), 'zh-CN': z.string().max(10_000).optional() })
+  .refine((t) => Boolean(t.en?.trim() || t['zh-CN']?.trim()), 'give the text in at least one language (en or zh-CN)');
+export type LocalizedText = z.infer<typeof LocalizedText>;
+
+/** An automatic message: a managed template by id, or text written in place (with {{variables}}). */
+export const AutoReplyMessage = z
+  .object({ templateId: Id.optional(), text: LocalizedText.optional(), subject: LocalizedText.optional() })
+  .refine((m) => Boolean(m.templateId) !== Boolean(m.text), 'name a templateId or give text, not both');
+export type AutoReplyMessage = z.infer<typeof AutoReplyMessage>;
+
+/** Service operations settings of an inbox: routing, business hours, automatic replies. */
+export const InboxOps = z.object({
+  routing: InboxRouting.default({ strategy: 'manual' }),
+  businessHoursId: Id.nullable().default(null),
+  autoReply: z
+    .object({ acknowledge: AutoReplyMessage.nullable().optional(), outOfHours: AutoReplyMessage.nullable().optional() })
+    .default({}),
+});
+export type InboxOps = z.infer<typeof InboxOps>;
+export const DEFAULT_INBOX_OPS: InboxOps = { routing: { strategy: 'manual' }, businessHoursId: null, autoReply: {} };
+
 /** An inbox is one channel account. Provider configuration (secrets) never leaves the server. */
 export const Inbox = z.object({
   id: Id,
@@ -77,6 +114,8 @@ export const Inbox = z.object({
   channel: Channel,
   provider: z.string().max(64).nullable(),
   teamIds: z.array(Id),
+  /** Routing, business hours and automatic replies (absent on rows written before they existed). */
+  ops: InboxOps.optional(),
   createdAt: Millis,
   seq: z.number().int().nonnegative(),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Channel, Id, type Agent, type Inbox } from '@goutong/core';
+import { AutoReplyMessage, Channel, DEFAULT_INBOX_OPS, Id, InboxRouting, type Agent, type Inbox, type InboxOps } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
 import { toInbox } from '../domain/rows.js';
 import { createInbox, unknownTeam, updateInbox } from '../domain/inboxes.js';
@@ -23,6 +23,10 @@ export const UpdateInboxBody = z.object({
   config: z.record(z.string(), z.unknown()).optional(),
   secrets: z.record(z.string(), z.string()).optional(),
   teamIds: z.array(Id).max(100).optional(),
+  /** Service operations (InboxOps): each sent field replaces the stored one. */
+  routing: InboxRouting.optional(),
+  businessHoursId: Id.nullable().optional(),
+  autoReply: z.object({ acknowledge: AutoReplyMessage.nullable().optional(), outOfHours: AutoReplyMessage.nullable().optional() }).strict().optional(),
 }).strict();
 
 /** Provider API base URLs and webhook URLs may not point into the server's own network (400 when saved). */
@@ -82,11 +86,17 @@ export class InboxAdmin {
     if (body.config) await refuseInternalUrls(config);
     const secrets = body.secrets ? parse(p.secretsSchema, { ...cur.secrets, ...body.secrets }, 'secrets') : cur.secrets;
     if (body.teamIds) await this.checkTeams(agent.tenantId, body.teamIds);
+    const prevOps: InboxOps = cur.inbox.ops ?? DEFAULT_INBOX_OPS;
+    const ops: InboxOps = {
+      routing: body.routing ?? prevOps.routing,
+      businessHoursId: body.businessHoursId !== undefined ? body.businessHoursId : prevOps.businessHoursId,
+      autoReply: body.autoReply ? { ...prevOps.autoReply, ...body.autoReply } : prevOps.autoReply,
+    };
     await updateInbox(
       this.ws,
       agent.tenantId,
       id,
-      { name: body.name ?? cur.inbox.name, teamIds: body.teamIds ?? cur.inbox.teamIds, config, sealedSecrets: encryptSecret(this.secret, JSON.stringify(secrets)) },
+      { name: body.name ?? cur.inbox.name, teamIds: body.teamIds ?? cur.inbox.teamIds, config, sealedSecrets: encryptSecret(this.secret, JSON.stringify(secrets)), ops },
       { agentId: agent.id, action: 'inbox.update', details: { fields: Object.keys(body), secretsChanged: Object.keys(body.secrets ?? {}) } },
     );
     return this.publicView((await this.ws.inbox(agent.tenantId, id))!);

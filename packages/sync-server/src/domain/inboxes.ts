@@ -1,5 +1,6 @@
 // Inbox administration facts: create and update an inbox (config validated and secrets sealed by
 // the caller), each with its audit row in the same transaction.
+import type { InboxOps } from '@goutong/core';
 import type { Queryable } from '../db/db.js';
 import type { Workspace } from './workspace.js';
 import { insertInbox, nextSeq } from './rows.js';
@@ -35,14 +36,14 @@ export async function updateInbox(
   ws: Workspace,
   tenantId: string,
   id: string,
-  u: { name: string; teamIds: readonly string[]; config: Record<string, unknown>; sealedSecrets: string },
+  u: { name: string; teamIds: readonly string[]; config: Record<string, unknown>; sealedSecrets: string; ops: InboxOps },
   audit: AuditEntry,
 ): Promise<number> {
   const now = Date.now();
   const seq = await ws.db.tx(async (q) => {
     const seq = await nextSeq(q, tenantId);
-    await q.run('UPDATE inboxes SET name = ?, team_ids = ?, config = ?, secrets = ?, seq = ? WHERE id = ? AND tenant_id = ?', [
-      u.name, JSON.stringify(u.teamIds), JSON.stringify(u.config), u.sealedSecrets, seq, id, tenantId,
+    await q.run('UPDATE inboxes SET name = ?, team_ids = ?, config = ?, secrets = ?, ops = ?, seq = ? WHERE id = ? AND tenant_id = ?', [
+      u.name, JSON.stringify(u.teamIds), JSON.stringify(u.config), u.sealedSecrets, JSON.stringify(u.ops), seq, id, tenantId,
     ]);
     await auditIn(q, tenantId, id, audit, now);
     return seq;

@@ -1,4 +1,4 @@
-import { Agent, Contact, Conversation, Inbox, Message, Team } from '@goutong/core';
+import { Agent, Contact, Conversation, Inbox, InboxOps, Message, Team } from '@goutong/core';
 import type { Queryable, Row } from '../db/db.js';
 
 /** Database rows cross a boundary too: every row is parsed into the core schema. */
@@ -20,7 +20,7 @@ export function toAgent(r: Row): Agent {
 export function toInbox(r: Row): Inbox {
   return Inbox.parse({
     id: r.id, tenantId: r.tenant_id, name: r.name, channel: r.channel, provider: r.provider ?? null,
-    teamIds: json(r.team_ids), createdAt: num(r.created_at), seq: num(r.seq),
+    teamIds: json(r.team_ids), ops: InboxOps.parse(r.ops ? json(r.ops) : {}), createdAt: num(r.created_at), seq: num(r.seq),
   });
 }
 
