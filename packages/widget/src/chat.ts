@@ -33,6 +33,7 @@ interface Settings {
   greeting: string | null;
   preChatFields: ('name' | 'email' | 'phone')[];
   online: boolean;
+  nextOpening?: number | null;
   csat: boolean;
   inboxName: string;
 }
@@ -67,7 +68,8 @@ const initials = (name: string): string =>
     .toUpperCase() || '?';
 
 function mount(root: ShadowRoot, opts: MountOptions) {
-  const t = translator(localeOf(document.documentElement.lang));
+  const locale = localeOf(document.documentElement.lang);
+  const t = translator(locale);
   const api = `${opts.base}/api/v1/webchat/${encodeURIComponent(opts.token)}`;
   const k = (name: string) => `goutong:${opts.token}:${name}`;
   const store = window.localStorage;
@@ -434,6 +436,7 @@ function mount(root: ShadowRoot, opts: MountOptions) {
       else
         body.append(
           el('p', { class: 'hint' }, t('offlineHint')),
+          settings.nextOpening ? el('p', { class: 'hint opens' }, t('opensAt', { time: new Date(settings.nextOpening).toLocaleString(locale, { weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) })) : '',
           contactForm(['name', 'email', 'phone'], true, 'leaveMessage', (c, message) => {
             if (!message) return;
             offlineSent = true;

@@ -215,6 +215,27 @@ describe.each([['sqlite'], ['postgres']] as const)('website live chat provider (
     expect((await s.messages(both[0]!.body.conversation.id)).filter((m) => m.text === 'twice at once')).toHaveLength(1);
   });
 
+  it("follows the inbox's business hours (auto): closed now → offline with the next opening; without a calendar → online", async () => {
+    const hoursId = crypto.randomUUID();
+    // The business-hours API's table (sla helper's migration; the contract: id, tenant_id, name, time_zone, weekly, holidays, created_at, updated_at).
+    const exists = await s.server.db.one("SELECT 1 AS n FROM information_schema.tables WHERE table_name = 'business_hours'").catch(() => null) ?? (await s.server.db.one("SELECT 1 AS n FROM sqlite_master WHERE type = 'table' AND name = 'business_hours'").catch(() => null));
+    if (!exists) await s.server.db.run('CREATE TABLE business_hours (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL, time_zone TEXT NOT NULL, weekly TEXT NOT NULL, holidays TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)');
+    const later = (new Date().getUTCDay() + 2) % 7;
+    await s.server.db.run('INSERT INTO business_hours (id, tenant_id, name, time_zone, weekly, holidays, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+      hoursId, s.tenant.tenantId, 'Two days from now only', 'UTC', JSON.stringify([{ day: later, open: '09:00', close: '10:00' }]), '[]', Date.now(), Date.now(),
+    ]);
+    const hoursInbox = await s.createInbox({ name: 'Hours', channel: 'web', provider: 'webchat', config: { allowedOrigins: [SITE] }, secrets: {} });
+    const view = await s.admin('GET', `/api/v1/inboxes/${hoursInbox}`);
+    const hoursToken = new URL((view.body.urls as { url: string }[])[0]!.url, s.url).searchParams.get('inbox')!;
+    const open = () => fetch(`${s.url}/api/v1/webchat/${encodeURIComponent(hoursToken)}/session`, { method: 'POST', headers: { origin: SITE, 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json() as Promise<{ settings: { online: boolean; nextOpening: number | null } }>);
+    expect((await open()).settings).toMatchObject({ online: true, nextOpening: null });
+    expect((await s.admin('PATCH', `/api/v1/inboxes/${hoursInbox}`, { businessHoursId: hoursId })).status).toBe(200);
+    const closed = (await open()).settings;
+    expect(closed.online).toBe(false);
+    expect(new Date(closed.nextOpening!).getUTCDay()).toBe(later);
+    expect(new Date(closed.nextOpening!).toISOString()).toMatch(/T09:00:00\.000Z$/);
+  });
+
   it('upgrades to a verified user identity and refuses a forged one', async () => {
     const forged = await session({ identifier: 'user-42', identifierHash: crypto.createHmac('sha256', 'not-the-secret-0000').update('user-42').digest('hex') });
     expect(forged.status).toBe(403);

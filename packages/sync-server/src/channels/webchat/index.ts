@@ -9,14 +9,14 @@ import { ApiError, badRequest, forbidden, notFound, parse, unauthorized } from '
 import { agentOf, bearer } from '../../auth/request.js';
 import { safeEqual } from '../../auth/crypto.js';
 import { scopeHas } from '../../domain/scope.js';
-import { visitorConversation, visitorMessages, webConversation } from '../../domain/webchat.js';
+import { inboxCalendar, visitorConversation, visitorMessages, webConversation } from '../../domain/webchat.js';
 import { findInbound } from '../../domain/channelFacts.js';
 import type { ChannelProvider, ProviderDeps, SendResult } from '../provider.js';
 import { localized } from '../label.js';
 import { AfterQuery, CsatBody, InboxParam, SendBody, SessionBody, TypingBody, WebchatConfig, WebchatSecrets } from './config.js';
 import { identityHash, inboxIdOfToken, inboxToken, newVisitorIdentifier, signStaged, signVisitor, verifyStaged, verifyVisitor, type VisitorClaims } from './token.js';
 import { RateLimiter } from './limits.js';
-import { isOpenNow } from './hours.js';
+import { availability } from './hours.js';
 import { AgentTypingTracker } from './presence.js';
 
 export const ATTACHMENT_LIMIT = 10 * 1024 * 1024;
@@ -196,10 +196,11 @@ export function webchatProvider(): ChannelProvider {
       }
       subject ??= newVisitorIdentifier();
       const conv = await visitorConversation(ws.db, ctx.inbox.tenantId, ctx.inbox.id, subject);
+      const open = availability(ctx.config, await inboxCalendar(ws.db, ctx.inbox.tenantId, ctx.inbox.ops?.businessHoursId));
       return reply.send({
         visitorToken: signVisitor(ctx.key, ctx.inbox.id, subject),
         visitor: { identified: subject.startsWith('user:') },
-        settings: { greeting: ctx.config.greeting ?? null, preChatFields: ctx.config.preChatFields, online: isOpenNow(ctx.config, ctx.inbox), csat: ctx.config.csat, inboxName: ctx.inbox.name },
+        settings: { greeting: ctx.config.greeting ?? null, preChatFields: ctx.config.preChatFields, online: open.online, nextOpening: open.nextOpening, csat: ctx.config.csat, inboxName: ctx.inbox.name },
         conversation: conv ? conversationView(conv) : null,
       });
     });
