@@ -117,6 +117,7 @@ describe('website chat widget in Chromium, embedded on another origin', () => {
     expect(inbound[3]!.attachments).toMatchObject([{ name: 'receipt.png', mime: 'image/png', size: 14 }]);
     expect(Buffer.from((await s.server.attachments.bytes(s.tenant.tenantId, inbound[3]!.attachments[0]!.id))!).toString()).toBe('fake png bytes');
     expect(conv.contactName).toBe('王芳');
+    expect((await s.contact(conv.contactId))!.attributes).toMatchObject({ email: 'wang@example.com' });
 
     // The agent types, then answers: the visitor sees both, with the agent's name and avatar.
     expect((await s.admin('POST', `/api/v1/webchat/conversations/${conv.id}/typing`, { typing: true })).status).toBe(204);

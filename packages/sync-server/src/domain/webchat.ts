@@ -1,9 +1,10 @@
 // [webchat] The reads the website live chat needs (a visitor sees only their own conversation's
 // public messages), so that no SQL lives in src/channels/webchat.
 import { z } from 'zod';
-import { Holiday, WeeklyHours, type Calendar, type Conversation, type Message } from '@goutong/core';
+import { Holiday, WeeklyHours, type Calendar, type Contact, type Conversation, type Message } from '@goutong/core';
 import type { Db } from '../db/db.js';
-import { toConversation, toMessage } from './rows.js';
+import { nextSeq, saveContact, toContact, toConversation, toMessage } from './rows.js';
+import type { Workspace } from './workspace.js';
 
 /** The visitor's latest conversation in a web inbox (by the contact's identity on the `web` channel). */
 export async function visitorConversation(db: Db, tenantId: string, inboxId: string, identifier: string): Promise<Conversation | null> {
@@ -52,4 +53,29 @@ export async function inboxCalendar(db: Db, tenantId: string, businessHoursId: s
   const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
   const cal = z.object({ timeZone: z.string(), weekly: z.array(WeeklyHours), holidays: z.array(Holiday) }).safeParse({ timeZone: r.time_zone, weekly: json(r.weekly), holidays: json(r.holidays) ?? [] });
   return cal.success ? cal.data : null;
+}
+
+/**
+ * What the visitor typed into the pre-chat or offline form (email, phone) becomes contact attributes
+ * (`email`, `phone`), as a server-written fact with a new seq; a value already set is kept (the
+ * agents may have corrected it). Returns the contact when something changed.
+ */
+export async function recordVisitorDetails(ws: Workspace, contactId: string, details: { email?: string | undefined; phone?: string | undefined }): Promise<Contact | null> {
+  const res = await ws.db.tx(async (q) => {
+    const r = await q.one('SELECT * FROM contacts WHERE id = ?', [contactId]);
+    if (!r) return null;
+    const c = toContact(r);
+    const attributes = { ...c.attributes };
+    for (const k of ['email', 'phone'] as const) {
+      const v = details[k];
+      if (v && !attributes[k]) attributes[k] = v;
+    }
+    if (JSON.stringify(attributes) === JSON.stringify(c.attributes)) return null;
+    const seq = await nextSeq(q, c.tenantId);
+    const next = { ...c, attributes, updatedAt: Date.now(), seq };
+    await saveContact(q, next);
+    return next;
+  });
+  if (res) ws.committed.emit({ tenantId: res.tenantId, seq: res.seq });
+  return res;
 }

@@ -119,7 +119,9 @@ describe.each([['sqlite'], ['postgres']] as const)('website live chat provider (
     const stored = await s.messages(conversationId);
     expect(stored.filter((m) => m.direction === 'in')).toHaveLength(1);
     expect(stored[0]).toMatchObject({ text: '我的订单在哪？', meta: { clientId, preChat: { name: 'Li Lei', email: 'li@example.com' } } });
-    expect((await s.conversation(conversationId))!.contactName).toBe('Li Lei');
+    const conv = (await s.conversation(conversationId))!;
+    expect(conv.contactName).toBe('Li Lei');
+    expect((await s.contact(conv.contactId))!.attributes).toMatchObject({ email: 'li@example.com' });
 
     const reply = await s.reply(conversationId, 'It ships today / 今天发货');
     expect(reply.status).toBe(201);

@@ -9,7 +9,7 @@ import { ApiError, badRequest, forbidden, notFound, parse, unauthorized } from '
 import { agentOf, bearer } from '../../auth/request.js';
 import { safeEqual } from '../../auth/crypto.js';
 import { scopeHas } from '../../domain/scope.js';
-import { inboxCalendar, visitorConversation, visitorMessages, webConversation } from '../../domain/webchat.js';
+import { inboxCalendar, recordVisitorDetails, visitorConversation, visitorMessages, webConversation } from '../../domain/webchat.js';
 import { findInbound } from '../../domain/channelFacts.js';
 import type { ChannelProvider, ProviderDeps, SendResult } from '../provider.js';
 import { localized } from '../label.js';
@@ -240,6 +240,7 @@ export function webchatProvider(): ChannelProvider {
         return { duplicate: true, conversation: conv, message: m };
       });
       setTyping(res.conversation.id, 'visitor', false);
+      if (!res.duplicate && (contact?.email || contact?.phone)) await recordVisitorDetails(ws, res.conversation.contactId, contact);
       // Acknowledged after the commit: the browser drops it from its outbox only now.
       return reply.status(res.duplicate ? 200 : 201).send({ duplicate: res.duplicate, conversation: conversationView(res.conversation), message: await toVisitor(deps, res.message) });
     });
