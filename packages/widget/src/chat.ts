@@ -218,7 +218,7 @@ function mount(root: ShadowRoot, opts: MountOptions) {
       if (!f) return { kind: 'refused', reason: t('uploadFailed', { reason: 'file missing' }) };
       let r;
       try {
-        r = await call('POST', '/attachments', f.blob, { 'content-type': f.type || 'application/octet-stream', 'x-file-name': encodeURIComponent(f.name) });
+        r = await call('POST', '/attachments', f.blob, { 'content-type': 'application/octet-stream', 'x-file-type': f.type || 'application/octet-stream', 'x-file-name': encodeURIComponent(f.name) });
       } catch (e) {
         return { kind: 'retry', reason: String(e) };
       }

@@ -22,7 +22,7 @@ export const WebchatConfig = z
       .meta(label('Availability (auto: by business hours)', '在线状态（auto：按营业时间）')),
     csat: z.boolean().default(true).meta(label('Ask for a rating when the conversation ends', '会话结束时请访客评分')),
     perVisitorPerMinute: z.number().int().min(1).max(1000).default(30).meta(label('Messages per visitor per minute', '每位访客每分钟消息数上限')),
-    perIpPerMinute: z.number().int().min(1).max(10_000).default(120).meta(label('Requests per IP address per minute', '每个 IP 每分钟请求数上限')),
+    perIpPerMinute: z.number().int().min(1).max(10_000).default(600).meta(label('Requests per IP address per minute', '每个 IP 每分钟请求数上限')),
   })
   .meta(label('Website live chat', '网站在线聊天'));
 export type WebchatConfig = z.infer<typeof WebchatConfig>;

@@ -178,7 +178,7 @@ export function webchatProvider(): ChannelProvider {
       return reply
         .status(204)
         .header('access-control-allow-methods', 'GET, POST, OPTIONS')
-        .header('access-control-allow-headers', 'authorization, content-type, x-file-name')
+        .header('access-control-allow-headers', 'authorization, content-type, x-file-name, x-file-type')
         .header('access-control-max-age', '600')
         .send();
     });
@@ -334,8 +334,15 @@ export function webchatProvider(): ChannelProvider {
       const v = visitorOf(ctx, bearer(req));
       limiter.hit(`${ctx.inbox.id}:v:${v.s}`, ctx.config.perVisitorPerMinute, 'visitor');
       if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badRequest('send the file bytes as the body (content-type of the file, x-file-name header)');
-      const name = parse(z.string().min(1).max(255), decodeURIComponent(String(req.headers['x-file-name'] ?? 'file')), 'x-file-name');
-      const mime = String(req.headers['content-type'] ?? 'application/octet-stream');
+      let rawName: string;
+      try {
+        rawName = decodeURIComponent(String(req.headers['x-file-name'] ?? 'file'));
+      } catch {
+        throw badRequest('x-file-name must be URL-encoded');
+      }
+      const name = parse(z.string().min(1).max(255), rawName, 'x-file-name');
+      // The body goes as application/octet-stream (a .json or .txt file must not be parsed); the file's type rides in x-file-type.
+      const mime = parse(z.string().max(255), String(req.headers['x-file-type'] ?? req.headers['content-type'] ?? 'application/octet-stream'), 'x-file-type');
       const staged = deps.attachments.stage(ctx.inbox.tenantId, req.body, { name, mime });
       const file = { id: staged.id, name: staged.name, mime: staged.mime, size: staged.size, sha256: staged.sha256 };
       return reply.status(201).send({ ref: signStaged(ctx.key, v.s, file), name: file.name, mime: file.mime, size: file.size });
@@ -416,7 +423,7 @@ export function webchatProvider(): ChannelProvider {
       },
       '/api/v1/webchat/{inbox}/stream': { get: { summary: 'Website chat: server-sent events (changes, typing) for the visitor (token in the query)', parameters: [inboxParam, { name: 'token', in: 'query', schema: { type: 'string' } }, { name: 'after', in: 'query', schema: { type: 'integer' } }], security: [], responses: { '200': { description: 'text/event-stream' }, ...errors } } },
       '/api/v1/webchat/{inbox}/typing': { post: { summary: 'Website chat: the visitor is typing (or stopped)', parameters: [inboxParam], security: [], requestBody: json(TypingBody), responses: { '204': { description: 'Noted' }, ...errors } } },
-      '/api/v1/webchat/{inbox}/attachments': { post: { summary: 'Website chat: upload a file (raw body, x-file-name); returns a reference to send with a message', parameters: [inboxParam], security: [], responses: { '201': ok, ...errors } } },
+      '/api/v1/webchat/{inbox}/attachments': { post: { summary: 'Website chat: upload a file (raw body as application/octet-stream, x-file-name and x-file-type headers); returns a reference to send with a message', parameters: [inboxParam], security: [], responses: { '201': ok, ...errors } } },
       '/api/v1/webchat/{inbox}/csat': { post: { summary: 'Website chat: rate the conversation 1–5 (once)', parameters: [inboxParam], security: [], requestBody: json(CsatBody), responses: { '201': ok, '200': ok, ...errors } } },
       '/api/v1/webchat/conversations/{id}/typing': {
         post: { summary: 'Agent typing towards the website visitor', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], requestBody: json(TypingBody), responses: { '204': { description: 'Noted' }, ...errors } },
