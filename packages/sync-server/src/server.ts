@@ -94,7 +94,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const inboxes = new InboxAdmin(workspace, providers, secret);
   const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
   workspace.attachmentUrl = (id, tenantId) => attachments.signedUrl(id, tenantId);
-  const presence = new Emitter<PresenceUpdate>(); // [webchat] agents' awareness, for extensions
+  const presence = new Emitter<PresenceUpdate>(); // agents' awareness (presence, typing), for the extensions
   // The extensions' dependencies: ingest runs their afterInbound hooks, status changes their onStatus hooks.
   const deps: ProviderDeps = providers.bind({ workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id), requireAgent: requireAgent(auth), authenticate: (t) => auth.authenticate(t), keyFor: (purpose) => hmacHex(secret, `extension-key:${purpose}`), presence });
 

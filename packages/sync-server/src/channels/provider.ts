@@ -92,9 +92,9 @@ export interface ProviderDeps {
   requireAgent: preHandlerAsyncHookHandler;
   /** The agent an access token belongs to (throws 401 like requireAgent), for routes that take a token or a signature. */
   authenticate(token: string): Promise<Agent>;
-  /** [webchat] A signing key derived from the server secret for one purpose (never the secret itself). */
+  /** A signing key derived from the server secret for one purpose (never the secret itself). */
   keyFor?(purpose: string): string;
-  /** [webchat] Agents' Yjs awareness updates of any document, from this process and (through the broker) the others. */
+  /** Agents' Yjs awareness updates of any document, from this process and (through the broker) the others. */
   presence?: Emitter<PresenceUpdate>;
 }
 
