@@ -24,12 +24,13 @@ export async function webConversation(db: Db, inboxId: string, conversationId: s
 }
 
 /**
- * What the visitor may see of a conversation changed after `afterSeq`: the customer's and the
- * agents' public messages (never internal notes, call records or events), oldest change first.
+ * What the visitor may see of a conversation changed after `afterSeq`: the customer's messages and
+ * the agents' replies the relay handed over (accepted: a reply vetoed before sending never shows;
+ * never internal notes, call records or events), oldest change first.
  */
 export async function visitorMessages(db: Db, conversationId: string, afterSeq: number, limit = 200): Promise<Message[]> {
   const rows = await db.all(
-    "SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND kind IN ('text', 'email', 'voice') ORDER BY seq, id LIMIT ?",
+    "SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND kind IN ('text', 'email', 'voice') AND (direction = 'in' OR status IN ('accepted', 'delivered')) ORDER BY seq, id LIMIT ?",
     [conversationId, afterSeq, limit],
   );
   return rows.map(toMessage);

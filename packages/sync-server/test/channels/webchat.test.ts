@@ -135,6 +135,18 @@ describe.each([['sqlite'], ['postgres']] as const)('website live chat provider (
     expect(seen.body.messages[1].agent).toEqual({ name: 'Admin' });
     await eventually(async () => (await s.message(reply.body.id))?.status === 'delivered', 'reply marked delivered');
 
+    // A reply shows only once the relay handed it over (a reply vetoed before sending never shows).
+    await s.server.relay.stop();
+    const held = await s.reply(conversationId, 'held by the relay');
+    expect((await s.message(held.body.id))!.status).toBe('queued');
+    const before = await call('GET', `/messages?after=${seen.body.seq}`, undefined, { authorization: `Bearer ${v}` });
+    expect(before.body.messages.map((m: { text: string }) => m.text)).not.toContain('held by the relay');
+    s.server.relay.start();
+    await eventually(async () => {
+      const r = await call('GET', `/messages?after=${seen.body.seq}`, undefined, { authorization: `Bearer ${v}` });
+      return r.body.messages.some((m: { text: string }) => m.text === 'held by the relay');
+    }, 'the reply shows once accepted');
+
     // Another visitor sees nothing of it.
     const other = (await session()).body.visitorToken as string;
     expect((await call('GET', '/messages?after=0', undefined, { authorization: `Bearer ${other}` })).body.messages).toEqual([]);
