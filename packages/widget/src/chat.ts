@@ -473,7 +473,16 @@ function mount(root: ShadowRoot, opts: MountOptions) {
 
   render();
   void startSession();
-  return { toggle, state: () => ({ notice, view, seq }) };
+  function identify(identifier: string, identifierHash: string): void {
+    opts.identifier = identifier;
+    opts.identifierHash = identifierHash;
+    messages.clear();
+    seq = 0;
+    conversation = null;
+    void startSession();
+  }
+
+  return { toggle, identify, state: () => ({ notice, view, seq }) };
 }
 
 (window as unknown as { __goutongChat: { mount: typeof mount } }).__goutongChat = { mount };

@@ -7,6 +7,7 @@ declare const __CHAT_FILE__: string;
 
 interface ChatApi {
   toggle(open?: boolean): void;
+  identify(identifier: string, identifierHash: string): void;
 }
 interface MountOptions {
   base: string;
@@ -17,7 +18,7 @@ interface MountOptions {
 }
 interface GoutongWindow {
   __goutongChat?: { mount(root: ShadowRoot, opts: MountOptions): ChatApi };
-  GoutongWidget?: { open(): void; close(): void };
+  GoutongWidget?: { open(): void; close(): void; identify(identifier: string, identifierHash: string): void };
 }
 
 (() => {
@@ -41,6 +42,7 @@ interface GoutongWindow {
     `<button class="l" part="launcher" aria-label="${zh ? '打开聊天' : 'Open chat'}"><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg></button>`;
   const launcher = root.querySelector('button')!;
   let chat: Promise<ChatApi> | null = null;
+  const identity = { identifier: script.dataset['identifier'], identifierHash: script.dataset['identifierHash'] };
   const load = (): Promise<ChatApi> =>
     (chat ??= new Promise<ChatApi>((resolve, reject) => {
       const s = document.createElement('script');
@@ -49,7 +51,7 @@ interface GoutongWindow {
       s.onload = () => {
         const m = w.__goutongChat;
         if (!m) return reject(new Error('chat UI missing'));
-        resolve(m.mount(root, { base: src.origin, token, identifier: script.dataset['identifier'], identifierHash: script.dataset['identifierHash'], launcher }));
+        resolve(m.mount(root, { base: src.origin, token, ...identity, launcher }));
       };
       s.onerror = () => {
         chat = null;
@@ -58,7 +60,16 @@ interface GoutongWindow {
       document.head.appendChild(s);
     }));
   launcher.addEventListener('click', () => void load().then((c) => c.toggle()).catch(() => undefined));
-  w.GoutongWidget = { open: () => void load().then((c) => c.toggle(true)), close: () => void chat?.then((c) => c.toggle(false)) };
+  w.GoutongWidget = {
+    open: () => void load().then((c) => c.toggle(true)),
+    close: () => void chat?.then((c) => c.toggle(false)),
+    // The site signed a user in after the page loaded: the next session is theirs (signed on the site's server).
+    identify: (identifier, identifierHash) => {
+      identity.identifier = identifier;
+      identity.identifierHash = identifierHash;
+      void chat?.then((c) => c.identify(identifier, identifierHash));
+    },
+  };
   const attach = () => {
     document.body.appendChild(host);
     // Messages still waiting in the outbox go out without the visitor opening the chat again.

@@ -169,6 +169,18 @@ describe('website chat widget in Chromium, embedded on another origin', () => {
     const ok = await signedAnswer;
     expect(ok.status()).toBe(200);
     expect(((await ok.json()) as { visitor: { identified: boolean } }).visitor.identified).toBe(true);
+
+    // A single-page site signs the user in after the page loaded: GoutongWidget.identify upgrades the session.
+    const spa = await pageOn(ctx, site.origin, { token });
+    const anonymous = spa.waitForResponse((r) => r.url().endsWith('/session'));
+    await w(spa, 'button.l').click();
+    expect(((await (await anonymous).json()) as { visitor: { identified: boolean } }).visitor.identified).toBe(false);
+    const upgraded = spa.waitForResponse((r) => r.url().endsWith('/session'));
+    const hash8 = crypto.createHmac('sha256', IDENTITY_SECRET).update('customer-8').digest('hex');
+    await spa.evaluate(([id, h]) => (window as unknown as { GoutongWidget: { identify(a: string, b: string): void } }).GoutongWidget.identify(id!, h!), ['customer-8', hash8]);
+    const up = await upgraded;
+    expect(up.status()).toBe(200);
+    expect(((await up.json()) as { visitor: { identified: boolean } }).visitor.identified).toBe(true);
     await ctx.close();
   });
 
