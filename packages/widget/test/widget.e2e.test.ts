@@ -171,7 +171,9 @@ describe('website chat widget in Chromium, embedded on another origin', () => {
     expect(((await ok.json()) as { visitor: { identified: boolean } }).visitor.identified).toBe(true);
 
     // A single-page site signs the user in after the page loaded: GoutongWidget.identify upgrades the session.
-    const spa = await pageOn(ctx, site.origin, { token });
+    await ctx.close();
+    const fresh = await browser.newContext();
+    const spa = await pageOn(fresh, site.origin, { token });
     const anonymous = spa.waitForResponse((r) => r.url().endsWith('/session'));
     await w(spa, 'button.l').click();
     expect(((await (await anonymous).json()) as { visitor: { identified: boolean } }).visitor.identified).toBe(false);
@@ -181,7 +183,7 @@ describe('website chat widget in Chromium, embedded on another origin', () => {
     const up = await upgraded;
     expect(up.status()).toBe(200);
     expect(((await up.json()) as { visitor: { identified: boolean } }).visitor.identified).toBe(true);
-    await ctx.close();
+    await fresh.close();
   });
 
   it('outside business hours shows the offline form (English page, dark scheme); the message reaches the team', async () => {
