@@ -482,7 +482,19 @@ function mount(root: ShadowRoot, opts: MountOptions) {
     void startSession();
   }
 
-  return { toggle, identify, state: () => ({ notice, view, seq }) };
+  function reset(): void {
+    opts.identifier = undefined;
+    opts.identifierHash = undefined;
+    visitorToken = null;
+    store.removeItem(k('visitor'));
+    store.removeItem(k('prechat'));
+    messages.clear();
+    seq = 0;
+    conversation = null;
+    void startSession();
+  }
+
+  return { toggle, identify, reset, state: () => ({ notice, view, seq }) };
 }
 
 (window as unknown as { __goutongChat: { mount: typeof mount } }).__goutongChat = { mount };

@@ -8,6 +8,7 @@ declare const __CHAT_FILE__: string;
 interface ChatApi {
   toggle(open?: boolean): void;
   identify(identifier: string, identifierHash: string): void;
+  reset(): void;
 }
 interface MountOptions {
   base: string;
@@ -18,7 +19,7 @@ interface MountOptions {
 }
 interface GoutongWindow {
   __goutongChat?: { mount(root: ShadowRoot, opts: MountOptions): ChatApi };
-  GoutongWidget?: { open(): void; close(): void; identify(identifier: string, identifierHash: string): void };
+  GoutongWidget?: { open(): void; close(): void; identify(identifier: string, identifierHash: string): void; reset(): void };
 }
 
 (() => {
@@ -68,6 +69,17 @@ interface GoutongWindow {
       identity.identifier = identifier;
       identity.identifierHash = identifierHash;
       void chat?.then((c) => c.identify(identifier, identifierHash));
+    },
+    // The user signed out: the next session is a new anonymous visitor.
+    reset: () => {
+      identity.identifier = undefined;
+      identity.identifierHash = undefined;
+      try {
+        localStorage.removeItem(`goutong:${token}:visitor`);
+      } catch {
+        /* storage blocked */
+      }
+      void chat?.then((c) => c.reset());
     },
   };
   const attach = () => {

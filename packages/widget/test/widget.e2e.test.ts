@@ -183,6 +183,12 @@ describe('website chat widget in Chromium, embedded on another origin', () => {
     const up = await upgraded;
     expect(up.status()).toBe(200);
     expect(((await up.json()) as { visitor: { identified: boolean } }).visitor.identified).toBe(true);
+    // Signed out: a new anonymous visitor.
+    const anonymousAgain = spa.waitForResponse((r) => r.url().endsWith('/session'));
+    await spa.evaluate(() => (window as unknown as { GoutongWidget: { reset(): void } }).GoutongWidget.reset());
+    const again = await anonymousAgain;
+    expect(JSON.parse(again.request().postData() ?? '{}')).toEqual({});
+    expect(((await again.json()) as { visitor: { identified: boolean } }).visitor.identified).toBe(false);
     await fresh.close();
   });
 
