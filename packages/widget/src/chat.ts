@@ -166,6 +166,8 @@ function mount(root: ShadowRoot, opts: MountOptions) {
       render();
       await refresh();
       connect();
+      // Messages written before the session existed were backing off: they may go now.
+      outbox.wake();
       void flush();
     } catch {
       setNotice(t('noConnection'));
