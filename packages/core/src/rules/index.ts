@@ -4,3 +4,7 @@ export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
 export * from './opsEvents.js';
+export * from './channelWindow.js';
+export * from './reports.js';
+export * from './suggest.js';
+export * from './contactMerge.js';

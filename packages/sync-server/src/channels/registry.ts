@@ -11,6 +11,8 @@ import { wildfireProvider } from './im/index.js';
 import { sipVoiceProvider } from './voice/index.js';
 import { optOutExtension } from './optout/index.js';
 import { autoReplyExtension } from './autoreply/index.js';
+import { wechatOfficialProvider } from './wechat/index.js';
+import { wecomKfProvider } from './wecom-kf/index.js';
 import { webchatProvider } from './webchat/index.js';
 
 export const EXTENSIONS: readonly (() => Extension)[] = [
@@ -23,6 +25,8 @@ export const EXTENSIONS: readonly (() => Extension)[] = [
   sipVoiceProvider,
   optOutExtension,
   autoReplyExtension,
+  wechatOfficialProvider,
+  wecomKfProvider,
   webchatProvider,
 ];
 

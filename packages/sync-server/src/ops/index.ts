@@ -4,6 +4,7 @@ import type { Logger } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
 import type { OpsBus } from './bus.js';
 import type { ServerClock } from './clock.js';
+import { registerReports } from './reports.js';
 
 export { OpsBus, type OpsContext, type OpsListener, type TimerHandler } from './bus.js';
 export { serverClock, type ServerClock } from './clock.js';
@@ -15,6 +16,6 @@ export interface OpsDeps {
 }
 
 export function registerOps(bus: OpsBus, deps: OpsDeps): void {
-  void bus;
   void deps;
+  registerReports(bus);
 }
