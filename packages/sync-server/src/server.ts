@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@goutong/core';
+import { Emitter, type Logger } from '@goutong/core';
 import type { Config } from './config.js';
 import { openDb, type Db } from './db/db.js';
 import { migrate } from './db/migrations.js';
@@ -12,12 +12,13 @@ import { Workspace } from './domain/workspace.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens } from './auth/tokens.js';
 import { serverSecret } from './auth/secretKey.js';
+import { hmacHex } from './auth/crypto.js';
 import { createHttp, requireAgent } from './http/app.js';
 import { registerRoutes } from './http/routes.js';
 import { serveWebApp } from './http/static.js';
 import { DocManager } from './sync/docs.js';
 import { SyncSockets } from './sync/socket.js';
-import { ProviderRegistry, type ChannelProvider, type Extension, type ProviderDeps } from './channels/provider.js';
+import { ProviderRegistry, type ChannelProvider, type Extension, type PresenceUpdate, type ProviderDeps } from './channels/provider.js';
 import { builtinExtensions } from './channels/registry.js';
 import { InboxAdmin } from './channels/inboxAdmin.js';
 import { RelayWorker } from './relay/worker.js';
@@ -96,8 +97,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const inboxes = new InboxAdmin(workspace, providers, secret);
   const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
   workspace.attachmentUrl = (id, tenantId) => attachments.signedUrl(id, tenantId);
+  const presence = new Emitter<PresenceUpdate>(); // agents' awareness (presence, typing), for the extensions
   // The extensions' dependencies: ingest runs their afterInbound hooks, status changes their onStatus hooks.
-  const deps: ProviderDeps = providers.bind({ workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id), requireAgent: requireAgent(auth), authenticate: (t) => auth.authenticate(t) });
+  const deps: ProviderDeps = providers.bind({ workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id), requireAgent: requireAgent(auth), authenticate: (t) => auth.authenticate(t), keyFor: (purpose) => hmacHex(secret, `extension-key:${purpose}`), presence });
 
   const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
 
@@ -118,7 +120,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (broker instanceof RedisBroker) await broker.whenReady();
   const docs = new DocManager(db, logger, {
     onUpdate: (t, d, u) => broker.publish({ k: 'yjs', t, d, u }),
-    onAwareness: (t, d, u) => broker.publish({ k: 'aw', t, d, u }),
+    onAwareness: (t, d, u) => {
+      presence.emit({ tenantId: t, doc: d, update: u });
+      broker.publish({ k: 'aw', t, d, u });
+    },
     onLoaded: (t, d) => broker.publish({ k: 'awq', t, d }),
     quotaBytes: cfg.docQuotaBytes,
   });
@@ -133,6 +138,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       case 'yjs':
         return docs.applyRemote(m.t, m.d, m.u);
       case 'aw':
+        presence.emit({ tenantId: m.t, doc: m.d, update: m.u });
         return docs.applyRemoteAwareness(m.t, m.d, m.u);
       case 'awq': {
         const u = docs.localAwareness(m.t, m.d);

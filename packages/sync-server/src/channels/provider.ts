@@ -2,7 +2,7 @@ import type { Agent, Channel, Contact, Conversation, Inbox, Message } from '@gou
 import type { z } from 'zod';
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import type { InboundInput, InboundResult, Workspace } from '../domain/workspace.js';
-import type { Logger } from '@goutong/core';
+import type { Emitter, Logger } from '@goutong/core';
 import type { AttachmentStore } from '../attachments/store.js';
 import type { Migration } from '../db/migrations.js';
 import { inboxIdOfConversation } from '../domain/channelFacts.js';
@@ -92,6 +92,16 @@ export interface ProviderDeps {
   requireAgent: preHandlerAsyncHookHandler;
   /** The agent an access token belongs to (throws 401 like requireAgent), for routes that take a token or a signature. */
   authenticate(token: string): Promise<Agent>;
+  /** A signing key derived from the server secret for one purpose (never the secret itself). */
+  keyFor?(purpose: string): string;
+  /** Agents' Yjs awareness updates of any document, from this process and (through the broker) the others. */
+  presence?: Emitter<PresenceUpdate>;
+}
+
+export interface PresenceUpdate {
+  tenantId: string;
+  doc: string;
+  update: Uint8Array;
 }
 
 /** Hooks an extension may implement (Hocuspocus-style). Each runs for the inboxes it applies to. */

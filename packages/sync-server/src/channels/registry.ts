@@ -13,6 +13,7 @@ import { optOutExtension } from './optout/index.js';
 import { autoReplyExtension } from './autoreply/index.js';
 import { wechatOfficialProvider } from './wechat/index.js';
 import { wecomKfProvider } from './wecom-kf/index.js';
+import { webchatProvider } from './webchat/index.js';
 
 export const EXTENSIONS: readonly (() => Extension)[] = [
   apiProvider,
@@ -26,6 +27,7 @@ export const EXTENSIONS: readonly (() => Extension)[] = [
   autoReplyExtension,
   wechatOfficialProvider,
   wecomKfProvider,
+  webchatProvider,
 ];
 
 /** A fresh instance of every registered extension. */

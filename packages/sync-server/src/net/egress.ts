@@ -279,8 +279,8 @@ export function providerErrorExcerpt(body: unknown, max = 200): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-/** Config keys naming this server's own public address (where providers call us): not egress. */
-export const INBOUND_URL_KEYS: ReadonlySet<string> = new Set(['webhookBaseUrl', 'publicBaseUrl', 'publicUrl']);
+/** Config keys naming this server's own public address (where providers call us), or the sites allowed to call it (website chat origins): not egress. */
+export const INBOUND_URL_KEYS: ReadonlySet<string> = new Set(['webhookBaseUrl', 'publicBaseUrl', 'publicUrl', 'allowedOrigins']);
 
 /**
  * Checks every URL in an inbox configuration (any string value, at any depth, that starts with

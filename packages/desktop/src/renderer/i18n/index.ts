@@ -6,6 +6,7 @@ import { adminEn, adminZhCN } from './admin';
 import { insightEn, insightZhCN } from './insight';
 import { voiceEn, voiceZhCN } from './voice';
 import { trustEn, trustZhCN } from './trust';
+import { webchatEn, webchatZhCN } from './webchat';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -14,6 +15,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [insightEn, insightZhCN],
   [voiceEn, voiceZhCN],
   [trustEn, trustZhCN],
+  [webchatEn, webchatZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;
