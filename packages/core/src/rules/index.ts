@@ -3,3 +3,4 @@ export * from './facts.js';
 export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
+export * from './routing.js';

@@ -120,6 +120,8 @@ interface TenantState {
   /** Message ids with a relay job (the transactional outbox). */
   relayJobs: string[];
   audit: { seq: number; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> }[];
+  /** [routing] Round robin's pointer per routing scope (the last agent routed to, and when). */
+  routingPointers: Map<string, { agentId: string; at: number }>;
 }
 
 class Conn implements ServerConnection {
@@ -228,6 +230,7 @@ export class ReferenceServer {
       connections: new Set(),
       everInactive: new Set(),
       uploads: new Map(),
+      routingPointers: new Map(),
       relayJobs: [],
       audit: [],
     });
@@ -882,6 +885,12 @@ export class ReferenceServer {
         }
         case 'audit':
           t.audit.push({ seq, agentId: f.agentId, action: f.action, target: f.target, details: cloneValue(f.details) });
+          break;
+        case 'agent_routing':
+          t.agents.set(f.agent.id, cloneValue(f.agent));
+          break;
+        case 'routing_pointer':
+          t.routingPointers.set(f.scope, { agentId: f.agentId, at: f.at });
           break;
         default:
           assertNever(f, 'fact');
