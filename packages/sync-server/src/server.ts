@@ -27,6 +27,8 @@ import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
+import { registerRoutingRoutes } from './http/routingRoutes.js';
+import { graceMsFromEnv, RoutingService } from './ops/routing.js';
 
 export const VERSION = '0.1.0';
 
@@ -41,6 +43,7 @@ export interface RunningServer {
   attachments: AttachmentStore;
   sockets: SyncSockets;
   housekeeping: Housekeeping;
+  routing: RoutingService;
   secret: string;
   seeded: boolean;
   close(): Promise<void>;
@@ -94,6 +97,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
+  const routing = new RoutingService(workspace, logger, { graceMs: graceMsFromEnv(), now: () => Date.now() });
+  registerRoutingRoutes(http, { auth, workspace, routing });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
@@ -109,6 +114,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const sockets = new SyncSockets(auth, workspace, docs, logger);
   sockets.attach(http.server);
+  sockets.presence = routing;
   const relay = new RelayWorker({ db, workspace, providers, deps, logger, intervalMs: cfg.relayIntervalMs, leaseMs: cfg.relayLeaseMs });
 
   broker.onMessage((m) => {
@@ -144,6 +150,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const port = (http.server.address() as AddressInfo).port;
   relay.start();
   housekeeping.start();
+  routing.start();
   const receivers = await Promise.all(providers.all().map((p) => p.start?.(deps)));
   logger.info('server: listening', { url: `http://${cfg.host}:${port}`, database: db.dialect });
 
@@ -159,17 +166,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     attachments,
     sockets,
     housekeeping,
+    routing,
     secret,
     seeded,
     close: () =>
       (closing ??= (async () => {
         await relay.stop();
+        routing.stop();
         await housekeeping.stop();
         for (const r of receivers) await r?.stop();
         await sockets.close();
         await http.close();
         await docs.closeAll();
         await broker.close();
+        await routing.drain();
         await db.close();
       })()),
   };

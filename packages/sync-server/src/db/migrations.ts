@@ -116,6 +116,26 @@ CREATE TABLE canned_responses (
     name: 'inbox service operations settings (routing, business hours, auto-replies)',
     sql: `ALTER TABLE inboxes ADD COLUMN ops TEXT`,
   },
+  {
+    id: 110,
+    name: 'routing: agent availability, capacity, skills; round robin pointers; device presence',
+    sql: `
+ALTER TABLE agents ADD COLUMN availability TEXT;
+ALTER TABLE agents ADD COLUMN chosen_availability TEXT;
+ALTER TABLE agents ADD COLUMN on_call INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN capacity TEXT;
+ALTER TABLE agents ADD COLUMN skills TEXT;
+ALTER TABLE agents ADD COLUMN languages TEXT;
+ALTER TABLE agents ADD COLUMN last_routed_at {{bigint}};
+CREATE TABLE routing_pointers (tenant_id TEXT NOT NULL, scope TEXT NOT NULL, agent_id TEXT, updated_at {{bigint}} NOT NULL, PRIMARY KEY (tenant_id, scope));
+CREATE TABLE agent_presence (
+  conn_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, process_id TEXT NOT NULL,
+  connected_at {{bigint}} NOT NULL, seen_at {{bigint}} NOT NULL);
+CREATE INDEX agent_presence_agent ON agent_presence (agent_id);
+CREATE INDEX agent_presence_process ON agent_presence (process_id, seen_at);
+CREATE INDEX conversations_queue ON conversations (tenant_id, assignee_id, status)
+`,
+  },
 ];
 
 /** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */
