@@ -27,8 +27,10 @@ import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
+import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
+import { registerTestRoutes } from './http/testRoutes.js';
 import { registerRoutingRoutes } from './http/routingRoutes.js';
-import { graceMsFromEnv, RoutingService } from './ops/routing.js';
+import { routingService, type RoutingService } from './ops/routing.js';
 
 export const VERSION = '0.1.0';
 
@@ -43,6 +45,9 @@ export interface RunningServer {
   attachments: AttachmentStore;
   sockets: SyncSockets;
   housekeeping: Housekeeping;
+  /** Service operations: events of committed facts and durable timers. */
+  ops: OpsBus;
+  clock: ServerClock;
   routing: RoutingService;
   secret: string;
   seeded: boolean;
@@ -82,7 +87,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await db.close();
     throw e;
   });
-  const workspace = new Workspace(db, logger);
+  const clock = serverClock(cfg.testClockFile);
+  const workspace = new Workspace(db, logger, clock.now);
+  const ops = new OpsBus(workspace, { now: clock.now, intervalMs: cfg.opsIntervalMs, logger });
+  registerOps(ops, { workspace, logger, clock });
   const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds);
   const housekeeping = new Housekeeping(db, logger, { intervalMs: cfg.housekeepingIntervalMs });
   const inboxes = new InboxAdmin(workspace, providers, secret);
@@ -97,7 +105,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
-  const routing = new RoutingService(workspace, logger, { graceMs: graceMsFromEnv(), now: () => Date.now() });
+  registerTestRoutes(http, { auth, clock });
+  const routing = routingService(ops);
   registerRoutingRoutes(http, { auth, workspace, routing });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
@@ -145,11 +154,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     broker.publish({ k: 'poke', t: tenantId, s: seq });
   });
   workspace.relayEnqueued.on(() => relay.kick());
+  workspace.committed.on(() => ops.kick());
 
   await http.listen({ port: cfg.port, host: cfg.host });
   const port = (http.server.address() as AddressInfo).port;
   relay.start();
   housekeeping.start();
+  ops.start();
   routing.start();
   const receivers = await Promise.all(providers.all().map((p) => p.start?.(deps)));
   logger.info('server: listening', { url: `http://${cfg.host}:${port}`, database: db.dialect });
@@ -166,12 +177,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     attachments,
     sockets,
     housekeeping,
+    ops,
+    clock,
     routing,
     secret,
     seeded,
     close: () =>
       (closing ??= (async () => {
         await relay.stop();
+        await ops.stop();
         routing.stop();
         await housekeeping.stop();
         for (const r of receivers) await r?.stop();

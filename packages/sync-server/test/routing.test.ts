@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION } from '@goutong/core';
@@ -59,7 +62,7 @@ describe.each([['sqlite'], ['postgres']] as const)('routing on %s', (dialect) =>
   let s: Server;
   const sockets: WebSocket[] = [];
   beforeAll(async () => {
-    s = await startTestServer(dialect, { GOUTONG_ROUTING_GRACE_MS: '600000', GOUTONG_TEST_CLOCK: '1' });
+    s = await startTestServer(dialect, { GOUTONG_ROUTING_GRACE_MS: '600000', GOUTONG_TEST_CLOCK: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gt-clock-')), 'clock'), GOUTONG_OPS_INTERVAL_MS: '50' });
   });
   afterAll(async () => {
     for (const ws of sockets) await closeDevice(ws);

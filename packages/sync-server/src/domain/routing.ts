@@ -19,9 +19,7 @@ import {
 } from '@goutong/core';
 import type { Queryable } from '../db/db.js';
 import { ApiError, notFound } from '../errors.js';
-import { writeFacts } from './facts.js';
-import { nextSeq, toAgent, toContact, toConversation, toInbox } from './rows.js';
-import type { Workspace } from './workspace.js';
+import { toAgent, toContact, toConversation, toInbox } from './rows.js';
 
 /**
  * One transaction's way to write routing facts: the tenant seq is allocated once, when the first
@@ -36,27 +34,6 @@ export interface RoutingTx {
 }
 
 const forUpdate = (q: Queryable) => (q.dialect === 'pg' ? ' FOR UPDATE' : '');
-
-/**
- * Runs fn in one transaction of its own with a RoutingTx (seq allocated on first need) and announces
- * the commit (pokes). For work outside the ops bus: REST patches, socket presence.
- */
-export async function inRoutingTx<T>(ws: Workspace, tenantId: string, now: number, fn: (tx: RoutingTx) => Promise<T>): Promise<T> {
-  let seq: number | null = null;
-  const result = await ws.db.tx(async (q) => {
-    seq = null;
-    const tx: RoutingTx = {
-      q,
-      now,
-      ids: { next: () => ws.ids.next() },
-      seq: async () => (seq ??= await nextSeq(q, tenantId)),
-      write: async (facts) => writeFacts(q, tenantId, facts, { now, newId: () => ws.ids.next(), seq: seq ?? (seq = await nextSeq(q, tenantId)) }),
-    };
-    return fn(tx);
-  });
-  if (seq !== null) ws.committed.emit({ tenantId, seq });
-  return result;
-}
 
 /**
  * Routing in a tenant takes turns: the tenant's routing row is locked first (FOR UPDATE on

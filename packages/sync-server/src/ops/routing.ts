@@ -1,11 +1,15 @@
 import crypto from 'node:crypto';
-import type { Agent, AgentRoutingPatch, Logger } from '@goutong/core';
+import { LOAD_STATUSES, type Agent, type AgentRoutingPatch, type Logger, type OpsCause, type OpsEnvelope } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
+import { opsTransaction, type OpsContext } from '../domain/opsTx.js';
+import type { OpsBus } from './bus.js';
+import type { ServerClock } from './clock.js';
 import {
-  inRoutingTx,
   patchAgentRouting,
   queueViews,
   recordPresence,
+  releaseOfflineAgent,
+  routeConversation,
   routeQueue,
   stalePresence,
   touchPresence,
@@ -25,10 +29,12 @@ export interface RoutingOptions {
   heartbeatMs?: number;
 }
 
-/** Hooks the grace timer into the transaction that changes presence (the ops bus's timers, once wired). */
-export interface GraceTimers {
-  schedule(tx: RoutingTx, tenantId: string, agentId: string, dueAt: number): Promise<void>;
-  cancel(tx: RoutingTx, agentId: string): Promise<void>;
+/** Routing's cause on the facts it writes (automation's loop protection counts it as one more step). */
+const causeAfter = (env: Pick<OpsEnvelope, 'cause'> | null): OpsCause => ({ ruleId: 'routing', depth: (env?.cause?.depth ?? 0) + 1 });
+
+/** The domain's RoutingTx over an ops transaction's context. */
+function routingTx(ctx: OpsContext, ws: Workspace, cause: OpsCause): RoutingTx {
+  return { q: ctx.q, now: ctx.now, ids: { next: () => ws.ids.next() }, seq: () => ctx.nextSeq(), write: (facts) => ctx.write(facts, { actorId: null, cause }) };
 }
 
 /** The grace period from the environment (tests shorten it), else the default of 5 minutes. */
@@ -47,7 +53,6 @@ export function graceMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
  */
 export class RoutingService {
   readonly processId = crypto.randomUUID();
-  timers: GraceTimers | null = null;
   private beat: NodeJS.Timeout | null = null;
   private readonly heartbeatMs: number;
 
@@ -79,32 +84,43 @@ export class RoutingService {
 
   /** A device of the agent authenticated its socket: online again (their choice), the grace timer cancelled. */
   private async onConnected(agent: Agent, connId: string): Promise<void> {
-    const change = await inRoutingTx(this.ws, agent.tenantId, this.opts.now(), async (tx) => {
+    const change = await this.tx(agent.tenantId, null, async (tx, ctx) => {
       const r = await recordPresence(tx, { tenantId: agent.tenantId, agentId: agent.id, connId, processId: this.processId, connected: true, at: Date.now() });
-      if (r?.connected) await this.timers?.cancel(tx, agent.id);
+      if (r?.connected) await ctx.cancelTimer(GRACE_TIMER, agent.id);
       return r;
     });
     if (change && change.after === 'online' && change.before !== 'online') await this.offerQueue(agent.tenantId);
   }
 
+  /** One ops transaction (facts announce their events, timers are the bus's) with routing's view of it. */
+  private async tx<T>(tenantId: string, actorId: string | null, fn: (tx: RoutingTx, ctx: OpsContext) => Promise<T>): Promise<T> {
+    let out!: T;
+    await opsTransaction(this.ws, tenantId, this.opts.now(), this.logger, async (ctx) => {
+      const base = routingTx(ctx, this.ws, causeAfter(null));
+      const tx: RoutingTx = actorId ? { ...base, write: (facts) => ctx.write(facts, { actorId, cause: null }) } : base;
+      out = await fn(tx, ctx);
+    });
+    return out;
+  }
+
   /** A socket closed: when it was the agent's last device, they are offline and the grace timer starts. */
   private async onDisconnected(agent: Pick<Agent, 'id' | 'tenantId'>, connId: string): Promise<void> {
-    await inRoutingTx(this.ws, agent.tenantId, this.opts.now(), async (tx) => {
+    await this.tx(agent.tenantId, null, async (tx, ctx) => {
       const r = await recordPresence(tx, { tenantId: agent.tenantId, agentId: agent.id, connId, processId: this.processId, connected: false, at: Date.now() });
-      if (r && !r.connected) await this.timers?.schedule(tx, agent.tenantId, agent.id, tx.now + this.opts.graceMs);
+      if (r && !r.connected) await ctx.scheduleTimer({ name: GRACE_TIMER, subjectId: agent.id, dueAt: tx.now + this.opts.graceMs });
     });
   }
 
   /** `PATCH /api/v1/agents/{id}` (routing's fields); an agent who became available is offered the queue. */
   async patchAgent(actor: Agent, targetId: string, patch: AgentRoutingPatch): Promise<Agent> {
-    const r = await inRoutingTx(this.ws, actor.tenantId, this.opts.now(), (tx) => patchAgentRouting(tx, actor, targetId, patch));
+    const r = await this.tx(actor.tenantId, actor.id, (tx) => patchAgentRouting(tx, actor, targetId, patch));
     if (r.wrote) await this.offerQueue(actor.tenantId);
     return r.agent;
   }
 
   /** Offers the tenant's waiting conversations to whoever is available and has room (its own transaction). */
   async offerQueue(tenantId: string): Promise<number> {
-    return inRoutingTx(this.ws, tenantId, this.opts.now(), (tx) => routeQueue(tx, tenantId));
+    return this.tx(tenantId, null, (tx) => routeQueue(tx, tenantId));
   }
 
   async queues(agent: Agent, visibleInbox: (inboxId: string) => boolean): Promise<QueueView[]> {
@@ -132,4 +148,59 @@ export class RoutingService {
     if (this.beat) clearInterval(this.beat);
     this.beat = null;
   }
+}
+
+/**
+ * The routing listener: a new conversation, a reopened one and one handed back to nobody are routed;
+ * a conversation leaving an agent's load (resolved, snoozed, handed over) offers the queue to them.
+ */
+export async function onRoutingEvent(env: OpsEnvelope, ctx: OpsContext): Promise<void> {
+  const tx = routingTx(ctx, ctx.ws, causeAfter(env));
+  const e = env.event;
+  const load = LOAD_STATUSES as readonly string[];
+  switch (e.type) {
+    case 'conversation_created':
+      await routeConversation(tx, env.tenantId, e.conversationId);
+      return;
+    case 'status_changed':
+      if (e.to === 'open') await routeConversation(tx, env.tenantId, e.conversationId);
+      if (load.includes(e.from) && !load.includes(e.to)) await routeQueue(tx, env.tenantId);
+      return;
+    case 'assigned':
+      if (e.from !== null && e.from !== e.to) await routeQueue(tx, env.tenantId);
+      else if (e.to === null) await routeConversation(tx, env.tenantId, e.conversationId);
+      return;
+    case 'message_received':
+    case 'agent_replied':
+    case 'priority_changed':
+      return;
+    default:
+      return;
+  }
+}
+
+const services = new WeakMap<OpsBus, RoutingService>();
+
+/** The routing service registered on a bus (the server hands it to the sockets and the routes). */
+export function routingService(bus: OpsBus): RoutingService {
+  const s = services.get(bus);
+  if (!s) throw new Error('routing is not registered on this ops bus');
+  return s;
+}
+
+/**
+ * Routing on the ops bus: the "routing" listener, and the grace timer that releases an offline
+ * agent's conversations (exactly once: the bus completes the timer in the release's transaction;
+ * a reconnect cancels it, a later disconnect replaces it).
+ */
+export function register(bus: OpsBus, deps: { workspace: Workspace; logger: Logger; clock: ServerClock }): RoutingService {
+  const service = new RoutingService(deps.workspace, deps.logger, { graceMs: graceMsFromEnv(), now: deps.clock.now });
+  services.set(bus, service);
+  bus.listen('routing', onRoutingEvent);
+  bus.onTimer(GRACE_TIMER, async (timer, ctx) => {
+    const tx = routingTx(ctx, ctx.ws, { ruleId: 'routing.grace', depth: 1 });
+    const released = await releaseOfflineAgent(tx, timer.tenantId, timer.subjectId);
+    if (released.length > 0) ctx.log.info('routing: released an offline agent\'s conversations', { agent: timer.subjectId, conversations: released.length });
+  });
+  return service;
 }
