@@ -188,4 +188,33 @@ describe.each([['sqlite'], ['postgres']] as const)('routing on %s', (dialect) =>
     expect(vip).not.toBe(vipFirst);
     expect(await eventually(async () => (await w.conv(vip)).assigneeId, 'vip routed')).toBe(a2.id);
   });
+
+  it('grace: a reconnect within the grace period keeps the assignment; after it the conversation is released and routed to someone online', async () => {
+    const w = await workspaceWith(s, 2);
+    await w.admin('PATCH', `/api/v1/inboxes/${w.inboxId}`, { routing: { strategy: 'round_robin' } });
+    const [a1, a2] = w.agents as [any, any];
+    const agentState = async (id: string) => (await w.admin('GET', '/api/v1/agents')).body.items.find((x: any) => x.id === id).availability;
+    let d1 = await online(s.url, await w.token('a1'));
+    await eventually(async () => (await agentState(a1.id)) === 'online', 'a1 online');
+    const c = await w.inbound('+8677');
+    expect(await eventually(async () => (await w.conv(c)).assigneeId, 'routed')).toBe(a1.id);
+    await closeDevice(d1);
+    await eventually(async () => (await agentState(a1.id)) === 'offline', 'a1 offline');
+    d1 = await online(s.url, await w.token('a1'));
+    await eventually(async () => (await agentState(a1.id)) === 'online', 'a1 back');
+    await w.admin('POST', '/api/v1/test/clock', { advanceMs: 11 * 60_000 });
+    await s.ops.drain();
+    expect((await w.conv(c)).assigneeId).toBe(a1.id);
+    // Gone for good: released after the grace period, and a2 (online) gets it.
+    await online(s.url, await w.token('a2'));
+    await eventually(async () => (await agentState(a2.id)) === 'online', 'a2 online');
+    await closeDevice(d1);
+    await eventually(async () => (await agentState(a1.id)) === 'offline', 'a1 offline again');
+    await s.ops.drain();
+    expect((await w.conv(c)).assigneeId).toBe(a1.id);
+    await w.admin('POST', '/api/v1/test/clock', { advanceMs: 11 * 60_000 });
+    expect(await eventually(async () => (await w.conv(c)).assigneeId === a2.id && a2.id, 'released and re-routed')).toBe(a2.id);
+    const msgs = (await w.admin('GET', `/api/v1/conversations/${c}/messages?limit=50`)).body.items;
+    expect(msgs.filter((m: any) => m.text === 'released: agent offline')).toHaveLength(1);
+  });
 });

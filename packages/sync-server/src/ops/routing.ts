@@ -84,7 +84,7 @@ export class RoutingService {
 
   /** A device of the agent authenticated its socket: online again (their choice), the grace timer cancelled. */
   private async onConnected(agent: Agent, connId: string): Promise<void> {
-    const change = await this.tx(agent.tenantId, null, async (tx, ctx) => {
+    const change = await this.transact(agent.tenantId, null, async (tx, ctx) => {
       const r = await recordPresence(tx, { tenantId: agent.tenantId, agentId: agent.id, connId, processId: this.processId, connected: true, at: Date.now() });
       if (r?.connected) await ctx.cancelTimer(GRACE_TIMER, agent.id);
       return r;
@@ -93,7 +93,7 @@ export class RoutingService {
   }
 
   /** One ops transaction (facts announce their events, timers are the bus's) with routing's view of it. */
-  private async tx<T>(tenantId: string, actorId: string | null, fn: (tx: RoutingTx, ctx: OpsContext) => Promise<T>): Promise<T> {
+  private async transact<T>(tenantId: string, actorId: string | null, fn: (tx: RoutingTx, ctx: OpsContext) => Promise<T>): Promise<T> {
     let out!: T;
     await opsTransaction(this.ws, tenantId, this.opts.now(), this.logger, async (ctx) => {
       const base = routingTx(ctx, this.ws, causeAfter(null));
@@ -105,7 +105,7 @@ export class RoutingService {
 
   /** A socket closed: when it was the agent's last device, they are offline and the grace timer starts. */
   private async onDisconnected(agent: Pick<Agent, 'id' | 'tenantId'>, connId: string): Promise<void> {
-    await this.tx(agent.tenantId, null, async (tx, ctx) => {
+    await this.transact(agent.tenantId, null, async (tx, ctx) => {
       const r = await recordPresence(tx, { tenantId: agent.tenantId, agentId: agent.id, connId, processId: this.processId, connected: false, at: Date.now() });
       if (r && !r.connected) await ctx.scheduleTimer({ name: GRACE_TIMER, subjectId: agent.id, dueAt: tx.now + this.opts.graceMs });
     });
@@ -113,14 +113,14 @@ export class RoutingService {
 
   /** `PATCH /api/v1/agents/{id}` (routing's fields); an agent who became available is offered the queue. */
   async patchAgent(actor: Agent, targetId: string, patch: AgentRoutingPatch): Promise<Agent> {
-    const r = await this.tx(actor.tenantId, actor.id, (tx) => patchAgentRouting(tx, actor, targetId, patch));
+    const r = await this.transact(actor.tenantId, actor.id, (tx) => patchAgentRouting(tx, actor, targetId, patch));
     if (r.wrote) await this.offerQueue(actor.tenantId);
     return r.agent;
   }
 
   /** Offers the tenant's waiting conversations to whoever is available and has room (its own transaction). */
   async offerQueue(tenantId: string): Promise<number> {
-    return this.tx(tenantId, null, (tx) => routeQueue(tx, tenantId));
+    return this.transact(tenantId, null, (tx) => routeQueue(tx, tenantId));
   }
 
   async queues(agent: Agent, visibleInbox: (inboxId: string) => boolean): Promise<QueueView[]> {
