@@ -104,6 +104,9 @@ describe.each([['sqlite'], ['postgres']] as const)('routing on %s', (dialect) =>
     expect((await me('PATCH', `/api/v1/agents/${a1.id}`, { capacity: 3 })).status).toBe(403);
     expect((await me('PATCH', `/api/v1/agents/${a1.id}`, { availability: 'online', onCall: true })).body).toMatchObject({ availability: 'busy' });
     expect((await me('PATCH', `/api/v1/agents/${a1.id}`, { onCall: false })).body).toMatchObject({ availability: 'online' });
+    // `me`, and POST for clients that cannot PATCH (mini programs).
+    expect((await me('POST', '/api/v1/agents/me/availability', { availability: 'away' })).body).toMatchObject({ id: a1.id, availability: 'away' });
+    expect((await me('PATCH', '/api/v1/agents/me', { availability: 'online' })).body).toMatchObject({ id: a1.id, availability: 'online' });
     const byAdmin = await w.admin('PATCH', `/api/v1/agents/${a2.id}`, { capacity: { sms: 5, email: 10 }, skills: ['vip'], languages: ['zh'], availability: 'online' });
     expect(byAdmin.status).toBe(200);
     expect(byAdmin.body).toMatchObject({ capacity: { sms: 5, email: 10 }, skills: ['vip'], languages: ['zh'], availability: 'offline', chosenAvailability: 'online' });

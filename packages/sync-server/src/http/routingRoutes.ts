@@ -31,6 +31,14 @@ export function registerRoutingRoutes(app: FastifyInstance, d: { auth: AuthServi
     return d.routing.patchAgent(actor, id === 'me' ? actor.id : id, body);
   });
 
+  // The same for clients that cannot send PATCH (uni.request in WeChat mini programs).
+  app.post('/api/v1/agents/:id/availability', authed, async (req) => {
+    const actor = agentOf(req);
+    const { id } = parse(IdParam, req.params, 'path');
+    const body = parse(AgentRoutingPatch, req.body ?? {}, 'agent patch');
+    return d.routing.patchAgent(actor, id === 'me' ? actor.id : id, body);
+  });
+
   // Supervisors and admins see the queues (per inbox and team) and re-route with the assign command.
   app.get('/api/v1/queues', authed, async (req) => {
     const agent = agentOf(req);
