@@ -24,6 +24,7 @@ describe('grace release on PostgreSQL across two server processes', () => {
     GOUTONG_TEST_CLOCK: path.join(clockDir, 'clock'),
     GOUTONG_OPS_INTERVAL_MS: '50',
     GOUTONG_ROUTING_GRACE_MS: String(5 * 60_000),
+    GOUTONG_PRESENCE_HEARTBEAT_MS: '300',
   };
 
   beforeAll(async () => {
@@ -90,5 +91,40 @@ describe('grace release on PostgreSQL across two server processes', () => {
     const queues = (await adminB('GET', '/api/v1/queues')).body.items.filter((q: any) => q.inboxId === inboxId);
     const waiting = queues.flatMap((q: any) => q.unassigned.map((u: any) => u.id));
     for (const c of held) expect(waiting).toContain(c.id);
+  }, 120_000);
+
+  it('a process that dies with an agent\'s only socket: another process notices (stale presence), the agent goes offline and is released after the grace period', async () => {
+    const adminA = api(a.url, await loginToken(a.url, 'admin@demo.goutong'));
+    const alice = ((await adminA('GET', '/api/v1/agents')).body.items as { id: string; email: string }[]).find((x) => x.email === 'alice@demo.goutong')!;
+    // A third process that will crash holds alice's socket.
+    const c = new ServerProcess({ databaseUrl: database.url, env });
+    await c.start();
+    try {
+      const token = await loginToken(c.url, 'alice@demo.goutong');
+      const ws = new WebSocket(`${c.url.replace('http', 'ws')}/sync`);
+      ws.on('error', () => undefined);
+      await new Promise<void>((resolve, reject) => {
+        ws.on('open', () => ws.send(JSON.stringify({ t: 'auth', token, v: PROTOCOL_VERSION })));
+        ws.on('message', (d, bin) => !bin && JSON.parse(d.toString()).t === 'ready' && resolve());
+        ws.on('error', reject);
+      });
+      const availability = async () => (await adminA('GET', '/api/v1/agents')).body.items.find((x: any) => x.id === alice.id).availability;
+      await eventually(async () => (await availability()) === 'online', 'alice online');
+      // Online, alice is offered the queue (zhang's released conversations).
+      const mine = async () => (await adminA('GET', `/api/v1/conversations?assigneeId=${alice.id}&status=open,pending&limit=100`)).body.items as { id: string }[];
+      const held = await eventually(async () => {
+        const items = await mine();
+        return items.length > 0 && items;
+      }, 'the queue offered to alice');
+      await c.kill();
+      await eventually(async () => (await availability()) === 'offline', 'alice offline after her process died', 30_000);
+      expect((await mine()).length).toBe(held.length);
+      await adminA('POST', '/api/v1/test/clock', { advanceMs: 6 * 60_000 });
+      await eventually(async () => (await mine()).length === 0, 'alice released');
+      for (const h of held) expect((await adminA('GET', `/api/v1/conversations/${h.id}`)).body.assigneeId).toBeNull();
+    } finally {
+      await c.kill();
+      c.cleanup();
+    }
   }, 120_000);
 });

@@ -46,6 +46,15 @@ export function graceMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
+/** How often each process refreshes its presence rows (GOUTONG_PRESENCE_HEARTBEAT_MS; default 10 s). */
+export function heartbeatMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.GOUTONG_PRESENCE_HEARTBEAT_MS;
+  if (raw === undefined || raw === '') return 10_000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 50) throw new Error('GOUTONG_PRESENCE_HEARTBEAT_MS must be a whole number of milliseconds (at least 50)');
+  return n;
+}
+
 /**
  * Routing's server part: device presence (the sockets of every process, kept in the database),
  * availability changes, re-offering the queue, and the grace release. Decisions are core's
@@ -194,7 +203,7 @@ export function routingService(bus: OpsBus): RoutingService {
  * a reconnect cancels it, a later disconnect replaces it).
  */
 export function register(bus: OpsBus, deps: { workspace: Workspace; logger: Logger; clock: ServerClock }): RoutingService {
-  const service = new RoutingService(deps.workspace, deps.logger, { graceMs: graceMsFromEnv(), now: deps.clock.now });
+  const service = new RoutingService(deps.workspace, deps.logger, { graceMs: graceMsFromEnv(), now: deps.clock.now, heartbeatMs: heartbeatMsFromEnv() });
   services.set(bus, service);
   bus.listen('routing', onRoutingEvent);
   bus.onTimer(GRACE_TIMER, async (timer, ctx) => {
