@@ -62,7 +62,7 @@ describe.each([['sqlite'], ['postgres']] as const)('routing on %s', (dialect) =>
   let s: Server;
   const sockets: WebSocket[] = [];
   beforeAll(async () => {
-    s = await startTestServer(dialect, { GOUTONG_ROUTING_GRACE_MS: '600000', GOUTONG_TEST_CLOCK: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gt-clock-')), 'clock'), GOUTONG_OPS_INTERVAL_MS: '50' });
+    s = await startTestServer(dialect, { GOUTONG_TEST_CLOCK: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gt-clock-')), 'clock'), GOUTONG_OPS_INTERVAL_MS: '50' });
   });
   afterAll(async () => {
     for (const ws of sockets) await closeDevice(ws);
@@ -118,6 +118,12 @@ describe.each([['sqlite'], ['postgres']] as const)('routing on %s', (dialect) =>
       expect(r.body.error).toMatchObject({ code: 'bad_request', message: expect.any(String) });
     }
     expect((await w.admin('PATCH', '/api/v1/agents/nobody', { availability: 'online' })).status).toBe(404);
+    // The grace period: a tenant setting (admins); 5 minutes until set (GOUTONG_ROUTING_GRACE_MS of a server process overrides it).
+    expect((await w.admin('GET', '/api/v1/routing/settings')).body).toEqual({ graceMinutes: 5, source: 'default' });
+    expect((await w.admin('PATCH', '/api/v1/routing/settings', { graceMinutes: 3 })).body).toEqual({ graceMinutes: 3, source: 'tenant' });
+    expect((await w.admin('PATCH', '/api/v1/routing/settings', { graceMinutes: -1 })).status).toBe(400);
+    expect((await me('PATCH', '/api/v1/routing/settings', { graceMinutes: 3 })).status).toBe(403);
+    expect((await sup('GET', '/api/v1/routing/settings')).body).toEqual({ graceMinutes: 3, source: 'tenant' });
     // Inbox routing settings: unknown strategy and capacity < 1 are refused too.
     expect((await w.admin('PATCH', `/api/v1/inboxes/${w.inboxId}`, { routing: { strategy: 'lottery' } })).status).toBe(400);
     expect((await w.admin('PATCH', `/api/v1/inboxes/${w.inboxId}`, { routing: { strategy: 'least_loaded', capacity: 0 } })).status).toBe(400);
@@ -194,6 +200,8 @@ describe.each([['sqlite'], ['postgres']] as const)('routing on %s', (dialect) =>
 
   it('grace: a reconnect within the grace period keeps the assignment; after it the conversation is released and routed to someone online', async () => {
     const w = await workspaceWith(s, 2);
+    // This tenant's grace period: 10 minutes.
+    expect((await w.admin('PATCH', '/api/v1/routing/settings', { graceMinutes: 10 })).status).toBe(200);
     await w.admin('PATCH', `/api/v1/inboxes/${w.inboxId}`, { routing: { strategy: 'round_robin' } });
     const [a1, a2] = w.agents as [any, any];
     const agentState = async (id: string) => (await w.admin('GET', '/api/v1/agents')).body.items.find((x: any) => x.id === id).availability;
@@ -215,7 +223,11 @@ describe.each([['sqlite'], ['postgres']] as const)('routing on %s', (dialect) =>
     await eventually(async () => (await agentState(a1.id)) === 'offline', 'a1 offline again');
     await s.ops.drain();
     expect((await w.conv(c)).assigneeId).toBe(a1.id);
-    await w.admin('POST', '/api/v1/test/clock', { advanceMs: 11 * 60_000 });
+    // Past the default 5 minutes but within the tenant's 10: still a1's.
+    await w.admin('POST', '/api/v1/test/clock', { advanceMs: 9 * 60_000 });
+    await s.ops.drain();
+    expect((await w.conv(c)).assigneeId).toBe(a1.id);
+    await w.admin('POST', '/api/v1/test/clock', { advanceMs: 2 * 60_000 });
     expect(await eventually(async () => (await w.conv(c)).assigneeId === a2.id && a2.id, 'released and re-routed')).toBe(a2.id);
     const msgs = (await w.admin('GET', `/api/v1/conversations/${c}/messages?limit=50`)).body.items;
     expect(msgs.filter((m: any) => m.text === 'released: agent offline')).toHaveLength(1);

@@ -17,7 +17,7 @@ import {
   type RoutingCandidate,
   type RoutingOutcome,
 } from '@goutong/core';
-import type { Queryable } from '../db/db.js';
+import type { Db, Queryable } from '../db/db.js';
 import { ApiError, notFound } from '../errors.js';
 import { toAgent, toContact, toConversation, toInbox } from './rows.js';
 
@@ -243,4 +243,21 @@ export async function agentOfTenant(q: Queryable, tenantId: string, id: string):
   const r = await agentRow(q, tenantId, id);
   if (!r) throw notFound(`agent ${id} not found`);
   return r.agent;
+}
+
+/** The tenant's grace period (ms) for releasing an offline agent's conversations, or null when not set. */
+export async function tenantGraceMs(q: Queryable, tenantId: string): Promise<number | null> {
+  const r = await q.one<{ value: string }>('SELECT value FROM settings WHERE key = ?', [`routing.grace_ms:${tenantId}`]);
+  const n = r ? Number(r.value) : NaN;
+  return Number.isInteger(n) && n >= 0 ? n : null;
+}
+
+/** Sets the tenant's grace period (admins, audited in the same transaction). */
+export async function setTenantGraceMs(db: Db, tenantId: string, agentId: string, ms: number, now: number): Promise<void> {
+  await db.tx(async (q) => {
+    await q.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [`routing.grace_ms:${tenantId}`, String(ms)]);
+    await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      tenantId, agentId, 'routing.settings', tenantId, JSON.stringify({ graceMs: ms }), now,
+    ]);
+  });
 }

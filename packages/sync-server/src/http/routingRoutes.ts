@@ -19,6 +19,9 @@ export const AGENT_ROUTING_FIELDS = Object.keys(AgentRoutingPatch.shape) as (key
 
 const IdParam = z.object({ id: Id });
 
+/** The tenant's routing settings: how long an offline agent keeps their conversations (0 to 24 h). */
+export const RoutingSettingsBody = z.object({ graceMinutes: z.number().min(0).max(24 * 60) }).strict();
+
 /** Routing's routes: an agent's availability/capacity/skills, and the supervisors' queue view. */
 export function registerRoutingRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; routing: RoutingService }): void {
   const authed = { preHandler: requireAgent(d.auth) };
@@ -37,6 +40,20 @@ export function registerRoutingRoutes(app: FastifyInstance, d: { auth: AuthServi
     const { id } = parse(IdParam, req.params, 'path');
     const body = parse(AgentRoutingPatch, req.body ?? {}, 'agent patch');
     return d.routing.patchAgent(actor, id === 'me' ? actor.id : id, body);
+  });
+
+  app.get('/api/v1/routing/settings', authed, async (req) => {
+    const agent = agentOf(req);
+    requireRole(agent, ['admin', 'supervisor']);
+    const s = await d.routing.settings(agent.tenantId);
+    return { graceMinutes: s.graceMs / 60_000, source: s.source };
+  });
+  app.patch('/api/v1/routing/settings', authed, async (req) => {
+    const agent = agentOf(req);
+    requireRole(agent, ['admin']);
+    const body = parse(RoutingSettingsBody, req.body, 'routing settings');
+    const s = await d.routing.setGraceMs(agent, Math.round(body.graceMinutes * 60_000));
+    return { graceMinutes: s.graceMs / 60_000, source: s.source };
   });
 
   // Supervisors and admins see the queues (per inbox and team) and re-route with the assign command.

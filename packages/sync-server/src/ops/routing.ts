@@ -11,7 +11,9 @@ import {
   releaseOfflineAgent,
   routeConversation,
   routeQueue,
+  setTenantGraceMs,
   stalePresence,
+  tenantGraceMs,
   touchPresence,
   type QueueView,
   type RoutingTx,
@@ -21,8 +23,11 @@ import {
 export const GRACE_TIMER = 'routing.grace';
 
 export interface RoutingOptions {
-  /** How long an assignment stays with an agent whose devices all went offline (GOUTONG_ROUTING_GRACE_MS; default 5 min). */
-  graceMs: number;
+  /**
+   * How long an assignment stays with an agent whose devices all went offline: GOUTONG_ROUTING_GRACE_MS
+   * when set (tests), else the tenant's setting (PATCH /api/v1/routing/settings), else 5 minutes.
+   */
+  graceMs: number | null;
   /** The server's clock (the test clock under GOUTONG_TEST_CLOCK). */
   now: () => number;
   /** How often this process refreshes its presence rows; rows older than 3 beats belong to a dead process. */
@@ -38,9 +43,11 @@ function routingTx(ctx: OpsContext, ws: Workspace, cause: OpsCause): RoutingTx {
 }
 
 /** The grace period from the environment (tests shorten it), else the default of 5 minutes. */
-export function graceMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+export const DEFAULT_GRACE_MS = 5 * 60_000;
+
+export function graceMsFromEnv(env: NodeJS.ProcessEnv = process.env): number | null {
   const raw = env.GOUTONG_ROUTING_GRACE_MS;
-  if (raw === undefined || raw === '') return 5 * 60_000;
+  if (raw === undefined || raw === '') return null;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error('GOUTONG_ROUTING_GRACE_MS must be a whole number of milliseconds');
   return n;
@@ -116,7 +123,10 @@ export class RoutingService {
   private async onDisconnected(agent: Pick<Agent, 'id' | 'tenantId'>, connId: string): Promise<void> {
     await this.transact(agent.tenantId, null, async (tx, ctx) => {
       const r = await recordPresence(tx, { tenantId: agent.tenantId, agentId: agent.id, connId, processId: this.processId, connected: false, at: Date.now() });
-      if (r && !r.connected) await ctx.scheduleTimer({ name: GRACE_TIMER, subjectId: agent.id, dueAt: tx.now + this.opts.graceMs });
+      if (r && !r.connected) {
+        const grace = this.opts.graceMs ?? (await tenantGraceMs(tx.q, agent.tenantId)) ?? DEFAULT_GRACE_MS;
+        await ctx.scheduleTimer({ name: GRACE_TIMER, subjectId: agent.id, dueAt: tx.now + grace });
+      }
     });
   }
 
@@ -130,6 +140,18 @@ export class RoutingService {
   /** Offers the tenant's waiting conversations to whoever is available and has room (its own transaction). */
   async offerQueue(tenantId: string): Promise<number> {
     return this.transact(tenantId, null, (tx) => routeQueue(tx, tenantId));
+  }
+
+  /** The tenant's routing settings: the grace period (and whether the environment overrides it). */
+  async settings(tenantId: string): Promise<{ graceMs: number; source: 'environment' | 'tenant' | 'default' }> {
+    if (this.opts.graceMs !== null) return { graceMs: this.opts.graceMs, source: 'environment' };
+    const t = await tenantGraceMs(this.ws.db, tenantId);
+    return t === null ? { graceMs: DEFAULT_GRACE_MS, source: 'default' } : { graceMs: t, source: 'tenant' };
+  }
+
+  async setGraceMs(actor: Agent, ms: number): Promise<{ graceMs: number; source: 'environment' | 'tenant' | 'default' }> {
+    await setTenantGraceMs(this.ws.db, actor.tenantId, actor.id, ms, this.opts.now());
+    return this.settings(actor.tenantId);
   }
 
   async queues(agent: Agent, visibleInbox: (inboxId: string) => boolean): Promise<QueueView[]> {
