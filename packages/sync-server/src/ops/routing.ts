@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { LOAD_STATUSES, type Agent, type AgentRoutingPatch, type Logger, type OpsCause, type OpsEnvelope } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
 import { opsTransaction, type OpsContext } from '../domain/opsTx.js';
+import { pendingTimer } from '../domain/opsJobs.js';
 import type { OpsBus } from './bus.js';
 import type { ServerClock } from './clock.js';
 import {
@@ -123,7 +124,9 @@ export class RoutingService {
   private async onDisconnected(agent: Pick<Agent, 'id' | 'tenantId'>, connId: string): Promise<void> {
     await this.transact(agent.tenantId, null, async (tx, ctx) => {
       const r = await recordPresence(tx, { tenantId: agent.tenantId, agentId: agent.id, connId, processId: this.processId, connected: false, at: Date.now() });
-      if (r && !r.connected) {
+      // The last device went away: the grace period starts (a pending one keeps its due time, so a
+      // second report of the same absence, e.g. two processes sweeping a dead one's sockets, does not extend it).
+      if (r && !r.connected && !(await pendingTimer(tx.q, GRACE_TIMER, agent.id))) {
         const grace = this.opts.graceMs ?? (await tenantGraceMs(tx.q, agent.tenantId)) ?? DEFAULT_GRACE_MS;
         await ctx.scheduleTimer({ name: GRACE_TIMER, subjectId: agent.id, dueAt: tx.now + grace });
       }
