@@ -112,6 +112,8 @@ export async function waitingConversations(q: Queryable, tenantId: string, limit
 
 /** Offers the queue again (an agent became available or freed capacity): each waiting conversation in turn. Returns how many were assigned. */
 export async function routeQueue(tx: RoutingTx, tenantId: string): Promise<number> {
+  // Nobody online: nothing to offer (the common case at night), without reading the queue.
+  if (!(await tx.q.one("SELECT id FROM agents WHERE tenant_id = ? AND active = 1 AND availability = 'online' LIMIT 1", [tenantId]))) return 0;
   let n = 0;
   for (const c of await waitingConversations(tx.q, tenantId)) {
     if ((await routeConversation(tx, tenantId, c.id)).kind === 'assign') n++;
