@@ -29,6 +29,8 @@ import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
 import { registerTestRoutes } from './http/testRoutes.js';
+import { registerReportRoutes } from './http/reportRoutes.js';
+import { registerContactRoutes } from './http/contactRoutes.js';
 import { registerRoutingRoutes } from './http/routingRoutes.js';
 import { routingService, type RoutingService } from './ops/routing.js';
 
@@ -106,6 +108,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
   registerTestRoutes(http, { auth, clock });
+  registerReportRoutes(http, { auth, workspace, now: clock.now });
+  registerContactRoutes(http, { auth, workspace, now: clock.now });
   const routing = routingService(ops);
   registerRoutingRoutes(http, { auth, workspace, routing });
   for (const e of providers.all()) e.routes?.(http, deps);
@@ -123,8 +127,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const sockets = new SyncSockets(auth, workspace, docs, logger);
   sockets.attach(http.server);
+  const relay = new RelayWorker({ db, workspace, providers, deps, logger, intervalMs: cfg.relayIntervalMs, leaseMs: cfg.relayLeaseMs, now: clock.now });
   sockets.presence = routing;
-  const relay = new RelayWorker({ db, workspace, providers, deps, logger, intervalMs: cfg.relayIntervalMs, leaseMs: cfg.relayLeaseMs });
 
   broker.onMessage((m) => {
     switch (m.k) {

@@ -4,4 +4,8 @@ export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
 export * from './opsEvents.js';
+export * from './channelWindow.js';
+export * from './reports.js';
+export * from './suggest.js';
+export * from './contactMerge.js';
 export * from './routing.js';

@@ -4,6 +4,7 @@ import type { Logger } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
 import type { OpsBus } from './bus.js';
 import type { ServerClock } from './clock.js';
+import { registerReports } from './reports.js';
 import { register as registerRouting } from './routing.js';
 
 export { OpsBus, type OpsContext, type OpsListener, type TimerHandler } from './bus.js';
@@ -16,7 +17,7 @@ export interface OpsDeps {
 }
 
 export function registerOps(bus: OpsBus, deps: OpsDeps): void {
-  void bus;
   void deps;
+  registerReports(bus);
   registerRouting(bus, deps);
 }

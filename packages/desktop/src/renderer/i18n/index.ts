@@ -3,6 +3,7 @@ import en from './en';
 import zhCN from './zh-CN';
 import { attachmentsEn, attachmentsZhCN } from './attachments';
 import { adminEn, adminZhCN } from './admin';
+import { insightEn, insightZhCN } from './insight';
 import { routingEn, routingZhCN } from './routing';
 
 export const LOCALES = ['zh-CN', 'en'] as const;
@@ -26,7 +27,7 @@ export function makeI18n(locale: Locale) {
     legacy: false,
     locale,
     fallbackLocale: 'en',
-    messages: { en: { ...en, ...attachmentsEn, ...adminEn, ...routingEn }, 'zh-CN': { ...zhCN, ...attachmentsZhCN, ...adminZhCN, ...routingZhCN } },
+    messages: { en: { ...en, ...attachmentsEn, ...adminEn, ...insightEn, ...routingEn }, 'zh-CN': { ...zhCN, ...attachmentsZhCN, ...adminZhCN, ...insightZhCN, ...routingZhCN } },
     // Canned responses contain {{contact.name}}: keep the braces literal with message functions off.
     warnHtmlMessage: false,
   });
