@@ -102,13 +102,18 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 );
 
 /** What the whole property run exercised (asserted at the end, so the generators stay meaningful). */
-const coverage = { runs: 0, dispatched: 0, expired: 0, typed: 0, docsChecked: 0, applied: 0, duplicates: 0, rejected: 0, resets: 0, droppedRequests: 0, droppedResponses: 0, restarts: 0, failedAtEnd: 0 };
+const coverage = { routed: 0, runs: 0, dispatched: 0, expired: 0, typed: 0, docsChecked: 0, applied: 0, duplicates: 0, rejected: 0, resets: 0, droppedRequests: 0, droppedResponses: 0, restarts: 0, failedAtEnd: 0 };
 
 async function run(seed: number, actions: Action[]): Promise<void> {
   const world = new TestWorld({ seed, maxPullRows: 1 + (seed % 12), faults: { dropRequest: 0.1, dropResponse: 0.1, serverError: 0.02, minDelay: 1, maxDelay: 40 } });
   const { server, net, clock } = world;
   try {
     seedContactCenter(world, 6);
+    // Routing (rules/routing.ts) runs on the server as on the real one: new and reopened chat
+    // conversations go round robin to the agents who are online (alice and erin).
+    server.setInboxRouting('chat', { strategy: 'round_robin' });
+    server.setAgentPresence('alice', true);
+    server.setAgentPresence('erin', true);
     const devices: TestClient[] = [];
     for (const d of DEVICES) devices.push(await world.addClient(d.agentId, { clientId: d.clientId }));
     // The devices start from a first sync (the fault settings apply to it already).
@@ -278,6 +283,14 @@ async function run(seed: number, actions: Action[]): Promise<void> {
     // (b) exactly once on the server.
     const log = server.log(world.tenantId);
     log.forEach((r, i) => expect(r.seq).toBe(i + 1));
+    // Routing only ever chose an online agent of the conversation's team, once per routing commit.
+    const routedEvents = server.conversations(world.tenantId).flatMap((c) => server.messagesOf(c.id).filter((m) => (m.meta as { by?: unknown }).by === 'routing').map((m) => ({ c, m })));
+    for (const { c, m } of routedEvents) {
+      expect(['alice', 'erin']).toContain((m.meta as { assigneeId?: unknown }).assigneeId);
+      expect(c.inboxId).toBe('chat');
+    }
+    expect(routedEvents.length).toBe(log.filter((r) => r.kind === 'routing').length);
+    coverage.routed += routedEvents.length;
     const commandIds = log.flatMap((r) => (r.commandId ? [r.commandId] : []));
     expect(new Set(commandIds).size).toBe(commandIds.length);
     expect(new Set(commandIds)).toEqual(new Set(server.appliedCommandIds(world.tenantId)));
@@ -402,6 +415,7 @@ describe('convergence under a hostile network', () => {
     expect(coverage.droppedRequests).toBeGreaterThan(0);
     expect(coverage.restarts).toBeGreaterThan(0);
     expect(coverage.expired).toBeGreaterThan(0);
+    expect(coverage.routed).toBeGreaterThan(0);
     expect(coverage.typed).toBeGreaterThan(0);
     expect(coverage.docsChecked).toBeGreaterThan(0);
     expect(coverage.failedAtEnd).toBeGreaterThan(0);

@@ -33,6 +33,8 @@ import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.
 import { registerTestRoutes } from './http/testRoutes.js';
 import { registerReportRoutes } from './http/reportRoutes.js';
 import { registerContactRoutes } from './http/contactRoutes.js';
+import { registerRoutingRoutes } from './http/routingRoutes.js';
+import { routingService, type RoutingService } from './ops/routing.js';
 
 export const VERSION = '0.1.0';
 
@@ -50,6 +52,7 @@ export interface RunningServer {
   /** Service operations: events of committed facts and durable timers. */
   ops: OpsBus;
   clock: ServerClock;
+  routing: RoutingService;
   secret: string;
   seeded: boolean;
   close(): Promise<void>;
@@ -111,6 +114,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerReportRoutes(http, { auth, workspace, now: clock.now });
   registerContactRoutes(http, { auth, workspace, now: clock.now });
   registerTrustRoutes(http, { auth, workspace });
+  const routing = routingService(ops);
+  registerRoutingRoutes(http, { auth, workspace, routing });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
@@ -130,6 +135,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const sockets = new SyncSockets(auth, workspace, docs, logger);
   sockets.attach(http.server);
   const relay = new RelayWorker({ db, workspace, providers, deps, logger, intervalMs: cfg.relayIntervalMs, leaseMs: cfg.relayLeaseMs, now: clock.now });
+  sockets.presence = routing;
 
   broker.onMessage((m) => {
     switch (m.k) {
@@ -167,6 +173,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   relay.start();
   housekeeping.start();
   ops.start();
+  routing.start();
   const receivers = await Promise.all(providers.all().map((p) => p.start?.(deps)));
   logger.info('server: listening', { url: `http://${cfg.host}:${port}`, database: db.dialect });
 
@@ -184,18 +191,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     housekeeping,
     ops,
     clock,
+    routing,
     secret,
     seeded,
     close: () =>
       (closing ??= (async () => {
         await relay.stop();
         await ops.stop();
+        routing.stop();
         await housekeeping.stop();
         for (const r of receivers) await r?.stop();
         await sockets.close();
         await http.close();
         await docs.closeAll();
         await broker.close();
+        await routing.drain();
         await db.close();
       })()),
   };

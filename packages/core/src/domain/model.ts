@@ -57,6 +57,17 @@ export const Team = z.object({
 });
 export type Team = z.infer<typeof Team>;
 
+/** [routing] An agent's availability: only `online` agents are offered conversations. */
+export const AVAILABILITIES = ['online', 'busy', 'away', 'offline'] as const;
+export const Availability = z.enum(AVAILABILITIES);
+export type Availability = z.infer<typeof Availability>;
+/** [routing] A per-agent capacity: one number for every channel, or per channel (`{sms: 5, email: 10}`). */
+export const AgentCapacity = z.union([
+  z.number().int().min(1).max(1000),
+  z.partialRecord(Channel, z.number().int().min(1).max(1000)).refine((r) => Object.keys(r).length > 0, 'give a capacity for at least one channel'),
+]);
+export type AgentCapacity = z.infer<typeof AgentCapacity>;
+
 export const Agent = z.object({
   id: Id,
   tenantId: Id,
@@ -65,6 +76,15 @@ export const Agent = z.object({
   role: Role,
   teamIds: z.array(Id),
   active: z.boolean(),
+  /** [routing] What routing sees: the agent's choice, their devices' presence and a call in progress (rules/routing.ts). */
+  availability: Availability.optional(),
+  /** [routing] What the agent chose (the switch in the apps); `availability` is offline without a connected device. */
+  chosenAvailability: Availability.optional(),
+  /** [routing] Open+pending conversations the agent takes: one number for every channel, or per channel. */
+  capacity: AgentCapacity.nullable().optional(),
+  /** [routing] Skills (matched against labels and contact attributes such as `tier: vip`) and languages (`zh`, `en`). */
+  skills: z.array(z.string().trim().min(1).max(64)).max(50).optional(),
+  languages: z.array(z.string().trim().min(1).max(35)).max(20).optional(),
   seq: z.number().int().nonnegative(),
   /** A custom role (rules/permissions.ts): its permission set replaces the built-in role's. */
   roleId: Id.nullable().optional(),

@@ -1,4 +1,4 @@
-import type { Contact, Conversation, DeliveryStatus, Message } from '../domain/model.js';
+import type { Agent, Contact, Conversation, DeliveryStatus, Message } from '../domain/model.js';
 
 /**
  * What a decision asks its caller to write, in one transaction, exactly as returned. The server's
@@ -29,7 +29,11 @@ export type Fact =
   /** A message's transcript changed (meta.transcript); the writer stamps the row with a new seq. */
   | { kind: 'message_transcript'; messageId: string; meta: Record<string, unknown> }
   /** An audit row, written with what it records. */
-  | { kind: 'audit'; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> };
+  | { kind: 'audit'; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> }
+  /** [routing] An agent's routing fields (availability, chosen availability, capacity, skills, languages) replaced; the row carries the fact's seq. */
+  | { kind: 'agent_routing'; agent: Agent; onCall?: boolean }
+  /** [routing] Round robin's durable pointer of a routing scope moved to `agentId`, who was routed a conversation `at` (their idle time starts again). */
+  | { kind: 'routing_pointer'; tenantId: string; scope: string; agentId: string; at: number };
 
 export type FactKind = Fact['kind'];
 

@@ -12,3 +12,4 @@ export * from './suggest.js';
 export * from './contactMerge.js';
 export * from './permissions.js';
 export * from './masking.js';
+export * from './routing.js';

@@ -10,8 +10,12 @@ import {
   decideInbound,
   decideMessageStatus,
   decideOptOut,
+  decidePresence,
+  decideRouting,
   emptyCommandState,
+  LOAD_STATUSES,
   OPEN_STATUSES,
+  type RoutingCandidate,
   withStatus,
   type CommandState,
   type Fact,
@@ -23,6 +27,7 @@ import { assertNever } from '../util/assert.js';
 import type {
   Agent,
   Attachment,
+  InboxRouting,
   Channel,
   Contact,
   ContactIdentity,
@@ -85,7 +90,7 @@ export interface ServerConnection {
 export interface CommitRecord {
   seq: number;
   at: number;
-  kind: 'command' | 'inbound' | 'delivery' | 'directory' | 'seed';
+  kind: 'command' | 'inbound' | 'delivery' | 'directory' | 'seed' | 'routing';
   commandId: string | null;
   agentId: string | null;
 }
@@ -121,6 +126,8 @@ interface TenantState {
   /** Message ids with a relay job (the transactional outbox). */
   relayJobs: string[];
   audit: { seq: number; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> }[];
+  /** [routing] Round robin's pointer per routing scope (the last agent routed to, and when). */
+  routingPointers: Map<string, { agentId: string; at: number }>;
 }
 
 class Conn implements ServerConnection {
@@ -229,6 +236,7 @@ export class ReferenceServer {
       connections: new Set(),
       everInactive: new Set(),
       uploads: new Map(),
+      routingPointers: new Map(),
       relayJobs: [],
       audit: [],
     });
@@ -366,7 +374,7 @@ export class ReferenceServer {
       const m = t.messages.get(t.inboundKeys.get(key)!)!;
       return { message: cloneValue(m), conversation: cloneValue(t.conversations.get(m.conversationId)!), duplicate: true };
     }
-    return this.commit(t, 'inbound', null, null, (seq) => {
+    const result = this.commit(t, 'inbound', null, null, (seq) => {
       const contact = this.contactByIdentity(t, inbox.channel, i.from.trim());
       let conv: Conversation | null = null;
       if (i.conversationId !== undefined) {
@@ -388,6 +396,68 @@ export class ReferenceServer {
       this.storeFacts(t, d.facts, seq);
       if (key !== null) t.inboundKeys.set(key, d.message.id);
       return { message: cloneValue(d.message), conversation: cloneValue(d.conversation), duplicate: false };
+    });
+    // [routing] as the server's listener: a new (or reopened) conversation of a routed inbox finds an agent.
+    this.routeIfRouted(t, result.conversation.id);
+    return result;
+  }
+
+  private routeIfRouted(t: TenantState, conversationId: string): void {
+    const c = t.conversations.get(conversationId);
+    const strategy = c ? t.inboxes.get(c.inboxId)?.ops?.routing.strategy : undefined;
+    if (strategy !== undefined && strategy !== 'manual') this.route(conversationId);
+  }
+
+  // ----- [routing] the server's routing listener, in memory ------------------------------
+
+  /** An inbox's routing settings (PATCH /api/v1/inboxes/{id} `routing`). */
+  setInboxRouting(inboxId: string, routing: InboxRouting): Inbox {
+    const t = this.ownerOf(inboxId);
+    return this.commit(t, 'directory', null, null, (seq) => {
+      const i = t.inboxes.get(inboxId)!;
+      const next: Inbox = { ...i, ops: { businessHoursId: null, autoReply: {}, ...i.ops, routing }, seq };
+      t.inboxes.set(inboxId, next);
+      return cloneValue(next);
+    });
+  }
+
+  /** An agent's devices connected (or all went away): core's decidePresence, as the server's sockets report it. */
+  setAgentPresence(agentId: string, connected: boolean): Agent {
+    const t = this.tenantOfAgent(agentId);
+    const a = t.agents.get(agentId)!;
+    if (decidePresence(a, { connected, onCall: false }, false, 0) === null) return cloneValue(a);
+    return this.commit(t, 'directory', null, null, (seq) => {
+      this.storeFacts(t, [decidePresence(a, { connected, onCall: false }, false, seq)!], seq);
+      return cloneValue(t.agents.get(agentId)!);
+    });
+  }
+
+  /** Routes a waiting conversation (core's decideRouting), in a commit of its own, as the server's listener does. Returns the assignee or null. */
+  route(conversationId: string): string | null {
+    const t = this.ownerOf(conversationId);
+    const conversation = t.conversations.get(conversationId);
+    const inbox = conversation ? t.inboxes.get(conversation.inboxId) : undefined;
+    if (!conversation || !inbox) return null;
+    const load = new Map<string, Partial<Record<Channel, number>>>();
+    for (const c of t.conversations.values()) {
+      if (c.assigneeId === null || !(LOAD_STATUSES as readonly string[]).includes(c.status)) continue;
+      const m = load.get(c.assigneeId) ?? {};
+      m[c.channel] = (m[c.channel] ?? 0) + 1;
+      load.set(c.assigneeId, m);
+    }
+    const candidates: RoutingCandidate[] = [...t.agents.values()].map((agent) => ({ agent, load: load.get(agent.id) ?? {}, lastRoutedAt: t.routingPointers.get(`agent:${agent.id}`)?.at ?? 0 }));
+    const contact = t.contacts.get(conversation.contactId) ?? null;
+    const scope = `inbox:${conversation.inboxId}|team:${conversation.teamId ?? '-'}`;
+    const state = { conversation, inbox, contact, candidates, pointer: t.routingPointers.get(scope)?.agentId ?? null };
+    if (decideRouting(state, { now: this.now(), seq: 0, ids: this.idSource(0) }).kind !== 'assign') return null;
+    return this.commit(t, 'routing', null, null, (seq) => {
+      // The real server routes after the inbound's commit with a later UUIDv7; here both may share a
+      // tick, so the event's readable id must sort after the inbound's (`rt-` after `in-`/`ev-`).
+      const d = decideRouting(state, { now: this.now(), seq, ids: { next: () => `rt-${seq}` } });
+      if (d.kind !== 'assign') return null;
+      this.storeFacts(t, d.facts, seq);
+      t.routingPointers.set(`agent:${d.agentId}`, { agentId: d.agentId, at: this.now() });
+      return d.agentId;
     });
   }
 
@@ -792,6 +862,8 @@ export class ReferenceServer {
       this.storeFacts(t, decision.facts, s);
       t.commands.set(cmd.id, { seq: s, agentId: agent.id, type: cmd.type });
     });
+    // [routing] as the server's listener: a conversation handed back to nobody or reopened is routed.
+    if ((cmd.type === 'assign' && cmd.assigneeId === null) || (cmd.type === 'set_status' && cmd.status === 'open')) this.routeIfRouted(t, cmd.conversationId);
     return { id, outcome: 'applied', seq };
   }
 
@@ -888,6 +960,12 @@ export class ReferenceServer {
         }
         case 'audit':
           t.audit.push({ seq, agentId: f.agentId, action: f.action, target: f.target, details: cloneValue(f.details) });
+          break;
+        case 'agent_routing':
+          t.agents.set(f.agent.id, cloneValue(f.agent));
+          break;
+        case 'routing_pointer':
+          t.routingPointers.set(f.scope, { agentId: f.agentId, at: f.at });
           break;
         default:
           assertNever(f, 'fact');

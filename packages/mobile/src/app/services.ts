@@ -42,6 +42,8 @@ export interface ServerApi {
   uploadAttachment(file: LocalFile): Promise<Attachment>;
   /** A URL an <image> can show for a stored attachment (fetched with the token), or null. */
   attachmentUrl(attachment: Pick<Attachment, 'id' | 'mime'>): Promise<string | null>;
+  /** [routing] POST a JSON body (e.g. the agent's availability; mini programs cannot PATCH); the JSON answer. */
+  sendJson?(method: 'POST', path: string, body: unknown): Promise<unknown>;
 }
 
 /** A local notification (newly assigned conversations). */

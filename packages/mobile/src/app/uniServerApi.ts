@@ -11,7 +11,7 @@ export interface RawResponse {
 }
 
 /** Sends one request with a raw body; rejects only when the server cannot be reached. */
-export type RawSender = (url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: Blob | ArrayBuffer }) => Promise<RawResponse>;
+export type RawSender = (url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: Blob | ArrayBuffer | string }) => Promise<RawResponse>;
 
 function errorOf(status: number, text: string, path: string): TransportError {
   let message = `HTTP ${status}`;
@@ -47,7 +47,7 @@ export function createServerApi(o: ServerApiOptions): ServerApi {
   const base = o.baseUrl.replace(/\/+$/, '');
   /** Attachments are immutable: each is fetched once per run. */
   const shown = new Map<string, string>();
-  const call = async (method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: Blob | ArrayBuffer) => {
+  const call = async (method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: Blob | ArrayBuffer | string) => {
     const token = await o.token();
     let res: RawResponse;
     try {
@@ -68,6 +68,9 @@ export function createServerApi(o: ServerApiOptions): ServerApi {
       if (!bytes) throw new TransportError('protocol', `${file.name} is no longer on this device`);
       const path = `/api/v1/attachments?name=${encodeURIComponent(file.name)}`;
       return parseAttachment(await call('POST', path, { 'content-type': file.mime || 'application/octet-stream' }, bytes));
+    },
+    async sendJson(method, path, body) {
+      return JSON.parse(await call(method, path, { accept: 'application/json', 'content-type': 'application/json' }, JSON.stringify(body))) as unknown;
     },
     async attachmentUrl(a) {
       const known = shown.get(a.id);
@@ -96,7 +99,7 @@ export const uniSender: RawSender = (url, init) =>
       url,
       method: init.method,
       header: init.headers,
-      ...(init.body !== undefined ? { data: init.body as ArrayBuffer } : {}),
+      ...(init.body !== undefined ? { data: init.body as ArrayBuffer | string } : {}),
       dataType: 'text',
       responseType: 'text',
       success: (res) => resolve({ status: res.statusCode, text: typeof res.data === 'string' ? res.data : JSON.stringify(res.data ?? '') }),

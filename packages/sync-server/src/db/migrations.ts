@@ -132,6 +132,26 @@ CREATE TABLE ops_deliveries (job_id TEXT NOT NULL, listener TEXT NOT NULL, done_
 `,
   },
   {
+    id: 110,
+    name: 'routing: agent availability, capacity, skills; round robin pointers; device presence',
+    sql: `
+ALTER TABLE agents ADD COLUMN availability TEXT;
+ALTER TABLE agents ADD COLUMN chosen_availability TEXT;
+ALTER TABLE agents ADD COLUMN on_call INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN capacity TEXT;
+ALTER TABLE agents ADD COLUMN skills TEXT;
+ALTER TABLE agents ADD COLUMN languages TEXT;
+ALTER TABLE agents ADD COLUMN last_routed_at {{bigint}};
+CREATE TABLE routing_pointers (tenant_id TEXT NOT NULL, scope TEXT NOT NULL, agent_id TEXT, updated_at {{bigint}} NOT NULL, PRIMARY KEY (tenant_id, scope));
+CREATE TABLE agent_presence (
+  conn_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, process_id TEXT NOT NULL,
+  connected_at {{bigint}} NOT NULL, seen_at {{bigint}} NOT NULL);
+CREATE INDEX agent_presence_agent ON agent_presence (agent_id);
+CREATE INDEX agent_presence_process ON agent_presence (process_id, seen_at);
+CREATE INDEX conversations_queue ON conversations (tenant_id, assignee_id, status)
+`,
+  },
+  {
     id: 220,
     name: 'trust: custom roles, api keys, reveals, mask patterns, audit context, append-only audit log',
     sql: `

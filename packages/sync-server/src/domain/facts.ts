@@ -89,6 +89,21 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
       case 'audit':
         await insertAudit(q, { tenantId, agentId: f.agentId }, { action: f.action, target: f.target, details: f.details }, o.now);
         break;
+      case 'agent_routing': {
+        const a = f.agent;
+        await q.run(
+          'UPDATE agents SET availability = ?, chosen_availability = ?, on_call = COALESCE(?, on_call), capacity = ?, skills = ?, languages = ?, seq = ? WHERE id = ? AND tenant_id = ?',
+          [a.availability ?? 'offline', a.chosenAvailability ?? 'online', f.onCall === undefined ? null : f.onCall ? 1 : 0, a.capacity == null ? null : JSON.stringify(a.capacity),
+            JSON.stringify(a.skills ?? []), JSON.stringify(a.languages ?? []), a.seq, a.id, tenantId],
+        );
+        break;
+      }
+      case 'routing_pointer':
+        await q.run('INSERT INTO routing_pointers (tenant_id, scope, agent_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, scope) DO UPDATE SET agent_id = excluded.agent_id, updated_at = excluded.updated_at', [
+          f.tenantId, f.scope, f.agentId, f.at,
+        ]);
+        await q.run('UPDATE agents SET last_routed_at = ? WHERE id = ? AND tenant_id = ?', [f.at, f.agentId, tenantId]);
+        break;
       default:
         assertNever(f, 'fact');
     }

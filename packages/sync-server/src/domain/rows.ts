@@ -15,6 +15,9 @@ export function toAgent(r: Row): Agent {
     id: r.id, tenantId: r.tenant_id, email: r.email, name: r.name, role: r.role,
     teamIds: json(r.team_ids), active: Boolean(num(r.active)), seq: num(r.seq),
     ...(r.role_id ? { roleId: r.role_id } : {}),
+    // [routing] availability (offline until a device connects), capacity, skills, languages
+    availability: r.availability ?? 'offline', chosenAvailability: r.chosen_availability ?? 'online',
+    capacity: r.capacity ? json(r.capacity) : null, skills: r.skills ? json(r.skills) : [], languages: r.languages ? json(r.languages) : [],
   });
 }
 

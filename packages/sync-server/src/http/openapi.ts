@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   Agent,
+  AgentRoutingPatch,
   Attachment,
   CannedResponse,
   CommandBatchResponse,
@@ -179,6 +180,14 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         patch: { summary: 'Update (admin, supervisor)', security: bearer, parameters: [idParam], responses: ok(js(CannedResponse)) },
         delete: { summary: 'Delete (admin, supervisor)', security: bearer, parameters: [idParam], responses: { '204': { description: 'Deleted' }, ...errors } },
       },
+      // [routing] availability, capacity, skills; the supervisors' queues
+      '/api/v1/agents/{id}': { patch: { summary: 'Set an agent\'s availability (the agent themself; `me` names the caller), call state (`onCall`: busy during a call), capacity per channel, skills and languages (admins, for anyone)', security: bearer, parameters: [idParam], requestBody: { required: true, content: json(js(AgentRoutingPatch)) }, responses: ok(ref('Agent')) } },
+      '/api/v1/agents/{id}/availability': { post: { summary: 'The same as PATCH /api/v1/agents/{id}, for clients that cannot send PATCH (WeChat mini programs)', security: bearer, parameters: [idParam], requestBody: { required: true, content: json(js(AgentRoutingPatch)) }, responses: ok(ref('Agent')) } },
+      '/api/v1/routing/settings': {
+        get: { summary: 'The tenant\'s routing settings (supervisors, admins): `graceMinutes`, how long an agent whose devices all went offline keeps their conversations; `source` says whether the environment (GOUTONG_ROUTING_GRACE_MS) overrides it', security: bearer, responses: ok({ type: 'object', properties: { graceMinutes: { type: 'number' }, source: { type: 'string', enum: ['environment', 'tenant', 'default'] } } }) },
+        patch: { summary: 'Set the grace period (admins; 0 to 1440 minutes)', security: bearer, requestBody: { required: true, content: json({ type: 'object', properties: { graceMinutes: { type: 'number', minimum: 0, maximum: 1440 } }, required: ['graceMinutes'], additionalProperties: false }) }, responses: ok({ type: 'object' }) },
+      },
+      '/api/v1/queues': { get: { summary: 'Queues per inbox and team (supervisors, admins): waiting count, longest wait, the unassigned conversations, the agents in scope with availability, load and capacity. Re-route with PATCH /api/v1/conversations/{id} {assigneeId}', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: { type: 'object', properties: { scope: { type: 'string' }, inboxId: { type: 'string' }, inboxName: { type: 'string' }, teamId: { type: ['string', 'null'] }, strategy: { type: 'string', enum: ['manual', 'round_robin', 'least_loaded'] }, waiting: { type: 'integer' }, longestWaitMs: { type: 'integer' }, conversationIds: { type: 'array', items: { type: 'string' } }, unassigned: { type: 'array', items: { type: 'object' } }, agents: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, availability: { type: 'string', enum: ['online', 'busy', 'away', 'offline'] }, load: { type: 'integer' }, capacity: { type: ['integer', 'null'] } } } } } } } } }) } },
       '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
       ...trustOpenApiPaths(), // [trust] roles, masking patterns, reveals, audit trail, API keys
       // The extensions' routes (webhooks, callbacks, upload and credential endpoints…).

@@ -5,6 +5,7 @@ import type { Workspace } from '../domain/workspace.js';
 import type { OpsBus } from './bus.js';
 import type { ServerClock } from './clock.js';
 import { registerReports } from './reports.js';
+import { register as registerRouting } from './routing.js';
 
 export { OpsBus, type OpsContext, type OpsListener, type TimerHandler } from './bus.js';
 export { serverClock, type ServerClock } from './clock.js';
@@ -18,4 +19,5 @@ export interface OpsDeps {
 export function registerOps(bus: OpsBus, deps: OpsDeps): void {
   void deps;
   registerReports(bus);
+  registerRouting(bus, deps);
 }

@@ -20,6 +20,14 @@ interface Conn extends DocPeer {
   sessionId: string | null;
   docs: Set<string>;
   expiryTimer: NodeJS.Timeout | null;
+  /** [routing] The presence write of this socket's authentication (its close waits for it). */
+  presence?: Promise<void>;
+}
+
+/** [routing] Where the sockets report the agents' devices coming and going (ops/routing.ts). */
+export interface PresenceHooks {
+  connected(agent: Agent, connId: string): Promise<void>;
+  disconnected(agent: Agent, connId: string): Promise<void>;
 }
 
 /**
@@ -31,6 +39,8 @@ export class SyncSockets {
   private byTenant = new Map<string, Set<Conn>>();
   private pendingPoke = new Map<string, number>();
   private pokeScheduled = false;
+  /** [routing] Device presence: set by the server once routing exists. */
+  presence: PresenceHooks | null = null;
 
   constructor(
     private readonly auth: AuthService,
@@ -116,6 +126,13 @@ export class SyncSockets {
       if (conn.agent) {
         for (const d of conn.docs) this.docs.leave(conn.agent.tenantId, d, conn);
         this.byTenant.get(conn.agent.tenantId)?.delete(conn);
+        const agent = conn.agent;
+        const presence = this.presence;
+        if (presence) {
+          void (conn.presence ?? Promise.resolve())
+            .then(() => presence.disconnected(agent, conn.id))
+            .catch((e: unknown) => this.logger.warn('sync: presence update failed', { conn: conn.id, error: String(e) }));
+        }
       }
     });
     ws.on('error', (e) => this.logger.warn('sync: socket error', { conn: conn.id, error: e.message }));
@@ -210,6 +227,8 @@ export class SyncSockets {
           let set = this.byTenant.get(agent.tenantId);
           if (!set) this.byTenant.set(agent.tenantId, (set = new Set()));
           set.add(conn);
+          const presence = this.presence;
+          if (presence) conn.presence = presence.connected(agent, conn.id).catch((e: unknown) => this.logger.warn('sync: presence update failed', { conn: conn.id, error: String(e) }));
           this.sendText(conn, { t: 'ready', agentId: agent.id, tenantId: agent.tenantId, seq: await this.ws.currentSeq(agent.tenantId), v: PROTOCOL_VERSION });
         }
         return;

@@ -7,6 +7,7 @@ import { insightEn, insightZhCN } from './insight';
 import { voiceEn, voiceZhCN } from './voice';
 import { trustEn, trustZhCN } from './trust';
 import { webchatEn, webchatZhCN } from './webchat';
+import { routingEn, routingZhCN } from './routing';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -16,6 +17,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [voiceEn, voiceZhCN],
   [trustEn, trustZhCN],
   [webchatEn, webchatZhCN],
+  [routingEn, routingZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;
