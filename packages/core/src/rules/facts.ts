@@ -1,4 +1,4 @@
-import type { Contact, Conversation, DeliveryStatus, Message } from '../domain/model.js';
+import type { Contact, Conversation, ConversationSla, DeliveryStatus, Message } from '../domain/model.js';
 
 /**
  * What a decision asks its caller to write, in one transaction, exactly as returned. The server's
@@ -26,6 +26,8 @@ export type Fact =
       providerMessageId: string | null;
       meta: Record<string, unknown>;
     }
+  /** A conversation's SLA clocks (only that field; the row is stamped with `seq` so devices pull it). */
+  | { kind: 'conversation_sla'; conversationId: string; sla: ConversationSla | null; seq: number }
   /** An audit row, written with what it records. */
   | { kind: 'audit'; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> };
 

@@ -3,3 +3,5 @@ export * from './facts.js';
 export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
+export * from './sla.js';
+export * from './lifecycle.js';

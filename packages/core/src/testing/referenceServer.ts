@@ -883,6 +883,11 @@ export class ReferenceServer {
         case 'audit':
           t.audit.push({ seq, agentId: f.agentId, action: f.action, target: f.target, details: cloneValue(f.details) });
           break;
+        case 'conversation_sla': {
+          const conv = t.conversations.get(f.conversationId);
+          if (conv) t.conversations.set(conv.id, { ...conv, sla: cloneValue(f.sla), seq: f.seq });
+          break;
+        }
         default:
           assertNever(f, 'fact');
       }
