@@ -25,6 +25,7 @@ import { seedDemo } from './seed.js';
 import { AttachmentStore } from './attachments/store.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
+import { registerSlaRoutes } from './http/slaRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 
@@ -94,6 +95,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
+  registerSlaRoutes(http, { auth, workspace });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');

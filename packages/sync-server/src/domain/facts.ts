@@ -49,6 +49,9 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         ]);
         break;
       }
+      case 'conversation_sla':
+        await q.run('UPDATE conversations SET sla = ?, seq = ? WHERE id = ? AND tenant_id = ?', [f.sla === null ? null : JSON.stringify(f.sla), f.seq, f.conversationId, tenantId]);
+        break;
       case 'audit':
         await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
           tenantId, f.agentId, f.action, f.target, JSON.stringify(f.details), o.now,

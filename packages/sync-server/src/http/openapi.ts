@@ -17,9 +17,15 @@ import {
   RefreshRequest,
   Team,
   TokenResponse,
+  BusinessHours,
+  BusinessHoursInput,
+  LifecycleSettings,
+  SlaPolicy,
+  SlaPolicyInput,
 } from '@goutong/core';
 import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBody } from './schemas.js';
 import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
+import { slaOpenApiPaths } from './slaOpenApi.js';
 import { ProviderRegistry, providerKey } from '../channels/provider.js';
 import { builtinExtensions } from '../channels/registry.js';
 
@@ -96,6 +102,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         TokenResponse: js(TokenResponse),
         PullResponse: js(PullResponse),
         CommandBatchResponse: js(CommandBatchResponse),
+        BusinessHours: js(BusinessHours), BusinessHoursInput: js(BusinessHoursInput), SlaPolicy: js(SlaPolicy), SlaPolicyInput: js(SlaPolicyInput), LifecycleSettings: js(LifecycleSettings),
         // Inbox `config` and `secrets` per channel/provider (secrets are stored sealed and never returned).
         ...ext.schemas,
       },
@@ -179,6 +186,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         delete: { summary: 'Delete (admin, supervisor)', security: bearer, parameters: [idParam], responses: { '204': { description: 'Deleted' }, ...errors } },
       },
       '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
+      ...slaOpenApiPaths({ ok, errors, json, ref, bearer, idParam }),
       // The extensions' routes (webhooks, callbacks, upload and credential endpoints…).
       ...ext.paths,
     },
