@@ -28,6 +28,8 @@ import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { registerSlaRoutes } from './http/slaRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
+import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
+import { registerTestRoutes } from './http/testRoutes.js';
 
 export const VERSION = '0.1.0';
 
@@ -42,6 +44,9 @@ export interface RunningServer {
   attachments: AttachmentStore;
   sockets: SyncSockets;
   housekeeping: Housekeeping;
+  /** Service operations: events of committed facts and durable timers. */
+  ops: OpsBus;
+  clock: ServerClock;
   secret: string;
   seeded: boolean;
   close(): Promise<void>;
@@ -80,7 +85,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await db.close();
     throw e;
   });
-  const workspace = new Workspace(db, logger);
+  const clock = serverClock(cfg.testClockFile);
+  const workspace = new Workspace(db, logger, clock.now);
+  const ops = new OpsBus(workspace, { now: clock.now, intervalMs: cfg.opsIntervalMs, logger });
+  registerOps(ops, { workspace, logger, clock });
   const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds);
   const housekeeping = new Housekeeping(db, logger, { intervalMs: cfg.housekeepingIntervalMs });
   const inboxes = new InboxAdmin(workspace, providers, secret);
@@ -95,7 +103,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
-  registerSlaRoutes(http, { auth, workspace });
+  registerTestRoutes(http, { auth, clock });
+  registerSlaRoutes(http, { auth, workspace, now: () => clock.now() });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
@@ -141,11 +150,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     broker.publish({ k: 'poke', t: tenantId, s: seq });
   });
   workspace.relayEnqueued.on(() => relay.kick());
+  workspace.committed.on(() => ops.kick());
 
   await http.listen({ port: cfg.port, host: cfg.host });
   const port = (http.server.address() as AddressInfo).port;
   relay.start();
   housekeeping.start();
+  ops.start();
   const receivers = await Promise.all(providers.all().map((p) => p.start?.(deps)));
   logger.info('server: listening', { url: `http://${cfg.host}:${port}`, database: db.dialect });
 
@@ -161,11 +172,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     attachments,
     sockets,
     housekeeping,
+    ops,
+    clock,
     secret,
     seeded,
     close: () =>
       (closing ??= (async () => {
         await relay.stop();
+        await ops.stop();
         await housekeeping.stop();
         for (const r of receivers) await r?.stop();
         await sockets.close();

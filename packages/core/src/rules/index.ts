@@ -3,5 +3,9 @@ export * from './facts.js';
 export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
+<<<<<<< HEAD
 export * from './sla.js';
 export * from './lifecycle.js';
+=======
+export * from './opsEvents.js';
+>>>>>>> main
