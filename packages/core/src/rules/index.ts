@@ -3,9 +3,6 @@ export * from './facts.js';
 export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
-<<<<<<< HEAD
+export * from './opsEvents.js';
 export * from './sla.js';
 export * from './lifecycle.js';
-=======
-export * from './opsEvents.js';
->>>>>>> main

@@ -117,7 +117,19 @@ CREATE TABLE canned_responses (
     sql: `ALTER TABLE inboxes ADD COLUMN ops TEXT`,
   },
   {
-<<<<<<< HEAD
+    id: 5,
+    name: 'ops jobs: events of committed facts and durable timers, with per-listener deliveries',
+    sql: `
+CREATE TABLE ops_jobs (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, subject_id TEXT NOT NULL,
+  payload TEXT NOT NULL, due_at {{bigint}} NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_until {{bigint}},
+  last_error TEXT, created_at {{bigint}} NOT NULL);
+CREATE INDEX ops_jobs_due ON ops_jobs (due_at);
+CREATE INDEX ops_jobs_subject ON ops_jobs (kind, name, subject_id);
+CREATE TABLE ops_deliveries (job_id TEXT NOT NULL, listener TEXT NOT NULL, done_at {{bigint}} NOT NULL, PRIMARY KEY (job_id, listener))
+`,
+  },
+  {
     id: 120,
     name: 'business hours calendars, team calendars, SLA policies, lifecycle settings, conversation SLA clocks',
     sql: `
@@ -135,18 +147,6 @@ CREATE INDEX sla_policies_tenant ON sla_policies (tenant_id, created_at);
 CREATE UNIQUE INDEX sla_policies_one_default ON sla_policies (tenant_id) WHERE is_default = 1;
 CREATE TABLE lifecycle_settings (tenant_id TEXT PRIMARY KEY REFERENCES tenants(id), body TEXT NOT NULL, updated_at {{bigint}} NOT NULL);
 ALTER TABLE conversations ADD COLUMN sla TEXT
-=======
-    id: 5,
-    name: 'ops jobs: events of committed facts and durable timers, with per-listener deliveries',
-    sql: `
-CREATE TABLE ops_jobs (
-  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, subject_id TEXT NOT NULL,
-  payload TEXT NOT NULL, due_at {{bigint}} NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_until {{bigint}},
-  last_error TEXT, created_at {{bigint}} NOT NULL);
-CREATE INDEX ops_jobs_due ON ops_jobs (due_at);
-CREATE INDEX ops_jobs_subject ON ops_jobs (kind, name, subject_id);
-CREATE TABLE ops_deliveries (job_id TEXT NOT NULL, listener TEXT NOT NULL, done_at {{bigint}} NOT NULL, PRIMARY KEY (job_id, listener))
->>>>>>> main
 `,
   },
 ];
