@@ -1,4 +1,4 @@
-import type { Conversation, ConversationStatus, MessageKind, Priority } from '../domain/model.js';
+import type { Conversation, ConversationStatus, MessageKind, Priority, SlaMetric } from '../domain/model.js';
 import type { Fact } from './facts.js';
 
 /**
@@ -13,7 +13,10 @@ export type OpsEvent =
   | { type: 'agent_replied'; conversationId: string; messageId: string; kind: MessageKind; agentId: string | null; deviceTime: number | null }
   | { type: 'status_changed'; conversationId: string; from: ConversationStatus; to: ConversationStatus }
   | { type: 'assigned'; conversationId: string; from: string | null; to: string | null; teamFrom: string | null; teamTo: string | null }
-  | { type: 'priority_changed'; conversationId: string; from: Priority; to: Priority };
+  | { type: 'priority_changed'; conversationId: string; from: Priority; to: Priority }
+  /** An SLA target's warning, then its breach (rules/sla.ts; written by the SLA timer, once each per run of the clock). */
+  | { type: 'sla_warning'; conversationId: string; metric: SlaMetric; dueAt: number }
+  | { type: 'sla_breached'; conversationId: string; metric: SlaMetric; dueAt: number };
 
 export type OpsEventType = OpsEvent['type'];
 

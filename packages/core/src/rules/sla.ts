@@ -15,6 +15,8 @@ import {
 import { addBusinessMillis, businessMillisBetween, openIntervals, type Calendar } from './businessHours.js';
 import type { EventContext } from './eventRules.js';
 import type { Fact } from './facts.js';
+import type { OpsEnvelope, OpsEvent } from './opsEvents.js';
+import { assertNever } from '../util/assert.js';
 
 /**
  * SLA policies: response and resolution targets per priority, counted in business time, with
@@ -110,9 +112,9 @@ export function policyFor(policies: readonly SlaPolicy[], conv: Pick<Conversatio
   );
 }
 
-/** Whether an outgoing message answers the customer for SLA purposes: an agent's reply, not a note, an event or a system auto-reply. */
+/** Whether an outgoing message answers the customer for SLA purposes: an agent's reply or call, not a note, an event or a system auto-reply. */
 export function countsAsResponse(m: Pick<Message, 'direction' | 'kind' | 'authorType'>): boolean {
-  return m.direction === 'out' && m.authorType === 'agent' && (m.kind === 'text' || m.kind === 'email' || m.kind === 'voice');
+  return m.direction === 'out' && m.authorType === 'agent' && (m.kind === 'text' || m.kind === 'email' || m.kind === 'voice' || m.kind === 'call');
 }
 
 /** What moved an SLA clock (mapped from the ops events by slaTriggerOf). */
@@ -318,9 +320,36 @@ export function nextSlaCheck(sla: ConversationSla | null | undefined): number | 
 }
 
 /** An SLA warning or breach as an ops event (automation rules react to them). */
-export type SlaEvent =
-  | { type: 'sla_warning'; conversationId: string; metric: SlaMetric; dueAt: number }
-  | { type: 'sla_breached'; conversationId: string; metric: SlaMetric; dueAt: number };
+export type SlaEvent = Extract<OpsEvent, { type: 'sla_warning' | 'sla_breached' }>;
+
+/**
+ * What an ops event does to the SLA clocks (null: nothing). Events the SLA rule caused itself (its
+ * escalations) move nothing; a reply counts at the time the server accepted it (the event's commit
+ * time), with the device time it was written at kept beside it.
+ */
+export function slaTriggerOf(env: Pick<OpsEnvelope, 'at' | 'cause' | 'event'>): SlaTrigger | null {
+  if (env.cause?.ruleId === SLA_RULE_ID) return null;
+  const e = env.event;
+  switch (e.type) {
+    case 'conversation_created':
+      return { type: 'created' };
+    case 'message_received':
+      return { type: 'customer_message', at: env.at };
+    case 'agent_replied':
+      return countsAsResponse({ direction: 'out', kind: e.kind, authorType: 'agent' }) ? { type: 'agent_reply', serverTime: env.at, deviceTime: e.deviceTime } : null;
+    case 'status_changed':
+      return { type: 'status', from: e.from, to: e.to };
+    case 'priority_changed':
+      return { type: 'priority', from: e.from, to: e.to };
+    case 'assigned':
+      return e.teamFrom !== e.teamTo ? { type: 'scope' } : null;
+    case 'sla_warning':
+    case 'sla_breached':
+      return null;
+    default:
+      return assertNever(e, 'ops event');
+  }
+}
 
 export const SLA_METRIC_LABEL: Record<SlaMetric, { en: string; 'zh-CN': string }> = {
   first_response: { en: 'first response', 'zh-CN': '首次响应' },

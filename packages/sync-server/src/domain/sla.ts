@@ -9,12 +9,15 @@ import {
   type Agent,
   type Calendar,
   type Conversation,
+  type OpsCause,
+  type SlaEvent,
 } from '@goutong/core';
 import type { Db, Queryable, Row } from '../db/db.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { insertAudit, type AuditActor } from './audit.js';
 import { businessHoursById, teamCalendarOf } from './businessHours.js';
 import { toAgent, toConversation } from './rows.js';
+import { insertEvents } from './opsJobs.js';
 
 /** Database rows cross a boundary too: parsed into the core schema. */
 export function toSlaPolicy(r: Row): SlaPolicy {
@@ -33,28 +36,29 @@ export async function lifecycleSettingsOf(q: Queryable, tenantId: string): Promi
   return LifecycleSettings.parse({ ...DEFAULT_LIFECYCLE_SETTINGS, ...(JSON.parse(String(r.body)) as object) });
 }
 
-/** What the SLA rules read for a conversation: the policy that applies, its calendar, and the team's supervisor. */
+/** What the SLA rules read for a conversation: the policy its clocks run under, that policy's calendar, and the team's supervisor. */
 export interface SlaState {
   policy: SlaPolicy | null;
-  /** The policy's own policy, when the conversation's clocks run under one that no longer applies (or was changed). */
-  running: SlaPolicy | null;
   calendar: Calendar | null;
   supervisor: Agent | null;
 }
 
-export async function loadSlaState(q: Queryable, conv: Conversation): Promise<SlaState> {
+/**
+ * Loads the SLA state of a conversation. Clocks already running stay under their policy (null when
+ * it was deleted); a conversation without clocks, or `repick` (moved to another team), takes the
+ * policy that applies now (core policyFor).
+ */
+export async function loadSlaState(q: Queryable, conv: Conversation, o: { repick?: boolean } = {}): Promise<SlaState> {
   const policies = await slaPoliciesOf(q, conv.tenantId);
-  const policy = policyFor(policies, conv);
-  const running = conv.sla ? (policies.find((p) => p.id === conv.sla!.policyId) ?? null) : null;
-  const effective = running ?? policy;
-  const calendar = effective?.businessHoursId ? await businessHoursById(q, conv.tenantId, effective.businessHoursId) : null;
+  const policy = conv.sla && !o.repick ? (policies.find((p) => p.id === conv.sla!.policyId) ?? null) : policyFor(policies, conv);
+  const calendar = policy?.businessHoursId ? await businessHoursById(q, conv.tenantId, policy.businessHoursId) : null;
   let supervisor: Agent | null = null;
-  if (conv.teamId && effective && (effective.escalation.reassignToSupervisor || effective.escalation.notify)) {
+  if (conv.teamId && policy && (policy.escalation.reassignToSupervisor || policy.escalation.notify)) {
     const named = (await teamCalendarOf(q, conv.tenantId, conv.teamId)).supervisorId;
     const agents = (await q.all('SELECT * FROM agents WHERE tenant_id = ?', [conv.tenantId])).map(toAgent);
     supervisor = teamSupervisor(conv, agents, named);
   }
-  return { policy, running, calendar, supervisor };
+  return { policy, calendar, supervisor };
 }
 
 export async function conversationById(q: Queryable, id: string): Promise<Conversation | null> {
@@ -162,4 +166,9 @@ export class SlaAdmin {
 export async function latestResolvedOf(q: Queryable, inboxId: string, contactId: string): Promise<Conversation | null> {
   const r = await q.one("SELECT * FROM conversations WHERE inbox_id = ? AND contact_id = ? AND status = 'resolved' ORDER BY updated_at DESC, id DESC LIMIT 1", [inboxId, contactId]);
   return r ? toConversation(r) : null;
+}
+
+/** SLA warnings and breaches as ops events (automation rules react to them), in the timer's transaction. */
+export async function emitSlaEvents(q: Queryable, tenantId: string, events: readonly SlaEvent[], o: { at: number; cause: OpsCause; newId: () => string }): Promise<void> {
+  if (events.length) await insertEvents(q, tenantId, events, { at: o.at, actorId: null, cause: o.cause, newId: o.newId });
 }

@@ -4,6 +4,8 @@ import type { Logger } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
 import type { OpsBus } from './bus.js';
 import type { ServerClock } from './clock.js';
+import { register as registerSla } from './sla.js';
+import { register as registerLifecycle } from './lifecycle.js';
 
 export { OpsBus, type OpsContext, type OpsListener, type TimerHandler } from './bus.js';
 export { serverClock, type ServerClock } from './clock.js';
@@ -17,4 +19,6 @@ export interface OpsDeps {
 export function registerOps(bus: OpsBus, deps: OpsDeps): void {
   void bus;
   void deps;
+  registerSla(bus, deps);
+  registerLifecycle(bus, deps);
 }
