@@ -175,3 +175,18 @@ describe('SLA policies', () => {
     );
   });
 });
+
+describe('slaStatus', () => {
+  it('shows the most urgent running target: ok, warning, breached, paused, done', async () => {
+    const { slaStatus } = await import('./sla.js');
+    const t0 = sh('2026-12-07T09:00:00');
+    const conv = created(t0);
+    const sla = nextSla(conv, { type: 'created' }, policy(), shanghai, t0)!;
+    expect(slaStatus(sla, t0)).toMatchObject({ state: 'ok', metric: 'first_response', remainingMs: 2 * H });
+    expect(slaStatus(sla, t0 + 1.7 * H)?.state).toBe('warning');
+    expect(slaStatus(sla, t0 + 2 * H)).toMatchObject({ state: 'breached', remainingMs: 0 });
+    expect(slaStatus({ ...sla, pausedAt: t0 + H }, t0 + 5 * H)).toMatchObject({ state: 'paused', remainingMs: H });
+    expect(slaStatus({ ...sla, firstResponseDueAt: null, resolutionDueAt: null, nextResponseDueAt: null }, t0)?.state).toBe('done');
+    expect(slaStatus(null, t0)).toBeNull();
+  });
+});

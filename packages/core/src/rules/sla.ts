@@ -438,3 +438,31 @@ export function decideSlaTimer(
 export function slaFact(conv: Conversation, sla: ConversationSla | null, seq: number): Fact {
   return { kind: 'conversation_sla', conversationId: conv.id, sla, seq };
 }
+
+/** How the apps show a conversation's SLA (badge and countdown): the most urgent running target. */
+export interface SlaStatus {
+  state: 'ok' | 'warning' | 'breached' | 'paused' | 'done';
+  /** The target shown (null when nothing runs). */
+  metric: SlaMetric | null;
+  dueAt: number | null;
+  /** ms until the due date (negative: overdue); null when nothing runs. */
+  remainingMs: number | null;
+}
+
+/**
+ * The SLA state of a conversation at `now` (device clock): breached (red) when a running target is
+ * past due, warning (amber) once its warning time passed, paused while pending or snoozed, done when
+ * the clocks stopped or nothing runs (a breach stays visible as `breached` with no running target).
+ */
+export function slaStatus(sla: ConversationSla | null | undefined, now: number): SlaStatus | null {
+  if (!sla) return null;
+  const running = SLA_METRICS.map((m) => ({ m, due: sla[DUE_KEY[m]] })).filter((x): x is { m: SlaMetric; due: number } => x.due !== null).sort((a, b) => a.due - b.due);
+  const first = running[0];
+  if (!first) return { state: sla.breached.length ? 'breached' : 'done', metric: null, dueAt: null, remainingMs: null };
+  const base = { metric: first.m, dueAt: first.due, remainingMs: first.due - (sla.pausedAt ?? now) };
+  if (sla.pausedAt !== null) return { state: 'paused', ...base };
+  if (first.due <= now || sla.fired.includes(first.m)) return { state: 'breached', ...base };
+  const warnAt = sla.warnAt[first.m];
+  if (sla.warned.includes(first.m) || (warnAt !== null && warnAt !== undefined && warnAt <= now)) return { state: 'warning', ...base };
+  return { state: 'ok', ...base };
+}

@@ -26,8 +26,8 @@ export function slaOpenApiPaths(h: {
     },
     '/api/v1/teams/{id}/calendar': {
       get: { summary: 'A team\'s calendar and supervisor. A team\'s calendar wins over its inbox\'s.', security: bearer, parameters: [idParam], responses: ok({ type: 'object', properties: { teamId: { type: 'string' }, businessHoursId: { type: ['string', 'null'] }, supervisorId: { type: ['string', 'null'] } } }) },
-      put: {
-        summary: 'Set a team\'s calendar and supervisor (admin); the supervisor receives SLA escalations', security: bearer, parameters: [idParam],
+      patch: {
+        summary: 'Set a team\'s calendar and/or supervisor (admin; sent fields replace stored ones); the supervisor receives SLA escalations', security: bearer, parameters: [idParam],
         requestBody: { required: true, content: json({ type: 'object', properties: { businessHoursId: { type: ['string', 'null'] }, supervisorId: { type: ['string', 'null'] } } }) },
         responses: ok({ type: 'object' }),
       },

@@ -8,7 +8,7 @@ import { SlaAdmin } from '../domain/sla.js';
 import { agentOf, parse, requireAgent, requireRole } from './app.js';
 
 const IdParam = z.object({ id: Id });
-export const TeamCalendarBody = z.object({ businessHoursId: Id.nullable().default(null), supervisorId: Id.nullable().default(null) }).strict();
+export const TeamCalendarBody = z.object({ businessHoursId: Id.nullable().optional(), supervisorId: Id.nullable().optional() }).strict();
 export const BusinessHoursPatch = BusinessHoursInput.partial().strict();
 export const SlaPolicyPatch = z.record(z.string(), z.unknown());
 export const LifecyclePatch = LifecycleSettings.partial().strict();
@@ -47,10 +47,12 @@ export function registerSlaRoutes(app: FastifyInstance, d: { auth: AuthService; 
   app.get('/api/v1/teams/:id/calendar', authed, async (req) => {
     return hours.teamCalendar(agentOf(req).tenantId, parse(IdParam, req.params, 'path').id);
   });
-  app.put('/api/v1/teams/:id/calendar', authed, async (req) => {
+  app.patch('/api/v1/teams/:id/calendar', authed, async (req) => {
     const actor = admin(req);
     const body = parse(TeamCalendarBody, req.body ?? {}, 'team calendar');
-    return hours.setTeamCalendar(actor, parse(IdParam, req.params, 'path').id, body);
+    const { id } = parse(IdParam, req.params, 'path');
+    const cur = await hours.teamCalendar(actor.tenantId, id);
+    return hours.setTeamCalendar(actor, id, { businessHoursId: body.businessHoursId !== undefined ? body.businessHoursId : cur.businessHoursId, supervisorId: body.supervisorId !== undefined ? body.supervisorId : cur.supervisorId });
   });
 
   app.get('/api/v1/sla-policies', authed, async (req) => ({ items: await sla.list(agentOf(req).tenantId) }));
