@@ -8,6 +8,7 @@ import {
   nextSla,
   nextSlaCheck,
   policyFor,
+  slaStatus,
   SlaPolicy,
   SlaPolicyInput,
   slaPolicyProblem,
@@ -177,8 +178,7 @@ describe('SLA policies', () => {
 });
 
 describe('slaStatus', () => {
-  it('shows the most urgent running target: ok, warning, breached, paused, done', async () => {
-    const { slaStatus } = await import('./sla.js');
+  it('shows the most urgent running target: ok, warning, breached, paused, done', () => {
     const t0 = sh('2026-12-07T09:00:00');
     const conv = created(t0);
     const sla = nextSla(conv, { type: 'created' }, policy(), shanghai, t0)!;
