@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addBusinessMillis, businessMillisBetween, localTime, type Calendar } from '@goutong/core';
 import { startTestServer, type Dialect } from './support/inProcess.js';
+import { calendarFor } from '../src/domain/businessHours.js';
 import { api, loginToken } from './support/agentClient.js';
 
 const H = 3_600_000;
@@ -227,6 +228,56 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       const afterClosed = await inbound('+8613900000005', 'after closed');
       expect(afterClosed).not.toBe(fresh);
       expect((await conv(fresh)).status).toBe('closed');
+    });
+    it('a reply written offline counts when the server accepted it; its device time is kept beside it', async () => {
+      const id = await inbound('+8613900000006', 'offline reply test');
+      const written = now() - 2 * H;
+      const commandId = s.workspace.ids.next();
+      const r = await agent('POST', '/api/v1/commands', { commands: [{ id: commandId, type: 'send_reply', conversationId: id, text: '离线时写的回复', deviceTime: written }] });
+      expect(r.body.results?.[0]?.outcome ?? r.body[0]?.outcome ?? JSON.stringify(r.body)).toBe('applied');
+      await settle();
+      const c = await conv(id);
+      const reply = ((await admin('GET', `/api/v1/conversations/${id}/messages`)).body.items as Array<{ id: string; serverTime: number }>).find((m) => m.id === commandId)!;
+      expect(c.sla.firstResponseAt).toBe(reply.serverTime);
+      expect(c.sla.firstResponseDeviceTime).toBe(written);
+    });
+
+    it('a team calendar wins over the inbox calendar; a team policy re-assigns a breach to the team supervisor', async () => {
+      const me = (await admin('GET', '/api/v1/me')).body.agent;
+      const teams = (await admin('GET', '/api/v1/teams')).body.items as Array<{ id: string; name: string }>;
+      const support = teams.find((x) => x.name === 'Support')!;
+      const berlin = (await admin('POST', '/api/v1/business-hours', { name: 'Berlin', timeZone: 'Europe/Berlin', weekly: [{ day: 1, open: '08:00', close: '16:00' }] })).body;
+      expect((await admin('PATCH', `/api/v1/inboxes/${inboxId}`, { businessHoursId: calendarId })).status).toBe(200);
+      expect((await calendarFor(s.db, me.tenantId, { inboxId, teamId: support.id }))?.id).toBe(calendarId);
+      const agents = (await admin('GET', '/api/v1/agents')).body.items as Array<{ id: string; email: string }>;
+      const li = agents.find((a) => a.email === 'li.wei@demo.goutong')!;
+      expect((await admin('PATCH', `/api/v1/teams/${support.id}/calendar`, { businessHoursId: 'nope' })).status).toBe(400);
+      expect((await agent('PATCH', `/api/v1/teams/${support.id}/calendar`, { businessHoursId: berlin.id })).status).toBe(403);
+      const set = await admin('PATCH', `/api/v1/teams/${support.id}/calendar`, { businessHoursId: berlin.id, supervisorId: li.id });
+      expect(set.body).toMatchObject({ teamId: support.id, businessHoursId: berlin.id, supervisorId: li.id });
+      expect((await calendarFor(s.db, me.tenantId, { inboxId, teamId: support.id }))?.id).toBe(berlin.id);
+      expect((await admin('DELETE', `/api/v1/business-hours/${berlin.id}`)).status).toBe(409);
+
+      const policy = await admin('POST', '/api/v1/sla-policies', {
+        name: 'Support team', teamIds: [support.id], targets: { normal: { firstResponseSeconds: 600 } },
+        warning: { minutesBefore: 5 }, escalation: { reassignToSupervisor: true, notify: true },
+      });
+      expect(policy.status, JSON.stringify(policy.body)).toBe(201);
+      const id = await inbound('+8613900000007', 'team policy');
+      const c0 = await conv(id);
+      expect(c0.teamId).toBe(support.id);
+      expect(c0.sla.policyId).toBe(policy.body.id);
+      expect(c0.sla.warnAt.first_response).toBe(c0.sla.firstResponseDueAt - 5 * MIN);
+      advanceTo(c0.sla.firstResponseDueAt + MIN);
+      await settle();
+      await settle();
+      const c = await conv(id);
+      expect(c.assigneeId).toBe(li.id);
+      const breach = await events(id, (m) => m.sla === 'breached');
+      expect(breach).toHaveLength(1);
+      expect(breach[0]!.meta.notify).toEqual([li.id]);
+      // A warning overtaken by its breach (both due at once) is not sent on its own.
+      expect(await events(id, (m) => m.sla === 'warning')).toHaveLength(0);
     });
   });
 }
