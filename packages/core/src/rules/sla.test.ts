@@ -190,3 +190,47 @@ describe('slaStatus', () => {
     expect(slaStatus(null, t0)).toBeNull();
   });
 });
+
+describe('SLA clocks under any sequence of events (property)', () => {
+  it('never fire while paused or stopped, and fire the first-response and resolution warning and breach at most once each', () => {
+    const step = fc.oneof(
+      fc.record({ k: fc.constant('customer' as const), dt: fc.integer({ min: 0, max: 3 * H }) }),
+      fc.record({ k: fc.constant('reply' as const), dt: fc.integer({ min: 0, max: 3 * H }) }),
+      fc.record({ k: fc.constantFrom('pending' as const, 'snoozed' as const, 'open' as const), dt: fc.integer({ min: 0, max: 3 * H }) }),
+      fc.record({ k: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 10 * H }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 25 }), (steps) => {
+        const p = policy();
+        let t = sh('2026-12-07T09:00:00');
+        let conv = created(t);
+        conv = { ...conv, sla: nextSla(conv, { type: 'created' }, p, shanghai, t) };
+        const fired: string[] = [];
+        for (const s of steps) {
+          t += s.dt;
+          const prevStatus = conv.status;
+          if (s.k === 'customer') {
+            conv = { ...conv, status: 'open', waitingSince: conv.waitingSince ?? t };
+            if (prevStatus !== 'open') conv = { ...conv, sla: nextSla(conv, { type: 'status', from: prevStatus, to: 'open' }, p, shanghai, t) };
+            conv = { ...conv, sla: nextSla(conv, { type: 'customer_message', at: t }, p, shanghai, t) };
+          } else if (s.k === 'reply') {
+            conv = { ...conv, waitingSince: null, sla: nextSla({ ...conv, waitingSince: null }, { type: 'agent_reply', serverTime: t, deviceTime: null }, p, shanghai, t) };
+          } else if (s.k === 'tick') {
+            const d = decideSlaTimer(conv, p, { supervisor: null }, { now: t, seq: 1, ids: ids() });
+            if (conv.sla!.pausedAt !== null) expect(d.events).toEqual([]);
+            fired.push(...d.events.map((e) => `${e.type}:${e.metric}`));
+            conv = { ...d.conversation, priority: conv.priority };
+          } else if (s.k !== prevStatus) {
+            conv = { ...conv, status: s.k };
+            conv = { ...conv, sla: nextSla(conv, { type: 'status', from: prevStatus, to: s.k }, p, shanghai, t) };
+          }
+        }
+        for (const key of ['sla_warning:first_response', 'sla_breached:first_response', 'sla_warning:resolution', 'sla_breached:resolution']) {
+          expect(fired.filter((f) => f === key).length).toBeLessThanOrEqual(1);
+        }
+        expect(new Set(conv.sla!.breached).size).toBe(conv.sla!.breached.length);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

@@ -299,8 +299,14 @@ export function nextSla(conv: Conversation, trigger: SlaTrigger, policy: SlaPoli
   return sameSla(sla, cur) ? cur : sla;
 }
 
+/** Equal clocks (key order and absent-vs-null warnings do not count as a change, so nothing is rewritten for nothing). */
 function sameSla(a: ConversationSla, b: ConversationSla): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  const norm = (x: ConversationSla) =>
+    JSON.stringify([
+      x.policyId, x.firstResponseDueAt, x.nextResponseDueAt, x.resolutionDueAt, x.breached, SLA_METRICS.map((m) => x.warnAt[m] ?? null),
+      x.warned, x.fired, x.pausedAt, x.firstResponseAt, x.firstResponseDeviceTime, x.priority ?? null, x.stoppedAt,
+    ]);
+  return norm(a) === norm(b);
 }
 
 /** When the next warning or breach of the clocks is due (null: nothing to watch; paused or stopped clocks watch nothing). */
