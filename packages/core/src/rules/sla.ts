@@ -418,7 +418,7 @@ export function decideSlaTimer(
       }
       messages.push(event(
         { action: 'sla', sla: 'breached', metric: m, dueAt: due, policyId: policy.id, notify, escalations: actions },
-        `SLA breached: ${label.en} was due ${new Date(due).toISOString()} / SLA 已违约：${label['zh-CN']}`,
+        `SLA breached: ${label.en} / SLA 已违约：${label['zh-CN']}`,
       ));
       continue;
     }
@@ -428,7 +428,7 @@ export function decideSlaTimer(
       events.push({ type: 'sla_warning', conversationId: conv.id, metric: m, dueAt: due });
       messages.push(event(
         { action: 'sla', sla: 'warning', metric: m, dueAt: due, policyId: policy.id, notify: policy.escalation.notify ? [assigneeId].filter((x) => x !== null) : [] },
-        `SLA warning: ${label.en} due ${new Date(due).toISOString()} / SLA 预警：${label['zh-CN']}即将到期`,
+        `SLA warning: ${label.en} due soon / SLA 预警：${label['zh-CN']}即将到期`,
       ));
     }
   }
