@@ -6,6 +6,10 @@ import ElementPlus from 'element-plus';
 import type { ConversationSla } from '@goutong/core';
 import SlaBadge from '../../src/renderer/components/ops/SlaBadge.vue';
 import { makeI18n } from '../../src/renderer/i18n';
+import { makeMessage } from '@goutong/core/testing';
+import { useSessionStore } from '../../src/renderer/stores/session';
+import { useNotificationStore } from '../../src/renderer/stores/notifications';
+import { conversations, flush, ME, OTHER, offlineServices, useTestApp } from './testServices';
 
 let pinia: Pinia;
 beforeEach(() => {
@@ -44,5 +48,24 @@ describe('SlaBadge', () => {
     expect(paused.attributes('data-sla-state')).toBe('paused');
     const met = mount(SlaBadge, { props: { sla: sla({ firstResponseDueAt: null, resolutionDueAt: null, stoppedAt: NOW }), now: NOW }, ...plugins() });
     expect(met.find('[data-testid="sla-badge"]').exists()).toBe(false);
+  });
+});
+
+describe('SLA notifications', () => {
+  it('notifies the agents an SLA warning or breach names, once; not the others', async () => {
+    const services = await offlineServices({ conversations: conversations(2) });
+    const host = useTestApp(services);
+    await useSessionStore().login('http://127.0.0.1:8787', 'me@example.com', 'pw');
+    const n = useNotificationStore();
+    n.bind();
+    const event = (id: string, conversationId: string, notify: string[]) =>
+      makeMessage({ id, tenantId: 'tenant-1', conversationId, kind: 'event', direction: 'out', authorType: 'system', authorId: null, status: null, text: 'SLA breached: first response / SLA 已违约：首次响应', meta: { action: 'sla', sla: 'breached', metric: 'first_response', notify }, createdAt: Date.now() + 1000 });
+    await services.store.putMessages([event('e1', 'c0000', [ME.id]), event('e2', 'c0001', [OTHER.id])]);
+    services.client.changes.emit({ messageConversationIds: ['c0000', 'c0001'] });
+    await flush();
+    services.client.changes.emit({ messageConversationIds: ['c0000'] });
+    await flush();
+    expect(host.notes).toEqual([{ title: 'SLA', body: 'Contact 0: SLA breached: first response / SLA 已违约：首次响应', conversationId: 'c0000' }]);
+    n.unbind();
   });
 });
