@@ -71,8 +71,28 @@ describe('SLA in the desktop app', () => {
       await expect(calendars.getByRole('row', { name: /上海客服/ }).textContent()).resolves.toContain('Asia/Shanghai');
       await screenshot(page, 'sla-business-hours-en');
 
+      // The Support team counts in this calendar (it wins over the inbox's).
+      await area.getByLabel('Calendar of Support').selectOption({ label: '上海客服' });
+      const teams = await admin.call<{ items: Array<{ id: string; name: string }> }>('GET', '/api/v1/teams');
+      const support = teams.items.find((x) => x.name === 'Support')!;
+      await expect.poll(async () => (await admin.call<{ businessHoursId: string | null }>('GET', `/api/v1/teams/${support.id}/calendar`)).businessHoursId).not.toBeNull();
+
       await area.getByRole('tab', { name: 'SLA policies' }).click();
       await area.getByRole('table', { name: 'SLA policies' }).getByRole('rowheader', { name: 'Demo SLA' }).waitFor();
+      await area.getByRole('button', { name: 'Edit Demo SLA' }).click();
+      const policyForm = area.getByRole('form', { name: 'Edit Demo SLA' });
+      await expect(policyForm.getByLabel('Normal First response').inputValue()).resolves.toBe('60');
+      await policyForm.getByLabel('Urgent First response').fill('10');
+      await policyForm.getByRole('button', { name: 'Save' }).click();
+      await policyForm.waitFor({ state: 'detached' });
+      const policies = await admin.call<{ items: Array<{ name: string; targets: Record<string, { firstResponseSeconds?: number }> }> }>('GET', '/api/v1/sla-policies');
+      expect(policies.items.find((p) => p.name === 'Demo SLA')!.targets.urgent).toEqual({ firstResponseSeconds: 600 });
+      const lifecycle = area.getByRole('form', { name: 'Conversation lifecycle' });
+      await lifecycle.getByLabel(/Resolve pending conversations/).fill('48');
+      await lifecycle.getByRole('button', { name: 'Save lifecycle settings' }).click();
+      await lifecycle.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+      expect(await admin.call('GET', '/api/v1/lifecycle-settings')).toMatchObject({ autoResolvePendingAfterSeconds: 48 * 3600 });
+      await screenshot(page, 'sla-policies-en');
     } finally {
       await context.close();
     }
