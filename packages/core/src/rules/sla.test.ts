@@ -174,7 +174,7 @@ describe('SLA policies', () => {
       }),
       { numRuns: 60 },
     );
-  });
+  }, 30_000);
 });
 
 describe('slaStatus', () => {
@@ -230,7 +230,7 @@ describe('SLA clocks under any sequence of events (property)', () => {
         }
         expect(new Set(conv.sla!.breached).size).toBe(conv.sla!.breached.length);
       }),
-      { numRuns: 150 },
+      { numRuns: 80 },
     );
-  });
+  }, 60_000);
 });
