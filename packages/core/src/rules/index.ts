@@ -4,5 +4,6 @@ export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
 export * from './opsEvents.js';
+export * from './channelWindow.js';
 export * from './sla.js';
 export * from './lifecycle.js';

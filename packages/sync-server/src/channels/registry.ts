@@ -11,6 +11,8 @@ import { wildfireProvider } from './im/index.js';
 import { sipVoiceProvider } from './voice/index.js';
 import { optOutExtension } from './optout/index.js';
 import { autoReplyExtension } from './autoreply/index.js';
+import { wechatOfficialProvider } from './wechat/index.js';
+import { wecomKfProvider } from './wecom-kf/index.js';
 
 export const EXTENSIONS: readonly (() => Extension)[] = [
   apiProvider,
@@ -22,6 +24,8 @@ export const EXTENSIONS: readonly (() => Extension)[] = [
   sipVoiceProvider,
   optOutExtension,
   autoReplyExtension,
+  wechatOfficialProvider,
+  wecomKfProvider,
 ];
 
 /** A fresh instance of every registered extension. */
