@@ -27,6 +27,7 @@ import { AttachmentStore } from './attachments/store.js';
 import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { registerTrustRoutes } from './http/trustRoutes.js';
+import { registerSlaRoutes } from './http/slaRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
@@ -116,6 +117,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerTrustRoutes(http, { auth, workspace });
   const routing = routingService(ops);
   registerRoutingRoutes(http, { auth, workspace, routing });
+  registerSlaRoutes(http, { auth, workspace, now: () => clock.now() });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');

@@ -164,6 +164,35 @@ export const Contact = z.object({
 });
 export type Contact = z.infer<typeof Contact>;
 
+/** The SLA clocks an SLA policy runs on a conversation (server facts; see rules/sla.ts). */
+export const SLA_METRICS = ['first_response', 'next_response', 'resolution'] as const;
+export const SlaMetric = z.enum(SLA_METRICS);
+export type SlaMetric = z.infer<typeof SlaMetric>;
+export const ConversationSla = z.object({
+  policyId: Id,
+  /** When each running target is due (null: not running, met, or not set by the policy). */
+  firstResponseDueAt: Millis.nullable(),
+  nextResponseDueAt: Millis.nullable(),
+  resolutionDueAt: Millis.nullable(),
+  /** Every target this conversation has breached (each named once). */
+  breached: z.array(SlaMetric),
+  /** When the warning of each running target is due. */
+  warnAt: z.object({ first_response: Millis.nullable(), next_response: Millis.nullable(), resolution: Millis.nullable() }).partial().default({}),
+  /** The targets warned about / breached in their current run (a next response runs again after each customer message). */
+  warned: z.array(SlaMetric).default([]),
+  fired: z.array(SlaMetric).default([]),
+  /** Since when the clocks are paused (pending or snoozed), null while running. */
+  pausedAt: Millis.nullable().default(null),
+  /** The first agent reply as the server accepted it, and the device time it was written at. */
+  firstResponseAt: Millis.nullable().default(null),
+  firstResponseDeviceTime: Millis.nullable().default(null),
+  /** The priority the due dates were computed for. */
+  priority: Priority.optional(),
+  /** When the clocks stopped (resolved or closed), null while the conversation is worked on. */
+  stoppedAt: Millis.nullable().default(null),
+});
+export type ConversationSla = z.infer<typeof ConversationSla>;
+
 export const Conversation = z.object({
   id: Id,
   tenantId: Id,
@@ -190,6 +219,8 @@ export const Conversation = z.object({
   createdAt: Millis,
   updatedAt: Millis,
   seq: z.number().int().nonnegative(),
+  /** SLA clocks, when a policy applies (absent on rows written before SLA policies existed). */
+  sla: ConversationSla.nullable().optional(),
 });
 export type Conversation = z.infer<typeof Conversation>;
 

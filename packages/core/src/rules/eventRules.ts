@@ -3,6 +3,7 @@ import type { Agent, Contact, Conversation, DeliveryStatus, Inbox, Message } fro
 import { withMessage } from '../domain/policy.js';
 import { isOptedOut, newConversationOf, type IdSource } from './commandRules.js';
 import { accept, reject, type Decision, type Fact } from './facts.js';
+import { joinsConversation } from './lifecycle.js';
 
 /** The context of a server event: no agent acts. */
 export interface EventContext {
@@ -35,6 +36,13 @@ export interface InboundState {
   inbox: Inbox;
   contact: Contact | null;
   conversation: Conversation | null;
+  /**
+   * Set when `conversation` is the contact's latest conversation in the inbox found without
+   * threading (it may be resolved or closed): a resolved one within this window reopens, otherwise
+   * (or closed) the message starts a new conversation (lifecycle.ts#joinsConversation). Absent: the
+   * conversation is joined as given.
+   */
+  reopenWindowMs?: number | null | undefined;
 }
 
 /** An inbound message: the contact (created or named), the conversation (created, woken, reopened) and the message. */
@@ -55,8 +63,9 @@ export function decideInbound(input: InboundEvent, s: InboundState, ctx: EventCo
       identities: [{ channel: inbox.channel, identifier }], attributes: {}, createdAt: ctx.now, updatedAt: ctx.now, seq: ctx.seq,
     };
   }
-  const isNew = s.conversation === null;
-  const conv = s.conversation ?? newConversationOf(ctx, inbox, contact, input.subject ?? null);
+  const joined = s.conversation && s.reopenWindowMs !== undefined && !joinsConversation(s.conversation, s.reopenWindowMs, ctx.now) ? null : s.conversation;
+  const isNew = joined === null;
+  const conv = joined ?? newConversationOf(ctx, inbox, contact, input.subject ?? null);
   if (isNew && s.contact && contact.seq !== ctx.seq) {
     // The contact enters the scope of whoever sees this new conversation: announce it again.
     contact = { ...contact, seq: ctx.seq };
@@ -70,7 +79,9 @@ export function decideInbound(input: InboundEvent, s: InboundState, ctx: EventCo
   };
   let next = withMessage({ ...conv, contactName: contact.name }, message);
   // A customer writing into a snoozed or pending conversation wakes it up; a threaded reply may reopen a finished one.
-  if (next.status === 'snoozed' || next.status === 'pending' || (input.reopen && (next.status === 'resolved' || next.status === 'closed'))) {
+  // A resolved conversation found as the contact's latest one reopens (joinsConversation kept it: within the reopen window).
+  const reopens = (input.reopen && (next.status === 'resolved' || next.status === 'closed')) || (s.reopenWindowMs !== undefined && next.status === 'resolved');
+  if (next.status === 'snoozed' || next.status === 'pending' || reopens) {
     next = { ...next, status: 'open', snoozedUntil: null };
   }
   next = { ...next, seq: ctx.seq, updatedAt: ctx.now };

@@ -1,4 +1,4 @@
-import type { Agent, Contact, Conversation, DeliveryStatus, Message } from '../domain/model.js';
+import type { Agent, Contact, Conversation, ConversationSla, DeliveryStatus, Message } from '../domain/model.js';
 
 /**
  * What a decision asks its caller to write, in one transaction, exactly as returned. The server's
@@ -28,6 +28,8 @@ export type Fact =
     }
   /** A message's transcript changed (meta.transcript); the writer stamps the row with a new seq. */
   | { kind: 'message_transcript'; messageId: string; meta: Record<string, unknown> }
+  /** A conversation's SLA clocks (only that field; the row is stamped with `seq` so devices pull it). */
+  | { kind: 'conversation_sla'; conversationId: string; sla: ConversationSla | null; seq: number }
   /** An audit row, written with what it records. */
   | { kind: 'audit'; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> }
   /** [routing] An agent's routing fields (availability, chosen availability, capacity, skills, languages) replaced; the row carries the fact's seq. */

@@ -13,3 +13,5 @@ export * from './contactMerge.js';
 export * from './permissions.js';
 export * from './masking.js';
 export * from './routing.js';
+export * from './sla.js';
+export * from './lifecycle.js';

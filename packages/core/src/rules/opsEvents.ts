@@ -1,4 +1,4 @@
-import type { Conversation, ConversationStatus, DeliveryStatus, MessageKind, Priority } from '../domain/model.js';
+import type { Conversation, ConversationStatus, DeliveryStatus, MessageKind, Priority, SlaMetric } from '../domain/model.js';
 import type { Fact } from './facts.js';
 
 /**
@@ -29,7 +29,10 @@ export type OpsEvent =
   | { type: 'assigned'; conversationId: string; from: string | null; to: string | null; teamFrom: string | null; teamTo: string | null }
   | { type: 'priority_changed'; conversationId: string; from: Priority; to: Priority }
   /** A delivery status of an outgoing message changed; `cost` when the provider reported one. */
-  | { type: 'message_status'; conversationId: string; messageId: string; status: DeliveryStatus | null; cost: { amount: number; currency: string } | null };
+  | { type: 'message_status'; conversationId: string; messageId: string; status: DeliveryStatus | null; cost: { amount: number; currency: string } | null }
+  /** An SLA target's warning, then its breach (rules/sla.ts; written by the SLA timer, once each per run of the clock). */
+  | { type: 'sla_warning'; conversationId: string; metric: SlaMetric; dueAt: number }
+  | { type: 'sla_breached'; conversationId: string; metric: SlaMetric; dueAt: number };
 
 export type OpsEventType = OpsEvent['type'];
 

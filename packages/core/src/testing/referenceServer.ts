@@ -967,6 +967,11 @@ export class ReferenceServer {
         case 'routing_pointer':
           t.routingPointers.set(f.scope, { agentId: f.agentId, at: f.at });
           break;
+        case 'conversation_sla': {
+          const conv = t.conversations.get(f.conversationId);
+          if (conv) t.conversations.set(conv.id, { ...conv, sla: cloneValue(f.sla), seq: f.seq });
+          break;
+        }
         default:
           assertNever(f, 'fact');
       }

@@ -312,6 +312,11 @@ export const useConversationStore = defineStore('conversation', {
       if (this.id) await this.act({ type: 'set_status', conversationId: this.id, status });
     },
 
+    /** Snoozes until a chosen time; the server wakes the conversation then (its lifecycle timer). */
+    async snoozeUntil(until: number): Promise<void> {
+      if (this.id) await this.act({ type: 'set_status', conversationId: this.id, status: 'snoozed', snoozedUntil: until });
+    },
+
     async setPriority(priority: Priority): Promise<void> {
       if (this.id) await this.act({ type: 'set_priority', conversationId: this.id, priority });
     },

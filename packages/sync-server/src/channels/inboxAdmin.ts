@@ -3,6 +3,7 @@ import { AutoReplyMessage, Channel, DEFAULT_INBOX_OPS, Id, InboxRouting, type Ag
 import type { Workspace } from '../domain/workspace.js';
 import { toInbox } from '../domain/rows.js';
 import { createInbox, unknownTeam, updateInbox } from '../domain/inboxes.js';
+import { businessHoursExists } from '../domain/businessHours.js';
 import { badRequest, notFound, parse } from '../errors.js';
 import { decryptSecret, encryptSecret, randomToken } from '../auth/crypto.js';
 import { type AdminUrl, type ProviderRegistry } from './provider.js';
@@ -86,6 +87,7 @@ export class InboxAdmin {
     if (body.config) await refuseInternalUrls(config);
     const secrets = body.secrets ? parse(p.secretsSchema, { ...cur.secrets, ...body.secrets }, 'secrets') : cur.secrets;
     if (body.teamIds) await this.checkTeams(agent.tenantId, body.teamIds);
+    if (body.businessHoursId && !(await businessHoursExists(this.ws.db, agent.tenantId, body.businessHoursId))) throw badRequest(`business hours ${body.businessHoursId} not found`);
     const prevOps: InboxOps = cur.inbox.ops ?? DEFAULT_INBOX_OPS;
     const ops: InboxOps = {
       routing: body.routing ?? prevOps.routing,

@@ -152,6 +152,26 @@ CREATE INDEX conversations_queue ON conversations (tenant_id, assignee_id, statu
 `,
   },
   {
+    id: 120,
+    name: 'business hours calendars, team calendars, SLA policies, lifecycle settings, conversation SLA clocks',
+    sql: `
+CREATE TABLE business_hours (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL, time_zone TEXT NOT NULL, weekly TEXT NOT NULL,
+  holidays TEXT NOT NULL, created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE INDEX business_hours_tenant ON business_hours (tenant_id, name);
+CREATE TABLE team_calendars (
+  team_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), business_hours_id TEXT, supervisor_id TEXT, updated_at {{bigint}} NOT NULL);
+CREATE INDEX team_calendars_hours ON team_calendars (business_hours_id);
+CREATE TABLE sla_policies (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL, body TEXT NOT NULL, is_default INTEGER NOT NULL,
+  business_hours_id TEXT, created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE INDEX sla_policies_tenant ON sla_policies (tenant_id, created_at);
+CREATE UNIQUE INDEX sla_policies_one_default ON sla_policies (tenant_id) WHERE is_default = 1;
+CREATE TABLE lifecycle_settings (tenant_id TEXT PRIMARY KEY REFERENCES tenants(id), body TEXT NOT NULL, updated_at {{bigint}} NOT NULL);
+ALTER TABLE conversations ADD COLUMN sla TEXT
+`,
+  },
+  {
     id: 220,
     name: 'trust: custom roles, api keys, reveals, mask patterns, audit context, append-only audit log',
     sql: `

@@ -86,6 +86,9 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         if (o.seq === null) throw new Error('a transcript fact needs a seq');
         await q.run('UPDATE messages SET meta = ?, seq = ? WHERE id = ? AND tenant_id = ?', [JSON.stringify(f.meta), o.seq, f.messageId, tenantId]);
         break;
+      case 'conversation_sla':
+        await q.run('UPDATE conversations SET sla = ?, seq = ? WHERE id = ? AND tenant_id = ?', [f.sla === null ? null : JSON.stringify(f.sla), f.seq, f.conversationId, tenantId]);
+        break;
       case 'audit':
         await insertAudit(q, { tenantId, agentId: f.agentId }, { action: f.action, target: f.target, details: f.details }, o.now);
         break;

@@ -43,6 +43,7 @@ export function toConversation(r: Row): Conversation {
     lastMessagePreview: r.last_message_preview, lastMessageDirection: r.last_message_direction ?? null,
     lastMessageAt: num(r.last_message_at), waitingSince: numOrNull(r.waiting_since), snoozedUntil: numOrNull(r.snoozed_until),
     messageCount: num(r.message_count), createdAt: num(r.created_at), updatedAt: num(r.updated_at), seq: num(r.seq),
+    ...(r.sla ? { sla: json(r.sla) } : {}),
   });
 }
 

@@ -33,6 +33,7 @@ import { scopeOf, scopeSql, type Scope } from './scope.js';
 import { insertAudit } from './audit.js';
 import { maskerFor } from './masking.js';
 import { contactByIdentity, contactInboxesOf, loadCommandState, openConversationOf, writeFacts } from './facts.js';
+import { latestResolvedOf, lifecycleSettingsOf } from './sla.js';
 
 export interface Committed {
   tenantId: string;
@@ -334,7 +335,14 @@ export class Workspace {
         conv = r ? toConversation(r) : null;
       }
       if (!conv && !input.newConversation && contact) conv = await openConversationOf(q, inbox.id, contact.id);
-      const d = decideInbound(input, { inbox, contact, conversation: conv }, { now, seq, ids: this.idSource });
+      // [lifecycle] No open conversation: the latest resolved one reopens within the tenant's reopen window.
+      let reopenWindowMs: number | null | undefined;
+      if (!conv && !input.newConversation && !input.conversationId && contact) {
+        conv = await latestResolvedOf(q, inbox.id, contact.id);
+        const w = (await lifecycleSettingsOf(q, inbox.tenantId)).reopenWindowSeconds;
+        if (conv) reopenWindowMs = w === null ? null : w * 1000;
+      }
+      const d = decideInbound(input, { inbox, contact, conversation: conv, ...(reopenWindowMs !== undefined ? { reopenWindowMs } : {}) }, { now, seq, ids: this.idSource });
       await writeFacts(q, inbox.tenantId, d.facts, { now, newId: () => this.ids.next(), seq });
       await this.writeInboundSideRows(q, inbox.tenantId, input, { conversationId: d.conversation.id, messageId: d.message.id }, now); // [providers]
       return { duplicate: false, message: d.message, conversation: d.conversation };

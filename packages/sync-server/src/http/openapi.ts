@@ -18,9 +18,15 @@ import {
   RefreshRequest,
   Team,
   TokenResponse,
+  BusinessHours,
+  BusinessHoursInput,
+  LifecycleSettings,
+  SlaPolicy,
+  SlaPolicyInput,
 } from '@goutong/core';
 import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBody } from './schemas.js';
 import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
+import { slaOpenApiPaths } from './slaOpenApi.js';
 import { ProviderRegistry, providerKey } from '../channels/provider.js';
 import { builtinExtensions } from '../channels/registry.js';
 import { trustOpenApiPaths } from './trustRoutes.js';
@@ -98,6 +104,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         TokenResponse: js(TokenResponse),
         PullResponse: js(PullResponse),
         CommandBatchResponse: js(CommandBatchResponse),
+        BusinessHours: js(BusinessHours), BusinessHoursInput: js(BusinessHoursInput), SlaPolicy: js(SlaPolicy), SlaPolicyInput: js(SlaPolicyInput), LifecycleSettings: js(LifecycleSettings),
         // Inbox `config` and `secrets` per channel/provider (secrets are stored sealed and never returned).
         ...ext.schemas,
       },
@@ -190,6 +197,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       '/api/v1/queues': { get: { summary: 'Queues per inbox and team (supervisors, admins): waiting count, longest wait, the unassigned conversations, the agents in scope with availability, load and capacity. Re-route with PATCH /api/v1/conversations/{id} {assigneeId}', security: bearer, responses: ok({ type: 'object', properties: { items: { type: 'array', items: { type: 'object', properties: { scope: { type: 'string' }, inboxId: { type: 'string' }, inboxName: { type: 'string' }, teamId: { type: ['string', 'null'] }, strategy: { type: 'string', enum: ['manual', 'round_robin', 'least_loaded'] }, waiting: { type: 'integer' }, longestWaitMs: { type: 'integer' }, conversationIds: { type: 'array', items: { type: 'string' } }, unassigned: { type: 'array', items: { type: 'object' } }, agents: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, availability: { type: 'string', enum: ['online', 'busy', 'away', 'offline'] }, load: { type: 'integer' }, capacity: { type: ['integer', 'null'] } } } } } } } } }) } },
       '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
       ...trustOpenApiPaths(), // [trust] roles, masking patterns, reveals, audit trail, API keys
+      ...slaOpenApiPaths({ ok, errors, json, ref, bearer, idParam }),
       // The extensions' routes (webhooks, callbacks, upload and credential endpoints…).
       ...ext.paths,
     },

@@ -8,6 +8,7 @@ import { voiceEn, voiceZhCN } from './voice';
 import { trustEn, trustZhCN } from './trust';
 import { webchatEn, webchatZhCN } from './webchat';
 import { routingEn, routingZhCN } from './routing';
+import { slaEn, slaZhCN } from './sla';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -18,6 +19,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [trustEn, trustZhCN],
   [webchatEn, webchatZhCN],
   [routingEn, routingZhCN],
+  [slaEn, slaZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;

@@ -20,7 +20,7 @@ export function mentions(text: string, agent: { name: string; email: string }): 
   return false;
 }
 
-/** Desktop notifications for mentions in notes (new assignments are in the inbox store). */
+/** Desktop notifications for mentions in notes and SLA warnings/breaches naming the agent (new assignments are in the inbox store). */
 export const useNotificationStore = defineStore('notifications', {
   state: () => ({ since: 0, notified: [] as string[] }),
   actions: {
@@ -42,6 +42,14 @@ export const useNotificationStore = defineStore('notifications', {
       for (const id of conversationIds) {
         const msgs: Message[] = await s.client.messages(id, { limit: 10 });
         for (const m of msgs) {
+          // [sla] An SLA warning or breach naming this agent (core decideSlaTimer's `notify`).
+          const slaNotify = (m.meta as { sla?: unknown; notify?: unknown }).notify;
+          if (m.kind === 'event' && Array.isArray(slaNotify) && slaNotify.includes(me.id) && m.createdAt >= this.since && !this.notified.includes(m.id)) {
+            this.notified.push(m.id);
+            const conv = await s.client.conversation(id);
+            void useHost().notify({ title: 'SLA', body: `${conv?.contactName ?? ''}: ${m.text.slice(0, 140)}`, conversationId: id });
+            continue;
+          }
           if (m.kind !== 'note' || m.authorId === me.id || m.createdAt < this.since || this.notified.includes(m.id)) continue;
           if (!mentions(m.text, me)) continue;
           this.notified.push(m.id);
