@@ -100,8 +100,15 @@ export const InboxOps = z.object({
   routing: InboxRouting.default({ strategy: 'manual' }),
   businessHoursId: Id.nullable().default(null),
   autoReply: z
-    .object({ acknowledge: AutoReplyMessage.nullable().optional(), outOfHours: AutoReplyMessage.nullable().optional() })
+    .object({
+      acknowledge: AutoReplyMessage.nullable().optional(),
+      outOfHours: AutoReplyMessage.nullable().optional(),
+      /** [automation] At most one automatic reply per conversation in this many minutes (default 24 h). */
+      windowMinutes: z.number().int().min(1).max(60 * 24 * 30).optional(),
+    })
     .default({}),
+  /** [automation] Customer satisfaction survey after resolution (off when absent). */
+  csat: z.object({ enabled: z.boolean(), templateId: Id.optional() }).optional(),
 });
 export type InboxOps = z.infer<typeof InboxOps>;
 export const DEFAULT_INBOX_OPS: InboxOps = { routing: { strategy: 'manual' }, businessHoursId: null, autoReply: {} };
@@ -168,6 +175,10 @@ export const Conversation = z.object({
   createdAt: Millis,
   updatedAt: Millis,
   seq: z.number().int().nonnegative(),
+  /** [automation] Short per-tenant ticket number (sequential), allocated when the conversation is created. */
+  ticketNumber: z.number().int().positive().optional(),
+  /** [automation] The customer's satisfaction answer, once given. */
+  csat: z.object({ rating: z.number().int().min(1).max(5), comment: z.string().max(2000).nullable() }).nullable().optional(),
 });
 export type Conversation = z.infer<typeof Conversation>;
 

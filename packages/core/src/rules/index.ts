@@ -3,3 +3,8 @@ export * from './facts.js';
 export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
+export * from './templates.js';
+export * from './tickets.js';
+export * from './autoReply.js';
+export * from './automation.js';
+export * from './csat.js';
