@@ -1,6 +1,7 @@
 import { assertNever, emptyCommandState, commandNeeds, OPEN_STATUSES, type Agent, type Command, type CommandState, type Fact, type Inbox, type StoredAttachment } from '@goutong/core';
 import type { Queryable, Row } from '../db/db.js';
 import { ApiError } from '../errors.js';
+import { assignTicketNumber } from './tickets.js';
 import { insertConversation, insertMessage, saveContact, saveConversation, toAgent, toContact, toConversation, toInbox, toTeam } from './rows.js';
 
 /**
@@ -16,7 +17,10 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         break;
       }
       case 'conversation':
-        if (f.isNew) await insertConversation(q, f.conversation);
+        if (f.isNew) {
+          await insertConversation(q, f.conversation);
+          await assignTicketNumber(q, tenantId, f.conversation.id); // [automation]
+        }
         else await saveConversation(q, f.conversation);
         break;
       case 'contact':

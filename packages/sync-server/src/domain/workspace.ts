@@ -454,7 +454,7 @@ export class Workspace {
 
   async listConversations(
     agent: Agent,
-    f: { status?: string[]; assigneeId?: string | null; inboxId?: string; cursor?: string; limit: number },
+    f: { status?: string[]; assigneeId?: string | null; inboxId?: string; cursor?: string; q?: string; limit: number },
   ): Promise<{ items: Conversation[]; nextCursor: string | null }> {
     const scope = await this.scope(agent);
     const s = scopeSql(scope, 'inbox_id');
@@ -473,6 +473,7 @@ export class Workspace {
       where.push('inbox_id = ?');
       params.push(f.inboxId);
     }
+    if (f.q) searchSql(f.q, where, params); // [automation]
     if (f.cursor) {
       const c = decodeCursor(f.cursor);
       where.push('(last_message_at < ? OR (last_message_at = ? AND id < ?))');
@@ -531,6 +532,20 @@ export class Workspace {
   }
 
 
+}
+
+/** [automation] `q=`: a ticket number (`1234`, `#1234`) or a case-insensitive substring of the contact name, subject or preview. */
+function searchSql(q: string, where: string[], params: (string | number)[]): void {
+  const ticket = /^#?(\d{1,12})$/.exec(q.trim());
+  const like = `%${q.trim().toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  const text = "(LOWER(contact_name) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(subject, '')) LIKE ? ESCAPE '\\' OR LOWER(last_message_preview) LIKE ? ESCAPE '\\')";
+  if (ticket) {
+    where.push(`(ticket_number = ? OR ${text})`);
+    params.push(Number(ticket[1]), like, like, like);
+  } else {
+    where.push(text);
+    params.push(like, like, like);
+  }
 }
 
 /** [providers] The staged attachments' metadata appended to the message's attachments. */
