@@ -31,6 +31,13 @@ const Env = z.object({
   GOUTONG_EGRESS_ALLOW: z.string().default(''),
   /** How often expired idempotency keys, webhook replay records and refresh tokens are removed. */
   GOUTONG_HOUSEKEEPING_INTERVAL_MS: z.coerce.number().int().min(1000).default(15 * 60_000),
+  /** How often the ops bus looks for due timers (events also wake it at once). */
+  GOUTONG_OPS_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+  /**
+   * Tests only: a file holding a clock offset in ms that every server process adds to its clock
+   * (timers, SLA, grace periods under a fake clock, also across processes). Never set in production.
+   */
+  GOUTONG_TEST_CLOCK: z.string().optional(),
 });
 
 export type Config = {
@@ -50,6 +57,8 @@ export type Config = {
   docQuotaBytes: number;
   egressAllow: string[];
   housekeepingIntervalMs: number;
+  opsIntervalMs: number;
+  testClockFile: string | null;
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -76,5 +85,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     docQuotaBytes: e.GOUTONG_DOC_QUOTA_BYTES,
     egressAllow: e.GOUTONG_EGRESS_ALLOW.split(',').map((x) => x.trim()).filter(Boolean),
     housekeepingIntervalMs: e.GOUTONG_HOUSEKEEPING_INTERVAL_MS,
+    opsIntervalMs: e.GOUTONG_OPS_INTERVAL_MS,
+    testClockFile: e.GOUTONG_TEST_CLOCK ? path.resolve(e.GOUTONG_TEST_CLOCK) : null,
   };
 }

@@ -27,6 +27,8 @@ import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
+import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
+import { registerTestRoutes } from './http/testRoutes.js';
 
 export const VERSION = '0.1.0';
 
@@ -41,6 +43,9 @@ export interface RunningServer {
   attachments: AttachmentStore;
   sockets: SyncSockets;
   housekeeping: Housekeeping;
+  /** Service operations: events of committed facts and durable timers. */
+  ops: OpsBus;
+  clock: ServerClock;
   secret: string;
   seeded: boolean;
   close(): Promise<void>;
@@ -79,7 +84,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await db.close();
     throw e;
   });
-  const workspace = new Workspace(db, logger);
+  const clock = serverClock(cfg.testClockFile);
+  const workspace = new Workspace(db, logger, clock.now);
+  const ops = new OpsBus(workspace, { now: clock.now, intervalMs: cfg.opsIntervalMs, logger });
+  registerOps(ops, { workspace, logger, clock });
   const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds);
   const housekeeping = new Housekeeping(db, logger, { intervalMs: cfg.housekeepingIntervalMs });
   const inboxes = new InboxAdmin(workspace, providers, secret);
@@ -94,6 +102,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
+  registerTestRoutes(http, { auth, clock });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
@@ -139,11 +148,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     broker.publish({ k: 'poke', t: tenantId, s: seq });
   });
   workspace.relayEnqueued.on(() => relay.kick());
+  workspace.committed.on(() => ops.kick());
 
   await http.listen({ port: cfg.port, host: cfg.host });
   const port = (http.server.address() as AddressInfo).port;
   relay.start();
   housekeeping.start();
+  ops.start();
   const receivers = await Promise.all(providers.all().map((p) => p.start?.(deps)));
   logger.info('server: listening', { url: `http://${cfg.host}:${port}`, database: db.dialect });
 
@@ -159,11 +170,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     attachments,
     sockets,
     housekeeping,
+    ops,
+    clock,
     secret,
     seeded,
     close: () =>
       (closing ??= (async () => {
         await relay.stop();
+        await ops.stop();
         await housekeeping.stop();
         for (const r of receivers) await r?.stop();
         await sockets.close();

@@ -8,3 +8,4 @@ export * from './tickets.js';
 export * from './autoReply.js';
 export * from './automation.js';
 export * from './csat.js';
+export * from './opsEvents.js';

@@ -117,6 +117,19 @@ CREATE TABLE canned_responses (
     sql: `ALTER TABLE inboxes ADD COLUMN ops TEXT`,
   },
   {
+    id: 5,
+    name: 'ops jobs: events of committed facts and durable timers, with per-listener deliveries',
+    sql: `
+CREATE TABLE ops_jobs (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, subject_id TEXT NOT NULL,
+  payload TEXT NOT NULL, due_at {{bigint}} NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_until {{bigint}},
+  last_error TEXT, created_at {{bigint}} NOT NULL);
+CREATE INDEX ops_jobs_due ON ops_jobs (due_at);
+CREATE INDEX ops_jobs_subject ON ops_jobs (kind, name, subject_id);
+CREATE TABLE ops_deliveries (job_id TEXT NOT NULL, listener TEXT NOT NULL, done_at {{bigint}} NOT NULL, PRIMARY KEY (job_id, listener))
+`,
+  },
+  {
     id: 130,
     name: 'automation: templates, automation rules, webhook jobs, ticket numbers, CSAT surveys, conversation relations',
     sql: `

@@ -1,14 +1,27 @@
-import { assertNever, emptyCommandState, commandNeeds, OPEN_STATUSES, type Agent, type Command, type CommandState, type Fact, type Inbox, type StoredAttachment } from '@goutong/core';
+import { assertNever, emptyCommandState, commandNeeds, opsEventsOf, OPEN_STATUSES, type Agent, type Command, type CommandState, type Conversation, type Fact, type Inbox, type OpsCause, type StoredAttachment } from '@goutong/core';
+import { insertEvents } from './opsJobs.js';
 import type { Queryable, Row } from '../db/db.js';
 import { ApiError } from '../errors.js';
 import { assignTicketNumber } from './tickets.js';
 import { insertConversation, insertMessage, saveContact, saveConversation, toAgent, toContact, toConversation, toInbox, toTeam } from './rows.js';
 
+export interface WriteOptions {
+  now: number;
+  newId: () => string;
+  seq: number | null;
+  /** The agent whose command this is (events name them); null or absent for customers and the server. */
+  actorId?: string | null;
+  /** Set when a rule (automation) wrote these facts: its events carry it (loop protection). */
+  cause?: OpsCause | null;
+}
+
 /**
  * The one writer of the facts a decision returned: each fact becomes its rows, inside the caller's
- * transaction, in the order given. Nothing here decides anything.
+ * transaction, in the order given, followed by the ops events they make (core `opsEventsOf`), in
+ * the same transaction. Nothing here decides anything.
  */
-export async function writeFacts(q: Queryable, tenantId: string, facts: readonly Fact[], o: { now: number; newId: () => string; seq: number | null }): Promise<void> {
+export async function writeFacts(q: Queryable, tenantId: string, facts: readonly Fact[], o: WriteOptions): Promise<void> {
+  const before = new Map<string, Conversation | null>();
   for (const f of facts) {
     switch (f.kind) {
       case 'message': {
@@ -20,8 +33,13 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         if (f.isNew) {
           await insertConversation(q, f.conversation);
           await assignTicketNumber(q, tenantId, f.conversation.id); // [automation]
+        } else {
+          if (!before.has(f.conversation.id)) {
+            const prev = await q.one('SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [f.conversation.id, tenantId]);
+            before.set(f.conversation.id, prev ? toConversation(prev) : null);
+          }
+          await saveConversation(q, f.conversation);
         }
-        else await saveConversation(q, f.conversation);
         break;
       case 'contact':
         if (f.isNew) {
@@ -62,6 +80,8 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         assertNever(f, 'fact');
     }
   }
+  const events = opsEventsOf(facts, before);
+  if (events.length) await insertEvents(q, tenantId, events, { at: o.now, actorId: o.actorId ?? null, cause: o.cause ?? null, newId: o.newId });
 }
 
 const one = async <T>(q: Queryable, sql: string, params: (string | number)[], map: (r: Row) => T): Promise<T | null> => {

@@ -235,7 +235,7 @@ export class Workspace {
     const state = await loadCommandState(q, agent, command);
     const decision = decideCommand(command, state, { actor: agent, now, seq, ids: this.idSource });
     if (!decision.ok) throw new ApiError(decision.rejection.code, decision.rejection.message);
-    await writeFacts(q, agent.tenantId, decision.facts, { now, newId: () => this.ids.next(), seq });
+    await writeFacts(q, agent.tenantId, decision.facts, { now, newId: () => this.ids.next(), seq, actorId: agent.id });
     const relay = decision.facts.find((f) => f.kind === 'relay_job');
     return relay?.kind === 'relay_job' ? relay.messageId : null;
   }

@@ -1,0 +1,81 @@
+import type { Conversation, ConversationStatus, MessageKind, Priority } from '../domain/model.js';
+import type { Fact } from './facts.js';
+
+/**
+ * What happened to a conversation, as the service-operations listeners (automation, routing,
+ * auto-replies, SLA, CSAT) see it. The server's writer derives these from the facts it writes, in
+ * the same transaction (`opsEventsOf`), so an event exists exactly when its fact does.
+ */
+export type OpsEvent =
+  | { type: 'conversation_created'; conversationId: string; messageId: string | null }
+  | { type: 'message_received'; conversationId: string; messageId: string }
+  /** An agent's outgoing message (reply or call; not a note, an event or an automatic reply). */
+  | { type: 'agent_replied'; conversationId: string; messageId: string; kind: MessageKind; agentId: string | null; deviceTime: number | null }
+  | { type: 'status_changed'; conversationId: string; from: ConversationStatus; to: ConversationStatus }
+  | { type: 'assigned'; conversationId: string; from: string | null; to: string | null; teamFrom: string | null; teamTo: string | null }
+  | { type: 'priority_changed'; conversationId: string; from: Priority; to: Priority };
+
+export type OpsEventType = OpsEvent['type'];
+
+/** Why a fact was written when a rule wrote it: the rule, and how deep in a chain of rules (loop protection). */
+export interface OpsCause {
+  ruleId: string;
+  depth: number;
+}
+
+/** An event as stored and delivered: one per fact-derived change. */
+export interface OpsEnvelope {
+  id: string;
+  tenantId: string;
+  /** Server time of the commit that made it. */
+  at: number;
+  /** The agent whose command caused it; null for customers, providers and the server itself. */
+  actorId: string | null;
+  cause: OpsCause | null;
+  event: OpsEvent;
+}
+
+/**
+ * The events of a batch of facts. `before` holds each replaced conversation as it was before the
+ * batch (absent or null for new ones).
+ */
+export function opsEventsOf(facts: readonly Fact[], before: ReadonlyMap<string, Conversation | null>): OpsEvent[] {
+  const out: OpsEvent[] = [];
+  const firstMessage = new Map<string, string>();
+  for (const f of facts) {
+    if (f.kind === 'message' && !firstMessage.has(f.message.conversationId)) firstMessage.set(f.message.conversationId, f.message.id);
+  }
+  for (const f of facts) {
+    switch (f.kind) {
+      case 'conversation': {
+        const c = f.conversation;
+        const prev = before.get(c.id) ?? null;
+        if (f.isNew || !prev) {
+          out.push({ type: 'conversation_created', conversationId: c.id, messageId: firstMessage.get(c.id) ?? null });
+          break;
+        }
+        if (prev.status !== c.status) out.push({ type: 'status_changed', conversationId: c.id, from: prev.status, to: c.status });
+        if (prev.assigneeId !== c.assigneeId || prev.teamId !== c.teamId) {
+          out.push({ type: 'assigned', conversationId: c.id, from: prev.assigneeId, to: c.assigneeId, teamFrom: prev.teamId, teamTo: c.teamId });
+        }
+        if (prev.priority !== c.priority) out.push({ type: 'priority_changed', conversationId: c.id, from: prev.priority, to: c.priority });
+        break;
+      }
+      case 'message': {
+        const m = f.message;
+        if (m.kind === 'note' || m.kind === 'event') break;
+        if (m.direction === 'in') out.push({ type: 'message_received', conversationId: m.conversationId, messageId: m.id });
+        else if (m.authorType === 'agent') {
+          out.push({ type: 'agent_replied', conversationId: m.conversationId, messageId: m.id, kind: m.kind, agentId: m.authorId, deviceTime: m.deviceTime });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  // A new conversation's events come first: listeners see "created" before "received".
+  return out.sort((a, b) => rank(a) - rank(b));
+}
+
+const rank = (e: OpsEvent): number => (e.type === 'conversation_created' ? 0 : 1);

@@ -1,0 +1,20 @@
+// Service operations on the ops bus: one line per area, in the order their listeners run
+// (automation, routing, autoreply, sla, csat). Each area's register() adds its listeners and timers.
+import type { Logger } from '@goutong/core';
+import type { Workspace } from '../domain/workspace.js';
+import type { OpsBus } from './bus.js';
+import type { ServerClock } from './clock.js';
+
+export { OpsBus, type OpsContext, type OpsListener, type TimerHandler } from './bus.js';
+export { serverClock, type ServerClock } from './clock.js';
+
+export interface OpsDeps {
+  workspace: Workspace;
+  logger: Logger;
+  clock: ServerClock;
+}
+
+export function registerOps(bus: OpsBus, deps: OpsDeps): void {
+  void bus;
+  void deps;
+}
