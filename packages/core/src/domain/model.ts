@@ -95,6 +95,14 @@ export const AutoReplyMessage = z
   .refine((m) => Boolean(m.templateId) !== Boolean(m.text), 'name a templateId or give text, not both');
 export type AutoReplyMessage = z.infer<typeof AutoReplyMessage>;
 
+/** [automation] An inbox's CSAT survey: on/off, a template (else the built-in text), the public base URL of the survey link. */
+export const InboxCsat = z.object({
+  enabled: z.boolean(),
+  templateId: Id.optional(),
+  baseUrl: z.string().url().max(2000).refine((u) => /^https?:\/\//i.test(u), 'http(s) URLs only').optional(),
+});
+export type InboxCsat = z.infer<typeof InboxCsat>;
+
 /** Service operations settings of an inbox: routing, business hours, automatic replies. */
 export const InboxOps = z.object({
   routing: InboxRouting.default({ strategy: 'manual' }),
@@ -108,7 +116,7 @@ export const InboxOps = z.object({
     })
     .default({}),
   /** [automation] Customer satisfaction survey after resolution (off when absent). */
-  csat: z.object({ enabled: z.boolean(), templateId: Id.optional() }).optional(),
+  csat: InboxCsat.optional(),
 });
 export type InboxOps = z.infer<typeof InboxOps>;
 export const DEFAULT_INBOX_OPS: InboxOps = { routing: { strategy: 'manual' }, businessHoursId: null, autoReply: {} };

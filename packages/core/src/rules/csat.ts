@@ -95,5 +95,11 @@ export function decideCsatSurvey(s: CsatSurveyState, ctx: EventContext): { facts
 
 /** The conversation with the customer's answer (a replicated fact: devices see `csat`). */
 export function withCsatAnswer(conv: Conversation, answer: CsatAnswer, ctx: Pick<EventContext, 'now' | 'seq'>): Fact {
-  return { kind: 'conversation', conversation: { ...conv, csat: { rating: answer.rating, comment: answer.comment }, updatedAt: ctx.now, seq: ctx.seq }, isNew: false };
+  // An answer is not a question: a finished conversation does not start waiting for an agent.
+  const done = conv.status === 'resolved' || conv.status === 'closed';
+  return {
+    kind: 'conversation',
+    conversation: { ...conv, csat: { rating: answer.rating, comment: answer.comment }, ...(done ? { waitingSince: null } : {}), updatedAt: ctx.now, seq: ctx.seq },
+    isNew: false,
+  };
 }

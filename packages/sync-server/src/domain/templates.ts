@@ -1,4 +1,4 @@
-import { MessageTemplate, templateProblem, type TemplateInput } from '@goutong/core';
+import { MessageTemplate, templateProblem, type InboxOps, type TemplateInput } from '@goutong/core';
 import type { Db, Queryable, Row } from '../db/db.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { insertAudit, type AuditActor } from './audit.js';
@@ -96,5 +96,19 @@ export class Templates {
       await q.run('DELETE FROM message_templates WHERE id = ? AND tenant_id = ?', [id, actor.tenantId]);
       await insertAudit(q, actor, { action: 'template.delete', target: id, details: {} }, now);
     });
+  }
+}
+
+/** An inbox's automatic messages may only name templates that exist and text with known variables (400 otherwise). */
+export async function checkOpsTemplates(q: Queryable, tenantId: string, ops: InboxOps): Promise<void> {
+  const named: [string, string | undefined][] = [
+    ['autoReply.acknowledge', ops.autoReply.acknowledge?.templateId], ['autoReply.outOfHours', ops.autoReply.outOfHours?.templateId], ['csat', ops.csat?.templateId],
+  ];
+  for (const [where, id] of named) {
+    if (id && !(await templateRow(q, tenantId, id))) throw badRequest(`${where}: unknown template ${id}`);
+  }
+  for (const [where, m] of [['autoReply.acknowledge', ops.autoReply.acknowledge], ['autoReply.outOfHours', ops.autoReply.outOfHours]] as const) {
+    const problem = m?.text ? templateProblem({ body: m.text, subject: m.subject ?? null }) : null;
+    if (problem) throw badRequest(`${where}: ${problem}`);
   }
 }

@@ -27,6 +27,7 @@ import {
   type Logger,
 } from '@goutong/core';
 import type { Db, Queryable, Row } from '../db/db.js';
+import { csatReplyRouting, recordCsatAnswer } from './csat.js';
 import { ApiError, notFound, badRequest } from '../errors.js';
 import { nextSeq, toAgent, toContact, toConversation, toInbox, toMessage, toTeam } from './rows.js';
 import { scopeOf, scopeSql, type Scope } from './scope.js';
@@ -329,9 +330,13 @@ export class Workspace {
         const r = await q.one('SELECT * FROM conversations WHERE id = ? AND inbox_id = ?', [input.conversationId, inbox.id]);
         conv = r ? toConversation(r) : null;
       }
-      if (!conv && !input.newConversation && contact) conv = await openConversationOf(q, inbox.id, contact.id);
-      const d = decideInbound(input, { inbox, contact, conversation: conv }, { now, seq, ids: this.idSource });
+      // [automation] A 1-5 answer to the contact's pending SMS survey joins the surveyed conversation (which stays resolved).
+      const csat = contact && inbox.channel === 'sms' && !input.conversationId ? await csatReplyRouting(q, inbox.id, contact.id, input, now) : null;
+      if (csat) conv = csat.conversation;
+      else if (!conv && !input.newConversation && contact) conv = await openConversationOf(q, inbox.id, contact.id);
+      const d = decideInbound(csat ? { ...input, meta: { ...input.meta, csatAnswer: csat.answer } } : input, { inbox, contact, conversation: conv }, { now, seq, ids: this.idSource });
       await writeFacts(q, inbox.tenantId, d.facts, { now, newId: () => this.ids.next(), seq });
+      if (csat) await recordCsatAnswer(q, csat.survey, csat.answer, { now, seq: async () => seq, write: (f) => writeFacts(q, inbox.tenantId, f, { now, newId: () => this.ids.next(), seq }) });
       await this.writeInboundSideRows(q, inbox.tenantId, input, { conversationId: d.conversation.id, messageId: d.message.id }, now); // [providers]
       return { duplicate: false, message: d.message, conversation: d.conversation };
     });
