@@ -10,7 +10,6 @@ import { kannelProvider } from './kannel/index.js';
 import { wildfireProvider } from './im/index.js';
 import { sipVoiceProvider } from './voice/index.js';
 import { optOutExtension } from './optout/index.js';
-import { autoReplyExtension } from './autoreply/index.js';
 
 export const EXTENSIONS: readonly (() => Extension)[] = [
   apiProvider,
@@ -21,7 +20,6 @@ export const EXTENSIONS: readonly (() => Extension)[] = [
   wildfireProvider,
   sipVoiceProvider,
   optOutExtension,
-  autoReplyExtension,
 ];
 
 /** A fresh instance of every registered extension. */

@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto';
 import {
-  AutomationRule, automationRuleProblem, ruleReferences, type AutomationAction, type AutomationRefs, type AutomationRuleInput,
+  AutomationRule, automationRuleProblem, BusinessHoursInput, ruleReferences, type Agent, type AutomationAction, type AutomationRefs, type AutomationRuleInput,
+  type Calendar, type Contact, type Conversation, type Inbox, type Message, type Team,
 } from '@goutong/core';
+import { toAgent, toContact, toConversation, toInbox, toMessage, toTeam } from './rows.js';
 import type { Db, Queryable, Row } from '../db/db.js';
 import { badRequest, notFound } from '../errors.js';
 import { insertAudit, type AuditActor } from './audit.js';
@@ -216,4 +218,87 @@ export async function webhookJobsOf(db: Db, tenantId: string, limit = 50): Promi
   return (await db.all('SELECT id, rule_id, url, state, attempts, last_error, created_at, updated_at FROM automation_webhook_jobs WHERE tenant_id = ? ORDER BY created_at DESC LIMIT ?', [tenantId, limit])).map((r) => ({
     id: r.id, ruleId: r.rule_id, url: r.url, state: r.state, attempts: Number(r.attempts), lastError: r.last_error ?? null, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
   }));
+}
+
+// ----- what the ops listeners load (inside their transaction) -------------------------------
+
+/** Whether a table exists (the business_hours table belongs to the SLA area; read it only when present). */
+async function tableExists(q: Queryable, name: string): Promise<boolean> {
+  if (q.dialect === 'pg') return (await q.one('SELECT 1 AS x FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()', [name])) !== null;
+  return (await q.one("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", [name])) !== null;
+}
+
+/** The business-hours calendar of an inbox (ops.businessHoursId), or null when it has none. */
+export async function calendarOfInbox(q: Queryable, inbox: Inbox): Promise<Calendar | null> {
+  const id = inbox.ops?.businessHoursId;
+  if (!id || !(await tableExists(q, 'business_hours'))) return null;
+  const r = await q.one('SELECT time_zone, weekly, holidays FROM business_hours WHERE id = ? AND tenant_id = ?', [id, inbox.tenantId]);
+  if (!r) return null;
+  const cal = { timeZone: String(r.time_zone), weekly: json(r.weekly), holidays: json(r.holidays) };
+  const parsed = BusinessHoursInput.pick({ timeZone: true, weekly: true, holidays: true }).safeParse(cal);
+  return parsed.success ? parsed.data : null;
+}
+
+/** A conversation with its inbox and contact, in the tenant (null when any is gone). */
+export async function conversationContext(q: Queryable, tenantId: string, conversationId: string): Promise<{ conversation: Conversation; inbox: Inbox; contact: Contact | null } | null> {
+  const c = await q.one('SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [conversationId, tenantId]);
+  if (!c) return null;
+  const conversation = toConversation(c);
+  const i = await q.one('SELECT * FROM inboxes WHERE id = ?', [conversation.inboxId]);
+  if (!i) return null;
+  const k = await q.one('SELECT * FROM contacts WHERE id = ?', [conversation.contactId]);
+  return { conversation, inbox: toInbox(i), contact: k ? toContact(k) : null };
+}
+
+export async function messageById(q: Queryable, id: string): Promise<Message | null> {
+  const r = await q.one('SELECT * FROM messages WHERE id = ?', [id]);
+  return r ? toMessage(r) : null;
+}
+
+/** The enabled rules of a tenant for one event type (most events have none: the listener stops here). */
+export async function enabledRulesFor(q: Queryable, tenantId: string, event: string): Promise<AutomationRule[]> {
+  return (await q.all('SELECT * FROM automation_rules WHERE tenant_id = ? AND event = ? AND enabled = 1 ORDER BY position, id', [tenantId, event])).map(toRule);
+}
+
+/** Teams and agents of a tenant by id (what rule actions name). */
+export async function teamsAndAgents(q: Queryable, tenantId: string): Promise<{ teams: Map<string, Team>; agents: Map<string, Agent> }> {
+  const teams = new Map((await q.all('SELECT * FROM teams WHERE tenant_id = ?', [tenantId])).map((r) => [String(r.id), toTeam(r)] as const));
+  const agents = new Map((await q.all('SELECT * FROM agents WHERE tenant_id = ?', [tenantId])).map((r) => [String(r.id), toAgent(r)] as const));
+  return { teams, agents };
+}
+
+/** Disables one rule with the reason (a conditional update: already disabled → false). */
+export async function disableRule(q: Queryable, ruleId: string, reason: string, now: number): Promise<boolean> {
+  return (await q.run('UPDATE automation_rules SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1', [reason, now, ruleId])).changes > 0;
+}
+
+/** The last automatic reply (auto-reply) written into a conversation, or null. */
+export async function lastAutoReplyAt(q: Queryable, conversationId: string): Promise<number | null> {
+  const r = await q.one<{ m: number | string | null }>(`SELECT MAX(created_at) AS m FROM messages WHERE conversation_id = ? AND author_type = 'system' AND meta LIKE '%"autoReply":true%'`, [conversationId]);
+  return r?.m === null || r?.m === undefined ? null : Number(r.m);
+}
+
+/** Whether a message is the first inbound message of its conversation (first contact). */
+export async function isFirstInbound(q: Queryable, conversationId: string, messageId: string): Promise<boolean> {
+  const r = await q.one<{ id: string }>("SELECT id FROM messages WHERE conversation_id = ? AND direction = 'in' ORDER BY created_at, id LIMIT 1", [conversationId]);
+  return r?.id === messageId;
+}
+
+/** The legacy per-provider auto-reply text (`config.autoReply.text`, before InboxOps), when an inbox still has one. */
+export async function legacyAutoReply(q: Queryable, inboxId: string): Promise<{ text: string; subject?: string } | null> {
+  const r = await q.one<{ config: string | null }>('SELECT config FROM inboxes WHERE id = ?', [inboxId]);
+  try {
+    const cfg = (r?.config ? json(r.config) : {}) as { autoReply?: { text?: unknown; subject?: unknown } };
+    const t = cfg.autoReply?.text;
+    if (typeof t !== 'string' || !t.trim()) return null;
+    return { text: t, ...(typeof cfg.autoReply?.subject === 'string' ? { subject: cfg.autoReply.subject } : {}) };
+  } catch {
+    return null;
+  }
+}
+
+/** The latest inbound text of a conversation (language detection). */
+export async function lastInboundText(q: Queryable, conversationId: string): Promise<string> {
+  const r = await q.one<{ text: string }>("SELECT text FROM messages WHERE conversation_id = ? AND direction = 'in' ORDER BY created_at DESC, id DESC LIMIT 1", [conversationId]);
+  return r?.text ?? '';
 }

@@ -3,6 +3,9 @@
 import type { Logger } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
 import type { OpsBus } from './bus.js';
+import { register as registerAutomation } from './automation.js';
+import { register as registerAutoReply } from './autoreply.js';
+import { register as registerCsat } from './csat.js';
 import type { ServerClock } from './clock.js';
 
 export { OpsBus, type OpsContext, type OpsListener, type TimerHandler } from './bus.js';
@@ -17,4 +20,7 @@ export interface OpsDeps {
 export function registerOps(bus: OpsBus, deps: OpsDeps): void {
   void bus;
   void deps;
+  registerAutomation(bus, deps);
+  registerAutoReply(bus, deps);
+  registerCsat(bus, deps);
 }

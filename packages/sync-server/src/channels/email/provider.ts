@@ -43,8 +43,8 @@ export function emailProvider(opts: EmailProviderOptions = {}): ChannelProvider 
     name: 'email',
     configSchema: EmailConfig as unknown as z.ZodType<Record<string, unknown>>,
     secretsSchema: EmailSecrets as z.ZodType<Record<string, string>>,
-    // The acknowledgement of a new conversation (config `autoReply`) is the autoreply extension's.
-    uses: ['autoreply'],
+    // Acknowledgements and out-of-hours replies come from the ops bus's autoreply listener (every channel).
+    uses: [],
     urls: () => [],
     async send(ctx: SendContext): Promise<SendResult> {
       if (!deps) return { kind: 'retry', reason: 'email provider not started yet' };
@@ -215,7 +215,7 @@ export async function receiveMail(deps: ProviderDeps, inbox: Inbox, raw: Buffer,
       ...(reopen ? { reopened: true } : {}),
     },
   });
-  // The acknowledgement of a new conversation (config autoReply) is queued by the autoreply extension's afterInbound hook.
+  // The acknowledgement of a new conversation is queued by the ops bus's autoreply listener (ops/autoreply.ts).
   return { kind: 'stored', conversationId: res.conversation.id, messageId: res.message.id, duplicate: res.duplicate, threadedBy: match?.by ?? null };
 }
 
