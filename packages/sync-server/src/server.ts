@@ -29,6 +29,7 @@ import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
 import { registerTestRoutes } from './http/testRoutes.js';
+import { registerAutomationRoutes } from './http/automationRoutes.js';
 
 export const VERSION = '0.1.0';
 
@@ -103,6 +104,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
   registerTestRoutes(http, { auth, clock });
+  registerAutomationRoutes(http, { auth, workspace, clock });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');

@@ -1,7 +1,10 @@
 import crypto from 'node:crypto';
 import { parseCsatReply, withCsatAnswer, CSAT_REPLY_WINDOW_MS, type Conversation, type CsatAnswer, type InboundEvent } from '@goutong/core';
 import type { Queryable, Row } from '../db/db.js';
-import { toConversation } from './rows.js';
+import { ApiError, notFound } from '../errors.js';
+import { writeFacts } from './facts.js';
+import type { Workspace } from './workspace.js';
+import { nextSeq, toConversation } from './rows.js';
 
 export interface CsatSurveyRow {
   token: string;
@@ -100,4 +103,25 @@ export async function csatAnswers(q: Queryable, tenantId: string, limit = 200): 
     const s = toSurvey(r);
     return { conversationId: s.conversationId, agentId: s.agentId, channel: s.channel, rating: s.rating, comment: s.comment, answeredAt: s.answeredAt };
   });
+}
+
+/**
+ * The survey page's answer: stored once with the conversation's `csat` fact in one transaction (the
+ * seq announced after the commit). Null when it was answered already.
+ */
+export async function answerSurvey(ws: Workspace, token: string, answer: CsatAnswer, now: number): Promise<{ tenantId: string; seq: number } | null> {
+  const written = await ws.db.tx(async (q) => {
+    const survey = await surveyByToken(q, token);
+    if (!survey) throw notFound('this survey link is not valid');
+    if (survey.expiresAt <= now) throw new ApiError('conflict', 'this survey has expired');
+    let seq: number | null = null;
+    const conv = await recordCsatAnswer(q, survey, answer, {
+      now,
+      seq: async () => (seq ??= await nextSeq(q, survey.tenantId)),
+      write: (facts) => writeFacts(q, survey.tenantId, facts, { now, newId: () => ws.ids.next(), seq: seq! }),
+    });
+    return conv ? { tenantId: survey.tenantId, seq: conv.seq } : null;
+  });
+  if (written) ws.committed.emit(written);
+  return written;
 }

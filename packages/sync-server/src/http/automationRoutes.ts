@@ -1,0 +1,138 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { AutomationRuleInput, CsatAnswer, Id, TemplateInput } from '@goutong/core';
+import type { AuthService } from '../auth/service.js';
+import type { Workspace } from '../domain/workspace.js';
+import { AutomationRules, webhookJobsOf } from '../domain/automation.js';
+import { Templates } from '../domain/templates.js';
+import { answerSurvey, csatAnswers, surveyByToken } from '../domain/csat.js';
+import { notFound } from '../errors.js';
+import type { ServerClock } from '../ops/clock.js';
+import { agentOf, parse, requireAgent, requireRole } from './app.js';
+
+const IdParam = z.object({ id: Id });
+const TokenParam = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'not a survey token') });
+/** The survey form's fields (a browser form posts them urlencoded; a script may post JSON). */
+const CsatForm = z.object({ rating: z.coerce.number().int().min(1).max(5), comment: z.string().max(2000).optional(), lang: z.enum(['en', 'zh-CN']).optional() });
+
+/**
+ * Templates, automation rules (admins) and the customer's public CSAT survey page.
+ *  - /api/v1/templates: named messages in en/zh-CN with {{variables}} (unknown variables → 400).
+ *  - /api/v1/automation-rules: "when event, if conditions, then actions", in `position` order.
+ *  - GET/POST /csat/{token}: the survey page (1-5 stars and a comment, zh/en), no login.
+ */
+export function registerAutomationRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; clock: ServerClock }): void {
+  const ws = d.workspace;
+  const templates = new Templates(ws.db, () => d.clock.now());
+  const rules = new AutomationRules(ws.db, () => d.clock.now());
+  const authed = { preHandler: requireAgent(d.auth) };
+  const admin = (req: Parameters<typeof agentOf>[0]) => {
+    const a = agentOf(req);
+    requireRole(a, ['admin']);
+    return { tenantId: a.tenantId, agentId: a.id };
+  };
+
+  // ----- templates ------------------------------------------------------------------
+  app.get('/api/v1/templates', authed, async (req) => ({ items: await templates.list(agentOf(req).tenantId) }));
+  app.get('/api/v1/templates/:id', authed, async (req) => templates.get(agentOf(req).tenantId, parse(IdParam, req.params, 'path').id));
+  app.post('/api/v1/templates', authed, async (req, reply) => {
+    const actor = admin(req);
+    return reply.status(201).send(await templates.create(actor, ws.ids.next(), parse(TemplateInput.strict(), req.body, 'template')));
+  });
+  app.patch('/api/v1/templates/:id', authed, async (req) => {
+    const actor = admin(req);
+    return templates.update(actor, parse(IdParam, req.params, 'path').id, parse(TemplateInput.partial().strict(), req.body, 'template'));
+  });
+  app.delete('/api/v1/templates/:id', authed, async (req, reply) => {
+    const actor = admin(req);
+    await templates.remove(actor, parse(IdParam, req.params, 'path').id);
+    return reply.status(204).send();
+  });
+
+  // ----- automation rules -----------------------------------------------------------------
+  app.get('/api/v1/automation-rules', authed, async (req) => {
+    const actor = admin(req);
+    return { items: await rules.list(actor.tenantId) };
+  });
+  app.get('/api/v1/automation-rules/:id', authed, async (req) => rules.get(admin(req).tenantId, parse(IdParam, req.params, 'path').id));
+  app.post('/api/v1/automation-rules', authed, async (req, reply) => {
+    const actor = admin(req);
+    return reply.status(201).send(await rules.create(actor, ws.ids.next(), parse(AutomationRuleInput.strict(), req.body, 'automation rule')));
+  });
+  app.patch('/api/v1/automation-rules/:id', authed, async (req) => {
+    const actor = admin(req);
+    const body = parse(AutomationRuleInput.partial().strict(), req.body, 'automation rule');
+    return rules.update(actor, parse(IdParam, req.params, 'path').id, body);
+  });
+  app.post('/api/v1/automation-rules/reorder', authed, async (req) => {
+    const actor = admin(req);
+    const { ids } = parse(z.object({ ids: z.array(Id).max(1000) }).strict(), req.body, 'order');
+    return { items: await rules.reorder(actor, ids) };
+  });
+  app.delete('/api/v1/automation-rules/:id', authed, async (req, reply) => {
+    const actor = admin(req);
+    await rules.remove(actor, parse(IdParam, req.params, 'path').id);
+    return reply.status(204).send();
+  });
+  app.get('/api/v1/automation-webhook-jobs', authed, async (req) => ({ items: await webhookJobsOf(ws.db, admin(req).tenantId) }));
+
+  // ----- CSAT -------------------------------------------------------------------------------
+  app.get('/api/v1/csat', authed, async (req) => {
+    const a = agentOf(req);
+    requireRole(a, ['admin', 'supervisor']);
+    return { items: await csatAnswers(ws.db, a.tenantId) };
+  });
+  const page = async (token: string, lang: 'en' | 'zh-CN', reply: FastifyReply, note?: string) => {
+    const survey = await surveyByToken(ws.db, token);
+    if (!survey) throw notFound('this survey link is not valid');
+    reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+    return reply.send(surveyHtml(lang, { answered: survey.answeredAt !== null, expired: survey.expiresAt <= d.clock.now(), rating: survey.rating, note }));
+  };
+  app.get('/csat/:token', async (req, reply) => {
+    const { token } = parse(TokenParam, req.params, 'path');
+    const q = parse(z.object({ lang: z.enum(['en', 'zh-CN']).optional() }), req.query, 'query');
+    return page(token, q.lang ?? preferredLanguage(req.headers['accept-language']), reply);
+  });
+  app.post('/csat/:token', async (req, reply) => {
+    const { token } = parse(TokenParam, req.params, 'path');
+    const raw = typeof req.body === 'string' ? Object.fromEntries(new URLSearchParams(req.body)) : req.body;
+    const form = parse(CsatForm, raw, 'survey answer');
+    const lang = form.lang ?? preferredLanguage(req.headers['accept-language']);
+    const written = await answerSurvey(ws, token, CsatAnswer.parse({ rating: form.rating, comment: form.comment?.trim() || null }), d.clock.now());
+    const accept = String(req.headers['accept'] ?? '');
+    if (accept.includes('application/json')) return written ? { ok: true } : reply.status(409).send({ error: { code: 'conflict', message: 'this survey was answered already' } });
+    return page(token, lang, reply, written ? undefined : 'already');
+  });
+}
+
+function preferredLanguage(header: string | string[] | undefined): 'en' | 'zh-CN' {
+  const h = Array.isArray(header) ? header.join(',') : header ?? '';
+  return /^\s*zh/i.test(h) ? 'zh-CN' : 'en';
+}
+
+const TEXT = {
+  en: { title: 'How did we do?', comment: 'Comment (optional)', send: 'Send', thanks: 'Thank you for your feedback!', expired: 'This survey has expired.', stars: ['Very poor', 'Poor', 'OK', 'Good', 'Excellent'], already: 'This survey was answered already.' },
+  'zh-CN': { title: '请为本次服务评分', comment: '意见（可选）', send: '提交', thanks: '感谢您的反馈！', expired: '此调查已过期。', stars: ['很差', '较差', '一般', '满意', '非常满意'], already: '此调查已经提交过了。' },
+} as const;
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The survey page: five radio "stars" and a comment box; no script, no external resources. */
+export function surveyHtml(lang: 'en' | 'zh-CN', s: { answered: boolean; expired: boolean; rating: number | null; note?: string | undefined }): string {
+  const t = TEXT[lang];
+  let body: string;
+  if (s.answered) body = `<p class="done">${esc(s.note === 'already' ? t.already : t.thanks)}</p><p class="stars">${'★'.repeat(s.rating ?? 0)}${'☆'.repeat(5 - (s.rating ?? 0))}</p>`;
+  else if (s.expired) body = `<p>${esc(t.expired)}</p>`;
+  else {
+    const stars = [5, 4, 3, 2, 1].map((n) => `<input type="radio" id="r${n}" name="rating" value="${n}" required><label for="r${n}" title="${esc(t.stars[n - 1]!)}">★</label>`).join('');
+    body = `<form method="post"><input type="hidden" name="lang" value="${lang}"><div class="rate">${stars}</div>
+<label class="c">${esc(t.comment)}<textarea name="comment" maxlength="2000" rows="4"></textarea></label><button type="submit">${esc(t.send)}</button></form>`;
+  }
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(t.title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}h1{font-size:1.3rem}
+.rate{display:flex;flex-direction:row-reverse;justify-content:flex-end;font-size:2.2rem}.rate input{display:none}.rate label{color:#ccc;cursor:pointer;padding:0 .1rem}
+.rate input:checked~label,.rate label:hover,.rate label:hover~label{color:#f5a623}.c{display:block;margin:1rem 0}textarea{width:100%;box-sizing:border-box}
+button{padding:.5rem 1.5rem;font-size:1rem}.stars{font-size:2rem;color:#f5a623}</style></head>
+<body><h1>${esc(t.title)}</h1>${body}</body></html>`;
+}
+
