@@ -277,10 +277,12 @@ export function decideAutomation(s: AutomationState, ctx: AutomationContext): Ru
   let conv = s.conversation;
   const depth = (s.cause?.depth ?? 0) + 1;
   const chainBefore = s.cause ? [...(s.cause.chain ?? [s.cause.ruleId])] : [];
+  // Rules that ran earlier for this same event are in the chain of the later ones' events too.
+  const ranNow: string[] = [];
   for (const rule of runnableRules(s.rules, s.event, s.cause)) {
     if (!conditionsHold(rule.conditions, { ...s, conversation: conv }, ctx.now)) continue;
     const app: RuleApplication = {
-      rule: { id: rule.id, name: rule.name }, cause: { ruleId: rule.id, depth, chain: [...chainBefore, rule.id] }, facts: [], relayMessageIds: [], webhooks: [],
+      rule: { id: rule.id, name: rule.name }, cause: { ruleId: rule.id, depth, chain: [...chainBefore, ...ranNow, rule.id] }, facts: [], relayMessageIds: [], webhooks: [],
     };
     let next = conv;
     const events: { text: string; change: Record<string, unknown> }[] = [];
@@ -362,6 +364,7 @@ export function decideAutomation(s: AutomationState, ctx: AutomationContext): Ru
     next = { ...next, updatedAt: ctx.now, seq: ctx.seq };
     app.facts.push({ kind: 'conversation', conversation: next, isNew: false });
     conv = next;
+    ranNow.push(rule.id);
     out.push(app);
   }
   return out;

@@ -23,6 +23,11 @@ export function subjectWithTicket(subject: string | null, ticketNumber: number |
   return stripped ? `${tag} ${stripped}` : tag;
 }
 
+/** Whether a search text is only a ticket reference (`#1234`): then nothing but the ticket number matches. */
+export function isTicketQuery(text: string): boolean {
+  return /^#\d{1,12}$/.test(text.trim());
+}
+
 /** Whether a search text names this conversation's ticket (`1234`, `#1234`). */
 export function matchesTicket(c: Pick<Conversation, 'ticketNumber'>, text: string): boolean {
   const m = /^#?(\d{1,12})$/.exec(text.trim());

@@ -539,12 +539,15 @@ export class Workspace {
 
 }
 
-/** [automation] `q=`: a ticket number (`1234`, `#1234`) or a case-insensitive substring of the contact name, subject or preview. */
+/** [automation] `q=`: a ticket (`#1234`: only the ticket), a number (`1234`: the ticket or text) or a case-insensitive substring of the contact name, subject or preview. */
 function searchSql(q: string, where: string[], params: (string | number)[]): void {
   const ticket = /^#?(\d{1,12})$/.exec(q.trim());
   const like = `%${q.trim().toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
   const text = "(LOWER(contact_name) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(subject, '')) LIKE ? ESCAPE '\\' OR LOWER(last_message_preview) LIKE ? ESCAPE '\\')";
-  if (ticket) {
+  if (ticket && q.trim().startsWith('#')) {
+    where.push('ticket_number = ?');
+    params.push(Number(ticket[1]));
+  } else if (ticket) {
     where.push(`(ticket_number = ? OR ${text})`);
     params.push(Number(ticket[1]), like, like, like);
   } else {
