@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatOpening, localTime, nextOpening, silentLogger, type Calendar, type Inbox } from '@goutong/core';
+import { formatOpening, localTime, nextOpening, silentLogger, Uuidv7Generator, type Calendar, type Inbox } from '@goutong/core';
 import { receiveMail } from '../src/channels/email/provider.js';
 import type { ProviderDeps } from '../src/channels/provider.js';
 import { echoProvider, type EchoLog } from './channels/echo/index.js';
@@ -191,6 +191,35 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       await s.admin('PATCH', `/api/v1/conversations/${a.conversationId}`, { status: 'resolved' });
       await drain();
       expect(log.sent.slice(before).filter((x) => x.to === '+8613900000011' && /1.*5/.test(x.text))).toHaveLength(1);
+    });
+
+    it('merge keeps every message (same customer only); link shows both ways; both are commands', async () => {
+      const gen = new Uuidv7Generator(() => Date.now(), (n) => crypto.randomBytes(n));
+      const cmd = async (c: Record<string, unknown>) => (await s.admin('POST', '/api/v1/commands', { commands: [{ id: gen.next(), deviceTime: Date.now(), ...c }] })).body.results[0];
+      const a1 = await sms(`merge-${dialect}-1`, '+8613900000021', 'first');
+      await s.admin('PATCH', `/api/v1/conversations/${a1.conversationId}`, { status: 'resolved' });
+      const a2 = await sms(`merge-${dialect}-2`, '+8613900000021', 'second, a new conversation');
+      await sms(`merge-${dialect}-3`, '+8613900000021', 'third');
+      const other = await sms(`merge-${dialect}-4`, '+8613900000022', 'someone else');
+      await drain();
+      expect(a2.conversationId).not.toBe(a1.conversationId);
+      const before1 = (await s.messages(a1.conversationId)).map((m) => m.id);
+      const before2 = (await s.messages(a2.conversationId)).map((m) => m.id);
+      const refused = await cmd({ type: 'merge_conversation', conversationId: other.conversationId, targetId: a2.conversationId });
+      expect(refused).toMatchObject({ outcome: 'rejected', error: { code: 'bad_request' } });
+      await s.admin('PATCH', `/api/v1/conversations/${a1.conversationId}`, { status: 'open' });
+      const merged = await cmd({ type: 'merge_conversation', conversationId: a2.conversationId, targetId: a1.conversationId });
+      expect(merged.outcome).not.toBe('rejected');
+      const target = await s.messages(a1.conversationId);
+      for (const id of [...before1, ...before2]) expect(target.map((m) => m.id)).toContain(id);
+      const source = await s.conversation(a2.conversationId);
+      expect(source).toMatchObject({ status: 'closed', mergedIntoId: a1.conversationId });
+      expect((await s.messages(a2.conversationId)).map((m) => m.text)).toEqual([`Merged into #${(await s.conversation(a1.conversationId))!.ticketNumber}`]);
+      expect((await cmd({ type: 'merge_conversation', conversationId: a2.conversationId, targetId: a1.conversationId })).outcome).toBe('rejected');
+      const linked = await cmd({ type: 'link_conversation', conversationId: a1.conversationId, relatedId: other.conversationId });
+      expect(linked.outcome).not.toBe('rejected');
+      expect((await s.conversation(a1.conversationId))?.relatedIds).toContain(other.conversationId);
+      expect((await s.conversation(other.conversationId))?.relatedIds).toEqual([a1.conversationId]);
     });
 
     it('the email survey is a link to a public page that takes 1-5 stars and a comment once', async () => {

@@ -185,6 +185,10 @@ export const Conversation = z.object({
   seq: z.number().int().nonnegative(),
   /** [automation] Short per-tenant ticket number (sequential), allocated when the conversation is created. */
   ticketNumber: z.number().int().positive().optional(),
+  /** [automation] The conversation this duplicate was merged into (it is closed; its messages moved there). */
+  mergedIntoId: Id.nullable().optional(),
+  /** [automation] Related conversations (linked both ways). */
+  relatedIds: z.array(Id).max(50).optional(),
   /** [automation] The customer's satisfaction answer, once given. */
   csat: z.object({ rating: z.number().int().min(1).max(5), comment: z.string().max(2000).nullable() }).nullable().optional(),
 });

@@ -26,6 +26,8 @@ export type Fact =
       providerMessageId: string | null;
       meta: Record<string, unknown>;
     }
+  /** [automation] Every message of a conversation moves to another (a merge); the moved rows get the fact's seq. */
+  | { kind: 'message_move'; fromConversationId: string; toConversationId: string; toInboxId: string }
   /** An audit row, written with what it records. */
   | { kind: 'audit'; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> };
 

@@ -160,6 +160,14 @@ CREATE TABLE conversation_relations (
   PRIMARY KEY (conversation_id, related_id, kind))
 `,
   },
+  {
+    id: 131,
+    name: 'automation: merged and linked conversations',
+    sql: `
+ALTER TABLE conversations ADD COLUMN merged_into_id TEXT;
+ALTER TABLE conversations ADD COLUMN related_ids TEXT
+`,
+  },
 ];
 
 /** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */

@@ -2,7 +2,7 @@ import { assertNever, emptyCommandState, commandNeeds, opsEventsOf, OPEN_STATUSE
 import { insertEvents } from './opsJobs.js';
 import type { Queryable, Row } from '../db/db.js';
 import { ApiError } from '../errors.js';
-import { assignTicketNumber } from './tickets.js';
+import { assignTicketNumber, moveMessages } from './tickets.js';
 import { insertConversation, insertMessage, saveContact, saveConversation, toAgent, toContact, toConversation, toInbox, toTeam } from './rows.js';
 
 export interface WriteOptions {
@@ -71,6 +71,10 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         ]);
         break;
       }
+      case 'message_move': // [automation] a merge: every message of the source moves (new seq, so devices pull them)
+        if (o.seq === null) throw new Error('a message move needs a seq');
+        await moveMessages(q, tenantId, f, o.seq, o.now);
+        break;
       case 'audit':
         await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
           tenantId, f.agentId, f.action, f.target, JSON.stringify(f.details), o.now,
@@ -147,6 +151,11 @@ export async function loadCommandState(q: Queryable, actor: Agent, command: Comm
       s.contact = await contactByIdentity(q, t, inbox.channel, need.call.phone.trim());
       if (s.contact) s.openConversation = await openConversationOf(q, inbox.id, s.contact.id);
     }
+  }
+  if (need.relatedConversationId) {
+    // [automation] merge/link: the other conversation and its inbox
+    s.related = await one(q, 'SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [need.relatedConversationId, t], toConversation);
+    if (s.related) s.relatedInbox = await inboxById(s.related.inboxId);
   }
   if (need.assigneeId !== null) s.assignee = await one(q, 'SELECT * FROM agents WHERE id = ? AND tenant_id = ?', [need.assigneeId, t], toAgent);
   if (need.teamId !== null) s.team = await one(q, 'SELECT * FROM teams WHERE id = ? AND tenant_id = ?', [need.teamId, t], toTeam);

@@ -92,7 +92,13 @@ export async function findThread(q: Queryable, inbox: Inbox, t: ThreadQuery): Pr
   const conv = async (id: string | null | undefined) => {
     if (!id) return null;
     const r = await q.one('SELECT * FROM conversations WHERE id = ? AND inbox_id = ?', [id, inbox.id]);
-    return r ? toConversation(r) : null;
+    const c = r ? toConversation(r) : null;
+    // [automation] A merged duplicate's thread continues in the conversation it was merged into.
+    if (c?.mergedIntoId) {
+      const m = await q.one('SELECT * FROM conversations WHERE id = ?', [c.mergedIntoId]);
+      if (m) return toConversation(m);
+    }
+    return c;
   };
   for (const rcpt of t.recipients) {
     const m = /^(.+)\+([a-z2-7]{16})@(.+)$/.exec(rcpt.toLowerCase());

@@ -21,3 +21,15 @@ export async function conversationByTicket(q: Queryable, tenantId: string, inbox
   const r = await q.one('SELECT * FROM conversations WHERE tenant_id = ? AND ticket_number = ? AND inbox_id = ?', [tenantId, ticketNumber, inboxId]);
   return r ? toConversation(r) : null;
 }
+
+/**
+ * A merge's message move: every message of the source conversation joins the target (stamped with
+ * the merge's seq so devices pull them again), email threading follows, and the relation is recorded.
+ */
+export async function moveMessages(q: Queryable, tenantId: string, f: { fromConversationId: string; toConversationId: string; toInboxId: string }, seq: number, now: number): Promise<void> {
+  await q.run('UPDATE messages SET conversation_id = ?, inbox_id = ?, seq = ? WHERE conversation_id = ? AND tenant_id = ?', [f.toConversationId, f.toInboxId, seq, f.fromConversationId, tenantId]);
+  await q.run('UPDATE email_message_ids SET conversation_id = ? WHERE conversation_id = ?', [f.toConversationId, f.fromConversationId]);
+  await q.run('INSERT INTO conversation_relations (tenant_id, conversation_id, related_id, kind, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+    tenantId, f.fromConversationId, f.toConversationId, 'merged_into', now,
+  ]);
+}
