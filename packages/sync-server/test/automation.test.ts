@@ -7,6 +7,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,6 +166,41 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect(events.map((e) => e.meta['ruleName'])).toEqual(['Up', 'Down']);
       expect((await s.conversation(r.conversationId))?.priority).toBe('low');
       for (const x of [up, down]) await s.admin('DELETE', `/api/v1/automation-rules/${x.body.id}`);
+    });
+
+    it('a webhook action posts signed JSON through a durable job (retried after a failure)', async () => {
+      const got: { body: string; sig: string }[] = [];
+      let fail = true;
+      const receiver = http.createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          if (fail) {
+            fail = false;
+            res.writeHead(503).end();
+            return;
+          }
+          got.push({ body, sig: String(req.headers['x-goutong-signature'] ?? '') });
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+      const port = (receiver.address() as { port: number }).port;
+      const rule = await s.admin('POST', '/api/v1/automation-rules', {
+        name: 'Notify', event: 'conversation_created', conditions: { match: 'all', items: [{ field: 'text', containsAny: ['webhook-please'] }] },
+        actions: [{ type: 'webhook', url: `http://127.0.0.1:${port}/hook`, secret: 'hook-secret-123' }],
+      });
+      expect(rule.status).toBe(201);
+      expect(rule.body.actions[0].secret).toBe('********');
+      const r = await sms(`hook-${dialect}-1`, '+8613900000031', 'webhook-please');
+      await drain();
+      s.server.clock.advance(5_000); // the retry's backoff
+      await eventually(() => got.length === 1, 'webhook delivered after one failure', 20_000);
+      const [t, v1] = got[0]!.sig.split(',').map((x) => x.split('=')[1]!);
+      expect(v1).toBe(crypto.createHmac('sha256', 'hook-secret-123').update(`${t}.${got[0]!.body}`).digest('hex'));
+      expect(JSON.parse(got[0]!.body)).toMatchObject({ event: 'conversation_created', ruleId: rule.body.id, conversation: { id: r.conversationId } });
+      await s.admin('DELETE', `/api/v1/automation-rules/${rule.body.id}`);
+      receiver.close();
     });
 
     it('a CSAT SMS reply "5" is stored against the right conversation (two contacts open) and reopens nothing', async () => {
