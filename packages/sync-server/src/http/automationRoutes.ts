@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { AutomationRuleInput, CsatAnswer, Id, TemplateInput } from '@goutong/core';
+import { AutomationRule, AutomationRuleInput, CsatAnswer, Id, MessageTemplate, TemplateInput } from '@goutong/core';
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { AutomationRules, webhookJobsOf } from '../domain/automation.js';
@@ -136,3 +136,55 @@ button{padding:.5rem 1.5rem;font-size:1rem}.stars{font-size:2rem;color:#f5a623}<
 <body><h1>${esc(t.title)}</h1>${body}</body></html>`;
 }
 
+
+// ----- OpenAPI (spread into http/openapi.ts) ------------------------------------------------
+
+/** The automation area's schemas and paths, from the same zod schemas that validate the requests. */
+export function automationOpenApi(): { schemas: Record<string, unknown>; paths: Record<string, unknown> } {
+  const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  const json = (schema: unknown) => ({ 'application/json': { schema } });
+  const err = Object.fromEntries((['400', '401', '403', '404', '409'] as const).map((c) => [c, { description: { '400': 'Invalid input (unknown variable, team, agent or template…)', '401': 'Not signed in', '403': 'Admins only', '404': 'Unknown id', '409': 'Conflict (a template in use, a name taken, a survey answered)' }[c], content: json(ref('Error')) }]));
+  const ok = (schema: unknown, code = '200') => ({ [code]: { description: code === '201' ? 'Created' : 'OK', content: json(schema) }, ...err });
+  const bearer = [{ bearer: [] }];
+  const id = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+  const list = (name: string) => ({ type: 'object', properties: { items: { type: 'array', items: ref(name) } } });
+  return {
+    schemas: {
+      MessageTemplate: js(MessageTemplate),
+      TemplateInput: js(TemplateInput),
+      AutomationRule: js(AutomationRule),
+      AutomationRuleInput: js(AutomationRuleInput),
+      CsatAnswer: js(CsatAnswer),
+    },
+    paths: {
+      '/api/v1/templates': {
+        get: { summary: 'Message templates (en/zh-CN, {{variables}})', security: bearer, responses: ok(list('MessageTemplate')) },
+        post: { summary: 'Create a template (admins; unknown variables → 400)', security: bearer, requestBody: { required: true, content: json(ref('TemplateInput')) }, responses: ok(ref('MessageTemplate'), '201') },
+      },
+      '/api/v1/templates/{id}': {
+        get: { summary: 'A template', security: bearer, parameters: [id], responses: ok(ref('MessageTemplate')) },
+        patch: { summary: 'Update a template (admins)', security: bearer, parameters: [id], requestBody: { required: true, content: json(ref('TemplateInput')) }, responses: ok(ref('MessageTemplate')) },
+        delete: { summary: 'Delete a template nobody uses (409 names the rules/inboxes using it)', security: bearer, parameters: [id], responses: { '204': { description: 'Deleted' }, ...err } },
+      },
+      '/api/v1/automation-rules': {
+        get: { summary: 'Automation rules in position order (webhook secrets masked)', security: bearer, responses: ok(list('AutomationRule')) },
+        post: { summary: 'Create a rule: when event, if conditions, then actions (admins; unknown teams/agents/templates → 400)', security: bearer, requestBody: { required: true, content: json(ref('AutomationRuleInput')) }, responses: ok(ref('AutomationRule'), '201') },
+      },
+      '/api/v1/automation-rules/{id}': {
+        get: { summary: 'A rule', security: bearer, parameters: [id], responses: ok(ref('AutomationRule')) },
+        patch: { summary: 'Update a rule (fields sent replace; enabling checks its references again)', security: bearer, parameters: [id], requestBody: { required: true, content: json(ref('AutomationRuleInput')) }, responses: ok(ref('AutomationRule')) },
+        delete: { summary: 'Delete a rule', security: bearer, parameters: [id], responses: { '204': { description: 'Deleted' }, ...err } },
+      },
+      '/api/v1/automation-rules/reorder': {
+        post: { summary: 'Set the order of every rule', security: bearer, requestBody: { required: true, content: json({ type: 'object', properties: { ids: { type: 'array', items: { type: 'string' } } }, required: ['ids'] }) }, responses: ok(list('AutomationRule')) },
+      },
+      '/api/v1/automation-webhook-jobs': { get: { summary: 'Recent webhook calls of the rules (state, attempts, last error)', security: bearer, responses: ok({ type: 'object' }) } },
+      '/api/v1/csat': { get: { summary: 'CSAT answers (admins, supervisors): rating, comment, conversation and the agent it counts for', security: bearer, responses: ok({ type: 'object' }) } },
+      '/csat/{token}': {
+        get: { summary: 'The public survey page (zh-CN/en by ?lang= or Accept-Language)', parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, ...err } },
+        post: { summary: 'Answer the survey once (form or JSON: rating 1-5, comment)', parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: ref('CsatAnswer') }, ...json(ref('CsatAnswer')) } }, responses: { '200': { description: 'Thank-you page (or {ok:true} with Accept: application/json)' }, ...err } },
+      },
+    },
+  };
+}

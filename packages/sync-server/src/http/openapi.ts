@@ -22,6 +22,7 @@ import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBod
 import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
 import { ProviderRegistry, providerKey } from '../channels/provider.js';
 import { builtinExtensions } from '../channels/registry.js';
+import { automationOpenApi } from './automationRoutes.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -98,6 +99,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         CommandBatchResponse: js(CommandBatchResponse),
         // Inbox `config` and `secrets` per channel/provider (secrets are stored sealed and never returned).
         ...ext.schemas,
+        ...automationOpenApi().schemas, // [automation]
       },
     },
     paths: {
@@ -181,6 +183,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
       // The extensions' routes (webhooks, callbacks, upload and credential endpoints…).
       ...ext.paths,
+      ...automationOpenApi().paths, // [automation] templates, automation rules, CSAT
     },
   };
   byVersion.set(version, doc);
