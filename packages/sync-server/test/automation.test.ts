@@ -126,6 +126,23 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect(found.body.items.map((c: { id: string }) => c.id)).toEqual([convId]);
     });
 
+    it('voice: the voicemail greeting speaks the out-of-hours text in the caller\'s language (voicemail token required)', async () => {
+      const created = await s.admin('POST', '/api/v1/inboxes', {
+        name: 'Hotline', channel: 'voice', provider: 'sip', config: { wsUrl: 'ws://127.0.0.1:1', domain: 'lab.test' }, secrets: {}, teamIds: [s.supportTeam],
+      });
+      expect(created.status).toBe(201);
+      const vm = created.body.generatedSecrets.voicemailToken as string;
+      await s.admin('PATCH', `/api/v1/inboxes/${created.body.id}`, {
+        businessHoursId: `bh-${dialect}`, autoReply: { outOfHours: { text: { en: 'We are closed until {{business.nextOpening}}.', 'zh-CN': '现在是非工作时间，{{business.nextOpening}} 上班。' } } },
+      });
+      const url = `${s.url}/api/v1/inboxes/${created.body.id}/voicemail-greeting?from=${encodeURIComponent('+8613900000099')}`;
+      expect((await fetch(url)).status).toBe(401);
+      const r = await fetch(url, { headers: { authorization: `Bearer ${vm}` } });
+      const body = (await r.json()) as { kind: string; language: string; text: string };
+      expect(body).toMatchObject({ kind: 'out_of_hours', language: 'zh-CN' });
+      expect(body.text).toMatch(/^现在是非工作时间，\d{4}-\d{2}-\d{2} 09:00 \(Asia\/Shanghai\) 上班。$/);
+    });
+
     it('rules referring to unknown teams, agents or templates are a 400', async () => {
       const r = await s.admin('POST', '/api/v1/automation-rules', { name: 'x', event: 'conversation_created', actions: [{ type: 'assign_team', teamId: 'deleted-team' }] });
       expect(r.status).toBe(400);

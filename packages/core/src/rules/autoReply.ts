@@ -41,6 +41,36 @@ export function isAutomaticMessage(m: Pick<Message, 'meta'>): boolean {
   return flag('autoSubmitted') || flag('bounce') || flag('dsn');
 }
 
+/** Which automatic message applies now: out of hours (calendar closed), else on first contact the acknowledgement. */
+export function chooseAutoReply(ops: InboxOps, calendar: Calendar | null, firstContact: boolean, now: number): { kind: AutoReplyKind; msg: AutoReplyMessage } | null {
+  const closed = calendar !== null && !isOpen(calendar, now);
+  if (closed && ops.autoReply.outOfHours) return { kind: 'out_of_hours', msg: ops.autoReply.outOfHours };
+  if (firstContact && ops.autoReply.acknowledge) return { kind: 'acknowledge', msg: ops.autoReply.acknowledge };
+  return null;
+}
+
+/**
+ * Voice: the text the voicemail greeting speaks to a caller (the same choice as a written auto-reply:
+ * out of hours naming the next opening, else the acknowledgement), in the caller's language. Null
+ * when the inbox has none (the SIP side plays its default).
+ */
+export function decideGreeting(
+  s: { inbox: Inbox; ops: InboxOps; calendar: Calendar | null; contact: Contact | null; templates: ReadonlyMap<string, MessageTemplate>; phone?: string | undefined },
+  now: number,
+): { kind: AutoReplyKind; language: CustomerLanguage; text: string } | null {
+  const chosen = chooseAutoReply(s.ops, s.calendar, true, now);
+  if (!chosen) return null;
+  const template = chosen.msg.templateId ? s.templates.get(chosen.msg.templateId) : null;
+  if (chosen.msg.templateId && !template) return null;
+  // No message to read: the contact's language, else a Chinese number (+86, +852, +853, +886) speaks zh-CN.
+  const language = s.contact?.attributes['language'] ? customerLanguage(s.contact, '') : /^\+?(86|852|853|886)/.test(s.phone ?? '') ? 'zh-CN' : 'en';
+  const opening = s.calendar ? nextOpening(s.calendar, now) : null;
+  const r = renderTemplate({ body: template ? template.body : chosen.msg.text! }, language, {
+    contact: s.contact, inbox: s.inbox, business: { nextOpening: opening !== null && s.calendar ? formatOpening(opening, s.calendar.timeZone) : '' },
+  });
+  return { kind: chosen.kind, language, text: r.text };
+}
+
 /**
  * The auto-reply of an inbound message, on every channel: out of hours (the calendar is closed now
  * and the inbox has an outOfHours message), the reply naming the next opening; else, on first contact,
@@ -56,17 +86,9 @@ export function decideAutoReply(s: AutoReplyState, ctx: EventContext, opts: { wi
   if (s.conversation.status === 'closed') return { send: false, reason: 'closed' };
   const windowMs = opts.windowMs ?? (s.ops.autoReply.windowMinutes !== undefined ? s.ops.autoReply.windowMinutes * 60_000 : DEFAULT_AUTO_REPLY_WINDOW_MS);
   if (s.lastAutoReplyAt !== null && ctx.now - s.lastAutoReplyAt < windowMs) return { send: false, reason: 'window' };
-  const closed = s.calendar !== null && !isOpen(s.calendar, ctx.now);
-  let kind: AutoReplyKind | null = null;
-  let msg: AutoReplyMessage | null | undefined = null;
-  if (closed && s.ops.autoReply.outOfHours) {
-    kind = 'out_of_hours';
-    msg = s.ops.autoReply.outOfHours;
-  } else if (s.firstContact && s.ops.autoReply.acknowledge) {
-    kind = 'acknowledge';
-    msg = s.ops.autoReply.acknowledge;
-  }
-  if (!kind || !msg) return { send: false, reason: 'not_configured' };
+  const chosen = chooseAutoReply(s.ops, s.calendar, s.firstContact, ctx.now);
+  if (!chosen) return { send: false, reason: 'not_configured' };
+  const { kind, msg } = chosen;
   const template = msg.templateId ? s.templates.get(msg.templateId) : null;
   if (msg.templateId && !template) return { send: false, reason: 'template_missing' };
   const body = template ? template.body : msg.text!;

@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
 import {
-  AutomationRule, automationRuleProblem, BusinessHoursInput, ruleReferences, type Agent, type AutomationAction, type AutomationRefs, type AutomationRuleInput,
+  AutomationRule, automationRuleProblem, BusinessHoursInput, decideGreeting, InboxOps, ruleReferences, type Agent, type AutomationAction, type AutomationRefs, type AutomationRuleInput,
   type Calendar, type Contact, type Conversation, type Inbox, type Message, type Team,
 } from '@goutong/core';
 import { toAgent, toContact, toConversation, toInbox, toMessage, toTeam } from './rows.js';
+import { contactByIdentity } from './facts.js';
+import { templatesOf } from './templates.js';
 import type { Db, Queryable, Row } from '../db/db.js';
 import { badRequest, notFound } from '../errors.js';
 import { insertAudit, type AuditActor } from './audit.js';
@@ -301,4 +303,11 @@ export async function legacyAutoReply(q: Queryable, inboxId: string): Promise<{ 
 export async function lastInboundText(q: Queryable, conversationId: string): Promise<string> {
   const r = await q.one<{ text: string }>("SELECT text FROM messages WHERE conversation_id = ? AND direction = 'in' ORDER BY created_at DESC, id DESC LIMIT 1", [conversationId]);
   return r?.text ?? '';
+}
+
+/** Voice: what the voicemail greeting says to a caller (core decideGreeting), or null when the inbox has no auto-reply. */
+export async function voicemailGreeting(q: Queryable, inbox: Inbox, from: string | null, now: number): Promise<{ kind: string; language: string; text: string } | null> {
+  const ops = inbox.ops ?? InboxOps.parse({});
+  const contact = from ? await contactByIdentity(q, inbox.tenantId, inbox.channel, from) : null;
+  return decideGreeting({ inbox, ops, calendar: await calendarOfInbox(q, inbox), contact, templates: await templatesOf(q, inbox.tenantId), phone: from ?? undefined }, now);
 }

@@ -6,7 +6,10 @@ import type { Workspace } from '../domain/workspace.js';
 import { AutomationRules, webhookJobsOf } from '../domain/automation.js';
 import { Templates } from '../domain/templates.js';
 import { answerSurvey, csatAnswers, surveyByToken } from '../domain/csat.js';
-import { notFound } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
+import type { InboxAdmin } from '../channels/inboxAdmin.js';
+import { voicemailGreeting } from '../domain/automation.js';
+import { timingSafeEqual } from 'node:crypto';
 import type { ServerClock } from '../ops/clock.js';
 import { agentOf, parse, requireAgent, requireRole } from './app.js';
 
@@ -21,7 +24,7 @@ const CsatForm = z.object({ rating: z.coerce.number().int().min(1).max(5), comme
  *  - /api/v1/automation-rules: "when event, if conditions, then actions", in `position` order.
  *  - GET/POST /csat/{token}: the survey page (1-5 stars and a comment, zh/en), no login.
  */
-export function registerAutomationRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; clock: ServerClock }): void {
+export function registerAutomationRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; clock: ServerClock; inboxes: InboxAdmin }): void {
   const ws = d.workspace;
   const templates = new Templates(ws.db, () => d.clock.now());
   const rules = new AutomationRules(ws.db, () => d.clock.now());
@@ -76,6 +79,17 @@ export function registerAutomationRoutes(app: FastifyInstance, d: { auth: AuthSe
   });
   app.get('/api/v1/automation-webhook-jobs', authed, async (req) => ({ items: await webhookJobsOf(ws.db, admin(req).tenantId) }));
 
+  // ----- voice: the voicemail greeting speaks the inbox's auto-reply ----------------------------
+  app.get('/api/v1/inboxes/:id/voicemail-greeting', async (req) => {
+    const { id } = parse(IdParam, req.params, 'path');
+    const q = parse(z.object({ from: z.string().trim().max(64).optional() }), req.query, 'query');
+    const settings = await d.inboxes.settings(id);
+    const token = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+    const expected = settings?.secrets['voicemailToken'];
+    if (!settings || settings.inbox.channel !== 'voice' || !expected || !token || !safeEqual(token, expected)) throw new ApiError('unauthorized', 'send the inbox\'s voicemail token as a bearer token');
+    return (await voicemailGreeting(ws.db, settings.inbox, q.from ?? null, d.clock.now())) ?? { kind: null, text: null };
+  });
+
   // ----- CSAT -------------------------------------------------------------------------------
   app.get('/api/v1/csat', authed, async (req) => {
     const a = agentOf(req);
@@ -103,6 +117,12 @@ export function registerAutomationRoutes(app: FastifyInstance, d: { auth: AuthSe
     if (accept.includes('application/json')) return written ? { ok: true } : reply.status(409).send({ error: { code: 'conflict', message: 'this survey was answered already' } });
     return page(token, lang, reply, written ? undefined : 'already');
   });
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function preferredLanguage(header: string | string[] | undefined): 'en' | 'zh-CN' {
@@ -180,6 +200,7 @@ export function automationOpenApi(): { schemas: Record<string, unknown>; paths: 
         post: { summary: 'Set the order of every rule', security: bearer, requestBody: { required: true, content: json({ type: 'object', properties: { ids: { type: 'array', items: { type: 'string' } } }, required: ['ids'] }) }, responses: ok(list('AutomationRule')) },
       },
       '/api/v1/automation-webhook-jobs': { get: { summary: 'Recent webhook calls of the rules (state, attempts, last error)', security: bearer, responses: ok({ type: 'object' }) } },
+      '/api/v1/inboxes/{id}/voicemail-greeting': { get: { summary: 'Voice: the greeting text for a caller (out of hours / acknowledgement, caller\'s language); bearer = the inbox\'s voicemailToken', parameters: [id, { name: 'from', in: 'query', required: false, schema: { type: 'string' } }], responses: ok({ type: 'object', properties: { kind: { type: ['string', 'null'] }, language: { type: 'string' }, text: { type: ['string', 'null'] } } }) } },
       '/api/v1/csat': { get: { summary: 'CSAT answers (admins, supervisors): rating, comment, conversation and the agent it counts for', security: bearer, responses: ok({ type: 'object' }) } },
       '/csat/{token}': {
         get: { summary: 'The public survey page (zh-CN/en by ?lang= or Accept-Language)', parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, ...err } },
