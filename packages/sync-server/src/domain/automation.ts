@@ -311,3 +311,18 @@ export async function voicemailGreeting(q: Queryable, inbox: Inbox, from: string
   const contact = from ? await contactByIdentity(q, inbox.tenantId, inbox.channel, from) : null;
   return decideGreeting({ inbox, ops, calendar: await calendarOfInbox(q, inbox), contact, templates: await templatesOf(q, inbox.tenantId), phone: from ?? undefined }, now);
 }
+
+/** A public base URL the inbox's provider config names (webhookBaseUrl, publicBaseUrl, publicUrl), or null. */
+export async function inboxPublicBaseUrl(q: Queryable, inboxId: string): Promise<string | null> {
+  const r = await q.one<{ config: string | null }>('SELECT config FROM inboxes WHERE id = ?', [inboxId]);
+  try {
+    const cfg = (r?.config ? json(r.config) : {}) as Record<string, unknown>;
+    for (const k of ['publicBaseUrl', 'publicUrl', 'webhookBaseUrl']) {
+      const v = cfg[k];
+      if (typeof v === 'string' && /^https?:\/\//i.test(v)) return v;
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}

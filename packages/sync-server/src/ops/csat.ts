@@ -1,5 +1,5 @@
 import { CSAT_REPLY_WINDOW_MS, decideCsatSurvey, type OpsEnvelope } from '@goutong/core';
-import { conversationContext, lastInboundText } from '../domain/automation.js';
+import { conversationContext, inboxPublicBaseUrl, lastInboundText } from '../domain/automation.js';
 import { insertSurvey, newSurveyToken, surveyOfConversation } from '../domain/csat.js';
 import { templateRow } from '../domain/templates.js';
 import type { OpsBus, OpsContext } from './bus.js';
@@ -21,7 +21,9 @@ export async function runCsat(env: OpsEnvelope, ctx: OpsContext): Promise<void> 
   if (!cc || !settings?.enabled) return;
   const already = (await surveyOfConversation(ctx.q, cc.conversation.id)) !== null;
   const token = newSurveyToken();
-  const link = `${(settings.baseUrl ?? '').replace(/\/+$/, '')}/csat/${token}`;
+  // The survey link's server: the inbox's CSAT baseUrl, else the public URL its provider config names.
+  const base = settings.baseUrl ?? (await inboxPublicBaseUrl(ctx.q, cc.inbox.id)) ?? '';
+  const link = `${base.replace(/\/+$/, '')}/csat/${token}`;
   const state = {
     inbox: cc.inbox, settings, conversation: cc.conversation, contact: cc.contact, alreadySent: already,
     template: settings.templateId ? await templateRow(ctx.q, env.tenantId, settings.templateId) : null, link,
