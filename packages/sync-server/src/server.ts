@@ -30,6 +30,8 @@ import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
 import { registerTestRoutes } from './http/testRoutes.js';
 import { registerAutomationRoutes } from './http/automationRoutes.js';
+import { registerReportRoutes } from './http/reportRoutes.js';
+import { registerContactRoutes } from './http/contactRoutes.js';
 
 export const VERSION = '0.1.0';
 
@@ -105,6 +107,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerCannedRoutes(http, { auth, workspace });
   registerTestRoutes(http, { auth, clock });
   registerAutomationRoutes(http, { auth, workspace, clock, inboxes });
+  registerReportRoutes(http, { auth, workspace, now: clock.now });
+  registerContactRoutes(http, { auth, workspace, now: clock.now });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
@@ -120,7 +124,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const sockets = new SyncSockets(auth, workspace, docs, logger);
   sockets.attach(http.server);
-  const relay = new RelayWorker({ db, workspace, providers, deps, logger, intervalMs: cfg.relayIntervalMs, leaseMs: cfg.relayLeaseMs });
+  const relay = new RelayWorker({ db, workspace, providers, deps, logger, intervalMs: cfg.relayIntervalMs, leaseMs: cfg.relayLeaseMs, now: clock.now });
 
   broker.onMessage((m) => {
     switch (m.k) {

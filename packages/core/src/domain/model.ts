@@ -9,7 +9,7 @@ export const ROLES = ['admin', 'supervisor', 'agent'] as const;
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
-export const CHANNELS = ['api', 'email', 'sms', 'voice', 'im'] as const;
+export const CHANNELS = ['api', 'email', 'sms', 'voice', 'im', 'wechat'] as const;
 export const Channel = z.enum(CHANNELS);
 export type Channel = z.infer<typeof Channel>;
 

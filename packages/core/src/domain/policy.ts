@@ -22,12 +22,16 @@ export function previewOf(message: Pick<Message, 'text' | 'kind' | 'subject'>): 
 }
 
 /** The conversation summary after a message was appended (pure, used by server and client alike). */
-export function withMessage(conv: Conversation, message: Pick<Message, 'direction' | 'kind' | 'text' | 'subject' | 'createdAt'>): Conversation {
+export function withMessage(
+  conv: Conversation,
+  message: Pick<Message, 'direction' | 'kind' | 'text' | 'subject' | 'createdAt'> & Partial<Pick<Message, 'authorType'>>,
+): Conversation {
   if (message.kind === 'note' || message.kind === 'event') {
     return { ...conv, updatedAt: Math.max(conv.updatedAt, message.createdAt) };
   }
+  // An automatic message (acknowledgement, out-of-hours reply, survey) answers nobody: the customer still waits.
   const waitingSince =
-    message.direction === 'in' ? (conv.waitingSince ?? message.createdAt) : null;
+    message.direction === 'in' ? (conv.waitingSince ?? message.createdAt) : message.authorType === 'system' ? conv.waitingSince : null;
   return {
     ...conv,
     lastMessagePreview: previewOf(message),

@@ -21,7 +21,7 @@ export const OPEN_STATUSES: readonly ConversationStatus[] = ['open', 'pending', 
  * Contact attributes that only the server writes: the customer's STOP/退订 (and START) and an
  * admin's opt-in. No agent command may set or clear them.
  */
-export const SERVER_CONTACT_ATTRIBUTES: readonly string[] = ['optedOut', 'optedOutAt', 'optedOutKeyword', 'optedOutChannel'];
+export const SERVER_CONTACT_ATTRIBUTES: readonly string[] = ['optedOut', 'optedOutAt', 'optedOutKeyword', 'optedOutChannel', 'mergedInto'];
 
 /** Whether a contact opted out of messages (STOP/退订). */
 export function isOptedOut(contact: Pick<Contact, 'attributes'>): boolean {

@@ -9,3 +9,7 @@ export * from './autoReply.js';
 export * from './automation.js';
 export * from './csat.js';
 export * from './opsEvents.js';
+export * from './channelWindow.js';
+export * from './reports.js';
+export * from './suggest.js';
+export * from './contactMerge.js';

@@ -19,7 +19,7 @@ describe('opsEventsOf', () => {
       { kind: 'message', message: msg(), inboxId: 'i', externalId: 'x' },
       { kind: 'conversation', conversation: conv(), isNew: true },
     ];
-    expect(opsEventsOf(facts, new Map())).toEqual([
+    expect(opsEventsOf(facts, { before: new Map() })).toEqual([
       { type: 'conversation_created', conversationId: 'c1', messageId: 'm1' },
       { type: 'message_received', conversationId: 'c1', messageId: 'm1' },
     ]);
@@ -28,19 +28,21 @@ describe('opsEventsOf', () => {
   it('status, assignment and priority changes against the conversation before', () => {
     const before = conv();
     const after = conv({ status: 'resolved', assigneeId: 'a1', teamId: 'tm', priority: 'high' });
-    expect(opsEventsOf([{ kind: 'conversation', conversation: after, isNew: false }], new Map([['c1', before]]))).toEqual([
+    expect(opsEventsOf([{ kind: 'conversation', conversation: after, isNew: false }], { before: new Map([['c1', before]]) })).toEqual([
       { type: 'status_changed', conversationId: 'c1', from: 'open', to: 'resolved' },
       { type: 'assigned', conversationId: 'c1', from: null, to: 'a1', teamFrom: null, teamTo: 'tm' },
       { type: 'priority_changed', conversationId: 'c1', from: 'normal', to: 'high' },
     ]);
-    expect(opsEventsOf([{ kind: 'conversation', conversation: before, isNew: false }], new Map([['c1', before]]))).toEqual([]);
+    expect(opsEventsOf([{ kind: 'conversation', conversation: before, isNew: false }], { before: new Map([['c1', before]]) })).toEqual([]);
   });
 
   it('agent replies count, notes, events and automatic replies do not', () => {
     const out = (o: Partial<Message>): Fact => ({ kind: 'message', message: msg({ direction: 'out', ...o }), inboxId: 'i', externalId: null });
-    expect(opsEventsOf([out({ authorType: 'agent', authorId: 'a1', deviceTime: 5 })], new Map())).toEqual([
-      { type: 'agent_replied', conversationId: 'c1', messageId: 'm1', kind: 'text', agentId: 'a1', deviceTime: 5 },
+    const waiting = conv({ waitingSince: 100 });
+    expect(opsEventsOf([out({ authorType: 'agent', authorId: 'a1', deviceTime: 5, serverTime: 400 })], { before: new Map([['c1', waiting]]) })).toEqual([
+      { type: 'agent_replied', conversationId: 'c1', messageId: 'm1', kind: 'text', agentId: 'a1', deviceTime: 5, serverTime: 400, waitingSince: 100, firstReply: true },
     ]);
-    expect(opsEventsOf([out({ authorType: 'agent', kind: 'note' }), out({ authorType: 'system' }), out({ kind: 'event', authorType: 'agent' })], new Map())).toEqual([]);
+    expect(opsEventsOf([out({ authorType: 'agent', authorId: 'a1' })], { before: new Map(), repliedBefore: new Set(['c1']) })[0]).toMatchObject({ waitingSince: null, firstReply: false });
+    expect(opsEventsOf([out({ authorType: 'agent', kind: 'note' }), out({ authorType: 'system' }), out({ kind: 'event', authorType: 'agent' })], { before: new Map() })).toEqual([]);
   });
 });

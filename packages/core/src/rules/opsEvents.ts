@@ -1,4 +1,4 @@
-import type { Conversation, ConversationStatus, MessageKind, Priority } from '../domain/model.js';
+import type { Conversation, ConversationStatus, DeliveryStatus, MessageKind, Priority } from '../domain/model.js';
 import type { Fact } from './facts.js';
 
 /**
@@ -9,11 +9,27 @@ import type { Fact } from './facts.js';
 export type OpsEvent =
   | { type: 'conversation_created'; conversationId: string; messageId: string | null }
   | { type: 'message_received'; conversationId: string; messageId: string }
-  /** An agent's outgoing message (reply or call; not a note, an event or an automatic reply). */
-  | { type: 'agent_replied'; conversationId: string; messageId: string; kind: MessageKind; agentId: string | null; deviceTime: number | null }
+  /**
+   * An agent's outgoing message (reply or call; not a note, an event or an automatic reply), with
+   * what it answered: since when the customer waited (null: nobody waited) and whether it is the
+   * conversation's first agent reply (a first response) or a later one (a next response).
+   */
+  | {
+      type: 'agent_replied';
+      conversationId: string;
+      messageId: string;
+      kind: MessageKind;
+      agentId: string | null;
+      deviceTime: number | null;
+      serverTime: number;
+      waitingSince: number | null;
+      firstReply: boolean;
+    }
   | { type: 'status_changed'; conversationId: string; from: ConversationStatus; to: ConversationStatus }
   | { type: 'assigned'; conversationId: string; from: string | null; to: string | null; teamFrom: string | null; teamTo: string | null }
-  | { type: 'priority_changed'; conversationId: string; from: Priority; to: Priority };
+  | { type: 'priority_changed'; conversationId: string; from: Priority; to: Priority }
+  /** A delivery status of an outgoing message changed; `cost` when the provider reported one. */
+  | { type: 'message_status'; conversationId: string; messageId: string; status: DeliveryStatus | null; cost: { amount: number; currency: string } | null };
 
 export type OpsEventType = OpsEvent['type'];
 
@@ -38,10 +54,21 @@ export interface OpsEnvelope {
 }
 
 /**
- * The events of a batch of facts. `before` holds each replaced conversation as it was before the
- * batch (absent or null for new ones).
+ * The events of a batch of facts, given what the writer read before writing them.
  */
-export function opsEventsOf(facts: readonly Fact[], before: ReadonlyMap<string, Conversation | null>): OpsEvent[] {
+export interface OpsEventState {
+  /** Each replaced conversation as it was before the facts (absent or null: new). */
+  before: ReadonlyMap<string, Conversation | null>;
+  /** The conversation of each message whose status the facts change. */
+  messageConversation?: ReadonlyMap<string, string>;
+  /** Conversations that had an agent reply before these facts. */
+  repliedBefore?: ReadonlySet<string>;
+}
+
+export function opsEventsOf(facts: readonly Fact[], state: OpsEventState): OpsEvent[] {
+  const before = state.before;
+  const messageConversation = state.messageConversation ?? new Map<string, string>();
+  const repliedBefore = state.repliedBefore ?? new Set<string>();
   const out: OpsEvent[] = [];
   const firstMessage = new Map<string, string>();
   for (const f of facts) {
@@ -68,8 +95,22 @@ export function opsEventsOf(facts: readonly Fact[], before: ReadonlyMap<string, 
         if (m.kind === 'note' || m.kind === 'event') break;
         if (m.direction === 'in') out.push({ type: 'message_received', conversationId: m.conversationId, messageId: m.id });
         else if (m.authorType === 'agent') {
-          out.push({ type: 'agent_replied', conversationId: m.conversationId, messageId: m.id, kind: m.kind, agentId: m.authorId, deviceTime: m.deviceTime });
+          out.push({
+            type: 'agent_replied', conversationId: m.conversationId, messageId: m.id, kind: m.kind, agentId: m.authorId, deviceTime: m.deviceTime,
+            serverTime: m.serverTime, waitingSince: before.get(m.conversationId)?.waitingSince ?? null, firstReply: !repliedBefore.has(m.conversationId),
+          });
         }
+        break;
+      }
+      case 'message_status': {
+        const conversationId = messageConversation.get(f.messageId);
+        if (!conversationId) break;
+        const c = f.meta['cost'];
+        const cost =
+          c && typeof c === 'object' && typeof (c as { amount?: unknown }).amount === 'number' && typeof (c as { currency?: unknown }).currency === 'string'
+            ? { amount: (c as { amount: number }).amount, currency: (c as { currency: string }).currency }
+            : null;
+        out.push({ type: 'message_status', conversationId, messageId: f.messageId, status: f.status, cost });
         break;
       }
       default:

@@ -10,6 +10,8 @@ import { kannelProvider } from './kannel/index.js';
 import { wildfireProvider } from './im/index.js';
 import { sipVoiceProvider } from './voice/index.js';
 import { optOutExtension } from './optout/index.js';
+import { wechatOfficialProvider } from './wechat/index.js';
+import { wecomKfProvider } from './wecom-kf/index.js';
 
 export const EXTENSIONS: readonly (() => Extension)[] = [
   apiProvider,
@@ -20,6 +22,8 @@ export const EXTENSIONS: readonly (() => Extension)[] = [
   wildfireProvider,
   sipVoiceProvider,
   optOutExtension,
+  wechatOfficialProvider,
+  wecomKfProvider,
 ];
 
 /** A fresh instance of every registered extension. */

@@ -168,6 +168,35 @@ ALTER TABLE conversations ADD COLUMN merged_into_id TEXT;
 ALTER TABLE conversations ADD COLUMN related_ids TEXT
 `,
   },
+  {
+    id: 300,
+    name: 'reports: hourly rollups, durations for percentiles, pricing, suggestion picks',
+    sql: `
+CREATE TABLE report_hourly (
+  tenant_id TEXT NOT NULL, hour {{bigint}} NOT NULL, channel TEXT NOT NULL, inbox_id TEXT NOT NULL, team_id TEXT NOT NULL, agent_id TEXT NOT NULL,
+  opened {{bigint}} NOT NULL DEFAULT 0, resolved {{bigint}} NOT NULL DEFAULT 0, reopened {{bigint}} NOT NULL DEFAULT 0,
+  msgs_in {{bigint}} NOT NULL DEFAULT 0, msgs_out {{bigint}} NOT NULL DEFAULT 0, transfers {{bigint}} NOT NULL DEFAULT 0,
+  calls {{bigint}} NOT NULL DEFAULT 0, calls_missed {{bigint}} NOT NULL DEFAULT 0, handle_seconds {{bigint}} NOT NULL DEFAULT 0,
+  cost_micros {{bigint}} NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant_id, hour, channel, inbox_id, team_id, agent_id));
+CREATE TABLE report_durations (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, conversation_id TEXT NOT NULL, channel TEXT NOT NULL, inbox_id TEXT NOT NULL,
+  team_id TEXT NOT NULL, agent_id TEXT NOT NULL, at {{bigint}} NOT NULL, seconds {{bigint}} NOT NULL, business_seconds {{bigint}} NOT NULL);
+CREATE INDEX report_durations_at ON report_durations (tenant_id, kind, at);
+CREATE TABLE tenant_pricing (tenant_id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE TABLE suggestion_picks (tenant_id TEXT NOT NULL, pick_key TEXT NOT NULL, picks {{bigint}} NOT NULL, PRIMARY KEY (tenant_id, pick_key))
+`,
+  },
+  {
+    id: 301,
+    name: 'customer 360: contact merges (undoable)',
+    sql: `
+CREATE TABLE contact_merges (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, target_id TEXT NOT NULL, source_id TEXT NOT NULL, record TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, undone_at {{bigint}});
+CREATE INDEX contact_merges_target ON contact_merges (tenant_id, target_id)
+`,
+  },
 ];
 
 /** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */

@@ -21,3 +21,8 @@ export async function insertAudit(q: Queryable, actor: AuditActor, entry: AuditE
     actor.tenantId, actor.agentId, entry.action, entry.target, JSON.stringify(entry.details), now,
   ]);
 }
+
+/** An audit row on its own (a read that is itself audited, such as an export). */
+export async function insertAuditStandalone(db: Queryable, actor: AuditActor, entry: AuditEntry, now: number): Promise<void> {
+  await insertAudit(db, actor, entry, now);
+}

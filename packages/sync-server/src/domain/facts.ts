@@ -22,9 +22,19 @@ export interface WriteOptions {
  */
 export async function writeFacts(q: Queryable, tenantId: string, facts: readonly Fact[], o: WriteOptions): Promise<void> {
   const before = new Map<string, Conversation | null>();
+  const messageConversation = new Map<string, string>();
+  const repliedBefore = new Set<string>();
   for (const f of facts) {
     switch (f.kind) {
       case 'message': {
+        const m = f.message;
+        if (m.direction === 'out' && m.authorType === 'agent' && m.kind !== 'note' && m.kind !== 'event' && !repliedBefore.has(m.conversationId)) {
+          const prior = await q.one(
+            "SELECT id FROM messages WHERE conversation_id = ? AND direction = 'out' AND author_type = 'agent' AND kind NOT IN ('note', 'event') LIMIT 1",
+            [m.conversationId],
+          );
+          if (prior) repliedBefore.add(m.conversationId);
+        }
         const inserted = await insertMessage(q, f.message, { inboxId: f.inboxId, externalId: f.externalId });
         if (!inserted) throw new ApiError('conflict', f.externalId !== null ? 'duplicate delivery raced; retry' : `message ${f.message.id} already exists`);
         break;
@@ -66,6 +76,8 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         break;
       case 'message_status': {
         if (o.seq === null) throw new Error('a status fact needs a seq');
+        const owner = await q.one<{ conversation_id: string }>('SELECT conversation_id FROM messages WHERE id = ? AND tenant_id = ?', [f.messageId, tenantId]);
+        if (owner) messageConversation.set(f.messageId, String(owner.conversation_id));
         await q.run('UPDATE messages SET status = ?, status_reason = ?, provider_message_id = COALESCE(?, provider_message_id), meta = ?, seq = ? WHERE id = ? AND tenant_id = ?', [
           f.status, f.reason, f.providerMessageId, JSON.stringify(f.meta), o.seq, f.messageId, tenantId,
         ]);
@@ -84,7 +96,7 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         assertNever(f, 'fact');
     }
   }
-  const events = opsEventsOf(facts, before);
+  const events = opsEventsOf(facts, { before, messageConversation, repliedBefore });
   if (events.length) await insertEvents(q, tenantId, events, { at: o.now, actorId: o.actorId ?? null, cause: o.cause ?? null, newId: o.newId });
 }
 

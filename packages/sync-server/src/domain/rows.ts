@@ -65,11 +65,11 @@ export async function nextSeq(q: Queryable, tenantId: string): Promise<number> {
 
 export async function saveConversation(q: Queryable, c: Conversation): Promise<void> {
   await q.run(
-    `UPDATE conversations SET channel = ?, contact_name = ?, team_id = ?, status = ?, priority = ?, assignee_id = ?, labels = ?, subject = ?,
+    `UPDATE conversations SET channel = ?, contact_id = ?, contact_name = ?, team_id = ?, status = ?, priority = ?, assignee_id = ?, labels = ?, subject = ?,
        last_message_preview = ?, last_message_direction = ?, last_message_at = ?, waiting_since = ?, snoozed_until = ?,
        message_count = ?, updated_at = ?, seq = ?, csat = COALESCE(?, csat), merged_into_id = COALESCE(?, merged_into_id),
        related_ids = COALESCE(?, related_ids) WHERE id = ?`,
-    [c.channel, c.contactName, c.teamId, c.status, c.priority, c.assigneeId, JSON.stringify(c.labels), c.subject,
+    [c.channel, c.contactId, c.contactName, c.teamId, c.status, c.priority, c.assigneeId, JSON.stringify(c.labels), c.subject,
       c.lastMessagePreview, c.lastMessageDirection, c.lastMessageAt, c.waitingSince, c.snoozedUntil,
       c.messageCount, c.updatedAt, c.seq, c.csat ? JSON.stringify(c.csat) : null, c.mergedIntoId ?? null, c.relatedIds ? JSON.stringify(c.relatedIds) : null, c.id],
   );
@@ -103,6 +103,20 @@ export async function saveContact(q: Queryable, c: Contact): Promise<void> {
   await q.run('UPDATE contacts SET name = ?, identities = ?, attributes = ?, updated_at = ?, seq = ? WHERE id = ?', [
     c.name, JSON.stringify(c.identities), JSON.stringify(c.attributes), c.updatedAt, c.seq, c.id,
   ]);
+  // The identity lookup follows the contact's identities (a merge moves them to another contact).
+  const held = await q.all<{ channel: string; identifier: string }>('SELECT channel, identifier FROM contact_identities WHERE tenant_id = ? AND contact_id = ?', [c.tenantId, c.id]);
+  for (const h of held) {
+    if (!c.identities.some((i) => i.channel === h.channel && i.identifier === h.identifier)) {
+      await q.run('DELETE FROM contact_identities WHERE tenant_id = ? AND channel = ? AND identifier = ? AND contact_id = ?', [c.tenantId, h.channel, h.identifier, c.id]);
+    }
+  }
+  for (const i of c.identities) {
+    if (held.some((h) => h.channel === i.channel && h.identifier === i.identifier)) continue;
+    await q.run(
+      'INSERT INTO contact_identities (tenant_id, channel, identifier, contact_id) VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, channel, identifier) DO UPDATE SET contact_id = excluded.contact_id',
+      [c.tenantId, i.channel, i.identifier, c.id],
+    );
+  }
 }
 
 /** Inserts an inbox row (config as JSON, secrets already sealed) stamped with `seq`. */

@@ -124,7 +124,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
       body.kind === 'note'
         ? { type: 'add_note', id: ws.ids.next(), deviceTime: Date.now(), conversationId: id, text: body.text }
         : { type: 'send_reply', id: ws.ids.next(), deviceTime: Date.now(), conversationId: id, text: body.text, ...(body.subject ? { subject: body.subject } : {}) };
-    const outcome = await ws.applyCommand(agent, command, Date.now(), key);
+    const outcome = await ws.applyCommand(agent, command, undefined, key);
     if (outcome.outcome === 'rejected') throw new ApiError(outcome.error.code as never, outcome.error.message);
     const message = await messageInConversation(ws.db, outcome.id, id);
     if (!message) throw new ApiError('conflict', 'this Idempotency-Key was already used for another request');
@@ -151,7 +151,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   app.post('/api/v1/commands', authed, async (req) => {
     const agent = agentOf(req);
     const body = parse(CommandBatch, req.body, 'command batch');
-    const results = await ws.applyCommands(agent, body.commands, Date.now());
+    const results = await ws.applyCommands(agent, body.commands);
     if (fault && ++batches === Number(fault.split(':')[1] ?? 1)) process.kill(process.pid, 'SIGKILL');
     return { results };
   });

@@ -9,6 +9,8 @@ export interface ServerClock {
   now(): number;
   /** Test clocks only: moves time forward for every process reading the same file. */
   advance(ms: number): void;
+  /** Test clocks only: stops the clock at `at` (it then moves only by `advance`), for exact figures. */
+  freeze(at: number): void;
   readonly adjustable: boolean;
 }
 
@@ -19,22 +21,33 @@ export function serverClock(testClockFile: string | null): ServerClock {
       advance: () => {
         throw new Error('the clock can only be moved under GOUTONG_TEST_CLOCK');
       },
+      freeze: () => {
+        throw new Error('the clock can only be frozen under GOUTONG_TEST_CLOCK');
+      },
       adjustable: false,
     };
   }
-  const offset = (): number => {
+  /** The file holds an offset added to the real time ("120000"), or a frozen time ("=1764748800000"). */
+  const read = (): { frozen: boolean; value: number } => {
     try {
-      const n = Number(fs.readFileSync(testClockFile, 'utf8').trim());
-      return Number.isFinite(n) ? n : 0;
+      const text = fs.readFileSync(testClockFile, 'utf8').trim();
+      const frozen = text.startsWith('=');
+      const n = Number(frozen ? text.slice(1) : text);
+      return Number.isFinite(n) ? { frozen, value: n } : { frozen: false, value: 0 };
     } catch {
-      return 0;
+      return { frozen: false, value: 0 };
     }
   };
   return {
-    now: () => Date.now() + offset(),
-    advance: (ms: number) => {
-      fs.writeFileSync(testClockFile, String(offset() + ms));
+    now: () => {
+      const r = read();
+      return r.frozen ? r.value : Date.now() + r.value;
     },
+    advance: (ms: number) => {
+      const r = read();
+      fs.writeFileSync(testClockFile, r.frozen ? `=${r.value + ms}` : String(r.value + ms));
+    },
+    freeze: (at: number) => fs.writeFileSync(testClockFile, `=${at}`),
     adjustable: true,
   };
 }

@@ -7,6 +7,7 @@ import { register as registerAutomation } from './automation.js';
 import { register as registerAutoReply } from './autoreply.js';
 import { register as registerCsat } from './csat.js';
 import type { ServerClock } from './clock.js';
+import { registerReports } from './reports.js';
 
 export { OpsBus, type OpsContext, type OpsListener, type TimerHandler } from './bus.js';
 export { serverClock, type ServerClock } from './clock.js';
@@ -18,9 +19,9 @@ export interface OpsDeps {
 }
 
 export function registerOps(bus: OpsBus, deps: OpsDeps): void {
-  void bus;
   void deps;
   registerAutomation(bus, deps);
   registerAutoReply(bus, deps);
   registerCsat(bus, deps);
+  registerReports(bus);
 }

@@ -107,7 +107,7 @@ export interface Field {
   fields?: Field[];
 }
 
-const CHANNELS: readonly string[] = ['api', 'email', 'sms', 'voice', 'im'];
+const CHANNELS: readonly string[] = ['api', 'email', 'sms', 'voice', 'im', 'wechat'];
 
 /** The providers the server documents, in a stable order (channel, then provider). */
 export function providersOf(doc: OpenApiDoc): ProviderSchema[] {

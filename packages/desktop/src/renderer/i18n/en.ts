@@ -35,7 +35,7 @@ export default {
   sort: { lastActivity: 'Last activity', waitingLongest: 'Waiting longest', priority: 'Priority' },
   status: { open: 'Open', pending: 'Pending', snoozed: 'Snoozed', resolved: 'Resolved', closed: 'Closed' },
   priority: { urgent: 'Urgent', high: 'High', normal: 'Normal', low: 'Low' },
-  channel: { api: 'API', email: 'Email', sms: 'SMS', voice: 'Phone', im: 'IM' },
+  channel: { api: 'API', email: 'Email', sms: 'SMS', voice: 'Phone', im: 'IM', wechat: 'WeChat' },
   inbox: {
     list: 'Conversations',
     count: '{n} conversations',

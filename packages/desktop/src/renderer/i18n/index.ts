@@ -4,6 +4,7 @@ import zhCN from './zh-CN';
 import { attachmentsEn, attachmentsZhCN } from './attachments';
 import { adminEn, adminZhCN } from './admin';
 import { automationEn, automationZhCN } from './automation';
+import { insightEn, insightZhCN } from './insight';
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -26,7 +27,7 @@ export function makeI18n(locale: Locale) {
     legacy: false,
     locale,
     fallbackLocale: 'en',
-    messages: { en: { ...en, ...attachmentsEn, ...adminEn, ...automationEn }, 'zh-CN': { ...zhCN, ...attachmentsZhCN, ...adminZhCN, ...automationZhCN } },
+    messages: { en: { ...en, ...attachmentsEn, ...adminEn, ...insightEn, ...automationEn }, 'zh-CN': { ...zhCN, ...attachmentsZhCN, ...adminZhCN, ...insightZhCN, ...automationZhCN } },
     // Canned responses contain {{contact.name}}: keep the braces literal with message functions off.
     warnHtmlMessage: false,
   });

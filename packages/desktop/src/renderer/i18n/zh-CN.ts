@@ -36,7 +36,7 @@ const zh: typeof en = {
   sort: { lastActivity: '最近活动', waitingLongest: '等待最久', priority: '优先级' },
   status: { open: '进行中', pending: '待处理', snoozed: '已暂停', resolved: '已解决', closed: '已关闭' },
   priority: { urgent: '紧急', high: '高', normal: '普通', low: '低' },
-  channel: { api: 'API', email: '邮件', sms: '短信', voice: '电话', im: '即时消息' },
+  channel: { api: 'API', email: '邮件', sms: '短信', voice: '电话', im: '即时消息', wechat: '微信' },
   inbox: {
     list: '会话列表',
     count: '{n} 个会话',

@@ -10,7 +10,9 @@ export interface ServerApi {
   /** The server's base URL (origin + path, no trailing slash). */
   readonly baseUrl: string;
   /** JSON request with the agent's bearer token; throws TransportError with the server's message. */
-  request<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  request<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  /** A text answer (CSV exports) with the agent's bearer token. */
+  text(path: string, accept: string): Promise<string>;
   /** Uploads one file; resolves with the server's metadata (id, sha256, signed url). */
   uploadAttachment(file: Blob, name: string, mime: string): Promise<Attachment>;
   /** The file of an attachment (bearer token), for thumbnails and downloads. */
@@ -56,6 +58,11 @@ export function createServerApi(opts: { baseUrl: string; token: () => Promise<st
       if (!res.ok) throw await errorOf(res);
       if (res.status === 204) return undefined as T;
       return (await res.json()) as T;
+    },
+    async text(path, accept) {
+      const res = await send(`${base}${path}`, { method: 'GET', headers: { accept } });
+      if (!res.ok) throw await errorOf(res);
+      return res.text();
     },
     async uploadAttachment(file, name, mime) {
       if (file.size > MAX_ATTACHMENT_BYTES) throw new TransportError('http', `${name} is larger than 25 MiB`, 413, 'too_large');

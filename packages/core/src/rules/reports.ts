@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { isValidTimeZone, localTime, zonedTime } from './businessHours.js';
+
+/**
+ * Report arithmetic, once: percentiles, money in integer micro-units, period and bucket boundaries in
+ * a time zone. The server's rollups and its report queries use these; nothing else computes them.
+ */
+
+/** Money as integer millionths of the currency unit: sums never drift (0.045 CNY = 45_000). */
+export const MICROS = 1_000_000;
+export const toMicros = (amount: number): number => Math.round(amount * MICROS);
+/** Micro-units as an amount rounded to the cent/fen (display, CSV). */
+export const fromMicros = (micros: number): number => Math.round(micros / 10_000) / 100;
+
+/**
+ * Nearest-rank percentile of ascending values: the smallest value with at least p% of the values at
+ * or below it (median = p50, so [1,2,3,4] has median 2). Null for no values.
+ */
+export function percentile(sortedAsc: readonly number[], p: number): number | null {
+  if (sortedAsc.length === 0) return null;
+  const rank = Math.max(1, Math.ceil((p / 100) * sortedAsc.length));
+  return sortedAsc[Math.min(rank, sortedAsc.length) - 1]!;
+}
+
+export interface Distribution {
+  count: number;
+  medianS: number | null;
+  p90S: number | null;
+}
+
+export function distribution(values: readonly number[]): Distribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { count: sorted.length, medianS: percentile(sorted, 50), p90S: percentile(sorted, 90) };
+}
+
+export const HOUR_MS = 3_600_000;
+/** The UTC hour a moment falls in (the rollups' bucket). */
+export const hourOf = (at: number): number => Math.floor(at / HOUR_MS) * HOUR_MS;
+
+export const REPORT_INTERVALS = ['hour', 'day'] as const;
+export type ReportInterval = (typeof REPORT_INTERVALS)[number];
+
+/** The start of the hour or local day (in `tz`) that `at` falls in. */
+export function bucketStart(at: number, interval: ReportInterval, tz: string): number {
+  if (interval === 'hour') return hourOf(at);
+  const l = localTime(at, tz);
+  return zonedTime(l.year, l.month, l.day, 0, tz);
+}
+
+/** The bucket starts covering [from, to), in order. */
+export function bucketsOf(from: number, to: number, interval: ReportInterval, tz: string): number[] {
+  const out: number[] = [];
+  let b = bucketStart(from, interval, tz);
+  for (let guard = 0; b < to && guard < 100_000; guard += 1) {
+    out.push(b);
+    const next = interval === 'hour' ? b + HOUR_MS : bucketStart(b + 26 * HOUR_MS, 'day', tz);
+    b = next > b ? next : b + HOUR_MS;
+  }
+  return out;
+}
+
+/** The period just before [from, to), of the same length (compare with the previous period). */
+export const previousPeriod = (from: number, to: number): { from: number; to: number } => ({ from: from - (to - from), to: from });
+
+const When = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.string().datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+
+/** A report's query string: `from`/`to` (ms or ISO 8601), `tz` (IANA), optional filters. */
+export const ReportQuery = z
+  .object({
+    from: When,
+    to: When,
+    tz: z.string().default('UTC').refine(isValidTimeZone, 'unknown time zone (use an IANA name such as Asia/Shanghai)'),
+    inboxId: z.string().min(1).max(128).optional(),
+    teamId: z.string().min(1).max(128).optional(),
+    agentId: z.string().min(1).max(128).optional(),
+    channel: z.string().min(1).max(32).optional(),
+    compare: z.enum(['previous', 'none']).default('none'),
+  })
+  .refine((q) => q.to > q.from, 'to must be after from')
+  .refine((q) => q.to - q.from <= 3 * 366 * 86_400_000, 'a report spans at most three years');
+export type ReportQuery = z.infer<typeof ReportQuery>;
+
+export const TIMESERIES_METRICS = ['conversations_opened', 'conversations_resolved', 'messages_in', 'messages_out', 'reopened', 'transfers', 'cost', 'first_response_median', 'resolution_median'] as const;
+export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
+
+/**
+ * The response a reply makes: the conversation's first agent reply is its first response, a later
+ * one a next response, each measured from when the customer started waiting (the first customer
+ * message since the previous agent reply). Null when no customer message waited for it.
+ */
+export function responseOf(o: { firstReply: boolean; waitingSince: number | null; replyAt: number }): { kind: 'first' | 'next'; seconds: number } | null {
+  if (o.waitingSince === null || o.waitingSince > o.replyAt) return null;
+  return { kind: o.firstReply ? 'first' : 'next', seconds: Math.round((o.replyAt - o.waitingSince) / 1000) };
+}
+
+/** A call's cost: started minutes at the per-minute rate (micro-units). */
+export const callCostMicros = (durationSeconds: number, perMinuteMicros: number): number => Math.ceil(Math.max(0, durationSeconds) / 60) * perMinuteMicros;
+
+/** CSV of rows (RFC 4180): quotes where needed; a leading =,+,-,@ is escaped against formula injection. */
+export function toCsv(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
+  const cell = (v: string | number | null): string => {
+    if (v === null) return '';
+    let s = String(v);
+    if (typeof v === 'string' && /^[=+\-@]/.test(s)) s = `'${s}`;
+    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+}
+
+/**
+ * A workspace's prices (amounts in the currency's units, e.g. 0.05 CNY). SMS is priced per segment
+ * in each SMS inbox's settings; a provider's own reported cost wins over these rates.
+ */
+export const Pricing = z.object({
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as CNY').default('CNY'),
+  emailPerMessage: z.number().nonnegative().max(1000).default(0),
+  imPerMessage: z.number().nonnegative().max(1000).default(0),
+  apiPerMessage: z.number().nonnegative().max(1000).default(0),
+  voicePerMinute: z.number().nonnegative().max(1000).default(0),
+  transcriptionPerSecond: z.number().nonnegative().max(1000).default(0),
+  /** Spending per calendar month (in the tenant's report time zone) above which admins are warned. */
+  monthlyBudget: z.number().nonnegative().max(1e12).nullable().default(null),
+  /** The time zone months and days are counted in. */
+  timeZone: z.string().default('Asia/Shanghai').refine(isValidTimeZone, 'unknown time zone'),
+});
+export type Pricing = z.infer<typeof Pricing>;
+
+/** The configured per-message rate of a channel (micro-units), for messages whose provider reports no cost. */
+export function messageRateMicros(p: Pricing, channel: string): number {
+  switch (channel) {
+    case 'email':
+      return toMicros(p.emailPerMessage);
+    case 'im':
+      return toMicros(p.imPerMessage);
+    case 'api':
+      return toMicros(p.apiPerMessage);
+    default:
+      return 0;
+  }
+}
+
+/** The start of the calendar month (in `tz`) that `at` falls in, and of the next one. */
+export function monthOf(at: number, tz: string): { from: number; to: number } {
+  const l = localTime(at, tz);
+  const from = zonedTime(l.year, l.month, 1, 0, tz);
+  const to = l.month === 12 ? zonedTime(l.year + 1, 1, 1, 0, tz) : zonedTime(l.year, l.month + 1, 1, 0, tz);
+  return { from, to };
+}

@@ -1,0 +1,66 @@
+// Dashboards against a real server: a supervisor opens Reports (its own chunk with ECharts) and sees
+// the demo workspace's figures, in English and Chinese, light and dark; agents have no Reports button.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../bench/lib/chromium.mjs';
+import { startTestServer, type TestServer } from './server';
+import { newAgentPage, screenshot, signIn } from './helpers';
+
+let server: TestServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const card = (page: Page, key: string) => page.locator(`[data-card="${key}"] .value`);
+
+describe('reports dashboards', () => {
+  it('a supervisor sees the overview, the trend chart, agents and cost, in English and Chinese, light and dark', async () => {
+    const { context, page } = await newAgentPage(browser);
+    try {
+      await signIn(page, server.url, 'li.wei@demo.goutong');
+      await page.getByRole('button', { name: 'Reports' }).click();
+      const region = page.getByRole('region', { name: 'Reports' });
+      await region.getByRole('list', { name: 'Key figures' }).waitFor();
+      // The demo workspace opened 7 conversations today.
+      await expect.poll(async () => Number(await card(page, 'opened').textContent())).toBeGreaterThanOrEqual(7);
+      await expect(card(page, 'in').textContent()).resolves.toMatch(/^\d+$/);
+      await region.locator('[data-testid="trend-chart"] canvas').first().waitFor();
+      await screenshot(page, 'reports-overview-en');
+      await region.getByRole('tab', { name: 'Agents' }).click();
+      await region.getByRole('table').first().waitFor();
+      await region.getByRole('tab', { name: 'Cost' }).click();
+      await screenshot(page, 'reports-cost-en');
+
+      // Chinese and dark: the same figures, translated labels.
+      await page.getByRole('button', { name: /Back/ }).click();
+      await page.getByLabel('Language').selectOption('zh-CN');
+      await page.getByLabel('主题').selectOption('dark');
+      await page.getByRole('button', { name: '报表' }).click();
+      const zh = page.getByRole('region', { name: '报表' });
+      await zh.getByRole('list', { name: '关键指标' }).waitFor();
+      await zh.getByText('新建会话').first().waitFor();
+      await zh.getByText('首次响应（中位数）').first().waitFor();
+      await zh.locator('[data-testid="trend-chart"] canvas').first().waitFor();
+      await screenshot(page, 'reports-overview-zh-dark');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('agents have no Reports button and the API refuses them', async () => {
+    const { context, page } = await newAgentPage(browser);
+    try {
+      await signIn(page, server.url, 'zhang.san@demo.goutong');
+      await expect(page.getByRole('button', { name: 'Reports' }).count()).resolves.toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,367 @@
+// Reports' rows: hourly rollups and durations maintained as facts commit (the ops bus's "reports"
+// listener), and the queries that read them. Figures come from these rows only, never from a scan
+// of messages, so a report over a year answers from at most 24 × 366 rows per dimension.
+import {
+  businessMillisBetween,
+  callCostMicros,
+  distribution,
+  fromMicros,
+  monthOf,
+  hourOf,
+  messageRateMicros,
+  Pricing,
+  responseOf,
+  toMicros,
+  type Calendar,
+  type Conversation,
+  type Distribution,
+  type OpsEnvelope,
+  type ReportQuery,
+} from '@goutong/core';
+import type { Db, Queryable } from '../db/db.js';
+import { insertAudit, type AuditActor } from './audit.js';
+import { toConversation, toMessage } from './rows.js';
+
+const COUNTERS = ['opened', 'resolved', 'reopened', 'msgs_in', 'msgs_out', 'transfers', 'calls', 'calls_missed', 'handle_seconds', 'cost_micros'] as const;
+export type Counter = (typeof COUNTERS)[number];
+
+interface Dims {
+  tenantId: string;
+  channel: string;
+  inboxId: string;
+  teamId: string;
+  agentId: string;
+}
+
+const dimsOf = (c: Conversation): Dims => ({ tenantId: c.tenantId, channel: c.channel, inboxId: c.inboxId, teamId: c.teamId ?? '', agentId: c.assigneeId ?? '' });
+
+async function bump(q: Queryable, d: Dims, at: number, add: Partial<Record<Counter, number>>): Promise<void> {
+  const cols = COUNTERS.filter((c) => add[c]);
+  if (cols.length === 0) return;
+  await q.run(
+    `INSERT INTO report_hourly (tenant_id, hour, channel, inbox_id, team_id, agent_id, ${cols.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ${cols.map(() => '?').join(', ')})
+     ON CONFLICT (tenant_id, hour, channel, inbox_id, team_id, agent_id) DO UPDATE SET ${cols.map((c) => `${c} = report_hourly.${c} + excluded.${c}`).join(', ')}`,
+    [d.tenantId, hourOf(at), d.channel, d.inboxId, d.teamId, d.agentId, ...cols.map((c) => add[c]!)],
+  );
+}
+
+export type DurationKind = 'first_response' | 'next_response' | 'resolution' | 'handle';
+
+async function duration(q: Queryable, id: string, d: Dims, kind: DurationKind, conversationId: string, at: number, seconds: number, businessSeconds: number): Promise<void> {
+  await q.run(
+    q.dialect === 'pg'
+      ? 'INSERT INTO report_durations (id, tenant_id, kind, conversation_id, channel, inbox_id, team_id, agent_id, at, seconds, business_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'
+      : 'INSERT OR IGNORE INTO report_durations (id, tenant_id, kind, conversation_id, channel, inbox_id, team_id, agent_id, at, seconds, business_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [id, d.tenantId, kind, conversationId, d.channel, d.inboxId, d.teamId, d.agentId, at, seconds, businessSeconds],
+  );
+}
+
+export async function pricingOf(q: Queryable, tenantId: string): Promise<Pricing> {
+  const r = await q.one<{ value: string }>('SELECT value FROM tenant_pricing WHERE tenant_id = ?', [tenantId]);
+  return Pricing.parse(r ? JSON.parse(String(r.value)) : {});
+}
+
+export async function savePricing(q: Queryable, tenantId: string, p: Pricing, now: number): Promise<void> {
+  await q.run(
+    'INSERT INTO tenant_pricing (tenant_id, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+    [tenantId, JSON.stringify(p), now],
+  );
+}
+
+const costMicrosOf = (meta: Record<string, unknown>): number | null => {
+  const c = meta['cost'] as { amount?: unknown } | undefined;
+  return c && typeof c.amount === 'number' ? toMicros(c.amount) : null;
+};
+
+/** Where a business-hours calendar of a conversation comes from (null: counted in wall time). */
+export type CalendarLookup = (q: Queryable, conversation: Conversation) => Promise<Calendar | null>;
+
+/**
+ * Folds one committed event into the rollups (inside the listener's transaction: exactly once).
+ * Dimensions are the conversation's at the time of the event (its channel, inbox, team, assignee).
+ */
+export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf: CalendarLookup): Promise<void> {
+  const e = env.event;
+  const r = await q.one('SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [e.conversationId, env.tenantId]);
+  if (!r) return;
+  const conv = toConversation(r);
+  const d = dimsOf(conv);
+  const at = env.at;
+  switch (e.type) {
+    case 'conversation_created':
+      return bump(q, d, at, { opened: 1 });
+    case 'message_received':
+    case 'agent_replied': {
+      const mr = await q.one('SELECT * FROM messages WHERE id = ?', [e.messageId]);
+      if (!mr) return;
+      const m = toMessage(mr);
+      if (m.kind === 'call') {
+        const call = (m.meta['call'] ?? {}) as { direction?: string; outcome?: string; durationSeconds?: number };
+        const secs = Math.max(0, Math.round(Number(call.durationSeconds ?? 0)));
+        const answered = call.outcome === 'answered' || call.outcome === 'transferred';
+        const pricing = await pricingOf(q, env.tenantId);
+        const cost = costMicrosOf(m.meta) ?? (answered ? callCostMicros(secs, toMicros(pricing.voicePerMinute)) : 0);
+        await bump(q, d, at, { calls: 1, calls_missed: call.direction === 'in' && !answered ? 1 : 0, handle_seconds: answered ? secs : 0, cost_micros: cost });
+        if (answered && secs > 0) await duration(q, `${m.id}:handle`, d, 'handle', conv.id, at, secs, secs);
+        return;
+      }
+      if (e.type === 'message_received') return bump(q, d, at, { msgs_in: 1, cost_micros: costMicrosOf(m.meta) ?? 0 });
+      await bump(q, { ...d, agentId: m.authorId ?? d.agentId }, at, { msgs_out: 1 });
+      // The response this reply makes (server time of acceptance; the device time stays on the message).
+      // What the reply answered, as the writer saw it in the reply's transaction.
+      const resp = responseOf({ firstReply: e.firstReply, waitingSince: e.waitingSince, replyAt: e.serverTime });
+      if (!resp) return;
+      const cal = await calendarOf(q, conv);
+      const business = Math.round(businessMillisBetween(cal, e.waitingSince!, e.serverTime) / 1000);
+      return duration(q, `${m.id}:response`, { ...d, agentId: m.authorId ?? d.agentId }, resp.kind === 'first' ? 'first_response' : 'next_response', conv.id, at, resp.seconds, business);
+    }
+    case 'status_changed': {
+      if (e.to === 'resolved' || (e.to === 'closed' && e.from !== 'resolved')) {
+        await bump(q, d, at, { resolved: 1 });
+        const cal = await calendarOf(q, conv);
+        const secs = Math.max(0, Math.round((at - conv.createdAt) / 1000));
+        await duration(q, `${env.id}:resolution`, d, 'resolution', conv.id, at, secs, Math.round(businessMillisBetween(cal, conv.createdAt, at) / 1000));
+      }
+      if ((e.from === 'resolved' || e.from === 'closed') && (e.to === 'open' || e.to === 'pending')) await bump(q, d, at, { reopened: 1 });
+      return;
+    }
+    case 'assigned':
+      if (e.from !== null && e.to !== null && e.from !== e.to) await bump(q, d, at, { transfers: 1 });
+      return;
+    case 'message_status': {
+      if (e.status !== 'accepted') return;
+      const mr = await q.one('SELECT * FROM messages WHERE id = ?', [e.messageId]);
+      if (!mr) return;
+      const m = toMessage(mr);
+      const pricing = await pricingOf(q, env.tenantId);
+      const cost = e.cost ? toMicros(e.cost.amount) : messageRateMicros(pricing, conv.channel);
+      // The reply's own dimensions: its author when an agent wrote it.
+      return bump(q, { ...d, agentId: m.authorType === 'agent' && m.authorId ? m.authorId : d.agentId }, at, { cost_micros: cost });
+    }
+    case 'priority_changed':
+      return;
+    default:
+      return;
+  }
+}
+
+function filters(rq: Pick<ReportQuery, 'inboxId' | 'teamId' | 'agentId' | 'channel'>): { sql: string; params: string[] } {
+  const parts: string[] = [];
+  const params: string[] = [];
+  const add = (column: string, value: string | undefined) => {
+    if (!value) return;
+    parts.push(`${column} = ?`);
+    params.push(value);
+  };
+  add('inbox_id', rq.inboxId);
+  add('team_id', rq.teamId);
+  add('agent_id', rq.agentId);
+  add('channel', rq.channel);
+  return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
+}
+
+export type Totals = Record<Counter, number>;
+
+/** Counter sums over [from, to) (whole hours), optionally grouped. */
+export async function rollupTotals(q: Queryable, tenantId: string, rq: ReportQuery, groupBy: 'none' | 'channel' | 'inbox_id' | 'team_id' | 'agent_id' | 'hour'): Promise<Array<Totals & { key: string }>> {
+  const f = filters(rq);
+  const key = groupBy === 'none' ? "''" : groupBy;
+  const rows = await q.all(
+    `SELECT ${key} AS k, ${COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM report_hourly
+     WHERE tenant_id = ? AND hour >= ? AND hour < ?${f.sql}${groupBy === 'none' ? '' : ` GROUP BY ${key}`}`,
+    [tenantId, hourOf(rq.from), rq.to, ...f.params],
+  );
+  return rows
+    .filter((r) => groupBy !== 'none' || r.opened !== null)
+    .map((r) => ({ key: String(r.k ?? ''), ...(Object.fromEntries(COUNTERS.map((c) => [c, Number(r[c] ?? 0)])) as Totals) }));
+}
+
+/** Percentiles of a duration kind over [from, to), in wall or business seconds. */
+export async function durations(q: Queryable, tenantId: string, rq: ReportQuery, kind: DurationKind, business: boolean): Promise<Distribution> {
+  const f = filters(rq);
+  const rows = await q.all<{ s: number }>(
+    `SELECT ${business ? 'business_seconds' : 'seconds'} AS s FROM report_durations WHERE tenant_id = ? AND kind = ? AND at >= ? AND at < ?${f.sql}`,
+    [tenantId, kind, rq.from, rq.to, ...f.params],
+  );
+  return distribution(rows.map((r) => Number(r.s)));
+}
+
+/** Durations per bucket (for the median timeseries): [at, seconds] pairs. */
+export async function durationPoints(q: Queryable, tenantId: string, rq: ReportQuery, kind: DurationKind): Promise<Array<[number, number]>> {
+  const f = filters(rq);
+  const rows = await q.all<{ at: number; s: number }>(`SELECT at, seconds AS s FROM report_durations WHERE tenant_id = ? AND kind = ? AND at >= ? AND at < ?${f.sql}`, [tenantId, kind, rq.from, rq.to, ...f.params]);
+  return rows.map((r) => [Number(r.at), Number(r.s)]);
+}
+
+
+// ----- reply suggestions' sources -------------------------------------------------------
+
+export interface PastAnswer {
+  messageId: string;
+  inboxId: string;
+  question: string;
+  answer: string;
+}
+
+/**
+ * The workspace's recent agent answers, each with the customer message it answered (the last
+ * inbound text before it in its conversation), newest first, at most `limit`.
+ */
+export async function pastAnswers(q: Queryable, tenantId: string, limit: number): Promise<PastAnswer[]> {
+  const rows = await q.all<{ id: string; conversation_id: string; inbox_id: string; direction: string; author_type: string; text: string; server_time: number }>(
+    `SELECT id, conversation_id, inbox_id, direction, author_type, text, server_time FROM messages
+     WHERE tenant_id = ? AND kind IN ('text', 'email') AND (direction = 'in' OR author_type = 'agent') ORDER BY server_time DESC, id DESC LIMIT ?`,
+    [tenantId, limit * 3],
+  );
+  const byConv = new Map<string, typeof rows>();
+  for (const r of rows) {
+    const list = byConv.get(String(r.conversation_id)) ?? [];
+    list.push(r);
+    byConv.set(String(r.conversation_id), list);
+  }
+  const out: Array<PastAnswer & { at: number }> = [];
+  for (const list of byConv.values()) {
+    list.sort((a, b) => Number(a.server_time) - Number(b.server_time));
+    let question: string | null = null;
+    for (const m of list) {
+      if (m.direction === 'in') question = String(m.text);
+      else if (question && String(m.text).trim()) {
+        out.push({ messageId: String(m.id), inboxId: String(m.inbox_id), question, answer: String(m.text), at: Number(m.server_time) });
+        question = null;
+      }
+    }
+  }
+  return out.sort((a, b) => b.at - a.at).slice(0, limit).map(({ at: _at, ...a }) => a);
+}
+
+export async function suggestionPicks(q: Queryable, tenantId: string): Promise<Map<string, number>> {
+  const rows = await q.all<{ pick_key: string; picks: number }>('SELECT pick_key, picks FROM suggestion_picks WHERE tenant_id = ?', [tenantId]);
+  return new Map(rows.map((r) => [String(r.pick_key), Number(r.picks)]));
+}
+
+export async function recordSuggestionPick(q: Queryable, tenantId: string, key: string): Promise<void> {
+  await q.run(
+    'INSERT INTO suggestion_picks (tenant_id, pick_key, picks) VALUES (?, ?, 1) ON CONFLICT (tenant_id, pick_key) DO UPDATE SET picks = suggestion_picks.picks + 1',
+    [tenantId, key],
+  );
+}
+
+/** The customer's latest messages in a conversation (what a suggestion answers), oldest first. */
+export async function latestCustomerText(q: Queryable, conversationId: string, count = 2): Promise<string> {
+  const rows = await q.all<{ text: string }>(
+    "SELECT text FROM messages WHERE conversation_id = ? AND direction = 'in' AND kind NOT IN ('note', 'event') ORDER BY server_time DESC, id DESC LIMIT ?",
+    [conversationId, count],
+  );
+  return rows.map((r) => String(r.text)).reverse().join('\n');
+}
+
+// ----- report answers ---------------------------------------------------------------------
+
+const ratio = (a: number, b: number): number | null => (b > 0 ? Math.round((a / b) * 10_000) / 10_000 : null);
+const money = (micros: number): number => fromMicros(micros);
+
+export interface Overview {
+  from: number;
+  to: number;
+  tz: string;
+  conversations: { opened: number; resolved: number; reopened: number; transfers: number };
+  messages: { in: number; out: number };
+  /** Response and resolution times in seconds, counted in business hours where a calendar applies. */
+  firstResponse: Distribution;
+  nextResponse: Distribution;
+  resolution: Distribution;
+  /** The same in wall-clock seconds. */
+  wallClock: { firstResponse: Distribution; nextResponse: Distribution; resolution: Distribution };
+  rates: { resolution: number | null; reopen: number | null; transfer: number | null };
+  calls: { total: number; missed: number; handle: Distribution };
+  csat: { responses: number; average: number | null } | null;
+  cost: { total: number; currency: string; byChannel: Record<string, number>; perResolved: number | null };
+}
+
+/** Optional figures other modules own (CSAT answers), when they exist. */
+export type CsatLookup = (q: Queryable, tenantId: string, rq: ReportQuery) => Promise<{ responses: number; average: number | null } | null>;
+
+export async function reportOverview(q: Queryable, tenantId: string, rq: ReportQuery, csatOf: CsatLookup = async () => null): Promise<Overview> {
+  const [total] = await rollupTotals(q, tenantId, rq, 'none');
+  const t = total ?? (Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Totals);
+  const byChannel = await rollupTotals(q, tenantId, rq, 'channel');
+  const pricing = await pricingOf(q, tenantId);
+  const [fr, nr, res, frW, nrW, resW, handle] = await Promise.all([
+    durations(q, tenantId, rq, 'first_response', true),
+    durations(q, tenantId, rq, 'next_response', true),
+    durations(q, tenantId, rq, 'resolution', true),
+    durations(q, tenantId, rq, 'first_response', false),
+    durations(q, tenantId, rq, 'next_response', false),
+    durations(q, tenantId, rq, 'resolution', false),
+    durations(q, tenantId, rq, 'handle', false),
+  ]);
+  return {
+    from: rq.from,
+    to: rq.to,
+    tz: rq.tz,
+    conversations: { opened: t.opened, resolved: t.resolved, reopened: t.reopened, transfers: t.transfers },
+    messages: { in: t.msgs_in, out: t.msgs_out },
+    firstResponse: fr,
+    nextResponse: nr,
+    resolution: res,
+    wallClock: { firstResponse: frW, nextResponse: nrW, resolution: resW },
+    rates: { resolution: ratio(t.resolved, t.opened), reopen: ratio(t.reopened, t.resolved), transfer: ratio(t.transfers, t.opened) },
+    calls: { total: t.calls, missed: t.calls_missed, handle },
+    csat: await csatOf(q, tenantId, rq),
+    cost: {
+      total: money(t.cost_micros),
+      currency: pricing.currency,
+      byChannel: Object.fromEntries(byChannel.filter((c) => c.cost_micros > 0).map((c) => [c.key, money(c.cost_micros)])),
+      perResolved: t.resolved > 0 ? money(Math.round(t.cost_micros / t.resolved)) : null,
+    },
+  };
+}
+
+export interface AgentRow {
+  agentId: string;
+  opened: number;
+  resolved: number;
+  messagesOut: number;
+  transfers: number;
+  calls: number;
+  handleSeconds: number;
+  firstResponse: Distribution;
+}
+
+/** Per-agent figures (the agent a conversation was assigned to; replies by their author). */
+export async function agentReport(q: Queryable, tenantId: string, rq: ReportQuery): Promise<AgentRow[]> {
+  const rows = await rollupTotals(q, tenantId, rq, 'agent_id');
+  const out: AgentRow[] = [];
+  for (const r of rows.filter((x) => x.key !== '')) {
+    out.push({
+      agentId: r.key,
+      opened: r.opened,
+      resolved: r.resolved,
+      messagesOut: r.msgs_out,
+      transfers: r.transfers,
+      calls: r.calls,
+      handleSeconds: r.handle_seconds,
+      firstResponse: await durations(q, tenantId, { ...rq, agentId: r.key }, 'first_response', true),
+    });
+  }
+  return out.sort((a, b) => b.resolved - a.resolved || (a.agentId < b.agentId ? -1 : 1));
+}
+
+/** Spending of the month that contains `now` against the budget. */
+export async function budgetStatus(q: Queryable, tenantId: string, now: number): Promise<{ currency: string; monthly: number | null; spent: number; exceeded: boolean; from: number; to: number }> {
+  const pricing = await pricingOf(q, tenantId);
+  const m = monthOf(now, pricing.timeZone);
+  const r = await q.one<{ c: number | null }>('SELECT SUM(cost_micros) AS c FROM report_hourly WHERE tenant_id = ? AND hour >= ? AND hour < ?', [tenantId, hourOf(m.from), m.to]);
+  const spent = Number(r?.c ?? 0);
+  const limit = pricing.monthlyBudget === null ? null : toMicros(pricing.monthlyBudget);
+  return { currency: pricing.currency, monthly: pricing.monthlyBudget, spent: money(spent), exceeded: limit !== null && spent > limit, from: m.from, to: m.to };
+}
+
+/** Saves the workspace's prices with the audit row of the change (one transaction). */
+export async function savePricingAudited(db: Db, actor: AuditActor, p: Pricing, now: number): Promise<void> {
+  await db.tx(async (q) => {
+    const before = await pricingOf(q, actor.tenantId);
+    await savePricing(q, actor.tenantId, p, now);
+    await insertAudit(q, actor, { action: 'pricing.update', target: actor.tenantId, details: { before, after: p } }, now);
+  });
+}

@@ -1,0 +1,158 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  bucketStart,
+  bucketsOf,
+  distribution,
+  Id,
+  Pricing,
+  previousPeriod,
+  ReportQuery,
+  REPORT_INTERVALS,
+  TIMESERIES_METRICS,
+  toCsv,
+  type Distribution,
+} from '@goutong/core';
+import type { AuthService } from '../auth/service.js';
+import type { Workspace } from '../domain/workspace.js';
+import { insertAuditStandalone } from '../domain/audit.js';
+import { agentReport, budgetStatus, durationPoints, pricingOf, reportOverview, rollupTotals, savePricingAudited, type CsatLookup, type Overview } from '../domain/reports.js';
+import { Suggestions } from '../insight/suggestions.js';
+import { agentOf, parse, requireAgent, requireRole } from './app.js';
+
+const TimeseriesQuery = z.object({ metric: z.enum(TIMESERIES_METRICS), interval: z.enum(REPORT_INTERVALS).default('day') });
+const PickBody = z.object({ key: z.string().min(1).max(200) }).strict();
+const IdParam = z.object({ id: Id });
+
+const wantsCsv = (req: FastifyRequest): boolean =>
+  (req.headers.accept ?? '').includes('text/csv') || (req.query as Record<string, unknown> | undefined)?.['format'] === 'csv';
+
+function sendCsv(reply: FastifyReply, name: string, csv: string): FastifyReply {
+  return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(`\uFEFF${csv}`);
+}
+
+const dist = (label: string, d: Distribution): Array<[string, number | null]> => [
+  [`${label}.count`, d.count],
+  [`${label}.medianS`, d.medianS],
+  [`${label}.p90S`, d.p90S],
+];
+
+function overviewRows(o: Overview): Array<[string, string | number | null]> {
+  return [
+    ['conversations.opened', o.conversations.opened],
+    ['conversations.resolved', o.conversations.resolved],
+    ['conversations.reopened', o.conversations.reopened],
+    ['conversations.transfers', o.conversations.transfers],
+    ['messages.in', o.messages.in],
+    ['messages.out', o.messages.out],
+    ...dist('firstResponse', o.firstResponse),
+    ...dist('nextResponse', o.nextResponse),
+    ...dist('resolution', o.resolution),
+    ['rates.resolution', o.rates.resolution],
+    ['rates.reopen', o.rates.reopen],
+    ['rates.transfer', o.rates.transfer],
+    ['calls.total', o.calls.total],
+    ['calls.missed', o.calls.missed],
+    ...dist('calls.handle', o.calls.handle),
+    ['csat.responses', o.csat?.responses ?? null],
+    ['csat.average', o.csat?.average ?? null],
+    ['cost.total', o.cost.total],
+    ['cost.currency', o.cost.currency],
+    ...Object.entries(o.cost.byChannel).map(([k, v]) => [`cost.byChannel.${k}`, v] as [string, number]),
+    ['cost.perResolved', o.cost.perResolved],
+  ];
+}
+
+/**
+ * Reports (supervisors and admins): overview, timeseries and per-agent figures from the rollups,
+ * any range and time zone, compared with the previous period, as JSON or CSV (`Accept: text/csv`
+ * or `format=csv`); pricing and budget; reply suggestions for every agent.
+ */
+export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; now?: () => number; csatOf?: CsatLookup }): void {
+  const ws = d.workspace;
+  const now = d.now ?? Date.now;
+  const authed = { preHandler: requireAgent(d.auth) };
+  const suggestions = new Suggestions(ws, 60_000, now);
+  const supervisor = (req: FastifyRequest) => {
+    const agent = agentOf(req);
+    requireRole(agent, ['admin', 'supervisor']);
+    return agent;
+  };
+
+  app.get('/api/v1/reports/overview', authed, async (req, reply) => {
+    const agent = supervisor(req);
+    const rq = parse(ReportQuery, req.query, 'report query');
+    const current = await reportOverview(ws.db, agent.tenantId, rq, d.csatOf);
+    const prev = rq.compare === 'previous' ? await reportOverview(ws.db, agent.tenantId, { ...rq, ...previousPeriod(rq.from, rq.to) }, d.csatOf) : null;
+    if (wantsCsv(req)) {
+      await insertAuditStandalone(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'report.export', target: 'overview', details: { from: rq.from, to: rq.to } }, now());
+      const p = prev ? new Map(overviewRows(prev)) : null;
+      return sendCsv(reply, 'overview', toCsv(p ? ['metric', 'value', 'previous'] : ['metric', 'value'], overviewRows(current).map(([k, v]) => (p ? [k, v, p.get(k) ?? null] : [k, v]))));
+    }
+    return { ...current, previous: prev };
+  });
+
+  app.get('/api/v1/reports/timeseries', authed, async (req, reply) => {
+    const agent = supervisor(req);
+    const rq = parse(ReportQuery, req.query, 'report query');
+    const ts = parse(TimeseriesQuery, req.query, 'timeseries query');
+    const buckets = bucketsOf(rq.from, rq.to, ts.interval, rq.tz);
+    const values = new Map<number, number>(buckets.map((b) => [b, 0]));
+    if (ts.metric === 'first_response_median' || ts.metric === 'resolution_median') {
+      const points = await durationPoints(ws.db, agent.tenantId, rq, ts.metric === 'first_response_median' ? 'first_response' : 'resolution');
+      const per = new Map<number, number[]>();
+      for (const [at, s] of points) {
+        const b = bucketStart(at, ts.interval, rq.tz);
+        per.set(b, [...(per.get(b) ?? []), s]);
+      }
+      for (const b of buckets) values.set(b, distribution(per.get(b) ?? []).medianS ?? 0);
+    } else {
+      const col = ({ conversations_opened: 'opened', conversations_resolved: 'resolved', messages_in: 'msgs_in', messages_out: 'msgs_out', reopened: 'reopened', transfers: 'transfers', cost: 'cost_micros' } as const)[ts.metric];
+      for (const r of await rollupTotals(ws.db, agent.tenantId, rq, 'hour')) {
+        const b = bucketStart(Number(r.key), ts.interval, rq.tz);
+        values.set(b, (values.get(b) ?? 0) + r[col]);
+      }
+      if (ts.metric === 'cost') for (const [b, v] of values) values.set(b, Math.round(v / 10_000) / 100);
+    }
+    const points = buckets.map((t) => ({ t, v: values.get(t) ?? 0 }));
+    if (wantsCsv(req)) return sendCsv(reply, `timeseries-${ts.metric}`, toCsv(['time', ts.metric], points.map((p) => [new Date(p.t).toISOString(), p.v])));
+    return { metric: ts.metric, interval: ts.interval, tz: rq.tz, points };
+  });
+
+  app.get('/api/v1/reports/agents', authed, async (req, reply) => {
+    const agent = supervisor(req);
+    const rq = parse(ReportQuery, req.query, 'report query');
+    const rows = await agentReport(ws.db, agent.tenantId, rq);
+    const names = new Map((await ws.agents(agent.tenantId)).map((a) => [a.id, a.name]));
+    const items = rows.map((r) => ({ ...r, name: names.get(r.agentId) ?? r.agentId }));
+    if (wantsCsv(req)) {
+      return sendCsv(reply, 'agents', toCsv(
+        ['agent', 'opened', 'resolved', 'messagesOut', 'transfers', 'calls', 'handleSeconds', 'firstResponseMedianS', 'firstResponseP90S'],
+        items.map((r) => [r.name, r.opened, r.resolved, r.messagesOut, r.transfers, r.calls, r.handleSeconds, r.firstResponse.medianS, r.firstResponse.p90S]),
+      ));
+    }
+    return { items };
+  });
+
+  app.get('/api/v1/reports/budget', authed, async (req) => budgetStatus(ws.db, supervisor(req).tenantId, now()));
+
+  app.get('/api/v1/settings/pricing', authed, async (req) => pricingOf(ws.db, supervisor(req).tenantId));
+  app.put('/api/v1/settings/pricing', authed, async (req) => {
+    const agent = agentOf(req);
+    requireRole(agent, ['admin']);
+    const p = parse(Pricing, req.body, 'pricing');
+    await savePricingAudited(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, p, now());
+    return p;
+  });
+
+  app.get('/api/v1/conversations/:id/suggestions', authed, async (req) => {
+    const { id } = parse(IdParam, req.params, 'path');
+    return suggestions.forConversation(agentOf(req), id);
+  });
+  app.post('/api/v1/conversations/:id/suggestions/pick', authed, async (req, reply) => {
+    const { id } = parse(IdParam, req.params, 'path');
+    await ws.visibleConversation(agentOf(req), id);
+    await suggestions.picked(agentOf(req), parse(PickBody, req.body, 'pick').key);
+    return reply.status(204).send();
+  });
+}

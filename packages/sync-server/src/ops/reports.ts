@@ -1,0 +1,15 @@
+// The "reports" listener: folds every committed event into the report rollups, exactly once.
+import type { Calendar, Conversation } from '@goutong/core';
+import type { Queryable } from '../db/db.js';
+import { foldReportEvent } from '../domain/reports.js';
+import type { OpsBus } from './bus.js';
+
+export interface ReportsDeps {
+  /** The business-hours calendar a conversation's times are counted in (null: wall time). */
+  calendarOf?: (q: Queryable, conversation: Conversation) => Promise<Calendar | null>;
+}
+
+export function registerReports(bus: OpsBus, deps: ReportsDeps = {}): void {
+  const calendarOf = deps.calendarOf ?? (async () => null);
+  bus.listen('reports', (env, ctx) => foldReportEvent(ctx.q, env, calendarOf));
+}
