@@ -11,7 +11,7 @@
 //  - per status, one array of slots per sort order, kept sorted (changes spliced or merged in at the
 //    next read), so a page walks the rows in final order and stops when it has enough.
 // An update takes a new slot; the old one is dead until a compaction renumbers the live slots.
-import { CONVERSATION_SORTS, compareConversations, type Conversation, type ConversationQuery, type ConversationSort } from '@goutong/core';
+import { CONVERSATION_SORTS, compareConversations, isTicketQuery, matchesTicket, type Conversation, type ConversationQuery, type ConversationSort } from '@goutong/core';
 
 export type ConversationFilter = Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>;
 
@@ -619,6 +619,11 @@ export class ConversationMirror {
     let parts: number[][] | null;
     if (needle === '') {
       parts = this.walk(buckets, q.sort, need, filter);
+    } else if (/^#?\d{1,12}$/.test(needle)) {
+      // [automation] A ticket number: core decides row by row (`#1234` the ticket only, `1234` the ticket or the text).
+      const text = this.text();
+      const rowHas: SlotTest = (s) => (isTicketQuery(needle) ? false : this.slotText(text, s).includes(needle)) || matchesTicket(this.convs[s]!, needle);
+      parts = this.walk(buckets, q.sort, need, filter === null ? rowHas : (s) => filter(s) && rowHas(s));
     } else {
       // A common term fills the page within the first rows: test them one by one. Otherwise search
       // the corpus once and walk the runs again over the hits.
@@ -660,6 +665,15 @@ export class ConversationMirror {
     const { statusCol } = this;
     const needle = q.text === undefined ? '' : q.text.trim().toLowerCase();
     let n = 0;
+    if (/^#?\d{1,12}$/.test(needle)) {
+      // [automation] A ticket number (see query).
+      const text = this.text();
+      for (let s = 0; s < this.slots; s++) {
+        if (this.alive[s] !== 1 || wanted[statusCol[s]!] !== 1 || (filter !== null && !filter(s))) continue;
+        if ((!isTicketQuery(needle) && this.slotText(text, s).includes(needle)) || matchesTicket(this.convs[s]!, needle)) n++;
+      }
+      return n;
+    }
     if (needle !== '') {
       this.search(needle, (s) => {
         if (wanted[statusCol[s]!] === 1 && (filter === null || filter(s))) n++;

@@ -32,6 +32,7 @@ import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
 import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
 import { registerTestRoutes } from './http/testRoutes.js';
+import { registerAutomationRoutes } from './http/automationRoutes.js';
 import { registerReportRoutes } from './http/reportRoutes.js';
 import { registerContactRoutes } from './http/contactRoutes.js';
 import { registerRoutingRoutes } from './http/routingRoutes.js';
@@ -112,6 +113,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
   registerTestRoutes(http, { auth, clock });
+  registerAutomationRoutes(http, { auth, workspace, clock, inboxes });
   registerReportRoutes(http, { auth, workspace, now: clock.now });
   registerContactRoutes(http, { auth, workspace, now: clock.now });
   registerTrustRoutes(http, { auth, workspace });

@@ -119,7 +119,15 @@ export function callDurationSeconds(c: { answeredAt?: number | null; endedAt: nu
   return c.answeredAt == null ? 0 : Math.max(0, Math.round((c.endedAt - c.answeredAt) / 1000));
 }
 
-export const Command = z.discriminatedUnion('type', [SendReply, AddNote, SetStatus, Assign, SetPriority, AddLabel, RemoveLabel, UpdateContact, LogCall]);
+/** [automation] Merges a duplicate conversation (this one) of the same customer into another: its messages move, it closes. */
+export const MergeConversation = z.object({ ...base, type: z.literal('merge_conversation'), conversationId: Id, targetId: Id })
+  .refine((c) => c.conversationId !== c.targetId, { message: 'a conversation cannot be merged into itself', path: ['targetId'] });
+
+/** [automation] Links (or, with unlink, unlinks) a related conversation: both show the other. */
+export const LinkConversation = z.object({ ...base, type: z.literal('link_conversation'), conversationId: Id, relatedId: Id, unlink: z.boolean().optional() })
+  .refine((c) => c.conversationId !== c.relatedId, { message: 'a conversation cannot be linked to itself', path: ['relatedId'] });
+
+export const Command = z.discriminatedUnion('type', [SendReply, AddNote, SetStatus, Assign, SetPriority, AddLabel, RemoveLabel, UpdateContact, LogCall, MergeConversation, LinkConversation]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
 export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
@@ -139,6 +147,8 @@ export function laneOf(command: Command): string {
     case 'set_priority':
     case 'add_label':
     case 'remove_label':
+    case 'merge_conversation':
+    case 'link_conversation':
       return `conversation:${command.conversationId}`;
     case 'log_call':
       return command.conversationId !== undefined ? `conversation:${command.conversationId}` : `call:${command.inboxId}:${command.phone}`;
@@ -176,6 +186,10 @@ export function applyToConversation(conv: Conversation, command: Command, agent:
       return { ...conv, labels: conv.labels.filter((l) => l !== command.label) };
     case 'update_contact':
       return conv;
+    case 'merge_conversation':
+      return { ...conv, status: 'closed', snoozedUntil: null, waitingSince: null, mergedIntoId: command.targetId };
+    case 'link_conversation':
+      return { ...conv, relatedIds: linkedIds(conv.relatedIds, command.relatedId, command.unlink === true) };
     case 'log_call': {
       const missed = command.direction === 'in' && command.outcome !== 'answered' && command.outcome !== 'transferred';
       return {
@@ -191,6 +205,12 @@ export function applyToConversation(conv: Conversation, command: Command, agent:
     default:
       return assertNever(command, 'command');
   }
+}
+
+/** [automation] A conversation's related ids after linking (or unlinking) one. */
+export function linkedIds(current: readonly string[] | undefined, id: string, unlink: boolean): string[] {
+  const list = (current ?? []).filter((x) => x !== id);
+  return unlink ? list : [...list, id].slice(-50);
 }
 
 /** One line describing a call for the index and the timeline. */

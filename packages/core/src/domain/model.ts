@@ -117,13 +117,28 @@ export const AutoReplyMessage = z
   .refine((m) => Boolean(m.templateId) !== Boolean(m.text), 'name a templateId or give text, not both');
 export type AutoReplyMessage = z.infer<typeof AutoReplyMessage>;
 
+/** [automation] An inbox's CSAT survey: on/off, a template (else the built-in text), the public base URL of the survey link. */
+export const InboxCsat = z.object({
+  enabled: z.boolean(),
+  templateId: Id.optional(),
+  baseUrl: z.string().url().max(2000).refine((u) => /^https?:\/\//i.test(u), 'http(s) URLs only').optional(),
+});
+export type InboxCsat = z.infer<typeof InboxCsat>;
+
 /** Service operations settings of an inbox: routing, business hours, automatic replies. */
 export const InboxOps = z.object({
   routing: InboxRouting.default({ strategy: 'manual' }),
   businessHoursId: Id.nullable().default(null),
   autoReply: z
-    .object({ acknowledge: AutoReplyMessage.nullable().optional(), outOfHours: AutoReplyMessage.nullable().optional() })
+    .object({
+      acknowledge: AutoReplyMessage.nullable().optional(),
+      outOfHours: AutoReplyMessage.nullable().optional(),
+      /** [automation] At most one automatic reply per conversation in this many minutes (default 24 h). */
+      windowMinutes: z.number().int().min(1).max(60 * 24 * 30).optional(),
+    })
     .default({}),
+  /** [automation] Customer satisfaction survey after resolution (off when absent). */
+  csat: InboxCsat.optional(),
 });
 export type InboxOps = z.infer<typeof InboxOps>;
 export const DEFAULT_INBOX_OPS: InboxOps = { routing: { strategy: 'manual' }, businessHoursId: null, autoReply: {} };
@@ -221,6 +236,14 @@ export const Conversation = z.object({
   seq: z.number().int().nonnegative(),
   /** SLA clocks, when a policy applies (absent on rows written before SLA policies existed). */
   sla: ConversationSla.nullable().optional(),
+  /** [automation] Short per-tenant ticket number (sequential), allocated when the conversation is created. */
+  ticketNumber: z.number().int().positive().optional(),
+  /** [automation] The conversation this duplicate was merged into (it is closed; its messages moved there). */
+  mergedIntoId: Id.nullable().optional(),
+  /** [automation] Related conversations (linked both ways). */
+  relatedIds: z.array(Id).max(50).optional(),
+  /** [automation] The customer's satisfaction answer, once given. */
+  csat: z.object({ rating: z.number().int().min(1).max(5), comment: z.string().max(2000).nullable() }).nullable().optional(),
 });
 export type Conversation = z.infer<typeof Conversation>;
 

@@ -1,6 +1,7 @@
 import { PRIORITY_RANK, type Conversation } from './model.js';
 import type { ConversationQuery, ConversationSort } from '../ports/storage.js';
 import { assertNever } from '../util/assert.js';
+import { isTicketQuery, matchesTicket } from '../rules/tickets.js';
 
 /** Whether a conversation satisfies every filter of a query (the sort and window are ignored). */
 export function matchesQuery(c: Conversation, q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): boolean {
@@ -14,7 +15,7 @@ export function matchesQuery(c: Conversation, q: Omit<ConversationQuery, 'sort' 
   if (q.text !== undefined && q.text.trim() !== '') {
     const needle = q.text.trim().toLowerCase();
     const hay = `${c.contactName}\n${c.subject ?? ''}\n${c.lastMessagePreview}\n${c.labels.join(' ')}`.toLowerCase();
-    if (!hay.includes(needle)) return false;
+    if (isTicketQuery(needle) ? !matchesTicket(c, needle) : !hay.includes(needle) && !matchesTicket(c, needle)) return false;
   }
   return true;
 }

@@ -11,6 +11,7 @@ import { can, seesAllInboxes } from './permissions.js';
 import { keepClearValue } from './masking.js';
 import { assertNever } from '../util/assert.js';
 import { accept, reject, type Decision, type Fact } from './facts.js';
+import { decideLink, decideMerge } from './tickets.js';
 
 /** At most this many labels per conversation. */
 export const MAX_LABELS = 50;
@@ -68,6 +69,8 @@ export interface CommandNeeds {
    * and that contact's latest conversation in the inbox whose status is one of OPEN_STATUSES.
    */
   call: { inboxId: string; phone: string } | null;
+  /** [automation] merge_conversation/link_conversation: the other conversation (with its inbox). */
+  relatedConversationId?: string | null;
 }
 
 /**
@@ -92,12 +95,15 @@ export interface CommandState {
   openConversation: Conversation | null;
   /** log_call: the voice inbox's price per minute, from its (server-side) configuration. */
   pricing: { pricePerMinute?: unknown; currency?: unknown } | null;
+  /** [automation] merge/link: the other conversation and its inbox. */
+  related: Conversation | null;
+  relatedInbox: Inbox | null;
 }
 
 export function emptyCommandState(): CommandState {
   return {
     conversation: null, inbox: null, contact: null, contactInboxes: [], assignee: null, team: null,
-    attachments: new Map(), messageExists: false, openConversation: null, pricing: null,
+    attachments: new Map(), messageExists: false, openConversation: null, pricing: null, related: null, relatedInbox: null,
   };
 }
 
@@ -118,6 +124,10 @@ export function commandNeeds(command: Command): CommandNeeds {
       return { ...none, conversationId: command.conversationId };
     case 'update_contact':
       return { ...none, contactId: command.contactId };
+    case 'merge_conversation':
+      return { ...none, conversationId: command.conversationId, relatedConversationId: command.targetId };
+    case 'link_conversation':
+      return { ...none, conversationId: command.conversationId, relatedConversationId: command.relatedId };
     case 'log_call':
       return {
         ...none,
@@ -202,6 +212,10 @@ export function decideCommand(command: Command, state: CommandState, ctx: RuleCo
       return decideUpdateContact(command, state, ctx);
     case 'log_call':
       return decideLogCall(command, state, ctx);
+    case 'merge_conversation':
+      return decideMerge(command, state, ctx);
+    case 'link_conversation':
+      return decideLink(command, state, ctx);
     default:
       return assertNever(command, 'command');
   }

@@ -30,6 +30,8 @@ export type Fact =
   | { kind: 'message_transcript'; messageId: string; meta: Record<string, unknown> }
   /** A conversation's SLA clocks (only that field; the row is stamped with `seq` so devices pull it). */
   | { kind: 'conversation_sla'; conversationId: string; sla: ConversationSla | null; seq: number }
+  /** [automation] Every message of a conversation moves to another (a merge); the moved rows get the fact's seq. */
+  | { kind: 'message_move'; fromConversationId: string; toConversationId: string; toInboxId: string }
   /** An audit row, written with what it records. */
   | { kind: 'audit'; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> }
   /** [routing] An agent's routing fields (availability, chosen availability, capacity, skills, languages) replaced; the row carries the fact's seq. */

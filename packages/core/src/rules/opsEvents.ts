@@ -40,6 +40,8 @@ export type OpsEventType = OpsEvent['type'];
 export interface OpsCause {
   ruleId: string;
   depth: number;
+  /** [automation] Every rule that already ran for the root event (a rule never runs twice for it). */
+  chain?: string[];
 }
 
 /** An event as stored and delivered: one per fact-derived change. */

@@ -899,6 +899,10 @@ export class ReferenceServer {
         if (s.contact) s.openConversation = this.openConversationOf(t, inbox.id, s.contact.id);
       }
     }
+    if (need.relatedConversationId) {
+      s.related = t.conversations.get(need.relatedConversationId) ?? null;
+      if (s.related) s.relatedInbox = t.inboxes.get(s.related.inboxId) ?? null;
+    }
     if (need.assigneeId !== null) s.assignee = t.agents.get(need.assigneeId) ?? null;
     if (need.teamId !== null) s.team = t.teams.get(need.teamId) ?? null;
     s.attachments = new Map(need.attachmentIds.map((id) => [id, t.uploads.get(id) ?? null]));
@@ -958,6 +962,13 @@ export class ReferenceServer {
           if (m) t.messages.set(m.id, { ...m, meta: cloneValue(f.meta), seq });
           break;
         }
+        case 'message_move':
+          for (const m of [...t.messages.values()]) {
+            if (m.conversationId === f.fromConversationId) t.messages.set(m.id, { ...m, conversationId: f.toConversationId, seq });
+          }
+          t.messageOrder.set(f.toConversationId, [...(t.messageOrder.get(f.toConversationId) ?? []), ...(t.messageOrder.get(f.fromConversationId) ?? [])]);
+          t.messageOrder.set(f.fromConversationId, []);
+          break;
         case 'audit':
           t.audit.push({ seq, agentId: f.agentId, action: f.action, target: f.target, details: cloneValue(f.details) });
           break;

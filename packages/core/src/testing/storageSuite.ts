@@ -63,9 +63,9 @@ function filterFixture(): Conversation[] {
   const t = FIXTURE_TIME;
   return [
     makeConversation({ id: 'f01', status: 'open', assigneeId: 'agent-1', inboxId: 'inbox-email', channel: 'email', teamId: 'team-a', priority: 'urgent', labels: ['vip'], contactName: 'ACME Corp', lastMessageAt: t + 10, waitingSince: t + 5 }),
-    makeConversation({ id: 'f02', status: 'open', assigneeId: null, inboxId: 'inbox-sms', channel: 'sms', teamId: null, priority: 'high', labels: [], contactName: '张伟', subject: '退款申请', lastMessageAt: t + 20, waitingSince: t + 1 }),
-    makeConversation({ id: 'f03', status: 'pending', assigneeId: 'agent-2', inboxId: 'inbox-im', channel: 'im', teamId: 'team-b', priority: 'normal', labels: ['billing', 'vip'], lastMessagePreview: 'Invoice is wrong', lastMessageAt: t + 30, waitingSince: null }),
-    makeConversation({ id: 'f04', status: 'resolved', assigneeId: 'agent-1', inboxId: 'inbox-email', channel: 'email', teamId: 'team-a', priority: 'low', labels: ['投诉'], lastMessagePreview: '我要投诉快递', lastMessageAt: t + 40, waitingSince: null }),
+    makeConversation({ id: 'f02', status: 'open', assigneeId: null, inboxId: 'inbox-sms', channel: 'sms', teamId: null, priority: 'high', labels: [], contactName: '张伟', subject: '退款申请', lastMessageAt: t + 20, waitingSince: t + 1, ticketNumber: 12 }),
+    makeConversation({ id: 'f03', status: 'pending', assigneeId: 'agent-2', inboxId: 'inbox-im', channel: 'im', teamId: 'team-b', priority: 'normal', labels: ['billing', 'vip'], lastMessagePreview: 'Invoice is wrong', lastMessageAt: t + 30, waitingSince: null, ticketNumber: 1234 }),
+    makeConversation({ id: 'f04', status: 'resolved', assigneeId: 'agent-1', inboxId: 'inbox-email', channel: 'email', teamId: 'team-a', priority: 'low', labels: ['投诉'], lastMessagePreview: '我要投诉快递 1234', lastMessageAt: t + 40, waitingSince: null }),
     makeConversation({ id: 'f05', status: 'snoozed', assigneeId: 'agent-3', inboxId: 'inbox-voice', channel: 'voice', teamId: 'team-b', priority: 'urgent', labels: [], subject: 'Call back: acme', lastMessageAt: t + 50, waitingSince: t + 50, snoozedUntil: t + 1000 }),
     makeConversation({ id: 'f06', status: 'closed', assigneeId: null, inboxId: 'inbox-api', channel: 'api', teamId: null, priority: 'normal', labels: ['bug'], lastMessageAt: t + 60, waitingSince: null }),
     makeConversation({ id: 'f07', status: 'open', assigneeId: 'agent-2', inboxId: 'inbox-sms', channel: 'sms', teamId: 'team-a', priority: 'low', labels: ['vip', 'refund'], contactName: 'Émile', lastMessageAt: t + 20, waitingSince: t + 1 }),
@@ -357,6 +357,14 @@ export function runStorageConformance(
         expect(await store.queryConversations(q({ text: 'nothing like this' }))).toEqual([]);
         expect(await store.countConversations({ text: '   ' })).toBe(8);
         expect(await store.countConversations({ text: 'ACME', status: ['snoozed'] })).toBe(1);
+      });
+
+      it('finds a ticket: `#1234` only its number, `1234` its number or the text', async () => {
+        await load();
+        expect(ids(await store.queryConversations(q({ text: '#1234' })))).toEqual(['f03']);
+        expect(ids(await store.queryConversations(q({ text: ' #12 ' })))).toEqual(['f02']);
+        expect(sorted(ids(await store.queryConversations(q({ text: '1234' }))))).toEqual(['f03', 'f04']);
+        expect(await store.countConversations({ text: '#99' })).toBe(0);
       });
 
       it('sorts by last activity, most recent first, ties by id descending', async () => {

@@ -10,7 +10,7 @@
 // Yjs updates are binary: they are stored as base64 text, split into parts so that no single SQL
 // statement grows past SQLite's default 1 MB statement limit.
 
-import { compareConversations, matchesQuery, PRIORITY_RANK } from '@goutong/core';
+import { compareConversations, isTicketQuery, matchesQuery, PRIORITY_RANK } from '@goutong/core';
 import type {
   Agent,
   Contact,
@@ -171,7 +171,14 @@ function whereOf(q: Filters): string {
   if (q.channels) w.push(q.channels.length ? `channel IN ${sqlList(q.channels)}` : '0');
   if (q.priorities) w.push(q.priorities.length ? `priority IN ${sqlList(q.priorities)}` : '0');
   if (q.label !== undefined) w.push(`id IN (SELECT conversation_id FROM conversation_labels WHERE label = ${sqlString(q.label)})`);
-  if (q.text !== undefined && q.text.trim() !== '') w.push(`instr(search, ${sqlString(q.text.trim().toLowerCase())}) > 0`);
+  if (q.text !== undefined && q.text.trim() !== '') {
+    // [automation] A ticket (`#1234`) matches only its number; `1234` the number or the text (core matchesQuery).
+    const needle = q.text.trim().toLowerCase();
+    const ticket = /^#?(\d{1,12})$/.exec(needle);
+    const byTicket = ticket ? `json_extract(json, '$.ticketNumber') = ${Number(ticket[1])}` : null;
+    const byText = `instr(search, ${sqlString(needle)}) > 0`;
+    w.push(isTicketQuery(needle) ? byTicket! : byTicket ? `(${byTicket} OR ${byText})` : byText);
+  }
   return w.length ? `WHERE ${w.join(' AND ')}` : '';
 }
 

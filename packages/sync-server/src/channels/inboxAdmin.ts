@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { AutoReplyMessage, Channel, DEFAULT_INBOX_OPS, Id, InboxRouting, type Agent, type Inbox, type InboxOps } from '@goutong/core';
+import { checkOpsTemplates } from '../domain/templates.js';
+import { InboxCsat, AutoReplyMessage, Channel, DEFAULT_INBOX_OPS, Id, InboxRouting, type Agent, type Inbox, type InboxOps } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
 import { toInbox } from '../domain/rows.js';
 import { createInbox, unknownTeam, updateInbox } from '../domain/inboxes.js';
@@ -27,7 +28,9 @@ export const UpdateInboxBody = z.object({
   /** Service operations (InboxOps): each sent field replaces the stored one. */
   routing: InboxRouting.optional(),
   businessHoursId: Id.nullable().optional(),
-  autoReply: z.object({ acknowledge: AutoReplyMessage.nullable().optional(), outOfHours: AutoReplyMessage.nullable().optional() }).strict().optional(),
+  autoReply: z.object({ acknowledge: AutoReplyMessage.nullable().optional(), outOfHours: AutoReplyMessage.nullable().optional(), windowMinutes: z.number().int().min(1).max(60 * 24 * 30).optional() }).strict().optional(),
+  /** [automation] CSAT survey settings; null turns them off. */
+  csat: InboxCsat.nullable().optional(),
 }).strict();
 
 /** Provider API base URLs and webhook URLs may not point into the server's own network (400 when saved). */
@@ -93,7 +96,9 @@ export class InboxAdmin {
       routing: body.routing ?? prevOps.routing,
       businessHoursId: body.businessHoursId !== undefined ? body.businessHoursId : prevOps.businessHoursId,
       autoReply: body.autoReply ? { ...prevOps.autoReply, ...body.autoReply } : prevOps.autoReply,
+      ...(body.csat !== undefined ? (body.csat ? { csat: body.csat } : {}) : prevOps.csat ? { csat: prevOps.csat } : {}), // [automation]
     };
+    await checkOpsTemplates(this.ws.db, agent.tenantId, ops); // [automation] unknown variables / templates → 400
     await updateInbox(
       this.ws,
       agent.tenantId,

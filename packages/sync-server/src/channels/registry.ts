@@ -10,7 +10,6 @@ import { kannelProvider } from './kannel/index.js';
 import { wildfireProvider } from './im/index.js';
 import { sipVoiceProvider } from './voice/index.js';
 import { optOutExtension } from './optout/index.js';
-import { autoReplyExtension } from './autoreply/index.js';
 import { wechatOfficialProvider } from './wechat/index.js';
 import { wecomKfProvider } from './wecom-kf/index.js';
 import { webchatProvider } from './webchat/index.js';
@@ -24,7 +23,6 @@ export const EXTENSIONS: readonly (() => Extension)[] = [
   wildfireProvider,
   sipVoiceProvider,
   optOutExtension,
-  autoReplyExtension,
   wechatOfficialProvider,
   wecomKfProvider,
   webchatProvider,

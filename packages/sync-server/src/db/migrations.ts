@@ -172,6 +172,45 @@ ALTER TABLE conversations ADD COLUMN sla TEXT
 `,
   },
   {
+    id: 130,
+    name: 'automation: templates, automation rules, webhook jobs, ticket numbers, CSAT surveys, conversation relations',
+    sql: `
+CREATE TABLE message_templates (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL, body TEXT NOT NULL, subject TEXT,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL, UNIQUE (tenant_id, name));
+CREATE TABLE automation_rules (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL, event TEXT NOT NULL, conditions TEXT NOT NULL,
+  actions TEXT NOT NULL, enabled INTEGER NOT NULL, position INTEGER NOT NULL, disabled_reason TEXT,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE INDEX automation_rules_tenant ON automation_rules (tenant_id, event, position);
+CREATE TABLE automation_webhook_jobs (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, rule_id TEXT NOT NULL, url TEXT NOT NULL, secret TEXT, body TEXT NOT NULL, state TEXT NOT NULL,
+  attempts INTEGER NOT NULL, next_attempt_at {{bigint}} NOT NULL, lease_until {{bigint}}, last_error TEXT, created_at {{bigint}} NOT NULL,
+  updated_at {{bigint}} NOT NULL);
+CREATE INDEX automation_webhook_jobs_due ON automation_webhook_jobs (state, next_attempt_at);
+CREATE TABLE ticket_counters (tenant_id TEXT PRIMARY KEY, last_number {{bigint}} NOT NULL);
+ALTER TABLE conversations ADD COLUMN ticket_number {{bigint}};
+CREATE UNIQUE INDEX conversations_ticket ON conversations (tenant_id, ticket_number);
+ALTER TABLE conversations ADD COLUMN csat TEXT;
+CREATE TABLE csat_surveys (
+  token TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, conversation_id TEXT NOT NULL UNIQUE, inbox_id TEXT NOT NULL, contact_id TEXT NOT NULL,
+  agent_id TEXT, channel TEXT NOT NULL, mode TEXT NOT NULL, message_id TEXT, sent_at {{bigint}} NOT NULL, expires_at {{bigint}} NOT NULL,
+  rating INTEGER, comment TEXT, answered_at {{bigint}});
+CREATE INDEX csat_surveys_contact ON csat_surveys (tenant_id, contact_id, answered_at);
+CREATE TABLE conversation_relations (
+  tenant_id TEXT NOT NULL, conversation_id TEXT NOT NULL, related_id TEXT NOT NULL, kind TEXT NOT NULL, created_at {{bigint}} NOT NULL,
+  PRIMARY KEY (conversation_id, related_id, kind))
+`,
+  },
+  {
+    id: 131,
+    name: 'automation: merged and linked conversations',
+    sql: `
+ALTER TABLE conversations ADD COLUMN merged_into_id TEXT;
+ALTER TABLE conversations ADD COLUMN related_ids TEXT
+`,
+  },
+  {
     id: 220,
     name: 'trust: custom roles, api keys, reveals, mask patterns, audit context, append-only audit log',
     sql: `

@@ -4,6 +4,7 @@ import type { Queryable, Row } from '../db/db.js';
 import { ApiError } from '../errors.js';
 import { insertAudit } from './audit.js';
 import { withPermissions } from './permissions.js';
+import { assignTicketNumber, moveMessages } from './tickets.js';
 import { insertConversation, insertMessage, saveContact, saveConversation, toAgent, toContact, toConversation, toInbox, toTeam } from './rows.js';
 
 export interface WriteOptions {
@@ -41,8 +42,10 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         break;
       }
       case 'conversation':
-        if (f.isNew) await insertConversation(q, f.conversation);
-        else {
+        if (f.isNew) {
+          await insertConversation(q, f.conversation);
+          await assignTicketNumber(q, tenantId, f.conversation.id); // [automation]
+        } else {
           if (!before.has(f.conversation.id)) {
             const prev = await q.one('SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [f.conversation.id, tenantId]);
             before.set(f.conversation.id, prev ? toConversation(prev) : null);
@@ -88,6 +91,10 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         break;
       case 'conversation_sla':
         await q.run('UPDATE conversations SET sla = ?, seq = ? WHERE id = ? AND tenant_id = ?', [f.sla === null ? null : JSON.stringify(f.sla), f.seq, f.conversationId, tenantId]);
+        break;
+      case 'message_move': // [automation] a merge: every message of the source moves (new seq, so devices pull them)
+        if (o.seq === null) throw new Error('a message move needs a seq');
+        await moveMessages(q, tenantId, f, o.seq, o.now);
         break;
       case 'audit':
         await insertAudit(q, { tenantId, agentId: f.agentId }, { action: f.action, target: f.target, details: f.details }, o.now);
@@ -178,6 +185,11 @@ export async function loadCommandState(q: Queryable, actor: Agent, command: Comm
       s.contact = await contactByIdentity(q, t, inbox.channel, need.call.phone.trim());
       if (s.contact) s.openConversation = await openConversationOf(q, inbox.id, s.contact.id);
     }
+  }
+  if (need.relatedConversationId) {
+    // [automation] merge/link: the other conversation and its inbox
+    s.related = await one(q, 'SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [need.relatedConversationId, t], toConversation);
+    if (s.related) s.relatedInbox = await inboxById(s.related.inboxId);
   }
   if (need.assigneeId !== null) {
     const assignee = await one(q, 'SELECT * FROM agents WHERE id = ? AND tenant_id = ?', [need.assigneeId, t], toAgent);

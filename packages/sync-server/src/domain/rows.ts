@@ -44,6 +44,10 @@ export function toConversation(r: Row): Conversation {
     lastMessageAt: num(r.last_message_at), waitingSince: numOrNull(r.waiting_since), snoozedUntil: numOrNull(r.snoozed_until),
     messageCount: num(r.message_count), createdAt: num(r.created_at), updatedAt: num(r.updated_at), seq: num(r.seq),
     ...(r.sla ? { sla: json(r.sla) } : {}),
+    ...(r.ticket_number !== null && r.ticket_number !== undefined ? { ticketNumber: num(r.ticket_number) } : {}), // [automation]
+    ...(r.csat ? { csat: json(r.csat) } : {}), // [automation]
+    ...(r.merged_into_id ? { mergedIntoId: r.merged_into_id } : {}), // [automation]
+    ...(r.related_ids ? { relatedIds: json(r.related_ids) } : {}), // [automation]
   });
 }
 
@@ -68,10 +72,11 @@ export async function saveConversation(q: Queryable, c: Conversation): Promise<v
   await q.run(
     `UPDATE conversations SET channel = ?, contact_id = ?, contact_name = ?, team_id = ?, status = ?, priority = ?, assignee_id = ?, labels = ?, subject = ?,
        last_message_preview = ?, last_message_direction = ?, last_message_at = ?, waiting_since = ?, snoozed_until = ?,
-       message_count = ?, updated_at = ?, seq = ? WHERE id = ?`,
+       message_count = ?, updated_at = ?, seq = ?, csat = COALESCE(?, csat), merged_into_id = COALESCE(?, merged_into_id),
+       related_ids = COALESCE(?, related_ids) WHERE id = ?`,
     [c.channel, c.contactId, c.contactName, c.teamId, c.status, c.priority, c.assigneeId, JSON.stringify(c.labels), c.subject,
       c.lastMessagePreview, c.lastMessageDirection, c.lastMessageAt, c.waitingSince, c.snoozedUntil,
-      c.messageCount, c.updatedAt, c.seq, c.id],
+      c.messageCount, c.updatedAt, c.seq, c.csat ? JSON.stringify(c.csat) : null, c.mergedIntoId ?? null, c.relatedIds ? JSON.stringify(c.relatedIds) : null, c.id],
   );
 }
 

@@ -1,5 +1,6 @@
 // Email threading facts (Message-IDs we sent and received, reply tokens, links between
 // conversations) and the IMAP read position: the SQL of the email channel, in the domain layer.
+import { conversationByTicket } from './tickets.js';
 import crypto from 'node:crypto';
 import type { Conversation, Inbox } from '@goutong/core';
 import type { Db, Queryable } from '../db/db.js';
@@ -60,7 +61,7 @@ export async function isOurHeader(q: Queryable, inboxId: string, headerId: strin
   return (await q.one("SELECT message_id FROM email_message_ids WHERE inbox_id = ? AND header_id = ? AND direction = 'out'", [inboxId, headerId])) !== null;
 }
 
-export type ThreadMatch = { conversation: Conversation; by: 'token' | 'in-reply-to' | 'references' | 'subject' };
+export type ThreadMatch = { conversation: Conversation; by: 'token' | 'in-reply-to' | 'references' | 'ticket' | 'subject' };
 
 export interface ThreadQuery {
   /** Local part and domain of the inbox address (lower case). */
@@ -78,6 +79,8 @@ export interface ThreadQuery {
   sameSubject(subject: string | null): boolean;
   subjectMatchDays: number;
   now: number;
+  /** [automation] The ticket number named in the subject (`[#1234]`), or null. */
+  ticketNumber?: number | null;
 }
 
 /**
@@ -89,7 +92,13 @@ export async function findThread(q: Queryable, inbox: Inbox, t: ThreadQuery): Pr
   const conv = async (id: string | null | undefined) => {
     if (!id) return null;
     const r = await q.one('SELECT * FROM conversations WHERE id = ? AND inbox_id = ?', [id, inbox.id]);
-    return r ? toConversation(r) : null;
+    const c = r ? toConversation(r) : null;
+    // [automation] A merged duplicate's thread continues in the conversation it was merged into.
+    if (c?.mergedIntoId) {
+      const m = await q.one('SELECT * FROM conversations WHERE id = ?', [c.mergedIntoId]);
+      if (m) return toConversation(m);
+    }
+    return c;
   };
   for (const rcpt of t.recipients) {
     const m = /^(.+)\+([a-z2-7]{16})@(.+)$/.exec(rcpt.toLowerCase());
@@ -113,6 +122,12 @@ export async function findThread(q: Queryable, inbox: Inbox, t: ThreadQuery): Pr
   for (const h of [...t.references].reverse().slice(0, 50)) {
     const c = await byHeader(h);
     if (c) return { conversation: c, by: 'references' };
+  }
+  if (t.ticketNumber && t.fromAddress) {
+    // [automation] `[#1234]` names a ticket: the sender's own conversation with that number in this inbox.
+    const c = await conversationByTicket(q, inbox.tenantId, inbox.id, t.ticketNumber);
+    const link = c ? await q.one<{ contact_id: string }>("SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND channel = 'email' AND identifier = ?", [inbox.tenantId, t.fromAddress]) : null;
+    if (c && link?.contact_id === c.contactId) return { conversation: c, by: 'ticket' };
   }
   if (t.hasSubject && t.fromAddress) {
     const link = await q.one<{ contact_id: string }>("SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND channel = 'email' AND identifier = ?", [inbox.tenantId, t.fromAddress]);

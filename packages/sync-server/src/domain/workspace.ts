@@ -27,6 +27,7 @@ import {
   type Logger,
 } from '@goutong/core';
 import type { Db, Queryable, Row } from '../db/db.js';
+import { csatReplyRouting, recordCsatAnswer } from './csat.js';
 import { ApiError, notFound, badRequest } from '../errors.js';
 import { nextSeq, toAgent, toContact, toConversation, toInbox, toMessage, toTeam } from './rows.js';
 import { scopeOf, scopeSql, type Scope } from './scope.js';
@@ -334,16 +335,20 @@ export class Workspace {
         const r = await q.one('SELECT * FROM conversations WHERE id = ? AND inbox_id = ?', [input.conversationId, inbox.id]);
         conv = r ? toConversation(r) : null;
       }
-      if (!conv && !input.newConversation && contact) conv = await openConversationOf(q, inbox.id, contact.id);
+      // [automation] A 1-5 answer to the contact's pending SMS survey joins the surveyed conversation (which stays resolved).
+      const csat = contact && inbox.channel === 'sms' && !input.conversationId ? await csatReplyRouting(q, inbox.id, contact.id, input, now) : null;
+      if (csat) conv = csat.conversation;
+      else if (!conv && !input.newConversation && contact) conv = await openConversationOf(q, inbox.id, contact.id);
       // [lifecycle] No open conversation: the latest resolved one reopens within the tenant's reopen window.
       let reopenWindowMs: number | null | undefined;
-      if (!conv && !input.newConversation && !input.conversationId && contact) {
+      if (!csat && !conv && !input.newConversation && !input.conversationId && contact) {
         conv = await latestResolvedOf(q, inbox.id, contact.id);
         const w = (await lifecycleSettingsOf(q, inbox.tenantId)).reopenWindowSeconds;
         if (conv) reopenWindowMs = w === null ? null : w * 1000;
       }
-      const d = decideInbound(input, { inbox, contact, conversation: conv, ...(reopenWindowMs !== undefined ? { reopenWindowMs } : {}) }, { now, seq, ids: this.idSource });
+      const d = decideInbound(csat ? { ...input, meta: { ...input.meta, csatAnswer: csat.answer } } : input, { inbox, contact, conversation: conv, ...(reopenWindowMs !== undefined ? { reopenWindowMs } : {}) }, { now, seq, ids: this.idSource });
       await writeFacts(q, inbox.tenantId, d.facts, { now, newId: () => this.ids.next(), seq });
+      if (csat) await recordCsatAnswer(q, csat.survey, csat.answer, { now, seq: async () => seq, write: (f) => writeFacts(q, inbox.tenantId, f, { now, newId: () => this.ids.next(), seq }) });
       await this.writeInboundSideRows(q, inbox.tenantId, input, { conversationId: d.conversation.id, messageId: d.message.id }, now); // [providers]
       return { duplicate: false, message: d.message, conversation: d.conversation };
     });
@@ -468,7 +473,7 @@ export class Workspace {
 
   async listConversations(
     agent: Agent,
-    f: { status?: string[]; assigneeId?: string | null; inboxId?: string; cursor?: string; limit: number },
+    f: { status?: string[]; assigneeId?: string | null; inboxId?: string; cursor?: string; q?: string; limit: number },
   ): Promise<{ items: Conversation[]; nextCursor: string | null }> {
     const scope = await this.scope(agent);
     const s = scopeSql(scope, 'inbox_id');
@@ -487,6 +492,7 @@ export class Workspace {
       where.push('inbox_id = ?');
       params.push(f.inboxId);
     }
+    if (f.q) searchSql(f.q, where, params); // [automation]
     if (f.cursor) {
       const c = decodeCursor(f.cursor);
       where.push('(last_message_at < ? OR (last_message_at = ? AND id < ?))');
@@ -552,6 +558,23 @@ function commandTarget(c: Command): string | null {
   if ('conversationId' in c && typeof c.conversationId === 'string') return c.conversationId;
   if ('contactId' in c && typeof c.contactId === 'string') return c.contactId;
   return null;
+}
+
+/** [automation] `q=`: a ticket (`#1234`: only the ticket), a number (`1234`: the ticket or text) or a case-insensitive substring of the contact name, subject or preview. */
+function searchSql(q: string, where: string[], params: (string | number)[]): void {
+  const ticket = /^#?(\d{1,12})$/.exec(q.trim());
+  const like = `%${q.trim().toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  const text = "(LOWER(contact_name) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(subject, '')) LIKE ? ESCAPE '\\' OR LOWER(last_message_preview) LIKE ? ESCAPE '\\')";
+  if (ticket && q.trim().startsWith('#')) {
+    where.push('ticket_number = ?');
+    params.push(Number(ticket[1]));
+  } else if (ticket) {
+    where.push(`(ticket_number = ? OR ${text})`);
+    params.push(Number(ticket[1]), like, like, like);
+  } else {
+    where.push(text);
+    params.push(like, like, like);
+  }
 }
 
 /** [providers] The staged attachments' metadata appended to the message's attachments. */

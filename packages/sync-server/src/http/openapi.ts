@@ -30,6 +30,7 @@ import { slaOpenApiPaths } from './slaOpenApi.js';
 import { ProviderRegistry, providerKey } from '../channels/provider.js';
 import { builtinExtensions } from '../channels/registry.js';
 import { trustOpenApiPaths } from './trustRoutes.js';
+import { automationOpenApi } from './automationRoutes.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -107,6 +108,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         BusinessHours: js(BusinessHours), BusinessHoursInput: js(BusinessHoursInput), SlaPolicy: js(SlaPolicy), SlaPolicyInput: js(SlaPolicyInput), LifecycleSettings: js(LifecycleSettings),
         // Inbox `config` and `secrets` per channel/provider (secrets are stored sealed and never returned).
         ...ext.schemas,
+        ...automationOpenApi().schemas, // [automation]
       },
     },
     paths: {
@@ -200,6 +202,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       ...slaOpenApiPaths({ ok, errors, json, ref, bearer, idParam }),
       // The extensions' routes (webhooks, callbacks, upload and credential endpoints…).
       ...ext.paths,
+      ...automationOpenApi().paths, // [automation] templates, automation rules, CSAT
     },
   };
   byVersion.set(version, doc);

@@ -103,7 +103,7 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
     const q = parse(ConversationListQuery, req.query, 'query');
     const status = q.status ? q.status.split(',').map((s) => parse(ConversationStatus, s.trim(), 'status')) : undefined;
     const assigneeId = q.assigneeId === undefined ? undefined : q.assigneeId === 'none' || q.assigneeId === '' ? null : q.assigneeId === 'me' ? agent.id : parse(Id, q.assigneeId, 'assigneeId');
-    return ws.listConversations(agent, { ...(status ? { status } : {}), ...(assigneeId !== undefined ? { assigneeId } : {}), ...(q.inboxId ? { inboxId: q.inboxId } : {}), ...(q.cursor ? { cursor: q.cursor } : {}), limit: q.limit });
+    return ws.listConversations(agent, { ...(status ? { status } : {}), ...(assigneeId !== undefined ? { assigneeId } : {}), ...(q.inboxId ? { inboxId: q.inboxId } : {}), ...(q.cursor ? { cursor: q.cursor } : {}), ...(q.q ? { q: q.q } : {}), limit: q.limit });
   });
   app.get('/api/v1/conversations/:id', authed, async (req) => {
     const { id } = parse(IdParam, req.params, 'path');

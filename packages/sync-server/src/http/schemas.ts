@@ -26,6 +26,8 @@ export const ConversationListQuery = z.object({
   inboxId: Id.optional(),
   cursor: z.string().max(512).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(25),
+  /** [automation] Search: a ticket number (`1234`, `#1234`) or text in the contact name, subject or preview. */
+  q: z.string().trim().max(200).optional(),
 });
 
 export const PageQuery = z.object({ cursor: z.string().max(512).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });

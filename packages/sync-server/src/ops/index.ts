@@ -3,6 +3,9 @@
 import type { Logger } from '@goutong/core';
 import type { Workspace } from '../domain/workspace.js';
 import type { OpsBus } from './bus.js';
+import { register as registerAutomation } from './automation.js';
+import { register as registerAutoReply } from './autoreply.js';
+import { register as registerCsat } from './csat.js';
 import type { ServerClock } from './clock.js';
 import { registerReports } from './reports.js';
 import { calendarFor } from '../domain/businessHours.js';
@@ -20,9 +23,12 @@ export interface OpsDeps {
 }
 
 export function registerOps(bus: OpsBus, deps: OpsDeps): void {
+  registerAutomation(bus, deps);
   registerRouting(bus, deps);
+  registerAutoReply(bus, deps);
   registerSla(bus, deps);
   registerLifecycle(bus, deps);
+  registerCsat(bus, deps);
   // Last: figures count what the listeners before it decided. Times count in the conversation's calendar.
   registerReports(bus, { calendarOf: (q, c) => calendarFor(q, c.tenantId, { inboxId: c.inboxId, teamId: c.teamId }) });
 }

@@ -115,7 +115,8 @@ describe('email with Dovecot and Postfix', () => {
     expect(got.inReplyTo).toBe(customerMessageId);
     const refs = Array.isArray(got.references) ? got.references : [got.references];
     expect(refs).toContain(customerMessageId);
-    expect(got.subject).toBe('Re: 订单问题 Order #4471');
+    // Outgoing mail names its ticket ([#n], issue 10); the customer's own '#4471' stays as written.
+    expect(got.subject).toMatch(/^Re: \[#\d+\] 订单问题 Order #4471$/);
     expect(got.from?.value[0]).toMatchObject({ address: 'agent@lab.test', name: 'Goutong Support' });
     const replyTo = got.replyTo?.value[0]?.address ?? '';
     expect(replyTo).toMatch(/^agent\+[a-z2-7]{16}@lab\.test$/);

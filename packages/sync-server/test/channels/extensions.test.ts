@@ -56,7 +56,7 @@ describe.each([['sqlite'], ['postgres']] as const)('providers are extensions (%s
     expect((await inbound({ id: 'e1', from: '+8613800000001', text: '你好' })).status).toBe(200);
     expect(log.inbound).toEqual([{ text: '你好', duplicate: false }, { text: '你好', duplicate: true }]);
 
-    // The autoreply extension answered the new conversation once, as a system message through the relay and this provider.
+    // The ops autoreply listener answered the new conversation once, as a system message through the relay and this provider.
     await eventually(() => log.sent.length === 1, 'auto-reply sent');
     expect(log.sent[0]).toMatchObject({ to: '+8613800000001', text: 'Got it, 已收到' });
     const auto = (await s.messages(conversationId)).find((m) => m.authorType === 'system')!;

@@ -9,7 +9,7 @@ export const adminEn = {
     sections: 'Settings sections',
     offline: 'The settings talk to the server: connect to make changes.',
     loading: 'Loading…',
-    tab: { inboxes: 'Inboxes', canned: 'Canned responses', agents: 'Agents', teams: 'Teams', routing: 'Routing and queues' },
+    tab: { inboxes: 'Inboxes', canned: 'Canned responses', agents: 'Agents', teams: 'Teams', routing: 'Routing and queues', automation: 'Automation' },
     inboxes: {
       list: 'Inboxes',
       new: 'New inbox',
@@ -102,7 +102,7 @@ export const adminZhCN: typeof adminEn = {
     sections: '设置分区',
     offline: '设置需要连接服务器：联网后才能修改。',
     loading: '加载中…',
-    tab: { inboxes: '收件箱', canned: '快捷回复', agents: '坐席', teams: '团队', routing: '分配与排队' },
+    tab: { inboxes: '收件箱', canned: '快捷回复', agents: '坐席', teams: '团队', routing: '分配与排队', automation: '自动化' },
     inboxes: {
       list: '收件箱',
       new: '新建收件箱',

@@ -3,6 +3,7 @@ import en from './en';
 import zhCN from './zh-CN';
 import { attachmentsEn, attachmentsZhCN } from './attachments';
 import { adminEn, adminZhCN } from './admin';
+import { automationEn, automationZhCN } from './automation';
 import { insightEn, insightZhCN } from './insight';
 import { voiceEn, voiceZhCN } from './voice';
 import { trustEn, trustZhCN } from './trust';

@@ -39,7 +39,7 @@ export const EmailConfig = z
     subjectMatchDays: z.number().min(0).max(365).default(30).meta(label('Subject match (days)', '主题匹配（天）')),
     /** First connection: `new` takes mail from the inbox's creation on, `all` imports the whole mailbox. */
     initialSync: z.enum(['new', 'all']).default('new').meta(label('Initial sync', '首次同步', localized('new: mail from the inbox\'s creation on; all: import the whole mailbox.', 'new：只收取收件箱创建之后的邮件；all：导入整个邮箱。'))),
-    /** Automatic acknowledgement of a new conversation (never sent to auto-submitted mail): the autoreply extension. */
+    /** Automatic acknowledgement of a new conversation (never sent to auto-submitted mail): read by the ops bus's autoreply listener (legacy; prefer the inbox's ops.autoReply). */
     autoReply: z
       .object({ text: z.string().min(1).max(10_000).meta(label('Text', '内容')), subject: z.string().max(998).meta(label('Subject', '主题')).optional() })
       .meta(label('Auto-reply', '自动回复', localized('Sent once to the first mail of a new conversation, never to automatic mail.', '只对新会话的第一封邮件发送一次，从不回复自动邮件。')))

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import nodemailer from 'nodemailer';
-import type { Inbox } from '@goutong/core';
+import { subjectWithTicket, type Inbox } from '@goutong/core';
 import type { ChannelProvider, ProviderDeps, SendContext, SendResult } from '../provider.js';
 import { findInbound } from '../../domain/channelFacts.js';
 import { inboundMailSideRows, isOurHeader, outgoingByHeader, outgoingMessage } from '../../domain/threading.js';
@@ -43,8 +43,8 @@ export function emailProvider(opts: EmailProviderOptions = {}): ChannelProvider 
     name: 'email',
     configSchema: EmailConfig as unknown as z.ZodType<Record<string, unknown>>,
     secretsSchema: EmailSecrets as z.ZodType<Record<string, string>>,
-    // The acknowledgement of a new conversation (config `autoReply`) is the autoreply extension's.
-    uses: ['autoreply'],
+    // Acknowledgements and out-of-hours replies come from the ops bus's autoreply listener (every channel).
+    uses: [],
     urls: () => [],
     async send(ctx: SendContext): Promise<SendResult> {
       if (!deps) return { kind: 'retry', reason: 'email provider not started yet' };
@@ -65,7 +65,8 @@ export function emailProvider(opts: EmailProviderOptions = {}): ChannelProvider 
       // Recorded before sending: a reply to this mail finds the conversation even if we crash right after.
       await recordMessageId(db, { inboxId: ctx.inbox.id, headerId: messageId, conversationId: ctx.conversation.id, messageId: ctx.message.id, direction: 'out' });
       const automatic = ctx.message.authorType === 'system' || ctx.message.meta['autoReply'] === true;
-      const subject = ctx.message.subject ?? (ctx.conversation.subject ? `Re: ${ctx.conversation.subject.replace(/^re:\s*/i, '')}` : '(no subject)');
+      // [automation] Every outgoing mail names its ticket: `Re: [#1234] …`.
+      const subject = subjectWithTicket(ctx.message.subject ?? (ctx.conversation.subject ? `Re: ${ctx.conversation.subject.replace(/^re:\s*/i, '')}` : '(no subject)'), ctx.conversation.ticketNumber) ?? '(no subject)';
       const transport = nodemailer.createTransport({
         host: cfg.smtp.host,
         port: cfg.smtp.port,
@@ -214,7 +215,7 @@ export async function receiveMail(deps: ProviderDeps, inbox: Inbox, raw: Buffer,
       ...(reopen ? { reopened: true } : {}),
     },
   });
-  // The acknowledgement of a new conversation (config autoReply) is queued by the autoreply extension's afterInbound hook.
+  // The acknowledgement of a new conversation is queued by the ops bus's autoreply listener (ops/autoreply.ts).
   return { kind: 'stored', conversationId: res.conversation.id, messageId: res.message.id, duplicate: res.duplicate, threadedBy: match?.by ?? null };
 }
 

@@ -3,6 +3,7 @@
 import type { Inbox } from '@goutong/core';
 import type { Queryable } from '../../db/db.js';
 import { findThread as findThreadIn, type ThreadMatch } from '../../domain/threading.js';
+import { ticketNumberOfSubject } from '@goutong/core';
 import { baseSubject, type InboundMail } from './parse.js';
 
 export { conversationToken, recordMessageId, threadHeaders, type ThreadMatch } from '../../domain/threading.js';
@@ -48,5 +49,6 @@ export async function findThread(q: Queryable, inbox: Inbox, address: string, me
     sameSubject: (s) => baseSubject(s) === subject,
     subjectMatchDays,
     now,
+    ticketNumber: ticketNumberOfSubject(mail.subject), // [automation]
   });
 }

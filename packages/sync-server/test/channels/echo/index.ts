@@ -11,7 +11,7 @@ export const EchoConfig = z
     sender: z.string().min(1).max(32).meta(label('Sender', '发送方', localized('Who replies come from', '回复的发送方'))),
     /** Replies containing this word are vetoed by beforeSend. */
     forbiddenWord: z.string().min(1).max(32).default('VETO').meta(label('Forbidden word', '禁用词')),
-    /** Read by the autoreply extension (this provider uses it). */
+    /** Read by the ops bus's autoreply listener as the acknowledgement (legacy provider config). */
     autoReply: z.object({ text: z.string().min(1).max(1000).meta(label('Text', '内容')) }).meta(label('Auto-reply', '自动回复')).optional(),
   })
   .meta(label('SMS · Echo (test)', '短信 · 回声（测试）'));
@@ -34,7 +34,7 @@ export function echoProvider(log: EchoLog): ChannelProvider {
     configSchema: EchoConfig,
     secretsSchema: EchoSecrets,
     // STOP/退订/START work here too: the opt-out extension applies to every provider that uses it.
-    uses: ['optout', 'autoreply'],
+    uses: ['optout'],
     migrations: [{ id: 19, name: 'test: echo provider table', sql: 'CREATE TABLE echo_probe (id TEXT PRIMARY KEY)' }],
     async send(ctx: SendContext) {
       const to = ctx.contact.identities.find((i) => i.channel === 'sms')?.identifier ?? '';

@@ -1,0 +1,127 @@
+import crypto from 'node:crypto';
+import { parseCsatReply, withCsatAnswer, CSAT_REPLY_WINDOW_MS, type Conversation, type CsatAnswer, type InboundEvent } from '@goutong/core';
+import type { Queryable, Row } from '../db/db.js';
+import { ApiError, notFound } from '../errors.js';
+import { writeFacts } from './facts.js';
+import type { Workspace } from './workspace.js';
+import { nextSeq, toConversation } from './rows.js';
+
+export interface CsatSurveyRow {
+  token: string;
+  tenantId: string;
+  conversationId: string;
+  inboxId: string;
+  contactId: string;
+  /** The assignee at resolution: the answer counts for them. */
+  agentId: string | null;
+  channel: string;
+  mode: 'reply' | 'link';
+  messageId: string | null;
+  sentAt: number;
+  expiresAt: number;
+  rating: number | null;
+  comment: string | null;
+  answeredAt: number | null;
+}
+
+const toSurvey = (r: Row): CsatSurveyRow => ({
+  token: String(r.token), tenantId: String(r.tenant_id), conversationId: String(r.conversation_id), inboxId: String(r.inbox_id), contactId: String(r.contact_id),
+  agentId: (r.agent_id as string | null) ?? null, channel: String(r.channel), mode: r.mode === 'reply' ? 'reply' : 'link', messageId: (r.message_id as string | null) ?? null,
+  sentAt: Number(r.sent_at), expiresAt: Number(r.expires_at), rating: r.rating === null || r.rating === undefined ? null : Number(r.rating),
+  comment: (r.comment as string | null) ?? null, answeredAt: r.answered_at === null || r.answered_at === undefined ? null : Number(r.answered_at),
+});
+
+/** A survey link token: 128 random bits (unguessable; the page needs nothing else). */
+export function newSurveyToken(): string {
+  return crypto.randomBytes(16).toString('base64url');
+}
+
+export async function surveyOfConversation(q: Queryable, conversationId: string): Promise<CsatSurveyRow | null> {
+  const r = await q.one('SELECT * FROM csat_surveys WHERE conversation_id = ?', [conversationId]);
+  return r ? toSurvey(r) : null;
+}
+
+export async function surveyByToken(q: Queryable, token: string): Promise<CsatSurveyRow | null> {
+  const r = await q.one('SELECT * FROM csat_surveys WHERE token = ?', [token]);
+  return r ? toSurvey(r) : null;
+}
+
+/** Records that a survey went out (once per conversation: the unique conversation id refuses a second). */
+export async function insertSurvey(q: Queryable, s: Omit<CsatSurveyRow, 'rating' | 'comment' | 'answeredAt'>): Promise<boolean> {
+  const r = await q.run(
+    'INSERT INTO csat_surveys (token, tenant_id, conversation_id, inbox_id, contact_id, agent_id, channel, mode, message_id, sent_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    [s.token, s.tenantId, s.conversationId, s.inboxId, s.contactId, s.agentId, s.channel, s.mode, s.messageId, s.sentAt, s.expiresAt],
+  );
+  return r.changes > 0;
+}
+
+/** The contact's latest unanswered reply-mode (SMS) survey in the inbox, still within its window. */
+export async function pendingReplySurvey(q: Queryable, inboxId: string, contactId: string, now: number): Promise<CsatSurveyRow | null> {
+  const r = await q.one(
+    "SELECT * FROM csat_surveys WHERE inbox_id = ? AND contact_id = ? AND mode = 'reply' AND answered_at IS NULL AND expires_at > ? ORDER BY sent_at DESC LIMIT 1",
+    [inboxId, contactId, now],
+  );
+  return r ? toSurvey(r) : null;
+}
+
+/**
+ * Stores an answer once (a conditional update: a second answer, or a race with another process,
+ * changes nothing) and the conversation's `csat` fact. Returns the conversation as written, or null.
+ */
+export async function recordCsatAnswer(
+  q: Queryable, survey: CsatSurveyRow, answer: CsatAnswer, ctx: { now: number; seq: () => Promise<number>; write: (facts: ReturnType<typeof withCsatAnswer>[]) => Promise<void> },
+): Promise<Conversation | null> {
+  const r = await q.run('UPDATE csat_surveys SET rating = ?, comment = ?, answered_at = ? WHERE token = ? AND answered_at IS NULL', [answer.rating, answer.comment, ctx.now, survey.token]);
+  if (r.changes === 0) return null;
+  const row = await q.one('SELECT * FROM conversations WHERE id = ?', [survey.conversationId]);
+  if (!row) return null;
+  const seq = await ctx.seq();
+  const fact = withCsatAnswer(toConversation(row), answer, { now: ctx.now, seq });
+  await ctx.write([fact]);
+  return fact.kind === 'conversation' ? fact.conversation : null;
+}
+
+/**
+ * Inbound side of an SMS survey: a message that is a 1-5 answer ("5", "五", "5 very good") from a
+ * contact with a pending survey joins the surveyed conversation (which stays resolved) marked as
+ * the answer, instead of opening a new conversation. Returns what ingest should use, or null.
+ */
+export async function csatReplyRouting(q: Queryable, inboxId: string, contactId: string, input: InboundEvent, now: number): Promise<{ survey: CsatSurveyRow; answer: CsatAnswer; conversation: Conversation } | null> {
+  const answer = parseCsatReply(input.text);
+  if (!answer) return null;
+  const survey = await pendingReplySurvey(q, inboxId, contactId, now);
+  if (!survey) return null;
+  const row = await q.one('SELECT * FROM conversations WHERE id = ?', [survey.conversationId]);
+  return row ? { survey, answer, conversation: toConversation(row) } : null;
+}
+
+export { CSAT_REPLY_WINDOW_MS };
+
+/** A tenant's answers (newest first), for reports: rating, comment, conversation and the agent it counts for. */
+export async function csatAnswers(q: Queryable, tenantId: string, limit = 200): Promise<Record<string, unknown>[]> {
+  return (await q.all('SELECT * FROM csat_surveys WHERE tenant_id = ? AND answered_at IS NOT NULL ORDER BY answered_at DESC LIMIT ?', [tenantId, limit])).map((r) => {
+    const s = toSurvey(r);
+    return { conversationId: s.conversationId, agentId: s.agentId, channel: s.channel, rating: s.rating, comment: s.comment, answeredAt: s.answeredAt };
+  });
+}
+
+/**
+ * The survey page's answer: stored once with the conversation's `csat` fact in one transaction (the
+ * seq announced after the commit). Null when it was answered already.
+ */
+export async function answerSurvey(ws: Workspace, token: string, answer: CsatAnswer, now: number): Promise<{ tenantId: string; seq: number } | null> {
+  const written = await ws.db.tx(async (q) => {
+    const survey = await surveyByToken(q, token);
+    if (!survey) throw notFound('this survey link is not valid');
+    if (survey.expiresAt <= now) throw new ApiError('conflict', 'this survey has expired');
+    let seq: number | null = null;
+    const conv = await recordCsatAnswer(q, survey, answer, {
+      now,
+      seq: async () => (seq ??= await nextSeq(q, survey.tenantId)),
+      write: (facts) => writeFacts(q, survey.tenantId, facts, { now, newId: () => ws.ids.next(), seq: seq! }),
+    });
+    return conv ? { tenantId: survey.tenantId, seq: conv.seq } : null;
+  });
+  if (written) ws.committed.emit(written);
+  return written;
+}
