@@ -27,6 +27,11 @@ import { registerAttachmentRoutes } from './attachments/routes.js';
 import { registerCannedRoutes } from './http/cannedRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
+import { AccountService } from './auth/accounts.js';
+import { registerAgentRoutes } from './http/agentRoutes.js';
+import { registerAccountRoutes } from './http/accountRoutes.js';
+import { registerDataRightsRoutes } from './http/dataRightsRoutes.js';
+import { RetentionJob } from './domain/retention.js';
 
 export const VERSION = '0.1.0';
 
@@ -41,6 +46,9 @@ export interface RunningServer {
   attachments: AttachmentStore;
   sockets: SyncSockets;
   housekeeping: Housekeeping;
+  /** [accounts] */
+  accounts: AccountService;
+  retention: RetentionJob;
   secret: string;
   seeded: boolean;
   close(): Promise<void>;
@@ -90,10 +98,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
 
-  const http = createHttp(logger);
+  const accounts = new AccountService(db, auth, secret, workspace.ids);
+  const retention = new RetentionJob(db, {
+    intervalMs: cfg.retentionIntervalMs,
+    owner: `${process.pid}-${workspace.ids.next()}`,
+    removeBlobs: (shas) => attachments.removeBlobs(shas),
+    onError: (e) => logger.warn('retention: purge failed; will retry', { error: String(e) }),
+  });
+  const http = createHttp(logger, {
+    trustProxy: cfg.trustProxy,
+    ...(cfg.tls ? { https: { cert: fs.readFileSync(cfg.tls.cert), key: fs.readFileSync(cfg.tls.key) }, hstsMaxAge: cfg.tls.hstsMaxAge } : {}),
+  });
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
+  registerAgentRoutes(http, { auth, accounts });
+  registerAccountRoutes(http, { auth, accounts });
+  registerDataRightsRoutes(http, { auth, workspace, removeBlobs: (shas) => attachments.removeBlobs(shas) });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
@@ -126,13 +147,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
       case 'rev':
         auth.forgetSession(m.s);
-        sockets.closeSession(m.s);
+        sockets.closeSession(m.s, m.w === true);
         return;
     }
   });
   auth.revoked.on((sessionId) => {
     sockets.closeSession(sessionId);
     broker.publish({ k: 'rev', s: sessionId });
+  });
+  auth.wiped.on((sessionId) => {
+    sockets.closeSession(sessionId, true);
+    broker.publish({ k: 'rev', s: sessionId, w: true });
   });
   workspace.committed.on(({ tenantId, seq }) => {
     sockets.poke(tenantId, seq);
@@ -144,12 +169,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const port = (http.server.address() as AddressInfo).port;
   relay.start();
   housekeeping.start();
+  retention.start();
   const receivers = await Promise.all(providers.all().map((p) => p.start?.(deps)));
-  logger.info('server: listening', { url: `http://${cfg.host}:${port}`, database: db.dialect });
+  const scheme = cfg.tls ? 'https' : 'http';
+  logger.info('server: listening', { url: `${scheme}://${cfg.host}:${port}`, database: db.dialect });
 
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${cfg.host}:${port}`,
+    url: `${scheme}://${cfg.host}:${port}`,
     port,
     db,
     workspace,
@@ -159,12 +186,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     attachments,
     sockets,
     housekeeping,
+    accounts,
+    retention,
     secret,
     seeded,
     close: () =>
       (closing ??= (async () => {
         await relay.stop();
         await housekeeping.stop();
+        await retention.stop();
         for (const r of receivers) await r?.stop();
         await sockets.close();
         await http.close();

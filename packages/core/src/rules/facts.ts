@@ -26,6 +26,12 @@ export type Fact =
       providerMessageId: string | null;
       meta: Record<string, unknown>;
     }
+  /** [accounts] Erasure: a message's personal content replaced (text, subject, attachments, meta); the writer stamps it with `seq`. */
+  | { kind: 'message_redact'; messageId: string; text: string; subject: string | null; attachments: []; meta: Record<string, unknown>; seq: number }
+  /** [accounts] Erasure: the contact's identity index rows go (the contact row itself is replaced by a `contact` fact). */
+  | { kind: 'contact_identities_drop'; contactId: string }
+  /** [accounts] Erasure or retention: an attachment row goes (its bytes are removed once no row names their hash). */
+  | { kind: 'attachment_drop'; attachmentId: string }
   /** An audit row, written with what it records. */
   | { kind: 'audit'; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> };
 

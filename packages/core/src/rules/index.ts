@@ -2,3 +2,4 @@
 export * from './facts.js';
 export * from './commandRules.js';
 export * from './eventRules.js';
+export * from './accountRules.js';

@@ -880,6 +880,16 @@ export class ReferenceServer {
           t.messages.set(m.id, { ...m, status: f.status, statusReason: f.reason, meta: cloneValue(f.meta), seq });
           break;
         }
+        case 'message_redact': {
+          const m = t.messages.get(f.messageId);
+          if (m) t.messages.set(m.id, { ...m, text: f.text, subject: f.subject, attachments: [], meta: cloneValue(f.meta), seq: f.seq });
+          break;
+        }
+        case 'contact_identities_drop':
+          break;
+        case 'attachment_drop':
+          t.uploads.delete(f.attachmentId);
+          break;
         case 'audit':
           t.audit.push({ seq, agentId: f.agentId, action: f.action, target: f.target, details: cloneValue(f.details) });
           break;

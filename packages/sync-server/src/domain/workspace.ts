@@ -31,6 +31,7 @@ import { ApiError, notFound, badRequest } from '../errors.js';
 import { nextSeq, toAgent, toContact, toConversation, toInbox, toMessage, toTeam } from './rows.js';
 import { scopeOf, scopeSql, type Scope } from './scope.js';
 import { contactByIdentity, contactInboxesOf, loadCommandState, openConversationOf, writeFacts } from './facts.js';
+import { retentionPolicy } from './retention.js';
 
 export interface Committed {
   tenantId: string;
@@ -431,6 +432,7 @@ export class Workspace {
       inboxes: inboxes.map(toInbox),
       agents: agents.map(toAgent),
       teams: teams.map(toTeam),
+      retention: await retentionPolicy(this.db, t),
     };
   }
 

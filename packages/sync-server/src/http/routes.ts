@@ -38,9 +38,11 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   // ----- auth -------------------------------------------------------------------------
   app.post('/api/v1/auth/login', async (req) => {
     const body = parse(LoginRequest, req.body, 'login');
-    const { tokens, agent } = await auth.login(body.email, body.password, req.ip, body.tenant);
-    await insertAudit(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'auth.login', target: agent.id, details: { ip: req.ip } }, Date.now());
-    return tokens;
+    // [accounts] Two-step when the agent has two-factor on: {mfaRequired, mfaToken}, then /api/v1/auth/mfa.
+    const step = await auth.beginLogin(body.email, body.password, req.ip, body.tenant, { deviceName: body.deviceName, platform: body.platform });
+    const agent = step.agent;
+    await insertAudit(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: step.kind === 'mfa' ? 'auth.password_ok_mfa_pending' : 'auth.login', target: agent.id, details: { ip: req.ip } }, Date.now());
+    return step.kind === 'mfa' ? { mfaRequired: true, mfaToken: step.mfaToken, expiresIn: step.expiresIn } : step.tokens;
   });
   app.post('/api/v1/auth/refresh', async (req) => auth.refresh(parse(RefreshRequest, req.body, 'refresh request').refreshToken));
   app.post('/api/v1/auth/logout', async (req, reply) => {
