@@ -64,7 +64,9 @@ const VERSION_HEADERS: Record<string, string> = { [PROTOCOL_HEADER]: String(PROT
 
 function errorFrom(status: number, body: unknown): TransportError {
   const err = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  const code = typeof err?.code === 'string' ? err.code : `http_${status}`;
+  // [accounts] A 401 whose details say `wipe`: the device must erase its local data.
+  const wipe = status === 401 && (err as { details?: { wipe?: unknown } } | undefined)?.details?.wipe === true;
+  const code = wipe ? 'wipe' : typeof err?.code === 'string' ? err.code : `http_${status}`;
   const message = typeof err?.message === 'string' ? err.message : `HTTP ${status}`;
   if (status === 426) return new ProtocolMismatchError(message);
   return new TransportError(status === 401 ? 'auth' : 'http', message, status, code);
