@@ -14,7 +14,8 @@ import {
   type UploadPorts,
   TransportError,
 } from '@goutong/core';
-import type { SavedSession } from './host';
+import { useHost, type SavedSession } from './host';
+import { openLocalStore } from './localStore';
 import { createServerApi, type ServerApi } from './serverApi';
 import { lazyVault, memoryVault, openIndexedDbVault, type FileVault } from '../attachments/vault';
 import { desktopUploadPorts, migrateLegacyQueue } from '../attachments/uploads';
@@ -128,11 +129,12 @@ export const browserServices: ServiceFactory = {
   },
 
   async connect(saved, hooks) {
-    const { RxdbStore } = await preloadStorage();
+    const storage = await preloadStorage();
     const name = databaseName(saved);
     // One tab per local database: the store serialises writes within one JavaScript context only.
     const releaseLock = await holdDatabaseLock(name);
-    const store = await RxdbStore.open({ name }).catch((e: unknown) => {
+    // [accounts] Encrypted at rest with the device key (safeStorage in Electron, IndexedDB in a browser).
+    const store = await openLocalStore(storage, name, useHost()).catch((e: unknown) => {
       releaseLock();
       throw e;
     });

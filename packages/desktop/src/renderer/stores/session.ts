@@ -15,6 +15,8 @@ export const useSessionStore = defineStore('session', {
     error: null as string | null,
     /** Bumped each time services are (re)created, so views re-bind. */
     generation: 0,
+    /** [accounts] The server told this device to erase its data (deactivation, remote wipe): shown on the sign-in screen. */
+    wiped: false,
   }),
   getters: {
     agentId: (s) => s.agent?.id ?? null,
@@ -40,6 +42,7 @@ export const useSessionStore = defineStore('session', {
     async login(serverUrl: string, email: string, password: string): Promise<boolean> {
       this.status = 'signingIn';
       this.error = null;
+      this.wiped = false;
       try {
         const saved = await serviceFactory().login(serverUrl, email, password);
         await useHost().saveSession(saved);
@@ -65,6 +68,13 @@ export const useSessionStore = defineStore('session', {
         },
       });
       setServices(services);
+      // [accounts] Deactivated or remotely signed out: the client wiped the local data; sign out here too.
+      const stopWatch = services.client.connectivity.subscribe((c) => {
+        if (!c.wiped || currentServices() !== services) return;
+        stopWatch();
+        this.wiped = true;
+        void this.logout();
+      });
       this.serverUrl = saved.serverUrl;
       this.agent = saved.agent;
       this.tenant = saved.tenant;
@@ -81,6 +91,8 @@ export const useSessionStore = defineStore('session', {
       await useHost().clearSession();
       if (services) {
         await services.logout().catch(() => undefined);
+        // [accounts] Signing out wipes the device's local data (and its key).
+        await services.client.wipeLocalData('signed out').catch(() => undefined);
         await services.dispose();
       }
     },
