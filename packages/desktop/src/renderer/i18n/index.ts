@@ -3,6 +3,7 @@ import en from './en';
 import zhCN from './zh-CN';
 import { attachmentsEn, attachmentsZhCN } from './attachments';
 import { adminEn, adminZhCN } from './admin';
+import { accountsEn, accountsZhCN } from './accounts';
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -25,7 +26,7 @@ export function makeI18n(locale: Locale) {
     legacy: false,
     locale,
     fallbackLocale: 'en',
-    messages: { en: { ...en, ...attachmentsEn, ...adminEn }, 'zh-CN': { ...zhCN, ...attachmentsZhCN, ...adminZhCN } },
+    messages: { en: { ...en, ...attachmentsEn, ...adminEn, ...accountsEn }, 'zh-CN': { ...zhCN, ...attachmentsZhCN, ...adminZhCN, ...accountsZhCN } },
     // Canned responses contain {{contact.name}}: keep the braces literal with message functions off.
     warnHtmlMessage: false,
   });

@@ -10,7 +10,7 @@ export interface ServerApi {
   /** The server's base URL (origin + path, no trailing slash). */
   readonly baseUrl: string;
   /** JSON request with the agent's bearer token; throws TransportError with the server's message. */
-  request<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  request<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
   /** Uploads one file; resolves with the server's metadata (id, sha256, signed url). */
   uploadAttachment(file: Blob, name: string, mime: string): Promise<Attachment>;
   /** The file of an attachment (bearer token), for thumbnails and downloads. */

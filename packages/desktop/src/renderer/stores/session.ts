@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import type { Agent } from '@goutong/core';
+import { MfaRequiredError, type Agent } from '@goutong/core';
 import { useHost, type SavedSession } from '../platform/host';
 import { currentServices, serviceFactory, setServices } from '../platform/services';
 
@@ -17,6 +17,8 @@ export const useSessionStore = defineStore('session', {
     generation: 0,
     /** [accounts] The server told this device to erase its data (deactivation, remote wipe): shown on the sign-in screen. */
     wiped: false,
+    /** [accounts] Set while the sign-in waits for a two-factor code. */
+    mfaToken: null as string | null,
   }),
   getters: {
     agentId: (s) => s.agent?.id ?? null,
@@ -39,20 +41,29 @@ export const useSessionStore = defineStore('session', {
       }
     },
 
-    async login(serverUrl: string, email: string, password: string): Promise<boolean> {
+    async login(serverUrl: string, email: string, password: string, code?: string): Promise<boolean> {
       this.status = 'signingIn';
       this.error = null;
       this.wiped = false;
       try {
-        const saved = await serviceFactory().login(serverUrl, email, password);
+        const mfa = code && this.mfaToken ? { token: this.mfaToken, code } : undefined;
+        const saved = await serviceFactory().login(serverUrl, email, password, mfa);
+        this.mfaToken = null;
         await useHost().saveSession(saved);
         await this.open(saved);
         return true;
       } catch (e) {
-        this.error = e instanceof Error ? e.message : String(e);
+        // [accounts] Two-factor sign-in: the password was right, the form asks for a code next.
+        if (e instanceof MfaRequiredError) this.mfaToken = e.mfaToken;
+        else this.error = e instanceof Error ? e.message : String(e);
         this.status = 'signedOut';
         return false;
       }
+    },
+
+    /** [accounts] Back from the code step to the password. */
+    cancelMfa(): void {
+      this.mfaToken = null;
     },
 
     async open(saved: SavedSession): Promise<void> {
