@@ -9,6 +9,7 @@ import { EndSessionQuery, sessionOf } from './agentRoutes.js';
 export const ChangePasswordBody = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) }).strict();
 const CodeBody = z.object({ code: z.string().trim().min(6).max(12) }).strict();
 const PasswordBody = z.object({ password: z.string().min(1).max(1024) }).strict();
+const EndSessionBody = z.object({ wipe: z.boolean().optional() }).strict();
 const SessionParam = z.object({ id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/) });
 
 /** [accounts] The signed-in agent's own account: password, two-factor, sessions and devices; the login's second step. */
@@ -55,6 +56,14 @@ export function registerAccountRoutes(app: FastifyInstance, d: { auth: AuthServi
     const { id } = parse(SessionParam, req.params, 'path');
     const q = parse(EndSessionQuery, req.query, 'query');
     await accounts.endSession(agent, agent.id, id, q.wipe === 'true' || q.wipe === '1');
+    return reply.status(204).send();
+  });
+  // The same as DELETE, for clients whose HTTP layer sends only GET and POST (uni-app's request).
+  app.post('/api/v1/me/sessions/:id/end', authed, async (req, reply) => {
+    const agent = agentOf(req);
+    const { id } = parse(SessionParam, req.params, 'path');
+    const body = parse(EndSessionBody, req.body ?? {}, 'session end');
+    await accounts.endSession(agent, agent.id, id, body.wipe ?? false);
     return reply.status(204).send();
   });
   app.post('/api/v1/me/sessions/end-others', authed, async (req) => {
