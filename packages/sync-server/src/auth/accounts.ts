@@ -2,13 +2,11 @@ import type { Agent, AgentPatch, Role } from '@goutong/core';
 import { passwordProblem } from '@goutong/core';
 import type { Db } from '../db/db.js';
 import { ApiError, badRequest, notFound, unauthorized } from '../errors.js';
-import { insertAudit } from '../domain/audit.js';
 import {
   changePassword,
   createResetToken,
   disableMfa,
   enableMfa,
-  finishChallenge,
   insertChallenge,
   inviteAgent,
   mfaOf,
@@ -19,10 +17,10 @@ import {
   setPendingMfa,
   takeChallengeAttempt,
   useAgentToken,
-  useRecoveryCode,
-  useTotpStep,
+  useSecondFactor,
 } from '../domain/agentAdmin.js';
-import { endSessions, liveSessionsOf, sessionById, type SessionRow } from '../domain/sessions.js';
+import { endSessionsAudited, liveSessionsOf, sessionById, type SessionRow } from '../domain/sessions.js';
+import { agentRow } from '../domain/accounts.js';
 import { decryptSecret, encryptSecret, hashPassword, randomToken, sha256Hex, verifyPassword } from './crypto.js';
 import type { AuthService, DeviceInfo, MfaVerifier } from './service.js';
 import { MFA_CHALLENGE_SECONDS } from './service.js';
@@ -125,9 +123,8 @@ export class AccountService implements MfaVerifier {
     const s = await sessionById(this.db, sessionId);
     if (!s || s.agentId !== agentId || s.tenantId !== actor.tenantId) throw notFound('session not found');
     const now = this.now();
-    await this.db.tx(async (q) => {
-      await endSessions(q, [sessionId], { now, wipe });
-      await insertAudit(q, { tenantId: actor.tenantId, agentId: actor.id }, { action: wipe ? 'session.wipe' : 'session.end', target: sessionId, details: { agentId, deviceName: s.deviceName, platform: s.platform } }, now);
+    await endSessionsAudited(this.db, [sessionId], {
+      now, wipe, actor: { tenantId: actor.tenantId, agentId: actor.id }, action: wipe ? 'session.wipe' : 'session.end', target: sessionId, details: { agentId, deviceName: s.deviceName, platform: s.platform },
     });
     this.auth.sessionsEnded([sessionId], wipe);
   }
@@ -136,10 +133,7 @@ export class AccountService implements MfaVerifier {
   async endOtherSessions(actor: Agent, current: string): Promise<number> {
     const others = (await liveSessionsOf(this.db, actor.tenantId, actor.id, this.now())).filter((s) => s.id !== current).map((s) => s.id);
     const now = this.now();
-    await this.db.tx(async (q) => {
-      await endSessions(q, others, { now, wipe: false });
-      await insertAudit(q, { tenantId: actor.tenantId, agentId: actor.id }, { action: 'session.end_others', target: actor.id, details: { count: others.length } }, now);
-    });
+    await endSessionsAudited(this.db, others, { now, wipe: false, actor: { tenantId: actor.tenantId, agentId: actor.id }, action: 'session.end_others', target: actor.id, details: { count: others.length } });
     this.auth.sessionsEnded(others, false);
     return others.length;
   }
@@ -180,8 +174,7 @@ export class AccountService implements MfaVerifier {
   /** An admin turns off an agent's two-factor (a lost phone and no recovery codes). */
   async mfaReset(actor: Agent, agentId: string): Promise<void> {
     if (actor.role !== 'admin') throw new ApiError('forbidden', 'only admins reset two-factor sign-in');
-    const target = await this.db.one('SELECT id FROM agents WHERE id = ? AND tenant_id = ?', [agentId, actor.tenantId]);
-    if (!target) throw notFound('agent not found');
+    if (!(await agentRow(this.db, agentId, actor.tenantId))) throw notFound('agent not found');
     await disableMfa(this.db, actor, agentId, this.now());
   }
 
@@ -216,15 +209,7 @@ export class AccountService implements MfaVerifier {
     const m = await mfaOf(this.db, challenge.agentId);
     if (!m?.enabledAt) throw unauthorized('two-factor sign-in is off for this account; sign in again');
     const step = matchTotp(decryptSecret(this.secret, m.secret), code, now);
-    const ok = await this.db.tx(async (q) => {
-      let used: 'totp' | 'recovery' | null = null;
-      if (step !== null) {
-        if (await useTotpStep(q, challenge.agentId, step)) used = 'totp';
-      } else if (await useRecoveryCode(q, challenge.agentId, sha256Hex(`recovery:${normalizeRecoveryCode(code)}`), now)) used = 'recovery';
-      if (used && !(await finishChallenge(q, hash, now))) used = null;
-      await insertAudit(q, { tenantId: challenge.tenantId, agentId: challenge.agentId }, { action: used ? 'auth.mfa' : 'auth.mfa_failed', target: challenge.agentId, details: { ip: challenge.ip, ...(used ? { method: used } : {}) } }, now);
-      return used;
-    });
+    const ok = await useSecondFactor(this.db, { challengeHash: hash, challenge, step, recoveryHash: sha256Hex(`recovery:${normalizeRecoveryCode(code)}`), now });
     if (!ok) throw unauthorized(step !== null ? 'this code was used already; wait for the next one' : 'wrong code');
     return { challenge, usedRecoveryCode: ok === 'recovery' };
   }

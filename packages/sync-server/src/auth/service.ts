@@ -2,11 +2,11 @@ import { Emitter, type Agent } from '@goutong/core';
 import type { Db } from '../db/db.js';
 import { ApiError, unauthorized } from '../errors.js';
 import { toAgent } from '../domain/rows.js';
-import { agentRow, agentsByEmail, insertRefreshToken, refreshToken, revokeFamily, rotateRefreshToken, sessionLive } from '../domain/accounts.js';
+import { agentRow, agentsByEmail, refreshToken, revokeFamily, rotateRefreshToken, sessionLive } from '../domain/accounts.js';
 import { AccessTokens } from './tokens.js';
 import { DUMMY_HASH, randomToken, sha256Hex, verifyPassword } from './crypto.js';
 import { LoginThrottle } from './throttle.js';
-import { insertSession, sessionWipe, touchSession } from '../domain/sessions.js';
+import { sessionWipe, startSession, touchSession } from '../domain/sessions.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -237,10 +237,7 @@ export class AuthService {
   private async issue(agent: Agent, family: string, device: DeviceInfo & { ip?: string } = {}): Promise<TokenPair> {
     const now = this.now();
     const next = this.nextRefresh(agent, family, now);
-    await this.db.tx(async (q) => {
-      await insertRefreshToken(q, next.row);
-      await insertSession(q, { id: family, agentId: agent.id, tenantId: agent.tenantId, deviceName: device.deviceName ?? null, platform: device.platform ?? null, ip: device.ip || null, now });
-    });
+    await startSession(this.db, next.row, { deviceName: device.deviceName ?? null, platform: device.platform ?? null, ip: device.ip || null });
     return next.pair;
   }
 }

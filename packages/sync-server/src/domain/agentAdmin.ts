@@ -224,6 +224,26 @@ export async function takeChallengeAttempt(q: Queryable, tokenHash: string, now:
   return c ? { agentId: String(c.agent_id), tenantId: String(c.tenant_id), deviceName: c.device_name ?? null, platform: c.platform ?? null, ip: c.ip ?? null } : null;
 }
 
+/**
+ * The login's second step, in one transaction: a TOTP step used once (never one at or before the
+ * last used), or a recovery code used once; the challenge is finished; the audit row says which.
+ */
+export async function useSecondFactor(
+  db: Db,
+  o: { challengeHash: string; challenge: MfaChallenge; step: number | null; recoveryHash: string; now: number },
+): Promise<'totp' | 'recovery' | null> {
+  return db.tx(async (q) => {
+    const c = o.challenge;
+    let used: 'totp' | 'recovery' | null = null;
+    if (o.step !== null) {
+      if (await useTotpStep(q, c.agentId, o.step)) used = 'totp';
+    } else if (await useRecoveryCode(q, c.agentId, o.recoveryHash, o.now)) used = 'recovery';
+    if (used && !(await finishChallenge(q, o.challengeHash, o.now))) used = null;
+    await insertAudit(q, { tenantId: c.tenantId, agentId: c.agentId }, { action: used ? 'auth.mfa' : 'auth.mfa_failed', target: c.agentId, details: { ip: c.ip, ...(used ? { method: used } : {}) } }, o.now);
+    return used;
+  });
+}
+
 export async function finishChallenge(q: Queryable, tokenHash: string, now: number): Promise<boolean> {
   return (await q.run('UPDATE mfa_challenges SET used_at = ? WHERE token_hash = ? AND used_at IS NULL', [now, tokenHash])).changes > 0;
 }

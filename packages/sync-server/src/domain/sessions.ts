@@ -1,4 +1,6 @@
-import type { Queryable } from '../db/db.js';
+import type { Db, Queryable } from '../db/db.js';
+import { insertRefreshToken } from './accounts.js';
+import { insertAudit, type AuditActor } from './audit.js';
 
 /**
  * [accounts] Sessions and devices: one row per refresh family (a signed-in device), with what the
@@ -68,4 +70,28 @@ export async function endSessions(q: Queryable, families: readonly string[], o: 
 export async function sessionWipe(q: Queryable, id: string): Promise<boolean> {
   const r = await q.one<{ wipe: number }>('SELECT wipe FROM agent_sessions WHERE family = ?', [id]);
   return r !== null && Number(r.wipe) === 1;
+}
+
+/** A new session: its first refresh token and its row (device, platform, IP), in one transaction. */
+export async function startSession(
+  db: Db,
+  token: { tokenHash: string; agentId: string; tenantId: string; family: string; expiresAt: number; createdAt: number },
+  device: { deviceName: string | null; platform: string | null; ip: string | null },
+): Promise<void> {
+  await db.tx(async (q) => {
+    await insertRefreshToken(q, token);
+    await insertSession(q, { id: token.family, agentId: token.agentId, tenantId: token.tenantId, ...device, now: token.createdAt });
+  });
+}
+
+/** Ends sessions and writes the audit row of it, in one transaction. */
+export async function endSessionsAudited(
+  db: Db,
+  families: readonly string[],
+  o: { now: number; wipe: boolean; actor: AuditActor; action: string; target: string; details: Record<string, unknown> },
+): Promise<void> {
+  await db.tx(async (q) => {
+    await endSessions(q, families, { now: o.now, wipe: o.wipe });
+    await insertAudit(q, o.actor, { action: o.action, target: o.target, details: o.details }, o.now);
+  });
 }
