@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@goutong/core';
 import { api, connectAgent, eventually, loginToken } from '../support/agentClient.js';
-import { startTestServer } from '../support/inProcess.js';
+import { startTestServer, type Dialect } from '../support/inProcess.js';
 import { totp } from '../../src/auth/totp.js';
 
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -25,13 +25,13 @@ async function openSocket(url: string, token: string): Promise<{ closed: Promise
   return { closed };
 }
 
-describe('accounts: invites, edits, deactivation, passwords, sessions (SQLite)', () => {
+describe.each([['sqlite'], ['postgres']] as [Dialect][])('accounts: invites, edits, deactivation, passwords, sessions (%s)', (dialect) => {
   let s: Awaited<ReturnType<typeof startTestServer>>;
   let admin: ReturnType<typeof api>;
   let teamId: string;
 
   beforeAll(async () => {
-    s = await startTestServer('sqlite');
+    s = await startTestServer(dialect);
     admin = api(s.url, await loginToken(s.url, 'admin@demo.goutong'));
     teamId = (await admin('GET', '/api/v1/teams')).body.items[0].id;
   });
