@@ -22,6 +22,7 @@ import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBod
 import { CreateInboxBody, UpdateInboxBody } from '../channels/inboxAdmin.js';
 import { ProviderRegistry, providerKey } from '../channels/provider.js';
 import { builtinExtensions } from '../channels/registry.js';
+import { accountsPaths } from './accountsOpenapi.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -181,6 +182,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
       // The extensions' routes (webhooks, callbacks, upload and credential endpoints…).
       ...ext.paths,
+      ...accountsPaths(),
     },
   };
   byVersion.set(version, doc);

@@ -59,6 +59,14 @@ describe.each([['sqlite'], ['postgres']] as [Dialect][])('accounts: invites, edi
     expect(actions).toEqual(['agent.invite', 'agent.invite_accepted', 'auth.login']);
   });
 
+  it('the OpenAPI document describes the account routes (and keeps the agents list)', async () => {
+    const doc = (await (await fetch(`${s.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(doc.paths['/api/v1/agents']!).sort()).toEqual(['get', 'post']);
+    for (const p of ['/api/v1/agents/{id}', '/api/v1/auth/accept-invite', '/api/v1/auth/mfa', '/api/v1/me/sessions', '/api/v1/me/mfa/setup', '/api/v1/contacts/{id}/export', '/api/v1/contacts/{id}/erase', '/api/v1/settings/retention']) {
+      expect(doc.paths[p], p).toBeDefined();
+    }
+  });
+
   it('an expired invite does not work', async () => {
     const inv = await admin('POST', '/api/v1/agents', { name: 'Late', email: 'late@demo.goutong' });
     await s.db.run('UPDATE agent_tokens SET expires_at = ? WHERE agent_id = ?', [Date.now() - 1, inv.body.agent.id]);
