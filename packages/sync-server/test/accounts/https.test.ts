@@ -54,3 +54,28 @@ describe('HTTPS from GOUTONG_TLS_CERT / GOUTONG_TLS_KEY', () => {
     expect(() => loadConfig({ GOUTONG_TLS_CERT: cert })).toThrow(/go together/);
   });
 });
+
+/** Behind a reverse proxy: X-Forwarded-For is believed from the trusted proxy only (audit and sessions IP). */
+describe('GOUTONG_TRUST_PROXY', () => {
+  const login = (url: string, xff: string) =>
+    fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': xff }, body: JSON.stringify({ email: 'admin@demo.goutong', password: 'goutong-demo', deviceName: 'proxy test' }) });
+  const lastLoginIp = async (s: RunningServer) => JSON.parse((await s.db.one<{ details: string }>("SELECT details FROM audit_log WHERE action = 'auth.login' ORDER BY id DESC LIMIT 1"))!.details).ip as string;
+
+  it('records the client address from X-Forwarded-For when the proxy is trusted, ignores it otherwise', async () => {
+    for (const [trust, expected] of [['127.0.0.1', '203.0.113.5'], ['', '127.0.0.1']] as const) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'goutong-proxy-'));
+      const s = await startServer({ config: loadConfig({ PORT: '0', GOUTONG_DATA_DIR: dir, GOUTONG_DEMO: '1', GOUTONG_LOG: 'silent', GOUTONG_TRUST_PROXY: trust }), logger: silentLogger });
+      try {
+        const r = await login(s.url, '203.0.113.5');
+        expect(r.status).toBe(200);
+        const { accessToken } = (await r.json()) as { accessToken: string };
+        expect(await lastLoginIp(s)).toBe(expected);
+        const sessions = (await (await fetch(`${s.url}/api/v1/me/sessions`, { headers: { authorization: `Bearer ${accessToken}`, 'x-forwarded-for': '203.0.113.5' } })).json()) as { items: { deviceName: string; ip: string }[] };
+        expect(sessions.items.find((x) => x.deviceName === 'proxy test')?.ip).toBe(expected);
+      } finally {
+        await s.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});
