@@ -272,7 +272,8 @@ export class ReferenceServer {
       t.agents.set(agentId, next);
       return next;
     });
-    if (closeSockets) for (const c of [...t.connections]) if (c.agentId === agentId) this.kick(c, 4401, 'agent deactivated');
+    // [accounts] As the server: a deactivated agent's devices are told to wipe (CloseCode.wipe).
+    if (closeSockets) for (const c of [...t.connections]) if (c.agentId === agentId) this.kick(c, 4410, 'agent deactivated');
     return row;
   }
 

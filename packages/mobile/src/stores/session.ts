@@ -109,7 +109,9 @@ export const useSessionStore = defineStore('session', {
         // [accounts] Deactivated or signed out from another device: the local data is erased; sign out.
         if (c.wiped && currentServices() === services) {
           this.wiped = true;
-          void this.logout().then(() => uni.reLaunch({ url: '/pages/login/index' }));
+          void this.logout().then(() => {
+            if (typeof uni !== 'undefined') uni.reLaunch({ url: '/pages/login/index' });
+          });
         }
       });
       this.status = 'signedIn';
