@@ -4,7 +4,7 @@ export const accountsEn = {
   accounts: {
     wipedNotice: 'This device was signed out by the server and its local data was erased. Sign in again.',
     login: { code: 'Code from your authenticator app (or a recovery code)', codeHint: 'Six digits, changing every 30 seconds.', back: 'Back' },
-    tab: { account: 'My account', agentsAdmin: 'Manage agents', retention: 'Data retention' },
+    tab: { account: 'My account', agentsAdmin: 'Accounts', retention: 'Data retention' },
     me: {
       password: 'Password',
       current: 'Current password',
@@ -75,7 +75,7 @@ export const accountsZhCN: typeof accountsEn = {
   accounts: {
     wipedNotice: '服务器已将此设备登出，并已清除本机数据。请重新登录。',
     login: { code: '身份验证器应用中的验证码（或恢复码）', codeHint: '六位数字，每 30 秒更新一次。', back: '返回' },
-    tab: { account: '我的账户', agentsAdmin: '坐席管理', retention: '数据保留' },
+    tab: { account: '我的账户', agentsAdmin: '账号管理', retention: '数据保留' },
     me: {
       password: '密码',
       current: '当前密码',
