@@ -93,6 +93,29 @@ describe('session store', () => {
   });
 });
 
+describe('session store: deactivation and sign-out wipe the device', () => {
+  it('a deactivated agent is signed out and the local data is erased', async () => {
+    const session = await signIn();
+    const store = (await import('../src/app/services')).currentServices()!.store;
+    expect((await store.getCheckpoint()).checkpoint).toBeGreaterThan(0);
+    world.server.updateAgent('erin', { active: false });
+    await settle();
+    await expect.poll(() => session.status).toBe('signedOut');
+    expect(session.wiped).toBe(true);
+    expect(await store.getCheckpoint()).toEqual({ checkpoint: 0, scope: null });
+    expect(await store.queryConversations({ sort: 'lastActivity', limit: 10 })).toEqual([]);
+    expect(device.settingsData.has('session')).toBe(false);
+  });
+
+  it('signing out erases the local data', async () => {
+    const session = await signIn();
+    const store = (await import('../src/app/services')).currentServices()!.store;
+    expect(await store.queryConversations({ sort: 'lastActivity', limit: 10 })).not.toEqual([]);
+    await session.logout();
+    expect(await store.queryConversations({ sort: 'lastActivity', limit: 10 })).toEqual([]);
+  });
+});
+
 describe('inbox store', () => {
   it('lists mine, the team queue and everything, with status, channel and priority filters and unread badges', async () => {
     await signIn();

@@ -3,3 +3,4 @@ export { RxdbStore, DevModeUnavailableError, type RxdbStoreOptions, type MirrorS
 export type { MirrorStats } from './mirror.js';
 export { conversationSortKey, messageKey, bytesToBase64, base64ToBytes } from './keys.js';
 export * from './schemas.js';
+export * from './encryption.js';

@@ -17,6 +17,7 @@ import {
   matchesQuery,
   compareConversations,
   type Agent,
+  type Channel,
   type Contact,
   type Conversation,
   type ConversationQuery,
@@ -31,6 +32,7 @@ import {
 } from '@goutong/core';
 import { base64ToBytes, bytesToBase64, conversationSortKey, messageKey } from './keys.js';
 import { ConversationMirror, hasResidualFilter, type MirrorStats } from './mirror.js';
+import type { DocCipher } from './encryption.js';
 import {
   COLLECTIONS,
   type ConversationDoc,
@@ -76,6 +78,13 @@ export interface RxdbStoreOptions {
   mirrorLoadHook?: (rowsRead: number) => Promise<void> | void;
   /** Tests only: load the mirror through RxDB queries (cursor steps) instead of Dexie's table reads. */
   mirrorViaQuery?: boolean;
+  /**
+   * [accounts] Encrypts every document's `json` (and the Yjs updates) at rest (see encryption.ts);
+   * without it documents are stored as plain JSON.
+   */
+  cipher?: DocCipher;
+  /** [accounts] Called by `wipe()` after the database is removed (a host forgets the device key here). */
+  onWipe?: () => Promise<void>;
 }
 
 /** Where queries are answered: `off` (mirror disabled or failed), `loading` (IndexedDB meanwhile) or `ready`. */
@@ -195,9 +204,7 @@ async function storageFor(options: RxdbStoreOptions): Promise<RxStorage<unknown,
   return dexie;
 }
 
-const parse = <T>(doc: { json: string }): T => JSON.parse(doc.json) as T;
-
-function toConversationDoc(c: Conversation): ConversationDoc {
+function toConversationDoc(c: Conversation, json: string): ConversationDoc {
   return {
     id: c.id,
     s: c.status,
@@ -206,16 +213,16 @@ function toConversationDoc(c: Conversation): ConversationDoc {
     kW: conversationSortKey(c, 'waitingLongest'),
     kP: conversationSortKey(c, 'priority'),
     seq: c.seq,
-    json: JSON.stringify(c),
+    json,
   };
 }
 
-function toMessageDoc(m: Message): MessageDoc {
-  return { id: m.id, cid: m.conversationId, k: messageKey(m), seq: m.seq, json: JSON.stringify(m) };
+function toMessageDoc(m: Message, json: string): MessageDoc {
+  return { id: m.id, cid: m.conversationId, k: messageKey(m), seq: m.seq, json };
 }
 
-function toDirectoryDoc(kind: DirectoryKind, row: { id: string; seq: number }): DirectoryDoc {
-  return { pk: `${kind}:${row.id}`, kind, seq: row.seq, json: JSON.stringify(row) };
+function toDirectoryDoc(kind: DirectoryKind, row: { id: string; seq: number }, json: string): DirectoryDoc {
+  return { pk: `${kind}:${row.id}`, kind, seq: row.seq, json };
 }
 
 /**
@@ -292,6 +299,20 @@ export class RxdbStore implements LocalStore {
   }
 
   // ---------------------------------------------------------------- plumbing
+
+  /** [accounts] The stored text of a value: JSON, encrypted when the store has a cipher. */
+  private enc(value: unknown): Promise<string> {
+    const json = JSON.stringify(value ?? null);
+    return this.options.cipher ? this.options.cipher.encrypt(json) : Promise.resolve(json);
+  }
+
+  private async dec<T>(doc: { json: string }): Promise<T> {
+    return JSON.parse(this.options.cipher ? await this.options.cipher.decrypt(doc.json) : doc.json) as T;
+  }
+
+  private decAll<T>(docs: readonly { json: string }[]): Promise<T[]> {
+    return Promise.all(docs.map((d) => this.dec<T>(d)));
+  }
 
   private check(): Collections {
     if (this.closed) throw new Error('RxdbStore is closed');
@@ -400,7 +421,7 @@ export class RxdbStore implements LocalStore {
       if (this.options.mirrorLoadHook) await this.options.mirrorLoadHook(read);
       if (stale()) return false;
       // Dexie keeps RxDB's boolean index fields as '0'/'1'; conversations have no tombstones, but be safe.
-      for (const d of docs) if (d._deleted !== '1' && d._deleted !== true) mirror.putIfAbsent(parse<Conversation>(d));
+      for (const d of docs) if (d._deleted !== '1' && d._deleted !== true) mirror.putIfAbsent(await this.dec<Conversation>(d));
       if (docs.length < chunk) break;
       after = docs[docs.length - 1]!.id;
       endStep(); // the next read awaits IndexedDB
@@ -471,7 +492,7 @@ export class RxdbStore implements LocalStore {
     field: keyof D & string,
     index: string[],
     batch: number,
-    visit: (doc: RxDocumentData<D>) => boolean,
+    visit: (doc: RxDocumentData<D>) => boolean | Promise<boolean>,
     stop?: () => boolean,
   ): Promise<boolean> {
     let after: unknown;
@@ -479,7 +500,7 @@ export class RxdbStore implements LocalStore {
       if (stop?.()) return false;
       const sel = after === undefined ? selector : ({ ...selector, [field]: { $gt: after } } as MangoQuerySelector<D>);
       const docs = await this.find(collection, sel, [field], index, batch);
-      for (const d of docs) if (!visit(d)) return true;
+      for (const d of docs) if (!(await visit(d))) return true;
       if (docs.length < batch) return true;
       after = docs[docs.length - 1]![field];
     }
@@ -561,13 +582,14 @@ export class RxdbStore implements LocalStore {
 
   private async kvGet<T>(key: string): Promise<T | null> {
     const [doc] = await this.check().kv.storageInstance.findDocumentsById([key], false);
-    return doc === undefined ? null : parse<T>(doc);
+    return doc === undefined ? null : this.dec<T>(doc);
   }
 
   private async kvPut(kind: KvKind, key: string, value: unknown): Promise<void> {
     const kv = this.check().kv;
+    const json = await this.enc(value);
     const [prev] = await kv.storageInstance.findDocumentsById([key], true);
-    await this.bulkWrite(kv, [this.writeRow<KvDoc>({ key, kind, json: JSON.stringify(value ?? null) }, prev)]);
+    await this.bulkWrite(kv, [this.writeRow<KvDoc>({ key, kind, json }, prev)]);
   }
 
   private async kvDelete(key: string): Promise<void> {
@@ -578,7 +600,7 @@ export class RxdbStore implements LocalStore {
 
   private async listDirectory<T>(kind: DirectoryKind): Promise<T[]> {
     const docs = await this.find(this.check().directory, { kind: { $eq: kind } }, ['kind', 'pk'], ['kind']);
-    return docs.map((d) => parse<T>(d));
+    return this.decAll<T>(docs);
   }
 
   // ---------------------------------------------------------------- facts
@@ -586,13 +608,14 @@ export class RxdbStore implements LocalStore {
   applyFacts(batch: FactBatch, checkpoint: number, scope: string): Promise<void> {
     return this.serial(async () => {
       const c = this.c;
+      const dir = (kind: DirectoryKind, rows: readonly { id: string; seq: number }[]) => Promise.all(rows.map(async (r) => toDirectoryDoc(kind, r, await this.enc(r))));
       await this.writeConversations(batch.conversations);
-      await this.upsertBySeq(c.messages, batch.messages.map(toMessageDoc));
+      await this.upsertBySeq(c.messages, await Promise.all(batch.messages.map(async (m) => toMessageDoc(m, await this.enc(m)))));
       await this.upsertBySeq(c.directory, [
-        ...batch.contacts.map((r) => toDirectoryDoc('contact', r)),
-        ...batch.inboxes.map((r) => toDirectoryDoc('inbox', r)),
-        ...batch.agents.map((r) => toDirectoryDoc('agent', r)),
-        ...batch.teams.map((r) => toDirectoryDoc('team', r)),
+        ...(await dir('contact', batch.contacts)),
+        ...(await dir('inbox', batch.inboxes)),
+        ...(await dir('agent', batch.agents)),
+        ...(await dir('team', batch.teams)),
       ]);
       // Last, so a crash before it makes the next pull repeat this batch (see the class comment).
       await this.kvPut('sys', CHECKPOINT_KEY, { checkpoint, scope });
@@ -604,20 +627,24 @@ export class RxdbStore implements LocalStore {
     if (conversations.length === 0) return;
     const mirror = this.mirror;
     let written: ConversationDoc[];
+    const docs = await Promise.all(conversations.map(async (c) => toConversationDoc(c, await this.enc(c))));
     try {
-      written = await this.upsertBySeq(this.c.conversations, conversations.map(toConversationDoc));
+      written = await this.upsertBySeq(this.c.conversations, docs);
     } catch (err) {
       // Part of the batch may be stored: the mirror cannot know which, so it is loaded again.
       if (mirror !== null && mirror === this.mirror) this.startMirror();
       throw err;
     }
     // The stored JSON, parsed: a copy the caller cannot change, equal to what IndexedDB reads return.
-    if (mirror !== null && mirror === this.mirror) for (const d of written) mirror.put(parse<Conversation>(d));
+    if (mirror !== null && mirror === this.mirror) {
+      const parsed = await this.decAll<Conversation>(written);
+      if (mirror === this.mirror) for (const c of parsed) mirror.put(c);
+    }
   }
 
   putMessages(messages: readonly Message[]): Promise<void> {
     return this.serial(async () => {
-      await this.upsertBySeq(this.c.messages, messages.map(toMessageDoc));
+      await this.upsertBySeq(this.c.messages, await Promise.all(messages.map(async (m) => toMessageDoc(m, await this.enc(m)))));
     });
   }
 
@@ -658,7 +685,7 @@ export class RxdbStore implements LocalStore {
     const mirror = this.readyMirror();
     if (mirror !== null) return mirror.get(id);
     const [doc] = await this.check().conversations.storageInstance.findDocumentsById([id], false);
-    return doc === undefined ? null : parse<Conversation>(doc);
+    return doc === undefined ? null : this.dec<Conversation>(doc);
   }
 
   /** The index ranges that together hold every row a query can match: one per status (and assignee). */
@@ -699,8 +726,8 @@ export class RxdbStore implements LocalStore {
           key,
           index,
           batch,
-          (d) => {
-            const c = parse<Conversation>(d);
+          async (d) => {
+            const c = await this.dec<Conversation>(d);
             if (matchesQuery(c, q)) found.push(c);
             return found.length < need;
           },
@@ -753,8 +780,8 @@ export class RxdbStore implements LocalStore {
           'kA',
           [...prefix, 'kA'],
           SCAN_BATCH,
-          (d) => {
-            if (matchesQuery(parse<Conversation>(d), q)) n++;
+          async (d) => {
+            if (matchesQuery(await this.dec<Conversation>(d), q)) n++;
             return true;
           },
           stop,
@@ -773,12 +800,12 @@ export class RxdbStore implements LocalStore {
     const selector: MangoQuerySelector<MessageDoc> = { cid: { $eq: query.conversationId } };
     if (query.before !== undefined) selector.k = { $gt: messageKey(query.before) };
     const docs = await this.find(this.check().messages, selector, ['k'], ['cid', 'k'], query.limit);
-    return docs.map((d) => parse<Message>(d));
+    return this.decAll<Message>(docs);
   }
 
   async getMessage(id: string): Promise<Message | null> {
     const [doc] = await this.check().messages.storageInstance.findDocumentsById([id], false);
-    return doc === undefined ? null : parse<Message>(doc);
+    return doc === undefined ? null : this.dec<Message>(doc);
   }
 
   evictMessages(conversationIds: readonly string[]): Promise<void> {
@@ -805,7 +832,7 @@ export class RxdbStore implements LocalStore {
 
   async getContact(id: string): Promise<Contact | null> {
     const [doc] = await this.check().directory.storageInstance.findDocumentsById([`contact:${id}`], false);
-    return doc === undefined ? null : parse<Contact>(doc);
+    return doc === undefined ? null : this.dec<Contact>(doc);
   }
 
   listInboxes(): Promise<Inbox[]> {
@@ -836,7 +863,7 @@ export class RxdbStore implements LocalStore {
 
   async outboxList(): Promise<OutboxEntry[]> {
     const docs = await this.find(this.check().kv, { kind: { $eq: 'outbox' } }, ['kind', 'key'], ['kind']);
-    return docs.map((d) => parse<OutboxEntry>(d)).sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return (await this.decAll<OutboxEntry>(docs)).sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   outboxDelete(id: string): Promise<void> {
@@ -860,20 +887,22 @@ export class RxdbStore implements LocalStore {
     return next;
   }
 
-  private yjsRow(doc: string, n: number, update: Uint8Array): YjsDoc {
-    return { id: `${doc}|${String(n).padStart(15, '0')}`, doc, n, data: bytesToBase64(update) };
+  private async yjsRow(doc: string, n: number, update: Uint8Array): Promise<YjsDoc> {
+    const b64 = bytesToBase64(update);
+    return { id: `${doc}|${String(n).padStart(15, '0')}`, doc, n, data: this.options.cipher ? await this.options.cipher.encrypt(b64) : b64 };
   }
 
   yjsAppend(doc: string, update: Uint8Array): Promise<void> {
     return this.serial(async () => {
       const n = await this.nextYjsNumber(doc);
-      await this.bulkWrite(this.c.yjs, [this.writeRow(this.yjsRow(doc, n, update), undefined)]);
+      await this.bulkWrite(this.c.yjs, [this.writeRow(await this.yjsRow(doc, n, update), undefined)]);
     });
   }
 
   async yjsLoad(doc: string): Promise<Uint8Array[]> {
     const docs = await this.yjsDocs(doc);
-    return docs.map((d) => base64ToBytes(d.data));
+    const cipher = this.options.cipher;
+    return Promise.all(docs.map(async (d) => base64ToBytes(cipher ? await cipher.decrypt(d.data) : d.data)));
   }
 
   yjsReplace(doc: string, update: Uint8Array): Promise<void> {
@@ -881,7 +910,7 @@ export class RxdbStore implements LocalStore {
       const old = await this.yjsDocs(doc);
       const n = await this.nextYjsNumber(doc);
       // The merged update first: a crash before the deletes leaves redundant updates, never lost ones.
-      await this.bulkWrite(this.c.yjs, [this.writeRow(this.yjsRow(doc, n, update), undefined)]);
+      await this.bulkWrite(this.c.yjs, [this.writeRow(await this.yjsRow(doc, n, update), undefined)]);
       await this.bulkWrite(
         this.c.yjs,
         old.map((d) => this.writeRow(d, d, true)),
@@ -897,6 +926,32 @@ export class RxdbStore implements LocalStore {
     await this.endMirror();
     this.closed = true;
     await this.db.close();
+  }
+
+  /** [accounts] Retention on the device: deletes the local messages the predicate picks (core's Replicator asks). */
+  purgeMessages(shouldPurge: (message: Message, channel: Channel | null) => boolean): Promise<number> {
+    return this.serial(async () => {
+      const doomed: RxDocumentData<MessageDoc>[] = [];
+      for (const cid of await this.conversationsWithMessages()) {
+        const [c] = await this.c.conversations.storageInstance.findDocumentsById([cid], false);
+        const channel = c === undefined ? null : (await this.dec<Conversation>(c)).channel;
+        await this.scan(this.c.messages, { cid: { $eq: cid } }, 'k', ['cid', 'k'], SCAN_BATCH, async (d) => {
+          if (shouldPurge(await this.dec<Message>(d), channel)) doomed.push(d);
+          return true;
+        });
+      }
+      await this.bulkWrite(
+        this.c.messages,
+        doomed.map((d) => this.writeRow(d, d, true)),
+      );
+      return doomed.length;
+    });
+  }
+
+  /** [accounts] Remote wipe, deactivation, sign-out: the database goes, then the host forgets its key. */
+  async wipe(): Promise<void> {
+    await this.destroy();
+    await this.options.onWipe?.();
   }
 
   /** Deletes the whole database (sign-out with "forget this device"). */

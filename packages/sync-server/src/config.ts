@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import path from 'node:path';
+import fs from 'node:fs';
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
@@ -13,6 +14,16 @@ const Env = z.object({
    * processes on one PostgreSQL must share it: set it (or give them the same key file).
    */
   GOUTONG_SECRET: z.string().min(32).optional(),
+  /** [accounts] A file holding the master key (instead of GOUTONG_SECRET), e.g. a mounted secret. */
+  GOUTONG_SECRET_FILE: z.string().optional(),
+  /** [accounts] Serve HTTPS from this certificate and key (PEM files); HSTS is sent then. */
+  GOUTONG_TLS_CERT: z.string().optional(),
+  GOUTONG_TLS_KEY: z.string().optional(),
+  GOUTONG_HSTS_MAX_AGE: z.coerce.number().int().min(0).default(31_536_000),
+  /** [accounts] Behind a reverse proxy: trust X-Forwarded-For/-Proto from it (`true`, a hop count, or addresses/CIDRs, comma-separated). */
+  GOUTONG_TRUST_PROXY: z.string().default(''),
+  /** [accounts] How often retention policies are applied. */
+  GOUTONG_RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3600_000),
   GOUTONG_ACCESS_TTL: z.coerce.number().int().min(5).max(86_400).default(900),
   GOUTONG_REFRESH_TTL: z.coerce.number().int().min(60).default(30 * 86_400),
   GOUTONG_LOG: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -59,6 +70,10 @@ export type Config = {
   housekeepingIntervalMs: number;
   opsIntervalMs: number;
   testClockFile: string | null;
+  /** [accounts] */
+  tls: { cert: string; key: string; hstsMaxAge: number } | null;
+  trustProxy: boolean | string[];
+  retentionIntervalMs: number;
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -68,13 +83,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new Error(`invalid configuration:\n${lines}`);
   }
   const e = parsed.data;
+  if (Boolean(e.GOUTONG_TLS_CERT) !== Boolean(e.GOUTONG_TLS_KEY)) throw new Error('invalid configuration:\n  GOUTONG_TLS_CERT and GOUTONG_TLS_KEY go together');
+  let secret = e.GOUTONG_SECRET ?? null;
+  if (!secret && e.GOUTONG_SECRET_FILE) {
+    secret = fs.readFileSync(e.GOUTONG_SECRET_FILE, 'utf8').trim();
+    if (secret.length < 32) throw new Error(`invalid configuration:\n  GOUTONG_SECRET_FILE: ${e.GOUTONG_SECRET_FILE} holds fewer than 32 characters`);
+  }
+  const tp = e.GOUTONG_TRUST_PROXY.trim();
+  const trustProxy = tp === '' || tp === 'false' ? false : tp === 'true' ? true : tp.split(',').map((x) => x.trim()).filter(Boolean);
   return {
+    tls: e.GOUTONG_TLS_CERT && e.GOUTONG_TLS_KEY ? { cert: e.GOUTONG_TLS_CERT, key: e.GOUTONG_TLS_KEY, hstsMaxAge: e.GOUTONG_HSTS_MAX_AGE } : null,
+    trustProxy,
+    retentionIntervalMs: e.GOUTONG_RETENTION_INTERVAL_MS,
     port: e.PORT,
     host: e.HOST,
     dataDir: path.resolve(e.GOUTONG_DATA_DIR),
     databaseUrl: e.DATABASE_URL ?? null,
     demo: e.GOUTONG_DEMO === '1',
-    secret: e.GOUTONG_SECRET ?? null,
+    secret,
     accessTtlSeconds: e.GOUTONG_ACCESS_TTL,
     refreshTtlSeconds: e.GOUTONG_REFRESH_TTL,
     logLevel: e.GOUTONG_LOG,

@@ -37,6 +37,11 @@ import { registerReportRoutes } from './http/reportRoutes.js';
 import { registerContactRoutes } from './http/contactRoutes.js';
 import { registerRoutingRoutes } from './http/routingRoutes.js';
 import { routingService, type RoutingService } from './ops/routing.js';
+import { AccountService } from './auth/accounts.js';
+import { registerAgentRoutes } from './http/agentRoutes.js';
+import { registerAccountRoutes } from './http/accountRoutes.js';
+import { registerDataRightsRoutes } from './http/dataRightsRoutes.js';
+import { RetentionJob } from './domain/retention.js';
 
 export const VERSION = '0.1.0';
 
@@ -55,6 +60,9 @@ export interface RunningServer {
   ops: OpsBus;
   clock: ServerClock;
   routing: RoutingService;
+  /** [accounts] */
+  accounts: AccountService;
+  retention: RetentionJob;
   secret: string;
   seeded: boolean;
   close(): Promise<void>;
@@ -108,7 +116,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const seeded = cfg.demo ? await seedDemo(workspace, secret) : false;
 
-  const http = createHttp(logger);
+  const accounts = new AccountService(db, auth, secret, workspace.ids);
+  const retention = new RetentionJob(db, {
+    intervalMs: cfg.retentionIntervalMs,
+    owner: `${process.pid}-${workspace.ids.next()}`,
+    removeBlobs: (shas) => attachments.removeBlobs(shas),
+    onError: (e) => logger.warn('retention: purge failed; will retry', { error: String(e) }),
+  });
+  const http = createHttp(logger, {
+    trustProxy: cfg.trustProxy,
+    ...(cfg.tls ? { https: { cert: fs.readFileSync(cfg.tls.cert), key: fs.readFileSync(cfg.tls.key) }, hstsMaxAge: cfg.tls.hstsMaxAge } : {}),
+  });
   registerRoutes(http, { auth, workspace, inboxes, version: VERSION });
   registerAttachmentRoutes(http, { auth, store: attachments, workspace });
   registerCannedRoutes(http, { auth, workspace });
@@ -120,6 +138,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const routing = routingService(ops);
   registerRoutingRoutes(http, { auth, workspace, routing });
   registerSlaRoutes(http, { auth, workspace, now: () => clock.now() });
+  registerAgentRoutes(http, { auth, accounts, routing });
+  registerAccountRoutes(http, { auth, accounts });
+  registerDataRightsRoutes(http, { auth, workspace, removeBlobs: (shas) => attachments.removeBlobs(shas) });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');
@@ -157,13 +178,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
       case 'rev':
         auth.forgetSession(m.s);
-        sockets.closeSession(m.s);
+        sockets.closeSession(m.s, m.w === true);
         return;
     }
   });
   auth.revoked.on((sessionId) => {
     sockets.closeSession(sessionId);
     broker.publish({ k: 'rev', s: sessionId });
+  });
+  auth.wiped.on((sessionId) => {
+    sockets.closeSession(sessionId, true);
+    broker.publish({ k: 'rev', s: sessionId, w: true });
   });
   workspace.committed.on(({ tenantId, seq }) => {
     sockets.poke(tenantId, seq);
@@ -178,12 +203,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   housekeeping.start();
   ops.start();
   routing.start();
+  retention.start();
   const receivers = await Promise.all(providers.all().map((p) => p.start?.(deps)));
-  logger.info('server: listening', { url: `http://${cfg.host}:${port}`, database: db.dialect });
+  const scheme = cfg.tls ? 'https' : 'http';
+  logger.info('server: listening', { url: `${scheme}://${cfg.host}:${port}`, database: db.dialect });
 
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${cfg.host}:${port}`,
+    url: `${scheme}://${cfg.host}:${port}`,
     port,
     db,
     workspace,
@@ -196,6 +223,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ops,
     clock,
     routing,
+    accounts,
+    retention,
     secret,
     seeded,
     close: () =>
@@ -204,6 +233,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await ops.stop();
         routing.stop();
         await housekeeping.stop();
+        await retention.stop();
         for (const r of receivers) await r?.stop();
         await sockets.close();
         await http.close();

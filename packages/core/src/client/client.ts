@@ -28,6 +28,8 @@ export interface ConnectivityState {
   sessionExpired: boolean;
   /** The server speaks another protocol version (ProtocolMismatchError): the app must be updated. Always set by the client (optional for hosts that build a state of their own). */
   updateRequired?: boolean;
+  /** [accounts] The server told this device to erase its local data (deactivated account, remote wipe); the data is gone, sign in again. */
+  wiped?: boolean;
 }
 
 /** Anything a command needs besides its payload is filled in by the client. */
@@ -60,6 +62,8 @@ export interface ClientChange extends Partial<FactsChanged> {
 }
 
 const RECENT_KEY = 'recentConversations';
+/** [accounts] The error code of a 401 whose body says the device must wipe (see httpTransport errorFrom). */
+export const WIPE_CODE = 'wipe';
 
 /**
  * The local-first client: reads from the device's store, writes intents to the outbox, pulls facts
@@ -74,8 +78,8 @@ export class GoutongClient {
   readonly uploads: UploadQueue<unknown> | null;
   readonly changes = new Emitter<ClientChange>();
   private readonly state = new ObservableValue<ConnectivityState>(
-    { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false, updateRequired: false },
-    (a, b) => a.status === b.status && a.pending === b.pending && a.failed === b.failed && a.lastSyncedAt === b.lastSyncedAt && a.sessionExpired === b.sessionExpired && a.updateRequired === b.updateRequired,
+    { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false, updateRequired: false, wiped: false },
+    (a, b) => a.status === b.status && a.pending === b.pending && a.failed === b.failed && a.lastSyncedAt === b.lastSyncedAt && a.sessionExpired === b.sessionExpired && a.updateRequired === b.updateRequired && a.wiped === b.wiped,
   );
   private socket: SyncSocket | null = null;
   private ready = false;
@@ -94,6 +98,7 @@ export class GoutongClient {
       transport: o.transport,
       logger: o.logger,
       keepMessage: (m, batch) => this.keepMessage(m, batch.conversations),
+      now: () => o.clock.now(),
     });
     this.collab = new Collab({ store: o.store, logger: o.logger, agent: { id: o.agent.id, name: o.agent.name }, device: o.device ?? 'web' });
     this.uploads = o.uploads
@@ -371,6 +376,7 @@ export class GoutongClient {
     } catch (e) {
       this.o.logger.warn('replication: pull failed', { error: String(e) });
       if (e instanceof ProtocolMismatchError) this.updateRequired(e.message);
+      else if (e instanceof TransportError && e.kind === 'auth' && e.code === WIPE_CODE) void this.wipeLocalData(e.message);
       else if (e instanceof TransportError && e.kind === 'auth') this.sessionExpired();
       else if (this.ready) {
         this.setStatus('online');
@@ -473,6 +479,10 @@ export class GoutongClient {
     this.collab.disconnected();
     this.setStatus('offline');
     this.o.logger.info('sync: socket closed', { code, reason });
+    if (code === CloseCode.wipe) {
+      void this.wipeLocalData('the server told this device to erase its data');
+      return;
+    }
     if (code === 4401) {
       this.sessionExpired();
       return;
@@ -506,6 +516,30 @@ export class GoutongClient {
     this.o.logger.warn('sync: protocol version mismatch, update the app', { why });
     this.state.set({ ...this.state.value, updateRequired: true, status: 'offline' });
   }
+
+  /**
+   * [accounts] Erases the device's local data: the store wipes itself (its key too, for an encrypted
+   * store) or, for a store without `wipe`, its facts, outbox and metadata are cleared. Then the
+   * session counts as ended (`wiped` and `sessionExpired`): the host signs out.
+   */
+  async wipeLocalData(why: string): Promise<void> {
+    if (this.wiping) return this.wiping;
+    this.wiping = (async () => {
+      this.o.logger.warn('sync: wiping local data', { why });
+      await this.stop();
+      const store = this.o.store;
+      if (store.wipe) await store.wipe();
+      else {
+        await store.clearFacts();
+        for (const e of await store.outboxList()) await store.outboxDelete(e.id);
+        await store.setMeta(RECENT_KEY, {});
+      }
+      this.state.set({ ...this.state.value, wiped: true, sessionExpired: true, status: 'offline' });
+    })();
+    return this.wiping;
+  }
+
+  private wiping: Promise<void> | null = null;
 
   private sessionExpired(): void {
     this.state.set({ ...this.state.value, sessionExpired: true, status: 'offline' });

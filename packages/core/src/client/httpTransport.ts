@@ -6,6 +6,7 @@ import {
   PROTOCOL_VERSION,
   PullResponse,
   TokenResponse,
+  MfaRequiredResponse,
   type PullRequest,
 } from '../protocol/wire.js';
 import { ProtocolMismatchError, TransportError, type SocketHandlers, type SyncSocket, type Transport } from '../ports/transport.js';
@@ -64,32 +65,58 @@ const VERSION_HEADERS: Record<string, string> = { [PROTOCOL_HEADER]: String(PROT
 
 function errorFrom(status: number, body: unknown): TransportError {
   const err = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  const code = typeof err?.code === 'string' ? err.code : `http_${status}`;
+  // [accounts] A 401 whose details say `wipe`: the device must erase its local data.
+  const wipe = status === 401 && (err as { details?: { wipe?: unknown } } | undefined)?.details?.wipe === true;
+  const code = wipe ? 'wipe' : typeof err?.code === 'string' ? err.code : `http_${status}`;
   const message = typeof err?.message === 'string' ? err.message : `HTTP ${status}`;
   if (status === 426) return new ProtocolMismatchError(message);
   return new TransportError(status === 401 ? 'auth' : 'http', message, status, code);
 }
 
-/** Logs in with email and password; returns a session for HttpTransport. */
-export async function login(
-  opts: { baseUrl: string; fetch: FetchLike; now: () => number },
-  email: string,
-  password: string,
-): Promise<Session> {
+/** [accounts] The password was right and the account has two-factor sign-in: finish with loginWithCode. */
+export class MfaRequiredError extends Error {
+  override readonly name = 'MfaRequiredError';
+  constructor(readonly mfaToken: string) {
+    super('a two-factor code is required');
+  }
+}
+
+async function postAuth(opts: { baseUrl: string; fetch: FetchLike; now: () => number }, path: string, payload: unknown): Promise<Session> {
   let res;
   try {
-    res = await opts.fetch(`${opts.baseUrl.replace(/\/$/, '')}/api/v1/auth/login`, {
+    res = await opts.fetch(`${opts.baseUrl.replace(/\/$/, '')}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...VERSION_HEADERS },
-      body: JSON.stringify({ email, password }),
+      body: JSON.stringify(payload),
     });
   } catch (e) {
     throw new TransportError('network', `cannot reach the server: ${(e as Error).message}`);
   }
   const body = await readJson(res);
   if (!res.ok) throw errorFrom(res.status, body);
+  const mfa = MfaRequiredResponse.safeParse(body);
+  if (mfa.success) throw new MfaRequiredError(mfa.data.mfaToken);
   const t = TokenResponse.parse(body);
   return { accessToken: t.accessToken, refreshToken: t.refreshToken, expiresAt: opts.now() + t.expiresIn * 1000 };
+}
+
+/**
+ * Logs in with email and password; returns a session for HttpTransport. An account with two-factor
+ * sign-in answers with MfaRequiredError (then loginWithCode). `device` names the device in the
+ * agent's sessions list.
+ */
+export async function login(
+  opts: { baseUrl: string; fetch: FetchLike; now: () => number },
+  email: string,
+  password: string,
+  device?: { deviceName?: string; platform?: string },
+): Promise<Session> {
+  return postAuth(opts, '/api/v1/auth/login', { email, password, ...(device ?? {}) });
+}
+
+/** [accounts] The second step of a two-factor login: a code from the authenticator app or a recovery code. */
+export async function loginWithCode(opts: { baseUrl: string; fetch: FetchLike; now: () => number }, mfaToken: string, code: string): Promise<Session> {
+  return postAuth(opts, '/api/v1/auth/mfa', { mfaToken, code });
 }
 
 /** The real transport: REST under /api/v1 and the /sync WebSocket, with token refresh. */

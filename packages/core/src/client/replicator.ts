@@ -4,6 +4,10 @@ import type { FactBatch, LocalStore } from '../ports/storage.js';
 import type { Logger } from '../ports/platform.js';
 import type { Transport } from '../ports/transport.js';
 import { Emitter } from '../util/observable.js';
+import { isPastRetention, type RetentionPolicy } from '../rules/accountRules.js';
+
+/** [accounts] Meta key of the last retention policy the server announced. */
+export const RETENTION_META = 'retentionPolicy';
 
 export interface FactsChanged {
   conversationIds: string[];
@@ -25,6 +29,8 @@ export interface ReplicatorOptions {
    * are not stored; their summaries are, and their history loads by page when opened.
    */
   keepMessage?: (message: Message, batch: PullResponse) => boolean | Promise<boolean>;
+  /** [accounts] The device clock, for the retention the server announces (local messages past it are evicted). */
+  now?: () => number;
 }
 
 /**
@@ -60,6 +66,14 @@ export class Replicator {
     return this.running;
   }
 
+  /** [accounts] Evicts local messages past the server's retention (and remembers the policy). */
+  private async evictPastRetention(policy: RetentionPolicy, now: number): Promise<void> {
+    await this.o.store.setMeta(RETENTION_META, policy);
+    if (policy.days === null && Object.values(policy.channels).every((d) => d === null || d === undefined)) return;
+    const n = (await this.o.store.purgeMessages?.((m, ch) => ch !== null && isPastRetention(policy, ch, m.createdAt, now))) ?? 0;
+    if (n > 0) this.o.logger.info('retention: evicted local messages', { count: n });
+  }
+
   private async pullAll(): Promise<number> {
     for (;;) {
       const { checkpoint, scope } = await this.o.store.getCheckpoint();
@@ -69,7 +83,12 @@ export class Replicator {
         await this.o.store.clearFacts();
       }
       const messages: Message[] = [];
+      const now = (this.o.now ?? Date.now)();
+      const channelOf = new Map(res.conversations.map((c) => [c.id, c.channel]));
       for (const m of res.messages) {
+        // [accounts] A message past the retention is never stored on the device.
+        const ch = channelOf.get(m.conversationId) ?? (await this.o.store.getConversation(m.conversationId))?.channel ?? null;
+        if (res.retention && ch && isPastRetention(res.retention, ch, m.createdAt, now)) continue;
         if (!this.o.keepMessage || (await this.o.keepMessage(m, res))) messages.push(m);
       }
       const batch: FactBatch = {
@@ -81,6 +100,7 @@ export class Replicator {
         teams: res.teams,
       };
       await this.o.store.applyFacts(batch, res.checkpoint, res.scope);
+      if (res.retention) await this.evictPastRetention(res.retention, now);
       const changed: FactsChanged = {
         conversationIds: res.conversations.map((c) => c.id),
         messageConversationIds: [...new Set(res.messages.map((m) => m.conversationId))],

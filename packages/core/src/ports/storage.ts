@@ -105,4 +105,12 @@ export interface LocalStore {
   yjsReplace(doc: string, update: Uint8Array): Promise<void>;
 
   close(): Promise<void>;
+
+  /**
+   * [accounts] Deletes the local messages the predicate picks (retention the server announced);
+   * `channel` is the channel of the message's conversation when the device has it. Returns how many.
+   */
+  purgeMessages?(shouldPurge: (message: Message, channel: Channel | null) => boolean): Promise<number>;
+  /** [accounts] Erases everything this store holds on the device (and its key, for an encrypted store). */
+  wipe?(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Agent, Contact, Conversation, Inbox, Message, Team } from '../domain/model.js';
 import { Command } from '../commands/commands.js';
+import { RetentionPolicy } from '../rules/accountRules.js';
 
 /**
  * Version of the sync protocol; bumped on incompatible changes (see PROTOCOL.md). A peer may send
@@ -45,7 +46,18 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
-export const LoginRequest = z.object({ email: z.string().email().max(320), password: z.string().min(1).max(1024), tenant: z.string().max(64).optional() });
+export const LoginRequest = z.object({
+  email: z.string().email().max(320),
+  password: z.string().min(1).max(1024),
+  tenant: z.string().max(64).optional(),
+  /** [accounts] The device's name and platform, shown in the agent's sessions list. */
+  deviceName: z.string().trim().max(120).optional(),
+  platform: z.string().trim().max(40).optional(),
+});
+/** [accounts] The first step of a two-factor login: the password was right, a code is needed (POST /api/v1/auth/mfa). */
+export const MfaRequiredResponse = z.object({ mfaRequired: z.literal(true), mfaToken: z.string(), expiresIn: z.number().int().positive() });
+export type MfaRequiredResponse = z.infer<typeof MfaRequiredResponse>;
+export const MfaLoginRequest = z.object({ mfaToken: z.string().min(1).max(200), code: z.string().trim().min(6).max(32) });
 export const TokenResponse = z.object({ accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().int().positive() });
 export type TokenResponse = z.infer<typeof TokenResponse>;
 export const RefreshRequest = z.object({ refreshToken: z.string().min(1).max(512) });
@@ -74,6 +86,8 @@ export const PullResponse = z.object({
   inboxes: z.array(Inbox),
   agents: z.array(Agent),
   teams: z.array(Team),
+  /** [accounts] The workspace's retention policy: the device evicts local messages past it. */
+  retention: RetentionPolicy.optional(),
 });
 export type PullResponse = z.infer<typeof PullResponse>;
 
@@ -120,6 +134,8 @@ export const CloseCode = {
   /** The client's protocol version is not supported: update the app (HTTP's 426 Upgrade Required). */
   upgradeRequired: 4426,
   serverShutdown: 4503,
+  /** [accounts] The session ended and the device must wipe its local data (deactivation, remote wipe). */
+  wipe: 4410,
 } as const;
 
 /** Yjs document names: one per conversation. */

@@ -32,6 +32,12 @@ export type Fact =
   | { kind: 'conversation_sla'; conversationId: string; sla: ConversationSla | null; seq: number }
   /** [automation] Every message of a conversation moves to another (a merge); the moved rows get the fact's seq. */
   | { kind: 'message_move'; fromConversationId: string; toConversationId: string; toInboxId: string }
+  /** [accounts] Erasure: a message's personal content replaced (text, subject, attachments, meta); the writer stamps it with `seq`. */
+  | { kind: 'message_redact'; messageId: string; text: string; subject: string | null; attachments: []; meta: Record<string, unknown>; seq: number }
+  /** [accounts] Erasure: the contact's identity index rows go (the contact row itself is replaced by a `contact` fact). */
+  | { kind: 'contact_identities_drop'; contactId: string }
+  /** [accounts] Erasure or retention: an attachment row goes (its bytes are removed once no row names their hash). */
+  | { kind: 'attachment_drop'; attachmentId: string }
   /** An audit row, written with what it records. */
   | { kind: 'audit'; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> }
   /** [routing] An agent's routing fields (availability, chosen availability, capacity, skills, languages) replaced; the row carries the fact's seq. */

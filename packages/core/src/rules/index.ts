@@ -20,3 +20,4 @@ export * from './masking.js';
 export * from './routing.js';
 export * from './sla.js';
 export * from './lifecycle.js';
+export * from './accountRules.js';

@@ -1,4 +1,4 @@
-import type { Agent, Contact, Conversation, Inbox, Message, Team } from '../domain/model.js';
+import type { Agent, Channel, Contact, Conversation, Inbox, Message, Team } from '../domain/model.js';
 import { matchesQuery, runQuery } from '../domain/query.js';
 import type { ConversationQuery, FactBatch, LocalStore, MessagePageQuery, OutboxEntry } from '../ports/storage.js';
 
@@ -180,6 +180,26 @@ export class MemoryStore implements LocalStore {
     const d = this.check();
     const ids = new Set(conversationIds);
     for (const [id, m] of d.messages) if (ids.has(m.conversationId)) d.messages.delete(id);
+  }
+
+  /** [accounts] Retention on the device: deletes the messages the predicate picks. */
+  async purgeMessages(shouldPurge: (message: Message, channel: Channel | null) => boolean): Promise<number> {
+    const d = this.check();
+    let n = 0;
+    for (const [id, m] of d.messages) {
+      if (shouldPurge(m, d.conversations.get(m.conversationId)?.channel ?? null)) {
+        d.messages.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** [accounts] Remote wipe: everything goes (facts, outbox, drafts, metadata). */
+  async wipe(): Promise<void> {
+    const d = this.check();
+    for (const m of [d.conversations, d.messages, d.contacts, d.inboxes, d.agents, d.teams, d.meta, d.outbox, d.yjs] as Map<string, unknown>[]) m.clear();
+    d.checkpoint = { checkpoint: 0, scope: null };
   }
 
   async conversationsWithMessages(): Promise<string[]> {

@@ -281,7 +281,8 @@ export class ReferenceServer {
       t.agents.set(agentId, next);
       return next;
     });
-    if (closeSockets) for (const c of [...t.connections]) if (c.agentId === agentId) this.kick(c, 4401, 'agent deactivated');
+    // [accounts] As the server: a deactivated agent's devices are told to wipe (CloseCode.wipe).
+    if (closeSockets) for (const c of [...t.connections]) if (c.agentId === agentId) this.kick(c, 4410, 'agent deactivated');
     return row;
   }
 
@@ -968,6 +969,16 @@ export class ReferenceServer {
           }
           t.messageOrder.set(f.toConversationId, [...(t.messageOrder.get(f.toConversationId) ?? []), ...(t.messageOrder.get(f.fromConversationId) ?? [])]);
           t.messageOrder.set(f.fromConversationId, []);
+          break;
+        case 'message_redact': {
+          const m = t.messages.get(f.messageId);
+          if (m) t.messages.set(m.id, { ...m, text: f.text, subject: f.subject, attachments: [], meta: cloneValue(f.meta), seq: f.seq });
+          break;
+        }
+        case 'contact_identities_drop':
+          break;
+        case 'attachment_drop':
+          t.uploads.delete(f.attachmentId);
           break;
         case 'audit':
           t.audit.push({ seq, agentId: f.agentId, action: f.action, target: f.target, details: cloneValue(f.details) });

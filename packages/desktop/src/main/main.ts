@@ -7,6 +7,7 @@ import { app, BrowserWindow, ipcMain, Menu, nativeImage, Notification, protocol,
 import { APP_ORIGIN, APP_SCHEME, DEEP_LINK_SCHEME, type MainEvents } from '../shared/ipc';
 import { registerIpcHandlers } from './ipc';
 import { SecureSessionStore } from './secureStore';
+import { DeviceKeyStore } from './deviceKey';
 import { loadWindowState, trackWindowState } from './windowState';
 import { allowServerCors, hardenWebContents, restrictPermissions } from './security';
 import { CSP, MIME, resolveAppFile } from './protocol';
@@ -39,6 +40,8 @@ async function start(): Promise<void> {
   let pendingConversation: string | null = deepLinkFromArgv(process.argv);
   const userData = app.getPath('userData');
   const sessions = new SecureSessionStore(safeStorage, fileIO(), path.join(userData, 'session.bin'));
+  fs.mkdirSync(path.join(userData, 'keys'), { recursive: true, mode: 0o700 });
+  const deviceKeys = new DeviceKeyStore(safeStorage, fileIO(), path.join(userData, 'keys'));
   const stateFile = path.join(userData, 'window-state.json');
   const updater = new Updater(updaterEnabled(process.env), async () => (await import('electron-updater')).autoUpdater, app.getVersion());
 
@@ -117,6 +120,8 @@ async function start(): Promise<void> {
       },
       'app:info': () => ({ version: app.getVersion(), platform: process.platform, userData }),
       'updater:check': () => updater.check(),
+      'dbkey:get': (_e, name) => deviceKeys.get(name),
+      'dbkey:delete': (_e, name) => deviceKeys.remove(name),
     },
     { log: (m, f) => console.warn(m, f) },
   );

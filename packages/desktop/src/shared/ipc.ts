@@ -31,6 +31,9 @@ export const invokeContract = {
   'shell:openExternal': { args: z.tuple([z.string().url().max(4000).refine((u) => /^(https?|mailto):/i.test(u), 'only http(s) and mailto links')]), result: null as unknown as boolean },
   'app:info': { args: z.tuple([]), result: null as unknown as { version: string; platform: string; userData: string } },
   'updater:check': { args: z.tuple([]), result: null as unknown as { enabled: boolean; available: boolean | null } },
+  /** [accounts] The local database's key (base64) from safeStorage; null without OS encryption. */
+  'dbkey:get': { args: z.tuple([z.string().regex(/^[a-z0-9_-]{1,200}$/)]), result: null as unknown as string | null },
+  'dbkey:delete': { args: z.tuple([z.string().regex(/^[a-z0-9_-]{1,200}$/)]), result: null as unknown as void },
 } as const;
 
 export type InvokeChannel = keyof typeof invokeContract;

@@ -198,12 +198,14 @@ describe('settings area (admin screens)', () => {
     }
   });
 
-  it('agents do not see the settings; supervisors see canned responses, agents and teams but not inboxes', async () => {
+  it('agents see only their own account in the settings; supervisors see canned responses, agents and teams but not inboxes', async () => {
     const agent = await newAgentPage(browser);
     const supervisor = await newAgentPage(browser);
     try {
       await Promise.all([signIn(agent.page, server.url, 'zhang.san@demo.goutong'), signIn(supervisor.page, server.url, 'li.wei@demo.goutong')]);
-      await expect(agent.page.getByRole('button', { name: 'Settings' }).count()).resolves.toBe(0);
+      // [accounts] Every agent has "My account" (password, two-factor, sessions) in the settings.
+      await agent.page.getByRole('button', { name: 'Settings' }).click();
+      await expect(settings(agent.page).getByRole('tab').allTextContents()).resolves.toEqual(['Agents', 'Teams', 'My account'].map((x) => expect.stringContaining(x)));
       await supervisor.page.getByRole('button', { name: 'Settings' }).click();
       const area = settings(supervisor.page);
       await area.getByRole('tab', { name: 'Canned responses', selected: true }).waitFor();

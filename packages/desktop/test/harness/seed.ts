@@ -1,12 +1,13 @@
 // Test and benchmark harness (never shipped: dist/harness is served to Chromium only through
 // request interception). It writes a large local database the way the app would find it after a
 // long sync: conversations, directory rows and a saved web session, on the app's own origin.
-import { RxdbStore } from '@goutong/storage-rxdb';
+import * as storage from '@goutong/storage-rxdb';
 import { makeAgent, makeInbox, makeTeam, generateConversations } from '@goutong/core/testing';
 import { CHANNELS } from '@goutong/core';
 import { databaseName } from '../../src/renderer/platform/services';
 import { sanitizeEmailHtml } from '../../src/renderer/util/sanitize';
-import type { SavedSession } from '../../src/renderer/platform/host';
+import { webHost, type SavedSession } from '../../src/renderer/platform/host';
+import { openLocalStore } from '../../src/renderer/platform/localStore';
 
 export interface SeedOptions {
   count: number;
@@ -30,7 +31,8 @@ async function seed(o: SeedOptions): Promise<{ ms: number; name: string }> {
     tenant: { id: 'tenant-1', slug: 'test', name: 'Test 测试' },
   };
   const name = databaseName(saved);
-  const store = await RxdbStore.open({ name });
+  // The app's own opener: the database is encrypted with the browser's device key, as the app finds it.
+  const store = await openLocalStore(storage, name, webHost());
   const rows = generateConversations(o.count, { seed: o.seed ?? 1, agentIds, timeSpreadMinutes: o.count * 2 });
   const inboxes = CHANNELS.map((channel) => makeInbox({ id: `inbox-${channel}`, tenantId: 'tenant-1', name: `${channel} inbox`, channel, teamIds: ['team-a'] }));
   const teams = ['team-a', 'team-b', 'team-c'].map((id) => makeTeam({ id, tenantId: 'tenant-1', name: id.toUpperCase() }));

@@ -211,9 +211,9 @@ describe('inbox forms from the OpenAPI provider schemas', () => {
     expect(providerTitle(undefined, 'sms/new', 'en')).toBe('sms/new');
   });
 
-  it('roles: admins manage inboxes, supervisors canned responses, agents see no settings', () => {
+  it('roles: admins manage inboxes, supervisors canned responses, agents see only their own account in settings', () => {
     expect([canSeeSettings('admin'), canManageInboxes('admin'), canManageCanned('admin')]).toEqual([true, true, true]);
     expect([canSeeSettings('supervisor'), canManageInboxes('supervisor'), canManageCanned('supervisor')]).toEqual([true, false, true]);
-    expect([canSeeSettings('agent'), canManageInboxes('agent'), canManageCanned('agent')]).toEqual([false, false, false]);
+    expect([canSeeSettings('agent'), canManageInboxes('agent'), canManageCanned('agent')]).toEqual([true, false, false]);
   });
 });

@@ -38,6 +38,8 @@ export interface FileVault {
 export interface ServerApi {
   /** GET a JSON resource (bearer token); rejects with core's TransportError. */
   getJson(path: string): Promise<unknown>;
+  /** [accounts] POST a JSON body (bearer token); the parsed answer (null for 204). */
+  postJson?(path: string, body: unknown): Promise<unknown>;
   /** `POST /api/v1/attachments?name=` with the file's bytes; the server's metadata for it. */
   uploadAttachment(file: LocalFile): Promise<Attachment>;
   /** A URL an <image> can show for a stored attachment (fetched with the token), or null. */
@@ -87,7 +89,8 @@ export interface Device {
   settings: SettingsKv;
   now(): number;
   /** Signs in against a server; rejects with a readable message. */
-  login(serverUrl: string, email: string, password: string): Promise<SavedSession>;
+  /** [accounts] With `mfa`: the second step of a two-factor login (the first threw core's MfaRequiredError). */
+  login(serverUrl: string, email: string, password: string, mfa?: { token: string; code: string }): Promise<SavedSession>;
   /** Opens the local database and starts the client for a saved session. */
   connect(saved: SavedSession, hooks: { onSession(session: Session): void; onSessionExpired(): void }): Promise<AppServices>;
   /** Opens the phone's dialer. */

@@ -4,6 +4,7 @@ import {
   GoutongClient,
   HttpTransport,
   login as coreLogin,
+  loginWithCode,
   Me,
   TransportError,
   Uuidv7Generator,
@@ -165,9 +166,10 @@ export function createUniDevice(platform: string): Device {
     settings: uniSettings,
     now: () => Date.now(),
 
-    async login(serverUrl, email, password): Promise<SavedSession> {
+    async login(serverUrl, email, password, mfa): Promise<SavedSession> {
       const base = normaliseUrl(serverUrl);
-      const session = await coreLogin({ baseUrl: base, fetch: uniFetch, now: Date.now }, email, password);
+      const opts = { baseUrl: base, fetch: uniFetch, now: Date.now };
+      const session = mfa ? await loginWithCode(opts, mfa.token, mfa.code) : await coreLogin(opts, email, password, { deviceName: `Goutong mobile (${platform})`, platform });
       const res = await uniFetch(`${base}/api/v1/me`, { method: 'GET', headers: { authorization: `Bearer ${session.accessToken}` } });
       if (!res.ok) throw new TransportError(res.status === 401 ? 'auth' : 'http', `HTTP ${res.status}`, res.status);
       const me = Me.parse(JSON.parse(await res.text()));

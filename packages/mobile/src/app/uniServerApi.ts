@@ -62,6 +62,11 @@ export function createServerApi(o: ServerApiOptions): ServerApi {
     async getJson(path) {
       return JSON.parse(await call('GET', path, { accept: 'application/json' })) as unknown;
     },
+    async postJson(path, body) {
+      const bytes = new TextEncoder().encode(JSON.stringify(body ?? {}));
+      const text = await call('POST', path, { 'content-type': 'application/json', accept: 'application/json' }, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+      return text ? (JSON.parse(text) as unknown) : null;
+    },
     async uploadAttachment(file) {
       const bytes = await o.bytes(file);
       // Gone from the device: waiting will not bring it back (not retryable).

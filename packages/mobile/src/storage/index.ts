@@ -48,8 +48,17 @@ export async function openDeviceStore(o: DeviceStoreOptions): Promise<DeviceStor
   // #ifdef H5
   if (o.platform === 'h5' && typeof indexedDB !== 'undefined') {
     try {
-      const { RxdbStore } = await import('@goutong/storage-rxdb');
-      const store = await RxdbStore.open({ name: `goutong-${safeName(o.agentId).toLowerCase()}` });
+      const { RxdbStore, deviceKeyCipher, deleteDeviceKey } = await import('@goutong/storage-rxdb');
+      const name = `goutong-${safeName(o.agentId).toLowerCase()}`;
+      // [accounts] Encrypted at rest: AES-GCM with a non-extractable key kept in IndexedDB (forgotten on wipe).
+      const cipher = await deviceKeyCipher(name);
+      let store = await RxdbStore.open({ name, cipher, onWipe: () => deleteDeviceKey(name) });
+      if (!(await store.getCheckpoint().then(() => true, () => false))) {
+        // A database from before encryption: its facts are pulled again.
+        await store.close();
+        await (await RxdbStore.open({ name })).destroy();
+        store = await RxdbStore.open({ name, cipher, onWipe: () => deleteDeviceKey(name) });
+      }
       return { store, kind: 'indexeddb', workingSet: () => null };
     } catch {
       // Private browsing without IndexedDB, or a broken database: fall back below.

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import type { Agent, ConnectivityState } from '@goutong/core';
+import { MfaRequiredError, type Agent, type ConnectivityState } from '@goutong/core';
 import { currentServices, setServices, useDevice, type SavedSession } from '../app/services';
 import { useCannedStore } from './canned';
 import { useNoticesStore } from './notices';
@@ -28,6 +28,10 @@ export const useSessionStore = defineStore('session', {
     tenantName: '',
     error: null as string | null,
     connectivity: { ...OFFLINE } as ConnectivityState,
+    /** [accounts] The server told this device to erase its data: the login page says so. */
+    wiped: false,
+    /** [accounts] Set while the sign-in waits for a two-factor code. */
+    mfaToken: null as string | null,
   }),
   getters: {
     signedIn: (s) => s.status === 'signedIn',
@@ -60,19 +64,24 @@ export const useSessionStore = defineStore('session', {
       }
     },
 
-    async login(serverUrl: string, email: string, password: string): Promise<boolean> {
+    async login(serverUrl: string, email: string, password: string, code?: string): Promise<boolean> {
       const device = useDevice();
       this.status = 'signingIn';
       this.error = null;
+      this.wiped = false;
       try {
-        const saved = await device.login(serverUrl, email, password);
+        const mfa = code && this.mfaToken ? { token: this.mfaToken, code } : undefined;
+        const saved = await device.login(serverUrl, email, password, mfa);
+        this.mfaToken = null;
         device.settings.set(SERVER_KEY, saved.serverUrl);
         device.settings.set(SESSION_KEY, JSON.stringify(saved));
         this.serverUrl = saved.serverUrl;
         await this.start(saved);
         return true;
       } catch (e) {
-        this.error = messageOf(e);
+        // [accounts] Two-factor sign-in: the page asks for the code next.
+        if (e instanceof MfaRequiredError) this.mfaToken = e.mfaToken;
+        else this.error = messageOf(e);
         this.status = 'signedOut';
         return false;
       }
@@ -97,6 +106,13 @@ export const useSessionStore = defineStore('session', {
       unsubscribe?.();
       unsubscribe = services.client.connectivity.subscribe((c) => {
         this.connectivity = { ...c };
+        // [accounts] Deactivated or signed out from another device: the local data is erased; sign out.
+        if (c.wiped && currentServices() === services) {
+          this.wiped = true;
+          void this.logout().then(() => {
+            if (typeof uni !== 'undefined') uni.reLaunch({ url: '/pages/login/index' });
+          });
+        }
       });
       this.status = 'signedIn';
       // Local notifications for conversations newly assigned to me, while the app runs.
@@ -112,6 +128,8 @@ export const useSessionStore = defineStore('session', {
       useCannedStore().reset();
       setServices(null);
       useDevice().settings.remove(SESSION_KEY);
+      // [accounts] Signing out erases the device's local data (and its key).
+      await services?.client.wipeLocalData('signed out').catch(() => undefined);
       await services?.dispose();
       this.agent = null;
       this.tenantName = '';

@@ -104,6 +104,14 @@ export class AttachmentStore {
     return a ? fs.readFileSync(a.file) : null;
   }
 
+  /** [accounts] Removes the bytes of hashes no row names any more (erasure, retention); the caller checked the rows. */
+  removeBlobs(shas: readonly string[]): void {
+    for (const sha of shas) {
+      if (!/^[0-9a-f]{64}$/.test(sha)) continue;
+      fs.rmSync(this.fileOf(sha), { force: true });
+    }
+  }
+
   signedUrl(id: string, tenantId: string, nowS = Math.floor(Date.now() / 1000)): string {
     // Rounded to the hour so the same attachment keeps one URL for a while (cache friendly).
     const exp = (Math.floor(nowS / 3600) + 1) * 3600 + URL_TTL_S;

@@ -20,7 +20,7 @@ export function writePrivateFile(file: string, contents: string): void {
   }
 }
 
-function readKey(file: string): string | null {
+export function readKey(file: string): string | null {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

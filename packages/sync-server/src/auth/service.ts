@@ -2,7 +2,7 @@ import { Emitter, checkSignIn, type Agent } from '@goutong/core';
 import type { Db } from '../db/db.js';
 import { ApiError, unauthorized } from '../errors.js';
 import { toAgent } from '../domain/rows.js';
-import { agentRow, agentsByEmail, insertRefreshToken, refreshToken, revokeFamily, rotateRefreshToken, sessionLive } from '../domain/accounts.js';
+import { agentRow, agentsByEmail, refreshToken, revokeFamily, rotateRefreshToken, sessionLive } from '../domain/accounts.js';
 import { AccessTokens } from './tokens.js';
 import { DUMMY_HASH, randomToken, sha256Hex, verifyPassword } from './crypto.js';
 import { LoginThrottle } from './throttle.js';
@@ -10,6 +10,7 @@ import { ApiKeyAuth } from './apiKeyAuth.js';
 import { isApiKeyToken } from '../domain/apiKeys.js';
 import { insertAudit } from '../domain/audit.js';
 import { withPermissions, type Principal } from '../domain/permissions.js';
+import { sessionWipe, startSession, touchSession } from '../domain/sessions.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -43,6 +44,24 @@ export interface AuthOptions {
 }
 
 const SESSION_CACHE_MAX = 10_000;
+export const MFA_CHALLENGE_SECONDS = 300;
+
+/** [accounts] The device a session was signed in from (shown in the sessions list). */
+export interface DeviceInfo {
+  deviceName?: string | undefined;
+  platform?: string | undefined;
+}
+
+export type LoginStep =
+  | { kind: 'tokens'; agent: Agent; tokens: TokenPair }
+  | { kind: 'mfa'; agent: Agent; mfaToken: string; expiresIn: number };
+
+/** [accounts] Two-factor sign-in (auth/accounts.ts implements it). */
+export interface MfaVerifier {
+  enabled(agentId: string): Promise<boolean>;
+  challenge(agent: Agent, device: DeviceInfo & { ip: string }, now: number): Promise<string>;
+  complete(mfaToken: string, code: string, now: number): Promise<{ challenge: { agentId: string; tenantId: string; deviceName: string | null; platform: string | null; ip: string | null }; usedRecoveryCode: boolean }>;
+}
 
 /**
  * Password login, short-lived access tokens and rotating refresh tokens. Reusing a refresh token
@@ -54,6 +73,10 @@ export class AuthService {
   readonly throttle: LoginThrottle;
   /** A session ended (logout or family revocation) in this process. */
   readonly revoked = new Emitter<string>();
+  /** [accounts] A session ended whose device must wipe its local data (deactivation, remote wipe). */
+  readonly wiped = new Emitter<string>();
+  /** [accounts] The second login step, when two-factor sign-in is available (set by the server). */
+  mfa: MfaVerifier | null = null;
   private readonly verify: (password: string, stored: string) => Promise<boolean>;
   private readonly sessionCacheMs: number;
   /** sessionId → checked live until (ms). */
@@ -75,6 +98,57 @@ export class AuthService {
   }
 
   async login(email: string, password: string, ip: string, tenantSlug?: string): Promise<{ agent: Agent; tokens: TokenPair }> {
+    const step = await this.beginLogin(email, password, ip, tenantSlug);
+    if (step.kind === 'mfa') throw unauthorized('a two-factor code is required: sign in through /api/v1/auth/login and /api/v1/auth/mfa');
+    return step;
+  }
+
+  /**
+   * [accounts] The first step of a login: the password is checked; an agent with two-factor on gets
+   * a short-lived challenge token for /api/v1/auth/mfa instead of tokens.
+   */
+  async beginLogin(email: string, password: string, ip: string, tenantSlug?: string, device: DeviceInfo = {}): Promise<LoginStep> {
+    const agent = await this.checkPassword(email, password, ip, tenantSlug);
+    const mfa = this.mfa;
+    if (mfa && (await mfa.enabled(agent.id))) {
+      return { kind: 'mfa', agent, mfaToken: await mfa.challenge(agent, { ...device, ip }, this.now()), expiresIn: MFA_CHALLENGE_SECONDS };
+    }
+    const family = randomToken(12);
+    const tokens = await this.issue(agent, family, { ...device, ip });
+    await insertAudit(this.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'auth.login', target: agent.id, details: { ip, sessionId: family } }, this.now());
+    return { kind: 'tokens', agent, tokens };
+  }
+
+  /** [accounts] The second step: a TOTP or recovery code for the challenge (see MfaVerifier). */
+  async completeMfa(mfaToken: string, code: string): Promise<{ agent: Agent; tokens: TokenPair; usedRecoveryCode: boolean }> {
+    if (!this.mfa) throw unauthorized('two-factor sign-in is not available');
+    const r = await this.mfa.complete(mfaToken, code, this.now());
+    const row = await agentRow(this.db, r.challenge.agentId, r.challenge.tenantId);
+    if (!row) throw unauthorized('account no longer exists');
+    const agent = await withPermissions(this.db, toAgent(row));
+    if (!agent.active) throw new ApiError('unauthorized', 'this account is deactivated', { wipe: true });
+    const allowed = checkSignIn(agent, r.challenge.ip ?? '', this.now());
+    if (!allowed.ok) throw unauthorized(allowed.message);
+    const family = randomToken(12);
+    const tokens = await this.issue(agent, family, { deviceName: r.challenge.deviceName ?? undefined, platform: r.challenge.platform ?? undefined, ip: r.challenge.ip ?? '' });
+    await insertAudit(this.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'auth.login', target: agent.id, details: { ip: r.challenge.ip, sessionId: family, mfa: true } }, this.now());
+    return { agent, tokens, usedRecoveryCode: r.usedRecoveryCode };
+  }
+
+  /**
+   * [accounts] Sessions ended by account administration (deactivation, remote wipe, password
+   * change): the rows are already revoked in the caller's transaction; forget them and close their
+   * sockets here and, through the broker, in the other processes.
+   */
+  sessionsEnded(sessionIds: readonly string[], wipe: boolean): void {
+    for (const s of sessionIds) {
+      this.liveSessions.delete(s);
+      if (wipe) this.wiped.emit(s);
+      else this.revoked.emit(s);
+    }
+  }
+
+  private async checkPassword(email: string, password: string, ip: string, tenantSlug?: string): Promise<Agent> {
     const now = this.now();
     const normalized = email.trim().toLowerCase();
     const wait = this.throttle.retryAfterMs(normalized, ip, now);
@@ -94,18 +168,15 @@ export class AuthService {
     }
     this.throttle.succeed(normalized, ip);
     const agent = await withPermissions(this.db, toAgent(row));
-    const refuse = async (reason: string, message: string) => {
+    const refuse = async (reason: string, message: string, details?: Record<string, unknown>) => {
       await insertAudit(this.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'auth.login_refused', target: agent.id, details: { ip, reason } }, now);
-      return unauthorized(message);
+      return details ? new ApiError('unauthorized', message, details) : unauthorized(message);
     };
-    if (!agent.active) throw await refuse('deactivated', 'this account is deactivated');
+    if (!agent.active) throw await refuse('deactivated', 'this account is deactivated', { wipe: true });
     // The role's sign-in restrictions (IP ranges, hours): rules/permissions.ts.
     const allowed = checkSignIn(agent, ip, now);
     if (!allowed.ok) throw await refuse(allowed.reason, allowed.message);
-    const family = randomToken(12);
-    const tokens = await this.issue(agent, family);
-    await insertAudit(this.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'auth.login', target: agent.id, details: { ip, sessionId: family } }, now);
-    return { agent, tokens };
+    return agent;
   }
 
   async refresh(token: string): Promise<TokenPair> {
@@ -114,6 +185,7 @@ export class AuthService {
     const row = await refreshToken(this.db, hash);
     if (!row) throw unauthorized('unknown refresh token');
     if (row.revoked_at !== null) {
+      if (await sessionWipe(this.db, row.family)) throw new ApiError('unauthorized', 'this device was signed out and must erase its local data', { wipe: true });
       await this.endSession(row.family);
       throw unauthorized('refresh token was already used; log in again');
     }
@@ -121,7 +193,8 @@ export class AuthService {
     const agentR = await agentRow(this.db, row.agent_id);
     if (!agentR) throw unauthorized('account no longer exists');
     const agent = toAgent(agentR);
-    if (!agent.active) throw unauthorized('this account is deactivated');
+    if (!agent.active) throw new ApiError('unauthorized', 'this account is deactivated', { wipe: true });
+    await touchSession(this.db, row.family, now);
     const next = this.nextRefresh(agent, row.family, now);
     if (!(await rotateRefreshToken(this.db, hash, next.row))) throw unauthorized('refresh token was already used; log in again');
     return next.pair;
@@ -153,11 +226,15 @@ export class AuthService {
     const check = this.tokens.verify(token, now);
     if (!check.ok) throw unauthorized(check.reason === 'expired' ? 'access token expired' : 'invalid access token');
     const { sub, tid, sid, exp } = check.claims;
-    if (!(await this.isSessionLive(sid, now))) throw unauthorized('session ended (logged out or revoked); log in again');
+    if (!(await this.isSessionLive(sid, now))) {
+      // [accounts] A device signed out remotely (or of a deactivated agent) is told to wipe its local data.
+      if (await sessionWipe(this.db, sid)) throw new ApiError('unauthorized', 'this device was signed out and must erase its local data', { wipe: true });
+      throw unauthorized('session ended (logged out or revoked); log in again');
+    }
     const row = await agentRow(this.db, sub, tid);
     if (!row) throw unauthorized('account no longer exists');
     const agent = await withPermissions(this.db, toAgent(row));
-    if (!agent.active) throw unauthorized('this account is deactivated');
+    if (!agent.active) throw new ApiError('unauthorized', 'this account is deactivated', { wipe: true });
     return { agent, sessionId: sid, expiresAt: exp * 1000 };
   }
 
@@ -171,6 +248,7 @@ export class AuthService {
     if (until !== undefined && until > now) return true;
     const live = await sessionLive(this.db, sid, now);
     if (live) {
+      await touchSession(this.db, sid, now);
       this.liveSessions.delete(sid);
       this.liveSessions.set(sid, now + this.sessionCacheMs);
       if (this.liveSessions.size > SESSION_CACHE_MAX) this.liveSessions.delete(this.liveSessions.keys().next().value!);
@@ -196,9 +274,10 @@ export class AuthService {
     };
   }
 
-  private async issue(agent: Agent, family: string): Promise<TokenPair> {
-    const next = this.nextRefresh(agent, family, this.now());
-    await insertRefreshToken(this.db, next.row);
+  private async issue(agent: Agent, family: string, device: DeviceInfo & { ip?: string } = {}): Promise<TokenPair> {
+    const now = this.now();
+    const next = this.nextRefresh(agent, family, now);
+    await startSession(this.db, next.row, { deviceName: device.deviceName ?? null, platform: device.platform ?? null, ip: device.ip || null });
     return next.pair;
   }
 }

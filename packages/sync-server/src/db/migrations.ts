@@ -246,6 +246,30 @@ CREATE INDEX audit_log_time ON audit_log (tenant_id, created_at, id)
     },
   },
   {
+    id: 230,
+    name: 'accounts: invites and resets, two-factor, sessions and devices, retention',
+    sql: `
+CREATE TABLE agent_tokens (
+  token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL REFERENCES agents(id), kind TEXT NOT NULL,
+  expires_at {{bigint}} NOT NULL, used_at {{bigint}}, created_by TEXT, created_at {{bigint}} NOT NULL);
+CREATE INDEX agent_tokens_agent ON agent_tokens (agent_id, kind);
+CREATE TABLE agent_mfa (
+  agent_id TEXT PRIMARY KEY REFERENCES agents(id), tenant_id TEXT NOT NULL, secret TEXT NOT NULL, enabled_at {{bigint}},
+  last_step {{bigint}} NOT NULL DEFAULT 0, created_at {{bigint}} NOT NULL);
+CREATE TABLE agent_recovery_codes (agent_id TEXT NOT NULL REFERENCES agents(id), code_hash TEXT NOT NULL, used_at {{bigint}}, PRIMARY KEY (agent_id, code_hash));
+CREATE TABLE mfa_challenges (
+  token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL REFERENCES agents(id), expires_at {{bigint}} NOT NULL,
+  used_at {{bigint}}, attempts INTEGER NOT NULL DEFAULT 0, device_name TEXT, platform TEXT, ip TEXT, created_at {{bigint}} NOT NULL);
+CREATE TABLE agent_sessions (
+  family TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL REFERENCES agents(id), device_name TEXT, platform TEXT, ip TEXT,
+  created_at {{bigint}} NOT NULL, last_seen_at {{bigint}} NOT NULL, ended_at {{bigint}}, wipe INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX agent_sessions_agent ON agent_sessions (agent_id, ended_at);
+CREATE TABLE retention_policies (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id), channel TEXT NOT NULL, days INTEGER NOT NULL, updated_at {{bigint}} NOT NULL, PRIMARY KEY (tenant_id, channel));
+CREATE TABLE retention_runs (tenant_id TEXT PRIMARY KEY, lease_until {{bigint}} NOT NULL, lease_owner TEXT, last_run_at {{bigint}}, purged {{bigint}} NOT NULL DEFAULT 0)
+`,
+  },
+  {
     id: 300,
     name: 'reports: hourly rollups, durations for percentiles, pricing, suggestion picks',
     sql: `

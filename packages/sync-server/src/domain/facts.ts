@@ -96,6 +96,19 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
         if (o.seq === null) throw new Error('a message move needs a seq');
         await moveMessages(q, tenantId, f, o.seq, o.now);
         break;
+      case 'message_redact':
+        // The provider's id is replaced too (it may hold an address); the message keeps its place and statistics.
+        await q.run("UPDATE messages SET text = ?, subject = ?, attachments = '[]', meta = ?, status_reason = NULL, external_id = CASE WHEN external_id IS NULL THEN NULL ELSE 'erased:' || id END, provider_message_id = NULL, seq = ? WHERE id = ? AND tenant_id = ?", [
+          f.text, f.subject, JSON.stringify(f.meta), f.seq, f.messageId, tenantId,
+        ]);
+        await q.run('UPDATE relay_jobs SET last_error = NULL WHERE message_id = ? AND tenant_id = ?', [f.messageId, tenantId]);
+        break;
+      case 'contact_identities_drop':
+        await q.run('DELETE FROM contact_identities WHERE contact_id = ? AND tenant_id = ?', [f.contactId, tenantId]);
+        break;
+      case 'attachment_drop':
+        await q.run('DELETE FROM attachments WHERE id = ? AND tenant_id = ?', [f.attachmentId, tenantId]);
+        break;
       case 'audit':
         await insertAudit(q, { tenantId, agentId: f.agentId }, { action: f.action, target: f.target, details: f.details }, o.now);
         break;

@@ -35,6 +35,7 @@ import { insertAudit } from './audit.js';
 import { maskerFor } from './masking.js';
 import { contactByIdentity, contactInboxesOf, loadCommandState, openConversationOf, writeFacts } from './facts.js';
 import { latestResolvedOf, lifecycleSettingsOf } from './sla.js';
+import { retentionPolicy } from './retention.js';
 
 export interface Committed {
   tenantId: string;
@@ -450,6 +451,7 @@ export class Workspace {
       inboxes: inboxes.map(toInbox),
       agents: agents.map(toAgent),
       teams: teams.map(toTeam),
+      retention: await retentionPolicy(this.db, t),
     };
   }
 

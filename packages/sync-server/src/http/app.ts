@@ -12,6 +12,13 @@ declare module 'fastify' {
 
 export const BODY_LIMIT = 1024 * 1024;
 
+/** [accounts] Transport options: HTTPS (PEM certificate and key) with HSTS, and the proxies to trust. */
+export interface HttpOptions {
+  https?: { cert: Buffer | string; key: Buffer | string };
+  hstsMaxAge?: number;
+  trustProxy?: boolean | string[];
+}
+
 /** Routes whose answers carry tokens: never cached by a browser or a proxy. */
 export const TOKEN_ROUTES: ReadonlySet<string> = new Set(['/api/v1/auth/login', '/api/v1/auth/refresh']);
 
@@ -28,9 +35,18 @@ export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
 }
 
 /** Fastify with JSON errors, raw bodies kept for signatures, and size limits. */
-export function createHttp(logger: Logger): FastifyInstance {
+export function createHttp(logger: Logger, opts: HttpOptions = {}): FastifyInstance {
   // forceCloseConnections: a stop never waits for a client's keep-alive to run out.
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, trustProxy: false, return503OnClosing: true, forceCloseConnections: true });
+  // [accounts] HTTPS from a certificate and key; behind a reverse proxy, trustProxy makes req.ip the client's (audit IP).
+  const app = (opts.https
+    ? Fastify({ logger: false, bodyLimit: BODY_LIMIT, trustProxy: opts.trustProxy ?? false, return503OnClosing: true, forceCloseConnections: true, https: opts.https })
+    : Fastify({ logger: false, bodyLimit: BODY_LIMIT, trustProxy: opts.trustProxy ?? false, return503OnClosing: true, forceCloseConnections: true })) as unknown as FastifyInstance;
+  if (opts.https) {
+    const hsts = `max-age=${opts.hstsMaxAge ?? 31_536_000}; includeSubDomains`;
+    app.addHook('onSend', async (_req, reply) => {
+      reply.header('strict-transport-security', hsts);
+    });
+  }
 
   // Authentication before the body: a route's requireAgent hook moves from preHandler to onRequest,
   // so an unauthenticated upload is refused at the headers instead of after 25 MiB have streamed in.

@@ -31,6 +31,7 @@ import { ProviderRegistry, providerKey } from '../channels/provider.js';
 import { builtinExtensions } from '../channels/registry.js';
 import { trustOpenApiPaths } from './trustRoutes.js';
 import { automationOpenApi } from './automationRoutes.js';
+import { accountsPaths } from './accountsOpenapi.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -203,6 +204,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       // The extensions' routes (webhooks, callbacks, upload and credential endpoints…).
       ...ext.paths,
       ...automationOpenApi().paths, // [automation] templates, automation rules, CSAT
+      ...accountsPaths(),
     },
   };
   byVersion.set(version, doc);

@@ -20,6 +20,7 @@ import { scopeHas } from '../domain/scope.js';
 import { tenantById } from '../domain/tenants.js';
 import { messageInConversation } from '../domain/reads.js';
 import { maskerFor } from '../domain/masking.js';
+import { insertAudit } from '../domain/audit.js';
 import { ConversationListQuery, PageQuery, PatchConversationBody, SendMessageBody } from './schemas.js';
 
 const IdParam = z.object({ id: Id });
@@ -38,8 +39,14 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   // ----- auth -------------------------------------------------------------------------
   app.post('/api/v1/auth/login', async (req) => {
     const body = parse(LoginRequest, req.body, 'login');
-    const { tokens } = await auth.login(body.email, body.password, req.ip, body.tenant); // audited by the auth service (success and failure)
-    return tokens;
+    // [accounts] Two-step when the agent has two-factor on: {mfaRequired, mfaToken}, then /api/v1/auth/mfa.
+    // The auth service audits every outcome (signed in, password right but a code pending, refused, failed).
+    const step = await auth.beginLogin(body.email, body.password, req.ip, body.tenant, { deviceName: body.deviceName, platform: body.platform });
+    if (step.kind === 'mfa') {
+      await insertAudit(ws.db, { tenantId: step.agent.tenantId, agentId: step.agent.id }, { action: 'auth.password_ok_mfa_pending', target: step.agent.id, details: { ip: req.ip } }, Date.now());
+      return { mfaRequired: true, mfaToken: step.mfaToken, expiresIn: step.expiresIn };
+    }
+    return step.tokens;
   });
   app.post('/api/v1/auth/refresh', async (req) => auth.refresh(parse(RefreshRequest, req.body, 'refresh request').refreshToken));
   app.post('/api/v1/auth/logout', async (req, reply) => {

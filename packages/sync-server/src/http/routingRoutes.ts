@@ -27,13 +27,7 @@ export function registerRoutingRoutes(app: FastifyInstance, d: { auth: AuthServi
   const authed = { preHandler: requireAgent(d.auth) };
 
   // An agent sets their own availability (and the softphone its call state); admins set anyone's fields.
-  app.patch('/api/v1/agents/:id', authed, async (req) => {
-    const actor = agentOf(req);
-    const { id } = parse(IdParam, req.params, 'path');
-    const body = parse(AgentRoutingPatch, req.body ?? {}, 'agent patch');
-    return d.routing.patchAgent(actor, id === 'me' ? actor.id : id, body);
-  });
-
+  // PATCH /api/v1/agents/{id} (routing fields with the account fields) is in agentRoutes.ts.
   // The same for clients that cannot send PATCH (uni.request in WeChat mini programs).
   app.post('/api/v1/agents/:id/availability', authed, async (req) => {
     const actor = agentOf(req);

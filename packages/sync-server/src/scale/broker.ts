@@ -11,14 +11,14 @@ export type BusMessage =
   /** A process just loaded a document: the others answer with the presence of their peers there. */
   | { k: 'awq'; t: string; d: string }
   /** A session (refresh family) ended: drop its cached check and close its sockets. */
-  | { k: 'rev'; s: string };
+  | { k: 'rev'; s: string; w?: boolean };
 
 const Wire = z.discriminatedUnion('k', [
   z.object({ o: z.string(), k: z.literal('poke'), t: z.string(), s: z.number() }),
   z.object({ o: z.string(), k: z.literal('yjs'), t: z.string(), d: z.string(), u: z.string() }),
   z.object({ o: z.string(), k: z.literal('aw'), t: z.string(), d: z.string(), u: z.string() }),
   z.object({ o: z.string(), k: z.literal('awq'), t: z.string(), d: z.string() }),
-  z.object({ o: z.string(), k: z.literal('rev'), s: z.string() }),
+  z.object({ o: z.string(), k: z.literal('rev'), s: z.string(), w: z.boolean().optional() }),
 ]);
 
 /**
@@ -78,7 +78,7 @@ export class RedisBroker implements Broker {
     }
     if (w.o === this.instance) return;
     const m: BusMessage =
-      w.k === 'poke' ? { k: 'poke', t: w.t, s: w.s } : w.k === 'rev' ? { k: 'rev', s: w.s } : w.k === 'awq' ? { k: 'awq', t: w.t, d: w.d } : { k: w.k, t: w.t, d: w.d, u: new Uint8Array(Buffer.from(w.u, 'base64')) };
+      w.k === 'poke' ? { k: 'poke', t: w.t, s: w.s } : w.k === 'rev' ? { k: 'rev', s: w.s, ...(w.w ? { w: true } : {}) } : w.k === 'awq' ? { k: 'awq', t: w.t, d: w.d } : { k: w.k, t: w.t, d: w.d, u: new Uint8Array(Buffer.from(w.u, 'base64')) };
     for (const h of this.handlers) {
       try {
         h(m);

@@ -81,11 +81,18 @@ export class SyncSockets {
   }
 
   /** A session ended (logout, revoked family; here or in another process): its sockets close now. */
-  closeSession(sessionId: string): number {
+  closeSession(sessionId: string, wipe = false): number {
     let n = 0;
     for (const set of this.byTenant.values()) {
       for (const c of set) {
         if (c.sessionId !== sessionId) continue;
+        // [accounts] A wipe: the device erases its local data and signs out (CloseCode.wipe).
+        if (wipe) {
+          this.sendText(c, { t: 'error', code: 'wipe', message: 'this device was signed out; its local data must be erased' });
+          c.ws.close(CloseCode.wipe, 'wipe');
+          n++;
+          continue;
+        }
         this.sendText(c, { t: 'error', code: 'unauthorized', message: 'session ended; log in again' });
         c.ws.close(CloseCode.unauthorized, 'session ended');
         n++;
@@ -209,8 +216,9 @@ export class SyncSockets {
           session = a;
         } catch (e) {
           const m = e instanceof ApiError ? e.message : 'invalid token';
-          this.sendText(conn, { t: 'error', code: 'unauthorized', message: m });
-          conn.ws.close(CloseCode.unauthorized, m.slice(0, 120));
+          const wipe = e instanceof ApiError && (e.details as { wipe?: unknown } | undefined)?.wipe === true;
+          this.sendText(conn, { t: 'error', code: wipe ? 'wipe' : 'unauthorized', message: m });
+          conn.ws.close(wipe ? CloseCode.wipe : CloseCode.unauthorized, m.slice(0, 120));
           return;
         }
         if (conn.agent && (conn.agent.id !== agent.id)) {

@@ -10,6 +10,7 @@ import { trustEn, trustZhCN } from './trust';
 import { webchatEn, webchatZhCN } from './webchat';
 import { routingEn, routingZhCN } from './routing';
 import { slaEn, slaZhCN } from './sla';
+import { accountsEn, accountsZhCN } from './accounts';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -21,6 +22,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [webchatEn, webchatZhCN],
   [routingEn, routingZhCN],
   [slaEn, slaZhCN],
+  [accountsEn, accountsZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;

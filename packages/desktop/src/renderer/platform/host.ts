@@ -25,6 +25,10 @@ export interface Host {
   /** Deep links and notification clicks asking to open a conversation. */
   onOpenConversation(listener: (id: string) => void): () => void;
   openExternal(url: string): void;
+  /** [accounts] The local database's key bytes from the platform's secure storage (Electron safeStorage); null: use a key in IndexedDB. */
+  deviceKey?(name: string): Promise<Uint8Array | null>;
+  /** [accounts] Forgets that key (wipe). */
+  forgetDeviceKey?(name: string): Promise<void>;
   /** Small synchronous preferences (language, theme). */
   prefs: { get(key: string): string | null; set(key: string, value: string): void };
 }
@@ -111,6 +115,11 @@ export function electronHost(bridge: DesktopBridge): Host {
     setUnread: (n) => void bridge.invoke('tray:unread', n),
     onOpenConversation: (listener) => bridge.on('open-conversation', listener),
     openExternal: (url) => void bridge.invoke('shell:openExternal', url),
+    async deviceKey(name) {
+      const b64 = await bridge.invoke('dbkey:get', name);
+      return b64 ? Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)) : null;
+    },
+    forgetDeviceKey: (name) => bridge.invoke('dbkey:delete', name),
     prefs: localPrefs(),
   };
 }

@@ -5,6 +5,7 @@ import {
   HttpTransport,
   Uuidv7Generator,
   login as coreLogin,
+  loginWithCode,
   Me,
   type Clock,
   type LocalStore,
@@ -14,7 +15,8 @@ import {
   type UploadPorts,
   TransportError,
 } from '@goutong/core';
-import type { SavedSession } from './host';
+import { useHost, type SavedSession } from './host';
+import { openLocalStore } from './localStore';
 import { createServerApi, type ServerApi } from './serverApi';
 import { lazyVault, memoryVault, openIndexedDbVault, type FileVault } from '../attachments/vault';
 import { desktopUploadPorts, migrateLegacyQueue } from '../attachments/uploads';
@@ -39,7 +41,8 @@ export interface ConnectHooks {
 
 /** How the renderer opens the database and reaches the server; replaced in unit tests. */
 export interface ServiceFactory {
-  login(serverUrl: string, email: string, password: string): Promise<SavedSession>;
+  /** [accounts] With `mfa`: the second step of a two-factor login (the first step threw MfaRequiredError). */
+  login(serverUrl: string, email: string, password: string, mfa?: { token: string; code: string }): Promise<SavedSession>;
   connect(saved: SavedSession, hooks: ConnectHooks): Promise<AppServices>;
 }
 
@@ -113,9 +116,13 @@ export function preloadStorage(): Promise<typeof import('@goutong/storage-rxdb')
 }
 
 export const browserServices: ServiceFactory = {
-  async login(serverUrl, email, password) {
+  async login(serverUrl, email, password, mfa) {
     const base = normaliseServerUrl(serverUrl);
-    const session = await coreLogin({ baseUrl: base, fetch: fetchLike, now: Date.now }, email, password);
+    const opts = { baseUrl: base, fetch: fetchLike, now: Date.now };
+    const electron = Boolean((globalThis as { goutong?: unknown }).goutong);
+    const session = mfa
+      ? await loginWithCode(opts, mfa.token, mfa.code)
+      : await coreLogin(opts, email, password, { deviceName: electron ? 'Goutong desktop' : `Web (${navigator.userAgent.match(/(Firefox|Edg|Chrome|Safari)\/[\d]+/)?.[0] ?? 'browser'})`, platform: electron ? 'desktop' : 'web' });
     let res: Response;
     try {
       res = await window.fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${session.accessToken}` } });
@@ -128,11 +135,12 @@ export const browserServices: ServiceFactory = {
   },
 
   async connect(saved, hooks) {
-    const { RxdbStore } = await preloadStorage();
+    const storage = await preloadStorage();
     const name = databaseName(saved);
     // One tab per local database: the store serialises writes within one JavaScript context only.
     const releaseLock = await holdDatabaseLock(name);
-    const store = await RxdbStore.open({ name }).catch((e: unknown) => {
+    // [accounts] Encrypted at rest with the device key (safeStorage in Electron, IndexedDB in a browser).
+    const store = await openLocalStore(storage, name, useHost()).catch((e: unknown) => {
       releaseLock();
       throw e;
     });

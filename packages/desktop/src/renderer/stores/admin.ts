@@ -34,7 +34,8 @@ export function canManageCanned(role: Role | undefined | null): boolean {
 }
 /** Whether the settings area shows at all (plain agents do not see it). */
 export function canSeeSettings(role: Role | undefined | null): boolean {
-  return canManageInboxes(role) || canManageCanned(role);
+  // [accounts] Every signed-in agent has "My account" (password, two-factor, sessions) there.
+  return canManageInboxes(role) || canManageCanned(role) || role === 'agent';
 }
 
 function api() {

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import type { Agent } from '@goutong/core';
+import { MfaRequiredError, type Agent } from '@goutong/core';
 import { useHost, type SavedSession } from '../platform/host';
 import { currentServices, serviceFactory, setServices } from '../platform/services';
 
@@ -15,6 +15,10 @@ export const useSessionStore = defineStore('session', {
     error: null as string | null,
     /** Bumped each time services are (re)created, so views re-bind. */
     generation: 0,
+    /** [accounts] The server told this device to erase its data (deactivation, remote wipe): shown on the sign-in screen. */
+    wiped: false,
+    /** [accounts] Set while the sign-in waits for a two-factor code. */
+    mfaToken: null as string | null,
   }),
   getters: {
     agentId: (s) => s.agent?.id ?? null,
@@ -37,19 +41,29 @@ export const useSessionStore = defineStore('session', {
       }
     },
 
-    async login(serverUrl: string, email: string, password: string): Promise<boolean> {
+    async login(serverUrl: string, email: string, password: string, code?: string): Promise<boolean> {
       this.status = 'signingIn';
       this.error = null;
+      this.wiped = false;
       try {
-        const saved = await serviceFactory().login(serverUrl, email, password);
+        const mfa = code && this.mfaToken ? { token: this.mfaToken, code } : undefined;
+        const saved = await serviceFactory().login(serverUrl, email, password, mfa);
+        this.mfaToken = null;
         await useHost().saveSession(saved);
         await this.open(saved);
         return true;
       } catch (e) {
-        this.error = e instanceof Error ? e.message : String(e);
+        // [accounts] Two-factor sign-in: the password was right, the form asks for a code next.
+        if (e instanceof MfaRequiredError) this.mfaToken = e.mfaToken;
+        else this.error = e instanceof Error ? e.message : String(e);
         this.status = 'signedOut';
         return false;
       }
+    },
+
+    /** [accounts] Back from the code step to the password. */
+    cancelMfa(): void {
+      this.mfaToken = null;
     },
 
     async open(saved: SavedSession): Promise<void> {
@@ -65,6 +79,13 @@ export const useSessionStore = defineStore('session', {
         },
       });
       setServices(services);
+      // [accounts] Deactivated or remotely signed out: the client wiped the local data; sign out here too.
+      const stopWatch = services.client.connectivity.subscribe((c) => {
+        if (!c.wiped || currentServices() !== services) return;
+        stopWatch();
+        this.wiped = true;
+        void this.logout();
+      });
       this.serverUrl = saved.serverUrl;
       this.agent = saved.agent;
       this.tenant = saved.tenant;
@@ -81,6 +102,8 @@ export const useSessionStore = defineStore('session', {
       await useHost().clearSession();
       if (services) {
         await services.logout().catch(() => undefined);
+        // [accounts] Signing out wipes the device's local data (and its key).
+        await services.client.wipeLocalData('signed out').catch(() => undefined);
         await services.dispose();
       }
     },
