@@ -16,6 +16,7 @@ import { accountsEn, accountsZhCN } from './accounts';
 const AREAS: ReadonlyArray<readonly [object, object]> = [
   [attachmentsEn, attachmentsZhCN],
   [adminEn, adminZhCN],
+  [automationEn, automationZhCN],
   [insightEn, insightZhCN],
   [voiceEn, voiceZhCN],
   [trustEn, trustZhCN],

@@ -154,7 +154,7 @@ export function wechatOfficialProvider(opts: WechatOfficialOptions = {}): Channe
   async function uploadImage(d: ProviderDeps, cfg: WechatOfficialConfig, secrets: Record<string, string>, name: string, mime: string, bytes: Buffer): Promise<{ mediaId: string } | SendResult> {
     const a = await apiFor(d, cfg.timeoutMs).call(tokenSource(cfg, secrets), `${cfg.apiBaseUrl}/cgi-bin/media/upload?type=image`, () => {
       const mp = multipartFile('media', name, mime, bytes);
-      return { method: 'POST', headers: { 'content-type': mp.contentType }, body: mp.body };
+      return { method: 'POST', headers: { 'content-type': mp.contentType }, body: new Uint8Array(mp.body) };
     });
     if (!a.ok) return a.outcome;
     const id = a.json.media_id;

@@ -316,7 +316,7 @@ export function wecomKfProvider(opts: WecomKfOptions = {}): ChannelProvider {
       if (bytes.length > 10 * 1024 * 1024) return { kind: 'rejected', reason: `image ${img.name} exceeds WeCom's 10 MB`, code: 'too_large' };
       const up = await apiFor(d, cfg.timeoutMs).call(tokenSource(cfg, ctx.secrets), `${cfg.apiBaseUrl}/cgi-bin/media/upload?type=image`, () => {
         const mp = multipartFile('media', img.name, img.mime, bytes);
-        return { method: 'POST', headers: { 'content-type': mp.contentType }, body: mp.body };
+        return { method: 'POST', headers: { 'content-type': mp.contentType }, body: new Uint8Array(mp.body) };
       });
       if (!up.ok) return up.outcome;
       const mediaId = up.json.media_id;
