@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto';
 import {
-  AutomationRule, automationRuleProblem, BusinessHoursInput, decideGreeting, InboxOps, ruleReferences, type Agent, type AutomationAction, type AutomationRefs, type AutomationRuleInput,
+  AutomationRule, automationRuleProblem, decideGreeting, InboxOps, ruleReferences, type Agent, type AutomationAction, type AutomationRefs, type AutomationRuleInput,
   type Calendar, type Contact, type Conversation, type Inbox, type Message, type Team,
 } from '@goutong/core';
 import { toAgent, toContact, toConversation, toInbox, toMessage, toTeam } from './rows.js';
 import { contactByIdentity } from './facts.js';
 import { templatesOf } from './templates.js';
+import { businessHoursById } from './businessHours.js';
 import type { Db, Queryable, Row } from '../db/db.js';
 import { badRequest, notFound } from '../errors.js';
 import { insertAudit, type AuditActor } from './audit.js';
@@ -224,21 +225,10 @@ export async function webhookJobsOf(db: Db, tenantId: string, limit = 50): Promi
 
 // ----- what the ops listeners load (inside their transaction) -------------------------------
 
-/** Whether a table exists (the business_hours table belongs to the SLA area; read it only when present). */
-async function tableExists(q: Queryable, name: string): Promise<boolean> {
-  if (q.dialect === 'pg') return (await q.one('SELECT 1 AS x FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()', [name])) !== null;
-  return (await q.one("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", [name])) !== null;
-}
-
-/** The business-hours calendar of an inbox (ops.businessHoursId), or null when it has none. */
+/** The business-hours calendar of an inbox (ops.businessHoursId), or null when it has none (domain/businessHours.ts reads it). */
 export async function calendarOfInbox(q: Queryable, inbox: Inbox): Promise<Calendar | null> {
   const id = inbox.ops?.businessHoursId;
-  if (!id || !(await tableExists(q, 'business_hours'))) return null;
-  const r = await q.one('SELECT time_zone, weekly, holidays FROM business_hours WHERE id = ? AND tenant_id = ?', [id, inbox.tenantId]);
-  if (!r) return null;
-  const cal = { timeZone: String(r.time_zone), weekly: json(r.weekly), holidays: json(r.holidays) };
-  const parsed = BusinessHoursInput.pick({ timeZone: true, weekly: true, holidays: true }).safeParse(cal);
-  return parsed.success ? parsed.data : null;
+  return id ? businessHoursById(q, inbox.tenantId, id) : null;
 }
 
 /** A conversation with its inbox and contact, in the tenant (null when any is gone). */

@@ -125,3 +125,32 @@ export async function answerSurvey(ws: Workspace, token: string, answer: CsatAns
   if (written) ws.committed.emit(written);
   return written;
 }
+
+/**
+ * An answer given in place (the website chat's rating at the end of the chat): the conversation's
+ * survey row (made now when none went out) and its `csat` fact, once, in one transaction.
+ */
+export async function answerInPlace(ws: Workspace, conversationId: string, answer: CsatAnswer, now: number): Promise<{ conversation: Conversation | null; duplicate: boolean }> {
+  let announce: { tenantId: string; seq: number } | null = null;
+  const res = await ws.db.tx(async (q) => {
+    const row = await q.one('SELECT * FROM conversations WHERE id = ?', [conversationId]);
+    if (!row) throw notFound(`conversation ${conversationId} not found`);
+    const conv = toConversation(row);
+    await insertSurvey(q, {
+      token: newSurveyToken(), tenantId: conv.tenantId, conversationId: conv.id, inboxId: conv.inboxId, contactId: conv.contactId, agentId: conv.assigneeId,
+      channel: conv.channel, mode: 'link', messageId: null, sentAt: now, expiresAt: now + CSAT_REPLY_WINDOW_MS,
+    });
+    const survey = await surveyOfConversation(q, conv.id);
+    if (!survey || survey.answeredAt !== null) return { conversation: conv, duplicate: true };
+    let seq: number | null = null;
+    const written = await recordCsatAnswer(q, survey, answer, {
+      now,
+      seq: async () => (seq ??= await nextSeq(q, conv.tenantId)),
+      write: (facts) => writeFacts(q, conv.tenantId, facts, { now, newId: () => ws.ids.next(), seq: seq! }),
+    });
+    if (written) announce = { tenantId: conv.tenantId, seq: written.seq };
+    return { conversation: written, duplicate: written === null };
+  });
+  if (announce) ws.committed.emit(announce);
+  return res;
+}

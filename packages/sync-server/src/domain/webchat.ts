@@ -1,7 +1,7 @@
 // [webchat] The reads the website live chat needs (a visitor sees only their own conversation's
 // public messages), so that no SQL lives in src/channels/webchat.
-import { z } from 'zod';
-import { Holiday, WeeklyHours, type Calendar, type Contact, type Conversation, type Message } from '@goutong/core';
+import { type Calendar, type Contact, type Conversation, type Message } from '@goutong/core';
+import { businessHoursById } from './businessHours.js';
 import type { Db } from '../db/db.js';
 import { nextSeq, saveContact, toContact, toConversation, toMessage } from './rows.js';
 import type { Workspace } from './workspace.js';
@@ -42,18 +42,7 @@ export async function visitorMessages(db: Db, conversationId: string, afterSeq: 
  * Null when the inbox names none, the row is gone, or the table is not there yet: always open.
  */
 export async function inboxCalendar(db: Db, tenantId: string, businessHoursId: string | null | undefined): Promise<Calendar | null> {
-  if (!businessHoursId) return null;
-  let r: { time_zone: string; weekly: unknown; holidays: unknown } | null;
-  try {
-    r = await db.one('SELECT time_zone, weekly, holidays FROM business_hours WHERE id = ? AND tenant_id = ?', [businessHoursId, tenantId]);
-  } catch (e) {
-    if (/business_hours/.test(String(e)) && /no such table|does not exist/i.test(String(e))) return null;
-    throw e;
-  }
-  if (!r) return null;
-  const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
-  const cal = z.object({ timeZone: z.string(), weekly: z.array(WeeklyHours), holidays: z.array(Holiday) }).safeParse({ timeZone: r.time_zone, weekly: json(r.weekly), holidays: json(r.holidays) ?? [] });
-  return cal.success ? cal.data : null;
+  return businessHoursId ? businessHoursById(db, tenantId, businessHoursId) : null;
 }
 
 /**

@@ -11,6 +11,7 @@ import { webchatEn, webchatZhCN } from './webchat';
 import { routingEn, routingZhCN } from './routing';
 import { slaEn, slaZhCN } from './sla';
 import { accountsEn, accountsZhCN } from './accounts';
+import { inboxOpsEn, inboxOpsZhCN } from './inboxOps';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -24,6 +25,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [routingEn, routingZhCN],
   [slaEn, slaZhCN],
   [accountsEn, accountsZhCN],
+  [inboxOpsEn, inboxOpsZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;

@@ -11,6 +11,7 @@ import { safeEqual } from '../../auth/crypto.js';
 import { scopeHas } from '../../domain/scope.js';
 import { inboxCalendar, recordVisitorDetails, visitorConversation, visitorMessages, webConversation } from '../../domain/webchat.js';
 import { findInbound } from '../../domain/channelFacts.js';
+import { answerInPlace } from '../../domain/csat.js';
 import type { ChannelProvider, ProviderDeps, SendResult } from '../provider.js';
 import { localized } from '../label.js';
 import { AfterQuery, CsatBody, InboxParam, SendBody, SessionBody, TypingBody, WebchatConfig, WebchatSecrets } from './config.js';
@@ -348,7 +349,7 @@ export function webchatProvider(): ChannelProvider {
       return reply.status(201).send({ ref: signStaged(ctx.key, v.s, file), name: file.name, mime: file.mime, size: file.size });
     });
 
-    // CSAT: one 1–5 rating per conversation, stored as an event on it (the same rating again changes nothing).
+    // CSAT: one 1–5 rating per conversation: an event in its timeline and the conversation's `csat` (a second rating changes nothing).
     app.post(`${base}/csat`, async (req, reply) => {
       const ctx = await visitorContext(deps, req, reply);
       const v = visitorOf(ctx, bearer(req));
@@ -363,6 +364,8 @@ export function webchatProvider(): ChannelProvider {
         text: `CSAT ${body.rating}/5${body.comment ? `: ${body.comment}` : ''}`,
         meta: { csat: { rating: body.rating, ...(body.comment ? { comment: body.comment } : {}) } },
       });
+      // The rating itself is the conversation's CSAT fact, written by the one CSAT writer (domain/csat.ts).
+      if (!res.duplicate) await answerInPlace(ws, latest.id, { rating: body.rating, comment: body.comment ?? null }, Date.now());
       const stored = (res.message.meta['csat'] as { rating?: number } | undefined)?.rating ?? body.rating;
       return reply.status(res.duplicate ? 200 : 201).send({ duplicate: res.duplicate, rating: stored });
     });
