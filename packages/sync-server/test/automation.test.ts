@@ -250,7 +250,8 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       const gen = new Uuidv7Generator(() => Date.now(), (n) => crypto.randomBytes(n));
       const cmd = async (c: Record<string, unknown>) => (await s.admin('POST', '/api/v1/commands', { commands: [{ id: gen.next(), deviceTime: Date.now(), ...c }] })).body.results[0];
       const a1 = await sms(`merge-${dialect}-1`, '+8613900000021', 'first');
-      await s.admin('PATCH', `/api/v1/conversations/${a1.conversationId}`, { status: 'resolved' });
+      // Closed is final (a resolved one would reopen within the reopen window): the next message opens a new conversation.
+      await s.admin('PATCH', `/api/v1/conversations/${a1.conversationId}`, { status: 'closed' });
       const a2 = await sms(`merge-${dialect}-2`, '+8613900000021', 'second, a new conversation');
       await sms(`merge-${dialect}-3`, '+8613900000021', 'third');
       const other = await sms(`merge-${dialect}-4`, '+8613900000022', 'someone else');

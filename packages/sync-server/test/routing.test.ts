@@ -192,7 +192,7 @@ describe.each([['sqlite'], ['postgres']] as const)('routing on %s', (dialect) =>
     const ws = s.workspace;
     const tenantAdmin = (await ws.agents(w.tenantId)).find((a) => a.role === 'admin')!;
     await ws.applyCommand(tenantAdmin, { type: 'update_contact', id: ws.ids.next(), deviceTime: Date.now(), contactId, attributes: { tier: 'vip' } });
-    await w.admin('PATCH', `/api/v1/conversations/${vipFirst}`, { status: 'resolved' });
+    await w.admin('PATCH', `/api/v1/conversations/${vipFirst}`, { status: 'closed' });
     const vip = await w.inbound('+8699', 'again');
     expect(vip).not.toBe(vipFirst);
     expect(await eventually(async () => (await w.conv(vip)).assigneeId, 'vip routed')).toBe(a2.id);

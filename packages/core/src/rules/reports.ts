@@ -28,6 +28,37 @@ export interface Distribution {
   p90S: number | null;
 }
 
+/** GET /api/v1/reports/overview (the server computes it from rollups; the dashboards show it). */
+export interface ReportOverview {
+  from: number;
+  to: number;
+  tz: string;
+  conversations: { opened: number; resolved: number; reopened: number; transfers: number };
+  messages: { in: number; out: number };
+  /** Response and resolution times in seconds, counted in business hours where a calendar applies. */
+  firstResponse: Distribution;
+  nextResponse: Distribution;
+  resolution: Distribution;
+  /** The same in wall-clock seconds. */
+  wallClock: { firstResponse: Distribution; nextResponse: Distribution; resolution: Distribution };
+  rates: { resolution: number | null; reopen: number | null; transfer: number | null };
+  calls: { total: number; missed: number; handle: Distribution };
+  csat: { responses: number; average: number | null } | null;
+  cost: { total: number; currency: string; byChannel: Record<string, number>; perResolved: number | null };
+}
+
+/** One row of GET /api/v1/reports/agents. */
+export interface AgentReportRow {
+  agentId: string;
+  opened: number;
+  resolved: number;
+  messagesOut: number;
+  transfers: number;
+  calls: number;
+  handleSeconds: number;
+  firstResponse: Distribution;
+}
+
 export function distribution(values: readonly number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
   return { count: sorted.length, medianS: percentile(sorted, 50), p90S: percentile(sorted, 90) };

@@ -209,7 +209,9 @@ describe('settings area (admin screens)', () => {
       await supervisor.page.getByRole('button', { name: 'Settings' }).click();
       const area = settings(supervisor.page);
       await area.getByRole('tab', { name: 'Canned responses', selected: true }).waitFor();
-      await expect(area.getByRole('tab').allTextContents()).resolves.toEqual(['Canned responses', 'Agents', 'Teams', 'Security'].map((x) => expect.stringContaining(x)));
+      await expect(area.getByRole('tab').allTextContents()).resolves.toEqual(
+        ['Canned responses', 'Agents', 'Teams', 'Routing and queues', 'Business hours', 'SLA policies', 'Security', 'My account'].map((x) => expect.stringContaining(x)),
+      );
       await area.getByRole('button', { name: 'New canned response' }).waitFor();
       await area.getByRole('tab', { name: 'Agents' }).click();
       const agents = area.getByRole('table', { name: 'Agents' });

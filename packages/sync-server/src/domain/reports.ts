@@ -14,7 +14,9 @@ import {
   toMicros,
   type Calendar,
   type Conversation,
+  type AgentReportRow,
   type Distribution,
+  type ReportOverview,
   type OpsEnvelope,
   type ReportQuery,
 } from '@goutong/core';
@@ -260,23 +262,7 @@ export async function latestCustomerText(q: Queryable, conversationId: string, c
 const ratio = (a: number, b: number): number | null => (b > 0 ? Math.round((a / b) * 10_000) / 10_000 : null);
 const money = (micros: number): number => fromMicros(micros);
 
-export interface Overview {
-  from: number;
-  to: number;
-  tz: string;
-  conversations: { opened: number; resolved: number; reopened: number; transfers: number };
-  messages: { in: number; out: number };
-  /** Response and resolution times in seconds, counted in business hours where a calendar applies. */
-  firstResponse: Distribution;
-  nextResponse: Distribution;
-  resolution: Distribution;
-  /** The same in wall-clock seconds. */
-  wallClock: { firstResponse: Distribution; nextResponse: Distribution; resolution: Distribution };
-  rates: { resolution: number | null; reopen: number | null; transfer: number | null };
-  calls: { total: number; missed: number; handle: Distribution };
-  csat: { responses: number; average: number | null } | null;
-  cost: { total: number; currency: string; byChannel: Record<string, number>; perResolved: number | null };
-}
+export type Overview = ReportOverview;
 
 /** Optional figures other modules own (CSAT answers), when they exist. */
 export type CsatLookup = (q: Queryable, tenantId: string, rq: ReportQuery) => Promise<{ responses: number; average: number | null } | null>;
@@ -317,16 +303,7 @@ export async function reportOverview(q: Queryable, tenantId: string, rq: ReportQ
   };
 }
 
-export interface AgentRow {
-  agentId: string;
-  opened: number;
-  resolved: number;
-  messagesOut: number;
-  transfers: number;
-  calls: number;
-  handleSeconds: number;
-  firstResponse: Distribution;
-}
+export type AgentRow = AgentReportRow;
 
 /** Per-agent figures (the agent a conversation was assigned to; replies by their author). */
 export async function agentReport(q: Queryable, tenantId: string, rq: ReportQuery): Promise<AgentRow[]> {

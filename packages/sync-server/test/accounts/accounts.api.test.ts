@@ -56,7 +56,8 @@ describe.each([['sqlite'], ['postgres']] as [Dialect][])('accounts: invites, edi
     expect(await loginToken(s.url, 'wang.wu@demo.goutong', 'wang-wu-password-1')).toEqual(expect.any(String));
     await expect(loginToken(s.url, 'wang.wu@demo.goutong', 'another-password-2')).rejects.toThrow(/401/);
     const actions = (await s.db.all<{ action: string }>("SELECT action FROM audit_log WHERE target = ? ORDER BY id", [inv.body.agent.id])).map((r) => r.action);
-    expect(actions).toEqual(['agent.invite', 'agent.invite_accepted', 'auth.login']);
+    // Failed sign-ins are in the trail too (before accepting, and with the refused second password).
+    expect(actions).toEqual(['agent.invite', 'auth.login_failed', 'agent.invite_accepted', 'auth.login', 'auth.login_failed']);
   });
 
   it('the OpenAPI document describes the account routes (and keeps the agents list)', async () => {

@@ -1,39 +1,11 @@
 // Reports as the server answers them (GET /api/v1/reports/*), and how the dashboard shows them.
+import type { AgentReportRow, ReportOverview } from '@goutong/core';
 import { currentServices } from '../platform/services';
 
-export interface Distribution {
-  count: number;
-  medianS: number | null;
-  p90S: number | null;
-}
+export type { Distribution } from '@goutong/core';
 
-export interface Overview {
-  from: number;
-  to: number;
-  tz: string;
-  conversations: { opened: number; resolved: number; reopened: number; transfers: number };
-  messages: { in: number; out: number };
-  firstResponse: Distribution;
-  nextResponse: Distribution;
-  resolution: Distribution;
-  rates: { resolution: number | null; reopen: number | null; transfer: number | null };
-  calls: { total: number; missed: number; handle: Distribution };
-  csat: { responses: number; average: number | null } | null;
-  cost: { total: number; currency: string; byChannel: Record<string, number>; perResolved: number | null };
-  previous: Omit<Overview, 'previous'> | null;
-}
-
-export interface AgentRow {
-  agentId: string;
-  name: string;
-  opened: number;
-  resolved: number;
-  messagesOut: number;
-  transfers: number;
-  calls: number;
-  handleSeconds: number;
-  firstResponse: Distribution;
-}
+export type Overview = ReportOverview & { previous: ReportOverview | null };
+export type AgentRow = AgentReportRow & { name: string };
 
 export interface Budget {
   currency: string;
