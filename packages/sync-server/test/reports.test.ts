@@ -155,6 +155,16 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect((await admin('PUT', '/api/v1/settings/pricing', { currency: 'yuan' })).status).toBe(400);
     });
 
+    it('counts CSAT answers when they exist (the one CSAT writer)', async () => {
+      const { answerInPlace } = await import('../src/domain/csat.js');
+      await answerInPlace(s.workspace, conv[0]!, { rating: 4, comment: '很好' }, T0 + 6 * H);
+      await answerInPlace(s.workspace, conv[1]!, { rating: 5, comment: null }, T0 + 6 * H);
+      await answerInPlace(s.workspace, conv[1]!, { rating: 1, comment: null }, T0 + 6 * H); // a second answer changes nothing
+      const o = (await admin('GET', `/api/v1/reports/overview?${range}${inboxId}`)).body;
+      expect(o.csat).toEqual({ responses: 2, average: 4.5 });
+      expect((await admin('GET', `/api/v1/conversations/${conv[0]}`)).body.csat).toEqual({ rating: 4, comment: '很好' });
+    });
+
     it('suggests the right canned or past answer for paraphrased questions, learning from picks', async () => {
       at(5 * H);
       const c = await inbound(5, 'could you send me the invoices again?');

@@ -22,6 +22,7 @@ import {
 } from '@goutong/core';
 import type { Db, Queryable } from '../db/db.js';
 import { insertAudit, type AuditActor } from './audit.js';
+import { csatSummary } from './csat.js';
 import { toConversation, toMessage } from './rows.js';
 
 const COUNTERS = ['opened', 'resolved', 'reopened', 'msgs_in', 'msgs_out', 'transfers', 'calls', 'calls_missed', 'handle_seconds', 'cost_micros'] as const;
@@ -267,7 +268,7 @@ export type Overview = ReportOverview;
 /** Optional figures other modules own (CSAT answers), when they exist. */
 export type CsatLookup = (q: Queryable, tenantId: string, rq: ReportQuery) => Promise<{ responses: number; average: number | null } | null>;
 
-export async function reportOverview(q: Queryable, tenantId: string, rq: ReportQuery, csatOf: CsatLookup = async () => null): Promise<Overview> {
+export async function reportOverview(q: Queryable, tenantId: string, rq: ReportQuery, csatOf: CsatLookup = csatSummary): Promise<Overview> {
   const [total] = await rollupTotals(q, tenantId, rq, 'none');
   const t = total ?? (Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Totals);
   const byChannel = await rollupTotals(q, tenantId, rq, 'channel');
