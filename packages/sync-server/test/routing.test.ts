@@ -144,6 +144,34 @@ describe.each([['sqlite'], ['postgres']] as const)('routing on %s', (dialect) =>
     expect(got).toEqual([ids[0], ids[1], ids[2], ids[0]]);
   });
 
+  it('a team routes by its own settings (they win over the inbox settings): its waiting conversations are routed', async () => {
+    const w = await workspaceWith(s, 2);
+    const teamId = w.teamIds.Support!;
+    // The inbox (of team Support) routes manually: a new conversation waits in the team's queue, unassigned.
+    const c = await w.inbound('+8613900000077', 'please help');
+    expect(await w.conv(c)).toMatchObject({ assigneeId: null, teamId });
+    expect((await w.admin('GET', `/api/v1/teams/${teamId}/routing`)).body).toEqual({ routing: null });
+    expect((await w.admin('PATCH', `/api/v1/teams/${teamId}/routing`, { routing: { strategy: 'lottery' } })).status).toBe(400);
+    expect((await w.admin('PATCH', '/api/v1/teams/no-such-team/routing', { routing: { strategy: 'round_robin' } })).status).toBe(404);
+    const a1 = api(s.url, await w.token('a1'));
+    expect((await a1('PATCH', `/api/v1/teams/${teamId}/routing`, { routing: { strategy: 'round_robin' } })).status).toBe(403);
+    expect((await w.admin('PATCH', `/api/v1/teams/${teamId}/routing`, { routing: { strategy: 'round_robin' } })).body).toEqual({ routing: { strategy: 'round_robin' } });
+    // Agents come online: the team's round robin offers the waiting conversation to the first.
+    for (const who of ['a1', 'a2']) await online(s.url, await w.token(who));
+    const ids = w.agents.map((a) => a.id).sort();
+    expect(await eventually(async () => (await w.conv(c)).assigneeId, 'routed by the team')).toBe(ids[0]);
+    // A supervisor puts it back in the team's queue: round robin goes on to the next agent.
+    const sup = api(s.url, await w.token('sup'));
+    const moved = await sup('POST', '/api/v1/commands', { commands: [{ id: s.workspace.ids.next(), deviceTime: Date.now(), type: 'assign', conversationId: c, assigneeId: null, teamId }] });
+    expect(moved.body.results[0].outcome).toBe('applied');
+    expect(await eventually(async () => ((await w.conv(c)).assigneeId === ids[1] ? ids[1] : null), 're-routed to the next')).toBe(ids[1]);
+    // Without the team's routing, the inbox's (manual) applies again: a new conversation waits.
+    expect((await w.admin('PATCH', `/api/v1/teams/${teamId}/routing`, { routing: null })).body).toEqual({ routing: null });
+    const later = await w.inbound('+8613900000078', 'hello again');
+    await s.ops.drain();
+    expect((await w.conv(later)).assigneeId).toBeNull();
+  });
+
   it('least-loaded with capacity; the queue waits and is offered when an agent frees capacity; supervisors see it', async () => {
     const w = await workspaceWith(s, 2);
     await w.admin('PATCH', `/api/v1/inboxes/${w.inboxId}`, { routing: { strategy: 'least_loaded', capacity: 1 } });

@@ -136,6 +136,13 @@ export interface RoutingState {
   candidates: readonly RoutingCandidate[];
   /** Round robin: the agent the scope's pointer points at (the last one routed to), or null. */
   pointer: string | null;
+  /** The routing of the conversation's team, when the team has its own (it wins over the inbox's). */
+  teamRouting?: InboxRouting | null;
+}
+
+/** How a conversation is routed: its team's routing when the team has one, else its inbox's. */
+export function effectiveRouting(inbox: Pick<Inbox, 'ops'>, teamRouting: InboxRouting | null | undefined): InboxRouting {
+  return teamRouting ?? inbox.ops?.routing ?? { strategy: 'manual' };
 }
 
 export type RoutingOutcome =
@@ -194,8 +201,8 @@ function lang(tag: string): string {
  */
 export function decideRouting(s: RoutingState, ctx: { now: number; seq: number; ids: IdSource }): RoutingOutcome {
   const { conversation: conv, inbox } = s;
-  const routing = inbox.ops?.routing ?? { strategy: 'manual' as const };
-  if (routing.strategy === 'manual') return { kind: 'skip', reason: 'the inbox routes manually' };
+  const routing = effectiveRouting(inbox, s.teamRouting);
+  if (routing.strategy === 'manual') return { kind: 'skip', reason: s.teamRouting ? 'the team routes manually' : 'the inbox routes manually' };
   if (conv.assigneeId !== null) return { kind: 'skip', reason: 'already assigned' };
   if (conv.status !== 'open') return { kind: 'skip', reason: `the conversation is ${conv.status}` };
   const required = normaliseTags(routing.skills ?? []);

@@ -152,6 +152,11 @@ CREATE INDEX conversations_queue ON conversations (tenant_id, assignee_id, statu
 `,
   },
   {
+    id: 112,
+    name: 'routing per team (wins over the inbox routing)',
+    sql: `CREATE TABLE team_routing (team_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, routing TEXT NOT NULL, updated_at {{bigint}} NOT NULL)`,
+  },
+  {
     id: 120,
     name: 'business hours calendars, team calendars, SLA policies, lifecycle settings, conversation SLA clocks',
     sql: `

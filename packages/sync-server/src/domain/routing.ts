@@ -3,6 +3,8 @@ import {
   decidePresence,
   decideRelease,
   decideRouting,
+  effectiveRouting,
+  InboxRouting,
   LOAD_STATUSES,
   queuesOf,
   RELEASE_STATUSES,
@@ -19,6 +21,7 @@ import {
 } from '@goutong/core';
 import type { Db, Queryable } from '../db/db.js';
 import { ApiError, notFound } from '../errors.js';
+import { insertAudit } from './audit.js';
 import { toAgent, toContact, toConversation, toInbox } from './rows.js';
 
 /**
@@ -89,11 +92,12 @@ export async function routeConversation(tx: RoutingTx, tenantId: string, convers
   const inboxRow = await q.one('SELECT * FROM inboxes WHERE id = ? AND tenant_id = ?', [conversation.inboxId, tenantId]);
   if (!inboxRow) return { kind: 'skip', reason: 'no such inbox' };
   const inbox = toInbox(inboxRow);
-  if ((inbox.ops?.routing.strategy ?? 'manual') === 'manual' || conversation.assigneeId !== null || conversation.status !== 'open') {
-    return decideRouting({ conversation, inbox, contact: null, candidates: [], pointer: null }, { now: tx.now, seq: 0, ids: tx.ids });
+  const teamRouting = conversation.teamId ? await teamRoutingOf(q, tenantId, conversation.teamId) : null;
+  if (effectiveRouting(inbox, teamRouting).strategy === 'manual' || conversation.assigneeId !== null || conversation.status !== 'open') {
+    return decideRouting({ conversation, inbox, contact: null, candidates: [], pointer: null, teamRouting }, { now: tx.now, seq: 0, ids: tx.ids });
   }
   const contactRow = await q.one('SELECT * FROM contacts WHERE id = ?', [conversation.contactId]);
-  const state = { conversation, inbox, contact: contactRow ? toContact(contactRow) : null, candidates: await routingCandidates(q, tenantId), pointer: pointer?.agent_id ?? null };
+  const state = { conversation, inbox, contact: contactRow ? toContact(contactRow) : null, candidates: await routingCandidates(q, tenantId), pointer: pointer?.agent_id ?? null, teamRouting };
   const probe = decideRouting(state, { now: tx.now, seq: 0, ids: tx.ids });
   if (probe.kind !== 'assign') return probe;
   const decided = decideRouting(state, { now: tx.now, seq: await tx.seq(), ids: tx.ids });
@@ -104,7 +108,7 @@ export async function routeConversation(tx: RoutingTx, tenantId: string, convers
 /** The open, unassigned conversations of routed inboxes, longest waiting first (the order a freed agent is offered them). */
 export async function waitingConversations(q: Queryable, tenantId: string, limit = 200): Promise<Conversation[]> {
   const rows = await q.all(
-    "SELECT c.* FROM conversations c JOIN inboxes i ON i.id = c.inbox_id WHERE c.tenant_id = ? AND c.assignee_id IS NULL AND c.status = 'open' AND i.ops IS NOT NULL ORDER BY COALESCE(c.waiting_since, c.created_at), c.id LIMIT ?",
+    "SELECT c.* FROM conversations c JOIN inboxes i ON i.id = c.inbox_id WHERE c.tenant_id = ? AND c.assignee_id IS NULL AND c.status = 'open' AND (i.ops IS NOT NULL OR c.team_id IN (SELECT t.team_id FROM team_routing t WHERE t.tenant_id = c.tenant_id)) ORDER BY COALESCE(c.waiting_since, c.created_at), c.id LIMIT ?",
     [tenantId, limit],
   );
   return rows.map(toConversation);
@@ -217,9 +221,10 @@ export async function queueViews(q: Queryable, tenantId: string, now: number, vi
   const convs = rows.filter((c) => visibleInbox(c.inboxId));
   const byId = new Map(convs.map((c) => [c.id, c]));
   const candidates = await routingCandidates(q, tenantId);
+  const teamRoutings = await teamRoutingsOf(q, tenantId);
   return queuesOf(convs, now).map((e) => {
     const inbox = inboxes.get(e.inboxId);
-    const routing = inbox?.ops?.routing ?? { strategy: 'manual' as const };
+    const routing = inbox ? effectiveRouting(inbox, e.teamId ? (teamRoutings.get(e.teamId) ?? null) : null) : { strategy: 'manual' as const };
     const channel = inbox?.channel ?? 'api';
     const agents = candidates
       .filter((c) => c.agent.active && (e.teamId === null ? (inbox?.teamIds.length ?? 0) === 0 || c.agent.teamIds.some((t) => inbox!.teamIds.includes(t)) : c.agent.teamIds.includes(e.teamId)))
@@ -258,8 +263,41 @@ export async function tenantGraceMs(q: Queryable, tenantId: string): Promise<num
 export async function setTenantGraceMs(db: Db, tenantId: string, agentId: string, ms: number, now: number): Promise<void> {
   await db.tx(async (q) => {
     await q.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [`routing.grace_ms:${tenantId}`, String(ms)]);
-    await q.run('INSERT INTO audit_log (tenant_id, agent_id, action, target, details, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-      tenantId, agentId, 'routing.settings', tenantId, JSON.stringify({ graceMs: ms }), now,
-    ]);
+    await insertAudit(q, { tenantId, agentId }, { action: 'routing.settings', target: tenantId, details: { graceMs: ms } }, now);
+  });
+}
+
+/** A team's own routing (null: its conversations route by their inbox's settings). */
+export async function teamRoutingOf(q: Queryable, tenantId: string, teamId: string): Promise<InboxRouting | null> {
+  const r = await q.one<{ routing: string }>('SELECT routing FROM team_routing WHERE team_id = ? AND tenant_id = ?', [teamId, tenantId]);
+  if (!r) return null;
+  const parsed = InboxRouting.safeParse(JSON.parse(String(r.routing)));
+  return parsed.success ? parsed.data : null;
+}
+
+export async function teamRoutingsOf(q: Queryable, tenantId: string): Promise<Map<string, InboxRouting>> {
+  const rows = await q.all<{ team_id: string; routing: string }>('SELECT team_id, routing FROM team_routing WHERE tenant_id = ?', [tenantId]);
+  const out = new Map<string, InboxRouting>();
+  for (const r of rows) {
+    const parsed = InboxRouting.safeParse(JSON.parse(String(r.routing)));
+    if (parsed.success) out.set(String(r.team_id), parsed.data);
+  }
+  return out;
+}
+
+/** Sets (or with null removes) a team's routing, audited with the change in one transaction. */
+export async function saveTeamRouting(db: Db, tenantId: string, agentId: string, teamId: string, routing: InboxRouting | null, now: number): Promise<InboxRouting | null> {
+  return db.tx(async (q) => {
+    if (!(await q.one('SELECT id FROM teams WHERE id = ? AND tenant_id = ?', [teamId, tenantId]))) throw notFound(`team ${teamId} not found`);
+    const before = await teamRoutingOf(q, tenantId, teamId);
+    if (routing === null) await q.run('DELETE FROM team_routing WHERE team_id = ? AND tenant_id = ?', [teamId, tenantId]);
+    else {
+      await q.run(
+        'INSERT INTO team_routing (team_id, tenant_id, routing, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (team_id) DO UPDATE SET routing = excluded.routing, updated_at = excluded.updated_at',
+        [teamId, tenantId, JSON.stringify(routing), now],
+      );
+    }
+    await insertAudit(q, { tenantId, agentId }, { action: 'team.routing', target: teamId, details: { before, after: routing } }, now);
+    return routing;
   });
 }

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AgentRoutingPatch, Id } from '@goutong/core';
+import { AgentRoutingPatch, Id, InboxRouting } from '@goutong/core';
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { scopeHas } from '../domain/scope.js';
+import { saveTeamRouting, teamRoutingOf } from '../domain/routing.js';
 import type { RoutingService } from '../ops/routing.js';
 import { agentOf, parse, requireAgent, requireRole } from './app.js';
 
@@ -21,6 +22,9 @@ const IdParam = z.object({ id: Id });
 
 /** The tenant's routing settings: how long an offline agent keeps their conversations (0 to 24 h). */
 export const RoutingSettingsBody = z.object({ graceMinutes: z.number().min(0).max(24 * 60) }).strict();
+
+/** A team's own routing (wins over its inboxes' routing); null removes it. */
+export const TeamRoutingBody = z.object({ routing: InboxRouting.nullable() }).strict();
 
 /** Routing's routes: an agent's availability/capacity/skills, and the supervisors' queue view. */
 export function registerRoutingRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace; routing: RoutingService }): void {
@@ -48,6 +52,23 @@ export function registerRoutingRoutes(app: FastifyInstance, d: { auth: AuthServi
     const body = parse(RoutingSettingsBody, req.body, 'routing settings');
     const s = await d.routing.setGraceMs(agent, Math.round(body.graceMinutes * 60_000));
     return { graceMinutes: s.graceMs / 60_000, source: s.source };
+  });
+
+  // Routing per team: a team's conversations route by its settings when it has them, else by their inbox's.
+  app.get('/api/v1/teams/:id/routing', authed, async (req) => {
+    const agent = agentOf(req);
+    const { id } = parse(IdParam, req.params, 'path');
+    return { routing: await teamRoutingOf(d.workspace.db, agent.tenantId, id) };
+  });
+  app.patch('/api/v1/teams/:id/routing', authed, async (req) => {
+    const agent = agentOf(req);
+    requireRole(agent, ['admin']);
+    const { id } = parse(IdParam, req.params, 'path');
+    const body = parse(TeamRoutingBody, req.body, 'team routing');
+    const routing = await saveTeamRouting(d.workspace.db, agent.tenantId, agent.id, id, body.routing, Date.now());
+    // Waiting conversations of the team may now have someone to go to.
+    await d.routing.offerQueue(agent.tenantId);
+    return { routing };
   });
 
   // Supervisors and admins see the queues (per inbox and team) and re-route with the assign command.
