@@ -30,6 +30,13 @@ export const routingEn = {
       seconds: '{n} s',
     },
     strategy: { manual: 'Manual', round_robin: 'Round robin', least_loaded: 'Least loaded' },
+    team: {
+      title: 'Routing per team',
+      hint: 'A team with its own routing routes its conversations by it, whatever their inbox says.',
+      team: 'Team',
+      inherit: 'As its inboxes',
+      saved: 'Saved',
+    },
     settings: {
       title: 'Routing',
       strategy: 'Strategy',
@@ -84,6 +91,13 @@ export const routingZhCN: typeof routingEn = {
       seconds: '{n} 秒',
     },
     strategy: { manual: '手动', round_robin: '轮流分配', least_loaded: '最少负载' },
+    team: {
+      title: '按团队分配',
+      hint: '设置了自己分配规则的团队，其会话按团队规则分配，而不看所在收件箱的设置。',
+      team: '团队',
+      inherit: '沿用收件箱设置',
+      saved: '已保存',
+    },
     settings: {
       title: '分配规则',
       strategy: '分配方式',
