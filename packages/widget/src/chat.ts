@@ -127,11 +127,21 @@ function mount(root: ShadowRoot, opts: MountOptions) {
       submitText();
     }
   });
+  // "Typing" at most every 2.5 s; a keystroke inside that gap is signalled when the gap ends (while
+  // there is still text), so typing right after a send is never lost.
   let lastTyping = 0;
-  input.addEventListener('input', () => {
-    if (!visitorToken || !conversation || Date.now() - lastTyping < 2500) return;
+  let typingSignal: ReturnType<typeof setTimeout> | null = null;
+  const signalTyping = () => {
+    typingSignal = null;
+    if (!visitorToken || !conversation || !input.value) return;
     lastTyping = Date.now();
     void call('POST', '/typing', { typing: true }).catch(() => undefined);
+  };
+  input.addEventListener('input', () => {
+    if (typingSignal) return;
+    const wait = lastTyping + 2500 - Date.now();
+    if (wait <= 0) signalTyping();
+    else typingSignal = setTimeout(signalTyping, wait);
   });
 
   // ----- HTTP -----
@@ -294,6 +304,8 @@ function mount(root: ShadowRoot, opts: MountOptions) {
     const text = input.value.trim();
     if (!text) return;
     input.value = '';
+    // A sent message ends the typing: the next keystroke is signalled at once.
+    lastTyping = 0;
     enqueue(text);
   }
 
