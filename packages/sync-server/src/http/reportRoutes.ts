@@ -15,7 +15,7 @@ import {
 } from '@goutong/core';
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
-import { insertAuditStandalone } from '../domain/audit.js';
+import { insertAudit } from '../domain/audit.js';
 import { agentReport, budgetStatus, durationPoints, pricingOf, reportOverview, rollupTotals, savePricingAudited, type CsatLookup, type Overview } from '../domain/reports.js';
 import { Suggestions } from '../insight/suggestions.js';
 import { maskerFor } from '../domain/masking.js';
@@ -88,7 +88,7 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
     const prev = rq.compare === 'previous' ? await reportOverview(ws.db, agent.tenantId, { ...rq, ...previousPeriod(rq.from, rq.to) }, d.csatOf) : null;
     if (wantsCsv(req)) {
       requirePermission(agent, 'data.export');
-      await insertAuditStandalone(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'report.export', target: 'overview', details: { from: rq.from, to: rq.to } }, now());
+      await insertAudit(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'report.export', target: 'overview', details: { from: rq.from, to: rq.to } }, now());
       const p = prev ? new Map(overviewRows(prev)) : null;
       return sendCsv(reply, 'overview', toCsv(p ? ['metric', 'value', 'previous'] : ['metric', 'value'], overviewRows(current).map(([k, v]) => (p ? [k, v, p.get(k) ?? null] : [k, v]))));
     }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { PassLoop } from '../util/passLoop.js';
 import type { Logger, OpsEnvelope } from '@goutong/core';
 import type { Queryable } from '../db/db.js';
 import type { Workspace } from '../domain/workspace.js';
@@ -41,12 +42,11 @@ export class OpsBus {
   readonly owner = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   private readonly listeners: Array<{ name: string; fn: OpsListener }> = [];
   private readonly timers = new Map<string, TimerHandler>();
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
+  private readonly loop: PassLoop;
 
-  constructor(private readonly ws: Workspace, private readonly o: OpsBusOptions) {}
+  constructor(private readonly ws: Workspace, private readonly o: OpsBusOptions) {
+    this.loop = new PassLoop({ pass: () => this.pass(), intervalMs: o.intervalMs, onError: (e) => o.logger.error('ops: pass failed', { error: String(e) }), startStopped: true });
+  }
 
   /** Adds a listener; names are unique and listeners run in the order they were added. */
   listen(name: string, fn: OpsListener): void {
@@ -60,44 +60,21 @@ export class OpsBus {
   }
 
   start(): void {
-    this.stopped = false;
-    const loop = () => {
-      if (this.stopped) return;
-      this.kick();
-      this.timer = setTimeout(loop, this.o.intervalMs);
-      this.timer.unref();
-    };
-    loop();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    while (this.running) await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Runs a pass soon (after a commit). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass()
-      .then(() => undefined)
-      .catch((e: unknown) => this.o.logger.error('ops: pass failed', { error: String(e) }))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.loop.kick();
   }
 
   /** Tests: runs passes until nothing is due (follow-on events included). */
   async drain(maxPasses = 50): Promise<void> {
-    while (this.running) await this.running;
+    await this.loop.idle();
     for (let i = 0; i < maxPasses; i += 1) {
       const ran = await this.pass();
       if (ran === 0 && (await dueOpsJobs(this.ws.db, this.o.now())) === 0) return;

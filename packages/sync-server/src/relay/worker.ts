@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { PassLoop } from '../util/passLoop.js';
 import { assertNever, backoffDelay, type Logger } from '@goutong/core';
 import type { Db } from '../db/db.js';
 import type { Workspace } from '../domain/workspace.js';
@@ -29,51 +30,26 @@ export interface RelayOptions {
  */
 export class RelayWorker {
   readonly owner = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly loop: PassLoop;
 
   private readonly jobs: RelayJobs;
 
   constructor(private readonly o: RelayOptions) {
     this.jobs = new RelayJobs(o.db, o.workspace);
+    this.loop = new PassLoop({ pass: () => this.pass(), intervalMs: o.intervalMs, onError: (e) => o.logger.error('relay: pass failed', { error: String(e) }) });
   }
 
   start(): void {
-    this.stopped = false;
-    const loop = () => {
-      if (this.stopped) return;
-      this.kick();
-      this.timer = setTimeout(loop, this.o.intervalMs);
-      this.timer.unref();
-    };
-    loop();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    while (this.running) await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Runs a pass now (after a new job was committed). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass()
-      .then(() => undefined)
-      .catch((e: unknown) => this.o.logger.error('relay: pass failed', { error: String(e) }))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.loop.kick();
   }
 
   /** Claims and runs ready jobs until none is left. Returns how many ran. */
