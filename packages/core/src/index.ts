@@ -12,6 +12,7 @@ export * from './util/assert.js';
 export * from './util/observable.js';
 export * from './util/backoff.js';
 export * from './util/uuidv7.js';
+export * from './util/csv.js';
 export * from './client/httpTransport.js';
 export * from './client/outbox.js';
 export * from './client/replicator.js';

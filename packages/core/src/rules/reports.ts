@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isValidTimeZone, localTime, zonedTime } from './businessHours.js';
+import { csvLine } from '../util/csv.js';
 
 /**
  * Report arithmetic, once: percentiles, money in integer micro-units, period and bucket boundaries in
@@ -130,15 +131,9 @@ export function responseOf(o: { firstReply: boolean; waitingSince: number | null
 /** A call's cost: started minutes at the per-minute rate (micro-units). */
 export const callCostMicros = (durationSeconds: number, perMinuteMicros: number): number => Math.ceil(Math.max(0, durationSeconds) / 60) * perMinuteMicros;
 
-/** CSV of rows (RFC 4180): quotes where needed; a leading =,+,-,@ is escaped against formula injection. */
+/** CSV of a header and rows (RFC 4180, CRLF line ends; cells as `csvCell` writes them). */
 export function toCsv(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
-  const cell = (v: string | number | null): string => {
-    if (v === null) return '';
-    let s = String(v);
-    if (typeof v === 'string' && /^[=+\-@]/.test(s)) s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+  return [header, ...rows].map(csvLine).join('\r\n') + '\r\n';
 }
 
 /**

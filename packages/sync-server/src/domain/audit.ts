@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { z } from 'zod';
+import { csvCell } from '@goutong/core';
 import type { Queryable, Row } from '../db/db.js';
 
 /** Who did something, in which workspace (null agent: the system or the command line). */
@@ -132,20 +133,8 @@ export async function searchAudit(q: Queryable, tenantId: string, f: AuditQuery)
   return { items, nextCursor: rows.length > f.limit && last ? String(last.id) : null };
 }
 
-const csvCell = (v: unknown): string => {
-  let s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
-  // A cell a spreadsheet would run as a formula is quoted as text.
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
 export function auditCsv(items: readonly AuditEvent[]): string {
   const head = ['id', 'at', 'actorId', 'action', 'target', 'ip', 'userAgent', 'sessionId', 'apiKeyId', 'details'];
   const lines = items.map((e) => [e.id, new Date(e.at).toISOString(), e.actorId, e.action, e.target, e.ip, e.userAgent, e.sessionId, e.apiKeyId, e.details].map(csvCell).join(','));
   return `${head.join(',')}\r\n${lines.map((l) => `${l}\r\n`).join('')}`;
-}
-
-/** An audit row on its own (a read that is itself audited, such as an export). */
-export async function insertAuditStandalone(db: Queryable, actor: AuditActor, entry: AuditEntry, now: number): Promise<void> {
-  await insertAudit(db, actor, entry, now);
 }

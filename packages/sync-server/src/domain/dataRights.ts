@@ -1,4 +1,4 @@
-import { decideErasure, type Agent, type Contact, type Conversation, type Message } from '@goutong/core';
+import { csvCell, decideErasure, type Agent, type Contact, type Conversation, type Message } from '@goutong/core';
 import type { Db, Queryable } from '../db/db.js';
 import { notFound } from '../errors.js';
 import { insertAudit } from './audit.js';
@@ -47,13 +47,6 @@ export async function exportContact(db: Db, actor: Agent, contactId: string, for
     };
   });
 }
-
-const csvCell = (v: unknown): string => {
-  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
-  // A leading =, +, - or @ would run as a formula in a spreadsheet.
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-};
 
 /** The export as CSV: one line per field (`record,id,parent_id,field,value`), every record of the JSON. */
 export function exportCsv(e: ContactExport): string {
