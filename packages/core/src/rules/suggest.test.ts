@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Bm25Index, rankSuggestions, stem, tokenize, type SuggestionCandidate } from './suggest.js';
+import { answeredQuestions, Bm25Index, rankSuggestions, stem, tokenize, type SuggestionCandidate } from './suggest.js';
 
 describe('tokenize', () => {
   it('segments Chinese into words, stems English, drops stop words, folds full-width', () => {
@@ -49,5 +49,23 @@ describe('rankSuggestions', () => {
     expect(rankSuggestions('order status', two, new Map())[0]!.key).toBe('x');
     expect(rankSuggestions('order status', two, new Map([['y', 3]]))[0]!.key).toBe('y');
     expect(rankSuggestions('order status', two, new Map()).map((s) => s.text)).toEqual(['Answer X', 'Answer Y']);
+  });
+});
+
+describe('answeredQuestions', () => {
+  it('pairs each agent answer with the last customer message since the previous answer; notes, events and automatic replies answer nothing', () => {
+    const m = (id: string, direction: 'in' | 'out', text: string, authorType = direction === 'in' ? 'contact' : 'agent', kind = 'text') => ({ id, direction, authorType, kind, text });
+    const pairs = answeredQuestions([
+      m('1', 'in', 'first question'),
+      m('2', 'in', 'where is my parcel?'),
+      m('3', 'out', 'internal', 'agent', 'note'),
+      m('4', 'out', 'we received your message', 'system'),
+      m('5', 'out', 'on its way'),
+      m('6', 'out', 'anything else?'),
+      m('7', 'in', 'invoice please'),
+      m('8', 'out', '   '),
+      m('9', 'out', 'sent'),
+    ]);
+    expect(pairs.map((p) => [p.question, p.answer.id])).toEqual([['where is my parcel?', '5'], ['invoice please', '9']]);
   });
 });

@@ -121,6 +121,33 @@ export class Bm25Index<T> {
 
 export type SuggestionSource = 'canned' | 'history';
 
+/** What pairing needs of a message. */
+export interface PairableMessage {
+  direction: 'in' | 'out';
+  authorType: string;
+  kind: string;
+  text: string;
+}
+
+/**
+ * The agent answers of one conversation (messages oldest first), each with the customer message it
+ * answered: the last customer message since the previous answer. Notes, events and automatic
+ * messages answer nothing.
+ */
+export function answeredQuestions<M extends PairableMessage>(messages: readonly M[]): Array<{ question: string; answer: M }> {
+  const out: Array<{ question: string; answer: M }> = [];
+  let question: string | null = null;
+  for (const m of messages) {
+    if (m.kind === 'note' || m.kind === 'event') continue;
+    if (m.direction === 'in') question = m.text;
+    else if (question && m.authorType === 'agent' && m.text.trim()) {
+      out.push({ question, answer: m });
+      question = null;
+    }
+  }
+  return out;
+}
+
 export interface SuggestionCandidate {
   /** Stable key of the answer (canned id, or the past reply's message id). */
   key: string;

@@ -2,6 +2,7 @@
 // listener), and the queries that read them. Figures come from these rows only, never from a scan
 // of messages, so a report over a year answers from at most 24 × 366 rows per dimension.
 import {
+  answeredQuestions,
   businessMillisBetween,
   callCostMicros,
   distribution,
@@ -211,8 +212,8 @@ export interface PastAnswer {
  * inbound text before it in its conversation), newest first, at most `limit`.
  */
 export async function pastAnswers(q: Queryable, tenantId: string, limit: number): Promise<PastAnswer[]> {
-  const rows = await q.all<{ id: string; conversation_id: string; inbox_id: string; direction: string; author_type: string; text: string; server_time: number }>(
-    `SELECT id, conversation_id, inbox_id, direction, author_type, text, server_time FROM messages
+  const rows = await q.all<{ id: string; conversation_id: string; inbox_id: string; direction: string; author_type: string; kind: string; text: string; server_time: number }>(
+    `SELECT id, conversation_id, inbox_id, direction, author_type, kind, text, server_time FROM messages
      WHERE tenant_id = ? AND kind IN ('text', 'email') AND (direction = 'in' OR author_type = 'agent') ORDER BY server_time DESC, id DESC LIMIT ?`,
     [tenantId, limit * 3],
   );
@@ -225,13 +226,9 @@ export async function pastAnswers(q: Queryable, tenantId: string, limit: number)
   const out: Array<PastAnswer & { at: number }> = [];
   for (const list of byConv.values()) {
     list.sort((a, b) => Number(a.server_time) - Number(b.server_time));
-    let question: string | null = null;
-    for (const m of list) {
-      if (m.direction === 'in') question = String(m.text);
-      else if (question && String(m.text).trim()) {
-        out.push({ messageId: String(m.id), inboxId: String(m.inbox_id), question, answer: String(m.text), at: Number(m.server_time) });
-        question = null;
-      }
+    const messages = list.map((m) => ({ direction: m.direction === 'in' ? ('in' as const) : ('out' as const), authorType: String(m.author_type), kind: String(m.kind), text: String(m.text), row: m }));
+    for (const { question, answer } of answeredQuestions(messages)) {
+      out.push({ messageId: String(answer.row.id), inboxId: String(answer.row.inbox_id), question, answer: answer.text, at: Number(answer.row.server_time) });
     }
   }
   return out.sort((a, b) => b.at - a.at).slice(0, limit).map(({ at: _at, ...a }) => a);
