@@ -183,6 +183,11 @@ export type Contact = z.infer<typeof Contact>;
 export const SLA_METRICS = ['first_response', 'next_response', 'resolution'] as const;
 export const SlaMetric = z.enum(SLA_METRICS);
 export type SlaMetric = z.infer<typeof SlaMetric>;
+/** A customer's mood as the sentiment rule reads it (rules/sentiment.ts). */
+export const SENTIMENTS = ['positive', 'neutral', 'negative'] as const;
+export const Sentiment = z.enum(SENTIMENTS);
+export type Sentiment = z.infer<typeof Sentiment>;
+
 export const ConversationSla = z.object({
   policyId: Id,
   /** When each running target is due (null: not running, met, or not set by the policy). */
@@ -244,6 +249,8 @@ export const Conversation = z.object({
   relatedIds: z.array(Id).max(50).optional(),
   /** [automation] The customer's satisfaction answer, once given. */
   csat: z.object({ rating: z.number().int().min(1).max(5), comment: z.string().max(2000).nullable() }).nullable().optional(),
+  /** [insight] Sentiment of the customer's latest text message (rules/sentiment.ts), absent before one was scored. */
+  sentiment: Sentiment.nullable().optional(),
 });
 export type Conversation = z.infer<typeof Conversation>;
 

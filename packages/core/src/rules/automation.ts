@@ -6,6 +6,7 @@ import {
   Label,
   Millis,
   Priority,
+  Sentiment,
   type Agent,
   type Contact,
   type Conversation,
@@ -46,6 +47,8 @@ export const AutomationCondition = z.discriminatedUnion('field', [
   z.object({ field: z.literal('priority'), in: z.array(Priority).min(1) }),
   z.object({ field: z.literal('status'), in: z.array(ConversationStatus).min(1) }),
   z.object({ field: z.literal('label'), op: z.enum(['has', 'lacks']), label: Label }),
+  /** [insight] The triggering customer message's sentiment (else the conversation's latest). */
+  z.object({ field: z.literal('sentiment'), in: z.array(Sentiment).min(1) }),
 ]);
 export type AutomationCondition = z.infer<typeof AutomationCondition>;
 
@@ -222,6 +225,11 @@ export function conditionsHold(c: AutomationConditions, s: Pick<AutomationState,
         return x.in.includes(conv.status);
       case 'label':
         return conv.labels.includes(x.label) === (x.op === 'has');
+      case 'sentiment': {
+        const m = s.message?.meta['sentiment'];
+        const sentiment = typeof m === 'string' ? m : (conv.sentiment ?? null);
+        return sentiment !== null && (x.in as readonly string[]).includes(sentiment);
+      }
       default:
         return assertNever(x, 'condition');
     }

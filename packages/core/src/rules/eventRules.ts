@@ -1,5 +1,6 @@
 import { can } from './permissions.js';
-import type { Agent, Contact, Conversation, DeliveryStatus, Inbox, Message } from '../domain/model.js';
+import type { Agent, Contact, Conversation, DeliveryStatus, Inbox, Message, Sentiment } from '../domain/model.js';
+import { scoresSentiment, sentimentOf } from './sentiment.js';
 import { withMessage } from '../domain/policy.js';
 import { isOptedOut, newConversationOf, type IdSource } from './commandRules.js';
 import { accept, reject, type Decision, type Fact } from './facts.js';
@@ -77,7 +78,11 @@ export function decideInbound(input: InboundEvent, s: InboundState, ctx: EventCo
     authorType: 'contact', authorId: contact.id, text: input.text, subject: input.subject ?? null, attachments: input.attachments ?? [],
     status: null, statusReason: null, deviceTime: input.sentAt ?? null, serverTime: ctx.now, createdAt: ctx.now, meta: input.meta ?? {}, seq: ctx.seq,
   };
+  // [insight] The customer's mood, a fact of this write: on the message and as the conversation's latest.
+  const sentiment: Sentiment | null = scoresSentiment(message) ? sentimentOf(message.text).sentiment : null;
+  if (sentiment) message.meta = { ...message.meta, sentiment };
   let next = withMessage({ ...conv, contactName: contact.name }, message);
+  if (sentiment) next = { ...next, sentiment };
   // A customer writing into a snoozed or pending conversation wakes it up; a threaded reply may reopen a finished one.
   // A resolved conversation found as the contact's latest one reopens (joinsConversation kept it: within the reopen window).
   const reopens = (input.reopen && (next.status === 'resolved' || next.status === 'closed')) || (s.reopenWindowMs !== undefined && next.status === 'resolved');

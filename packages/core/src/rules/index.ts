@@ -21,3 +21,5 @@ export * from './routing.js';
 export * from './sla.js';
 export * from './lifecycle.js';
 export * from './accountRules.js';
+export * from './sentiment.js';
+export * from './summary.js';

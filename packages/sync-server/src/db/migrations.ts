@@ -303,6 +303,11 @@ CREATE TABLE contact_merges (
 CREATE INDEX contact_merges_target ON contact_merges (tenant_id, target_id)
 `,
   },
+  {
+    id: 390,
+    name: 'insight: sentiment of the customer\'s latest message on the conversation',
+    sql: `ALTER TABLE conversations ADD COLUMN sentiment TEXT`,
+  },
 ];
 
 /** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */

@@ -48,6 +48,7 @@ export function toConversation(r: Row): Conversation {
     ...(r.csat ? { csat: json(r.csat) } : {}), // [automation]
     ...(r.merged_into_id ? { mergedIntoId: r.merged_into_id } : {}), // [automation]
     ...(r.related_ids ? { relatedIds: json(r.related_ids) } : {}), // [automation]
+    ...(r.sentiment ? { sentiment: r.sentiment } : {}), // [insight]
   });
 }
 
@@ -73,21 +74,21 @@ export async function saveConversation(q: Queryable, c: Conversation): Promise<v
     `UPDATE conversations SET channel = ?, contact_id = ?, contact_name = ?, team_id = ?, status = ?, priority = ?, assignee_id = ?, labels = ?, subject = ?,
        last_message_preview = ?, last_message_direction = ?, last_message_at = ?, waiting_since = ?, snoozed_until = ?,
        message_count = ?, updated_at = ?, seq = ?, csat = COALESCE(?, csat), merged_into_id = COALESCE(?, merged_into_id),
-       related_ids = COALESCE(?, related_ids) WHERE id = ?`,
+       related_ids = COALESCE(?, related_ids), sentiment = COALESCE(?, sentiment) WHERE id = ?`,
     [c.channel, c.contactId, c.contactName, c.teamId, c.status, c.priority, c.assigneeId, JSON.stringify(c.labels), c.subject,
       c.lastMessagePreview, c.lastMessageDirection, c.lastMessageAt, c.waitingSince, c.snoozedUntil,
-      c.messageCount, c.updatedAt, c.seq, c.csat ? JSON.stringify(c.csat) : null, c.mergedIntoId ?? null, c.relatedIds ? JSON.stringify(c.relatedIds) : null, c.id],
+      c.messageCount, c.updatedAt, c.seq, c.csat ? JSON.stringify(c.csat) : null, c.mergedIntoId ?? null, c.relatedIds ? JSON.stringify(c.relatedIds) : null, c.sentiment ?? null, c.id],
   );
 }
 
 export async function insertConversation(q: Queryable, c: Conversation): Promise<void> {
   await q.run(
     `INSERT INTO conversations (id, tenant_id, inbox_id, channel, contact_id, contact_name, team_id, status, priority, assignee_id, labels,
-       subject, last_message_preview, last_message_direction, last_message_at, waiting_since, snoozed_until, message_count, created_at, updated_at, seq)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       subject, last_message_preview, last_message_direction, last_message_at, waiting_since, snoozed_until, message_count, created_at, updated_at, seq, sentiment)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [c.id, c.tenantId, c.inboxId, c.channel, c.contactId, c.contactName, c.teamId, c.status, c.priority, c.assigneeId,
       JSON.stringify(c.labels), c.subject, c.lastMessagePreview, c.lastMessageDirection, c.lastMessageAt, c.waitingSince,
-      c.snoozedUntil, c.messageCount, c.createdAt, c.updatedAt, c.seq],
+      c.snoozedUntil, c.messageCount, c.createdAt, c.updatedAt, c.seq, c.sentiment ?? null],
   );
 }
 

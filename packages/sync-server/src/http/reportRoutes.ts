@@ -9,9 +9,11 @@ import {
   previousPeriod,
   ReportQuery,
   REPORT_INTERVALS,
+  summarizeConversation,
   TIMESERIES_METRICS,
   toCsv,
   type Distribution,
+  type Message,
 } from '@goutong/core';
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
@@ -25,6 +27,8 @@ import { agentOf, parse, requireAgent } from './app.js';
 const TimeseriesQuery = z.object({ metric: z.enum(TIMESERIES_METRICS), interval: z.enum(REPORT_INTERVALS).default('day') });
 const PickBody = z.object({ key: z.string().min(1).max(200) }).strict();
 const IdParam = z.object({ id: Id });
+/** How much history a summary reads (newest first). */
+const SUMMARY_HISTORY = 500;
 
 const wantsCsv = (req: FastifyRequest): boolean =>
   (req.headers.accept ?? '').includes('text/csv') || (req.query as Record<string, unknown> | undefined)?.['format'] === 'csv';
@@ -154,6 +158,20 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
     const { id } = parse(IdParam, req.params, 'path');
     const agent = agentOf(req);
     return (await maskerFor(ws.db, agent)).json(await suggestions.forConversation(agent, id));
+  });
+  // [insight] A short extractive summary of the conversation (core summarizeConversation) over its
+  // latest SUMMARY_HISTORY messages, for whoever takes it over; masked like every other answer.
+  app.get('/api/v1/conversations/:id/summary', authed, async (req) => {
+    const { id } = parse(IdParam, req.params, 'path');
+    const agent = agentOf(req);
+    const messages: Message[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await ws.listMessages(agent, id, cursor, 200);
+      messages.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && messages.length < SUMMARY_HISTORY);
+    return (await maskerFor(ws.db, agent)).json(summarizeConversation(messages));
   });
   app.post('/api/v1/conversations/:id/suggestions/pick', authed, async (req, reply) => {
     const { id } = parse(IdParam, req.params, 'path');
