@@ -109,8 +109,22 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect(o.rates).toEqual({ resolution: 0.5, reopen: 0, transfer: 0 });
       expect(o.calls).toEqual({ total: 2, missed: 1, handle: { count: 1, medianS: 125, p90S: 125 } });
       // 4 replies × 0.045 + 3 minutes × 0.1 = 0.48 CNY (summed in micro-units: no float drift).
-      expect(o.cost).toEqual({ total: 0.48, currency: 'CNY', byChannel: { api: 0.48 }, perResolved: 0.24 });
+      // Three conversations (three contacts) cost anything: 0.48 / 3 = 0.16 each.
+      expect(o.cost).toEqual({ total: 0.48, currency: 'CNY', byChannel: { api: 0.48 }, perResolved: 0.24, perConversation: 0.16, perContact: 0.16 });
       expect(o.csat).toBeNull();
+      expect(o.sla).toBeNull(); // no SLA policy in this workspace
+    });
+
+    it('breaks the cost down by conversation and contact, most expensive first, with CSV', async () => {
+      const byConv = (await admin('GET', `/api/v1/reports/costs?groupBy=conversation&${range}${inboxId}`)).body;
+      // c3: a reply 0.045 + a 3-minute call 0.3; c1: two replies; c2: one reply; c4 cost nothing.
+      expect(byConv).toMatchObject({ groupBy: 'conversation', currency: 'CNY' });
+      expect(byConv.items.map((r: { key: string; cost: number; items: number }) => [r.key, r.cost, r.items])).toEqual([[conv[2], 0.345, 2], [conv[0], 0.09, 2], [conv[1], 0.045, 1]]);
+      const byContact = (await admin('GET', `/api/v1/reports/costs?groupBy=contact&${range}${inboxId}`)).body.items;
+      expect(byContact.map((r: { label: string; cost: number }) => [r.label, r.cost])).toEqual([['Customer 3', 0.345], ['Customer 1', 0.09], ['Customer 2', 0.045]]);
+      const res = await fetch(`${s.url}/api/v1/reports/costs?groupBy=contact&${range}${inboxId}`, { headers: { authorization: `Bearer ${await loginToken(s.url, 'admin@demo.goutong')}`, accept: 'text/csv' } });
+      expect(await res.text()).toContain('Customer 3,0.345,2\r\n');
+      expect((await admin('GET', `/api/v1/reports/costs?groupBy=planet&${range}${inboxId}`)).status).toBe(400);
     });
 
     it('filters by inbox and agent, and compares with the previous period', async () => {

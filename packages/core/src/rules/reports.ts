@@ -45,7 +45,28 @@ export interface ReportOverview {
   rates: { resolution: number | null; reopen: number | null; transfer: number | null };
   calls: { total: number; missed: number; handle: Distribution };
   csat: { responses: number; average: number | null } | null;
-  cost: { total: number; currency: string; byChannel: Record<string, number>; perResolved: number | null };
+  /**
+   * SLA compliance: of the conversations under an SLA policy resolved in the period, how many met
+   * every target (null when none was); and the breaches of each target that fell in the period.
+   */
+  sla: { resolved: number; met: number; compliance: number | null; breaches: { first_response: number; next_response: number; resolution: number } } | null;
+  cost: {
+    total: number; currency: string; byChannel: Record<string, number>; perResolved: number | null;
+    /** Total over the conversations that cost anything in the period, and over their contacts. */
+    perConversation: number | null; perContact: number | null;
+  };
+}
+
+/** GET /api/v1/reports/costs: what each conversation, contact, inbox, team or channel cost in a period. */
+export const COST_GROUPS = ['conversation', 'contact', 'inbox', 'team', 'channel'] as const;
+export type CostGroup = (typeof COST_GROUPS)[number];
+export interface CostRow {
+  key: string;
+  /** A readable name (contact name, inbox name…) when there is one. */
+  label: string | null;
+  cost: number;
+  /** Billed items (messages and calls) that made up the cost. */
+  items: number;
 }
 
 /** One row of GET /api/v1/reports/agents. */

@@ -308,6 +308,23 @@ CREATE INDEX contact_merges_target ON contact_merges (tenant_id, target_id)
     name: 'insight: sentiment of the customer\'s latest message on the conversation',
     sql: `ALTER TABLE conversations ADD COLUMN sentiment TEXT`,
   },
+  {
+    id: 391,
+    name: 'insight: SLA compliance counters and cost per conversation and contact',
+    sql: `
+ALTER TABLE report_hourly ADD COLUMN sla_resolved {{bigint}} NOT NULL DEFAULT 0;
+ALTER TABLE report_hourly ADD COLUMN sla_resolved_breached {{bigint}} NOT NULL DEFAULT 0;
+ALTER TABLE report_hourly ADD COLUMN sla_breach_first {{bigint}} NOT NULL DEFAULT 0;
+ALTER TABLE report_hourly ADD COLUMN sla_breach_next {{bigint}} NOT NULL DEFAULT 0;
+ALTER TABLE report_hourly ADD COLUMN sla_breach_resolution {{bigint}} NOT NULL DEFAULT 0;
+CREATE TABLE report_costs (
+  tenant_id TEXT NOT NULL, conversation_id TEXT NOT NULL, contact_id TEXT NOT NULL, hour {{bigint}} NOT NULL,
+  channel TEXT NOT NULL, inbox_id TEXT NOT NULL, team_id TEXT NOT NULL, agent_id TEXT NOT NULL,
+  cost_micros {{bigint}} NOT NULL DEFAULT 0, items {{bigint}} NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant_id, conversation_id, hour));
+CREATE INDEX report_costs_hour ON report_costs (tenant_id, hour)
+`,
+  },
 ];
 
 /** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */

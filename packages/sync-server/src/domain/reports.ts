@@ -3,6 +3,7 @@
 // of messages, so a report over a year answers from at most 24 × 366 rows per dimension.
 import {
   answeredQuestions,
+  MICROS,
   businessMillisBetween,
   callCostMicros,
   distribution,
@@ -16,6 +17,8 @@ import {
   type Calendar,
   type Conversation,
   type AgentReportRow,
+  type CostGroup,
+  type CostRow,
   type Distribution,
   type ReportOverview,
   type OpsEnvelope,
@@ -26,7 +29,10 @@ import { insertAudit, type AuditActor } from './audit.js';
 import { csatSummary } from './csat.js';
 import { toConversation, toMessage } from './rows.js';
 
-const COUNTERS = ['opened', 'resolved', 'reopened', 'msgs_in', 'msgs_out', 'transfers', 'calls', 'calls_missed', 'handle_seconds', 'cost_micros'] as const;
+const COUNTERS = [
+  'opened', 'resolved', 'reopened', 'msgs_in', 'msgs_out', 'transfers', 'calls', 'calls_missed', 'handle_seconds', 'cost_micros',
+  'sla_resolved', 'sla_resolved_breached', 'sla_breach_first', 'sla_breach_next', 'sla_breach_resolution',
+] as const;
 export type Counter = (typeof COUNTERS)[number];
 
 interface Dims {
@@ -39,7 +45,18 @@ interface Dims {
 
 const dimsOf = (c: Conversation): Dims => ({ tenantId: c.tenantId, channel: c.channel, inboxId: c.inboxId, teamId: c.teamId ?? '', agentId: c.assigneeId ?? '' });
 
-async function bump(q: Queryable, d: Dims, at: number, add: Partial<Record<Counter, number>>): Promise<void> {
+/** What a conversation (and so its contact) cost, per hour: the cost breakdown's rows. */
+async function addCost(q: Queryable, conv: Conversation, d: Dims, at: number, micros: number): Promise<void> {
+  if (micros <= 0) return;
+  await q.run(
+    `INSERT INTO report_costs (tenant_id, conversation_id, contact_id, hour, channel, inbox_id, team_id, agent_id, cost_micros, items) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+     ON CONFLICT (tenant_id, conversation_id, hour) DO UPDATE SET cost_micros = report_costs.cost_micros + excluded.cost_micros, items = report_costs.items + 1`,
+    [conv.tenantId, conv.id, conv.contactId, hourOf(at), d.channel, d.inboxId, d.teamId, d.agentId, micros],
+  );
+}
+
+async function bump(q: Queryable, d: Dims, at: number, add: Partial<Record<Counter, number>>, costOf?: Conversation): Promise<void> {
+  if (costOf && add.cost_micros) await addCost(q, costOf, d, at, add.cost_micros);
   const cols = COUNTERS.filter((c) => add[c]);
   if (cols.length === 0) return;
   await q.run(
@@ -105,11 +122,11 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
         const answered = call.outcome === 'answered' || call.outcome === 'transferred';
         const pricing = await pricingOf(q, env.tenantId);
         const cost = costMicrosOf(m.meta) ?? (answered ? callCostMicros(secs, toMicros(pricing.voicePerMinute)) : 0);
-        await bump(q, d, at, { calls: 1, calls_missed: call.direction === 'in' && !answered ? 1 : 0, handle_seconds: answered ? secs : 0, cost_micros: cost });
+        await bump(q, d, at, { calls: 1, calls_missed: call.direction === 'in' && !answered ? 1 : 0, handle_seconds: answered ? secs : 0, cost_micros: cost }, conv);
         if (answered && secs > 0) await duration(q, `${m.id}:handle`, d, 'handle', conv.id, at, secs, secs);
         return;
       }
-      if (e.type === 'message_received') return bump(q, d, at, { msgs_in: 1, cost_micros: costMicrosOf(m.meta) ?? 0 });
+      if (e.type === 'message_received') return bump(q, d, at, { msgs_in: 1, cost_micros: costMicrosOf(m.meta) ?? 0 }, conv);
       await bump(q, { ...d, agentId: m.authorId ?? d.agentId }, at, { msgs_out: 1 });
       // The response this reply makes (server time of acceptance; the device time stays on the message).
       // What the reply answered, as the writer saw it in the reply's transaction.
@@ -121,7 +138,9 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
     }
     case 'status_changed': {
       if (e.to === 'resolved' || (e.to === 'closed' && e.from !== 'resolved')) {
-        await bump(q, d, at, { resolved: 1 });
+        // Under an SLA policy: resolved within every target, or not (the conversation's breaches so far).
+        const sla = conv.sla ? { sla_resolved: 1, sla_resolved_breached: conv.sla.breached.length > 0 ? 1 : 0 } : {};
+        await bump(q, d, at, { resolved: 1, ...sla });
         const cal = await calendarOf(q, conv);
         const secs = Math.max(0, Math.round((at - conv.createdAt) / 1000));
         await duration(q, `${env.id}:resolution`, d, 'resolution', conv.id, at, secs, Math.round(businessMillisBetween(cal, conv.createdAt, at) / 1000));
@@ -140,8 +159,10 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
       const pricing = await pricingOf(q, env.tenantId);
       const cost = e.cost ? toMicros(e.cost.amount) : messageRateMicros(pricing, conv.channel);
       // The reply's own dimensions: its author when an agent wrote it.
-      return bump(q, { ...d, agentId: m.authorType === 'agent' && m.authorId ? m.authorId : d.agentId }, at, { cost_micros: cost });
+      return bump(q, { ...d, agentId: m.authorType === 'agent' && m.authorId ? m.authorId : d.agentId }, at, { cost_micros: cost }, conv);
     }
+    case 'sla_breached':
+      return bump(q, d, at, { [({ first_response: 'sla_breach_first', next_response: 'sla_breach_next', resolution: 'sla_breach_resolution' } as const)[e.metric]]: 1 });
     case 'priority_changed':
       return;
     default:
@@ -292,13 +313,68 @@ export async function reportOverview(q: Queryable, tenantId: string, rq: ReportQ
     rates: { resolution: ratio(t.resolved, t.opened), reopen: ratio(t.reopened, t.resolved), transfer: ratio(t.transfers, t.opened) },
     calls: { total: t.calls, missed: t.calls_missed, handle },
     csat: await csatOf(q, tenantId, rq),
+    sla:
+      t.sla_resolved > 0 || t.sla_breach_first + t.sla_breach_next + t.sla_breach_resolution > 0
+        ? {
+            resolved: t.sla_resolved,
+            met: t.sla_resolved - t.sla_resolved_breached,
+            compliance: ratio(t.sla_resolved - t.sla_resolved_breached, t.sla_resolved),
+            breaches: { first_response: t.sla_breach_first, next_response: t.sla_breach_next, resolution: t.sla_breach_resolution },
+          }
+        : null,
     cost: {
       total: money(t.cost_micros),
       currency: pricing.currency,
       byChannel: Object.fromEntries(byChannel.filter((c) => c.cost_micros > 0).map((c) => [c.key, money(c.cost_micros)])),
       perResolved: t.resolved > 0 ? money(Math.round(t.cost_micros / t.resolved)) : null,
+      ...(await costPerHead(q, tenantId, rq)),
     },
   };
+}
+
+/** Cost over the conversations (and contacts) that cost anything in the period. */
+async function costPerHead(q: Queryable, tenantId: string, rq: ReportQuery): Promise<{ perConversation: number | null; perContact: number | null }> {
+  const f = filters(rq);
+  const r = await q.one<{ c: number | null; convs: number; contacts: number }>(
+    `SELECT SUM(cost_micros) AS c, COUNT(DISTINCT conversation_id) AS convs, COUNT(DISTINCT contact_id) AS contacts FROM report_costs
+     WHERE tenant_id = ? AND hour >= ? AND hour < ?${f.sql}`,
+    [tenantId, hourOf(rq.from), rq.to, ...f.params],
+  );
+  const c = Number(r?.c ?? 0);
+  const convs = Number(r?.convs ?? 0);
+  const contacts = Number(r?.contacts ?? 0);
+  return { perConversation: convs > 0 ? money(Math.round(c / convs)) : null, perContact: contacts > 0 ? money(Math.round(c / contacts)) : null };
+}
+
+const COST_GROUP_COLUMN: Record<CostGroup, string> = { conversation: 'conversation_id', contact: 'contact_id', inbox: 'inbox_id', team: 'team_id', channel: 'channel' };
+
+/** The cost breakdown of a period by conversation, contact, inbox, team or channel, most expensive first. */
+export async function costBreakdown(q: Queryable, tenantId: string, rq: ReportQuery, group: CostGroup, limit: number): Promise<CostRow[]> {
+  const f = filters(rq);
+  const col = COST_GROUP_COLUMN[group];
+  const rows = await q.all<{ k: string; c: number; n: number }>(
+    `SELECT ${col} AS k, SUM(cost_micros) AS c, SUM(items) AS n FROM report_costs WHERE tenant_id = ? AND hour >= ? AND hour < ?${f.sql}
+     GROUP BY ${col} ORDER BY SUM(cost_micros) DESC, ${col} LIMIT ?`,
+    [tenantId, hourOf(rq.from), rq.to, ...f.params, limit],
+  );
+  const keys = rows.map((r) => String(r.k)).filter((k) => k !== '');
+  const labels = new Map<string, string>();
+  if (keys.length > 0) {
+    const ph = keys.map(() => '?').join(', ');
+    const named =
+      group === 'conversation'
+        ? await q.all<{ id: string; name: string }>(`SELECT id, COALESCE(subject, contact_name) AS name FROM conversations WHERE tenant_id = ? AND id IN (${ph})`, [tenantId, ...keys])
+        : group === 'contact'
+          ? await q.all<{ id: string; name: string }>(`SELECT id, name FROM contacts WHERE tenant_id = ? AND id IN (${ph})`, [tenantId, ...keys])
+          : group === 'inbox'
+            ? await q.all<{ id: string; name: string }>(`SELECT id, name FROM inboxes WHERE tenant_id = ? AND id IN (${ph})`, [tenantId, ...keys])
+            : group === 'team'
+              ? await q.all<{ id: string; name: string }>(`SELECT id, name FROM teams WHERE tenant_id = ? AND id IN (${ph})`, [tenantId, ...keys])
+              : [];
+    for (const n of named) labels.set(String(n.id), String(n.name));
+  }
+  // Exact to the micro-unit: one conversation's few messages may cost less than a fen (0.045 CNY an SMS).
+  return rows.map((r) => ({ key: String(r.k), label: labels.get(String(r.k)) ?? null, cost: Number(r.c) / MICROS, items: Number(r.n) }));
 }
 
 export type AgentRow = AgentReportRow;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   bucketStart,
   bucketsOf,
+  COST_GROUPS,
   distribution,
   Id,
   Pricing,
@@ -18,7 +19,7 @@ import {
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { insertAudit } from '../domain/audit.js';
-import { agentReport, budgetStatus, durationPoints, pricingOf, reportOverview, rollupTotals, savePricingAudited, type CsatLookup, type Overview } from '../domain/reports.js';
+import { agentReport, budgetStatus, costBreakdown, durationPoints, pricingOf, reportOverview, rollupTotals, savePricingAudited, type CsatLookup, type Overview } from '../domain/reports.js';
 import { Suggestions } from '../insight/suggestions.js';
 import { maskerFor } from '../domain/masking.js';
 import { requirePermission } from '../auth/request.js';
@@ -26,6 +27,7 @@ import { agentOf, parse, requireAgent } from './app.js';
 
 const TimeseriesQuery = z.object({ metric: z.enum(TIMESERIES_METRICS), interval: z.enum(REPORT_INTERVALS).default('day') });
 const PickBody = z.object({ key: z.string().min(1).max(200) }).strict();
+const CostQuery = z.object({ groupBy: z.enum(COST_GROUPS).default('conversation'), limit: z.coerce.number().int().min(1).max(1000).default(50) });
 const IdParam = z.object({ id: Id });
 /** How much history a summary reads (newest first). */
 const SUMMARY_HISTORY = 500;
@@ -66,6 +68,14 @@ function overviewRows(o: Overview): Array<[string, string | number | null]> {
     ['cost.currency', o.cost.currency],
     ...Object.entries(o.cost.byChannel).map(([k, v]) => [`cost.byChannel.${k}`, v] as [string, number]),
     ['cost.perResolved', o.cost.perResolved],
+    ['cost.perConversation', o.cost.perConversation],
+    ['cost.perContact', o.cost.perContact],
+    ['sla.resolved', o.sla?.resolved ?? null],
+    ['sla.met', o.sla?.met ?? null],
+    ['sla.compliance', o.sla?.compliance ?? null],
+    ['sla.breaches.first_response', o.sla?.breaches.first_response ?? null],
+    ['sla.breaches.next_response', o.sla?.breaches.next_response ?? null],
+    ['sla.breaches.resolution', o.sla?.breaches.resolution ?? null],
   ];
 }
 
@@ -141,6 +151,22 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
       ));
     }
     return { items };
+  });
+
+  // [insight] What each conversation, contact, inbox, team or channel cost in the period (top `limit`).
+  app.get('/api/v1/reports/costs', authed, async (req, reply) => {
+    const agent = supervisor(req);
+    const rq = parse(ReportQuery, req.query, 'report query');
+    const cq = parse(CostQuery, req.query, 'cost query');
+    const items = await costBreakdown(ws.db, agent.tenantId, rq, cq.groupBy, cq.limit);
+    const currency = (await pricingOf(ws.db, agent.tenantId)).currency;
+    const masker = await maskerFor(ws.db, agent);
+    if (wantsCsv(req)) {
+      requirePermission(agent, 'data.export');
+      await insertAudit(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'report.export', target: `costs.${cq.groupBy}`, details: { from: rq.from, to: rq.to } }, now());
+      return sendCsv(reply, `costs-${cq.groupBy}`, toCsv([cq.groupBy, 'name', `cost (${currency})`, 'items'], masker.json(items).map((r) => [r.key, r.label, r.cost, r.items])));
+    }
+    return masker.json({ groupBy: cq.groupBy, currency, items });
   });
 
   app.get('/api/v1/reports/budget', authed, async (req) => budgetStatus(ws.db, supervisor(req).tenantId, now()));
