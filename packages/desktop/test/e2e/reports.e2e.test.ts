@@ -36,6 +36,9 @@ describe('reports dashboards', () => {
       await region.getByRole('tab', { name: 'Agents' }).click();
       await region.getByRole('table').first().waitFor();
       await region.getByRole('tab', { name: 'Cost' }).click();
+      await card(page, 'perConversation').waitFor();
+      await region.locator('.top-costs').getByText('Billed items').waitFor();
+      await expect(card(page, 'sla').count()).resolves.toBe(1);
       await screenshot(page, 'reports-cost-en');
 
       // Chinese and dark: the same figures, translated labels.

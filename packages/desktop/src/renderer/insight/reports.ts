@@ -34,12 +34,21 @@ const qs = (f: Filters, extra: Record<string, string> = {}): string =>
 
 export const fetchOverview = (f: Filters) => api().request<Overview>('GET', `/api/v1/reports/overview?${qs(f, { compare: 'previous' })}`);
 export const fetchAgents = (f: Filters) => api().request<{ items: AgentRow[] }>('GET', `/api/v1/reports/agents?${qs(f)}`);
+export type CostGroup = 'conversation' | 'contact' | 'inbox' | 'team' | 'channel';
+export interface CostRow {
+  key: string;
+  label: string | null;
+  cost: number;
+  items: number;
+}
+export const fetchCosts = (f: Filters, groupBy: CostGroup, limit = 20) =>
+  api().request<{ groupBy: CostGroup; currency: string; items: CostRow[] }>('GET', `/api/v1/reports/costs?${qs(f, { groupBy, limit: String(limit) })}`);
 export const fetchBudget = () => api().request<Budget>('GET', '/api/v1/reports/budget');
 export const fetchSeries = (f: Filters, metric: Metric, interval: 'hour' | 'day') =>
   api().request<{ points: Array<{ t: number; v: number }> }>('GET', `/api/v1/reports/timeseries?${qs(f, { metric, interval })}`);
 
 /** Downloads a report as CSV (the same query, `Accept: text/csv`). */
-export async function downloadCsv(kind: 'overview' | 'agents' | 'timeseries', f: Filters, extra: Record<string, string> = {}): Promise<void> {
+export async function downloadCsv(kind: 'overview' | 'agents' | 'timeseries' | 'costs', f: Filters, extra: Record<string, string> = {}): Promise<void> {
   const csv = await api().text(`/api/v1/reports/${kind}?${qs(f, extra)}`, 'text/csv');
   const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv;charset=utf-8' }));
   const a = document.createElement('a');
@@ -66,7 +75,9 @@ export function formatPercent(r: number | null): string {
 }
 
 export function formatMoney(v: number, currency: string, locale: string): string {
-  return new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+  // Whole cents, or up to four decimals for amounts below them (one SMS costs 0.045).
+  const fraction = v !== 0 && Math.abs(v) < 1 && Math.round(v * 100) !== v * 100 ? 4 : 2;
+  return new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: fraction }).format(v);
 }
 
 /** The change against the previous period, as a signed percentage (null when there was nothing before). */
