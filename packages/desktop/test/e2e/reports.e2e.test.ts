@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../bench/lib/chromium.mjs';
-import { startTestServer, type TestServer } from './server';
-import { newAgentPage, screenshot, signIn } from './helpers';
+import { apiAs, startTestServer, type TestServer } from './server';
+import { newAgentPage, openConversation, screenshot, signIn } from './helpers';
 
 let server: TestServer;
 let browser: Browser;
@@ -52,6 +52,32 @@ describe('reports dashboards', () => {
       await zh.getByText('首次响应（中位数）').first().waitFor();
       await zh.locator('[data-testid="trend-chart"] canvas').first().waitFor();
       await screenshot(page, 'reports-overview-zh-dark');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a long conversation shows its summary and the customer\'s mood beside it', async () => {
+    const api = await apiAs(server.url, 'admin@demo.goutong');
+    const inbox = await api.inboxId('Demo API');
+    const lines = [
+      'Hello, my washing machine WM-200 leaks water from the door since Monday.',
+      'I bought it in March at your Shanghai store.',
+      'The door seal looks torn at the bottom.',
+      'I already tried cleaning the filter.',
+      'The floor of my flat is wet every day.',
+      'This is terrible, nobody answers and I am very frustrated!',
+    ];
+    for (const [i, text] of lines.entries()) await api.inbound(inbox, { externalId: `summary-${i}`, from: { identifier: 'summary@example.com', name: 'Summary Tester' }, text });
+    const { context, page } = await newAgentPage(browser);
+    try {
+      await signIn(page, server.url, 'li.wei@demo.goutong');
+      await page.getByRole('tab', { name: /All/ }).click();
+      await openConversation(page, 'Summary Tester');
+      const summary = page.getByRole('region', { name: 'Summary' });
+      await summary.getByRole('button', { name: /leaks water from the door/ }).waitFor();
+      await page.getByTestId('sentiment').getByText('Customer mood: negative').waitFor();
+      await screenshot(page, 'conversation-summary-en');
     } finally {
       await context.close();
     }

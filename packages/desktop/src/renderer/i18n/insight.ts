@@ -59,6 +59,16 @@ const en = {
     useLabel: 'Use the suggestion “{text}”',
     source: { canned: 'Canned response', history: 'Past answer' },
   },
+  summary: {
+    title: 'Summary',
+    offline: 'from this device',
+    role: { customer: 'Customer', agent: 'Agent', note: 'Note' },
+    show: 'Show the message',
+  },
+  sentiment: {
+    label: 'Customer mood: {mood}',
+    mood: { positive: 'positive', neutral: 'neutral', negative: 'negative' },
+  },
 };
 
 const zhCN: typeof en = {
@@ -120,6 +130,16 @@ const zhCN: typeof en = {
     use: '使用',
     useLabel: '使用推荐“{text}”',
     source: { canned: '快捷回复', history: '历史回答' },
+  },
+  summary: {
+    title: '会话摘要',
+    offline: '来自本设备',
+    role: { customer: '客户', agent: '客服', note: '备注' },
+    show: '查看该消息',
+  },
+  sentiment: {
+    label: '客户情绪：{mood}',
+    mood: { positive: '正面', neutral: '中性', negative: '负面' },
   },
 };
 
