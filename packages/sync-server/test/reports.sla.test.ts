@@ -82,5 +82,16 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect(csv).toContain('sla.compliance,0.5\r\n');
       expect(csv).toContain('sla.breaches.first_response,2\r\n');
     });
+
+    it('answers the live board: per queue open, awaiting and unassigned with the longest wait; agents refused', async () => {
+      const board = (await admin('GET', '/api/v1/reports/live')).body;
+      const q = board.queues.find((x: { inboxId: string }) => x.inboxId === inboxId);
+      // Only "Is anyone there?" is still open: unassigned, waiting since minute 20, now minute 30.
+      expect(q).toMatchObject({ open: 1, awaitingReply: 1, unassigned: 1, longestWaitMs: 10 * MIN });
+      expect(board.totals.open).toBeGreaterThanOrEqual(1);
+      expect(board.agents.length).toBeGreaterThan(0);
+      const zhang = api(s.url, await loginToken(s.url, 'zhang.san@demo.goutong'));
+      expect((await zhang('GET', '/api/v1/reports/live')).status).toBe(403);
+    });
   });
 }

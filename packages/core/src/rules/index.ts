@@ -23,3 +23,4 @@ export * from './lifecycle.js';
 export * from './accountRules.js';
 export * from './sentiment.js';
 export * from './summary.js';
+export * from './liveBoard.js';

@@ -83,6 +83,29 @@ describe('reports dashboards', () => {
     }
   });
 
+  it('the live board updates in real time as a customer writes in', async () => {
+    const api = await apiAs(server.url, 'admin@demo.goutong');
+    const inbox = await api.inboxId('Demo API');
+    const { context, page } = await newAgentPage(browser);
+    try {
+      await signIn(page, server.url, 'li.wei@demo.goutong');
+      await page.getByRole('button', { name: 'Reports' }).click();
+      await page.getByRole('tab', { name: 'Live' }).click();
+      const board = page.getByTestId('live-board');
+      const unassigned = board.locator('[data-live="unassigned"] .value');
+      await board.getByText('Live: updates as conversations change').waitFor();
+      await expect.poll(async () => Number(await unassigned.textContent())).toBeGreaterThan(0);
+      const before = Number(await unassigned.textContent());
+      const onServer = (await api.call<{ totals: { unassigned: number } }>('GET', '/api/v1/reports/live')).totals.unassigned;
+      expect(before).toBe(onServer); // the device's figure is the server's (one rule)
+      await api.inbound(inbox, { externalId: 'live-1', from: { identifier: 'live@example.com', name: 'Live Tester' }, text: 'Hello, anyone?' });
+      await expect.poll(async () => Number(await unassigned.textContent()), { timeout: 15_000 }).toBe(before + 1);
+      await screenshot(page, 'reports-live-en');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('agents have no Reports button and the API refuses them', async () => {
     const { context, page } = await newAgentPage(browser);
     try {

@@ -3,6 +3,7 @@
 // of messages, so a report over a year answers from at most 24 × 366 rows per dimension.
 import {
   answeredQuestions,
+  liveBoard,
   MICROS,
   businessMillisBetween,
   callCostMicros,
@@ -19,6 +20,7 @@ import {
   type AgentReportRow,
   type CostGroup,
   type CostRow,
+  type LiveBoard,
   type Distribution,
   type ReportOverview,
   type OpsEnvelope,
@@ -27,7 +29,7 @@ import {
 import type { Db, Queryable } from '../db/db.js';
 import { insertAudit, type AuditActor } from './audit.js';
 import { csatSummary } from './csat.js';
-import { toConversation, toMessage } from './rows.js';
+import { toAgent, toConversation, toMessage } from './rows.js';
 
 const COUNTERS = [
   'opened', 'resolved', 'reopened', 'msgs_in', 'msgs_out', 'transfers', 'calls', 'calls_missed', 'handle_seconds', 'cost_micros',
@@ -415,4 +417,20 @@ export async function savePricingAudited(db: Db, actor: AuditActor, p: Pricing, 
     await savePricing(q, actor.tenantId, p, now);
     await insertAudit(q, actor, { action: 'pricing.update', target: actor.tenantId, details: { before, after: p } }, now);
   });
+}
+
+/** The supervisors' live board (core liveBoard) over the working conversations the caller may see. */
+export async function liveBoardOf(q: Queryable, tenantId: string, now: number, visibleInbox: (inboxId: string) => boolean): Promise<LiveBoard> {
+  const rows = await q.all<{ id: string; inbox_id: string; team_id: string | null; status: string; assignee_id: string | null; waiting_since: number | null; created_at: number }>(
+    "SELECT id, inbox_id, team_id, status, assignee_id, waiting_since, created_at FROM conversations WHERE tenant_id = ? AND status IN ('open', 'pending', 'snoozed')",
+    [tenantId],
+  );
+  const convs = rows
+    .filter((r) => visibleInbox(String(r.inbox_id)))
+    .map((r) => ({
+      id: String(r.id), inboxId: String(r.inbox_id), teamId: r.team_id === null ? null : String(r.team_id), status: r.status as Conversation['status'],
+      assigneeId: r.assignee_id === null ? null : String(r.assignee_id), waitingSince: r.waiting_since === null ? null : Number(r.waiting_since), createdAt: Number(r.created_at),
+    }));
+  const agents = (await q.all('SELECT * FROM agents WHERE tenant_id = ?', [tenantId])).map(toAgent);
+  return liveBoard(convs, agents, now);
 }

@@ -19,9 +19,10 @@ import {
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { insertAudit } from '../domain/audit.js';
-import { agentReport, budgetStatus, costBreakdown, durationPoints, pricingOf, reportOverview, rollupTotals, savePricingAudited, type CsatLookup, type Overview } from '../domain/reports.js';
+import { agentReport, budgetStatus, costBreakdown, liveBoardOf, durationPoints, pricingOf, reportOverview, rollupTotals, savePricingAudited, type CsatLookup, type Overview } from '../domain/reports.js';
 import { Suggestions } from '../insight/suggestions.js';
 import { maskerFor } from '../domain/masking.js';
+import { scopeHas } from '../domain/scope.js';
 import { requirePermission } from '../auth/request.js';
 import { agentOf, parse, requireAgent } from './app.js';
 
@@ -167,6 +168,13 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
       return sendCsv(reply, `costs-${cq.groupBy}`, toCsv([cq.groupBy, 'name', `cost (${currency})`, 'items'], masker.json(items).map((r) => [r.key, r.label, r.cost, r.items])));
     }
     return masker.json({ groupBy: cq.groupBy, currency, items });
+  });
+
+  // [insight] The live board (core liveBoard, the figures supervisors' devices compute from synced facts).
+  app.get('/api/v1/reports/live', authed, async (req) => {
+    const agent = supervisor(req);
+    const scope = await ws.scope(agent);
+    return liveBoardOf(ws.db, agent.tenantId, now(), (inboxId) => scopeHas(scope, inboxId));
   });
 
   app.get('/api/v1/reports/budget', authed, async (req) => budgetStatus(ws.db, supervisor(req).tenantId, now()));
