@@ -93,5 +93,14 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       const zhang = api(s.url, await loginToken(s.url, 'zhang.san@demo.goutong'));
       expect((await zhang('GET', '/api/v1/reports/live')).status).toBe(403);
     });
+
+    it('documents the insight routes in the OpenAPI document', async () => {
+      const doc = (await admin('GET', '/api/v1/openapi.json')).body;
+      for (const p of ['/api/v1/reports/overview', '/api/v1/reports/timeseries', '/api/v1/reports/costs', '/api/v1/reports/live', '/api/v1/contacts', '/api/v1/contacts/{id}/timeline', '/api/v1/contacts/{id}/merge', '/api/v1/conversations/{id}/suggestions', '/api/v1/conversations/{id}/summary']) {
+        expect(doc.paths[p], p).toBeTruthy();
+      }
+      expect(doc.paths['/api/v1/reports/overview'].get.parameters.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['from', 'to', 'tz', 'inboxId']));
+      expect(doc.paths['/api/v1/reports/costs'].get.parameters.find((x: { name: string }) => x.name === 'groupBy').schema.enum).toEqual(['conversation', 'contact', 'inbox', 'team', 'channel']);
+    });
   });
 }

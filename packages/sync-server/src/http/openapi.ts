@@ -32,6 +32,7 @@ import { builtinExtensions } from '../channels/registry.js';
 import { trustOpenApiPaths } from './trustRoutes.js';
 import { automationOpenApi } from './automationRoutes.js';
 import { accountsPaths } from './accountsOpenapi.js';
+import { insightOpenApiPaths } from './insightOpenApi.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -205,6 +206,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       ...ext.paths,
       ...automationOpenApi().paths, // [automation] templates, automation rules, CSAT
       ...accountsPaths(),
+      ...insightOpenApiPaths({ ok, errors, json, ref, bearer, idParam }), // [insight] reports, cost, live board, customer 360, suggestions, summaries
     },
   };
   byVersion.set(version, doc);
