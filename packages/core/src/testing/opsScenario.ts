@@ -1,5 +1,5 @@
 import type { AutomationRuleInput, BusinessHoursInput, LifecycleSettings, SlaPolicyInput } from '../rules/index.js';
-import type { AutoReplyMessage, InboxCsat } from '../domain/model.js';
+import type { AutoReplyMessage, InboxCsat, Message } from '../domain/model.js';
 import { localTime } from '../rules/businessHours.js';
 
 /**
@@ -122,4 +122,31 @@ export function opsScenario(p: OpsPicks, start: number): OpsScenario {
       ];
     },
   };
+}
+
+/**
+ * What the ops facts of one conversation must never show, whatever happened (the convergence tests
+ * check every conversation): an SLA warning or breach twice for one run of a clock (metric and due
+ * date), more than one CSAT survey, two automatic replies within the window, or an automatic outgoing
+ * message that is not an ops fact (auto-reply, survey, automation template). Returns the problems.
+ */
+export function opsFactProblems(conversationId: string, messages: readonly Message[], o: { autoReplyWindowMs: number }): string[] {
+  const problems: string[] = [];
+  const sla = messages.filter((m) => m.kind === 'event' && m.meta['action'] === 'sla').map((m) => `${String(m.meta['sla'])} ${String(m.meta['metric'])} due ${String(m.meta['dueAt'])}`);
+  const seen = new Set<string>();
+  for (const k of sla) {
+    if (seen.has(k)) problems.push(`${conversationId}: SLA ${k} twice`);
+    seen.add(k);
+  }
+  const surveys = messages.filter((m) => m.meta['csatSurvey'] === true);
+  if (surveys.length > 1) problems.push(`${conversationId}: ${surveys.length} CSAT surveys`);
+  const replies = messages.filter((m) => m.meta['autoReply'] === true).map((m) => m.createdAt).sort((a, b) => a - b);
+  for (let i = 1; i < replies.length; i++) {
+    if (replies[i]! - replies[i - 1]! < o.autoReplyWindowMs) problems.push(`${conversationId}: two auto-replies ${replies[i]! - replies[i - 1]!} ms apart`);
+  }
+  for (const m of messages) {
+    if (m.authorType !== 'system' || m.direction !== 'out' || m.kind === 'event') continue;
+    if (m.meta['autoReply'] !== true && m.meta['csatSurvey'] !== true && m.meta['automation'] === undefined) problems.push(`${conversationId}: system message ${m.id} is no ops fact`);
+  }
+  return problems;
 }
