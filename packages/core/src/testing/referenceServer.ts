@@ -391,6 +391,8 @@ export class ReferenceServer {
     /** With conversationId: reopen it when resolved or closed. */
     reopen?: boolean;
     messageId?: string;
+    /** What the channel noted about the message (e.g. email `autoSubmitted`, a bounce). */
+    meta?: Record<string, unknown>;
   }): { message: Message; conversation: Conversation; duplicate: boolean } {
     const t = this.ownerOf(i.inboxId);
     const inbox = t.inboxes.get(i.inboxId)!;
@@ -410,7 +412,7 @@ export class ReferenceServer {
       // conversation, the latest resolved one is joined within the tenant's reopen window.
       const target = t.ops && i.conversationId === undefined ? t.ops.inboundTarget(inbox, contact, i.text, conv) : null;
       if (target) conv = target.conversation;
-      const meta: Record<string, unknown> = i.providerMessageId !== undefined ? { providerMessageId: i.providerMessageId } : {};
+      const meta: Record<string, unknown> = { ...i.meta, ...(i.providerMessageId !== undefined ? { providerMessageId: i.providerMessageId } : {}) };
       if (target?.kind === 'csat') meta['csatAnswer'] = target.answer;
       const d = decideInbound(
         {
