@@ -187,7 +187,7 @@ describe('email with Dovecot and Postfix', () => {
     expect(got.map((x) => x.text?.trim())).toEqual(['marker: a real answer']);
   });
 
-  it('a reply to a resolved conversation reopens it within the window, otherwise starts a new linked one', async () => {
+  it('a reply to a resolved conversation reopens it within the window, otherwise (or once closed) starts a new linked one', async () => {
     const resolve = (id: string) => s.admin('PATCH', `/api/v1/conversations/${id}`, { status: 'resolved' });
     expect((await resolve(convId)).status).toBe(200);
     await smtp.sendMail({ from: 'customer@lab.test', to: 'agent@lab.test', subject: 'Re: 订单问题 Order #4471', text: 'It has not arrived yet.', inReplyTo: `<${replyId}@lab.test>` });
