@@ -5,12 +5,19 @@
  * (Yjs, relayed by the reference server) while a seeded network delays,
  * reorders and drops requests and responses, partitions devices, takes them offline, crashes and
  * restarts them, while customers write in, the relay reports delivery statuses and agents change
- * teams (scope resets). At the end everything heals and the clock runs until nothing is scheduled.
+ * teams (scope resets). The server runs the service operations as the real one does (core's rules
+ * on the events of its facts, timers on the fake clock) under drawn settings (opsScenario): business
+ * hours with a half day, an SLA policy, automation rules (some that would loop), acknowledgements and
+ * out-of-hours replies, lifecycle timers and CSAT surveys, which customers answer; the clock jumps
+ * minutes to hours so warnings, breaches, snooze wake-ups and auto-resolves fire. At the end
+ * everything heals and the clock runs until nothing is scheduled.
  * Then, for every device:
  *  (a) its store equals the server's state for everything in its scope;
  *  (b) the server applied every accepted command exactly once (seq monotonic, no duplicate message);
  *  (c) its outbox holds only commands the server rejected, visible as failed with a reason;
  *  (d) no command is lost: each dispatched command is applied on the server xor failed on its device;
+ *  (e) the ops facts keep their promises: a warning and a breach once per clock run, one survey per
+ *      conversation and its answer on the conversation, auto-replies at most once per window;
  *  and every draft document a device has open equals the server's and is stored on the device.
  *
  * Reproduce a failure with the seed and path fast-check prints (fc.assert options `seed`, `path`).
@@ -19,7 +26,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as Y from 'yjs';
 import { CONVERSATION_STATUSES, PRIORITIES, conversationDocName, type CollabHandle, type Message } from '@goutong/core';
-import { TestWorld, seedContactCenter, type TestClient } from '@goutong/core/testing';
+import { OPS_PICK_RANGES, TestWorld, opsFactProblems, opsScenario, seedContactCenter, type OpsPicks, type TestClient } from '@goutong/core/testing';
 
 /** CONVERGENCE_RUNS / CONVERGENCE_SEED override the run count and fast-check seed (e.g. nightly). */
 const NUM_RUNS = Number(process.env.CONVERGENCE_RUNS ?? 100);
@@ -62,7 +69,9 @@ type Action =
   | { t: 'open' | 'close'; d: number; conv: number }
   | { t: 'type'; d: number; doc: number; note: boolean; pos: number; text: number }
   | { t: 'faults'; dropRequest: number; dropResponse: number; serverError: number }
-  | { t: 'tick'; ms: number };
+  | { t: 'tick'; ms: number }
+  | { t: 'advance'; ms: number }
+  | { t: 'csat'; pick: number; rating: number; words: boolean };
 
 const nat = (n: number) => fc.nat({ max: n - 1 });
 const intentArb: fc.Arbitrary<Intent> = fc.oneof(
@@ -99,12 +108,20 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.oneof(fc.nat({ max: 60 }), fc.nat({ max: 3_000 }), fc.nat({ max: 40_000 })) }) },
+  // [ops] Time jumps: SLA warnings and breaches, snooze wake-ups, auto-resolves, opening hours.
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.constantFrom(5 * 60_000, 12 * 60_000, 40 * 60_000, 2 * 3_600_000, 5 * 3_600_000) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('csat' as const), pick: fc.nat(), rating: fc.integer({ min: 1, max: 5 }), words: fc.boolean() }) },
 );
+const opsPicksArb: fc.Arbitrary<OpsPicks> = fc.record({
+  hours: nat(OPS_PICK_RANGES.hours), sla: nat(OPS_PICK_RANGES.sla), automation: nat(OPS_PICK_RANGES.automation), autoReply: nat(OPS_PICK_RANGES.autoReply),
+  csat: fc.boolean(), lifecycle: nat(OPS_PICK_RANGES.lifecycle),
+});
+const RATING_WORDS = ['', '一', '二', '三', '四', '五'] as const;
 
 /** What the whole property run exercised (asserted at the end, so the generators stay meaningful). */
-const coverage = { routed: 0, runs: 0, dispatched: 0, expired: 0, typed: 0, docsChecked: 0, applied: 0, duplicates: 0, rejected: 0, resets: 0, droppedRequests: 0, droppedResponses: 0, restarts: 0, failedAtEnd: 0 };
+const coverage = { autoReplies: 0, automationRuns: 0, slaWarnings: 0, slaBreaches: 0, snoozeWakes: 0, autoResolved: 0, surveys: 0, answers: 0, routed: 0, runs: 0, dispatched: 0, expired: 0, typed: 0, docsChecked: 0, applied: 0, duplicates: 0, rejected: 0, resets: 0, droppedRequests: 0, droppedResponses: 0, restarts: 0, failedAtEnd: 0 };
 
-async function run(seed: number, actions: Action[]): Promise<void> {
+async function run(seed: number, picks: OpsPicks, actions: Action[]): Promise<void> {
   const world = new TestWorld({ seed, maxPullRows: 1 + (seed % 12), faults: { dropRequest: 0.1, dropResponse: 0.1, serverError: 0.02, minDelay: 1, maxDelay: 40 } });
   const { server, net, clock } = world;
   try {
@@ -114,6 +131,20 @@ async function run(seed: number, actions: Action[]): Promise<void> {
     server.setInboxRouting('chat', { strategy: 'round_robin' });
     server.setAgentPresence('alice', true);
     server.setAgentPresence('erin', true);
+    // [ops] The service-operations settings of this run, through the server's admin API.
+    const ops = opsScenario(picks, clock.now());
+    const tenant = world.tenantId;
+    server.enableOps(tenant, { lifecycle: ops.lifecycle });
+    if (ops.businessHours) server.addBusinessHours(tenant, 'hours', ops.businessHours);
+    const opsIds = { inboxIds: [...INBOXES], teamId: 'support', businessHoursId: ops.businessHours ? 'hours' : null };
+    for (const inboxId of INBOXES) {
+      server.setInboxOps(inboxId, {
+        ...(ops.businessHours ? { businessHoursId: 'hours' } : {}), ...(ops.inbox.autoReply ? { autoReply: ops.inbox.autoReply } : {}), ...(ops.inbox.csat ? { csat: ops.inbox.csat } : {}),
+      });
+    }
+    const policy = ops.slaPolicy(opsIds);
+    if (policy) server.addSlaPolicy(tenant, 'sla', policy);
+    ops.rules(opsIds).forEach((r, i) => server.addAutomationRule(tenant, `rule-${i}`, r));
     const devices: TestClient[] = [];
     for (const d of DEVICES) devices.push(await world.addClient(d.agentId, { clientId: d.clientId }));
     // The devices start from a first sync (the fault settings apply to it already).
@@ -261,6 +292,20 @@ async function run(seed: number, actions: Action[]): Promise<void> {
         case 'tick':
           await clock.tick(a.ms);
           break;
+        case 'advance':
+          await clock.tick(a.ms);
+          break;
+        case 'csat': {
+          // A customer answers a survey: an SMS reply ("4", "五 很好"), or the survey page of a link.
+          const open = server.csatSurveys(tenant).filter((x) => x.answeredAt === null).sort((x, y) => (x.token < y.token ? -1 : 1));
+          const survey = open[a.pick % Math.max(1, open.length)];
+          if (!survey) break;
+          if (survey.mode === 'reply') {
+            const from = server.contact(survey.contactId)?.identities.find((x) => x.channel === 'sms')?.identifier;
+            if (from) server.inbound({ inboxId: survey.inboxId, from, text: a.words ? `${RATING_WORDS[a.rating]!} 谢谢` : String(a.rating) });
+          } else if (survey.expiresAt > clock.now()) server.answerCsat(tenant, survey.token, { rating: a.rating, comment: a.words ? 'Quick and kind / 很快' : null });
+          break;
+        }
       }
     }
 
@@ -276,7 +321,8 @@ async function run(seed: number, actions: Action[]): Promise<void> {
         for (const id of [...docs.keys()]) docs.set(id, tc.client.openConversationDoc(id));
       }
     }
-    const quiet = await world.settle(30 * 60_000);
+    // Lifecycle timers may be days away (the default auto-resolve is a week): the clock runs to them.
+    const quiet = await world.settle(30 * 86_400_000);
     expect(quiet, 'the system never became quiet').toBe(true);
     expect(net.inFlight).toBe(0);
 
@@ -306,6 +352,17 @@ async function run(seed: number, actions: Action[]): Promise<void> {
     for (const id of commandIds) {
       const c = server.applied(id)!;
       if (c.type === 'send_reply' || c.type === 'add_note') expect(server.message(id), `message of ${id}`).not.toBeNull();
+    }
+    // (e) [ops] What the ops wrote keeps its promises.
+    const surveys = new Map(server.csatSurveys(tenant).map((x) => [x.conversationId, x]));
+    const windowMs = (ops.inbox.autoReply?.windowMinutes ?? 24 * 60) * 60_000;
+    for (const conv of server.conversations(tenant)) {
+      const msgs = server.messagesOf(conv.id);
+      expect(opsFactProblems(conv.id, msgs, { autoReplyWindowMs: windowMs })).toEqual([]);
+      const surveyMessages = msgs.filter((m) => m.meta['csatSurvey'] === true);
+      const survey = surveys.get(conv.id);
+      expect(surveyMessages.map((m) => m.id), `${conv.id}: the survey's message`).toEqual(survey ? [survey.messageId] : []);
+      expect(conv.csat ?? null, `${conv.id}: the answer on the conversation`).toEqual(survey?.answeredAt != null ? { rating: survey.rating, comment: survey.comment } : null);
     }
 
     for (const tc of devices) {
@@ -383,6 +440,8 @@ async function run(seed: number, actions: Action[]): Promise<void> {
     }
 
     coverage.runs++;
+    const st = server.opsStats(tenant);
+    for (const k of ['autoReplies', 'automationRuns', 'slaWarnings', 'slaBreaches', 'snoozeWakes', 'autoResolved', 'surveys', 'answers'] as const) coverage[k] += st[k];
     coverage.applied += server.stats.applied;
     coverage.duplicates += server.stats.duplicates;
     coverage.rejected += Object.values(server.stats.rejected).reduce((a, b) => a + b, 0);
@@ -401,7 +460,7 @@ async function run(seed: number, actions: Action[]): Promise<void> {
 describe('convergence under a hostile network', () => {
   it('converges, applies exactly once and loses nothing', { timeout: 120_000 }, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.array(actionArb, { minLength: 5, maxLength: 100, size: 'max' }), (seed, actions) => run(seed, actions)),
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), opsPicksArb, fc.array(actionArb, { minLength: 5, maxLength: 100, size: 'max' }), (seed, picks, actions) => run(seed, picks, actions)),
       { numRuns: NUM_RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), ...(PATH !== undefined ? { path: PATH, endOnFailure: true } : {}) },
     );
     console.info('convergence coverage', coverage);
@@ -419,5 +478,6 @@ describe('convergence under a hostile network', () => {
     expect(coverage.typed).toBeGreaterThan(0);
     expect(coverage.docsChecked).toBeGreaterThan(0);
     expect(coverage.failedAtEnd).toBeGreaterThan(0);
+    for (const k of ['autoReplies', 'automationRuns', 'slaWarnings', 'slaBreaches', 'snoozeWakes', 'autoResolved', 'surveys', 'answers'] as const) expect(coverage[k], k).toBeGreaterThan(0);
   });
 });

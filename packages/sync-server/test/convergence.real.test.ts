@@ -9,6 +9,11 @@
  * device never got the answer), dropped sockets, devices going offline, team changes of inboxes
  * (scope resets), inbound messages through the api channel's signed webhook (and a provider's
  * re-delivery of one), and once per run a SIGKILL of the server and a start on the same database.
+ * The server runs its service operations under drawn settings (core's opsScenario, the same as the
+ * property test's, set through the admin API): business hours with a half day, an SLA policy,
+ * automation rules (some that would loop), acknowledgements and out-of-hours replies, lifecycle
+ * timers and CSAT surveys customers answer on the survey page; the shared test clock jumps minutes to
+ * hours (GOUTONG_TEST_CLOCK), so warnings, breaches, snooze wake-ups and auto-resolves happen.
  * Then everything heals and, for every device:
  *  (a) its store equals what the server's pull returns for its scope (checkpoint, scope digest,
  *      conversations, contacts, inboxes, agents, teams; every cached message, cached without a hole),
@@ -19,16 +24,22 @@
  *      its new checkpoint, and the commands of one lane were applied in the order it dispatched them;
  * and on the server: no duplicate message ids in the pulled log, each applied reply or note is one
  * message with the command's id, and every command seq is distinct; at the provider (the api
- * channel's webhook, a counting fake): every applied reply arrived under its own idempotency key,
- * and nothing else went out.
+ * channel's webhook, a counting fake): every applied reply and every automatic message (auto-reply,
+ * survey, automation template) arrived under its own idempotency key, and nothing else went out; and
+ * the ops facts keep their promises (core's opsFactProblems: a warning and a breach once per clock
+ * run, one survey per conversation, one auto-reply per window), each answered survey on its conversation.
  *
  * CONVERGENCE_REAL_RUNS / CONVERGENCE_REAL_SEED override the run count (default 8 per database) and
  * the fast-check seed; a failure prints the seed and path to replay (CONVERGENCE_REAL_PATH).
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import fc from 'fast-check';
 import { CONVERSATION_STATUSES, Conversation, PRIORITIES, PullResponse, type Intent } from '@goutong/core';
+import { OPS_PICK_RANGES, opsFactProblems, opsScenario, type OpsPicks } from '@goutong/core/testing';
 import { ServerProcess } from './support/serverProcess.js';
 import { createTestDatabase } from './support/pg.js';
 import { api, eventually, loginToken } from './support/agentClient.js';
@@ -41,7 +52,7 @@ const SEED = Number(process.env.CONVERGENCE_REAL_SEED ?? 20_261_203);
 const PATH = process.env.CONVERGENCE_REAL_PATH;
 
 const SECRET = 'convergence-webhook-secret-0123456789';
-const ENV = { GOUTONG_DEMO: '1', GOUTONG_RELAY_LEASE_MS: '2000', GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1' };
+const ENV = { GOUTONG_DEMO: '1', GOUTONG_RELAY_LEASE_MS: '2000', GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1', GOUTONG_OPS_INTERVAL_MS: '100' };
 
 const DEVICES = [
   { email: 'zhang.san@demo.goutong', name: 'zhang-desktop' }, // agent, Support
@@ -73,7 +84,9 @@ type Action =
   | { t: 'inbound'; inbox: number; from: number; text: number }
   | { t: 'redeliver'; pick: number }
   | { t: 'teams'; inbox: number; teams: number }
-  | { t: 'wait'; ms: number };
+  | { t: 'wait'; ms: number }
+  | { t: 'advance'; ms: number }
+  | { t: 'csat'; pick: number; rating: number };
 
 const nat = (n: number) => fc.nat({ max: n - 1 });
 const intentArb: fc.Arbitrary<IntentPick> = fc.oneof(
@@ -96,10 +109,22 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('redeliver' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('teams' as const), inbox: nat(2), teams: nat(TEAM_SETS.length) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('wait' as const), ms: fc.nat({ max: 400 }) }) },
+  // [ops] The shared test clock jumps (every server process reads it): SLA, lifecycle timers, opening hours.
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.constantFrom(5 * 60_000, 12 * 60_000, 40 * 60_000, 2 * 3_600_000, 9 * 3_600_000) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('csat' as const), pick: fc.nat(), rating: fc.integer({ min: 1, max: 5 }) }) },
 );
+/** A few runs only: each has an SLA policy, auto-replies and surveys (the property test also draws them off). */
+const opsPicksArb: fc.Arbitrary<OpsPicks> = fc.record({
+  hours: nat(OPS_PICK_RANGES.hours), sla: fc.integer({ min: 1, max: OPS_PICK_RANGES.sla - 1 }), automation: nat(OPS_PICK_RANGES.automation),
+  autoReply: fc.integer({ min: 1, max: OPS_PICK_RANGES.autoReply - 1 }), csat: fc.constant(true), lifecycle: nat(OPS_PICK_RANGES.lifecycle),
+});
 
 /** What the runs exercised (printed, and asserted so the generators stay meaningful). */
-const coverage = { runs: 0, dispatched: 0, applied: 0, rejected: 0, lostAnswers: 0, duplicatesAfterLoss: 0, droppedSockets: 0, resets: 0, inbound: 0, redelivered: 0, restarts: 0, failedAtEnd: 0, providerSends: 0 };
+const coverage = { opsMessages: 0, slaEvents: 0, surveys: 0, answers: 0, advanced: 0, runs: 0, dispatched: 0, applied: 0, rejected: 0, lostAnswers: 0, duplicatesAfterLoss: 0, droppedSockets: 0, resets: 0, inbound: 0, redelivered: 0, restarts: 0, failedAtEnd: 0, providerSends: 0 };
+
+/** The token of a survey link in a survey message, and the comment customers leave. */
+const SURVEY_LINK = /\/csat\/([A-Za-z0-9_-]+)/;
+const SURVEY_COMMENT = 'Quick and kind / 很快';
 
 const byId = <T extends { id: string }>(rows: Iterable<T>): T[] => [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
@@ -132,9 +157,14 @@ function sign(body: string): Record<string, string> {
 /** The lane a command waits in on its device (the outbox keeps each lane in order). */
 const laneOf = (c: Intent): string => ('conversationId' in c && c.conversationId ? c.conversationId : 'contactId' in c ? c.contactId : '');
 
-async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt: number): Promise<void> {
+async function run(dialect: 'sqlite' | 'postgres', picks: OpsPicks, actions: Action[], restartAt: number): Promise<void> {
   const db = dialect === 'postgres' ? await createTestDatabase('gtconv') : null;
-  const server = new ServerProcess({ ...(db ? { databaseUrl: db.url } : {}), env: ENV });
+  // [ops] The shared test clock: an offset over real time that 'advance' moves (POST /api/v1/test/clock).
+  const clockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'goutong-convclock-'));
+  const server = new ServerProcess({ ...(db ? { databaseUrl: db.url } : {}), env: { ...ENV, GOUTONG_TEST_CLOCK: path.join(clockDir, 'offset') } });
+  let offset = 0;
+  /** Survey tokens answered, with the rating given. */
+  const answered = new Map<string, number>();
   const devices: Device[] = [];
   const hook = new FakeWebhook();
   try {
@@ -150,6 +180,23 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
     const sales = await admin('POST', '/api/v1/inboxes', { name: 'Sales API', channel: 'api', config: { webhookUrl: hook.url }, secrets: { secret: SECRET }, teamIds: [teams.Sales] });
     expect(sales.status).toBe(201);
     const inboxIds: string[] = [demo.id, sales.body.id];
+
+    // [ops] This run's service-operations settings, through the admin API (a 400 fails here).
+    const ops = opsScenario(picks, Date.now());
+    const created = (res: { status: number; body: { id?: string } }, what: string): string => {
+      expect(res.status, `${what}: ${JSON.stringify(res.body)}`).toBe(201);
+      return res.body.id!;
+    };
+    const businessHoursId = ops.businessHours ? created(await admin('POST', '/api/v1/business-hours', ops.businessHours), 'business hours') : null;
+    expect((await admin('PATCH', '/api/v1/lifecycle-settings', ops.lifecycle)).status, 'lifecycle settings').toBe(200);
+    for (const id of inboxIds) {
+      const patch = { ...(businessHoursId ? { businessHoursId } : {}), ...(ops.inbox.autoReply ? { autoReply: ops.inbox.autoReply } : {}), ...(ops.inbox.csat ? { csat: ops.inbox.csat } : {}) };
+      if (Object.keys(patch).length) expect((await admin('PATCH', `/api/v1/inboxes/${id}`, patch)).status, 'inbox ops').toBe(200);
+    }
+    const opsIds = { inboxIds, teamId: teams.Support!, businessHoursId };
+    const policy = ops.slaPolicy(opsIds);
+    if (policy) created(await admin('POST', '/api/v1/sla-policies', policy), 'SLA policy');
+    for (const rule of ops.rules(opsIds)) created(await admin('POST', '/api/v1/automation-rules', rule), `rule ${rule.name}`);
 
     for (const d of DEVICES) devices.push(await new Device(server.url, d.email, d.name).open());
     for (const dev of devices) await eventually(async () => dev.client.connectivity.value.status === 'online' && (await dev.store.getCheckpoint()).checkpoint > 0, `${dev.name} first sync`, 30_000);
@@ -188,7 +235,8 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
               break;
             case 'status': {
               const status = CONVERSATION_STATUSES[p.status]!;
-              intent = status === 'snoozed' ? { type: 'set_status', conversationId: conv.id, status, snoozedUntil: Date.now() + 3_600_000 } : { type: 'set_status', conversationId: conv.id, status };
+              // An hour from now on the server's (test) clock.
+              intent = status === 'snoozed' ? { type: 'set_status', conversationId: conv.id, status, snoozedUntil: Date.now() + offset + 3_600_000 } : { type: 'set_status', conversationId: conv.id, status };
               break;
             }
             case 'assign': {
@@ -256,6 +304,27 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
         case 'wait':
           await new Promise((r) => setTimeout(r, a.ms));
           break;
+        case 'advance': {
+          expect((await admin('POST', '/api/v1/test/clock', { advanceMs: a.ms })).status, 'advance the test clock').toBe(200);
+          offset += a.ms;
+          coverage.advanced++;
+          break;
+        }
+        case 'csat': {
+          // A customer answers a survey on its page (the api channel's surveys are links).
+          const tokens = (await fullPull(server.url, await loginToken(server.url, 'admin@demo.goutong'))).messages
+            .filter((m) => m.meta['csatSurvey'] === true)
+            .map((m) => SURVEY_LINK.exec(m.text)?.[1])
+            .filter((x): x is string => x !== undefined)
+            .sort();
+          const token = tokens[a.pick % Math.max(1, tokens.length)];
+          if (!token) break;
+          const res = await fetch(`${server.url}/csat/${token}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ rating: a.rating, comment: SURVEY_COMMENT }) });
+          // Answered once: a second answer is refused (409) and changes nothing.
+          expect(res.status, `survey answer ${token}`).toBe(answered.has(token) ? 409 : 200);
+          if (!answered.has(token)) answered.set(token, a.rating);
+          break;
+        }
       }
     }
 
@@ -273,10 +342,21 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
     );
     const replies = [...commands].filter(([, c]) => c.type === 'send_reply').map(([id]) => id);
     const adminToken = await loginToken(server.url, 'admin@demo.goutong');
+    // [ops] The ops bus comes to rest: the tenant's facts stop moving for a second.
+    let lastSeq = -1;
+    await eventually(async () => {
+      const seq = (await fullPull(server.url, adminToken)).checkpoint;
+      const quiet = seq === lastSeq;
+      lastSeq = seq;
+      if (!quiet) await new Promise((r) => setTimeout(r, 1000));
+      return quiet;
+    }, 'the ops bus at rest', 60_000);
+    /** Automatic messages the ops wrote (auto-replies, surveys, automation templates) go out too. */
+    const automatic = (await fullPull(server.url, adminToken)).messages.filter((m) => m.authorType === 'system' && m.direction === 'out' && m.kind !== 'event').map((m) => m.id);
     await eventually(async () => {
       const status = new Map((await fullPull(server.url, adminToken)).messages.map((m) => [m.id, m.status]));
-      return replies.every((id) => status.get(id) === 'accepted');
-    }, 'every applied reply accepted by the provider', 60_000).catch(async (e: Error) => {
+      return [...replies, ...automatic].every((id) => status.get(id) === 'accepted');
+    }, 'every applied reply and automatic message accepted by the provider', 60_000).catch(async (e: Error) => {
       const jobs = await readRows(dbTarget, "SELECT j.message_id, j.state, j.attempts, j.next_attempt_at, j.lease_until, j.lease_owner, j.last_error, m.status FROM relay_jobs j JOIN messages m ON m.id = j.message_id WHERE m.status <> 'accepted'");
       e.message += `\nnow ${Date.now()}; relay jobs not accepted: ${JSON.stringify(jobs)}\nprovider got: ${JSON.stringify(hook.sent.map((x) => x.messageId))}\nserver log (relay, errors): ${server.output.split('\n').filter((l) => /relay|error|running on/i.test(l)).slice(-40).join('\n')}`;
       throw e;
@@ -284,11 +364,14 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
     // The provider got every applied reply, under its one idempotency key (a crash between the
     // provider's answer and its record may repeat a send, never under another key), and nothing else:
     // no note, no rejected reply.
-    for (const id of replies) {
-      expect(hook.sendsOf(id), `sends of reply ${id}`).toBeGreaterThanOrEqual(1);
+    for (const id of [...replies, ...automatic]) {
+      expect(hook.sendsOf(id), `sends of message ${id}`).toBeGreaterThanOrEqual(1);
       expect([...new Set(hook.sent.filter((x) => x.messageId === id).map((x) => x.idempotencyKey))], `idempotency keys of ${id}`).toEqual([id]);
     }
-    expect(hook.sent.filter((x) => !commands.has(x.messageId) || commands.get(x.messageId)!.type !== 'send_reply'), 'sent but not an applied reply').toEqual([]);
+    const automaticIds = new Set(automatic);
+    const isReply = (id: string) => commands.get(id)?.type === 'send_reply';
+    expect(hook.sent.filter((x) => !automaticIds.has(x.messageId) && !isReply(x.messageId)), 'sent but neither an applied reply nor an automatic message').toEqual([]);
+    coverage.opsMessages += automatic.length;
     coverage.providerSends += hook.sent.length;
 
     // (a) every device's store equals the server's answer for its scope. Facts may still arrive for
@@ -346,6 +429,19 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
     for (const [id, c] of commands) {
       if (c.type === 'send_reply' || c.type === 'add_note') expect(messages.get(id), `the message of ${c.type} ${id}`).toBe(1);
     }
+    // (e) [ops] The ops facts keep their promises; an answered survey is on its conversation.
+    const windowMs = (ops.inbox.autoReply?.windowMinutes ?? 24 * 60) * 60_000;
+    for (const conv of everything.conversations) {
+      const msgs = everything.messages.filter((m) => m.conversationId === conv.id);
+      expect(opsFactProblems(conv.id, msgs, { autoReplyWindowMs: windowMs })).toEqual([]);
+      coverage.slaEvents += msgs.filter((m) => m.kind === 'event' && m.meta['action'] === 'sla').length;
+      const survey = msgs.find((m) => m.meta['csatSurvey'] === true);
+      if (survey) coverage.surveys++;
+      const token = survey ? SURVEY_LINK.exec(survey.text)?.[1] : undefined;
+      const rating = token !== undefined ? answered.get(token) : undefined;
+      expect(conv.csat ?? null, `${conv.id}: its survey's answer`).toEqual(rating !== undefined ? { rating, comment: SURVEY_COMMENT } : null);
+    }
+    coverage.answers += answered.size;
     for (const dev of devices) {
       const label = `${dev.name} (${dev.email})`;
       const entries = dev.client.outboxEntries();
@@ -402,6 +498,7 @@ async function run(dialect: 'sqlite' | 'postgres', actions: Action[], restartAt:
     server.cleanup();
     await db?.drop();
     await hook.stop();
+    fs.rmSync(clockDir, { recursive: true, force: true });
   }
 }
 
@@ -413,7 +510,7 @@ describe.each([['sqlite'], ['postgres']] as const)('convergence against a real s
       console.info(`convergence (real server, ${dialect}) coverage`, delta);
     });
     await fc.assert(
-      fc.asyncProperty(fc.array(actionArb, { minLength: 15, maxLength: 40, size: 'max' }), fc.nat(), (actions, restartAt) => run(dialect, actions, restartAt)),
+      fc.asyncProperty(opsPicksArb, fc.array(actionArb, { minLength: 15, maxLength: 40, size: 'max' }), fc.nat(), (picks, actions, restartAt) => run(dialect, picks, actions, restartAt)),
       { numRuns: NUM_RUNS, seed: SEED, endOnFailure: true, ...(PATH !== undefined ? { path: PATH } : {}) },
     );
     // The generators must really reach the hard cases, on this database.
@@ -425,5 +522,6 @@ describe.each([['sqlite'], ['postgres']] as const)('convergence against a real s
     expect(coverage.resets - before.resets).toBeGreaterThan(0);
     expect(coverage.inbound - before.inbound).toBeGreaterThan(0);
     expect(coverage.providerSends - before.providerSends).toBeGreaterThan(0);
+    for (const k of ['opsMessages', 'slaEvents', 'surveys', 'advanced'] as const) expect(coverage[k] - before[k], k).toBeGreaterThan(0);
   });
 });

@@ -28,6 +28,12 @@ function st(over: Partial<AutoReplyState> = {}): AutoReplyState {
 }
 
 describe('auto-replies', () => {
+  it('a customer\'s answer to a CSAT survey gets no automatic reply', () => {
+    const d = decideAutoReply(st({ message: makeMessage({ direction: 'in', authorType: 'contact', text: '5', meta: { csatAnswer: { rating: 5, comment: null } } }) }), { now: sh('2026-12-03T20:00:00'), seq: 1, ids });
+    expect(d).toEqual({ send: false, reason: 'csat_answer' });
+    expect(decideAutoReply(st({ message: makeMessage({ direction: 'in', authorType: 'contact', text: '5', meta: {} }) }), { now: sh('2026-12-03T20:00:00'), seq: 1, ids }).send).toBe(true);
+  });
+
   it('out of hours: names the next opening in the calendar zone; the subject carries the ticket', () => {
     const d = decideAutoReply(st(), { now: sh('2026-12-03T20:00:00'), seq: 1, ids });
     expect(d.send).toBe(true);

@@ -31,7 +31,7 @@ export interface AutoReplyState {
 
 /** Why nothing is sent, for logs and tests; or what is sent. */
 export type AutoReplyDecision =
-  | { send: false; reason: 'not_inbound' | 'auto_submitted' | 'opted_out' | 'closed' | 'window' | 'not_configured' | 'template_missing' }
+  | { send: false; reason: 'not_inbound' | 'csat_answer' | 'auto_submitted' | 'opted_out' | 'closed' | 'window' | 'not_configured' | 'template_missing' }
   | { send: true; kind: AutoReplyKind; language: CustomerLanguage; facts: Fact[]; message: Message };
 
 /** Automatic mail: auto-submitted, bounces, lists, precedence bulk (the channels set meta.autoSubmitted/bounce). */
@@ -74,13 +74,15 @@ export function decideGreeting(
 /**
  * The auto-reply of an inbound message, on every channel: out of hours (the calendar is closed now
  * and the inbox has an outOfHours message), the reply naming the next opening; else, on first contact,
- * the acknowledgement. Never to automatic mail or an opted-out contact, never into a closed
+ * the acknowledgement. Never to a survey answer, automatic mail or an opted-out contact, never into a closed
  * conversation, at most once per conversation per window. In the customer's language (contact
  * attribute `language`, else detected from the message). The facts are the system reply path's.
  */
 export function decideAutoReply(s: AutoReplyState, ctx: EventContext, opts: { windowMs?: number } = {}): AutoReplyDecision {
   const m = s.message;
   if (m.direction !== 'in' || m.authorType !== 'contact') return { send: false, reason: 'not_inbound' };
+  // A customer's 1-5 answer to a survey (decideInbound's meta.csatAnswer) is not a new question.
+  if (m.meta['csatAnswer'] !== undefined && m.meta['csatAnswer'] !== null) return { send: false, reason: 'csat_answer' };
   if (isAutomaticMessage(m)) return { send: false, reason: 'auto_submitted' };
   if (s.contact && isOptedOut(s.contact)) return { send: false, reason: 'opted_out' };
   if (s.conversation.status === 'closed') return { send: false, reason: 'closed' };

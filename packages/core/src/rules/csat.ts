@@ -8,6 +8,8 @@ import { renderCanned } from '../domain/canned.js';
 
 /** How long an SMS survey waits for its 1-5 answer. */
 export const CSAT_REPLY_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+/** How long a survey link stays answerable. */
+export const CSAT_LINK_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 
 export const CsatAnswer = z.object({
   rating: z.number().int().min(1).max(5),

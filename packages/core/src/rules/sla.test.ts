@@ -8,6 +8,7 @@ import {
   nextSla,
   nextSlaCheck,
   policyFor,
+  slaNotice,
   slaStatus,
   SlaPolicy,
   SlaPolicyInput,
@@ -188,6 +189,26 @@ describe('slaStatus', () => {
     expect(slaStatus({ ...sla, pausedAt: t0 + H }, t0 + 5 * H)).toMatchObject({ state: 'paused', remainingMs: H });
     expect(slaStatus({ ...sla, firstResponseDueAt: null, resolutionDueAt: null, nextResponseDueAt: null }, t0)?.state).toBe('done');
     expect(slaStatus(null, t0)).toBeNull();
+  });
+});
+
+describe('slaNotice', () => {
+  it('lists the breached conversations, then those in warning, most urgent first; not the ones on track, paused or done', () => {
+    const t0 = sh('2026-12-07T09:00:00');
+    const conv = (id: string, at: number, over: Partial<Conversation> = {}) => {
+      const c = created(at, { id, ...over });
+      return { ...c, sla: nextSla(c, { type: 'created' }, policy(), shanghai, at) };
+    };
+    const late = conv('late', t0); // first response due 11:00
+    const later = conv('later', t0 + 0.5 * H); // due 11:30
+    const soon = conv('soon', t0 + 0.8 * H); // due 11:48, warned from 11:24
+    const fine = conv('fine', t0 + 1.5 * H);
+    const paused = { ...conv('paused', t0), sla: { ...late.sla!, pausedAt: t0 + H } };
+    const now = t0 + 2.6 * H; // 11:36
+    const n = slaNotice([fine, soon, paused, later, late, { ...fine, id: 'none', sla: null }], now);
+    expect(n.breached.map((c) => c.id)).toEqual(['late', 'later']);
+    expect(n.warning.map((c) => c.id)).toEqual(['soon']);
+    expect(slaNotice([fine], now)).toEqual({ breached: [], warning: [] });
   });
 });
 

@@ -473,3 +473,22 @@ export function slaStatus(sla: ConversationSla | null | undefined, now: number):
   if (sla.warned.includes(first.m) || (warnAt !== null && warnAt !== undefined && warnAt <= now)) return { state: 'warning', ...base };
   return { state: 'ok', ...base };
 }
+
+/** The SLA notice the apps show over an agent's conversations: breached ones, then those in warning, most urgent first. */
+export interface SlaNotice {
+  breached: Conversation[];
+  warning: Conversation[];
+}
+
+/**
+ * Which of these conversations (the caller passes the agent's own, not finished) need attention for
+ * their SLA at `now` (device clock), by slaStatus: breached (a running target past due, or one the
+ * server breached) and warning (its warning time passed). Each list is ordered by due date.
+ */
+export function slaNotice(conversations: readonly Conversation[], now: number): SlaNotice {
+  const rows = conversations
+    .map((c) => ({ c, s: slaStatus(c.sla, now) }))
+    .filter((x): x is { c: Conversation; s: SlaStatus } => x.s !== null && x.s.dueAt !== null)
+    .sort((a, b) => a.s.dueAt! - b.s.dueAt! || (a.c.id < b.c.id ? -1 : 1));
+  return { breached: rows.filter((x) => x.s.state === 'breached').map((x) => x.c), warning: rows.filter((x) => x.s.state === 'warning').map((x) => x.c) };
+}

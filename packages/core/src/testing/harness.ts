@@ -129,7 +129,7 @@ export class TestWorld {
   constructor(o: TestWorldOptions = {}) {
     this.seed = o.seed ?? 1;
     this.clock = new FakeClock(o.start !== undefined ? { start: o.start } : {});
-    this.server = new ReferenceServer({ now: () => this.clock.now(), ...(o.maxPullRows !== undefined ? { maxPullRows: o.maxPullRows } : {}) });
+    this.server = new ReferenceServer({ now: () => this.clock.now(), timers: this.clock, ...(o.maxPullRows !== undefined ? { maxPullRows: o.maxPullRows } : {}) });
     this.net = new TestNetwork({
       server: this.server,
       clock: this.clock,

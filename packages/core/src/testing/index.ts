@@ -5,6 +5,8 @@ export * from './fixtures.js';
 export * from './storageSuite.js';
 export * from './fakeClock.js';
 export * from './referenceServer.js';
+export * from './referenceOps.js';
+export * from './opsScenario.js';
 export * from './testNetwork.js';
 export * from './harness.js';
 export * from './uploads.js';

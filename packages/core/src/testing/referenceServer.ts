@@ -54,6 +54,23 @@ import {
 } from '../protocol/wire.js';
 import { decodeFrame, encodeFrame, FRAME_AWARENESS, FRAME_SYNC, FrameError } from '../protocol/yframe.js';
 import { cloneValue, compareMessagesNewestFirst, isOlderThan } from './memoryStore.js';
+import { opsIdSource, TenantOps, type OpsStats, type OpsWrite, type ReferenceSurvey, type ReferenceTimer } from './referenceOps.js';
+import {
+  AutomationRuleInput,
+  BusinessHoursInput,
+  LifecycleSettings,
+  SlaPolicyInput,
+  automationRuleProblem,
+  calendarProblem,
+  slaPolicyProblem,
+  type AutomationRule,
+  type CsatAnswer,
+  type MessageTemplate,
+  type OpsCause,
+  type SlaPolicy,
+} from '../rules/index.js';
+import { InboxOps } from '../domain/model.js';
+import type { Clock } from '../ports/platform.js';
 
 /**
  * An error the reference server answers a whole request with (the HTTP status and error code of
@@ -90,7 +107,7 @@ export interface ServerConnection {
 export interface CommitRecord {
   seq: number;
   at: number;
-  kind: 'command' | 'inbound' | 'delivery' | 'directory' | 'seed' | 'routing';
+  kind: 'command' | 'inbound' | 'delivery' | 'directory' | 'seed' | 'routing' | 'ops';
   commandId: string | null;
   agentId: string | null;
 }
@@ -128,6 +145,8 @@ interface TenantState {
   audit: { seq: number; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> }[];
   /** [routing] Round robin's pointer per routing scope (the last agent routed to, and when). */
   routingPointers: Map<string, { agentId: string; at: number }>;
+  /** [ops] Service operations (automation, auto-replies, SLA, lifecycle timers, CSAT) once `enableOps` turned them on. */
+  ops: TenantOps | null;
 }
 
 class Conn implements ServerConnection {
@@ -156,6 +175,8 @@ export interface ReferenceServerOptions {
   now: () => number;
   /** The server answers at most this many rows per pull, whatever the client asks (default: no cap). */
   maxPullRows?: number;
+  /** [ops] Where the ops' durable timers are armed (the FakeClock); without it, `runDueOpsTimers` fires them. */
+  timers?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 }
 
 /** A command's rejection (core's decision layer). */
@@ -172,6 +193,8 @@ function fnv1a(s: string): string {
 }
 
 const INACTIVE: readonly ConversationStatus[] = ['resolved', 'closed'];
+/** [ops] The cause of routing's assignments (automation's loop protection counts it as a step). */
+const ROUTING_CAUSE: OpsCause = { ruleId: 'routing', depth: 1 };
 
 /**
  * An in-memory adapter of the sync server for property and client tests. It holds no product rule:
@@ -237,6 +260,7 @@ export class ReferenceServer {
       everInactive: new Set(),
       uploads: new Map(),
       routingPointers: new Map(),
+      ops: null,
       relayJobs: [],
       audit: [],
     });
@@ -367,6 +391,8 @@ export class ReferenceServer {
     /** With conversationId: reopen it when resolved or closed. */
     reopen?: boolean;
     messageId?: string;
+    /** What the channel noted about the message (e.g. email `autoSubmitted`, a bounce). */
+    meta?: Record<string, unknown>;
   }): { message: Message; conversation: Conversation; duplicate: boolean } {
     const t = this.ownerOf(i.inboxId);
     const inbox = t.inboxes.get(i.inboxId)!;
@@ -382,19 +408,29 @@ export class ReferenceServer {
         conv = t.conversations.get(i.conversationId) ?? null;
         if (!conv || conv.inboxId !== inbox.id) throw new Error(`conversation ${i.conversationId} is not on inbox ${inbox.id}`);
       } else if (contact) conv = this.openConversationOf(t, inbox.id, contact.id);
+      // [ops] A 1-5 answer to a pending SMS survey joins the surveyed conversation; with no open
+      // conversation, the latest resolved one is joined within the tenant's reopen window.
+      const target = t.ops && i.conversationId === undefined ? t.ops.inboundTarget(inbox, contact, i.text, conv) : null;
+      if (target) conv = target.conversation;
+      const meta: Record<string, unknown> = { ...i.meta, ...(i.providerMessageId !== undefined ? { providerMessageId: i.providerMessageId } : {}) };
+      if (target?.kind === 'csat') meta['csatAnswer'] = target.answer;
       const d = decideInbound(
         {
           externalId: i.providerMessageId ?? `in-${seq}`,
           from: { identifier: i.from, ...(i.name !== undefined ? { name: i.name } : {}) },
           text: i.text,
           ...(i.subject ? { subject: i.subject } : {}),
-          meta: i.providerMessageId !== undefined ? { providerMessageId: i.providerMessageId } : {},
+          meta,
           ...(i.reopen ? { reopen: true } : {}),
         },
-        { inbox, contact, conversation: conv },
+        { inbox, contact, conversation: conv, ...(target?.kind === 'resolved' ? { reopenWindowMs: target.reopenWindowMs } : {}) },
         { now: this.now(), seq, ids: this.idSource(seq, i.messageId) },
       );
       this.storeFacts(t, d.facts, seq);
+      if (target?.kind === 'csat') {
+        const answered = t.ops!.answerFacts(target.survey, target.answer, { now: this.now(), seq });
+        if (answered) this.storeFacts(t, answered, seq);
+      }
       if (key !== null) t.inboundKeys.set(key, d.message.id);
       return { message: cloneValue(d.message), conversation: cloneValue(d.conversation), duplicate: false };
     });
@@ -459,6 +495,145 @@ export class ReferenceServer {
       this.storeFacts(t, d.facts, seq);
       t.routingPointers.set(`agent:${d.agentId}`, { agentId: d.agentId, at: this.now() });
       return d.agentId;
+    });
+  }
+
+  // ----- [ops] service operations, in memory (sync-server/src/ops/, see referenceOps.ts) -----------
+
+  /**
+   * Turns the tenant's service operations on: from now on every stored fact's ops events run the
+   * server's listeners (automation, auto-replies, SLA, lifecycle timers, CSAT) through core's rules,
+   * with durable timers on the `timers` clock. `lifecycle`: the tenant's lifecycle settings
+   * (PATCH /api/v1/lifecycle-settings), defaults otherwise.
+   */
+  enableOps(tenantId: string, o: { lifecycle?: Partial<LifecycleSettings> } = {}): void {
+    const t = this.tenant(tenantId);
+    if (t.ops) throw new Error(`ops are on for ${tenantId} already`);
+    const lifecycle = LifecycleSettings.parse({ ...o.lifecycle });
+    t.ops = new TenantOps({ now: () => this.now(), timers: this.o.timers ?? null, write: (decide) => this.writeOps(t, decide) }, t, lifecycle);
+  }
+
+  /** POST /api/v1/business-hours (400 for an unknown time zone or overlapping hours). */
+  addBusinessHours(tenantId: string, id: string, input: unknown): void {
+    const ops = this.opsOf(tenantId);
+    const parsed = BusinessHoursInput.safeParse(input);
+    if (!parsed.success) throw new ReferenceServerError(400, 'bad_request', parsed.error.message);
+    const problem = calendarProblem(parsed.data);
+    if (problem) throw new ReferenceServerError(400, 'bad_request', `invalid business hours: ${problem}`);
+    ops.calendars.set(id, { ...parsed.data, id, tenantId, createdAt: this.now(), updatedAt: this.now() });
+  }
+
+  /** POST /api/v1/sla-policies. */
+  addSlaPolicy(tenantId: string, id: string, input: unknown): SlaPolicy {
+    const t = this.tenant(tenantId);
+    const ops = this.opsOf(tenantId);
+    const parsed = SlaPolicyInput.safeParse(input);
+    if (!parsed.success) throw new ReferenceServerError(400, 'bad_request', parsed.error.message);
+    const problem = slaPolicyProblem(parsed.data, {
+      inboxIds: new Set(t.inboxes.keys()), teamIds: new Set(t.teams.keys()), businessHoursIds: new Set(ops.calendars.keys()), otherDefault: ops.slaPolicies.some((p) => p.isDefault),
+    });
+    if (problem) throw new ReferenceServerError(400, 'bad_request', `invalid SLA policy: ${problem}`);
+    const policy: SlaPolicy = { ...parsed.data, id, tenantId, createdAt: this.now(), updatedAt: this.now() };
+    ops.slaPolicies.push(policy);
+    return cloneValue(policy);
+  }
+
+  /** POST /api/v1/automation-rules (400 when it names an unknown team, agent, template or inbox). */
+  addAutomationRule(tenantId: string, id: string, input: unknown): AutomationRule {
+    const t = this.tenant(tenantId);
+    const ops = this.opsOf(tenantId);
+    const parsed = AutomationRuleInput.safeParse(input);
+    if (!parsed.success) throw new ReferenceServerError(400, 'bad_request', parsed.error.message);
+    const problem = automationRuleProblem(parsed.data, {
+      teamIds: new Set(t.teams.keys()), agentIds: new Set([...t.agents.values()].filter((a) => a.active).map((a) => a.id)),
+      templateIds: new Set(ops.templates.keys()), inboxIds: new Set(t.inboxes.keys()),
+    });
+    if (problem) throw new ReferenceServerError(400, 'bad_request', `invalid rule: ${problem}`);
+    const { position, ...rest } = parsed.data;
+    const rule: AutomationRule = { ...rest, id, tenantId, position: position ?? ops.rules.length, disabledReason: null, createdAt: this.now(), updatedAt: this.now() };
+    ops.rules.push(rule);
+    return cloneValue(rule);
+  }
+
+  /** A message template (POST /api/v1/templates). */
+  addTemplate(tenantId: string, template: Omit<MessageTemplate, 'tenantId' | 'createdAt' | 'updatedAt'>): void {
+    this.opsOf(tenantId).templates.set(template.id, { ...template, tenantId, createdAt: this.now(), updatedAt: this.now() });
+  }
+
+  /** PATCH /api/v1/inboxes/{id} `businessHoursId`, `autoReply`, `csat`: a directory change of the inbox row. */
+  setInboxOps(inboxId: string, patch: { businessHoursId?: string | null; autoReply?: unknown; csat?: unknown }): Inbox {
+    const t = this.ownerOf(inboxId);
+    const ops = this.opsOf(t.tenant.id);
+    if (patch.businessHoursId && !ops.calendars.has(patch.businessHoursId)) throw new ReferenceServerError(400, 'bad_request', `business hours ${patch.businessHoursId} not found`);
+    const cur = t.inboxes.get(inboxId)!;
+    const prev = cur.ops ?? InboxOps.parse({});
+    const parsed = InboxOps.safeParse({
+      ...prev,
+      ...(patch.businessHoursId !== undefined ? { businessHoursId: patch.businessHoursId } : {}),
+      ...(patch.autoReply !== undefined ? { autoReply: { ...prev.autoReply, ...(patch.autoReply as object) } } : {}),
+      ...(patch.csat !== undefined ? { csat: patch.csat ?? undefined } : {}),
+    });
+    if (!parsed.success) throw new ReferenceServerError(400, 'bad_request', parsed.error.message);
+    return this.commit(t, 'directory', null, null, (seq) => {
+      const next: Inbox = { ...cur, ops: parsed.data, seq };
+      t.inboxes.set(inboxId, next);
+      return cloneValue(next);
+    });
+  }
+
+  /** POST /csat/{token}: the survey page's answer, once (null: answered already or unknown). */
+  answerCsat(tenantId: string, token: string, answer: CsatAnswer): Conversation | null {
+    const t = this.tenant(tenantId);
+    const survey = this.opsOf(tenantId).surveyByToken(token);
+    if (!survey) throw new ReferenceServerError(404, 'not_found', 'this survey link is not valid');
+    if (survey.expiresAt <= this.now()) throw new ReferenceServerError(409, 'conflict', 'this survey has expired');
+    if (survey.answeredAt !== null) return null;
+    return this.commit(t, 'inbound', null, null, (seq) => {
+      const facts = t.ops!.answerFacts(survey, answer, { now: this.now(), seq });
+      if (facts) this.storeFacts(t, facts, seq);
+      return cloneValue(t.conversations.get(survey.conversationId)!);
+    });
+  }
+
+  /** The tenant's CSAT surveys (csat_surveys). */
+  csatSurveys(tenantId: string): ReferenceSurvey[] {
+    return [...this.opsOf(tenantId).surveys.values()].map(cloneValue);
+  }
+
+  /** The tenant's automation rules as stored (a rule naming something deleted is disabled with its reason). */
+  automationRules(tenantId: string): AutomationRule[] {
+    return this.opsOf(tenantId).rules.map(cloneValue);
+  }
+
+  opsStats(tenantId: string): OpsStats {
+    return { ...this.opsOf(tenantId).stats };
+  }
+
+  opsTimers(tenantId: string): ReferenceTimer[] {
+    return this.opsOf(tenantId).pendingTimers();
+  }
+
+  /** Fires the ops timers due now (hosts without `timers`). */
+  runDueOpsTimers(tenantId: string): number {
+    return this.opsOf(tenantId).runDueTimers();
+  }
+
+  private opsOf(tenantId: string): TenantOps {
+    const ops = this.tenant(tenantId).ops;
+    if (!ops) throw new Error(`ops are off for ${tenantId} (enableOps)`);
+    return ops;
+  }
+
+  /** One ops transaction: probe, then a commit of its own storing each group under its cause. */
+  private writeOps(t: TenantState, decide: (ctx: { now: number; seq: number; ids: IdSource }) => OpsWrite[]): number | null {
+    const probe = decide({ now: this.now(), seq: 0, ids: opsIdSource(0) });
+    if (probe.every((w) => w.facts.length === 0)) return null;
+    return this.commit(t, 'ops', null, null, (seq) => {
+      for (const w of decide({ now: this.now(), seq, ids: opsIdSource(seq) })) {
+        t.ops!.cause = w.cause;
+        this.storeFacts(t, w.facts, seq);
+      }
+      return seq;
     });
   }
 
@@ -763,6 +938,11 @@ export class ReferenceServer {
 
   private commit<R>(t: TenantState, kind: CommitRecord['kind'], commandId: string | null, agentId: string | null, apply: (seq: number) => R): R {
     const seq = t.seq + 1;
+    // [ops] Who the commit's events are by: the agent of a command; routing's own cause for its assignments.
+    if (t.ops) {
+      t.ops.actorId = agentId;
+      t.ops.cause = kind === 'routing' ? ROUTING_CAUSE : null;
+    }
     const result = apply(seq);
     t.seq = seq;
     t.log.push({ seq, at: this.now(), kind, commandId, agentId });
@@ -770,6 +950,7 @@ export class ReferenceServer {
     const poke = JSON.stringify({ t: 'poke', seq });
     for (const c of [...t.connections]) c.sink.text(poke);
     for (const l of [...this.commitListeners]) l(t.tenant.id, seq);
+    t.ops?.drain(); // [ops] the listeners run after the commit, each in a commit of its own
     return result;
   }
 
@@ -927,6 +1108,7 @@ export class ReferenceServer {
 
   /** Stores exactly the facts a decision returned (the in-memory counterpart of the server's writeFacts). */
   private storeFacts(t: TenantState, facts: readonly Fact[], seq: number): void {
+    const opsState = t.ops ? t.ops.eventState(facts) : null; // [ops]
     for (const f of facts) {
       switch (f.kind) {
         case 'message':
@@ -998,6 +1180,7 @@ export class ReferenceServer {
           assertNever(f, 'fact');
       }
     }
+    if (t.ops && opsState) t.ops.record(facts, opsState); // [ops] the facts' events, in their commit
   }
 
   // ----- sync socket: control frames and the Yjs relay -------------------------------------

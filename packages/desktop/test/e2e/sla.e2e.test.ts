@@ -1,7 +1,7 @@
 // SLA in the agent app against a real server with a test clock: the badge in the inbox row and the
 // conversation header turns amber when the server warned and red when it breached; the admin
-// screens create a business-hours calendar (an overlap is refused with the server's message) and
-// list SLA policies.
+// screens create a business-hours calendar (an overlap is refused with the server's message; a
+// holiday may be a half day with its own open hours) and list SLA policies.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,10 +65,24 @@ describe('SLA in the desktop app', () => {
       await form.getByRole('button', { name: 'Save' }).click();
       await form.getByRole('alert').filter({ hasText: /overlaps/ }).waitFor();
       await form.getByRole('button', { name: 'Remove Monday 17:00-24:00' }).click();
+      // A half day: Christmas Eve opens 09:00-12:00 (its own hours replace the weekday's); New Year's Day is closed.
+      await form.getByRole('button', { name: 'Add holiday' }).click();
+      await form.getByLabel('Date').nth(0).fill('2026-12-24');
+      await form.getByLabel('Holiday name').nth(0).fill('平安夜');
+      await form.getByRole('button', { name: 'Add open hours on 2026-12-24 (a half day)' }).click();
+      await form.getByRole('button', { name: 'Add holiday' }).click();
+      await form.getByLabel('Date').nth(1).fill('2027-01-01');
+      await form.getByRole('group', { name: 'Open hours on 2027-01-01' }).getByText('Closed all day').waitFor();
       await form.getByRole('button', { name: 'Save' }).click();
       const calendars = area.getByRole('table', { name: 'Business hours calendars' });
       await calendars.getByRole('rowheader', { name: '上海客服' }).waitFor();
       await expect(calendars.getByRole('row', { name: /上海客服/ }).textContent()).resolves.toContain('Asia/Shanghai');
+      await expect(calendars.getByRole('row', { name: /上海客服/ }).textContent()).resolves.toContain('2026-12-24 平安夜 (09:00-12:00)');
+      const saved = (await admin.call<{ items: Array<{ name: string; holidays: Array<{ date: string; hours: unknown[] }> }> }>('GET', '/api/v1/business-hours')).items.find((b) => b.name === '上海客服')!;
+      expect(saved.holidays).toEqual([
+        { date: '2026-12-24', name: '平安夜', hours: [{ open: '09:00', close: '12:00' }] },
+        { date: '2027-01-01', name: '', hours: [] },
+      ]);
       await screenshot(page, 'sla-business-hours-en');
 
       // The Support team counts in this calendar (it wins over the inbox's).

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
-import type { Channel, Conversation, ConversationQuery, ConversationSort, ConversationStatus, Priority } from '@goutong/core';
-import { currentServices, requireServices } from '../app/services';
+import { slaNotice, type Channel, type Conversation, type ConversationQuery, type ConversationSort, type ConversationStatus, type Priority } from '@goutong/core';
+import { currentServices, requireServices, useDevice } from '../app/services';
 import { onClientChange } from './changes';
 import { useSessionStore } from './session';
 
@@ -27,6 +27,8 @@ export const useInboxStore = defineStore('inbox', {
     counts: { mine: 0, team: 0 },
     /** Conversation id → lastMessageAt the agent has seen (unread badges). */
     lastRead: {} as Record<string, number>,
+    /** [sla] The SLA notice over the agent's own conversations (core slaNotice): breached and due-soon ids, most urgent first. */
+    sla: { breached: [] as string[], warning: [] as string[] },
   }),
   getters: {
     query(s): ConversationQuery {
@@ -80,9 +82,23 @@ export const useInboxStore = defineStore('inbox', {
           mine: me ? await services.client.countConversations({ assigneeId: me, status: active }) : 0,
           team: await services.client.countConversations({ assigneeId: null, status: active }),
         };
+        await this.refreshSla();
       } finally {
         this.loading = false;
       }
+    },
+
+    /** [sla] Re-reads the SLA notice: the agent's conversations still to answer, by core's slaNotice at the device's time. */
+    async refreshSla(): Promise<void> {
+      const services = currentServices();
+      const me = useSessionStore().agentId;
+      if (!services || !me) {
+        this.sla = { breached: [], warning: [] };
+        return;
+      }
+      const mine = await services.client.queryConversations({ assigneeId: me, status: ['open', 'pending', 'snoozed'], sort: 'lastActivity', limit: 500 });
+      const n = slaNotice(mine, useDevice().now());
+      this.sla = { breached: n.breached.map((c) => c.id), warning: n.warning.map((c) => c.id) };
     },
 
     async loadMore(): Promise<void> {

@@ -14,7 +14,7 @@ import type { OpsDeps } from './index.js';
 export async function runAutoReply(env: OpsEnvelope, ctx: OpsContext): Promise<void> {
   if (env.event.type !== 'message_received') return;
   const message = await messageById(ctx.q, env.event.messageId);
-  if (!message || message.meta['csatAnswer']) return;
+  if (!message) return;
   const cc = await conversationContext(ctx.q, env.tenantId, env.event.conversationId);
   if (!cc) return;
   let ops = cc.inbox.ops ?? InboxOps.parse({});

@@ -1,12 +1,11 @@
-import { CSAT_REPLY_WINDOW_MS, decideCsatSurvey, type OpsEnvelope } from '@goutong/core';
+import { CSAT_LINK_TTL_MS, CSAT_REPLY_WINDOW_MS, decideCsatSurvey, type OpsEnvelope } from '@goutong/core';
 import { conversationContext, inboxPublicBaseUrl, lastInboundText } from '../domain/automation.js';
 import { insertSurvey, newSurveyToken, surveyOfConversation } from '../domain/csat.js';
 import { templateRow } from '../domain/templates.js';
 import type { OpsBus, OpsContext } from './bus.js';
 import type { OpsDeps } from './index.js';
 
-/** How long a survey link stays answerable. */
-export const CSAT_LINK_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+export { CSAT_LINK_TTL_MS };
 
 /**
  * The "csat" listener: when a conversation is resolved, its inbox's survey goes to the customer on

@@ -187,7 +187,7 @@ describe('email with Dovecot and Postfix', () => {
     expect(got.map((x) => x.text?.trim())).toEqual(['marker: a real answer']);
   });
 
-  it('a reply to a resolved conversation reopens it within the window, otherwise starts a new linked one', async () => {
+  it('a reply to a resolved conversation reopens it within the window, otherwise (or once closed) starts a new linked one', async () => {
     const resolve = (id: string) => s.admin('PATCH', `/api/v1/conversations/${id}`, { status: 'resolved' });
     expect((await resolve(convId)).status).toBe(200);
     await smtp.sendMail({ from: 'customer@lab.test', to: 'agent@lab.test', subject: 'Re: 订单问题 Order #4471', text: 'It has not arrived yet.', inReplyTo: `<${replyId}@lab.test>` });
@@ -207,6 +207,18 @@ describe('email with Dovecot and Postfix', () => {
     expect(first!.meta.previousConversationId).toBe(convId);
     const link = await s.server.db.one<{ previous_conversation_id: string }>('SELECT previous_conversation_id FROM conversation_links WHERE conversation_id = ?', [fresh.id]);
     expect(link?.previous_conversation_id).toBe(convId);
+
+    // Closed is final (the lifecycle's rule, core joinsConversation): within the window too, a reply starts a new linked conversation.
+    expect((await s.admin('PATCH', `/api/v1/inboxes/${inboxId}`, { config: { reopenWindowHours: 168 } })).status).toBe(200);
+    expect((await s.admin('PATCH', `/api/v1/conversations/${convId}`, { status: 'closed' })).status).toBe(200);
+    const count = (await s.conversations(inboxId)).length;
+    await smtp.sendMail({ from: 'customer@lab.test', to: 'agent@lab.test', subject: 'Re: 订单问题 Order #4471', text: 'Writing after it was closed.', inReplyTo: `<${replyId}@lab.test>` });
+    const after = await eventually(async () => {
+      const all = await s.conversations(inboxId);
+      return all.length > count ? all[all.length - 1]! : null;
+    }, 'a new conversation after the closed one', 15_000);
+    expect((await s.conversation(convId))!.status).toBe('closed');
+    expect((await s.messages(after.id))[0]!.meta.previousConversationId).toBe(convId);
   });
 
   it('the mailbox watcher reconnects with backoff after the IMAP server went away, and takes the mail that arrived meanwhile', async () => {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import nodemailer from 'nodemailer';
-import { subjectWithTicket, type Inbox } from '@goutong/core';
+import { joinsConversation, subjectWithTicket, type Inbox } from '@goutong/core';
 import type { ChannelProvider, ProviderDeps, SendContext, SendResult } from '../provider.js';
 import { findInbound } from '../../domain/channelFacts.js';
 import { inboundMailSideRows, isOurHeader, outgoingByHeader, outgoingMessage } from '../../domain/threading.js';
@@ -167,14 +167,13 @@ export async function receiveMail(deps: ProviderDeps, inbox: Inbox, raw: Buffer,
   let newConversation = true;
   let previousConversationId: string | null = null;
   if (match) {
+    // One rule with the lifecycle (core joinsConversation), over this inbox's own reopen window: an
+    // open, pending or snoozed thread continues; a resolved one reopens within the window; a closed
+    // one, or a resolved one after the window, starts a new conversation linked to it.
     const c = match.conversation;
-    const closed = c.status === 'resolved' || c.status === 'closed';
-    if (!closed) {
+    if (joinsConversation(c, cfg.reopenWindowHours * 3_600_000, now)) {
       conversationId = c.id;
-      newConversation = false;
-    } else if (now - c.updatedAt <= cfg.reopenWindowHours * 3_600_000) {
-      conversationId = c.id;
-      reopen = true;
+      reopen = c.status === 'resolved';
       newConversation = false;
     } else {
       previousConversationId = c.id;
