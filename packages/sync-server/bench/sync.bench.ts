@@ -19,6 +19,7 @@ import {
   Uuidv7Generator,
   type Command,
   type FetchLike,
+  type Transport,
   type WebSocketLike,
 } from '@goutong/core';
 import { MemoryStore } from '@goutong/core/testing';
@@ -56,7 +57,11 @@ function makeClient(baseUrl: string, session: Awaited<ReturnType<typeof login>>,
     counter.bytes += (Number.isFinite(sent) ? sent : Buffer.byteLength(text)) + (init.body ? Buffer.byteLength(init.body) : 0);
     return { status: res.status, ok: res.ok, text: async () => text };
   };
-  const transport = new HttpTransport({ baseUrl, fetch: f, webSocket: (u) => new WebSocket(u) as unknown as WebSocketLike, session, now: Date.now });
+  const http = new HttpTransport({ baseUrl, fetch: f, webSocket: (u) => new WebSocket(u) as unknown as WebSocketLike, session, now: Date.now });
+  // GOUTONG_BENCH_POKES=1: clients of protocol 1.0 (pokes and pulls, no pushed facts), for comparison.
+  const transport: Transport = process.env.GOUTONG_BENCH_POKES === '1'
+    ? { pull: (r) => http.pull(r), push: (c) => http.push(c), messages: (i, c, l) => http.messages(i, c, l), openSocket: (h) => http.openSocket(h) }
+    : http;
   let online = true;
   const listeners = new Set<(o: boolean) => void>();
   const store = new MemoryStore();
