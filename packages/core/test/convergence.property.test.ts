@@ -121,9 +121,10 @@ const RATING_WORDS = ['', '一', '二', '三', '四', '五'] as const;
 /** What the whole property run exercised (asserted at the end, so the generators stay meaningful). */
 const coverage = { autoReplies: 0, automationRuns: 0, slaWarnings: 0, slaBreaches: 0, snoozeWakes: 0, autoResolved: 0, surveys: 0, answers: 0, routed: 0, runs: 0, dispatched: 0, expired: 0, typed: 0, docsChecked: 0, applied: 0, duplicates: 0, rejected: 0, resets: 0, droppedRequests: 0, droppedResponses: 0, restarts: 0, failedAtEnd: 0 };
 
-async function run(seed: number, picks: OpsPicks, actions: Action[]): Promise<void> {
-  const world = new TestWorld({ seed, maxPullRows: 1 + (seed % 12), faults: { dropRequest: 0.1, dropResponse: 0.1, serverError: 0.02, minDelay: 1, maxDelay: 40 } });
+async function run(seed: number, picks: OpsPicks, actions: Action[], push?: PushScenario): Promise<void> {
+  const world = new TestWorld({ seed, maxPullRows: 1 + (seed % 12), faults: { dropRequest: 0.1, dropResponse: 0.1, serverError: 0.02, minDelay: 1, maxDelay: 40, ...push?.faults }, ...(push ? { pushFlow: push.flow } : {}) });
   const { server, net, clock } = world;
+  if (push) net.setSlow(DEVICES[push.slowDevice % DEVICES.length]!.clientId, push.slowFactor);
   try {
     seedContactCenter(world, 6);
     // Routing (rules/routing.ts) runs on the server as on the real one: new and reopened chat
@@ -448,6 +449,13 @@ async function run(seed: number, picks: OpsPicks, actions: Action[]): Promise<vo
     coverage.resets += server.stats.resets;
     coverage.droppedRequests += net.stats.droppedRequests;
     coverage.droppedResponses += net.stats.droppedResponses;
+    if (push) {
+      pushCoverage.pushes += net.stats.pushes;
+      pushCoverage.dropped += net.stats.pushesDropped;
+      pushCoverage.duplicated += net.stats.pushesDuplicated;
+      pushCoverage.reordered += net.stats.pushesReordered;
+      pushCoverage.pokedSlow += server.stats.pushPokes ?? 0;
+    }
   } catch (e) {
     // Keep the last log lines of the failing run next to the assertion.
     (e as Error).message += `\n--- last log lines (seed ${seed}) ---\n${world.logger.print(process.env.CONVERGENCE_LOG ? 100_000 : 60)}`;
@@ -479,5 +487,49 @@ describe('convergence under a hostile network', () => {
     expect(coverage.docsChecked).toBeGreaterThan(0);
     expect(coverage.failedAtEnd).toBeGreaterThan(0);
     for (const k of ['autoReplies', 'automationRuns', 'slaWarnings', 'slaBreaches', 'snoozeWakes', 'autoResolved', 'surveys', 'answers'] as const) expect(coverage[k], k).toBeGreaterThan(0);
+  });
+});
+
+// ----- [push] the push path under faults -------------------------------------------------------
+
+/**
+ * Pushed facts (every device asks for them) under push faults: frames lost with their socket (cut
+ * mid-stream), duplicated, reordered and delayed, and one device behind a slow link whose socket
+ * the server moves to poke-and-pull mode (small flow-control bounds). The same checks as above:
+ * every device, the slow one included, ends with the server's state of its scope.
+ */
+interface PushScenario {
+  faults: { dropPush: number; duplicatePush: number; reorderPush: number };
+  flow: { highWater: number; lowWater: number };
+  slowDevice: number;
+  slowFactor: number;
+}
+
+const pushCoverage = { pushes: 0, dropped: 0, duplicated: 0, reordered: 0, pokedSlow: 0 };
+const PUSH_RUNS = Number(process.env.CONVERGENCE_PUSH_RUNS ?? 40);
+const pushScenarioArb: fc.Arbitrary<PushScenario> = fc.record({
+  faults: fc.record({
+    dropPush: fc.double({ min: 0, max: 0.2, noNaN: true }),
+    duplicatePush: fc.double({ min: 0, max: 0.5, noNaN: true }),
+    reorderPush: fc.double({ min: 0, max: 0.5, noNaN: true }),
+  }),
+  flow: fc.record({ highWater: fc.integer({ min: 500, max: 20_000 }), lowWater: fc.integer({ min: 0, max: 400 }) }),
+  slowDevice: nat(DEVICES.length),
+  slowFactor: fc.integer({ min: 1, max: 60 }),
+});
+
+describe('convergence on the push path', () => {
+  it('converges with pushes dropped, duplicated, reordered, delayed and a slow socket', { timeout: 120_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), opsPicksArb, fc.array(actionArb, { minLength: 5, maxLength: 80, size: 'max' }), pushScenarioArb, (seed, picks, actions, push) => run(seed, picks, actions, push)),
+      { numRuns: PUSH_RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), ...(PATH !== undefined ? { path: PATH, endOnFailure: true } : {}) },
+    );
+    console.info('push coverage', pushCoverage);
+    if (PUSH_RUNS < 20) return;
+    expect(pushCoverage.pushes).toBeGreaterThan(0);
+    expect(pushCoverage.dropped).toBeGreaterThan(0);
+    expect(pushCoverage.duplicated).toBeGreaterThan(0);
+    expect(pushCoverage.reordered).toBeGreaterThan(0);
+    expect(pushCoverage.pokedSlow).toBeGreaterThan(0);
   });
 });

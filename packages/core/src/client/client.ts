@@ -1,7 +1,7 @@
 import { applyToContact, applyToConversation, conversationOf, pendingMessageOf, type Command } from '../commands/commands.js';
 import type { Agent, Contact, Conversation, Message } from '../domain/model.js';
 import { compareConversations, matchesQuery } from '../domain/query.js';
-import { checkProtocolVersion, CloseCode, ServerControl } from '../protocol/wire.js';
+import { checkProtocolVersion, CloseCode, ServerFrame, type FactsFrame } from '../protocol/wire.js';
 import { decodeFrame, FrameError } from '../protocol/yframe.js';
 import type { ConversationQuery, LocalStore, OutboxEntry } from '../ports/storage.js';
 import type { Clock, IdGenerator, Logger, NetworkMonitor } from '../ports/platform.js';
@@ -154,7 +154,8 @@ export class GoutongClient {
         this.updateCounts();
         this.changes.emit({ outbox: true });
       }),
-      this.outbox.acknowledged.on(() => void this.pullNow()),
+      // [push] Facts already pushed up to the acknowledged seq need no pull.
+      this.outbox.acknowledged.on((seq) => void this.pullUnlessPushed(seq)),
       this.replicator.changed.on((c) => {
         this.changes.emit(c);
       }),
@@ -373,6 +374,8 @@ export class GoutongClient {
       await this.outbox.confirmUpTo(cp);
       this.state.set({ ...this.state.value, lastSyncedAt: this.o.clock.now() });
       if (this.ready) this.setStatus('online');
+      // [push] The server learns the device caught up (a socket in poke mode returns to pushes).
+      if (this.ready) this.socket?.send(JSON.stringify({ t: 'ack', seq: cp }));
     } catch (e) {
       this.o.logger.warn('replication: pull failed', { error: String(e) });
       if (e instanceof ProtocolMismatchError) this.updateRequired(e.message);
@@ -390,6 +393,31 @@ export class GoutongClient {
           }, backoffDelay(this.pullFailures, this.o.random));
         }
       }
+    }
+  }
+
+  private async pullUnlessPushed(seq: number): Promise<void> {
+    if ((await this.o.store.getCheckpoint()).checkpoint >= seq) return this.outbox.confirmUpTo(seq);
+    return this.pullNow();
+  }
+
+  /**
+   * [push] Facts pushed over the socket: applied on the stored checkpoint (the outbox confirms what
+   * they carry), ignored when already pulled, and a pull on a gap.
+   */
+  private async applyPush(frame: FactsFrame): Promise<void> {
+    if (!this.ready) return;
+    try {
+      const r = await this.replicator.push(frame);
+      if (r.decision === 'gap') return void this.pullNow();
+      if (r.decision === 'apply') {
+        await this.outbox.confirmUpTo(r.checkpoint);
+        this.state.set({ ...this.state.value, lastSyncedAt: this.o.clock.now() });
+      }
+    } catch (e) {
+      // The store failed to take the frame: a pull repairs whatever is missing.
+      this.o.logger.warn('replication: push not applied', { error: String(e) });
+      void this.pullNow();
     }
   }
 
@@ -422,7 +450,7 @@ export class GoutongClient {
           }
         },
         onClose: (code, reason) => this.onClosed(socket, code, reason),
-      });
+      }, { push: true });
     } catch (e) {
       this.o.logger.warn('sync: cannot open socket', { error: String(e) });
       this.scheduleReconnect();
@@ -432,9 +460,9 @@ export class GoutongClient {
   }
 
   private onControl(text: string): void {
-    let msg: ServerControl;
+    let msg: ServerFrame;
     try {
-      msg = ServerControl.parse(JSON.parse(text));
+      msg = ServerFrame.parse(JSON.parse(text));
     } catch {
       this.o.logger.warn('sync: bad control frame from server');
       return;
@@ -460,6 +488,9 @@ export class GoutongClient {
       }
       case 'poke':
         void this.pullNow();
+        break;
+      case 'facts':
+        void this.applyPush(msg);
         break;
       case 'pong':
         break;

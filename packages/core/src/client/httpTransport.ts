@@ -9,7 +9,7 @@ import {
   MfaRequiredResponse,
   type PullRequest,
 } from '../protocol/wire.js';
-import { ProtocolMismatchError, TransportError, type SocketHandlers, type SyncSocket, type Transport } from '../ports/transport.js';
+import { ProtocolMismatchError, TransportError, type SocketHandlers, type SocketOptions, type SyncSocket, type Transport } from '../ports/transport.js';
 import type { z } from 'zod';
 
 /** The subset of `fetch` the transport needs (browsers, Node 18+, uni-app polyfills). */
@@ -151,7 +151,7 @@ export class HttpTransport implements Transport {
     return this.request('GET', `/api/v1/conversations/${encodeURIComponent(conversationId)}/messages?${q}`, undefined, MessagePage);
   }
 
-  openSocket(handlers: SocketHandlers): SyncSocket {
+  openSocket(handlers: SocketHandlers, options: SocketOptions = {}): SyncSocket {
     const wsUrl = `${this.base.replace(/^http/, 'ws')}/sync`;
     const ws = this.opts.webSocket(wsUrl);
     ws.binaryType = 'arraybuffer';
@@ -160,7 +160,7 @@ export class HttpTransport implements Transport {
       void this.freshToken().then(
         (token) => {
           if (closed) return;
-          ws.send(JSON.stringify({ t: 'auth', token, v: PROTOCOL_VERSION }));
+          ws.send(JSON.stringify({ t: 'auth', token, v: PROTOCOL_VERSION, ...(options.push ? { push: true } : {}) }));
           handlers.onOpen();
         },
         () => ws.close(4401, 'no valid session'),

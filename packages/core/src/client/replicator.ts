@@ -1,5 +1,5 @@
 import type { Message } from '../domain/model.js';
-import type { PullResponse } from '../protocol/wire.js';
+import { decidePush, type FactsFrame, type PullResponse, type PushDecision } from '../protocol/wire.js';
 import type { FactBatch, LocalStore } from '../ports/storage.js';
 import type { Logger } from '../ports/platform.js';
 import type { Transport } from '../ports/transport.js';
@@ -41,9 +41,36 @@ export interface ReplicatorOptions {
 export class Replicator {
   private running: Promise<number> | null = null;
   private again = false;
+  /** Pulls and pushed frames write the store one at a time (the checkpoint is read, then advanced). */
+  private tail: Promise<unknown> | null = null;
   readonly changed = new Emitter<FactsChanged>();
 
   constructor(private readonly o: ReplicatorOptions) {}
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail ? this.tail.then(fn, fn) : fn();
+    const tail = run.catch(() => undefined);
+    this.tail = tail;
+    void tail.then(() => {
+      if (this.tail === tail) this.tail = null;
+    });
+    return run;
+  }
+
+  /**
+   * [push] A `facts` frame from the socket: applied when it starts at the stored checkpoint (same
+   * upsert rule as a pull), ignored when the checkpoint is already past it, and a `gap` otherwise
+   * (missed or reordered push, reconnect, scope change): the caller pulls.
+   */
+  push(frame: FactsFrame): Promise<{ decision: PushDecision; checkpoint: number }> {
+    return this.exclusive(async () => {
+      const stored = await this.o.store.getCheckpoint();
+      const decision = decidePush(frame, stored);
+      if (decision !== 'apply') return { decision, checkpoint: stored.checkpoint };
+      await this.applyRows(frame, frame.to, frame.scope, false);
+      return { decision, checkpoint: frame.to };
+    });
+  }
 
   /** Pulls until the server has nothing more; resolves with the new checkpoint. */
   pull(): Promise<number> {
@@ -56,7 +83,7 @@ export class Replicator {
       try {
         do {
           this.again = false;
-          cp = await this.pullAll();
+          cp = await this.exclusive(() => this.pullAll());
         } while (this.again);
       } finally {
         this.running = null;
@@ -82,37 +109,43 @@ export class Replicator {
         this.o.logger.info('replication: scope changed, starting over', { from: scope, to: res.scope });
         await this.o.store.clearFacts();
       }
-      const messages: Message[] = [];
-      const now = (this.o.now ?? Date.now)();
-      const channelOf = new Map(res.conversations.map((c) => [c.id, c.channel]));
-      for (const m of res.messages) {
-        // [accounts] A message past the retention is never stored on the device.
-        const ch = channelOf.get(m.conversationId) ?? (await this.o.store.getConversation(m.conversationId))?.channel ?? null;
-        if (res.retention && ch && isPastRetention(res.retention, ch, m.createdAt, now)) continue;
-        if (!this.o.keepMessage || (await this.o.keepMessage(m, res))) messages.push(m);
-      }
-      const batch: FactBatch = {
-        conversations: res.conversations,
-        messages,
-        contacts: res.contacts,
-        inboxes: res.inboxes,
-        agents: res.agents,
-        teams: res.teams,
-      };
-      await this.o.store.applyFacts(batch, res.checkpoint, res.scope);
-      if (res.retention) await this.evictPastRetention(res.retention, now);
-      const changed: FactsChanged = {
-        conversationIds: res.conversations.map((c) => c.id),
-        messageConversationIds: [...new Set(res.messages.map((m) => m.conversationId))],
-        contactIds: res.contacts.map((c) => c.id),
-        directory: res.inboxes.length + res.agents.length + res.teams.length > 0,
-        reset: res.reset,
-        checkpoint: res.checkpoint,
-      };
-      if (res.reset || changed.conversationIds.length || changed.messageConversationIds.length || changed.contactIds.length || changed.directory) {
-        this.changed.emit(changed);
-      }
+      await this.applyRows(res, res.checkpoint, res.scope, res.reset);
       if (!res.hasMore) return res.checkpoint;
+    }
+  }
+
+  /** Stores one page of facts (pulled or pushed) and advances the checkpoint with it. */
+  private async applyRows(res: Omit<PullResponse, 'checkpoint' | 'hasMore' | 'reset' | 'scope'>, checkpoint: number, scope: string, reset: boolean): Promise<void> {
+    const messages: Message[] = [];
+    const now = (this.o.now ?? Date.now)();
+    const channelOf = new Map(res.conversations.map((c) => [c.id, c.channel]));
+    const batchView = { ...res, checkpoint, scope, reset, hasMore: false };
+    for (const m of res.messages) {
+      // [accounts] A message past the retention is never stored on the device.
+      const ch = channelOf.get(m.conversationId) ?? (await this.o.store.getConversation(m.conversationId))?.channel ?? null;
+      if (res.retention && ch && isPastRetention(res.retention, ch, m.createdAt, now)) continue;
+      if (!this.o.keepMessage || (await this.o.keepMessage(m, batchView))) messages.push(m);
+    }
+    const batch: FactBatch = {
+      conversations: res.conversations,
+      messages,
+      contacts: res.contacts,
+      inboxes: res.inboxes,
+      agents: res.agents,
+      teams: res.teams,
+    };
+    await this.o.store.applyFacts(batch, checkpoint, scope);
+    if (res.retention) await this.evictPastRetention(res.retention, now);
+    const changed: FactsChanged = {
+      conversationIds: res.conversations.map((c) => c.id),
+      messageConversationIds: [...new Set(res.messages.map((m) => m.conversationId))],
+      contactIds: res.contacts.map((c) => c.id),
+      directory: res.inboxes.length + res.agents.length + res.teams.length > 0,
+      reset,
+      checkpoint,
+    };
+    if (reset || changed.conversationIds.length || changed.messageConversationIds.length || changed.contactIds.length || changed.directory) {
+      this.changed.emit(changed);
     }
   }
 }

@@ -45,11 +45,17 @@ export interface SocketHandlers {
   onClose(code: number, reason: string): void;
 }
 
+/** [push] What the client asks of the socket in its auth frame. */
+export interface SocketOptions {
+  /** The client applies pushed `facts` frames (protocol 1.1); without it the server only pokes. */
+  push?: boolean;
+}
+
 /** How the client reaches the server. HttpTransport is the real one; the test network fakes it. */
 export interface Transport {
   pull(request: PullRequest): Promise<PullResponse>;
   push(commands: readonly Command[]): Promise<CommandBatchResponse>;
   messages(conversationId: string, cursor: string | null, limit: number): Promise<MessagePage>;
   /** Opens the sync socket; the transport sends the auth frame itself before onOpen. */
-  openSocket(handlers: SocketHandlers): SyncSocket;
+  openSocket(handlers: SocketHandlers, options?: SocketOptions): SyncSocket;
 }

@@ -8,6 +8,11 @@ import { RetentionPolicy } from '../rules/accountRules.js';
  * `major.minor`; only the major decides compatibility (minors are additive).
  */
 export const PROTOCOL_VERSION = 1;
+/**
+ * [push] The minor version: 1.1 added pushed facts (the `facts` frame, the `push` opt-in of the auth
+ * frame, the `ack` frame) and compressed pulls. Minors are additive: a 1.0 peer keeps working.
+ */
+export const PROTOCOL_MINOR = 1;
 /** HTTP header that carries the protocol version: the client sends it on every request, the server answers with its own. */
 export const PROTOCOL_HEADER = 'Goutong-Protocol';
 
@@ -109,10 +114,18 @@ export type MessagePage = z.infer<typeof MessagePage>;
 /** JSON control frames on the sync socket. Binary frames carry Yjs (see ./yframe.ts). */
 export const ClientControl = z.discriminatedUnion('t', [
   /** `v`: the client's PROTOCOL_VERSION (absent from clients older than the check). */
-  z.object({ t: z.literal('auth'), token: z.string().min(1).max(4096), v: z.number().int().nonnegative().max(999_999).optional() }),
+  z.object({
+    t: z.literal('auth'),
+    token: z.string().min(1).max(4096),
+    v: z.number().int().nonnegative().max(999_999).optional(),
+    /** [push] The client applies `facts` frames (protocol 1.1); without it the socket only gets pokes. */
+    push: z.boolean().optional(),
+  }),
   z.object({ t: z.literal('sub'), doc: z.string().min(1).max(200) }),
   z.object({ t: z.literal('unsub'), doc: z.string().min(1).max(200) }),
   z.object({ t: z.literal('ping') }),
+  /** [push] The device's checkpoint after a pull: a socket moved to poke mode returns to pushes once it caught up. */
+  z.object({ t: z.literal('ack'), seq: z.number().int().nonnegative() }),
 ]);
 export type ClientControl = z.infer<typeof ClientControl>;
 
@@ -124,6 +137,66 @@ export const ServerControl = z.discriminatedUnion('t', [
   z.object({ t: z.literal('error'), code: z.string(), message: z.string(), doc: z.string().optional() }),
 ]);
 export type ServerControl = z.infer<typeof ServerControl>;
+
+// ----- [push] facts over the socket (protocol 1.1) -------------------------------------------
+
+/**
+ * `{"t":"facts","from","to","scope",…rows}`: every fact of the scope with `from < seq ≤ to`, the
+ * rows as a pull would carry them (each row once, at its latest version, masked for roles without
+ * pii.view). A device applies it only when `from` equals its checkpoint and `scope` its scope, and
+ * then sets its checkpoint to `to`; a frame with `to` ≤ its checkpoint is old news; anything else is
+ * a gap, answered with a pull.
+ */
+export const FactsFrame = z.object({
+  t: z.literal('facts'),
+  from: z.number().int().nonnegative(),
+  to: z.number().int().nonnegative(),
+  scope: z.string().max(128),
+  conversations: z.array(Conversation),
+  messages: z.array(Message),
+  contacts: z.array(Contact),
+  inboxes: z.array(Inbox),
+  agents: z.array(Agent),
+  teams: z.array(Team),
+  retention: RetentionPolicy.optional(),
+}).refine((f) => f.to > f.from, { message: 'to must be greater than from' });
+export type FactsFrame = z.infer<typeof FactsFrame>;
+
+/** Any text frame of the server: control frames and pushed facts. */
+export const ServerFrame = z.union([ServerControl, FactsFrame]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+
+/** What a device does with a pushed frame, given its stored checkpoint and scope. */
+export type PushDecision = 'apply' | 'stale' | 'gap';
+
+/** The device's rule for a `facts` frame: apply it on its checkpoint, ignore old news, pull on a gap. */
+export function decidePush(frame: Pick<FactsFrame, 'from' | 'to' | 'scope'>, stored: { checkpoint: number; scope: string | null }): PushDecision {
+  if (stored.scope !== null && stored.scope !== frame.scope) return 'gap';
+  if (frame.to <= stored.checkpoint) return 'stale';
+  if (frame.from === stored.checkpoint && stored.scope !== null) return 'apply';
+  return 'gap';
+}
+
+/** Flow control of one pushing socket (bytes queued on the socket, not yet sent). */
+export const PUSH_FLOW = {
+  /** Past this many queued bytes the socket drops to poke-and-pull mode. */
+  highWater: 1024 * 1024,
+  /** A socket in poke mode returns to pushes below this, once it acknowledged a pull that caught up. */
+  lowWater: 64 * 1024,
+} as const;
+
+export type PushMode = { mode: 'push' } | { mode: 'poke'; since: number };
+
+/**
+ * The server's rule for a socket that asked for pushes, when facts up to `seq` are to be sent:
+ * past the high-water mark it gets pokes instead (the server's memory stays bounded, the device
+ * pulls); it returns to pushes once its queue drained and it acknowledged a checkpoint at or past
+ * the seq at which it fell behind.
+ */
+export function decidePushFlow(state: PushMode, o: { buffered: number; acked: number; seq: number }, bounds: { highWater: number; lowWater: number } = PUSH_FLOW): PushMode {
+  if (state.mode === 'push') return o.buffered > bounds.highWater ? { mode: 'poke', since: o.seq } : state;
+  return o.buffered < bounds.lowWater && o.acked >= state.since ? { mode: 'push' } : state;
+}
 
 /** Socket close codes used by the server. */
 export const CloseCode = {

@@ -61,6 +61,8 @@ export interface TestWorldOptions {
   start?: number;
   /** Cap on rows per pull page on the server (forces multi-page pulls). */
   maxPullRows?: number;
+  /** [push] Flow-control bounds of the server's pushing sockets (small ones force poke mode). */
+  pushFlow?: { highWater: number; lowWater: number };
 }
 
 export interface AddClientOptions {
@@ -74,6 +76,8 @@ export interface AddClientOptions {
   start?: boolean;
   /** The upload queue's vault and upload (default: no upload queue). */
   uploads?: UploadPorts<unknown>;
+  /** [push] A client of protocol 1.0: its socket never asks for pushed facts (pokes only). */
+  pokesOnly?: boolean;
 }
 
 /** A device: one GoutongClient over a MemoryStore, on the test network. */
@@ -129,7 +133,12 @@ export class TestWorld {
   constructor(o: TestWorldOptions = {}) {
     this.seed = o.seed ?? 1;
     this.clock = new FakeClock(o.start !== undefined ? { start: o.start } : {});
-    this.server = new ReferenceServer({ now: () => this.clock.now(), timers: this.clock, ...(o.maxPullRows !== undefined ? { maxPullRows: o.maxPullRows } : {}) });
+    this.server = new ReferenceServer({
+      now: () => this.clock.now(),
+      timers: this.clock,
+      ...(o.maxPullRows !== undefined ? { maxPullRows: o.maxPullRows } : {}),
+      ...(o.pushFlow ? { pushFlow: o.pushFlow } : {}),
+    });
     this.net = new TestNetwork({
       server: this.server,
       clock: this.clock,
@@ -157,7 +166,11 @@ export class TestWorld {
     const agent = this.server.agent(agentId);
     if (!agent) throw new Error(`unknown agent ${agentId}`);
     const store = new MemoryStore({ data: opts.data ?? createMemoryStoreData() });
-    const transport = this.net.transport(clientId, agentId);
+    const net = this.net.transport(clientId, agentId);
+    // [push] A 1.0 client: the same transport, whose socket never asks for pushes.
+    const transport: Transport = opts.pokesOnly
+      ? { pull: (r) => net.pull(r), push: (c) => net.push(c), messages: (i, c, l) => net.messages(i, c, l), openSocket: (h) => net.openSocket(h) }
+      : net;
     const label = `${clientId}#${incarnation}`;
     const client = new GoutongClient({
       store,

@@ -45,7 +45,11 @@ import { canAccessInbox } from '../domain/policy.js';
 import { seesAllInboxes } from '../rules/permissions.js';
 import {
   ClientControl,
+  decidePushFlow,
+  PUSH_FLOW,
   PullRequest,
+  type FactsFrame,
+  type PushMode,
   parseDocName,
   type CommandBatchResponse,
   type CommandOutcome,
@@ -93,6 +97,8 @@ export interface ConnectionSink {
   binary(data: Uint8Array): void;
   /** The server closes the socket (bad frame, agent deactivated…). */
   close(code: number, reason: string): void;
+  /** [push] Bytes sent on this socket and not yet delivered (the ws `bufferedAmount`). */
+  buffered?(): number;
 }
 
 /** The server side of one authenticated sync socket. */
@@ -153,6 +159,10 @@ class Conn implements ServerConnection {
   /** Awareness client ids this connection controls, per document. */
   readonly controlled = new Map<string, Set<number>>();
   open = true;
+  /** [push] The client asked for pushed facts; its flow-control state and last acknowledged checkpoint. */
+  push = false;
+  flow: PushMode = { mode: 'push' };
+  acked = 0;
   constructor(
     readonly server: ReferenceServer,
     readonly tenant: TenantState,
@@ -177,6 +187,8 @@ export interface ReferenceServerOptions {
   maxPullRows?: number;
   /** [ops] Where the ops' durable timers are armed (the FakeClock); without it, `runDueOpsTimers` fires them. */
   timers?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
+  /** [push] Flow-control bounds of pushing sockets (default PUSH_FLOW; tests make them small). */
+  pushFlow?: { highWater: number; lowWater: number };
 }
 
 /** A command's rejection (core's decision layer). */
@@ -222,6 +234,8 @@ export interface ReferenceServerStats {
   pulls: number;
   /** Pulls answered with `reset`. */
   resets: number;
+  /** [push] Pokes sent to sockets that asked for pushes, because they fell behind (poke mode). */
+  pushPokes?: number;
 }
 
 export class ReferenceServer {
@@ -775,9 +789,10 @@ export class ReferenceServer {
    * Opens a sync socket for an authenticated agent. The server sends `ready` at once and a
    * `poke` after every commit of the tenant; binary frames relay Yjs documents.
    */
-  connect(agentId: string, sink: ConnectionSink): ServerConnection {
+  connect(agentId: string, sink: ConnectionSink, options: { push?: boolean } = {}): ServerConnection {
     const { t, agent } = this.auth(agentId);
     const conn = new Conn(this, t, agent.id, sink);
+    conn.push = options.push === true;
     t.connections.add(conn);
     sink.text(JSON.stringify({ t: 'ready', agentId: agent.id, tenantId: t.tenant.id, seq: t.seq }));
     return conn;
@@ -947,8 +962,7 @@ export class ReferenceServer {
     t.seq = seq;
     t.log.push({ seq, at: this.now(), kind, commandId, agentId });
     for (const c of t.conversations.values()) if (c.seq === seq && INACTIVE.includes(c.status)) t.everInactive.add(c.id);
-    const poke = JSON.stringify({ t: 'poke', seq });
-    for (const c of [...t.connections]) c.sink.text(poke);
+    this.announce(t, seq);
     for (const l of [...this.commitListeners]) l(t.tenant.id, seq);
     t.ops?.drain(); // [ops] the listeners run after the commit, each in a commit of its own
     return result;
@@ -1207,6 +1221,9 @@ export class ReferenceServer {
         case 'unsub':
           this.unsubscribe(conn, msg.doc);
           return;
+        case 'ack':
+          conn.acked = Math.max(conn.acked, msg.seq);
+          return;
       }
     }
     let frame;
@@ -1307,5 +1324,59 @@ export class ReferenceServer {
     });
     t.docs.set(name, d);
     return d;
+  }
+
+  // ----- [push] facts over the socket -----------------------------------------------------
+
+  /**
+   * After the commit of `seq`: sockets that asked for pushes get the commit's facts of their scope
+   * (one frame per scope, as the real server serialises once per scope digest), unless core's
+   * decidePushFlow moved them to poke mode (too much queued); the others get a poke.
+   */
+  private announce(t: TenantState, seq: number): void {
+    const poke = JSON.stringify({ t: 'poke', seq });
+    const frames = new Map<string, string>();
+    for (const c of [...t.connections]) {
+      const agent = t.agents.get(c.agentId);
+      if (!c.push || !agent) {
+        c.sink.text(poke);
+        continue;
+      }
+      c.flow = decidePushFlow(c.flow, { buffered: c.sink.buffered?.() ?? 0, acked: c.acked, seq }, this.o.pushFlow ?? PUSH_FLOW);
+      if (c.flow.mode === 'poke') {
+        this.stats.pushPokes = (this.stats.pushPokes ?? 0) + 1;
+        c.sink.text(poke);
+        continue;
+      }
+      const scope = this.scopeOf(t, agent);
+      let frame = frames.get(scope);
+      if (frame === undefined) {
+        frame = JSON.stringify(this.factsFrame(t, agent, scope, seq - 1, seq));
+        frames.set(scope, frame);
+      }
+      c.sink.text(frame);
+    }
+  }
+
+  /** The facts of one scope with `from < seq ≤ to` (the rows a pull from `from` would carry). */
+  private factsFrame(t: TenantState, agent: Agent, scope: string, from: number, to: number): FactsFrame {
+    const access = this.access(t, agent);
+    const pick = <T extends { seq: number }>(rows: Iterable<T>, ok: (r: T) => boolean): T[] => {
+      const out: T[] = [];
+      for (const r of rows) if (r.seq > from && r.seq <= to && ok(r)) out.push(cloneValue(r));
+      return out.sort((a, b) => a.seq - b.seq);
+    };
+    return {
+      t: 'facts',
+      from,
+      to,
+      scope,
+      conversations: pick(t.conversations.values(), (r) => access.conversations.has(r.id)),
+      messages: pick(t.messages.values(), (r) => access.conversations.has(r.conversationId)),
+      contacts: pick(t.contacts.values(), (r) => access.contacts.has(r.id)),
+      inboxes: pick(t.inboxes.values(), (r) => access.inboxes.has(r.id)),
+      agents: pick(t.agents.values(), () => true),
+      teams: pick(t.teams.values(), () => true),
+    };
   }
 }

@@ -1,6 +1,6 @@
 import type { Command } from '../commands/commands.js';
 import type { NetworkMonitor } from '../ports/platform.js';
-import { TransportError, type SocketHandlers, type SyncSocket, type Transport } from '../ports/transport.js';
+import { TransportError, type SocketHandlers, type SocketOptions, type SyncSocket, type Transport } from '../ports/transport.js';
 import { CommandBatchResponse, MessagePage, PullResponse, type PullRequest } from '../protocol/wire.js';
 import type { FakeClock } from './fakeClock.js';
 import { ReferenceServerError, type ReferenceServer, type ServerConnection } from './referenceServer.js';
@@ -64,9 +64,18 @@ export interface NetworkFaults {
   /** One-way delay bounds in ms (uniform). */
   minDelay: number;
   maxDelay: number;
+  /**
+   * [push] Probability that a pushed `facts` frame is lost. A WebSocket cannot lose one frame and
+   * go on (TCP), so the socket is cut right after it: the stream ends mid-way.
+   */
+  dropPush: number;
+  /** [push] Probability that a pushed frame arrives twice (a retransmission, a second server process). */
+  duplicatePush: number;
+  /** [push] Probability that a pushed frame overtakes or falls behind the frames around it. */
+  reorderPush: number;
 }
 
-export const NO_FAULTS: NetworkFaults = { dropRequest: 0, dropResponse: 0, serverError: 0, minDelay: 1, maxDelay: 20 };
+export const NO_FAULTS: NetworkFaults = { dropRequest: 0, dropResponse: 0, serverError: 0, minDelay: 1, maxDelay: 20, dropPush: 0, duplicatePush: 0, reorderPush: 0 };
 
 export interface TestNetworkOptions {
   server: ReferenceServer;
@@ -86,6 +95,11 @@ export interface NetworkStats {
   socketsCut: number;
   framesUp: number;
   framesDown: number;
+  /** [push] Pushed frames delivered, dropped (with their socket), duplicated, reordered. */
+  pushes: number;
+  pushesDropped: number;
+  pushesDuplicated: number;
+  pushesReordered: number;
 }
 
 interface ClientState {
@@ -94,6 +108,8 @@ interface ClientState {
   sessionExpired: boolean;
   monitor: FakeNetworkMonitor;
   endpoints: Set<Endpoint>;
+  /** [push] Multiplies the server → client delay of its sockets (a slow link). */
+  slowFactor: number;
 }
 
 interface FakeSocketState {
@@ -104,6 +120,8 @@ interface FakeSocketState {
   upAt: number;
   downAt: number;
   endpoint: Endpoint;
+  /** [push] Bytes sent by the server and not delivered yet (the server's `bufferedAmount`). */
+  buffered: number;
 }
 
 /** One client process's view of the network (a new one after a simulated crash/restart). */
@@ -124,8 +142,8 @@ class Endpoint implements Transport {
   messages(conversationId: string, cursor: string | null, limit: number): Promise<MessagePage> {
     return this.net.request(this, 'messages', () => this.net.server.messages(this.agentId, conversationId, cursor, limit), this.net.validate ? MessagePage : null);
   }
-  openSocket(handlers: SocketHandlers): SyncSocket {
-    return this.net.openSocket(this, handlers);
+  openSocket(handlers: SocketHandlers, options?: SocketOptions): SyncSocket {
+    return this.net.openSocket(this, handlers, options);
   }
 }
 
@@ -159,6 +177,10 @@ export class TestNetwork {
     socketsCut: 0,
     framesUp: 0,
     framesDown: 0,
+    pushes: 0,
+    pushesDropped: 0,
+    pushesDuplicated: 0,
+    pushesReordered: 0,
   };
   private faults: NetworkFaults;
   private clients = new Map<string, ClientState>();
@@ -257,6 +279,11 @@ export class TestNetwork {
     s.endpoints.clear();
   }
 
+  /** [push] Slows the server → client direction of a client's sockets by `factor` (1 = normal). */
+  setSlow(clientId: string, factor: number): void {
+    this.client(clientId).slowFactor = Math.max(1, factor);
+  }
+
   /** Requests and frames on their way (0 when the network is quiet). */
   get inFlight(): number {
     return this.inflight;
@@ -274,7 +301,7 @@ export class TestNetwork {
   private client(id: string): ClientState {
     let s = this.clients.get(id);
     if (!s) {
-      s = { id, partitioned: false, sessionExpired: false, monitor: new FakeNetworkMonitor(true), endpoints: new Set() };
+      s = { id, partitioned: false, sessionExpired: false, monitor: new FakeNetworkMonitor(true), endpoints: new Set(), slowFactor: 1 };
       this.clients.set(id, s);
     }
     return s;
@@ -349,8 +376,8 @@ export class TestNetwork {
   }
 
   /** @internal */
-  openSocket(ep: Endpoint, handlers: SocketHandlers): SyncSocket {
-    const sock: FakeSocketState = { handlers, closed: false, conn: null, upAt: 0, downAt: 0, endpoint: ep };
+  openSocket(ep: Endpoint, handlers: SocketHandlers, options: SocketOptions = {}): SyncSocket {
+    const sock: FakeSocketState = { handlers, closed: false, conn: null, upAt: 0, downAt: 0, endpoint: ep, buffered: 0 };
     if (!ep.frozen) ep.sockets.add(sock);
     this.stats.socketsOpened++;
     this.later(this.delay(), () => {
@@ -368,7 +395,8 @@ export class TestNetwork {
       if (sock.closed) return;
       try {
         sock.conn = this.server.connect(ep.agentId, {
-          text: (data) => this.down(sock, () => sock.handlers.onText(data)),
+          text: (data) => (data.startsWith('{"t":"facts"') ? this.pushDown(sock, data) : this.down(sock, () => sock.handlers.onText(data), data.length)),
+          buffered: () => sock.buffered,
           binary: (data) => {
             const copy = data.slice();
             this.down(sock, () => sock.handlers.onBinary(copy));
@@ -377,7 +405,7 @@ export class TestNetwork {
             sock.conn = null;
             this.cut(sock, code, reason);
           },
-        });
+        }, options);
       } catch (e) {
         const status = e instanceof ReferenceServerError ? e.status : 500;
         this.cut(sock, status === 401 ? 4401 : 1011, (e as Error).message);
@@ -407,15 +435,37 @@ export class TestNetwork {
   }
 
   /** Server → client frame, in order, unless the socket is gone by then. */
-  private down(sock: FakeSocketState, deliver: () => void): void {
+  private down(sock: FakeSocketState, deliver: () => void, bytes = 0, inOrder = true): void {
     if (sock.closed) return;
     this.stats.framesDown++;
-    const at = Math.max(this.clock.now() + this.delay(), sock.downAt);
-    sock.downAt = at;
+    const delay = this.delay() * sock.endpoint.state.slowFactor;
+    const at = inOrder ? Math.max(this.clock.now() + delay, sock.downAt) : this.clock.now() + delay;
+    if (inOrder) sock.downAt = at;
+    sock.buffered += bytes;
     this.later(at - this.clock.now(), () => {
+      sock.buffered -= bytes;
       if (sock.closed || sock.endpoint.frozen) return;
       deliver();
     });
+  }
+
+  /** [push] A pushed `facts` frame, subject to the push faults. */
+  private pushDown(sock: FakeSocketState, data: string): void {
+    if (sock.closed) return;
+    const deliver = () => sock.handlers.onText(data);
+    if (this.random() < this.faults.dropPush) {
+      this.stats.pushesDropped++;
+      this.cut(sock, 1006, 'connection lost mid-stream');
+      return;
+    }
+    this.stats.pushes++;
+    const reorder = this.random() < this.faults.reorderPush;
+    if (reorder) this.stats.pushesReordered++;
+    this.down(sock, deliver, data.length, !reorder);
+    if (this.random() < this.faults.duplicatePush) {
+      this.stats.pushesDuplicated++;
+      this.down(sock, deliver, data.length, false);
+    }
   }
 
   /** The network or the server ends a socket: the client learns it after a delay, with `code`. */

@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import {
   Command,
   type Agent,
@@ -36,6 +38,8 @@ import { maskerFor } from './masking.js';
 import { contactByIdentity, contactInboxesOf, loadCommandState, openConversationOf, writeFacts } from './facts.js';
 import { latestResolvedOf, lifecycleSettingsOf } from './sla.js';
 import { retentionPolicy } from './retention.js';
+
+const gzipAsync = promisify(zlib.gzip);
 
 export interface Committed {
   tenantId: string;
@@ -395,12 +399,30 @@ export class Workspace {
    * asks for the same range, so it is read and serialised once (keyed by tenant, scope, range).
    */
   async pullJson(agent: Agent, req: PullRequest): Promise<string> {
+    return (await this.pullBody(agent, req, false)) as string;
+  }
+
+  /**
+   * [push] The pull as gzip (lean catch-up: compressed when the client accepts it), shared like
+   * pullJson: identical requests compress once.
+   */
+  async pullGzip(agent: Agent, req: PullRequest): Promise<Buffer> {
+    return (await this.pullBody(agent, req, true)) as Buffer;
+  }
+
+  private async pullBody(agent: Agent, req: PullRequest, gzip: boolean): Promise<string | Buffer> {
     const scope = await this.scope(agent);
     const cur = await this.currentSeq(agent.tenantId);
     const key = `${agent.tenantId}|${scope.key}|${req.scope ?? ''}|${req.checkpoint}|${req.limit}|${cur}`;
-    let hit = this.pullCache.get(key);
+    const json = this.cached(key, () => this.pull(agent, req, scope, cur).then((r) => JSON.stringify(r)));
+    if (!gzip) return json;
+    return this.cached(`${key}|gz`, async () => gzipAsync(Buffer.from(await json), { level: 6 }));
+  }
+
+  private cached<T extends string | Buffer>(key: string, make: () => Promise<T>): Promise<T> {
+    let hit = this.pullCache.get(key) as Promise<T> | undefined;
     if (!hit) {
-      hit = this.pull(agent, req, scope, cur).then((r) => JSON.stringify(r));
+      hit = make();
       this.pullCache.set(key, hit);
       hit.catch(() => this.pullCache.delete(key));
       // Entries live briefly: enough for a fan-out burst, not enough to matter for memory.
@@ -410,7 +432,7 @@ export class Workspace {
     return hit;
   }
 
-  private pullCache = new Map<string, Promise<string>>();
+  private pullCache = new Map<string, Promise<string | Buffer>>();
 
   async pull(agent: Agent, req: PullRequest, knownScope?: Scope, knownSeq?: number): Promise<PullResponse> {
     const scope = knownScope ?? (await this.scope(agent));

@@ -165,7 +165,10 @@ export function registerRoutes(app: FastifyInstance, d: { auth: AuthService; wor
   });
   app.post('/api/v1/sync/pull', authed, async (req, reply) => {
     const body = parse(PullRequest, req.body ?? {}, 'pull request');
-    return reply.type('application/json; charset=utf-8').send(await ws.pullJson(agentOf(req), body));
+    reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
+    // [push] Lean catch-up: gzip when the client accepts it (browsers, Node and uni-app do).
+    if (acceptsGzip(req.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(await ws.pullGzip(agentOf(req), body));
+    return reply.send(await ws.pullJson(agentOf(req), body));
   });
 }
 
@@ -185,4 +188,15 @@ export function patchToCommands(conv: Conversation, body: z.infer<typeof PatchCo
     for (const l of want) if (!conv.labels.includes(l)) out.push({ ...base, id: id(), type: 'add_label', label: l });
   }
   return out;
+}
+
+/** [push] Whether an Accept-Encoding header accepts gzip (a `q=0` refuses it). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const v = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return v.split(',').some((part) => {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (name !== 'gzip' && name !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
 }

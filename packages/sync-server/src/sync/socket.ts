@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
-import { checkProtocolVersion, ClientControl, CloseCode, decodeFrame, PROTOCOL_VERSION, FrameError, parseDocName, type Agent, type Logger, type ServerControl } from '@goutong/core';
+import { checkProtocolVersion, ClientControl, CloseCode, decidePushFlow, decodeFrame, PROTOCOL_VERSION, FrameError, parseDocName, type Agent, type Logger, type PushMode, type ServerControl } from '@goutong/core';
+import { buildPushFrames } from '../domain/push.js';
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { ApiError } from '../errors.js';
@@ -22,7 +23,24 @@ interface Conn extends DocPeer {
   expiryTimer: NodeJS.Timeout | null;
   /** [routing] The presence write of this socket's authentication (its close waits for it). */
   presence?: Promise<void>;
+  /** [push] The client asked for pushed facts (auth `push`); its flow-control state and last acknowledged checkpoint. */
+  push: boolean;
+  flow: PushMode;
+  acked: number;
 }
+
+/**
+ * [push] permessage-deflate for frames worth it (pushed facts of a busy commit, catch-up-sized
+ * frames); small pokes and pushes go as they are. No context takeover: no zlib window kept per
+ * socket, so a thousand idle devices cost no compression memory.
+ */
+const DEFLATE = {
+  threshold: 1024,
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: true,
+  zlibDeflateOptions: { level: 1, memLevel: 8 },
+  concurrencyLimit: 4,
+} as const;
 
 /** [routing] Where the sockets report the agents' devices coming and going (ops/routing.ts). */
 export interface PresenceHooks {
@@ -35,9 +53,12 @@ export interface PresenceHooks {
  * multiplexed as binary frames. A malformed frame or update closes only that connection.
  */
 export class SyncSockets {
-  private wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
+  private wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: DEFLATE });
   private byTenant = new Map<string, Set<Conn>>();
   private pendingPoke = new Map<string, number>();
+  /** [push] Per tenant: the seq up to which facts were pushed (or poked) from this process, and the build in progress. */
+  private lastPushed = new Map<string, number>();
+  private pushChain = new Map<string, Promise<void>>();
   private pokeScheduled = false;
   /** [routing] Device presence: set by the server once routing exists. */
   presence: PresenceHooks | null = null;
@@ -64,7 +85,10 @@ export class SyncSockets {
     });
   }
 
-  /** Tells every socket of the tenant that facts up to `seq` exist (coalesced per tick). */
+  /**
+   * Facts up to `seq` exist (a commit here, or a poke from another process): coalesced per tick,
+   * sockets of 1.0 clients get a poke, sockets that asked for pushes get the facts (see announce).
+   */
   poke(tenantId: string, seq: number): void {
     this.pendingPoke.set(tenantId, Math.max(seq, this.pendingPoke.get(tenantId) ?? 0));
     if (this.pokeScheduled) return;
@@ -73,11 +97,69 @@ export class SyncSockets {
       this.pokeScheduled = false;
       const pokes = [...this.pendingPoke];
       this.pendingPoke.clear();
-      for (const [t, s] of pokes) {
-        const msg = JSON.stringify({ t: 'poke', seq: s } satisfies ServerControl);
-        for (const c of this.byTenant.get(t) ?? []) if (c.ws.readyState === c.ws.OPEN) c.ws.send(msg);
-      }
+      for (const [t, s] of pokes) this.announce(t, s);
     });
+  }
+
+  // ----- [push] facts over the socket ----------------------------------------------------
+
+  private announce(tenantId: string, seq: number): void {
+    const conns = this.byTenant.get(tenantId);
+    if (!conns) return;
+    const poke = pokeFrame(seq);
+    let pushers = 0;
+    for (const c of conns) {
+      if (c.push) pushers++;
+      else if (c.ws.readyState === c.ws.OPEN) c.ws.send(poke);
+    }
+    if (pushers === 0) {
+      // Nobody here takes pushes: the next pusher starts from its ready frame's seq.
+      this.lastPushed.delete(tenantId);
+      return;
+    }
+    // One build at a time per tenant, so each socket gets its frames in seq order.
+    const next = (this.pushChain.get(tenantId) ?? Promise.resolve())
+      .then(() => this.pushFacts(tenantId, seq))
+      .catch((e: unknown) => {
+        // The frames could not be built (database trouble): poke instead, the devices pull.
+        this.logger.warn('sync: push failed, poking instead', { tenant: tenantId, seq, error: String(e) });
+        for (const c of this.pushers(tenantId)) c.ws.send(poke);
+      });
+    this.pushChain.set(tenantId, next);
+    void next.then(() => {
+      if (this.pushChain.get(tenantId) === next) this.pushChain.delete(tenantId);
+    });
+  }
+
+  private pushers(tenantId: string): (Conn & { agent: Agent })[] {
+    return [...(this.byTenant.get(tenantId) ?? [])].filter((c): c is Conn & { agent: Agent } => c.push && c.agent !== null && c.ws.readyState === c.ws.OPEN);
+  }
+
+  /**
+   * Sends the facts committed since the last push of this tenant: one frame per scope digest
+   * (domain/push.ts), the same text to every socket of that scope. A socket whose send queue is
+   * past the high-water mark (core's decidePushFlow) gets a poke instead and pulls.
+   */
+  private async pushFacts(tenantId: string, seq: number): Promise<void> {
+    const from = this.lastPushed.get(tenantId);
+    const conns = this.pushers(tenantId);
+    if (conns.length === 0) return;
+    if (from === undefined) {
+      // No known start: these sockets pull from their own checkpoint.
+      this.lastPushed.set(tenantId, seq);
+      for (const c of conns) c.ws.send(pokeFrame(seq));
+      return;
+    }
+    if (seq <= from) return;
+    const batch = await buildPushFrames(this.ws.db, this.ws, tenantId, from, conns.map((c) => c.agent.id));
+    if (!batch) return;
+    this.lastPushed.set(tenantId, batch.to);
+    const poke = pokeFrame(batch.to);
+    for (const c of this.pushers(tenantId)) {
+      c.flow = decidePushFlow(c.flow, { buffered: c.ws.bufferedAmount, acked: c.acked, seq: batch.to });
+      const frame = batch.frames.get(c.agent.id);
+      c.ws.send(c.flow.mode === 'push' && frame ? frame : poke);
+    }
   }
 
   /** A session ended (logout, revoked family; here or in another process): its sockets close now. */
@@ -114,6 +196,9 @@ export class SyncSockets {
       sessionId: null,
       docs: new Set(),
       expiryTimer: null,
+      push: false,
+      flow: { mode: 'push' },
+      acked: 0,
       send: (data) => {
         if (ws.readyState === ws.OPEN) ws.send(data);
       },
@@ -227,6 +312,7 @@ export class SyncSockets {
         }
         const first = !conn.agent;
         conn.agent = agent;
+        if (first) conn.push = msg.push === true;
         conn.sessionId = session.sessionId;
         if (conn.expiryTimer) clearTimeout(conn.expiryTimer);
         conn.expiryTimer = setTimeout(() => conn.ws.close(CloseCode.tokenExpired, 'access token expired; re-authenticate'), Math.max(0, session.expiresAt - Date.now()));
@@ -237,7 +323,10 @@ export class SyncSockets {
           set.add(conn);
           const presence = this.presence;
           if (presence) conn.presence = presence.connected(agent, conn.id).catch((e: unknown) => this.logger.warn('sync: presence update failed', { conn: conn.id, error: String(e) }));
-          this.sendText(conn, { t: 'ready', agentId: agent.id, tenantId: agent.tenantId, seq: await this.ws.currentSeq(agent.tenantId), v: PROTOCOL_VERSION });
+          const seq = await this.ws.currentSeq(agent.tenantId);
+          // [push] Pushes of this tenant start here when this process had none to follow.
+          if (conn.push && !this.lastPushed.has(agent.tenantId)) this.lastPushed.set(agent.tenantId, seq);
+          this.sendText(conn, { t: 'ready', agentId: agent.id, tenantId: agent.tenantId, seq, v: PROTOCOL_VERSION });
         }
         return;
       }
@@ -264,6 +353,13 @@ export class SyncSockets {
       }
       case 'ping':
         return this.sendText(conn, { t: 'pong' });
+      case 'ack':
+        conn.acked = Math.max(conn.acked, msg.seq);
+        return;
     }
   }
+}
+
+function pokeFrame(seq: number): string {
+  return JSON.stringify({ t: 'poke', seq } satisfies ServerControl);
 }
