@@ -128,6 +128,8 @@ interface TenantState {
   audit: { seq: number; agentId: string | null; action: string; target: string | null; details: Record<string, unknown> }[];
   /** [routing] Round robin's pointer per routing scope (the last agent routed to, and when). */
   routingPointers: Map<string, { agentId: string; at: number }>;
+  /** [search-read] Read marks by `${agentId}\u0000${conversationId}` (each agent pulls only theirs). */
+  readMarks: Map<string, { agentId: string; conversationId: string; readUpTo: number; seq: number }>;
 }
 
 class Conn implements ServerConnection {
@@ -237,6 +239,7 @@ export class ReferenceServer {
       everInactive: new Set(),
       uploads: new Map(),
       routingPointers: new Map(),
+      readMarks: new Map(),
       relayJobs: [],
       audit: [],
     });
@@ -569,6 +572,8 @@ export class ReferenceServer {
       teams: [],
     };
     for (const r of page) (res[r.table] as unknown[]).push(cloneValue(r.row));
+    const marks = [...t.readMarks.values()].filter((m) => m.agentId === agent.id && m.seq > from && m.seq <= res.checkpoint);
+    if (marks.length) res.readMarks = marks.map((m) => ({ conversationId: m.conversationId, readUpTo: m.readUpTo, seq: m.seq }));
     return res;
   }
 
@@ -989,6 +994,12 @@ export class ReferenceServer {
         case 'routing_pointer':
           t.routingPointers.set(f.scope, { agentId: f.agentId, at: f.at });
           break;
+        case 'read_mark': {
+          const key = `${f.agentId}\u0000${f.conversationId}`;
+          const prev = t.readMarks.get(key);
+          if (!prev || prev.readUpTo < f.readUpTo) t.readMarks.set(key, { agentId: f.agentId, conversationId: f.conversationId, readUpTo: f.readUpTo, seq: f.seq });
+          break;
+        }
         case 'conversation_sla': {
           const conv = t.conversations.get(f.conversationId);
           if (conv) t.conversations.set(conv.id, { ...conv, sla: cloneValue(f.sla), seq: f.seq });
