@@ -1,4 +1,5 @@
 import type { Db, Dialect, Queryable } from './db.js';
+import { indexEverything } from '../domain/search.js';
 
 /** Dialect tokens: {{blob}}, {{autoid}}, {{bigint}}. Everything else is SQL both databases accept. */
 function render(sql: string, d: Dialect): string {
@@ -302,6 +303,27 @@ CREATE TABLE contact_merges (
   created_at {{bigint}} NOT NULL, undone_at {{bigint}});
 CREATE INDEX contact_merges_target ON contact_merges (tenant_id, target_id)
 `,
+  },
+  {
+    id: 340,
+    name: 'search: full-text index of messages and conversations (FTS5 trigram / pg_trgm); read marks per agent',
+    sql: `
+CREATE TABLE search_docs (id {{autoid}}, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, ref_id TEXT NOT NULL, body TEXT NOT NULL);
+CREATE UNIQUE INDEX search_docs_ref ON search_docs (kind, ref_id);
+CREATE TABLE read_marks (
+  tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, conversation_id TEXT NOT NULL, read_up_to {{bigint}} NOT NULL, seq {{bigint}} NOT NULL,
+  PRIMARY KEY (tenant_id, agent_id, conversation_id));
+CREATE INDEX read_marks_seq ON read_marks (tenant_id, agent_id, seq)
+`,
+    after: async (q) => {
+      if (q.dialect === 'pg') {
+        await q.run('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+        await q.run('CREATE INDEX search_docs_body ON search_docs USING gin (body gin_trgm_ops)');
+      } else {
+        await q.run("CREATE VIRTUAL TABLE search_fts USING fts5(body, content='search_docs', content_rowid='id', tokenize='trigram')");
+      }
+      await indexEverything(q); // backfill what was stored before the index existed
+    },
   },
 ];
 

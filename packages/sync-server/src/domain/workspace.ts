@@ -36,6 +36,7 @@ import { maskerFor } from './masking.js';
 import { contactByIdentity, contactInboxesOf, loadCommandState, openConversationOf, writeFacts } from './facts.js';
 import { latestResolvedOf, lifecycleSettingsOf } from './sla.js';
 import { retentionPolicy } from './retention.js';
+import { readMarksOf } from './readMarks.js';
 
 export interface Committed {
   tenantId: string;
@@ -224,7 +225,8 @@ export class Workspace {
       const seq = await nextSeq(q, agent.tenantId);
       const relay = await this.execute(q, agent, command, seq, receivedAt);
       // Every agent command is audited in its own transaction (who, when, from where: the request context).
-      await insertAudit(q, { tenantId: agent.tenantId, agentId: agent.id }, { action: `command.${command.type}`, target: commandTarget(command), details: { commandId: command.id } }, receivedAt);
+      // [search-read] Reading a conversation is not an action on it: read marks are not audited (they would flood the trail).
+      if (command.type !== 'mark_read') await insertAudit(q, { tenantId: agent.tenantId, agentId: agent.id }, { action: `command.${command.type}`, target: commandTarget(command), details: { commandId: command.id } }, receivedAt);
       await q.run('INSERT INTO commands (tenant_id, id, agent_id, type, seq, device_time, server_time) VALUES (?, ?, ?, ?, ?, ?, ?)', [
         agent.tenantId, command.id, agent.id, command.type, seq, command.deviceTime, receivedAt,
       ]);
@@ -397,7 +399,8 @@ export class Workspace {
   async pullJson(agent: Agent, req: PullRequest): Promise<string> {
     const scope = await this.scope(agent);
     const cur = await this.currentSeq(agent.tenantId);
-    const key = `${agent.tenantId}|${scope.key}|${req.scope ?? ''}|${req.checkpoint}|${req.limit}|${cur}`;
+    // [search-read] read marks are the agent's own: the shared answer is per agent
+    const key = `${agent.tenantId}|${agent.id}|${scope.key}|${req.scope ?? ''}|${req.checkpoint}|${req.limit}|${cur}`;
     let hit = this.pullCache.get(key);
     if (!hit) {
       hit = this.pull(agent, req, scope, cur).then((r) => JSON.stringify(r));
@@ -438,6 +441,7 @@ export class Workspace {
       }
     }
     const [convs, msgs, contacts, inboxes, agents, teams] = rowsByTable as [Row[], Row[], Row[], Row[], Row[], Row[]];
+    const readMarks = await readMarksOf(this.db, t, agent.id, from, Math.max(checkpoint, 0)); // [search-read]
     // Personal data leaves the server masked for a principal without pii.view (the scope key says which).
     const mask = await maskerFor(this.db, agent);
     return {
@@ -452,6 +456,7 @@ export class Workspace {
       agents: agents.map(toAgent),
       teams: teams.map(toTeam),
       retention: await retentionPolicy(this.db, t),
+      ...(readMarks.length ? { readMarks } : {}),
     };
   }
 

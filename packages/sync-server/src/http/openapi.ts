@@ -32,6 +32,7 @@ import { builtinExtensions } from '../channels/registry.js';
 import { trustOpenApiPaths } from './trustRoutes.js';
 import { automationOpenApi } from './automationRoutes.js';
 import { accountsPaths } from './accountsOpenapi.js';
+import { searchOpenApi } from './searchRoutes.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -107,6 +108,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         PullResponse: js(PullResponse),
         CommandBatchResponse: js(CommandBatchResponse),
         BusinessHours: js(BusinessHours), BusinessHoursInput: js(BusinessHoursInput), SlaPolicy: js(SlaPolicy), SlaPolicyInput: js(SlaPolicyInput), LifecycleSettings: js(LifecycleSettings),
+        ...searchOpenApi(errors).schemas, // [search]
         // Inbox `config` and `secrets` per channel/provider (secrets are stored sealed and never returned).
         ...ext.schemas,
         ...automationOpenApi().schemas, // [automation]
@@ -205,6 +207,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       ...ext.paths,
       ...automationOpenApi().paths, // [automation] templates, automation rules, CSAT
       ...accountsPaths(),
+      ...searchOpenApi(errors).paths, // [search]
     },
   };
   byVersion.set(version, doc);
