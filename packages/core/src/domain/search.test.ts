@@ -36,7 +36,7 @@ describe('search matching and snippets', () => {
   it('merges device and server hits by message, newest first', () => {
     const hit = (messageId: string | null, createdAt: number): SearchHit => ({
       conversationId: 'c1', messageId, field: 'message', snippet: { text: 'x', highlights: [] }, createdAt, contactName: 'A', channel: 'email',
-      status: 'open', subject: null, ticketNumber: null, direction: 'in', authorType: 'contact',
+      status: 'open', subject: null, ticketNumber: null, direction: 'in', authorType: 'contact', messageKind: 'text',
     });
     const merged = mergeSearchHits([hit('m1', 5), hit('m2', 9)], [hit('m1', 5), hit('m3', 7), hit(null, 1)]);
     expect(merged.map((h) => h.messageId)).toEqual(['m2', 'm3', 'm1', null]);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AuthorType, Channel, ConversationStatus, Id, MessageDirection, Millis, type Contact, type Conversation, type Message } from './model.js';
+import { AuthorType, Channel, ConversationStatus, Id, MessageDirection, MessageKind, Millis, type Contact, type Conversation, type Message } from './model.js';
 import { detectPii } from '../rules/masking.js';
 import { matchesTicket } from '../rules/tickets.js';
 
@@ -47,6 +47,8 @@ export const SearchHit = z.object({
   /** The matched message's direction and author (a customer's message, an agent's reply, a note). */
   direction: MessageDirection.nullable(),
   authorType: AuthorType.nullable(),
+  /** The matched message's kind (a note, an email, a call…). */
+  messageKind: MessageKind.nullable(),
 });
 export type SearchHit = z.infer<typeof SearchHit>;
 
@@ -187,7 +189,7 @@ export function snippetParts(s: SearchSnippet): { text: string; hit: boolean }[]
 
 type ConversationFields = Pick<Conversation, 'id' | 'contactName' | 'channel' | 'status' | 'subject' | 'lastMessageAt'> & { ticketNumber?: number | undefined };
 
-function hitBase(c: ConversationFields): Omit<SearchHit, 'messageId' | 'field' | 'snippet' | 'createdAt' | 'direction' | 'authorType'> {
+function hitBase(c: ConversationFields): Omit<SearchHit, 'messageId' | 'field' | 'snippet' | 'createdAt' | 'direction' | 'authorType' | 'messageKind'> {
   return { conversationId: c.id, contactName: c.contactName, channel: c.channel, status: c.status, subject: c.subject, ticketNumber: c.ticketNumber ?? null };
 }
 
@@ -197,12 +199,12 @@ export function messageHit(query: string, m: Message, c: ConversationFields): Se
   const transcript = typeof m.meta['transcript'] === 'string' ? m.meta['transcript'] : typeof (m.meta['transcript'] as { text?: unknown } | undefined)?.text === 'string' ? String((m.meta['transcript'] as { text: string }).text) : null;
   const snippet = searchSnippet(m.text, query) ?? (m.subject ? searchSnippet(m.subject, query) : null) ?? (transcript ? searchSnippet(transcript, query) : null);
   if (!snippet) return null;
-  return { ...hitBase(c), messageId: m.id, field: 'message', snippet, createdAt: m.createdAt, direction: m.direction, authorType: m.authorType };
+  return { ...hitBase(c), messageId: m.id, field: 'message', snippet, createdAt: m.createdAt, direction: m.direction, authorType: m.authorType, messageKind: m.kind };
 }
 
 /** The hit of a conversation itself: its ticket number (#42), subject, or its contact's name and identities (email, phone). */
 export function conversationHit(query: string, c: ConversationFields, contact: Pick<Contact, 'name' | 'identities'> | null): SearchHit | null {
-  const base = { ...hitBase(c), messageId: null, createdAt: c.lastMessageAt, direction: null, authorType: null };
+  const base = { ...hitBase(c), messageId: null, createdAt: c.lastMessageAt, direction: null, authorType: null, messageKind: null };
   if (c.ticketNumber !== undefined && matchesTicket(c, query)) {
     const text = `#${c.ticketNumber}`;
     return { ...base, field: 'ticket', snippet: { text, highlights: [{ start: 0, end: text.length }] } };
