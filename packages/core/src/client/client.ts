@@ -13,7 +13,6 @@ import { Outbox } from './outbox.js';
 import { Replicator, type FactsChanged } from './replicator.js';
 import { UploadQueue, type NewUploadFile, type UploadPorts } from './uploads.js';
 import { FactReadState } from './readState.js';
-import { searchLocal } from '../domain/query.js';
 import type { SearchHit, SearchPage } from '../domain/search.js';
 
 export type ConnectionStatus = 'offline' | 'connecting' | 'syncing' | 'online';
@@ -232,7 +231,9 @@ export class GoutongClient {
   }
 
   /** [search] Search on the device (working set, index, contacts): instant and offline. */
-  searchLocal(text: string, opts: { limit?: number } = {}): Promise<SearchHit[]> {
+  async searchLocal(text: string, opts: { limit?: number } = {}): Promise<SearchHit[]> {
+    // Loaded when first used: search is not on the inbox's first screen.
+    const { searchLocal } = await import('../domain/search.js');
     return searchLocal(this.o.store, text, opts);
   }
 

@@ -11,7 +11,7 @@ import {
 } from '../protocol/wire.js';
 import { ProtocolMismatchError, TransportError, type SocketHandlers, type SyncSocket, type Transport } from '../ports/transport.js';
 import type { z } from 'zod';
-import { SearchPage } from '../domain/search.js';
+import type { SearchPage } from '../domain/search.js';
 
 /** The subset of `fetch` the transport needs (browsers, Node 18+, uni-app polyfills). */
 export type FetchLike = (
@@ -148,8 +148,9 @@ export class HttpTransport implements Transport {
   }
 
   /** [search] The server's full-text search in the agent's scope. */
-  search(text: string, cursor: string | null, limit: number): Promise<SearchPage> {
+  async search(text: string, cursor: string | null, limit: number): Promise<SearchPage> {
     const q = new URLSearchParamsLite({ q: text, limit: String(limit), ...(cursor ? { cursor } : {}) });
+    const { SearchPage } = await import('../domain/search.js'); // loaded when first used (not on the first screen)
     return this.request('GET', `/api/v1/search?${q}`, undefined, SearchPage);
   }
 

@@ -2,8 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../testing/memoryStore.js';
 import { makeContact, makeConversation, makeFactBatch, makeMessage } from '../testing/fixtures.js';
 import { TestWorld, seedContactCenter } from '../testing/harness.js';
-import { conversationsOfHits, searchLocal } from './query.js';
-import { findMatches, mergeSearchHits, searchIndexText, searchSnippet, snippetParts, type SearchHit } from './search.js';
+import { conversationsOfHits, findMatches, mergeSearchHits, searchIndexText, searchLocal, searchSnippet, snippetParts, type SearchHit } from './search.js';
 import { isUnreadAt } from '../client/readState.js';
 
 describe('search matching and snippets', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AuthorType, Channel, ConversationStatus, Id, MessageDirection, MessageKind, Millis, type Contact, type Conversation, type Message } from './model.js';
+import type { LocalStore } from '../ports/storage.js';
 import { detectPii } from '../rules/masking.js';
 import { matchesTicket } from '../rules/tickets.js';
 
@@ -10,10 +11,8 @@ import { matchesTicket } from '../rules/tickets.js';
  * caller may see, so a masked value is never found by its clear form.
  */
 
-/** Queries shorter than this (after trimming) find nothing. */
-export const SEARCH_MIN_CHARS = 1;
-/** Queries are cut to this many characters. */
-export const SEARCH_MAX_CHARS = 200;
+export * from './searchMatch.js';
+import { findMatches, normalizeSearchQuery, normalizeSearchText, textMatches } from './searchMatch.js';
 
 export const SearchHighlight = z.object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative() });
 export type SearchHighlight = z.infer<typeof SearchHighlight>;
@@ -75,27 +74,6 @@ export function mergeSearchHits(...lists: readonly (readonly SearchHit[])[]): Se
   return [...seen.values()].sort(compareSearchHits);
 }
 
-// ----- normalising ------------------------------------------------------------------------
-
-/** The form text and queries are compared in: NFKC (full-width → half-width), lower case, runs of white space as one space. */
-export function normalizeSearchText(s: string): string {
-  return s.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ');
-}
-
-/** The normalised query (trimmed, at most SEARCH_MAX_CHARS), or '' when there is nothing to search. */
-export function normalizeSearchQuery(q: string): string {
-  const n = normalizeSearchText(q).trim().slice(0, SEARCH_MAX_CHARS);
-  return n.length >= SEARCH_MIN_CHARS ? n : '';
-}
-
-/** A query that is a phone number (digits with + ( ) - . or spaces, at least 5 digits): matched on digits only, so 138 1234 5678 finds +86 13812345678. */
-export function phoneDigitsOf(query: string): string | null {
-  const q = query.trim();
-  if (!/^\+?[\d\s().-]+$/.test(q)) return null;
-  const d = q.replace(/\D/g, '');
-  return d.length >= 5 ? d : null;
-}
-
 /**
  * The text a full-text index stores for a piece of text: normalised, and every phone number in it
  * once more as digits only (so a digits query finds "138 1234 5678" and "+86-138-1234-5678").
@@ -104,49 +82,6 @@ export function searchIndexText(...parts: readonly (string | null | undefined)[]
   const text = parts.filter((p): p is string => typeof p === 'string' && p.length > 0).join('\n');
   const phones = detectPii(text).filter((m) => m.kind === 'cn_mobile' || m.kind === 'phone_intl' || m.kind === 'cn_landline').map((m) => m.value.replace(/\D/g, ''));
   return normalizeSearchText([text, ...phones].join('\n'));
-}
-
-/** The normalised form of a text with, for each of its characters, where it came from in the original. */
-function normalizedWithMap(text: string, keep: (ch: string) => boolean = () => true, norm: (ch: string) => string = (ch) => normalizeSearchText(ch)): { text: string; from: number[] } {
-  let out = '';
-  const from: number[] = [];
-  let i = 0;
-  for (const ch of text) {
-    if (keep(ch)) {
-      const n = norm(ch);
-      for (let k = 0; k < n.length; k++) from.push(i);
-      out += n;
-    }
-    i += ch.length;
-  }
-  from.push(i);
-  return { text: out, from };
-}
-
-/** Every place a query matches a text, as [start, end) ranges of the original text (empty: no match). */
-export function findMatches(text: string, query: string): SearchHighlight[] {
-  const needle = normalizeSearchQuery(query);
-  if (!needle || !text) return [];
-  const out: SearchHighlight[] = [];
-  const scan = (hay: { text: string; from: number[] }, n: string) => {
-    for (let at = hay.text.indexOf(n); at >= 0 && out.length < 50; at = hay.text.indexOf(n, at + n.length)) {
-      const start = hay.from[at]!;
-      const lastFrom = hay.from[at + n.length - 1]!;
-      const end = lastFrom + (text.codePointAt(lastFrom)! > 0xffff ? 2 : 1);
-      out.push({ start, end });
-    }
-  };
-  scan(normalizedWithMap(text), needle);
-  if (out.length === 0) {
-    const digits = phoneDigitsOf(query);
-    if (digits) scan(normalizedWithMap(text, (ch) => /\d/.test(ch.normalize('NFKC')), (ch) => ch.normalize('NFKC')), digits);
-  }
-  return out;
-}
-
-/** Whether a query matches any of these texts. */
-export function textMatches(query: string, ...texts: readonly (string | null | undefined)[]): boolean {
-  return texts.some((t) => typeof t === 'string' && findMatches(t, query).length > 0);
 }
 
 /** An excerpt of at most about `width` characters around the first match, with every match inside it highlighted; null when the query does not match. */
@@ -218,4 +153,70 @@ export function conversationHit(query: string, c: ConversationFields, contact: P
   const subject = c.subject ? searchSnippet(c.subject, query) : null;
   if (subject) return { ...base, field: 'subject', snippet: subject };
   return null;
+}
+
+// ----- [search] device search -----------------------------------------------------------------
+
+/** How many index rows a device search reads at most (the whole index of any realistic scope). */
+export const LOCAL_SEARCH_SCAN = 20_000;
+
+/**
+ * Search on the device: the conversation index (contact name, subject, ticket number, last message),
+ * the contacts' identities (email, phone) and every cached message of the working set (a customer's
+ * first message, the agent's own replies and notes), newest first. Works offline; the server's
+ * search adds history outside the working set.
+ */
+export async function searchLocal(store: LocalStore, text: string, opts: { limit?: number } = {}): Promise<SearchHit[]> {
+  const query = normalizeSearchQuery(text);
+  if (!query) return [];
+  const limit = opts.limit ?? 50;
+  const index = await store.queryConversations({ sort: 'lastActivity', limit: LOCAL_SEARCH_SCAN });
+  const byId = new Map(index.map((c) => [c.id, c]));
+  // Contacts: through the port when the store has it, else the contacts of the index one by one.
+  const contacts = new Map<string, Contact>();
+  const matchesContact = (c: Contact) => textMatches(text, c.name, ...c.identities.map((i) => i.identifier));
+  if (store.findContacts) {
+    for (const c of await store.findContacts(matchesContact, LOCAL_SEARCH_SCAN)) contacts.set(c.id, c);
+  } else {
+    for (const id of new Set(index.map((c) => c.contactId))) {
+      const c = await store.getContact(id);
+      if (c && matchesContact(c)) contacts.set(id, c);
+    }
+  }
+  const conversationHits: SearchHit[] = [];
+  for (const c of index) {
+    const hit = conversationHit(text, c, contacts.get(c.contactId) ?? null);
+    if (hit) conversationHits.push(hit);
+  }
+  const messageHits: SearchHit[] = [];
+  const pick = (m: Message) => {
+    const c = byId.get(m.conversationId);
+    return c !== undefined && messageHit(text, m, c) !== null;
+  };
+  let messages: Message[];
+  if (store.findMessages) messages = await store.findMessages(pick, limit * 4);
+  else {
+    messages = [];
+    for (const id of await store.conversationsWithMessages()) {
+      for (const m of await store.getMessages({ conversationId: id, limit: 100_000 })) if (pick(m)) messages.push(m);
+    }
+  }
+  for (const m of messages) {
+    const hit = messageHit(text, m, byId.get(m.conversationId)!);
+    if (hit) messageHits.push(hit);
+  }
+  // A conversation whose last message matched but whose messages are not cached: the preview is the hit.
+  const withMessage = new Set(messageHits.map((h) => h.conversationId));
+  const previewHits: SearchHit[] = [];
+  for (const c of index) {
+    if (withMessage.has(c.id) || conversationHits.some((h) => h.conversationId === c.id)) continue;
+    const hit = messageHit(text, { id: `conversation:${c.id}`, kind: 'text', text: c.lastMessagePreview, subject: null, meta: {}, createdAt: c.lastMessageAt, direction: c.lastMessageDirection ?? 'in', authorType: c.lastMessageDirection === 'out' ? 'agent' : 'contact' } as Message, c);
+    if (hit) previewHits.push({ ...hit, messageId: null });
+  }
+  return mergeSearchHits(messageHits, conversationHits, previewHits).slice(0, limit);
+}
+
+/** "1 conversation" / "3 conversations": how many different conversations a list of hits spans. */
+export function conversationsOfHits(hits: readonly Pick<SearchHit, 'conversationId'>[]): number {
+  return new Set(hits.map((h) => h.conversationId)).size;
 }
