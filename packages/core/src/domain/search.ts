@@ -84,6 +84,26 @@ export function searchIndexText(...parts: readonly (string | null | undefined)[]
   return normalizeSearchText([text, ...phones].join('\n'));
 }
 
+/** The transcript text of a call or voicemail (meta.transcript, a string or `{text}`), if any. */
+export function transcriptText(meta: Record<string, unknown>): string | null {
+  const t = meta['transcript'];
+  if (typeof t === 'string') return t;
+  return t && typeof t === 'object' && typeof (t as { text?: unknown }).text === 'string' ? (t as { text: string }).text : null;
+}
+
+/** What the full-text index stores for a message: its text, subject and transcript; null for timeline events (not searched). */
+export function messageSearchBody(m: Pick<Message, 'kind' | 'text' | 'subject' | 'meta'>): string | null {
+  return m.kind === 'event' ? null : searchIndexText(m.text, m.subject, transcriptText(m.meta));
+}
+
+/** What the full-text index stores for a conversation: subject, ticket number (#42) and its contact (name, email addresses, phone numbers). */
+export function conversationSearchBody(
+  c: { subject: string | null; contactName: string; ticketNumber?: number | null | undefined },
+  contact: Pick<Contact, 'name' | 'identities'> | null,
+): string {
+  return searchIndexText(c.subject, c.contactName, contact?.name, ...(contact?.identities ?? []).map((i) => i.identifier), c.ticketNumber ? `#${c.ticketNumber}` : null);
+}
+
 /** An excerpt of at most about `width` characters around the first match, with every match inside it highlighted; null when the query does not match. */
 export function searchSnippet(text: string, query: string, width = 120): SearchSnippet | null {
   const all = findMatches(text, query);
@@ -131,7 +151,7 @@ function hitBase(c: ConversationFields): Omit<SearchHit, 'messageId' | 'field' |
 /** The hit of a message (its text, then its subject, then a call's transcript), or null. */
 export function messageHit(query: string, m: Message, c: ConversationFields): SearchHit | null {
   if (m.kind === 'event') return null;
-  const transcript = typeof m.meta['transcript'] === 'string' ? m.meta['transcript'] : typeof (m.meta['transcript'] as { text?: unknown } | undefined)?.text === 'string' ? String((m.meta['transcript'] as { text: string }).text) : null;
+  const transcript = transcriptText(m.meta);
   const snippet = searchSnippet(m.text, query) ?? (m.subject ? searchSnippet(m.subject, query) : null) ?? (transcript ? searchSnippet(transcript, query) : null);
   if (!snippet) return null;
   return { ...hitBase(c), messageId: m.id, field: 'message', snippet, createdAt: m.createdAt, direction: m.direction, authorType: m.authorType, messageKind: m.kind };

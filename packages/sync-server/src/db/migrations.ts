@@ -1,5 +1,5 @@
 import type { Db, Dialect, Queryable } from './db.js';
-import { indexEverything } from '../domain/search.js';
+import { ContactIdentity, conversationSearchBody, messageSearchBody, type MessageKind } from '@goutong/core';
 
 /** Dialect tokens: {{blob}}, {{autoid}}, {{bigint}}. Everything else is SQL both databases accept. */
 function render(sql: string, d: Dialect): string {
@@ -322,10 +322,47 @@ CREATE INDEX read_marks_seq ON read_marks (tenant_id, agent_id, seq)
       } else {
         await q.run("CREATE VIRTUAL TABLE search_fts USING fts5(body, content='search_docs', content_rowid='id', tokenize='trigram')");
       }
-      await indexEverything(q); // backfill what was stored before the index existed
+      await backfillSearch(q); // what was stored before the index existed
     },
   },
 ];
+
+/**
+ * [search] Migration 340's backfill: every stored message and conversation becomes an index entry,
+ * with the text core's rule says it holds (the same rule the fact writers use from then on).
+ */
+async function backfillSearch(q: Queryable): Promise<void> {
+  const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+  const put = (tenantId: string, kind: string, refId: string, body: string) =>
+    q.run('INSERT INTO search_docs (tenant_id, kind, ref_id, body) VALUES (?, ?, ?, ?)', [tenantId, kind, refId, body]);
+  for (let after = ''; ;) {
+    const rows = await q.all<{ id: string; tenant_id: string; kind: string; text: string; subject: string | null; meta: unknown }>(
+      'SELECT id, tenant_id, kind, text, subject, meta FROM messages WHERE id > ? ORDER BY id LIMIT 500', [after]);
+    for (const r of rows) {
+      const meta = json(r.meta);
+      const body = messageSearchBody({ kind: r.kind as MessageKind, text: r.text, subject: r.subject ?? null, meta: meta && typeof meta === 'object' ? (meta as Record<string, unknown>) : {} });
+      if (body !== null) await put(r.tenant_id, 'message', r.id, body);
+    }
+    if (rows.length < 500) break;
+    after = rows[rows.length - 1]!.id;
+  }
+  for (let after = ''; ;) {
+    const rows = await q.all<{ id: string; tenant_id: string; contact_name: string; subject: string | null; ticket_number: number | string | null; name: string | null; identities: unknown }>(
+      `SELECT v.id, v.tenant_id, v.contact_name, v.subject, v.ticket_number, c.name, c.identities
+       FROM conversations v LEFT JOIN contacts c ON c.id = v.contact_id WHERE v.id > ? ORDER BY v.id LIMIT 500`, [after]);
+    for (const r of rows) {
+      const identities = ContactIdentity.array().catch([]).parse(r.identities === null ? [] : json(r.identities));
+      const body = conversationSearchBody(
+        { subject: r.subject ?? null, contactName: r.contact_name, ticketNumber: r.ticket_number === null ? null : Number(r.ticket_number) },
+        r.name === null ? null : { name: r.name, identities },
+      );
+      await put(r.tenant_id, 'conversation', r.id, body);
+    }
+    if (rows.length < 500) break;
+    after = rows[rows.length - 1]!.id;
+  }
+  if (q.dialect === 'sqlite') await q.run("INSERT INTO search_fts (search_fts) VALUES ('rebuild')");
+}
 
 /** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */
 export async function migrate(db: Db, extensions: readonly Migration[] = []): Promise<void> {

@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import { insertAudit } from './audit.js';
 import { withPermissions } from './permissions.js';
 import { assignTicketNumber, moveMessages } from './tickets.js';
-import { indexContactConversations, reindexMessage } from './search.js';
+import { indexContactConversations, reindexMessage } from './searchIndex.js';
 import { insertConversation, insertMessage, saveContact, saveConversation, toAgent, toContact, toConversation, toInbox, toTeam } from './rows.js';
 
 export interface WriteOptions {

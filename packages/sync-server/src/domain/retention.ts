@@ -3,7 +3,7 @@ import type { Db, Queryable } from '../db/db.js';
 import { insertAudit } from './audit.js';
 import { nextSeq } from './rows.js';
 import { unreferencedBlobs } from './dataRights.js';
-import { unindexMessages } from './search.js';
+import { unindexMessages } from './searchIndex.js';
 
 /**
  * [accounts] Retention: an admin's policy (purge messages and recordings older than N days,

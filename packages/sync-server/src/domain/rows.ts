@@ -1,6 +1,6 @@
 import { Agent, Contact, Conversation, Inbox, InboxOps, Message, Team } from '@goutong/core';
 import type { Queryable, Row } from '../db/db.js';
-import { indexContactConversations, indexConversation, indexMessage } from './search.js';
+import { indexContactConversations, indexConversation, indexMessage } from './searchIndex.js';
 
 /** Database rows cross a boundary too: every row is parsed into the core schema. */
 const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);

@@ -1,8 +1,8 @@
-// [search] Full-text search over all history: the index (kept by the fact writers in this layer, in
-// the transaction of the fact) and the query. SQLite: FTS5 with the trigram tokenizer (any script,
-// substrings); queries under 3 characters scan the indexed text. PostgreSQL: pg_trgm GIN index
-// serving LIKE. The index only proposes candidates: core's search rule (domain/search.ts) confirms
-// each on the text the caller may see (masked without pii.view) and cuts its snippet.
+// [search] Full-text search over all history (the index is kept in searchIndex.ts). SQLite: FTS5
+// with the trigram tokenizer (any script, substrings); queries under 3 characters scan the indexed
+// text. PostgreSQL: pg_trgm GIN index serving LIKE. The index only proposes candidates: core's search
+// rule (domain/search.ts) confirms each on the text the caller may see (masked without pii.view)
+// and cuts its snippet.
 import { z } from 'zod';
 import {
   compareSearchHits,
@@ -10,10 +10,8 @@ import {
   messageHit,
   normalizeSearchQuery,
   phoneDigitsOf,
-  searchIndexText,
   type Contact,
   type Conversation,
-  type Message,
   type SearchHit,
   type SearchPage,
 } from '@goutong/core';
@@ -22,94 +20,6 @@ import { badRequest } from '../errors.js';
 import type { Masker } from './masking.js';
 import { toContact, toConversation, toMessage } from './rows.js';
 import { scopeSql, type Scope } from './scope.js';
-
-type DocKind = 'message' | 'conversation';
-
-// ----- the index (one writer: called by the fact writers, inside their transaction) -----------
-
-async function putDoc(q: Queryable, tenantId: string, kind: DocKind, refId: string, body: string): Promise<void> {
-  if (q.dialect === 'pg') {
-    await q.run('INSERT INTO search_docs (tenant_id, kind, ref_id, body) VALUES (?, ?, ?, ?) ON CONFLICT (kind, ref_id) DO UPDATE SET body = excluded.body, tenant_id = excluded.tenant_id', [tenantId, kind, refId, body]);
-    return;
-  }
-  // SQLite: the FTS5 table indexes search_docs (external content); its entries follow by hand.
-  const old = await q.one<{ id: number; body: string }>('SELECT id, body FROM search_docs WHERE kind = ? AND ref_id = ?', [kind, refId]);
-  if (old) {
-    if (old.body === body) return;
-    await q.run("INSERT INTO search_fts (search_fts, rowid, body) VALUES ('delete', ?, ?)", [old.id, old.body]);
-    await q.run('UPDATE search_docs SET body = ? WHERE id = ?', [body, old.id]);
-    await q.run('INSERT INTO search_fts (rowid, body) VALUES (?, ?)', [old.id, body]);
-    return;
-  }
-  const r = await q.one<{ id: number }>('INSERT INTO search_docs (tenant_id, kind, ref_id, body) VALUES (?, ?, ?, ?) RETURNING id', [tenantId, kind, refId, body]);
-  await q.run('INSERT INTO search_fts (rowid, body) VALUES (?, ?)', [r!.id, body]);
-}
-
-function transcriptOf(m: Pick<Message, 'meta'>): string | null {
-  const t = m.meta['transcript'];
-  if (typeof t === 'string') return t;
-  return t && typeof t === 'object' && typeof (t as { text?: unknown }).text === 'string' ? (t as { text: string }).text : null;
-}
-
-/** Indexes a message's text, subject and transcript (events are not searched). */
-export async function indexMessage(q: Queryable, m: Message): Promise<void> {
-  if (m.kind === 'event') return;
-  await putDoc(q, m.tenantId, 'message', m.id, searchIndexText(m.text, m.subject, transcriptOf(m)));
-}
-
-/** Re-indexes a stored message (its text, subject or transcript changed). */
-export async function reindexMessage(q: Queryable, tenantId: string, messageId: string): Promise<void> {
-  const r = await q.one('SELECT * FROM messages WHERE id = ? AND tenant_id = ?', [messageId, tenantId]);
-  if (r) await indexMessage(q, toMessage(r));
-}
-
-/** Drops the index entries of deleted messages. */
-export async function unindexMessages(q: Queryable, messageIds: readonly string[]): Promise<void> {
-  if (messageIds.length === 0) return;
-  const marks = messageIds.map(() => '?').join(', ');
-  if (q.dialect === 'sqlite') {
-    const old = await q.all<{ id: number; body: string }>(`SELECT id, body FROM search_docs WHERE kind = 'message' AND ref_id IN (${marks})`, messageIds);
-    for (const o of old) await q.run("INSERT INTO search_fts (search_fts, rowid, body) VALUES ('delete', ?, ?)", [o.id, o.body]);
-  }
-  await q.run(`DELETE FROM search_docs WHERE kind = 'message' AND ref_id IN (${marks})`, messageIds);
-}
-
-/** Indexes a conversation: its subject, ticket number and its contact (name, email addresses, phone numbers). */
-export async function indexConversation(q: Queryable, c: Pick<Conversation, 'id' | 'tenantId' | 'contactId' | 'contactName' | 'subject'> & { ticketNumber?: number | undefined }): Promise<void> {
-  const r = await q.one('SELECT * FROM contacts WHERE id = ?', [c.contactId]);
-  const contact = r ? toContact(r) : null;
-  const ticket = c.ticketNumber ?? (await q.one<{ ticket_number: number | null }>('SELECT ticket_number FROM conversations WHERE id = ?', [c.id]))?.ticket_number ?? null;
-  await putDoc(q, c.tenantId, 'conversation', c.id, searchIndexText(
-    c.subject, c.contactName, contact?.name, ...(contact?.identities ?? []).map((i) => i.identifier), ticket ? `#${ticket}` : null,
-  ));
-}
-
-/** Re-indexes every conversation of a contact (its name or identities changed). */
-export async function indexContactConversations(q: Queryable, tenantId: string, contactId: string): Promise<void> {
-  for (const r of await q.all('SELECT * FROM conversations WHERE contact_id = ? AND tenant_id = ?', [contactId, tenantId])) await indexConversation(q, toConversation(r));
-}
-
-/** Re-indexes one conversation by id. */
-export async function reindexConversation(q: Queryable, tenantId: string, conversationId: string): Promise<void> {
-  const r = await q.one('SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [conversationId, tenantId]);
-  if (r) await indexConversation(q, toConversation(r));
-}
-
-/** Backfill (the migration that creates the index): every stored message and conversation, in pages. */
-export async function indexEverything(q: Queryable): Promise<void> {
-  for (let after = ''; ;) {
-    const rows = await q.all('SELECT * FROM messages WHERE id > ? ORDER BY id LIMIT 500', [after]);
-    for (const r of rows) await indexMessage(q, toMessage(r));
-    if (rows.length < 500) break;
-    after = String(rows[rows.length - 1]!.id);
-  }
-  for (let after = ''; ;) {
-    const rows = await q.all('SELECT * FROM conversations WHERE id > ? ORDER BY id LIMIT 500', [after]);
-    for (const r of rows) await indexConversation(q, toConversation(r));
-    if (rows.length < 500) break;
-    after = String(rows[rows.length - 1]!.id);
-  }
-}
 
 // ----- the query -------------------------------------------------------------------------------
 

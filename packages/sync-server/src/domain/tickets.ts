@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/db.js';
 import { toConversation } from './rows.js';
-import { reindexConversation } from './search.js';
+import { reindexConversation } from './searchIndex.js';
 
 /**
  * Gives a new conversation the tenant's next ticket number, in the conversation's creating
