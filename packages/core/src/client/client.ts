@@ -244,7 +244,7 @@ export class GoutongClient {
   }
 
   outboxEntries(): OutboxEntry[] {
-    return this.outbox.list();
+    return this.outbox.list().filter((e) => e.command.type !== 'mark_read'); // [search-read] bookkeeping, not shown
   }
 
   // ----- reads (local, with the pending overlay) -------------------------------------------
@@ -570,7 +570,19 @@ export class GoutongClient {
   }
 
   private updateCounts(): void {
-    const out = this.outbox.counts();
+    // [search-read] A read mark is bookkeeping, not work waiting to go out: it is not counted, not
+    // listed, and one the server refused (the conversation left the agent's scope) is dropped.
+    let reads = 0;
+    let failedReads = 0;
+    for (const e of this.outbox.list()) {
+      if (e.command.type !== 'mark_read') continue;
+      if (e.state === 'failed') {
+        failedReads++;
+        void this.outbox.discard(e.id);
+      } else if (e.state === 'pending' || e.state === 'inflight') reads++;
+    }
+    const raw = this.outbox.counts();
+    const out = { pending: raw.pending - reads, failed: raw.failed - failedReads };
     const up = this.uploads?.counts() ?? { pending: 0, failed: 0 };
     const pending = out.pending + up.pending;
     const failed = out.failed + up.failed;

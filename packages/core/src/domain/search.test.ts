@@ -146,6 +146,26 @@ describe('read state is a per-agent fact', () => {
     expect(desktop.client.reads.readUpTo(chat)).toBe(conv.lastMessageAt);
   });
 
+  it('a mark made offline waits in the outbox without counting as pending work, and reaches the other device once online', async () => {
+    world = new TestWorld({ seed: 4 });
+    const { conversationIds } = seedContactCenter(world, 3);
+    const chat = conversationIds[2]!;
+    const phone = await world.addClient('alice', { clientId: 'alice-phone' });
+    const desktop = await world.addClient('alice', { clientId: 'alice-desktop' });
+    await world.settle();
+    world.net.goOffline('alice-phone');
+    await phone.client.reads.markRead((await phone.client.conversation(chat))!);
+    expect(phone.client.connectivity.value.pending).toBe(0);
+    expect(phone.client.outboxEntries()).toEqual([]);
+    expect(phone.client.outbox.list().map((e) => e.command.type)).toEqual(['mark_read']);
+    await world.settle();
+    expect(desktop.client.reads.isUnread((await desktop.client.conversation(chat))!)).toBe(true);
+    world.net.goOnline('alice-phone');
+    await world.settle();
+    expect(desktop.client.reads.isUnread((await desktop.client.conversation(chat))!)).toBe(false);
+    expect(phone.client.outbox.list()).toEqual([]);
+  });
+
   it('is unread only when the customer spoke after the mark', () => {
     expect(isUnreadAt({ lastMessageDirection: 'in', lastMessageAt: 10 }, 5)).toBe(true);
     expect(isUnreadAt({ lastMessageDirection: 'in', lastMessageAt: 10 }, 10)).toBe(false);
