@@ -399,23 +399,25 @@ export class Workspace {
   async pullJson(agent: Agent, req: PullRequest): Promise<string> {
     const scope = await this.scope(agent);
     const cur = await this.currentSeq(agent.tenantId);
-    // [search-read] read marks are the agent's own: the shared answer is per agent
-    const key = `${agent.tenantId}|${agent.id}|${scope.key}|${req.scope ?? ''}|${req.checkpoint}|${req.limit}|${cur}`;
+    const key = `${agent.tenantId}|${scope.key}|${req.scope ?? ''}|${req.checkpoint}|${req.limit}|${cur}`;
     let hit = this.pullCache.get(key);
     if (!hit) {
-      hit = this.pull(agent, req, scope, cur).then((r) => JSON.stringify(r));
+      hit = this.pull(agent, req, scope, cur, false).then((r) => ({ json: JSON.stringify(r), from: r.reset ? 0 : req.checkpoint, to: r.checkpoint }));
       this.pullCache.set(key, hit);
       hit.catch(() => this.pullCache.delete(key));
       // Entries live briefly: enough for a fan-out burst, not enough to matter for memory.
       setTimeout(() => this.pullCache.delete(key), 2000).unref();
       if (this.pullCache.size > 1000) this.pullCache.clear();
     }
-    return hit;
+    const shared = await hit;
+    // [search-read] The agent's own read marks of the range join the shared answer (never shared).
+    const marks = await readMarksOf(this.db, agent.tenantId, agent.id, shared.from, shared.to);
+    return marks.length ? `${shared.json.slice(0, -1)},"readMarks":${JSON.stringify(marks)}}` : shared.json;
   }
 
-  private pullCache = new Map<string, Promise<string>>();
+  private pullCache = new Map<string, Promise<{ json: string; from: number; to: number }>>();
 
-  async pull(agent: Agent, req: PullRequest, knownScope?: Scope, knownSeq?: number): Promise<PullResponse> {
+  async pull(agent: Agent, req: PullRequest, knownScope?: Scope, knownSeq?: number, withReadMarks = true): Promise<PullResponse> {
     const scope = knownScope ?? (await this.scope(agent));
     const reset = req.scope !== undefined && req.scope !== scope.key && req.checkpoint > 0;
     const from = reset ? 0 : req.checkpoint;
@@ -441,7 +443,7 @@ export class Workspace {
       }
     }
     const [convs, msgs, contacts, inboxes, agents, teams] = rowsByTable as [Row[], Row[], Row[], Row[], Row[], Row[]];
-    const readMarks = await readMarksOf(this.db, t, agent.id, from, Math.max(checkpoint, 0)); // [search-read]
+    const readMarks = withReadMarks ? await readMarksOf(this.db, t, agent.id, from, Math.max(checkpoint, 0)) : []; // [search-read]
     // Personal data leaves the server masked for a principal without pii.view (the scope key says which).
     const mask = await maskerFor(this.db, agent);
     return {
