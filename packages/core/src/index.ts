@@ -2,6 +2,7 @@
 export * from './domain/model.js';
 export * from './domain/policy.js';
 export * from './domain/query.js';
+export * from './domain/search.js';
 export * from './commands/commands.js';
 export * from './protocol/wire.js';
 export * from './protocol/yframe.js';
@@ -18,6 +19,7 @@ export * from './client/outbox.js';
 export * from './client/replicator.js';
 export * from './client/collab.js';
 export * from './client/client.js';
+export * from './client/readState.js';
 export * from './client/uploads.js';
 export * from './domain/canned.js';
 export * from './rules/index.js';

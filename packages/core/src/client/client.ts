@@ -12,6 +12,8 @@ import { Collab, type CollabHandle } from './collab.js';
 import { Outbox } from './outbox.js';
 import { Replicator, type FactsChanged } from './replicator.js';
 import { UploadQueue, type NewUploadFile, type UploadPorts } from './uploads.js';
+import { FactReadState } from './readState.js';
+import type { SearchHit, SearchPage } from '../domain/search.js';
 
 export type ConnectionStatus = 'offline' | 'connecting' | 'syncing' | 'online';
 
@@ -76,6 +78,8 @@ export class GoutongClient {
   readonly collab: Collab;
   /** The upload queue in front of the outbox (null when the host brought no upload ports). */
   readonly uploads: UploadQueue<unknown> | null;
+  /** [search-read] The agent's read state: a per-agent fact shared by their devices. */
+  readonly reads: FactReadState;
   readonly changes = new Emitter<ClientChange>();
   private readonly state = new ObservableValue<ConnectivityState>(
     { status: 'offline', pending: 0, failed: 0, lastSyncedAt: null, sessionExpired: false, updateRequired: false, wiped: false },
@@ -99,7 +103,9 @@ export class GoutongClient {
       logger: o.logger,
       keepMessage: (m, batch) => this.keepMessage(m, batch.conversations),
       now: () => o.clock.now(),
+      onReadMarks: (marks) => this.reads.applyPulled(marks),
     });
+    this.reads = new FactReadState({ store: o.store, agentId: o.agent.id, dispatch: (intent) => this.dispatch(intent) });
     this.collab = new Collab({ store: o.store, logger: o.logger, agent: { id: o.agent.id, name: o.agent.name }, device: o.device ?? 'web' });
     this.uploads = o.uploads
       ? new UploadQueue({
@@ -133,6 +139,7 @@ export class GoutongClient {
     if (this.started) return;
     this.started = true;
     this.recent = (await this.o.store.getMeta<Record<string, number>>(RECENT_KEY)) ?? {};
+    await this.reads.load();
     await this.outbox.load();
     await this.uploads?.load();
     this.updateCounts();
@@ -224,8 +231,21 @@ export class GoutongClient {
     return this.outbox.discard(commandId);
   }
 
+  /** [search] Search on the device (working set, index, contacts): instant and offline. */
+  async searchLocal(text: string, opts: { limit?: number } = {}): Promise<SearchHit[]> {
+    // Loaded when first used: search is not on the inbox's first screen.
+    const { searchLocal } = await import('../domain/search.js');
+    return searchLocal(this.o.store, text, opts);
+  }
+
+  /** [search] The server's full-text search over all history in the agent's scope (throws when offline or unsupported). */
+  async searchServer(text: string, opts: { cursor?: string | null; limit?: number } = {}): Promise<SearchPage> {
+    if (!this.o.transport.search) throw new TransportError('protocol', 'this transport cannot search the server');
+    return this.o.transport.search(text, opts.cursor ?? null, opts.limit ?? 30);
+  }
+
   outboxEntries(): OutboxEntry[] {
-    return this.outbox.list();
+    return this.outbox.list().filter((e) => e.command.type !== 'mark_read'); // [search-read] bookkeeping, not shown
   }
 
   // ----- reads (local, with the pending overlay) -------------------------------------------
@@ -581,7 +601,19 @@ export class GoutongClient {
   }
 
   private updateCounts(): void {
-    const out = this.outbox.counts();
+    // [search-read] A read mark is bookkeeping, not work waiting to go out: it is not counted, not
+    // listed, and one the server refused (the conversation left the agent's scope) is dropped.
+    let reads = 0;
+    let failedReads = 0;
+    for (const e of this.outbox.list()) {
+      if (e.command.type !== 'mark_read') continue;
+      if (e.state === 'failed') {
+        failedReads++;
+        void this.outbox.discard(e.id);
+      } else if (e.state === 'pending' || e.state === 'inflight') reads++;
+    }
+    const raw = this.outbox.counts();
+    const out = { pending: raw.pending - reads, failed: raw.failed - failedReads };
     const up = this.uploads?.counts() ?? { pending: 0, failed: 0 };
     const pending = out.pending + up.pending;
     const failed = out.failed + up.failed;

@@ -11,6 +11,7 @@ import {
 } from '../protocol/wire.js';
 import { ProtocolMismatchError, TransportError, type SocketHandlers, type SocketOptions, type SyncSocket, type Transport } from '../ports/transport.js';
 import type { z } from 'zod';
+import type { SearchPage } from '../domain/search.js';
 
 /** The subset of `fetch` the transport needs (browsers, Node 18+, uni-app polyfills). */
 export type FetchLike = (
@@ -144,6 +145,13 @@ export class HttpTransport implements Transport {
 
   push(commands: readonly Command[]): Promise<z.infer<typeof CommandBatchResponse>> {
     return this.request('POST', '/api/v1/commands', { commands }, CommandBatchResponse);
+  }
+
+  /** [search] The server's full-text search in the agent's scope. */
+  async search(text: string, cursor: string | null, limit: number): Promise<SearchPage> {
+    const q = new URLSearchParamsLite({ q: text, limit: String(limit), ...(cursor ? { cursor } : {}) });
+    const { SearchPage } = await import('../domain/search.js'); // loaded when first used (not on the first screen)
+    return this.request('GET', `/api/v1/search?${q}`, undefined, SearchPage);
   }
 
   messages(conversationId: string, cursor: string | null, limit: number): Promise<z.infer<typeof MessagePage>> {

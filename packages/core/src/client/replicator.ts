@@ -17,6 +17,8 @@ export interface FactsChanged {
   directory: boolean;
   reset: boolean;
   checkpoint: number;
+  /** [search-read] Conversations whose read mark (the agent's own) arrived in this pull. */
+  readConversationIds?: string[];
 }
 
 export interface ReplicatorOptions {
@@ -31,6 +33,8 @@ export interface ReplicatorOptions {
   keepMessage?: (message: Message, batch: PullResponse) => boolean | Promise<boolean>;
   /** [accounts] The device clock, for the retention the server announces (local messages past it are evicted). */
   now?: () => number;
+  /** [search-read] Receives the agent's read marks of a pull, before its facts are stored. */
+  onReadMarks?: (marks: NonNullable<PullResponse['readMarks']>) => Promise<void>;
 }
 
 /**
@@ -134,6 +138,8 @@ export class Replicator {
       agents: res.agents,
       teams: res.teams,
     };
+    // [search-read] Read marks only move forward: stored first, a crash before the checkpoint just repeats them.
+    if (res.readMarks?.length && this.o.onReadMarks) await this.o.onReadMarks(res.readMarks);
     await this.o.store.applyFacts(batch, checkpoint, scope);
     if (res.retention) await this.evictPastRetention(res.retention, now);
     const changed: FactsChanged = {
@@ -143,8 +149,9 @@ export class Replicator {
       directory: res.inboxes.length + res.agents.length + res.teams.length > 0,
       reset,
       checkpoint,
+      ...(res.readMarks?.length ? { readConversationIds: res.readMarks.map((m) => m.conversationId) } : {}),
     };
-    if (reset || changed.conversationIds.length || changed.messageConversationIds.length || changed.contactIds.length || changed.directory) {
+    if (changed.readConversationIds || reset || changed.conversationIds.length || changed.messageConversationIds.length || changed.contactIds.length || changed.directory) {
       this.changed.emit(changed);
     }
   }

@@ -127,7 +127,13 @@ export const MergeConversation = z.object({ ...base, type: z.literal('merge_conv
 export const LinkConversation = z.object({ ...base, type: z.literal('link_conversation'), conversationId: Id, relatedId: Id, unlink: z.boolean().optional() })
   .refine((c) => c.conversationId !== c.relatedId, { message: 'a conversation cannot be linked to itself', path: ['relatedId'] });
 
-export const Command = z.discriminatedUnion('type', [SendReply, AddNote, SetStatus, Assign, SetPriority, AddLabel, RemoveLabel, UpdateContact, LogCall, MergeConversation, LinkConversation]);
+/**
+ * [search-read] The agent read a conversation up to a point (the `createdAt` of the newest message they saw).
+ * Read state is a per-agent fact: every device of the agent pulls it (rules/readState.ts).
+ */
+export const MarkRead = z.object({ ...base, type: z.literal('mark_read'), conversationId: Id, upTo: Millis });
+
+export const Command = z.discriminatedUnion('type', [SendReply, AddNote, SetStatus, Assign, SetPriority, AddLabel, RemoveLabel, UpdateContact, LogCall, MergeConversation, LinkConversation, MarkRead]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
 export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
@@ -154,6 +160,8 @@ export function laneOf(command: Command): string {
       return command.conversationId !== undefined ? `conversation:${command.conversationId}` : `call:${command.inboxId}:${command.phone}`;
     case 'update_contact':
       return `contact:${command.contactId}`;
+    case 'mark_read': // its own lane: a read mark never waits behind (or holds up) a reply
+      return `read:${command.conversationId}`;
     default:
       return assertNever(command, 'command');
   }
@@ -185,6 +193,7 @@ export function applyToConversation(conv: Conversation, command: Command, agent:
     case 'remove_label':
       return { ...conv, labels: conv.labels.filter((l) => l !== command.label) };
     case 'update_contact':
+    case 'mark_read':
       return conv;
     case 'merge_conversation':
       return { ...conv, status: 'closed', snoozedUntil: null, waitingSince: null, mergedIntoId: command.targetId };

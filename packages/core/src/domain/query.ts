@@ -2,6 +2,7 @@ import { PRIORITY_RANK, type Conversation } from './model.js';
 import type { ConversationQuery, ConversationSort } from '../ports/storage.js';
 import { assertNever } from '../util/assert.js';
 import { isTicketQuery, matchesTicket } from '../rules/tickets.js';
+import { textMatches } from './searchMatch.js';
 
 /** Whether a conversation satisfies every filter of a query (the sort and window are ignored). */
 export function matchesQuery(c: Conversation, q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): boolean {
@@ -14,8 +15,9 @@ export function matchesQuery(c: Conversation, q: Omit<ConversationQuery, 'sort' 
   if (q.label !== undefined && !c.labels.includes(q.label)) return false;
   if (q.text !== undefined && q.text.trim() !== '') {
     const needle = q.text.trim().toLowerCase();
-    const hay = `${c.contactName}\n${c.subject ?? ''}\n${c.lastMessagePreview}\n${c.labels.join(' ')}`.toLowerCase();
-    if (isTicketQuery(needle) ? !matchesTicket(c, needle) : !hay.includes(needle) && !matchesTicket(c, needle)) return false;
+    // [search] one matching rule (domain/search.ts): full-width/half-width, case, phone digits
+    const hit = textMatches(q.text, c.contactName, c.subject, c.lastMessagePreview, c.labels.join(' '));
+    if (isTicketQuery(needle) ? !matchesTicket(c, needle) : !hit && !matchesTicket(c, needle)) return false;
   }
   return true;
 }

@@ -113,4 +113,12 @@ export interface LocalStore {
   purgeMessages?(shouldPurge: (message: Message, channel: Channel | null) => boolean): Promise<number>;
   /** [accounts] Erases everything this store holds on the device (and its key, for an encrypted store). */
   wipe?(): Promise<void>;
+
+  /**
+   * [search] Stored messages a search predicate picks (the working set), newest first, at most `limit`.
+   * Optional: without it, core's searchLocal reads the cached messages conversation by conversation.
+   */
+  findMessages?(pick: (message: Message) => boolean, limit: number): Promise<Message[]>;
+  /** [search] Stored contacts a predicate picks, at most `limit`. Optional: without it, the contacts of the index are read one by one. */
+  findContacts?(pick: (contact: Contact) => boolean, limit: number): Promise<Contact[]>;
 }

@@ -1,5 +1,6 @@
 import type { Command } from '../commands/commands.js';
 import type { CommandBatchResponse, MessagePage, PullRequest, PullResponse } from '../protocol/wire.js';
+import type { SearchPage } from '../domain/search.js';
 
 export type TransportErrorKind = 'network' | 'http' | 'auth' | 'protocol';
 
@@ -58,4 +59,6 @@ export interface Transport {
   messages(conversationId: string, cursor: string | null, limit: number): Promise<MessagePage>;
   /** Opens the sync socket; the transport sends the auth frame itself before onOpen. */
   openSocket(handlers: SocketHandlers, options?: SocketOptions): SyncSocket;
+  /** [search] `GET /api/v1/search`: the server's full-text search (optional: test transports may lack it). */
+  search?(q: string, cursor: string | null, limit: number): Promise<SearchPage>;
 }

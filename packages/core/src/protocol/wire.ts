@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Agent, Contact, Conversation, Inbox, Message, Team } from '../domain/model.js';
+import { Agent, Contact, Conversation, Id, Inbox, Message, Millis, Team } from '../domain/model.js';
 import { Command } from '../commands/commands.js';
 import { RetentionPolicy } from '../rules/accountRules.js';
 
@@ -79,6 +79,10 @@ export const PullRequest = z.object({
 });
 export type PullRequest = z.infer<typeof PullRequest>;
 
+/** [search-read] The caller's own read mark of a conversation: read up to this message time. */
+export const ReadMark = z.object({ conversationId: Id, readUpTo: Millis, seq: z.number().int().nonnegative() });
+export type ReadMark = z.infer<typeof ReadMark>;
+
 export const PullResponse = z.object({
   checkpoint: z.number().int().nonnegative(),
   hasMore: z.boolean(),
@@ -93,6 +97,8 @@ export const PullResponse = z.object({
   teams: z.array(Team),
   /** [accounts] The workspace's retention policy: the device evicts local messages past it. */
   retention: RetentionPolicy.optional(),
+  /** [search-read] The caller's read marks changed in this range (never another agent's). */
+  readMarks: z.array(ReadMark).optional(),
 });
 export type PullResponse = z.infer<typeof PullResponse>;
 
@@ -159,6 +165,8 @@ export const FactsFrame = z.object({
   agents: z.array(Agent),
   teams: z.array(Team),
   retention: RetentionPolicy.optional(),
+  /** [search-read] The socket's agent's own read marks in the range (added per agent, never shared). */
+  readMarks: z.array(ReadMark).optional(),
 }).refine((f) => f.to > f.from, { message: 'to must be greater than from' });
 export type FactsFrame = z.infer<typeof FactsFrame>;
 

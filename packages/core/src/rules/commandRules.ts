@@ -121,6 +121,7 @@ export function commandNeeds(command: Command): CommandNeeds {
     case 'set_priority':
     case 'add_label':
     case 'remove_label':
+    case 'mark_read':
       return { ...none, conversationId: command.conversationId };
     case 'update_contact':
       return { ...none, contactId: command.contactId };
@@ -216,6 +217,8 @@ export function decideCommand(command: Command, state: CommandState, ctx: RuleCo
       return decideMerge(command, state, ctx);
     case 'link_conversation':
       return decideLink(command, state, ctx);
+    case 'mark_read':
+      return decideMarkRead(command, state, ctx);
     default:
       return assertNever(command, 'command');
   }
@@ -339,6 +342,18 @@ function decideUpdateContact(command: CommandOf<'update_contact'>, s: CommandSta
   // The index carries the contact's name: refresh it on every conversation of the contact.
   if (next.name !== contact.name) facts.push({ kind: 'contact_name', contactId: contact.id, name: next.name, seq: ctx.seq });
   return accept(facts);
+}
+
+/**
+ * [search-read] Marking read: only a conversation the agent sees; the mark never passes the
+ * conversation's last message (a device clock ahead must not hide later messages). Moving a mark
+ * backwards is not an error (another device read further): the writer keeps the greater one.
+ */
+function decideMarkRead(command: CommandOf<'mark_read'>, s: CommandState, ctx: RuleContext): Decision {
+  const v = visible(ctx.actor, s, command.conversationId);
+  if (!v) return notFoundConv(command.conversationId);
+  const readUpTo = Math.min(command.upTo, v.conv.lastMessageAt);
+  return accept([{ kind: 'read_mark', agentId: ctx.actor.id, conversationId: v.conv.id, readUpTo, seq: ctx.seq }]);
 }
 
 export function newConversationOf(ctx: Pick<RuleContext, 'now' | 'seq' | 'ids'>, inbox: Inbox, contact: Contact, subject: string | null): Conversation {

@@ -43,7 +43,9 @@ export type Fact =
   /** [routing] An agent's routing fields (availability, chosen availability, capacity, skills, languages) replaced; the row carries the fact's seq. */
   | { kind: 'agent_routing'; agent: Agent; onCall?: boolean }
   /** [routing] Round robin's durable pointer of a routing scope moved to `agentId`, who was routed a conversation `at` (their idle time starts again). */
-  | { kind: 'routing_pointer'; tenantId: string; scope: string; agentId: string; at: number };
+  | { kind: 'routing_pointer'; tenantId: string; scope: string; agentId: string; at: number }
+  /** [search-read] An agent's read mark of a conversation moved forward to `readUpTo`; stamped with `seq`, pulled by that agent's devices only. */
+  | { kind: 'read_mark'; agentId: string; conversationId: string; readUpTo: number; seq: number };
 
 export type FactKind = Fact['kind'];
 

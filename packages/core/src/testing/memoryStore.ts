@@ -202,6 +202,20 @@ export class MemoryStore implements LocalStore {
     d.checkpoint = { checkpoint: 0, scope: null };
   }
 
+  /** [search] Stored messages a predicate picks, newest first. */
+  async findMessages(pick: (message: Message) => boolean, limit: number): Promise<Message[]> {
+    const out: Message[] = [];
+    for (const m of this.check().messages.values()) if (pick(m)) out.push(m);
+    return out.sort(compareMessagesNewestFirst).slice(0, Math.max(0, limit)).map(cloneValue);
+  }
+
+  /** [search] Stored contacts a predicate picks. */
+  async findContacts(pick: (contact: Contact) => boolean, limit: number): Promise<Contact[]> {
+    const out: Contact[] = [];
+    for (const c of this.check().contacts.values()) if (out.length < limit && pick(c)) out.push(cloneValue(c));
+    return out;
+  }
+
   async conversationsWithMessages(): Promise<string[]> {
     const ids = new Set<string>();
     for (const m of this.check().messages.values()) ids.add(m.conversationId);

@@ -153,6 +153,8 @@ interface TenantState {
   routingPointers: Map<string, { agentId: string; at: number }>;
   /** [ops] Service operations (automation, auto-replies, SLA, lifecycle timers, CSAT) once `enableOps` turned them on. */
   ops: TenantOps | null;
+  /** [search-read] Read marks by `${agentId}\u0000${conversationId}` (each agent pulls only theirs). */
+  readMarks: Map<string, { agentId: string; conversationId: string; readUpTo: number; seq: number }>;
 }
 
 class Conn implements ServerConnection {
@@ -275,6 +277,7 @@ export class ReferenceServer {
       uploads: new Map(),
       routingPointers: new Map(),
       ops: null,
+      readMarks: new Map(),
       relayJobs: [],
       audit: [],
     });
@@ -758,6 +761,8 @@ export class ReferenceServer {
       teams: [],
     };
     for (const r of page) (res[r.table] as unknown[]).push(cloneValue(r.row));
+    const marks = [...t.readMarks.values()].filter((m) => m.agentId === agent.id && m.seq > from && m.seq <= res.checkpoint);
+    if (marks.length) res.readMarks = marks.map((m) => ({ conversationId: m.conversationId, readUpTo: m.readUpTo, seq: m.seq }));
     return res;
   }
 
@@ -1185,6 +1190,12 @@ export class ReferenceServer {
         case 'routing_pointer':
           t.routingPointers.set(f.scope, { agentId: f.agentId, at: f.at });
           break;
+        case 'read_mark': {
+          const key = `${f.agentId}\u0000${f.conversationId}`;
+          const prev = t.readMarks.get(key);
+          if (!prev || prev.readUpTo < f.readUpTo) t.readMarks.set(key, { agentId: f.agentId, conversationId: f.conversationId, readUpTo: f.readUpTo, seq: f.seq });
+          break;
+        }
         case 'conversation_sla': {
           const conv = t.conversations.get(f.conversationId);
           if (conv) t.conversations.set(conv.id, { ...conv, sla: cloneValue(f.sla), seq: f.seq });

@@ -497,6 +497,31 @@ export function runStorageConformance(
       });
     });
 
+    describe('[search] device search through the port', () => {
+      it("finds a customer's first message, the agent's reply, a contact's email and phone, in Chinese and English", async () => {
+        const conv = makeConversation({ id: 'conv-s', contactId: 'ct-s', contactName: '林梅 Mei', lastMessagePreview: 'thanks', lastMessageAt: FIXTURE_TIME + 3 });
+        await store.applyFacts(
+          makeFactBatch({
+            conversations: [conv],
+            contacts: [makeContact({ id: 'ct-s', name: '林梅 Mei', identities: [{ channel: 'email', identifier: 'mei@example.net' }, { channel: 'sms', identifier: '+8613712345678' }] })],
+            messages: [
+              makeMessage({ id: 's1', conversationId: 'conv-s', text: '包裹被退回了', createdAt: FIXTURE_TIME + 1 }),
+              makeMessage({ id: 's2', conversationId: 'conv-s', direction: 'out', authorType: 'agent', text: 'We re-shipped the parcel', createdAt: FIXTURE_TIME + 2 }),
+              makeMessage({ id: 's3', conversationId: 'conv-s', text: 'thanks', createdAt: FIXTURE_TIME + 3 }),
+            ],
+          }),
+          1,
+          's',
+        );
+        const { searchLocal } = await import('../domain/search.js');
+        expect((await searchLocal(store, '退回')).map((h) => h.messageId)).toEqual(['s1']);
+        expect((await searchLocal(store, 'RE-SHIPPED')).map((h) => h.messageId)).toEqual(['s2']);
+        expect((await searchLocal(store, 'mei@example.net')).map((h) => [h.conversationId, h.field])).toEqual([['conv-s', 'contact']]);
+        expect((await searchLocal(store, '137 1234 5678')).map((h) => h.field)).toEqual(['contact']);
+        expect(await searchLocal(store, 'nothing like this')).toEqual([]);
+      });
+    });
+
     describe('meta', () => {
       it('stores JSON values by key and returns copies', async () => {
         const values: [string, unknown][] = [

@@ -10,6 +10,7 @@ const LAST_READ_KEY = 'mobile.lastRead';
 const PAGE = 30;
 
 let unbind: (() => void) | null = null;
+let unbindReads: (() => void) | null = null; // [search-read]
 
 /** The conversation list: my conversations, the team queue or everything in scope, filtered. */
 export const useInboxStore = defineStore('inbox', {
@@ -29,6 +30,8 @@ export const useInboxStore = defineStore('inbox', {
     lastRead: {} as Record<string, number>,
     /** [sla] The SLA notice over the agent's own conversations (core slaNotice): breached and due-soon ids, most urgent first. */
     sla: { breached: [] as string[], warning: [] as string[] },
+    /** [search-read] Bumped when the agent's read marks move (this device or another of theirs). */
+    readTick: 0,
   }),
   getters: {
     query(s): ConversationQuery {
@@ -42,11 +45,13 @@ export const useInboxStore = defineStore('inbox', {
       return q;
     },
     unreadCount(s): number {
+      void s.readTick;
       return s.rows.filter((c) => isUnread(c, s.lastRead)).length;
     },
   },
   actions: {
     isUnread(c: Conversation): boolean {
+      void this.readTick;
       return isUnread(c, this.lastRead);
     },
 
@@ -57,6 +62,9 @@ export const useInboxStore = defineStore('inbox', {
         if (change.conversationIds?.length || change.reset || change.outbox) void this.load();
       });
       this.lastRead = (await currentServices()?.store.getMeta<Record<string, number>>(LAST_READ_KEY)) ?? {};
+      // [search-read] marks made on the agent's other devices arrive in pulls
+      unbindReads?.();
+      unbindReads = currentServices()?.client.reads.onChange(() => this.readTick++) ?? null;
       await this.load();
     },
 
@@ -136,6 +144,12 @@ export const useInboxStore = defineStore('inbox', {
     },
 
     async markRead(c: Pick<Conversation, 'id' | 'lastMessageAt'>): Promise<void> {
+      const reads = currentServices()?.client.reads; // [search-read] a mark_read command: every device of the agent sees it
+      if (reads) {
+        await reads.markRead(c);
+        this.readTick++;
+        return;
+      }
       if ((this.lastRead[c.id] ?? 0) >= c.lastMessageAt) return;
       this.lastRead = { ...this.lastRead, [c.id]: c.lastMessageAt };
       await requireServices().store.setMeta(LAST_READ_KEY, this.lastRead);
@@ -144,5 +158,7 @@ export const useInboxStore = defineStore('inbox', {
 });
 
 function isUnread(c: Conversation, lastRead: Record<string, number>): boolean {
+  const reads = currentServices()?.client.reads; // [search-read] the agent's fact (core isUnreadAt)
+  if (reads) return reads.isUnread(c);
   return c.lastMessageDirection === 'in' && c.lastMessageAt > (lastRead[c.id] ?? 0);
 }

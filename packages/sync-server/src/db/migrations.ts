@@ -1,4 +1,5 @@
 import type { Db, Dialect, Queryable } from './db.js';
+import { ContactIdentity, conversationSearchBody, messageSearchBody, type MessageKind } from '@goutong/core';
 
 /** Dialect tokens: {{blob}}, {{autoid}}, {{bigint}}. Everything else is SQL both databases accept. */
 function render(sql: string, d: Dialect): string {
@@ -304,6 +305,27 @@ CREATE INDEX contact_merges_target ON contact_merges (tenant_id, target_id)
 `,
   },
   {
+    id: 340,
+    name: 'search: full-text index of messages and conversations (FTS5 trigram / pg_trgm); read marks per agent',
+    sql: `
+CREATE TABLE search_docs (id {{autoid}}, tenant_id TEXT NOT NULL, kind TEXT NOT NULL, ref_id TEXT NOT NULL, body TEXT NOT NULL);
+CREATE UNIQUE INDEX search_docs_ref ON search_docs (kind, ref_id);
+CREATE TABLE read_marks (
+  tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, conversation_id TEXT NOT NULL, read_up_to {{bigint}} NOT NULL, seq {{bigint}} NOT NULL,
+  PRIMARY KEY (tenant_id, agent_id, conversation_id));
+CREATE INDEX read_marks_seq ON read_marks (tenant_id, agent_id, seq)
+`,
+    after: async (q) => {
+      if (q.dialect === 'pg') {
+        await q.run('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+        await q.run('CREATE INDEX search_docs_body ON search_docs USING gin (body gin_trgm_ops)');
+      } else {
+        await q.run("CREATE VIRTUAL TABLE search_fts USING fts5(body, content='search_docs', content_rowid='id', tokenize='trigram')");
+      }
+      await backfillSearch(q); // what was stored before the index existed
+    },
+  },
+  {
     id: 390,
     name: 'insight: sentiment of the customer\'s latest message on the conversation',
     sql: `ALTER TABLE conversations ADD COLUMN sentiment TEXT`,
@@ -326,6 +348,43 @@ CREATE INDEX report_costs_hour ON report_costs (tenant_id, hour)
 `,
   },
 ];
+
+/**
+ * [search] Migration 340's backfill: every stored message and conversation becomes an index entry,
+ * with the text core's rule says it holds (the same rule the fact writers use from then on).
+ */
+async function backfillSearch(q: Queryable): Promise<void> {
+  const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+  const put = (tenantId: string, kind: string, refId: string, body: string) =>
+    q.run('INSERT INTO search_docs (tenant_id, kind, ref_id, body) VALUES (?, ?, ?, ?)', [tenantId, kind, refId, body]);
+  for (let after = ''; ;) {
+    const rows = await q.all<{ id: string; tenant_id: string; kind: string; text: string; subject: string | null; meta: unknown }>(
+      'SELECT id, tenant_id, kind, text, subject, meta FROM messages WHERE id > ? ORDER BY id LIMIT 500', [after]);
+    for (const r of rows) {
+      const meta = json(r.meta);
+      const body = messageSearchBody({ kind: r.kind as MessageKind, text: r.text, subject: r.subject ?? null, meta: meta && typeof meta === 'object' ? (meta as Record<string, unknown>) : {} });
+      if (body !== null) await put(r.tenant_id, 'message', r.id, body);
+    }
+    if (rows.length < 500) break;
+    after = rows[rows.length - 1]!.id;
+  }
+  for (let after = ''; ;) {
+    const rows = await q.all<{ id: string; tenant_id: string; contact_name: string; subject: string | null; ticket_number: number | string | null; name: string | null; identities: unknown }>(
+      `SELECT v.id, v.tenant_id, v.contact_name, v.subject, v.ticket_number, c.name, c.identities
+       FROM conversations v LEFT JOIN contacts c ON c.id = v.contact_id WHERE v.id > ? ORDER BY v.id LIMIT 500`, [after]);
+    for (const r of rows) {
+      const identities = ContactIdentity.array().catch([]).parse(r.identities === null ? [] : json(r.identities));
+      const body = conversationSearchBody(
+        { subject: r.subject ?? null, contactName: r.contact_name, ticketNumber: r.ticket_number === null ? null : Number(r.ticket_number) },
+        r.name === null ? null : { name: r.name, identities },
+      );
+      await put(r.tenant_id, 'conversation', r.id, body);
+    }
+    if (rows.length < 500) break;
+    after = rows[rows.length - 1]!.id;
+  }
+  if (q.dialect === 'sqlite') await q.run("INSERT INTO search_fts (search_fts) VALUES ('rebuild')");
+}
 
 /** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */
 export async function migrate(db: Db, extensions: readonly Migration[] = []): Promise<void> {

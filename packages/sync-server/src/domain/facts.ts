@@ -5,6 +5,7 @@ import { ApiError } from '../errors.js';
 import { insertAudit } from './audit.js';
 import { withPermissions } from './permissions.js';
 import { assignTicketNumber, moveMessages } from './tickets.js';
+import { indexContactConversations, reindexMessage } from './searchIndex.js';
 import { insertConversation, insertMessage, saveContact, saveConversation, toAgent, toContact, toConversation, toInbox, toTeam } from './rows.js';
 
 export interface WriteOptions {
@@ -62,10 +63,12 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
           for (const i of c.identities) {
             await q.run('INSERT INTO contact_identities (tenant_id, channel, identifier, contact_id) VALUES (?, ?, ?, ?)', [c.tenantId, i.channel, i.identifier, c.id]);
           }
+          await indexContactConversations(q, c.tenantId, c.id); // [search] (a conversation written before its contact in one decision)
         } else await saveContact(q, f.contact);
         break;
       case 'contact_name':
         await q.run('UPDATE conversations SET contact_name = ?, seq = ? WHERE contact_id = ? AND tenant_id = ?', [f.name, f.seq, f.contactId, tenantId]);
+        await indexContactConversations(q, tenantId, f.contactId); // [search]
         break;
       case 'relay_job':
         await q.run(
@@ -88,6 +91,7 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
       case 'message_transcript':
         if (o.seq === null) throw new Error('a transcript fact needs a seq');
         await q.run('UPDATE messages SET meta = ?, seq = ? WHERE id = ? AND tenant_id = ?', [JSON.stringify(f.meta), o.seq, f.messageId, tenantId]);
+        await reindexMessage(q, tenantId, f.messageId); // [search] the transcript is searched
         break;
       case 'conversation_sla':
         await q.run('UPDATE conversations SET sla = ?, seq = ? WHERE id = ? AND tenant_id = ?', [f.sla === null ? null : JSON.stringify(f.sla), f.seq, f.conversationId, tenantId]);
@@ -102,6 +106,7 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
           f.text, f.subject, JSON.stringify(f.meta), f.seq, f.messageId, tenantId,
         ]);
         await q.run('UPDATE relay_jobs SET last_error = NULL WHERE message_id = ? AND tenant_id = ?', [f.messageId, tenantId]);
+        await reindexMessage(q, tenantId, f.messageId); // [search] the erased text leaves the index
         break;
       case 'contact_identities_drop':
         await q.run('DELETE FROM contact_identities WHERE contact_id = ? AND tenant_id = ?', [f.contactId, tenantId]);
@@ -126,6 +131,13 @@ export async function writeFacts(q: Queryable, tenantId: string, facts: readonly
           f.tenantId, f.scope, f.agentId, f.at,
         ]);
         await q.run('UPDATE agents SET last_routed_at = ? WHERE id = ? AND tenant_id = ?', [f.at, f.agentId, tenantId]);
+        break;
+      case 'read_mark': // [search-read] a per-agent fact; the mark only moves forward
+        await q.run(
+          `INSERT INTO read_marks (tenant_id, agent_id, conversation_id, read_up_to, seq) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (tenant_id, agent_id, conversation_id) DO UPDATE SET read_up_to = excluded.read_up_to, seq = excluded.seq WHERE read_marks.read_up_to < excluded.read_up_to`,
+          [tenantId, f.agentId, f.conversationId, f.readUpTo, f.seq],
+        );
         break;
       default:
         assertNever(f, 'fact');

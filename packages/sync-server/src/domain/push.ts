@@ -6,6 +6,7 @@ import type { Agent, FactsFrame } from '@goutong/core';
 import type { Db } from '../db/db.js';
 import { withPermissions, type Principal } from './permissions.js';
 import { toAgent, toInbox } from './rows.js';
+import { readMarksOf } from './readMarks.js';
 import { scopeOf } from './scope.js';
 import type { Workspace } from './workspace.js';
 
@@ -45,7 +46,7 @@ export async function buildPushFrames(db: Db, ws: Workspace, tenantId: string, f
     else byScope.set(scope.key, { principal, scope, agents: [agent.id] });
   }
   for (const { principal, scope, agents } of byScope.values()) {
-    const res = await ws.pull(principal, { checkpoint: from, limit: maxRows }, scope, to);
+    const res = await ws.pull(principal, { checkpoint: from, limit: maxRows }, scope, to, false);
     if (res.hasMore) continue;
     const frame: FactsFrame = {
       t: 'facts',
@@ -61,7 +62,11 @@ export async function buildPushFrames(db: Db, ws: Workspace, tenantId: string, f
       ...(res.retention ? { retention: res.retention } : {}),
     };
     const text = JSON.stringify(frame);
-    for (const id of agents) frames.set(id, text);
+    for (const id of agents) {
+      // [search-read] Each agent's own read marks of the range join their copy (never a colleague's).
+      const marks = await readMarksOf(db, tenantId, id, from, to);
+      frames.set(id, marks.length ? `${text.slice(0, -1)},"readMarks":${JSON.stringify(marks)}}` : text);
+    }
   }
   return { from, to, frames };
 }

@@ -3,6 +3,7 @@ import type { Db, Queryable } from '../db/db.js';
 import { insertAudit } from './audit.js';
 import { nextSeq } from './rows.js';
 import { unreferencedBlobs } from './dataRights.js';
+import { unindexMessages } from './searchIndex.js';
 
 /**
  * [accounts] Retention: an admin's policy (purge messages and recordings older than N days,
@@ -96,6 +97,7 @@ async function purgeBatch(db: Db, tenantId: string, channel: string, cutoff: num
     await q.run(`DELETE FROM attachments WHERE message_id IN (${marks})`, ids);
     await q.run(`DELETE FROM relay_jobs WHERE message_id IN (${marks})`, ids);
     await q.run(`DELETE FROM email_message_ids WHERE message_id IN (${marks})`, ids);
+    await unindexMessages(q, ids); // [search] purged history leaves the index
     const deleted = await q.run(`DELETE FROM messages WHERE id IN (${marks})`, ids);
     await q.run('UPDATE retention_runs SET purged = purged + ? WHERE tenant_id = ?', [deleted.changes, tenantId]);
     await insertAudit(q, { tenantId, agentId: null }, { action: 'retention.purge', target: channel, details: { messages: deleted.changes, before: cutoff, by: o.owner } }, o.now);

@@ -1,5 +1,6 @@
 import { Agent, Contact, Conversation, Inbox, InboxOps, Message, Team } from '@goutong/core';
 import type { Queryable, Row } from '../db/db.js';
+import { indexContactConversations, indexConversation, indexMessage } from './searchIndex.js';
 
 /** Database rows cross a boundary too: every row is parsed into the core schema. */
 const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
@@ -79,6 +80,7 @@ export async function saveConversation(q: Queryable, c: Conversation): Promise<v
       c.lastMessagePreview, c.lastMessageDirection, c.lastMessageAt, c.waitingSince, c.snoozedUntil,
       c.messageCount, c.updatedAt, c.seq, c.csat ? JSON.stringify(c.csat) : null, c.mergedIntoId ?? null, c.relatedIds ? JSON.stringify(c.relatedIds) : null, c.sentiment ?? null, c.id],
   );
+  await indexConversation(q, c); // [search]
 }
 
 export async function insertConversation(q: Queryable, c: Conversation): Promise<void> {
@@ -90,6 +92,7 @@ export async function insertConversation(q: Queryable, c: Conversation): Promise
       JSON.stringify(c.labels), c.subject, c.lastMessagePreview, c.lastMessageDirection, c.lastMessageAt, c.waitingSince,
       c.snoozedUntil, c.messageCount, c.createdAt, c.updatedAt, c.seq, c.sentiment ?? null],
   );
+  await indexConversation(q, c); // [search]
 }
 
 /** Inserts a message; returns false when (inbox, externalId) already exists (a duplicate delivery). */
@@ -102,6 +105,7 @@ export async function insertMessage(q: Queryable, m: Message, extra: { inboxId: 
       JSON.stringify(m.attachments), m.status, m.statusReason, m.deviceTime, m.serverTime, m.createdAt, JSON.stringify(m.meta),
       extra.externalId, extra.providerMessageId ?? null, m.seq],
   );
+  if (r.changes > 0) await indexMessage(q, m); // [search]
   return r.changes > 0;
 }
 
@@ -123,6 +127,7 @@ export async function saveContact(q: Queryable, c: Contact): Promise<void> {
       [c.tenantId, i.channel, i.identifier, c.id],
     );
   }
+  await indexContactConversations(q, c.tenantId, c.id); // [search] name and identities are searched on each conversation
 }
 
 /** Inserts an inbox row (config as JSON, secrets already sealed) stamped with `seq`. */

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/db.js';
 import { toConversation } from './rows.js';
+import { reindexConversation } from './searchIndex.js';
 
 /**
  * Gives a new conversation the tenant's next ticket number, in the conversation's creating
@@ -13,6 +14,7 @@ export async function assignTicketNumber(q: Queryable, tenantId: string, convers
   );
   const n = Number(r!.last_number);
   await q.run('UPDATE conversations SET ticket_number = ? WHERE id = ? AND tenant_id = ?', [n, conversationId, tenantId]);
+  await reindexConversation(q, tenantId, conversationId); // [search] found by #number
   return n;
 }
 

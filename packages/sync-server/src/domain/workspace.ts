@@ -38,6 +38,7 @@ import { maskerFor } from './masking.js';
 import { contactByIdentity, contactInboxesOf, loadCommandState, openConversationOf, writeFacts } from './facts.js';
 import { latestResolvedOf, lifecycleSettingsOf } from './sla.js';
 import { retentionPolicy } from './retention.js';
+import { readMarksOf } from './readMarks.js';
 
 const gzipAsync = promisify(zlib.gzip);
 
@@ -228,7 +229,8 @@ export class Workspace {
       const seq = await nextSeq(q, agent.tenantId);
       const relay = await this.execute(q, agent, command, seq, receivedAt);
       // Every agent command is audited in its own transaction (who, when, from where: the request context).
-      await insertAudit(q, { tenantId: agent.tenantId, agentId: agent.id }, { action: `command.${command.type}`, target: commandTarget(command), details: { commandId: command.id } }, receivedAt);
+      // [search-read] Reading a conversation is not an action on it: read marks are not audited (they would flood the trail).
+      if (command.type !== 'mark_read') await insertAudit(q, { tenantId: agent.tenantId, agentId: agent.id }, { action: `command.${command.type}`, target: commandTarget(command), details: { commandId: command.id } }, receivedAt);
       await q.run('INSERT INTO commands (tenant_id, id, agent_id, type, seq, device_time, server_time) VALUES (?, ?, ?, ?, ?, ?, ?)', [
         agent.tenantId, command.id, agent.id, command.type, seq, command.deviceTime, receivedAt,
       ]);
@@ -414,12 +416,20 @@ export class Workspace {
     const scope = await this.scope(agent);
     const cur = await this.currentSeq(agent.tenantId);
     const key = `${agent.tenantId}|${scope.key}|${req.scope ?? ''}|${req.checkpoint}|${req.limit}|${cur}`;
-    const json = this.cached(key, () => this.pull(agent, req, scope, cur).then((r) => JSON.stringify(r)));
-    if (!gzip) return json;
-    return this.cached(`${key}|gz`, async () => gzipAsync(Buffer.from(await json), { level: 6 }));
+    const shared = await this.cached(key, () =>
+      this.pull(agent, req, scope, cur, false).then((r) => ({ json: JSON.stringify(r), from: r.reset ? 0 : req.checkpoint, to: r.checkpoint })),
+    );
+    // [search-read] The agent's own read marks of the range join the shared answer (never shared).
+    const marks = await readMarksOf(this.db, agent.tenantId, agent.id, shared.from, shared.to);
+    if (marks.length) {
+      const json = `${shared.json.slice(0, -1)},"readMarks":${JSON.stringify(marks)}}`;
+      return gzip ? gzipAsync(Buffer.from(json), { level: 6 }) : json;
+    }
+    if (!gzip) return shared.json;
+    return this.cached(`${key}|gz`, async () => gzipAsync(Buffer.from(shared.json), { level: 6 }));
   }
 
-  private cached<T extends string | Buffer>(key: string, make: () => Promise<T>): Promise<T> {
+  private cached<T>(key: string, make: () => Promise<T>): Promise<T> {
     let hit = this.pullCache.get(key) as Promise<T> | undefined;
     if (!hit) {
       hit = make();
@@ -432,9 +442,9 @@ export class Workspace {
     return hit;
   }
 
-  private pullCache = new Map<string, Promise<string | Buffer>>();
+  private pullCache = new Map<string, Promise<unknown>>();
 
-  async pull(agent: Agent, req: PullRequest, knownScope?: Scope, knownSeq?: number): Promise<PullResponse> {
+  async pull(agent: Agent, req: PullRequest, knownScope?: Scope, knownSeq?: number, withReadMarks = true): Promise<PullResponse> {
     const scope = knownScope ?? (await this.scope(agent));
     const reset = req.scope !== undefined && req.scope !== scope.key && req.checkpoint > 0;
     const from = reset ? 0 : req.checkpoint;
@@ -460,6 +470,7 @@ export class Workspace {
       }
     }
     const [convs, msgs, contacts, inboxes, agents, teams] = rowsByTable as [Row[], Row[], Row[], Row[], Row[], Row[]];
+    const readMarks = withReadMarks ? await readMarksOf(this.db, t, agent.id, from, Math.max(checkpoint, 0)) : []; // [search-read]
     // Personal data leaves the server masked for a principal without pii.view (the scope key says which).
     const mask = await maskerFor(this.db, agent);
     return {
@@ -474,6 +485,7 @@ export class Workspace {
       agents: agents.map(toAgent),
       teams: teams.map(toTeam),
       retention: await retentionPolicy(this.db, t),
+      ...(readMarks.length ? { readMarks } : {}),
     };
   }
 

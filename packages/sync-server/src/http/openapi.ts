@@ -33,6 +33,7 @@ import { trustOpenApiPaths } from './trustRoutes.js';
 import { automationOpenApi } from './automationRoutes.js';
 import { accountsPaths } from './accountsOpenapi.js';
 import { insightOpenApiPaths } from './insightOpenApi.js';
+import { searchOpenApi } from './searchRoutes.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -108,6 +109,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         PullResponse: js(PullResponse),
         CommandBatchResponse: js(CommandBatchResponse),
         BusinessHours: js(BusinessHours), BusinessHoursInput: js(BusinessHoursInput), SlaPolicy: js(SlaPolicy), SlaPolicyInput: js(SlaPolicyInput), LifecycleSettings: js(LifecycleSettings),
+        ...searchOpenApi(errors).schemas, // [search]
         // Inbox `config` and `secrets` per channel/provider (secrets are stored sealed and never returned).
         ...ext.schemas,
         ...automationOpenApi().schemas, // [automation]
@@ -207,6 +209,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       ...automationOpenApi().paths, // [automation] templates, automation rules, CSAT
       ...accountsPaths(),
       ...insightOpenApiPaths({ ok, errors, json, ref, bearer, idParam }), // [insight] reports, cost, live board, customer 360, suggestions, summaries
+      ...searchOpenApi(errors).paths, // [search]
     },
   };
   byVersion.set(version, doc);

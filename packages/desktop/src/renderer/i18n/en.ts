@@ -38,7 +38,7 @@ export default {
   channel: { api: 'API', email: 'Email', sms: 'SMS', voice: 'Phone', im: 'IM', wechat: 'WeChat', web: 'Website chat' },
   inbox: {
     list: 'Conversations',
-    count: '{n} conversations',
+    count: '{n} conversation | {n} conversations',
     empty: 'No conversations here',
     unread: 'Unread',
     waiting: 'waiting {d}',

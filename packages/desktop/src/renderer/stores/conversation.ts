@@ -29,6 +29,8 @@ export const useConversationStore = defineStore('conversation', {
     loadingOlder: false,
     presence: [] as Presence[],
     error: null as string | null,
+    /** [search] The message a search result opened the conversation at (scrolled to and highlighted). */
+    focusMessageId: null as string | null,
   }),
   getters: {
     typingOthers: (s) => s.presence.filter((p) => p.typing),
@@ -98,6 +100,15 @@ export const useConversationStore = defineStore('conversation', {
           /* offline or not reachable: the cache is what we have */
         }
       }
+    },
+
+    /** [search] Opens a conversation at a message: older pages load until it is in the timeline. */
+    async openAt(id: string, messageId: string | null): Promise<void> {
+      this.focusMessageId = null;
+      await this.open(id);
+      if (!messageId || this.id !== id) return;
+      for (let i = 0; i < 40 && this.id === id && !this.messages.some((m) => m.id === messageId) && this.hasOlder; i++) await this.loadOlder();
+      if (this.id === id) this.focusMessageId = messageId;
     },
 
     async reload(): Promise<void> {

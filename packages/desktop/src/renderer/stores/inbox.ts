@@ -35,6 +35,7 @@ let pages = new Map<number, Conversation[]>();
 let loading = new Set<number>();
 let unbind: (() => void) | null = null;
 let unbindUploads: (() => void) | null = null;
+let unbindReads: (() => void) | null = null; // [search-read]
 let reloadTimer: ReturnType<typeof setTimeout> | null = null;
 let scrolling: Promise<void> | null = null;
 let queuedRange: { start: number; end: number } | null = null;
@@ -105,7 +106,10 @@ export const useInboxStore = defineStore('inbox', {
     },
 
     isUnread(c: Conversation): boolean {
-      return c.lastMessageDirection === 'in' && c.lastMessageAt > (this.lastRead[c.id] ?? 0);
+      void this.tick;
+      // [search-read] read state is the agent's fact, shared by their devices (core FactReadState)
+      const reads = currentServices()?.client.reads;
+      return reads ? reads.isUnread(c) : c.lastMessageDirection === 'in' && c.lastMessageAt > (this.lastRead[c.id] ?? 0);
     },
 
     async bind(): Promise<void> {
@@ -121,6 +125,12 @@ export const useInboxStore = defineStore('inbox', {
       unbindUploads?.();
       unbindUploads = onUploadsChange(() => this.scheduleReload());
       const s = currentServices();
+      // [search-read] marks made on the agent's other devices arrive in pulls
+      unbindReads?.();
+      unbindReads = s?.client.reads.onChange(() => {
+        this.tick++;
+        this.updateUnread();
+      }) ?? null;
       this.lastRead = markRaw((await s?.store.getMeta<Record<string, number>>(LAST_READ_KEY)) ?? {});
       await this.refresh();
       void this.trackMine(null);
@@ -323,6 +333,13 @@ export const useInboxStore = defineStore('inbox', {
     },
 
     async markRead(c: Pick<Conversation, 'id' | 'lastMessageAt'>): Promise<void> {
+      const reads = currentServices()?.client.reads; // [search-read] a mark_read command: every device of the agent sees it
+      if (reads) {
+        await reads.markRead(c);
+        this.tick++;
+        this.updateUnread();
+        return;
+      }
       if ((this.lastRead[c.id] ?? 0) >= c.lastMessageAt) return;
       this.lastRead = markRaw({ ...this.lastRead, [c.id]: c.lastMessageAt });
       this.updateUnread();
