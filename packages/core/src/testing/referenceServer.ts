@@ -1365,7 +1365,9 @@ export class ReferenceServer {
         frame = JSON.stringify(this.factsFrame(t, agent, scope, seq - 1, seq));
         frames.set(scope, frame);
       }
-      c.sink.text(frame);
+      // [search-read] The agent's own read marks of the commit join their copy of the frame (never shared).
+      const marks = [...t.readMarks.values()].filter((m) => m.agentId === agent.id && m.seq > seq - 1 && m.seq <= seq);
+      c.sink.text(marks.length ? `${frame.slice(0, -1)},"readMarks":${JSON.stringify(marks.map((m) => ({ conversationId: m.conversationId, readUpTo: m.readUpTo, seq: m.seq })))}}` : frame);
     }
   }
 
