@@ -53,8 +53,12 @@ export class GroupCommit {
   private scheduled = false;
   private readonly inUnit = new AsyncLocalStorage<boolean>();
   readonly stats: GroupCommitStats = { transactions: 0, units: 0, largest: 0 };
+  /** Most units in one transaction; 1 turns grouping off (benchmarks compare the two). */
+  maxUnits: number;
 
-  constructor(private readonly db: Db, private readonly opts: GroupCommitOptions = {}) {}
+  constructor(private readonly db: Db, opts: GroupCommitOptions = {}) {
+    this.maxUnits = Math.max(1, opts.maxUnits ?? 256);
+  }
 
   /** Runs `fn` in the next group's transaction; resolves after that transaction committed. */
   run<T>(fn: Work<T>): Promise<T> {
@@ -90,7 +94,7 @@ export class GroupCommit {
     this.running = true;
     try {
       while (this.queue.length) {
-        const group = this.queue.splice(0, this.opts.maxUnits ?? 256);
+        const group = this.queue.splice(0, this.maxUnits);
         await this.commit(group);
       }
     } finally {
