@@ -74,11 +74,6 @@ export class GroupCommit {
     return Promise.allSettled(fns.map((fn) => this.run(fn)));
   }
 
-  /** Resolves when every unit submitted so far has settled. */
-  async idle(): Promise<void> {
-    while (this.running || this.scheduled || this.queue.length) await new Promise((r) => setImmediate(r));
-  }
-
   private kick(): void {
     if (this.running || this.scheduled) return;
     this.scheduled = true;
