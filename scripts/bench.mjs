@@ -9,6 +9,9 @@ import os from 'node:os';
 const only = process.argv[2] ?? null;
 const benches = [
   { key: 'sync', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/sync.bench.ts'] },
+  { key: 'server', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/server.bench.ts'] },
+  { key: 'propagation-workers', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/propagation.bench.ts'] },
+  { key: 'group-commit', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/groupCommit.bench.ts'] },
   { key: 'inbound', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/inbound.bench.ts'], optional: 'packages/sync-server/bench/inbound.bench.ts' },
   { key: 'index-query', cwd: 'packages/storage-rxdb', cmd: ['node', 'bench/indexQuery.bench.mjs'] },
   { key: 'mobile-sqlite', cwd: 'packages/mobile', cmd: ['pnpm', 'run', 'bench'] },

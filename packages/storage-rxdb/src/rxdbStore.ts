@@ -69,7 +69,10 @@ export interface RxdbStoreOptions {
    * open; until it is loaded, queries walk the IndexedDB indexes. See `mirrorLoaded`.
    */
   mirror?: boolean;
-  /** Conversations read per step while the mirror loads (default 500). */
+  /**
+   * Conversations read per step while the mirror loads. Default: sized by time, so each read takes
+   * about one slice of the frame budget (starting at 200 rows, between 50 and 4,000).
+   */
   mirrorChunk?: number;
   /**
    * Tests only: awaited after each chunk the mirror loader read and before it is added to the mirror
@@ -119,6 +122,22 @@ const WRITE_CONTEXT = 'goutong-local-store';
 const SCAN_BATCH = 100;
 /** The mirror loader gives the event loop a turn after this much work (ms), so a UI thread stays responsive. */
 const MIRROR_SLICE_MS = 8;
+/** The mirror loader's first read (rows) when the chunk is sized by time, and its bounds. */
+const MIRROR_FIRST_CHUNK = 200;
+const MIRROR_MIN_CHUNK = 50;
+const MIRROR_MAX_CHUNK = 4_000;
+/** Rows added to the mirror between two looks at the clock. */
+const MIRROR_PUT_STRIDE = 64;
+
+/**
+ * The next read's size: as many rows as the last read took per slice of the frame budget (half-way
+ * from the current size, so one slow read does not swing it).
+ */
+export function nextMirrorChunk(chunk: number, rows: number, readMs: number): number {
+  if (rows <= 0) return chunk;
+  const fit = (MIRROR_SLICE_MS * rows) / Math.max(readMs, 0.05);
+  return Math.round(Math.min(MIRROR_MAX_CHUNK, Math.max(MIRROR_MIN_CHUNK, (chunk + fit) / 2)));
+}
 
 /** The part of Dexie's table API the mirror loader uses (RxDB's Dexie storage keeps its rows in a table `docs`). */
 interface DexieDocsTable {
@@ -383,7 +402,9 @@ export class RxdbStore implements LocalStore {
    */
   private async loadMirror(mirror: ConversationMirror, gen: number): Promise<boolean> {
     const stale = () => this.closed || gen !== this.mirrorGen;
-    const chunk = Math.max(1, this.options.mirrorChunk ?? 500);
+    // A chunk sized by time (the read of a chunk is one stretch the UI thread cannot interrupt).
+    const byTime = this.options.mirrorChunk === undefined;
+    let chunk = Math.max(1, this.options.mirrorChunk ?? MIRROR_FIRST_CHUNK);
     const started = now();
     const stats: MirrorLoadStats = { ms: 0, steps: 0, longestStepMs: 0 };
     this.loadStats = stats;
@@ -410,6 +431,7 @@ export class RxdbStore implements LocalStore {
       await this.whenQueriesIdle();
       if (stale()) return false;
       let docs: { id: string; json: string; _deleted?: unknown }[];
+      const readStart = now();
       if (table !== null) {
         docs = await (after === undefined ? table.toCollection() : table.where(':id').above(after)).limit(chunk).toArray();
       } else {
@@ -417,13 +439,20 @@ export class RxdbStore implements LocalStore {
         docs = await this.find(collection, selector, ['id'], ['id'], chunk);
       }
       slice = now();
+      const readMs = slice - readStart;
       read += docs.length;
       if (this.options.mirrorLoadHook) await this.options.mirrorLoadHook(read);
       if (stale()) return false;
       // Dexie keeps RxDB's boolean index fields as '0'/'1'; conversations have no tombstones, but be safe.
-      for (const d of docs) if (d._deleted !== '1' && d._deleted !== true) mirror.putIfAbsent(await this.dec<Conversation>(d));
+      // Parsing and adding the rows yields under the frame budget too.
+      for (let i = 0; i < docs.length; i++) {
+        const d = docs[i]!;
+        if (d._deleted !== '1' && d._deleted !== true) mirror.putIfAbsent(await this.dec<Conversation>(d));
+        if (i % MIRROR_PUT_STRIDE === MIRROR_PUT_STRIDE - 1 && (await pause())) return false;
+      }
       if (docs.length < chunk) break;
       after = docs[docs.length - 1]!.id;
+      if (byTime) chunk = nextMirrorChunk(chunk, docs.length, readMs);
       endStep(); // the next read awaits IndexedDB
       if (stale()) return false;
     }

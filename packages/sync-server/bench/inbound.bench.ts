@@ -6,7 +6,9 @@
  * as the baseline. Prints one JSON line per database.
  *
  * Env: BENCH_INBOUND_N (messages, default 2000), BENCH_INBOUND_CONCURRENCY (requests in flight,
- * default 8), GOUTONG_TEST_PG (admin URL, default postgres://postgres@127.0.0.1:5432/test).
+ * default 8), GOUTONG_TEST_PG (admin URL, default postgres://postgres@127.0.0.1:5432/test),
+ * BENCH_INBOUND_GROUP=off (one transaction per message: the group commit switched off, to compare),
+ * BENCH_INBOUND_DISK=1 (SQLite on the disk, with its fsyncs, instead of tmpfs).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -22,6 +24,8 @@ import type { Db } from '../src/db/db.js';
 const N = Number(process.env.BENCH_INBOUND_N ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_INBOUND_CONCURRENCY ?? 8);
 const CLIENTS = 50;
+const GROUP = process.env.BENCH_INBOUND_GROUP !== 'off';
+const DISK = process.env.BENCH_INBOUND_DISK === '1';
 const PG_ADMIN = process.env.GOUTONG_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const pct = (xs: number[], p: number) => {
@@ -69,11 +73,12 @@ async function baseline(db: Db): Promise<number> {
 }
 
 async function run(dialect: 'sqlite' | 'postgres'): Promise<Record<string, unknown>> {
-  const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const base = fs.existsSync('/dev/shm') && !DISK ? '/dev/shm' : os.tmpdir();
   const dataDir = fs.mkdtempSync(path.join(base, 'goutong-inbound-'));
   const pgDb = dialect === 'postgres' ? await pgDatabase() : null;
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', GOUTONG_DATA_DIR: dataDir, GOUTONG_DEMO: '0', GOUTONG_LOG: 'error', ...(pgDb ? { DATABASE_URL: pgDb.url } : {}) });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', GOUTONG_DATA_DIR: dataDir, GOUTONG_DEMO: '0', GOUTONG_LOG: 'error', GOUTONG_EGRESS_ALLOW: '127.0.0.0/8,::1', ...(pgDb ? { DATABASE_URL: pgDb.url } : {}) });
   const server = await startServer({ config });
+  if (!GROUP) server.workspace.commits.maxUnits = 1;
   const sockets: WebSocket[] = [];
   try {
     const t = await createTenant(server.workspace, {
@@ -88,6 +93,7 @@ async function run(dialect: 'sqlite' | 'postgres'): Promise<Record<string, unkno
       headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
       body: JSON.stringify({ name: 'SMS', channel: 'sms', provider: 'kannel', teamIds: [t.teamIds.Support], config: { username: 'u', webhookBaseUrl: server.url }, secrets: { password: 'p', webhookToken: token } }),
     });
+    if (inbox.status !== 201) throw new Error(`creating the inbox answered ${inbox.status}: ${await inbox.text()}`);
     const inboxId = ((await inbox.json()) as { id: string }).id;
 
     // 50 sync sockets, each recording the highest poked seq and when it arrived.
@@ -115,6 +121,13 @@ async function run(dialect: 'sqlite' | 'postgres'): Promise<Record<string, unkno
 
     const msgs = Array.from({ length: N }, (_, i) => ({ from: `+86138${String(i % 500).padStart(8, '0')}`, text: `你好，我的订单 ${i} 还没有到，请帮忙查一下。`, id: crypto.randomUUID() }));
     const latencies: number[] = [];
+    // Every transaction of the server during the run (the ingest's own, and the ops bus's after it).
+    let transactions = 0;
+    const tx = server.db.tx.bind(server.db);
+    server.db.tx = (fn) => {
+      transactions++;
+      return tx(fn);
+    };
     const t0 = performance.now();
     await pool(msgs, CONCURRENCY, async (m) => {
       const s = performance.now();
@@ -128,6 +141,8 @@ async function run(dialect: 'sqlite' | 'postgres'): Promise<Record<string, unkno
     const deadline = Date.now() + 30_000;
     while (seen.some((x) => x.seq < finalSeq) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
     const fannedOut = Math.max(...seen.map((x) => x.at));
+    const txDuringRun = transactions;
+    server.db.tx = tx;
     const count = Number((await server.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE inbox_id = ?', [inboxId]))!.n);
     if (count !== N) throw new Error(`stored ${count} of ${N}`);
     const perSecond = N / ((fannedOut - t0) / 1000);
@@ -146,6 +161,9 @@ async function run(dialect: 'sqlite' | 'postgres'): Promise<Record<string, unkno
       latencyP99Ms: round(pct(latencies, 99), 2),
       baselineInsertPerSecond: round(bare),
       ratioToBaseline: round(perSecond / bare, 3),
+      groupCommit: GROUP ? { transactions: server.workspace.commits.stats.transactions, largestGroup: server.workspace.commits.stats.largest } : 'off',
+      transactionsPerMessage: round(txDuringRun / N, 2),
+      storage: dialect === 'sqlite' ? (DISK ? 'disk' : 'tmpfs') : 'postgres',
       unit: 'messages/s',
     };
   } finally {

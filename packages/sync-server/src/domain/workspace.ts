@@ -39,6 +39,7 @@ import { contactByIdentity, contactInboxesOf, loadCommandState, openConversation
 import { latestResolvedOf, lifecycleSettingsOf } from './sla.js';
 import { retentionPolicy } from './retention.js';
 import { readMarksOf } from './readMarks.js';
+import { GroupCommit } from './groupCommit.js';
 
 const gzipAsync = promisify(zlib.gzip);
 
@@ -130,7 +131,15 @@ export class Workspace {
   /** Signs attachment download URLs (set by the server once its attachment store exists). */
   attachmentUrl: ((attachmentId: string, tenantId: string) => string) | null = null;
 
-  constructor(readonly db: Db, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
+  /**
+   * The commit queue of commands, inbound messages and delivery statuses: those that arrive together
+   * share one transaction (one fsync), each under its own savepoint (domain/groupCommit.ts).
+   */
+  readonly commits: GroupCommit;
+
+  constructor(readonly db: Db, private readonly logger: Logger, private readonly now: () => number = Date.now) {
+    this.commits = new GroupCommit(db);
+  }
 
   /** Messages leave the server with signed download URLs, so `<img>`/`<audio>` load them without a token. */
   withAttachmentUrls(m: Message): Message {
@@ -189,25 +198,27 @@ export class Workspace {
 
   // ----- commands --------------------------------------------------------------------
 
-  /** Applies commands in order, each in its own transaction; acknowledged only after commit. */
+  /**
+   * Applies commands in order, each under its own savepoint of the group commit (a rejected one
+   * changes nothing and never fails its neighbours); acknowledged only after the shared commit.
+   */
   async applyCommands(agent: Agent, raw: readonly unknown[], receivedAt = this.now()): Promise<CommandOutcome[]> {
-    const out: CommandOutcome[] = [];
-    for (const item of raw) {
+    // Every command is queued in this turn, in order, so the batch joins one group (and sees itself).
+    const pending = raw.map((item): Promise<CommandOutcome> => {
       const id = typeof (item as { id?: unknown })?.id === 'string' ? (item as { id: string }).id : '';
       const parsed = Command.safeParse(item);
       if (!parsed.success) {
-        out.push({ id, outcome: 'rejected', error: { code: 'bad_request', message: parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ') } });
-        continue;
+        return Promise.resolve({ id, outcome: 'rejected', error: { code: 'bad_request', message: parsed.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ') } });
       }
-      try {
-        out.push(await this.applyCommand(agent, parsed.data, receivedAt));
-      } catch (e) {
-        if (e instanceof ApiError && e.status < 500) {
-          out.push({ id, outcome: 'rejected', error: { code: e.code, message: e.message } });
-        } else throw e;
-      }
-    }
-    return out;
+      return this.applyCommand(agent, parsed.data, receivedAt).catch((e: unknown): CommandOutcome => {
+        if (e instanceof ApiError && e.status < 500) return { id, outcome: 'rejected', error: { code: e.code, message: e.message } };
+        throw e;
+      });
+    });
+    const settled = await Promise.allSettled(pending);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<CommandOutcome>).value);
   }
 
   /**
@@ -215,7 +226,7 @@ export class Workspace {
    * command's outcome under its id, whatever the new command says.
    */
   async applyCommand(agent: Agent, command: Command, receivedAt = this.now(), idempotencyKey?: string): Promise<CommandOutcome> {
-    const result = await this.db.tx(async (q) => {
+    const result = await this.commits.run(async (q) => {
       if (idempotencyKey !== undefined) {
         const k = await q.one<{ command_id: string }>('SELECT command_id FROM idempotency_keys WHERE tenant_id = ? AND agent_id = ? AND key = ?', [agent.tenantId, agent.id, idempotencyKey]);
         if (k) {
@@ -328,7 +339,7 @@ export class Workspace {
   async ingestInbound(inbox: Inbox, raw: InboundInput): Promise<InboundResult> {
     const input = withStagedAttachments(raw); // [providers] staged files become the message's attachments
     const now = this.now();
-    const res = await this.db.tx(async (q) => {
+    const res = await this.commits.run(async (q) => {
       const dup = await q.one('SELECT * FROM messages WHERE inbox_id = ? AND external_id = ?', [inbox.id, input.externalId]);
       if (dup) {
         const m = toMessage(dup);
@@ -368,7 +379,7 @@ export class Workspace {
    * a repeated receipt writes nothing). Returns the message as stored, or null when nothing changed.
    */
   async setMessageStatus(messageId: string, status: Message['status'], opts: StatusOptions = {}): Promise<Message | null> {
-    const res = await this.db.tx((q) => this.recordMessageStatus(q, messageId, status, opts));
+    const res = await this.commits.run((q) => this.recordMessageStatus(q, messageId, status, opts));
     if (res) this.committed.emit({ tenantId: res.tenantId, seq: res.seq });
     if (res) this.statusChanged.emit(res); // [providers]
     return res;

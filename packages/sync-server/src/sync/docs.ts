@@ -5,7 +5,7 @@ import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import { encodeFrame, FRAME_AWARENESS, FRAME_SYNC, type Logger } from '@goutong/core';
 import type { Db } from '../db/db.js';
-import { appendDocUpdate, loadDocUpdates, replaceDocUpdates } from '../domain/drafts.js';
+import { loadDocUpdates, writeDocBatch, type DocWrite } from '../domain/drafts.js';
 
 /** A subscriber of documents (one sync socket). */
 export interface DocPeer {
@@ -21,9 +21,15 @@ interface LoadedDoc {
   awareness: awarenessProtocol.Awareness;
   peers: Map<DocPeer, Set<number>>;
   stored: number;
-  /** Bytes of the stored updates (the quota counts these). */
+  /** Bytes of the stored updates (the quota counts these and `queued`). */
   bytes: number;
-  /** Persistence is serialised per document: updates are stored in the order they were applied. */
+  /** Bytes of this process's updates waiting for the next group commit. */
+  queued: number;
+  /** Writes of this document waiting for or in the group commit. */
+  pending: number;
+  /** A compaction of this document is queued. */
+  compacting: boolean;
+  /** Settles once every write of this document queued so far settled. */
   chain: Promise<void>;
   unloadTimer: NodeJS.Timeout | null;
 }
@@ -42,6 +48,16 @@ export class RefusedUpdateError extends Error {
 }
 
 const COMPACT_AFTER = 200;
+/** Most writes in one group commit of `yjs_updates`. */
+const MAX_GROUP = 512;
+
+interface QueuedWrite {
+  d: LoadedDoc;
+  w: DocWrite;
+  /** After the commit (a local update is published to the other processes once stored). */
+  stored?: (() => void) | undefined;
+  settle: () => void;
+}
 export const DEFAULT_DOC_QUOTA_BYTES = 2 * 1024 * 1024;
 
 /**
@@ -54,6 +70,12 @@ export class DocManager {
   private loading = new Map<string, Promise<LoadedDoc>>();
   /** Updates from other processes that arrived while a document was loading here. */
   private pendingRemote = new Map<string, Uint8Array[]>();
+  /** Group commit of the documents' writes: what arrives while a group commits forms the next one. */
+  private writes: QueuedWrite[] = [];
+  private writing = false;
+  private writeScheduled = false;
+  /** Transactions and writes of the group commit so far (benchmarks read them). */
+  readonly writeStats = { transactions: 0, writes: 0 };
 
   constructor(
     private readonly db: Db,
@@ -168,10 +190,11 @@ export class DocManager {
   /** Whether storing this update would take the document past its quota (counted after compaction). */
   private overQuota(d: LoadedDoc, update: Uint8Array): RefusedUpdateError | null {
     const quota = this.quotaBytes;
-    if (d.bytes + update.length <= quota) return null;
+    const held = d.bytes + d.queued;
+    if (held + update.length <= quota) return null;
     // Only what the document lacks is stored (a reconnecting peer resends all it has).
     const fresh = Y.diffUpdate(update, Y.encodeStateVector(d.doc)).length;
-    if (d.bytes + fresh <= quota) return null;
+    if (held + fresh <= quota) return null;
     // The stored updates may shrink when compacted: count the document's state instead.
     const state = Y.encodeStateAsUpdate(d.doc).length;
     if (state + fresh <= quota) {
@@ -228,7 +251,9 @@ export class DocManager {
     }
   }
 
+  /** Resolves when every queued write is committed (or failed and logged). */
   async flush(): Promise<void> {
+    while (this.writing || this.writeScheduled || this.writes.length) await new Promise((r) => setImmediate(r));
     await Promise.all([...this.docs.values()].map((d) => d.chain));
   }
 
@@ -248,6 +273,7 @@ export class DocManager {
       if (d.peers.size > 0) return;
       void d.chain.then(() => {
         if (d.peers.size > 0 || this.docs.get(d.key) !== d) return;
+        if (d.pending > 0) return this.scheduleUnload(d);
         this.docs.delete(d.key);
         d.awareness.destroy();
         d.doc.destroy();
@@ -276,14 +302,14 @@ export class DocManager {
     }, 'load');
     const awareness = new awarenessProtocol.Awareness(doc);
     awareness.setLocalState(null);
-    const d: LoadedDoc = { key, tenantId, name, doc, awareness, peers: new Map(), stored: rows.length, bytes: rows.reduce((n, r) => n + r.length, 0), chain: Promise.resolve(), unloadTimer: null };
+    const d: LoadedDoc = { key, tenantId, name, doc, awareness, peers: new Map(), stored: rows.length, bytes: rows.reduce((n, r) => n + r.length, 0), queued: 0, pending: 0, compacting: false, chain: Promise.resolve(), unloadTimer: null };
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === 'load') return;
-      d.bytes += update.length;
       // The process whose peer made an update stores it; the others only relay it.
       // Other processes hear of it only once it is stored, so one that loads the document
       // afterwards finds it in the database, and one that loaded before gets the message.
-      if (origin !== 'broker') this.persist(d, update, () => this.opts.onUpdate?.(tenantId, name, update));
+      if (origin === 'broker') d.bytes += update.length;
+      else this.persist(d, update, () => this.opts.onUpdate?.(tenantId, name, update));
       const enc = encoding.createEncoder();
       syncProtocol.writeUpdate(enc, update);
       const frame = encodeFrame(name, FRAME_SYNC, encoding.toUint8Array(enc));
@@ -306,27 +332,72 @@ export class DocManager {
     return d;
   }
 
+  /** Queues an update for the next group commit of `yjs_updates` (in the order updates were applied). */
   private persist(d: LoadedDoc, update: Uint8Array, stored?: () => void): void {
-    d.chain = d.chain
-      .then(async () => {
-        await appendDocUpdate(this.db, d.tenantId, d.name, update, Date.now());
-        d.stored++;
-        stored?.();
-        if (d.stored > COMPACT_AFTER) await this.compactNow(d);
-      })
-      .catch((e: unknown) => this.logger.error('yjs: storing an update failed; the document stays in memory', { doc: d.key, error: String(e) }));
+    d.queued += update.length;
+    this.enqueue(d, { kind: 'append', tenantId: d.tenantId, doc: d.name, update }, stored);
   }
 
+  /** Queues a compaction: the stored updates become one re-encoded state (read when the write runs). */
   private compact(d: LoadedDoc): void {
-    d.chain = d.chain.then(() => this.compactNow(d)).catch((e: unknown) => this.logger.error('yjs: compaction failed', { doc: d.key, error: String(e) }));
+    if (d.compacting) return;
+    d.compacting = true;
+    this.enqueue(d, { kind: 'replace', tenantId: d.tenantId, doc: d.name, state: () => Y.encodeStateAsUpdate(d.doc) });
   }
 
-  /** Replaces the stored updates with one re-encoded state (not mergeUpdates over many small ones). */
-  private async compactNow(d: LoadedDoc): Promise<void> {
-    const state = Y.encodeStateAsUpdate(d.doc);
-    await replaceDocUpdates(this.db, d.tenantId, d.name, state, Date.now());
-    d.stored = 1;
-    d.bytes = state.length;
-    this.logger.debug('yjs: compacted', { doc: d.key, bytes: state.length });
+  private enqueue(d: LoadedDoc, w: DocWrite, stored?: () => void): void {
+    d.pending++;
+    const done = new Promise<void>((settle) => this.writes.push({ d, w, stored, settle }));
+    d.chain = Promise.all([d.chain, done]).then(() => undefined);
+    if (this.writing || this.writeScheduled) return;
+    this.writeScheduled = true;
+    setImmediate(() => {
+      this.writeScheduled = false;
+      void this.drainWrites();
+    });
+  }
+
+  private async drainWrites(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.writes.length) await this.commitWrites(this.writes.splice(0, MAX_GROUP));
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /** One transaction for the group; each document's counters move only after the commit. */
+  private async commitWrites(group: QueuedWrite[]): Promise<void> {
+    let sizes: number[] | null = null;
+    try {
+      this.writeStats.transactions++;
+      sizes = await writeDocBatch(this.db, group.map((g) => g.w), Date.now());
+      this.writeStats.writes += group.length;
+    } catch (e) {
+      const docs = [...new Set(group.map((g) => g.d.key))];
+      this.logger.error('yjs: storing updates failed; the documents stay in memory', { docs, error: String(e) });
+    }
+    for (const [i, g] of group.entries()) {
+      const { d, w } = g;
+      d.pending--;
+      if (w.kind === 'append') {
+        d.queued -= w.update.length;
+        if (sizes) {
+          d.bytes += sizes[i]!;
+          d.stored++;
+          g.stored?.();
+        }
+      } else {
+        d.compacting = false;
+        if (sizes) {
+          d.bytes = sizes[i]!;
+          d.stored = 1;
+          this.logger.debug('yjs: compacted', { doc: d.key, bytes: d.bytes });
+        }
+      }
+    }
+    for (const g of group) if (g.d.stored > COMPACT_AFTER && this.docs.get(g.d.key) === g.d) this.compact(g.d);
+    for (const g of group) g.settle();
   }
 }

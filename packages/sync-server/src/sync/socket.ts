@@ -11,6 +11,8 @@ import { BadUpdateError, RefusedUpdateError, type DocManager, type DocPeer } fro
 
 const AUTH_TIMEOUT_MS = 10_000;
 const MAX_FRAME = 1024 * 1024;
+/** Framing around a document's sync message (document name, kinds, lengths): headroom over the quota. */
+const FRAME_HEADROOM = 64 * 1024;
 const MAX_DOCS_PER_CONNECTION = 100;
 const MAX_TEXT_FRAME = 16 * 1024;
 
@@ -53,7 +55,11 @@ export interface PresenceHooks {
  * multiplexed as binary frames. A malformed frame or update closes only that connection.
  */
 export class SyncSockets {
-  private wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: DEFLATE });
+  /**
+   * A binary frame may carry a whole document (a device's offline edits in one sync step 2), so the
+   * limit follows the document quota: a device within the quota always syncs (never closed with 1009).
+   */
+  private readonly wss: WebSocketServer;
   private byTenant = new Map<string, Set<Conn>>();
   private pendingPoke = new Map<string, number>();
   /** [push] Per tenant: the seq up to which facts were pushed (or poked) from this process, and the build in progress. */
@@ -68,7 +74,9 @@ export class SyncSockets {
     private readonly ws: Workspace,
     private readonly docs: DocManager,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(MAX_FRAME, docs.quotaBytes + FRAME_HEADROOM), perMessageDeflate: DEFLATE });
+  }
 
   get connectionCount(): number {
     return this.wss.clients.size;
