@@ -13,7 +13,7 @@ import { allowServerCors, hardenWebContents, restrictPermissions } from './secur
 import { CSP, MIME, resolveAppFile } from './protocol';
 import { deepLinkFromArgv } from './deepLinks';
 import { UnreadIndicator } from './tray';
-import { Updater, updaterEnabled } from './updater';
+import { updateFeedUrl, Updater, updaterEnabled } from './updater';
 
 const RENDERER_DIR = path.join(__dirname, '../renderer');
 const PRELOAD = path.join(__dirname, '../preload/preload.cjs');
@@ -43,7 +43,14 @@ async function start(): Promise<void> {
   fs.mkdirSync(path.join(userData, 'keys'), { recursive: true, mode: 0o700 });
   const deviceKeys = new DeviceKeyStore(safeStorage, fileIO(), path.join(userData, 'keys'));
   const stateFile = path.join(userData, 'window-state.json');
-  const updater = new Updater(updaterEnabled(process.env), async () => (await import('electron-updater')).autoUpdater, app.getVersion());
+  const updater = new Updater(updaterEnabled(process.env), async () => (await import('electron-updater')).autoUpdater, app.getVersion(), updateFeedUrl(process.env));
+  // A downloaded update installs when the app quits; the agent is told once (OS notification).
+  updater.onState((s) => {
+    if (s.status !== 'downloaded' || !Notification.isSupported()) return;
+    const note = new Notification({ title: 'Goutong 沟通', body: `${s.version}: restart to update · 重启以完成更新` });
+    note.on('click', () => updater.install());
+    note.show();
+  });
 
   if (process.defaultApp && process.argv[1]) app.setAsDefaultProtocolClient(DEEP_LINK_SCHEME, process.execPath, [path.resolve(process.argv[1])]);
   else app.setAsDefaultProtocolClient(DEEP_LINK_SCHEME);
@@ -144,7 +151,7 @@ async function start(): Promise<void> {
     pendingConversation = null;
   });
   await win.loadURL(`${APP_ORIGIN}/app/`);
-  if (updater.enabled) void updater.check();
+  if (updater.enabled) void updater.checkAndDownload();
 
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();

@@ -182,8 +182,8 @@ describe('app protocol, deep links, tray, updater', () => {
     const load = vi.fn();
     await expect(new Updater(false, load, '0.1.0').check()).resolves.toEqual({ enabled: false, available: null });
     expect(load).not.toHaveBeenCalled();
-    const fake = { autoDownload: true, checkForUpdates: async () => ({ updateInfo: { version: '0.2.0' } }), on: () => undefined };
-    await expect(new Updater(true, async () => fake, '0.1.0').check()).resolves.toEqual({ enabled: true, available: true });
+    const fake = { autoDownload: true, autoInstallOnAppQuit: false, checkForUpdates: async () => ({ updateInfo: { version: '0.2.0' } }), downloadUpdate: async () => [], quitAndInstall: () => undefined, on: () => undefined };
+    await expect(new Updater(true, async () => fake, '0.1.0').check()).resolves.toEqual({ enabled: true, available: true, version: '0.2.0' });
     expect(fake.autoDownload).toBe(false);
   });
 });
