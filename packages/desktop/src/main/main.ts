@@ -14,6 +14,7 @@ import { CSP, MIME, resolveAppFile } from './protocol';
 import { deepLinkFromArgv } from './deepLinks';
 import { UnreadIndicator } from './tray';
 import { updateFeedUrl, Updater, updaterEnabled } from './updater';
+import { iconPaths } from './icons';
 
 const RENDERER_DIR = path.join(__dirname, '../renderer');
 const PRELOAD = path.join(__dirname, '../preload/preload.cjs');
@@ -95,9 +96,12 @@ async function start(): Promise<void> {
   restrictPermissions(session.defaultSession);
   allowServerCors(session.defaultSession, () => sessions.get()?.serverUrl.replace(/(https?:\/\/[^/]+).*/, '$1') ?? null);
 
+  const icons = iconPaths({ packaged: app.isPackaged, resourcesPath: process.resourcesPath, mainDir: __dirname, platform: process.platform });
   const tray = (() => {
     try {
-      const t = new Tray(nativeImage.createEmpty());
+      // The @2x file next to it is picked up on high-density screens.
+      const image = nativeImage.createFromPath(icons.tray);
+      const t = new Tray(image.isEmpty() ? nativeImage.createEmpty() : image);
       t.setContextMenu(Menu.buildFromTemplate([{ label: 'Goutong 沟通', click: () => win?.show() }, { type: 'separator' }, { role: 'quit' }]));
       t.on('click', () => win?.show());
       return t;
@@ -140,6 +144,7 @@ async function start(): Promise<void> {
     minHeight: 600,
     show: false,
     title: 'Goutong 沟通',
+    ...(process.platform === 'darwin' ? {} : { icon: icons.window }),
     webPreferences: { preload: PRELOAD, sandbox: true, contextIsolation: true, nodeIntegration: false, webviewTag: false, spellcheck: false },
   });
   if (state.maximized) win.maximize();
