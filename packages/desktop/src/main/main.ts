@@ -15,6 +15,7 @@ import { deepLinkFromArgv } from './deepLinks';
 import { UnreadIndicator } from './tray';
 import { updateFeedUrl, Updater, updaterEnabled } from './updater';
 import { iconPaths } from './icons';
+import { startAtLogin } from './startup';
 
 const RENDERER_DIR = path.join(__dirname, '../renderer');
 const PRELOAD = path.join(__dirname, '../preload/preload.cjs');
@@ -44,6 +45,7 @@ async function start(): Promise<void> {
   fs.mkdirSync(path.join(userData, 'keys'), { recursive: true, mode: 0o700 });
   const deviceKeys = new DeviceKeyStore(safeStorage, fileIO(), path.join(userData, 'keys'));
   const stateFile = path.join(userData, 'window-state.json');
+  const loginItem = startAtLogin(app, process.platform);
   const updater = new Updater(updaterEnabled(process.env), async () => (await import('electron-updater')).autoUpdater, app.getVersion(), updateFeedUrl(process.env));
   // A downloaded update installs when the app quits; the agent is told once (OS notification).
   updater.onState((s) => {
@@ -133,6 +135,8 @@ async function start(): Promise<void> {
       'updater:check': () => updater.check(),
       'dbkey:get': (_e, name) => deviceKeys.get(name),
       'dbkey:delete': (_e, name) => deviceKeys.remove(name),
+      'startup:get': () => loginItem.get(),
+      'startup:set': (_e, on) => loginItem.set(on),
     },
     { log: (m, f) => console.warn(m, f) },
   );
@@ -149,7 +153,11 @@ async function start(): Promise<void> {
   });
   if (state.maximized) win.maximize();
   trackWindowState(win, (s) => fs.writeFileSync(stateFile, JSON.stringify(s)));
-  win.once('ready-to-show', () => win?.show());
+  // Started at login: stays in the tray until the agent opens it.
+  const startedHidden = process.argv.includes('--hidden');
+  win.once('ready-to-show', () => {
+    if (!startedHidden) win?.show();
+  });
   win.on('closed', () => (win = null));
   win.webContents.once('did-finish-load', () => {
     if (pendingConversation) openConversation(pendingConversation);

@@ -20,7 +20,7 @@ describe('main process start-up', () => {
     expect(win.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false, webviewTag: false });
     expect(win.options.webPreferences?.preload).toMatch(/preload\.cjs$/);
     await vi.waitFor(() => expect(win.loaded).toBe('app://goutong/app/'));
-    expect([...fake.module.ipcMain.handlers.keys()]).toContain('session:get');
+    expect([...fake.module.ipcMain.handlers.keys()]).toEqual(expect.arrayContaining(['session:get', 'startup:get', 'startup:set']));
 
     // Every web contents gets the navigation guard.
     app.emit('web-contents-created', {}, win.webContents);
