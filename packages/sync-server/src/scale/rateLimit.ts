@@ -1,12 +1,13 @@
-// [trust] Rate limits shared by the server processes: a fixed window per key, counted in Redis when the
-// deployment scales out (REDIS_URL), in this process otherwise. API keys use it (`ratePerMinute`).
+// [trust] Rate limits shared by the server processes: a fixed window per key that starts with the key's
+// first request, counted in Redis when the deployment scales out (REDIS_URL), in this process
+// otherwise. API keys use it (`ratePerMinute`).
 import { Redis } from 'ioredis';
 import type { Logger } from '@goutong/core';
 
 export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
 
 export interface RateLimiter {
-  /** Counts one request of `key` in the window around `now`; refused once `limit` were counted there. */
+  /** Counts one request of `key` in its current window; refused once `limit` were counted there. */
   hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision>;
   close(): Promise<void>;
 }
@@ -22,26 +23,25 @@ export class LocalRateLimiter implements RateLimiter {
   constructor(private readonly maxKeys = 10_000) {}
 
   async hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
-    const start = Math.floor(now / windowMs) * windowMs;
     let w = this.windows.get(key);
-    if (!w || w.start !== start) {
-      w = { start, count: 0 };
+    if (!w || now - w.start >= windowMs) {
+      w = { start: now, count: 0 };
       this.windows.delete(key);
       this.windows.set(key, w);
       if (this.windows.size > this.maxKeys) this.windows.delete(this.windows.keys().next().value!);
     }
     w.count++;
-    return decide(w.count, limit, start, windowMs, now);
+    return decide(w.count, limit, w.start, windowMs, now);
   }
 
   async close(): Promise<void> {}
 }
 
 /**
- * Several processes: `INCR` of `<prefix><key>:<window>` with an expiry of two windows, so every
- * process counts into the same window (windows are aligned on the clock: the processes' clocks must
- * agree to a second or so, as the tokens' expiry already requires). When Redis cannot answer, the
- * process falls back to its own count rather than refusing or letting everything through.
+ * Several processes: one counter `<prefix><key>` in Redis, created with the window as its expiry by
+ * the first request (`SET … NX PX`), then `INCR`; the time left (`PTTL`) is the Retry-After. Redis
+ * keeps the time, so the processes' clocks do not matter. When Redis cannot answer, the process falls
+ * back to its own count rather than refusing or letting everything through.
  */
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
@@ -53,13 +53,14 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async hit(key: string, limit: number, windowMs: number, now: number): Promise<RateDecision> {
-    const start = Math.floor(now / windowMs) * windowMs;
-    const k = `${this.prefix}${key}:${start}`;
+    const k = `${this.prefix}${key}`;
     try {
-      const r = await this.redis.multi().incr(k).pexpire(k, windowMs * 2).exec();
-      const count = Number(r?.[0]?.[1]);
-      if (!Number.isFinite(count)) throw new Error('unexpected INCR answer');
-      return decide(count, limit, start, windowMs, now);
+      const r = await this.redis.multi().set(k, '0', 'PX', windowMs, 'NX').incr(k).pttl(k).exec();
+      const count = Number(r?.[1]?.[1]);
+      const left = Number(r?.[2]?.[1]);
+      if (!Number.isFinite(count) || !Number.isFinite(left)) throw new Error('unexpected answer from Redis');
+      if (count <= limit) return { ok: true };
+      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((left > 0 ? left : windowMs) / 1000)) };
     } catch (e) {
       this.logger.warn('rate limit: counting in this process (redis failed)', { error: String(e) });
       return this.fallback.hit(key, limit, windowMs, now);
