@@ -30,6 +30,7 @@ import { registerTrustRoutes } from './http/trustRoutes.js';
 import { registerSlaRoutes } from './http/slaRoutes.js';
 import { createLogger } from './logger.js';
 import { LocalBroker, RedisBroker, type Broker } from './scale/broker.js';
+import { LocalRateLimiter, RedisRateLimiter, type RateLimiter } from './scale/rateLimit.js';
 import { OpsBus, registerOps, serverClock, type ServerClock } from './ops/index.js';
 import { registerTestRoutes } from './http/testRoutes.js';
 import { registerAutomationRoutes } from './http/automationRoutes.js';
@@ -106,7 +107,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const workspace = new Workspace(db, logger, clock.now);
   const ops = new OpsBus(workspace, { now: clock.now, intervalMs: cfg.opsIntervalMs, logger });
   registerOps(ops, { workspace, logger, clock });
-  const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds);
+  // [trust] API-key rate limits count across the processes (Redis) when they scale out.
+  const rateLimiter: RateLimiter = cfg.redisUrl ? new RedisRateLimiter(cfg.redisUrl, logger) : new LocalRateLimiter();
+  const auth = new AuthService(db, new AccessTokens(secret, cfg.accessTtlSeconds), cfg.refreshTtlSeconds, Date.now, { rateLimiter });
   const housekeeping = new Housekeeping(db, logger, { intervalMs: cfg.housekeepingIntervalMs });
   const inboxes = new InboxAdmin(workspace, providers, secret);
   const attachments = new AttachmentStore(db, cfg.dataDir, secret, workspace.ids);
@@ -241,6 +244,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await http.close();
         await docs.closeAll();
         await broker.close();
+        await rateLimiter.close();
         await routing.drain();
         await db.close();
       })()),

@@ -24,3 +24,4 @@ export * from './accountRules.js';
 export * from './sentiment.js';
 export * from './summary.js';
 export * from './liveBoard.js';
+export * from './calls.js';

@@ -237,6 +237,11 @@ export function maskJson<T>(v: T, p: readonly MaskPattern[] = []): T {
   return maskDeep(v, p) as T;
 }
 
+/** An attachment's file name, wherever it is shown (message rows, a download's Content-Disposition). */
+export function maskFileName(name: string, p: readonly MaskPattern[] = []): string {
+  return maskText(name, p);
+}
+
 export function maskConversation(c: Conversation, p: readonly MaskPattern[] = []): Conversation {
   return { ...c, contactName: maskText(c.contactName, p), subject: maskNullable(c.subject, p), lastMessagePreview: maskText(c.lastMessagePreview, p) };
 }
@@ -247,7 +252,7 @@ export function maskMessage(m: Message, p: readonly MaskPattern[] = []): Message
     text: maskText(m.text, p),
     subject: maskNullable(m.subject, p),
     statusReason: maskNullable(m.statusReason, p),
-    attachments: m.attachments.map((a) => ({ ...a, name: maskText(a.name, p) })),
+    attachments: m.attachments.map((a) => ({ ...a, name: maskFileName(a.name, p) })),
     meta: maskDeep(m.meta, p) as Message['meta'],
   };
 }

@@ -13,7 +13,9 @@ import { allowServerCors, hardenWebContents, restrictPermissions } from './secur
 import { CSP, MIME, resolveAppFile } from './protocol';
 import { deepLinkFromArgv } from './deepLinks';
 import { UnreadIndicator } from './tray';
-import { Updater, updaterEnabled } from './updater';
+import { updateFeedUrl, Updater, updaterEnabled } from './updater';
+import { iconPaths } from './icons';
+import { startAtLogin } from './startup';
 
 const RENDERER_DIR = path.join(__dirname, '../renderer');
 const PRELOAD = path.join(__dirname, '../preload/preload.cjs');
@@ -43,7 +45,15 @@ async function start(): Promise<void> {
   fs.mkdirSync(path.join(userData, 'keys'), { recursive: true, mode: 0o700 });
   const deviceKeys = new DeviceKeyStore(safeStorage, fileIO(), path.join(userData, 'keys'));
   const stateFile = path.join(userData, 'window-state.json');
-  const updater = new Updater(updaterEnabled(process.env), async () => (await import('electron-updater')).autoUpdater, app.getVersion());
+  const loginItem = startAtLogin(app, process.platform);
+  const updater = new Updater(updaterEnabled(process.env), async () => (await import('electron-updater')).autoUpdater, app.getVersion(), updateFeedUrl(process.env));
+  // A downloaded update installs when the app quits; the agent is told once (OS notification).
+  updater.onState((s) => {
+    if (s.status !== 'downloaded' || !Notification.isSupported()) return;
+    const note = new Notification({ title: 'Goutong 沟通', body: `${s.version}: restart to update · 重启以完成更新` });
+    note.on('click', () => updater.install());
+    note.show();
+  });
 
   if (process.defaultApp && process.argv[1]) app.setAsDefaultProtocolClient(DEEP_LINK_SCHEME, process.execPath, [path.resolve(process.argv[1])]);
   else app.setAsDefaultProtocolClient(DEEP_LINK_SCHEME);
@@ -88,9 +98,12 @@ async function start(): Promise<void> {
   restrictPermissions(session.defaultSession);
   allowServerCors(session.defaultSession, () => sessions.get()?.serverUrl.replace(/(https?:\/\/[^/]+).*/, '$1') ?? null);
 
+  const icons = iconPaths({ packaged: app.isPackaged, resourcesPath: process.resourcesPath, mainDir: __dirname, platform: process.platform });
   const tray = (() => {
     try {
-      const t = new Tray(nativeImage.createEmpty());
+      // The @2x file next to it is picked up on high-density screens.
+      const image = nativeImage.createFromPath(icons.tray);
+      const t = new Tray(image.isEmpty() ? nativeImage.createEmpty() : image);
       t.setContextMenu(Menu.buildFromTemplate([{ label: 'Goutong 沟通', click: () => win?.show() }, { type: 'separator' }, { role: 'quit' }]));
       t.on('click', () => win?.show());
       return t;
@@ -122,6 +135,8 @@ async function start(): Promise<void> {
       'updater:check': () => updater.check(),
       'dbkey:get': (_e, name) => deviceKeys.get(name),
       'dbkey:delete': (_e, name) => deviceKeys.remove(name),
+      'startup:get': () => loginItem.get(),
+      'startup:set': (_e, on) => loginItem.set(on),
     },
     { log: (m, f) => console.warn(m, f) },
   );
@@ -133,18 +148,23 @@ async function start(): Promise<void> {
     minHeight: 600,
     show: false,
     title: 'Goutong 沟通',
+    ...(process.platform === 'darwin' ? {} : { icon: icons.window }),
     webPreferences: { preload: PRELOAD, sandbox: true, contextIsolation: true, nodeIntegration: false, webviewTag: false, spellcheck: false },
   });
   if (state.maximized) win.maximize();
   trackWindowState(win, (s) => fs.writeFileSync(stateFile, JSON.stringify(s)));
-  win.once('ready-to-show', () => win?.show());
+  // Started at login: stays in the tray until the agent opens it.
+  const startedHidden = process.argv.includes('--hidden');
+  win.once('ready-to-show', () => {
+    if (!startedHidden) win?.show();
+  });
   win.on('closed', () => (win = null));
   win.webContents.once('did-finish-load', () => {
     if (pendingConversation) openConversation(pendingConversation);
     pendingConversation = null;
   });
   await win.loadURL(`${APP_ORIGIN}/app/`);
-  if (updater.enabled) void updater.check();
+  if (updater.enabled) void updater.checkAndDownload();
 
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();

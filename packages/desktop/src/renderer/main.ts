@@ -8,6 +8,7 @@ import App from './App.vue';
 import { makeI18n } from './i18n';
 import { useSettingsStore } from './stores/settings';
 import { preloadStorage } from './platform/services';
+import { registerAppServiceWorker } from './serviceWorker/register';
 
 void preloadStorage();
 
@@ -20,3 +21,4 @@ app.use(i18n);
 // Only the Element Plus components the workspace uses (keeps the start-up bundle small).
 for (const c of [ElButton, ElConfigProvider, ElDrawer, ElInput, ElRadio, ElTag]) app.use(c); // ElRadio installs ElRadioGroup and ElRadioButton
 app.mount('#app');
+registerAppServiceWorker();

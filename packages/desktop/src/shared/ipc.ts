@@ -34,6 +34,9 @@ export const invokeContract = {
   /** [accounts] The local database's key (base64) from safeStorage; null without OS encryption. */
   'dbkey:get': { args: z.tuple([z.string().regex(/^[a-z0-9_-]{1,200}$/)]), result: null as unknown as string | null },
   'dbkey:delete': { args: z.tuple([z.string().regex(/^[a-z0-9_-]{1,200}$/)]), result: null as unknown as void },
+  /** Start at login (macOS, Windows): whether the OS supports it here and whether it is on. */
+  'startup:get': { args: z.tuple([]), result: null as unknown as { supported: boolean; openAtLogin: boolean } },
+  'startup:set': { args: z.tuple([z.boolean()]), result: null as unknown as { supported: boolean; openAtLogin: boolean } },
 } as const;
 
 export type InvokeChannel = keyof typeof invokeContract;

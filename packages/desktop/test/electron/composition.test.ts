@@ -20,7 +20,7 @@ describe('main process start-up', () => {
     expect(win.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false, webviewTag: false });
     expect(win.options.webPreferences?.preload).toMatch(/preload\.cjs$/);
     await vi.waitFor(() => expect(win.loaded).toBe('app://goutong/app/'));
-    expect([...fake.module.ipcMain.handlers.keys()]).toContain('session:get');
+    expect([...fake.module.ipcMain.handlers.keys()]).toEqual(expect.arrayContaining(['session:get', 'startup:get', 'startup:set']));
 
     // Every web contents gets the navigation guard.
     app.emit('web-contents-created', {}, win.webContents);
@@ -33,5 +33,12 @@ describe('main process start-up', () => {
     expect(win.webContents.sent).toContainEqual(['open-conversation', 'c-2']);
     await fake.module.ipcMain.invoke('tray:unread', invokeEvent(win.webContents), 4);
     expect(app.badge).toBe(4);
+
+    // Real icons: the tray image and the window icon come from the rendered files.
+    const trays = (fake.module.Tray as unknown as { created: Array<{ image: { path?: string; isEmpty(): boolean } }> }).created;
+    expect(trays).toHaveLength(1);
+    expect(trays[0]!.image.path).toMatch(/build[\\/]tray[\\/]tray\.png$/);
+    expect(trays[0]!.image.isEmpty()).toBe(false);
+    expect((win.options as { icon?: string }).icon).toMatch(/build[\\/]icons[\\/]256x256\.png$/);
   });
 });

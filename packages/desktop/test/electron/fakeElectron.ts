@@ -1,5 +1,6 @@
 // A typed test double of the parts of the `electron` module that main uses. The Electron binary
 // cannot be downloaded on these machines, so main-process code runs in Node against this.
+import { existsSync } from 'node:fs';
 import type * as Electron from 'electron';
 
 type Listener = (...args: any[]) => unknown;
@@ -151,8 +152,13 @@ export function fakeElectronModule() {
     }
   }
   class FakeTray extends FakeEmitter {
+    static created: FakeTray[] = [];
     tooltip = '';
     title = '';
+    constructor(readonly image: unknown) {
+      super();
+      FakeTray.created.push(this);
+    }
     setContextMenu() {}
     setToolTip(t: string) {
       this.tooltip = t;
@@ -188,7 +194,11 @@ export function fakeElectronModule() {
       BrowserWindow: FakeBrowserWindow,
       ipcMain,
       Menu: { setApplicationMenu() {}, buildFromTemplate: (t: unknown) => t },
-      nativeImage: { createEmpty: () => ({}) },
+      nativeImage: {
+        createEmpty: () => ({ isEmpty: () => true }),
+        // An image from a file is empty when the file is missing (as Electron's).
+        createFromPath: (p: string) => ({ path: p, isEmpty: () => !existsSync(p) }),
+      },
       Notification: FakeNotification,
       protocol: {
         registerSchemesAsPrivileged: (s: unknown[]) => void privileged.push(...s),

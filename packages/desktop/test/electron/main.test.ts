@@ -182,8 +182,25 @@ describe('app protocol, deep links, tray, updater', () => {
     const load = vi.fn();
     await expect(new Updater(false, load, '0.1.0').check()).resolves.toEqual({ enabled: false, available: null });
     expect(load).not.toHaveBeenCalled();
-    const fake = { autoDownload: true, checkForUpdates: async () => ({ updateInfo: { version: '0.2.0' } }), on: () => undefined };
-    await expect(new Updater(true, async () => fake, '0.1.0').check()).resolves.toEqual({ enabled: true, available: true });
+    const fake = { autoDownload: true, autoInstallOnAppQuit: false, checkForUpdates: async () => ({ updateInfo: { version: '0.2.0' } }), downloadUpdate: async () => [], quitAndInstall: () => undefined, on: () => undefined };
+    await expect(new Updater(true, async () => fake, '0.1.0').check()).resolves.toEqual({ enabled: true, available: true, version: '0.2.0' });
     expect(fake.autoDownload).toBe(false);
+  });
+});
+
+describe('start at login', () => {
+  it('is a setting on macOS and Windows (started hidden, in the tray), not offered on Linux', async () => {
+    const { startAtLogin } = await import('../../src/main/startup');
+    let settings = { openAtLogin: false };
+    const calls: unknown[] = [];
+    const app = { getLoginItemSettings: () => settings, setLoginItemSettings: (s: { openAtLogin: boolean }) => (calls.push(s), void (settings = { openAtLogin: s.openAtLogin })) };
+    const win = startAtLogin(app, 'win32');
+    expect(win.get()).toEqual({ supported: true, openAtLogin: false });
+    expect(win.set(true)).toEqual({ supported: true, openAtLogin: true });
+    expect(calls).toEqual([{ openAtLogin: true, openAsHidden: true, args: ['--hidden'] }]);
+    expect(win.set(false)).toEqual({ supported: true, openAtLogin: false });
+    const linux = startAtLogin(app, 'linux');
+    expect(linux.set(true)).toEqual({ supported: false, openAtLogin: false });
+    expect(calls).toHaveLength(2);
   });
 });

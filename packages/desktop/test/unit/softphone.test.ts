@@ -106,6 +106,7 @@ function fakePlatform(o: { accounts?: SipAccount[]; credentialsError?: Error; mi
   const phones: FakePhone[] = [];
   const legacy = new Map<string, PendingRecording>();
   const uploads: string[] = [];
+  const intents: Array<{ conversationId: string; identity: number | undefined }> = [];
   const state = { online: true, ring: [] as boolean[], played: [] as Array<MediaStream | null>, recorders: 0, uploadError: null as Error | null };
   const p: PhonePlatform = {
     createPhone: async () => {
@@ -134,6 +135,11 @@ function fakePlatform(o: { accounts?: SipAccount[]; credentialsError?: Error; mi
         if (o.credentialsError) throw o.credentialsError;
         return o.accounts ?? [ACCOUNT];
       },
+      // [trust] The server's call intent for a masked number (the fake knows no clear number either).
+      callIntent: async (conversationId, identity) => {
+        intents.push({ conversationId, identity });
+        return { dialTarget: `gtcall-${'ab'.repeat(20)}`, display: '138****8000', expiresAt: Date.now() + 120_000, inboxId: 'voice-1' };
+      },
     },
     legacyRecordings: {
       list: async () => [...legacy.values()],
@@ -147,7 +153,7 @@ function fakePlatform(o: { accounts?: SipAccount[]; credentialsError?: Error; mi
     uploads.push(name);
     return { id: `0190aaaa-0000-7000-8000-00000000000${uploads.length}`, name, mime, size: blob.size, sha256: 'c'.repeat(64), url: '/a' };
   };
-  return { p, phones, legacy, uploads, uploadAttachment, state, phone: () => phones[phones.length - 1]! };
+  return { p, phones, legacy, uploads, intents, uploadAttachment, state, phone: () => phones[phones.length - 1]! };
 }
 
 const VOICE_INBOX = makeInbox({ id: 'voice-1', tenantId: 'tenant-1', channel: 'voice', provider: 'sip', teamIds: ['team-a'] });
@@ -456,7 +462,7 @@ describe('recordings', () => {
     expect(uploads.size).toBe(0);
     expect(s.services.files.files.size).toBe(0);
     expect(s.phone.pendingRecordings).toBe(0);
-    expect(s.f.uploads).toEqual([expect.stringMatching(/^call-.*-\+8613800138000\.webm$/)]);
+    expect(s.f.uploads).toEqual([expect.stringMatching(/^call-.*-\+86138\*\*\*\*8000\.webm$/)]);
     const attachment = expect.objectContaining({ id: '0190aaaa-0000-7000-8000-000000000001', mime: 'audio/webm' });
     expect(s.commands()).toEqual([expect.objectContaining({ id: waiting!.id, conversationId: 'cv-wang', outcome: 'answered', attachments: [attachment] })]);
 
@@ -558,5 +564,50 @@ describe('softphone components', () => {
     expect(panel.get('[role="alert"]').text()).toContain('SIP 服务器拒绝注册：403 Forbidden');
     bar.unmount();
     panel.unmount();
+  });
+});
+
+describe('[trust] masked numbers', () => {
+  it('an agent without pii.view sees an incoming caller-ID masked; the call is still logged by the number SIP gave', async () => {
+    const { mount } = await import('@vue/test-utils');
+    const ElementPlus = (await import('element-plus')).default;
+    const { makeI18n } = await import('../../src/renderer/i18n');
+    const CallPanel = (await import('../../src/renderer/softphone/components/CallPanel.vue')).default;
+    const pinia = createPinia();
+    setActivePinia(pinia);
+    const s = await registered();
+    const panel = mount(CallPanel, { global: { plugins: [pinia, makeI18n('en'), ElementPlus] } });
+    await flush();
+    // An unknown caller (no contact on the device): what SIP says is all there is.
+    const call = new FakeCall('in-m', 'in', '13912345678', '13912345678');
+    await ring(s, call);
+    await flush();
+    expect(s.phone.call).toMatchObject({ remote: '13912345678', remoteShown: '139****5678', remoteNameShown: '139****5678' });
+    const dialog = panel.get('[role="dialog"]');
+    expect(dialog.text()).toContain('139****5678');
+    expect(dialog.text()).not.toContain('13912345678');
+    expect(JSON.stringify(s.host.notes)).not.toContain('13912345678');
+    expect(JSON.stringify(s.host.notes)).toContain('139****5678');
+    panel.unmount();
+  });
+
+  it('click-to-call of a masked number goes through the server\'s call intent and shows the masked number', async () => {
+    const s = await registered();
+    expect(await s.phone.dial('138****8000')).toBe(false);
+    expect(s.f.phone().placed).toHaveLength(0);
+    expect(await s.phone.dialContact({ conversationId: 'cv-wang', identity: 0, name: '王芳' })).toBe(true);
+    expect(s.f.intents).toEqual([{ conversationId: 'cv-wang', identity: 0 }]);
+    const placed = s.f.phone().placed[0]!;
+    expect(placed.target).toBe(`gtcall-${'ab'.repeat(20)}`);
+    expect(placed.headers).toContain('X-Goutong-Conversation: cv-wang');
+    expect(s.phone.call).toMatchObject({ direction: 'out', remoteShown: '138****8000', conversationId: 'cv-wang' });
+    placed.call.emit({ type: 'accepted' });
+    placed.call.emit({ type: 'confirmed' });
+    placed.call.emit({ type: 'ended', originator: 'local', cause: 'Terminated' });
+    await flush();
+    const logged = s.commands().filter((c) => c.type === 'log_call');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ conversationId: 'cv-wang', direction: 'out', outcome: 'answered' });
+    expect(JSON.stringify(logged[0])).not.toContain('13800138000');
   });
 });

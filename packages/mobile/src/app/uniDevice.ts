@@ -15,6 +15,7 @@ import {
   type WebSocketLike,
 } from '@goutong/core';
 import { openDeviceStore } from '../storage';
+import { androidKeystoreKeeper, secureRandom, uniStorageKeeper, type KeyKeeper, type NativeAndroid } from '../storage/deviceKey';
 import type { PlusSqliteApi } from '../storage/plusSqlite';
 import type { AppServices, Device, FileVault, LocalNotice, PickedFile, SavedSession, SettingsKv } from './services';
 import { IdbFileVault, SavedFileVault, baseName, mimeFromName } from '../attachments/vault';
@@ -154,6 +155,33 @@ function plusSqlite(): PlusSqliteApi | undefined {
   return (g.plus?.sqlite as PlusSqliteApi | undefined) ?? (typeof plus !== 'undefined' ? (plus.sqlite as unknown as PlusSqliteApi) : undefined);
 }
 
+/**
+ * [trust] Where the local database's key is kept on app-plus: AndroidKeyStore on Android (through
+ * Native.js), else uni storage (README "Local data at rest" states the limit); random bytes from
+ * WebCrypto or java.security.SecureRandom, else from iOS's NSUUID (arc4random).
+ */
+function plusDeviceKeys(): { keepers: KeyKeeper[]; random: (n: number) => Uint8Array } | undefined {
+  type PlusLike = { os?: { name?: string }; android?: NativeAndroid; ios?: { newObject(c: string): unknown; invoke(o: unknown, m: string): unknown } };
+  const p: PlusLike | undefined = (globalThis as { plus?: PlusLike }).plus ?? (typeof plus !== 'undefined' ? (plus as unknown as PlusLike) : undefined);
+  const android = p?.os?.name === 'Android' ? p.android : undefined;
+  const keepers: KeyKeeper[] = [...(android ? [androidKeystoreKeeper(android, uni)] : []), uniStorageKeeper(uni)];
+  let random = secureRandom(android);
+  const ios = p?.os?.name === 'iOS' ? p.ios : undefined;
+  if (!random && ios) {
+    random = (n) => {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; ) {
+        const hex = String(ios.invoke(ios.newObject('NSUUID'), 'UUIDString')).replace(/-/g, '');
+        // A version-4 UUID: 122 random bits; the version and variant nibbles are skipped.
+        const bytes = hex.match(/../g)!.map((h) => parseInt(h, 16)).filter((_, k) => k !== 6 && k !== 8);
+        for (const b of bytes) if (i < n) out[i++] = b;
+      }
+      return out;
+    };
+  }
+  return random ? { keepers, random } : undefined;
+}
+
 function normaliseUrl(url: string): string {
   const u = url.trim().replace(/\/+$/, '');
   return /^https?:\/\//i.test(u) ? u : `https://${u}`;
@@ -177,7 +205,13 @@ export function createUniDevice(platform: string): Device {
     },
 
     async connect(saved, hooks): Promise<AppServices> {
-      const opened = await openDeviceStore({ platform, agentId: saved.agent.id, uni, sqlite: platform === 'app' ? plusSqlite() : undefined });
+      const opened = await openDeviceStore({
+        platform,
+        agentId: saved.agent.id,
+        uni,
+        sqlite: platform === 'app' ? plusSqlite() : undefined,
+        deviceKeys: platform === 'app' ? plusDeviceKeys() : undefined,
+      });
       const transport = new HttpTransport({
         baseUrl: saved.serverUrl,
         fetch: uniFetch,

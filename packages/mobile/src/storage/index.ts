@@ -6,6 +6,8 @@
 //    set) only where IndexedDB is missing.
 import type { LocalStore } from '@goutong/core';
 import type { PlusSqliteApi } from './plusSqlite';
+import { deviceKeyFor, type KeyKeeper, type KeyKeeperKind } from './deviceKey';
+import { localCipher } from './localCipher';
 import { PlusSqliteStore } from './plusSqliteStore';
 import { UniStorageStore, WEIXIN_FACT_BUDGET_BYTES, type UniStorageApi, type WorkingSetInfo } from './uniStorageStore';
 
@@ -15,6 +17,8 @@ export interface DeviceStore {
   store: LocalStore;
   kind: DeviceStoreKind;
   workingSet(): WorkingSetInfo | null;
+  /** [trust] Where the key of the encrypted local database is kept (null: the store is not encrypted). */
+  keyKind: KeyKeeperKind | 'indexeddb' | null;
 }
 
 export interface DeviceStoreOptions {
@@ -25,6 +29,11 @@ export interface DeviceStoreOptions {
   uni: UniStorageApi;
   /** `plus.sqlite` when the app runs on app-plus with the SQLite module. */
   sqlite?: PlusSqliteApi | undefined;
+  /**
+   * [trust] Where the SQLite database's key is kept, best first (platform keystore, then uni storage),
+   * and a secure random source. Without it the SQLite database is not encrypted (tests of other parts).
+   */
+  deviceKeys?: { keepers: readonly KeyKeeper[]; random: (n: number) => Uint8Array } | undefined;
 }
 
 /** localStorage in browsers holds about 5 MB; keep facts well below. */
@@ -39,8 +48,15 @@ export async function openDeviceStore(o: DeviceStoreOptions): Promise<DeviceStor
   if (o.platform === 'app' && o.sqlite) {
     try {
       const name = `goutong_${safeName(o.agentId)}`;
-      const store = await PlusSqliteStore.open({ api: o.sqlite, name, path: `_doc/${name}.db` });
-      return { store, kind: 'sqlite', workingSet: () => null };
+      // [trust] Encrypted at rest: XChaCha20-Poly1305 under a key in the platform keystore (deviceKey.ts).
+      const key = o.deviceKeys ? deviceKeyFor(name, o.deviceKeys.keepers, o.deviceKeys.random) : null;
+      const store = await PlusSqliteStore.open({
+        api: o.sqlite,
+        name,
+        path: `_doc/${name}.db`,
+        ...(key ? { cipher: localCipher(key.key, o.deviceKeys!.random), freshKey: key.fresh, onWipe: () => key.forget() } : {}),
+      });
+      return { store, kind: 'sqlite', workingSet: () => null, keyKind: key?.kind ?? null };
     } catch {
       // SQLite module missing from the build or the file cannot be opened: fall back below.
     }
@@ -59,7 +75,7 @@ export async function openDeviceStore(o: DeviceStoreOptions): Promise<DeviceStor
         await (await RxdbStore.open({ name })).destroy();
         store = await RxdbStore.open({ name, cipher, onWipe: () => deleteDeviceKey(name) });
       }
-      return { store, kind: 'indexeddb', workingSet: () => null };
+      return { store, kind: 'indexeddb', workingSet: () => null, keyKind: 'indexeddb' };
     } catch {
       // Private browsing without IndexedDB, or a broken database: fall back below.
     }
@@ -72,5 +88,5 @@ export async function openDeviceStore(o: DeviceStoreOptions): Promise<DeviceStor
     prefix,
     ...(budget !== null ? { workingSet: { factBudgetBytes: budget, agentId: () => agentId } } : {}),
   });
-  return { store, kind: budget !== null ? 'uni-working-set' : 'uni', workingSet: () => store.workingSetInfo() };
+  return { store, kind: budget !== null ? 'uni-working-set' : 'uni', workingSet: () => store.workingSetInfo(), keyKind: null };
 }

@@ -25,6 +25,7 @@ import type {
   Team,
 } from '@goutong/core';
 import { base64ToBytes, bytesToBase64, sqlList, sqlNumber, sqlString, sqlValue, utf8Length } from './codec';
+import type { LocalCipher } from './localCipher';
 import { PlusSqliteDb, type PlusSqliteApi, type SqlRunner } from './plusSqlite';
 
 export const SCHEMA_VERSION = 1;
@@ -136,7 +137,21 @@ export function searchText(c: Conversation): string {
   return `${c.contactName}\n${c.subject ?? ''}\n${c.lastMessagePreview}\n${c.labels.join(' ')}`.toLowerCase();
 }
 
-function conversationTuple(c: Conversation): string {
+/** How a stored text column is written and read: clear, or sealed under the device key. */
+interface Codec {
+  readonly sealed: boolean;
+  seal(text: string): string;
+  open(stored: unknown): string;
+}
+
+const CLEAR_CODEC: Codec = { sealed: false, seal: (t) => t, open: (v) => String(v) };
+
+function codecOf(cipher: LocalCipher | undefined): Codec {
+  if (!cipher) return CLEAR_CODEC;
+  return { sealed: true, seal: (t) => cipher.seal(t), open: (v) => cipher.open(String(v)) };
+}
+
+function conversationTuple(c: Conversation, codec: Codec): string {
   return `(${[
     sqlString(c.id),
     sqlNumber(c.seq),
@@ -150,19 +165,20 @@ function conversationTuple(c: Conversation): string {
     sqlNumber(c.lastMessageAt),
     sqlValue(c.waitingSince),
     sqlNumber(c.waitingSince ?? NO_WAIT),
-    sqlString(searchText(c)),
-    sqlString(toJson(c)),
+    // [trust] Encrypted: no search text in the file (the text filter runs on the opened rows).
+    sqlString(codec.sealed ? '' : searchText(c)),
+    sqlString(codec.seal(toJson(c))),
   ].join(', ')})`;
 }
 
 const CONVERSATION_INSERT =
   'INSERT OR REPLACE INTO conversations (id, seq, status, assignee_id, inbox_id, team_id, channel, priority, priority_rank, last_message_at, waiting_since, waiting_key, search, json)';
 
-function messageTuple(m: Message): string {
-  return `(${[sqlString(m.id), sqlString(m.conversationId), sqlNumber(m.createdAt), sqlNumber(m.seq), sqlString(toJson(m))].join(', ')})`;
+function messageTuple(m: Message, codec: Codec): string {
+  return `(${[sqlString(m.id), sqlString(m.conversationId), sqlNumber(m.createdAt), sqlNumber(m.seq), sqlString(codec.seal(toJson(m)))].join(', ')})`;
 }
 
-function whereOf(q: Filters): string {
+function whereOf(q: Filters, withText = true): string {
   const w: string[] = [];
   if (q.status) w.push(q.status.length ? `status IN ${sqlList(q.status)}` : '0');
   if (q.assigneeId !== undefined) w.push(q.assigneeId === null ? 'assignee_id IS NULL' : `assignee_id = ${sqlString(q.assigneeId)}`);
@@ -171,7 +187,7 @@ function whereOf(q: Filters): string {
   if (q.channels) w.push(q.channels.length ? `channel IN ${sqlList(q.channels)}` : '0');
   if (q.priorities) w.push(q.priorities.length ? `priority IN ${sqlList(q.priorities)}` : '0');
   if (q.label !== undefined) w.push(`id IN (SELECT conversation_id FROM conversation_labels WHERE label = ${sqlString(q.label)})`);
-  if (q.text !== undefined && q.text.trim() !== '') {
+  if (withText && q.text !== undefined && q.text.trim() !== '') {
     // [automation] A ticket (`#1234`) matches only its number; `1234` the number or the text (core matchesQuery).
     const needle = q.text.trim().toLowerCase();
     const ticket = /^#?(\d{1,12})$/.exec(needle);
@@ -208,10 +224,32 @@ export interface PlusSqliteStoreOptions {
   name?: string;
   /** Database file. Default "_doc/goutong.db" (the app's private documents folder). */
   path?: string;
+  /**
+   * [trust] Seals every stored document, outbox entry, meta value and Yjs update (encryption at rest);
+   * without it the database holds clear JSON.
+   */
+  cipher?: LocalCipher;
+  /** [trust] The cipher's key is new: records sealed under an earlier key (or none) are dropped at open. */
+  freshKey?: boolean;
+  /** [trust] Called by `wipe()` once the rows are gone (the host forgets the device key here). */
+  onWipe?: () => void | Promise<void>;
 }
 
+const ALL_TABLES = ['conversations', 'conversation_labels', 'messages', 'contacts', 'directory', 'sync_state', 'meta', 'outbox', 'yjs_updates'] as const;
+
 export class PlusSqliteStore implements LocalStore {
-  private constructor(private readonly db: PlusSqliteDb) {}
+  private readonly codec: Codec;
+  private constructor(
+    private readonly db: PlusSqliteDb,
+    private readonly options: PlusSqliteStoreOptions,
+  ) {
+    this.codec = codecOf(options.cipher);
+  }
+
+  /** Whether the records are sealed under a device key. */
+  get encrypted(): boolean {
+    return this.codec.sealed;
+  }
 
   /** Opens (and creates or migrates) the database. */
   static async open(options: PlusSqliteStoreOptions): Promise<PlusSqliteStore> {
@@ -225,9 +263,11 @@ export class PlusSqliteStore implements LocalStore {
         if (version > SCHEMA_VERSION) throw new Error(`database schema ${version} is newer than this app (${SCHEMA_VERSION})`);
         if (rows.length === 0) await sql.exec(`INSERT INTO goutong_schema (version) VALUES (${SCHEMA_VERSION})`);
         else if (version < SCHEMA_VERSION) await sql.exec(`UPDATE goutong_schema SET version = ${SCHEMA_VERSION}`);
+        // [trust] A new key cannot open what an earlier key (or none) wrote: start over (facts are pulled again).
+        if (options.freshKey) await sql.exec(ALL_TABLES.map((t) => `DELETE FROM ${t}`));
       });
     });
-    return new PlusSqliteStore(db);
+    return new PlusSqliteStore(db, options);
   }
 
   // ---- facts ---------------------------------------------------------------------------------
@@ -300,7 +340,7 @@ export class PlusSqliteStore implements LocalStore {
   private async upsertConversations(sql: SqlRunner, rows: readonly Conversation[]): Promise<void> {
     const win = await this.winners(sql, 'conversations', rows);
     if (win.length === 0) return;
-    const statements = inserts(CONVERSATION_INSERT, win.map(conversationTuple));
+    const statements = inserts(CONVERSATION_INSERT, win.map((c) => conversationTuple(c, this.codec)));
     for (const part of chunks(win.map((c) => c.id), IDS_PER_LIST)) statements.push(`DELETE FROM conversation_labels WHERE conversation_id IN ${sqlList(part)}`);
     const labels = win.flatMap((c) => [...new Set(c.labels)].map((l) => `(${sqlString(c.id)}, ${sqlString(l)})`));
     statements.push(...inserts('INSERT OR IGNORE INTO conversation_labels (conversation_id, label)', labels));
@@ -310,45 +350,62 @@ export class PlusSqliteStore implements LocalStore {
   private async upsertMessages(sql: SqlRunner, rows: readonly Message[]): Promise<void> {
     const win = await this.winners(sql, 'messages', rows);
     if (win.length === 0) return;
-    await sql.exec(inserts('INSERT OR REPLACE INTO messages (id, conversation_id, created_at, seq, json)', win.map(messageTuple)));
+    await sql.exec(inserts('INSERT OR REPLACE INTO messages (id, conversation_id, created_at, seq, json)', win.map((m) => messageTuple(m, this.codec))));
   }
 
   private async upsertSimple(sql: SqlRunner, table: 'contacts', rows: readonly Contact[]): Promise<void> {
     const win = await this.winners(sql, table, rows);
     if (win.length === 0) return;
-    const tuples = win.map((r) => `(${sqlString(r.id)}, ${sqlNumber(r.seq)}, ${sqlString(toJson(r))})`);
+    const tuples = win.map((r) => `(${sqlString(r.id)}, ${sqlNumber(r.seq)}, ${sqlString(this.codec.seal(toJson(r)))})`);
     await sql.exec(inserts(`INSERT OR REPLACE INTO ${table} (id, seq, json)`, tuples));
   }
 
   private async upsertDirectory(sql: SqlRunner, kind: DirectoryKind, rows: readonly (Inbox | Agent | Team)[]): Promise<void> {
     const win = await this.winners(sql, 'directory', rows, `kind = ${sqlString(kind)} AND `);
     if (win.length === 0) return;
-    const tuples = win.map((r) => `(${sqlString(kind)}, ${sqlString(r.id)}, ${sqlNumber(r.seq)}, ${sqlString(toJson(r))})`);
+    const tuples = win.map((r) => `(${sqlString(kind)}, ${sqlString(r.id)}, ${sqlNumber(r.seq)}, ${sqlString(this.codec.seal(toJson(r)))})`);
     await sql.exec(inserts('INSERT OR REPLACE INTO directory (kind, id, seq, json)', tuples));
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
+  private read<T>(stored: unknown): T {
+    return fromJson<T>(this.codec.open(stored));
+  }
+
+  /** [trust] Sealed rows: the text filter (and a ticket number) is matched on the opened rows. */
+  private async matchingOpened(sql: SqlRunner, query: Filters, order: string): Promise<Conversation[]> {
+    const rows = await sql.select(`SELECT json FROM conversations ${whereOf(query, false)} ${order}`);
+    return rows.map((r) => this.read<Conversation>(r.json)).filter((c) => matchesQuery(c, query));
+  }
+
   async getConversation(id: string): Promise<Conversation | null> {
     const rows = await this.db.run((sql) => sql.select(`SELECT json FROM conversations WHERE id = ${sqlString(id)}`));
-    return rows[0] ? fromJson<Conversation>(rows[0].json) : null;
+    return rows[0] ? this.read<Conversation>(rows[0].json) : null;
   }
 
   async queryConversations(query: ConversationQuery): Promise<Conversation[]> {
     const compare = compareConversations(query.sort);
     const order = orderOf(query.sort);
     return this.db.run(async (sql) => {
+      if (this.codec.sealed && query.text !== undefined && query.text.trim() !== '') {
+        const offset = query.offset ?? 0;
+        return (await this.matchingOpened(sql, query, order)).sort(compare).slice(offset, offset + query.limit);
+      }
       const rows = await sql.select(`SELECT json FROM conversations ${whereOf(query)} ${order} ${windowOf(query.limit, query.offset)}`);
-      const page = rows.map((r) => fromJson<Conversation>(r.json));
+      const page = rows.map((r) => this.read<Conversation>(r.json));
       if (page.every((c) => matchesQuery(c, query))) return page.sort(compare);
       // SQLite and core disagree on a row (text that does not survive UTF-8, say): core decides.
-      const all = (await sql.select('SELECT json FROM conversations')).map((r) => fromJson<Conversation>(r.json));
+      const all = (await sql.select('SELECT json FROM conversations')).map((r) => this.read<Conversation>(r.json));
       const offset = query.offset ?? 0;
       return all.filter((c) => matchesQuery(c, query)).sort(compare).slice(offset, offset + query.limit);
     });
   }
 
   async countConversations(query: Filters): Promise<number> {
+    if (this.codec.sealed && query.text !== undefined && query.text.trim() !== '') {
+      return this.db.run(async (sql) => (await this.matchingOpened(sql, query, '')).length);
+    }
     const rows = await this.db.run((sql) => sql.select(`SELECT COUNT(*) AS n FROM conversations ${whereOf(query)}`));
     return Number(rows[0]?.n ?? 0);
   }
@@ -363,12 +420,12 @@ export class PlusSqliteStore implements LocalStore {
     const rows = await this.db.run((sql) =>
       sql.select(`SELECT json FROM messages WHERE ${w.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ${limit}`),
     );
-    return rows.map((r) => fromJson<Message>(r.json));
+    return rows.map((r) => this.read<Message>(r.json));
   }
 
   async getMessage(id: string): Promise<Message | null> {
     const rows = await this.db.run((sql) => sql.select(`SELECT json FROM messages WHERE id = ${sqlString(id)}`));
-    return rows[0] ? fromJson<Message>(rows[0].json) : null;
+    return rows[0] ? this.read<Message>(rows[0].json) : null;
   }
 
   async evictMessages(conversationIds: readonly string[]): Promise<void> {
@@ -385,12 +442,12 @@ export class PlusSqliteStore implements LocalStore {
 
   async getContact(id: string): Promise<Contact | null> {
     const rows = await this.db.run((sql) => sql.select(`SELECT json FROM contacts WHERE id = ${sqlString(id)}`));
-    return rows[0] ? fromJson<Contact>(rows[0].json) : null;
+    return rows[0] ? this.read<Contact>(rows[0].json) : null;
   }
 
   private async listDirectory<T>(kind: DirectoryKind): Promise<T[]> {
     const rows = await this.db.run((sql) => sql.select(`SELECT json FROM directory WHERE kind = ${sqlString(kind)} ORDER BY id`));
-    return rows.map((r) => fromJson<T>(r.json));
+    return rows.map((r) => this.read<T>(r.json));
   }
 
   listInboxes(): Promise<Inbox[]> {
@@ -409,30 +466,30 @@ export class PlusSqliteStore implements LocalStore {
 
   async getMeta<T = unknown>(key: string): Promise<T | null> {
     const rows = await this.db.run((sql) => sql.select(`SELECT json FROM meta WHERE key = ${sqlString(key)}`));
-    return rows[0] ? fromJson<T>(rows[0].json) : null;
+    return rows[0] ? this.read<T>(rows[0].json) : null;
   }
 
   async setMeta(key: string, value: unknown): Promise<void> {
-    const statement = `INSERT OR REPLACE INTO meta (key, json) VALUES (${sqlString(key)}, ${sqlString(toJson(value))})`;
+    const statement = `INSERT OR REPLACE INTO meta (key, json) VALUES (${sqlString(key)}, ${sqlString(this.codec.seal(toJson(value)))})`;
     await this.db.run((sql) => sql.exec(statement));
   }
 
   async outboxPut(entry: OutboxEntry): Promise<void> {
-    const statement = `INSERT OR REPLACE INTO outbox (id, ord, state, json) VALUES (${sqlString(entry.id)}, ${sqlNumber(entry.order)}, ${sqlString(entry.state)}, ${sqlString(toJson(entry))})`;
+    const statement = `INSERT OR REPLACE INTO outbox (id, ord, state, json) VALUES (${sqlString(entry.id)}, ${sqlNumber(entry.order)}, ${sqlString(entry.state)}, ${sqlString(this.codec.seal(toJson(entry)))})`;
     await this.db.run((sql) => sql.exec(statement));
   }
 
   async outboxList(): Promise<OutboxEntry[]> {
     const rows = await this.db.run((sql) => sql.select('SELECT json FROM outbox ORDER BY ord, id'));
-    return rows.map((r) => fromJson<OutboxEntry>(r.json));
+    return rows.map((r) => this.read<OutboxEntry>(r.json));
   }
 
   async outboxDelete(id: string): Promise<void> {
     await this.db.run((sql) => sql.exec(`DELETE FROM outbox WHERE id = ${sqlString(id)}`));
   }
 
-  private static updateRows(doc: string, n: number, update: Uint8Array): string[] {
-    const text = bytesToBase64(update);
+  private updateRows(doc: string, n: number, update: Uint8Array): string[] {
+    const text = this.codec.sealed ? this.codec.seal(bytesToBase64(update)) : bytesToBase64(update);
     const parts: string[] = [];
     for (let i = 0; i === 0 || i < text.length; i += YJS_PART_CHARS) parts.push(text.slice(i, i + YJS_PART_CHARS));
     return parts.map(
@@ -447,7 +504,7 @@ export class PlusSqliteStore implements LocalStore {
         const rows = await sql.select(`SELECT MAX(n) AS n FROM yjs_updates WHERE doc = ${sqlString(doc)}`);
         const last = rows[0]?.n;
         const n = last === null || last === undefined ? 0 : Number(last) + 1;
-        await sql.exec(PlusSqliteStore.updateRows(doc, n, copy));
+        await sql.exec(this.updateRows(doc, n, copy));
       }),
     );
   }
@@ -457,27 +514,41 @@ export class PlusSqliteStore implements LocalStore {
     const out: Uint8Array[] = [];
     let current: number | null = null;
     let text = '';
+    const bytes = (t: string) => base64ToBytes(this.codec.sealed ? this.codec.open(t) : t);
     for (const r of rows) {
       const n = Number(r.n);
       if (current !== null && n !== current) {
-        out.push(base64ToBytes(text));
+        out.push(bytes(text));
         text = '';
       }
       current = n;
       text += String(r.data);
     }
-    if (current !== null) out.push(base64ToBytes(text));
+    if (current !== null) out.push(bytes(text));
     return out;
   }
 
   async yjsReplace(doc: string, update: Uint8Array): Promise<void> {
     const copy = update.slice();
     await this.db.run((sql) =>
-      sql.transaction(() => sql.exec([`DELETE FROM yjs_updates WHERE doc = ${sqlString(doc)}`, ...PlusSqliteStore.updateRows(doc, 0, copy)])),
+      sql.transaction(() => sql.exec([`DELETE FROM yjs_updates WHERE doc = ${sqlString(doc)}`, ...this.updateRows(doc, 0, copy)])),
     );
   }
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+
+  /**
+   * [trust] Sign-out, deactivation, remote wipe: every row goes, the file is compacted (no freed
+   * page keeps old records), the database closes and the host forgets the device key.
+   */
+  async wipe(): Promise<void> {
+    await this.db.run(async (sql) => {
+      await sql.transaction(() => sql.exec(ALL_TABLES.map((t) => `DELETE FROM ${t}`)));
+      await sql.exec('VACUUM');
+    });
+    await this.db.close();
+    await this.options.onWipe?.();
   }
 }

@@ -7,6 +7,7 @@ import type { Workspace } from '../domain/workspace.js';
 import { ApiError, notFound, unauthorized } from '../errors.js';
 import { agentOf, bearer, parse, requireAgent } from '../http/app.js';
 import { attachmentConversation } from '../domain/attachments.js';
+import { downloadFileName } from '../domain/masking.js';
 import { AttachmentStore, MAX_ATTACHMENT_BYTES } from './store.js';
 
 const UploadQuery = z.object({ name: z.string().min(1).max(255) });
@@ -38,9 +39,12 @@ export function registerAttachmentRoutes(app: FastifyInstance, d: { auth: AuthSe
     const missing = () => notFound(`attachment ${id} not found`);
     const token = bearer(req);
     let found: Awaited<ReturnType<AttachmentStore['get']>>;
+    // [trust] Who asks: an agent or API key (its pii.view decides), or the holder of a signed link (no role).
+    let principal: Parameters<typeof downloadFileName>[1] = null;
     if (token) {
       // With a token: the agent's tenant, and the scope of the message the attachment belongs to.
       const agent = await d.auth.authenticate(token);
+      principal = agent;
       found = await d.store.get(agent.tenantId, id);
       if (!found) throw missing();
       const conversationId = await attachmentConversation(d.workspace.db, agent.tenantId, id);
@@ -61,6 +65,7 @@ export function registerAttachmentRoutes(app: FastifyInstance, d: { auth: AuthSe
       if (!found) throw missing();
     }
     const { attachment, file } = found;
+    const name = await downloadFileName(d.workspace.db, principal, found.row.tenant_id, attachment.name);
     const inline = q.inline === '1' && INLINE.test(attachment.mime);
     return reply
       .header('content-type', attachment.mime)
@@ -68,7 +73,7 @@ export function registerAttachmentRoutes(app: FastifyInstance, d: { auth: AuthSe
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "default-src 'none'; sandbox")
       .header('cache-control', 'private, max-age=86400, immutable')
-      .header('content-disposition', `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(attachment.name)}`)
+      .header('content-disposition', `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(name)}`)
       .send(fs.createReadStream(file));
   });
 }

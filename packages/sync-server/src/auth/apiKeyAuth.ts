@@ -3,28 +3,27 @@ import { checkSignIn } from '@goutong/core';
 import { ApiError, forbidden, unauthorized } from '../errors.js';
 import { apiKeyByToken, apiKeyPrincipal } from '../domain/apiKeys.js';
 import type { Principal } from '../domain/permissions.js';
+import { LocalRateLimiter, type RateLimiter } from '../scale/rateLimit.js';
 
 /**
  * `Authorization: Bearer gtk_...` on the REST API: the key's service principal, rate-limited per key
- * (a fixed one-minute window per server process; several processes each allow the rate).
+ * (a fixed one-minute window, counted across the server processes in Redis when they scale out,
+ * see scale/rateLimit.ts).
  */
 export class ApiKeyAuth {
-  private windows = new Map<string, { start: number; count: number }>();
-
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+    private readonly limiter: RateLimiter = new LocalRateLimiter(),
+  ) {}
 
   async authenticate(token: string, ip?: string): Promise<{ principal: Principal; apiKeyId: string }> {
     const now = this.now();
     const key = await apiKeyByToken(this.db, token, now);
     if (!key) throw unauthorized('invalid or revoked API key');
-    let w = this.windows.get(key.id);
-    if (!w || now - w.start >= 60_000) {
-      w = { start: now, count: 0 };
-      this.windows.set(key.id, w);
-      if (this.windows.size > 10_000) this.windows.delete(this.windows.keys().next().value!);
-    }
-    if (++w.count > key.ratePerMinute) {
-      const s = Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
+    const rate = await this.limiter.hit(`apikey:${key.id}`, key.ratePerMinute, 60_000, now);
+    if (!rate.ok) {
+      const s = rate.retryAfterSeconds;
       throw new ApiError('rate_limited', `this API key is limited to ${key.ratePerMinute} requests per minute; retry in ${s} s`, { retryAfterSeconds: s });
     }
     const principal = apiKeyPrincipal(key);

@@ -7,6 +7,7 @@ import { AccessTokens } from './tokens.js';
 import { DUMMY_HASH, randomToken, sha256Hex, verifyPassword } from './crypto.js';
 import { LoginThrottle } from './throttle.js';
 import { ApiKeyAuth } from './apiKeyAuth.js';
+import type { RateLimiter } from '../scale/rateLimit.js';
 import { isApiKeyToken } from '../domain/apiKeys.js';
 import { insertAudit } from '../domain/audit.js';
 import { withPermissions, type Principal } from '../domain/permissions.js';
@@ -41,6 +42,8 @@ export interface AuthOptions {
   verify?: (password: string, stored: string) => Promise<boolean>;
   /** How long a "session is live" answer is reused; revocations in this process clear it at once. */
   sessionCacheMs?: number;
+  /** [trust] Where API-key rate limits are counted (Redis when the server scales out). */
+  rateLimiter?: RateLimiter;
 }
 
 const SESSION_CACHE_MAX = 10_000;
@@ -94,7 +97,7 @@ export class AuthService {
     this.throttle = opts.throttle ?? new LoginThrottle();
     this.verify = opts.verify ?? verifyPassword;
     this.sessionCacheMs = opts.sessionCacheMs ?? 30_000;
-    this.apiKeys = new ApiKeyAuth(db, now);
+    this.apiKeys = new ApiKeyAuth(db, now, opts.rateLimiter);
   }
 
   async login(email: string, password: string, ip: string, tenantSlug?: string): Promise<{ agent: Agent; tokens: TokenPair }> {

@@ -305,6 +305,17 @@ CREATE INDEX contact_merges_target ON contact_merges (tenant_id, target_id)
 `,
   },
   {
+    id: 320,
+    name: 'trust: call intents (click-to-call of a masked number, resolved by the SIP server)',
+    sql: `
+CREATE TABLE call_intents (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, inbox_id TEXT NOT NULL,
+  conversation_id TEXT NOT NULL, contact_id TEXT NOT NULL, source TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, expires_at {{bigint}} NOT NULL, used_at {{bigint}});
+CREATE INDEX call_intents_expiry ON call_intents (expires_at)
+`,
+  },
+  {
     id: 340,
     name: 'search: full-text index of messages and conversations (FTS5 trigram / pg_trgm); read marks per agent',
     sql: `

@@ -7,6 +7,7 @@ import {
   can,
   compilePatterns,
   maskContact,
+  maskFileName,
   maskJson,
   maskConversation,
   maskMessage,
@@ -32,9 +33,11 @@ export interface Masker {
   message(m: Message): Message;
   contact(c: Contact): Contact;
   json<T>(v: T): T;
+  /** An attachment's file name (the rule of `maskMessage`'s attachment names). */
+  fileName(name: string): string;
 }
 
-const CLEAR: Masker = { masked: false, conversation: (c) => c, message: (m) => m, contact: (c) => c, json: (v) => v };
+const CLEAR: Masker = { masked: false, conversation: (c) => c, message: (m) => m, contact: (c) => c, json: (v) => v, fileName: (n) => n };
 
 export const MaskPatternList = z.array(MaskPatternSpec).max(50);
 
@@ -52,6 +55,7 @@ export function maskerOf(patterns: readonly MaskPattern[]): Masker {
     message: (m) => maskMessage(m, patterns),
     contact: (c) => maskContact(c, patterns),
     json: (v) => maskJson(v, patterns),
+    fileName: (n) => maskFileName(n, patterns),
   };
 }
 
@@ -59,6 +63,16 @@ export function maskerOf(patterns: readonly MaskPattern[]): Masker {
 export async function maskerFor(q: Queryable, p: Principal): Promise<Masker> {
   if (can(p, 'pii.view')) return CLEAR;
   return maskerOf(compilePatterns(await maskPatterns(q, p.tenantId)));
+}
+
+/**
+ * [trust] The file name a download announces (`Content-Disposition`): masked like the message's
+ * attachment names for a principal without pii.view, and for the holder of a signed link (`null`:
+ * a link names no one, so it gets what the least privileged agent gets).
+ */
+export async function downloadFileName(q: Queryable, p: Principal | null, tenantId: string, name: string): Promise<string> {
+  const masker = p ? await maskerFor(q, p) : maskerOf(compilePatterns(await maskPatterns(q, tenantId)));
+  return masker.fileName(name);
 }
 
 export async function saveMaskPatterns(db: Db, actor: Principal, patterns: z.infer<typeof MaskPatternList>, now: number): Promise<void> {

@@ -117,6 +117,19 @@ describe.each([['sqlite'], ['postgres']] as const)('personal data is masked for 
         seen.push(JSON.stringify(reply.body));
         const patched = await zhang('PATCH', `/api/v1/conversations/${convId}`, { priority: 'high' });
         seen.push(JSON.stringify(patched.body));
+        // [trust] Server search (the customer across channels), reply suggestions, and the exports an
+        // agent may try: masked when answered, refused otherwise (never clear).
+        // (searched by the clear name: the server finds the contact, the answer stays masked)
+        const found = await zhang('GET', `/api/v1/contacts?q=${encodeURIComponent(name)}`);
+        expect(found.status).toBe(200);
+        seen.push(JSON.stringify(found.body));
+        const suggestions = await zhang('GET', `/api/v1/conversations/${convId}/suggestions`);
+        seen.push(JSON.stringify(suggestions.body));
+        for (const path of [`/api/v1/contacts/${conv.body.contactId}/export`, '/api/v1/reports/overview']) {
+          const r = await zhang('GET', path);
+          if (r.status === 200) seen.push(JSON.stringify(r.body));
+          else expect(r.status, path).toBe(403);
+        }
         // Search runs on the device over what it stores; what the device stores must be masked.
         await eventually(() => deviceWrites.some((w) => w.includes(convId)), 'the device pulled the conversation');
         await eventually(() => socketFrames.length > framesBefore, 'a socket push');

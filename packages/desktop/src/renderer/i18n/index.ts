@@ -13,6 +13,7 @@ import { slaEn, slaZhCN } from './sla';
 import { accountsEn, accountsZhCN } from './accounts';
 import { inboxOpsEn, inboxOpsZhCN } from './inboxOps';
 import { searchEn, searchZhCN } from './search';
+import { shellEn, shellZhCN } from './shell';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -28,6 +29,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [accountsEn, accountsZhCN],
   [inboxOpsEn, inboxOpsZhCN],
   [searchEn, searchZhCN],
+  [shellEn, shellZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;

@@ -29,6 +29,8 @@ export interface Host {
   deviceKey?(name: string): Promise<Uint8Array | null>;
   /** [accounts] Forgets that key (wipe). */
   forgetDeviceKey?(name: string): Promise<void>;
+  /** Start at login (Electron on macOS and Windows); absent in the browser. */
+  startAtLogin?: { get(): Promise<{ supported: boolean; openAtLogin: boolean }>; set(on: boolean): Promise<{ supported: boolean; openAtLogin: boolean }> };
   /** Small synchronous preferences (language, theme). */
   prefs: { get(key: string): string | null; set(key: string, value: string): void };
 }
@@ -108,6 +110,7 @@ export function electronHost(bridge: DesktopBridge): Host {
   return {
     kind: 'electron',
     defaultServerUrl: () => 'http://127.0.0.1:8787',
+    startAtLogin: { get: () => bridge.invoke('startup:get'), set: (on) => bridge.invoke('startup:set', on) },
     loadSession: async () => (await bridge.invoke('session:get')) as SavedSession | null,
     saveSession: (s) => bridge.invoke('session:set', s),
     clearSession: () => bridge.invoke('session:clear'),

@@ -2,6 +2,7 @@
 // Web Audio + MediaRecorder for recordings, and the server API with the session's token. Recordings
 // wait for their upload in core's upload queue (the workspace's IndexedDB vault).
 import { SipCredentialsResponse } from '@goutong/core';
+import { z } from 'zod';
 import { currentServices } from '../platform/services';
 import type { AudioDevice, CallRecorder, LegacyRecordings, MicPermission, PendingRecording, PhoneApi, PhoneMedia, PhonePlatform } from './types';
 
@@ -121,7 +122,21 @@ export const browserApi: PhoneApi = {
     if (!parsed.success) throw new Error(`unexpected SIP credentials from the server: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     return parsed.data.items;
   },
+  async callIntent(conversationId, identity) {
+    const body = { conversationId, ...(identity !== undefined ? { identity } : {}) };
+    const parsed = CallIntentResponse.safeParse(await serverApi().request<unknown>('POST', '/api/v1/voice/call-intents', body));
+    if (!parsed.success) throw new Error(`unexpected call intent from the server: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    return parsed.data;
+  },
 };
+
+/** [trust] The server's call intent (validated: it crosses a boundary). */
+const CallIntentResponse = z.object({
+  dialTarget: z.string().regex(/^gtcall-[0-9a-f]{32,64}$/),
+  display: z.string().max(200),
+  expiresAt: z.number(),
+  inboxId: z.string(),
+});
 
 /** The old recording queue in IndexedDB (read to move its recordings into core's upload queue). */
 export function legacyIndexedDbRecordings(name: string): LegacyRecordings {

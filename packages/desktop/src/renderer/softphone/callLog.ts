@@ -1,6 +1,6 @@
 // Pure helpers of the softphone: how a finished call becomes a log_call intent, which outcome a
 // SIP ending means, and how phone numbers compare.
-import type { CallOutcome, Contact, Intent } from '@goutong/core';
+import type { CallOutcome, Intent } from '@goutong/core';
 
 export interface CallRecord {
   direction: 'in' | 'out';
@@ -78,14 +78,8 @@ export function samePhone(a: string, b: string): boolean {
   return /^\d{7,}$/.test(short) && /^\d+$/.test(long) && long.endsWith(short);
 }
 
-/** The number to dial for a contact: a voice or SMS identity, else a `phone` attribute. */
-export function phoneOf(contact: Pick<Contact, 'identities' | 'attributes'> | null): string | null {
-  if (!contact) return null;
-  const id = contact.identities.find((i) => i.channel === 'voice') ?? contact.identities.find((i) => i.channel === 'sms');
-  if (id) return id.identifier;
-  const attr = contact.attributes.phone ?? contact.attributes.mobile ?? contact.attributes['电话'];
-  return attr?.trim() || null;
-}
+/** The number to dial for a contact: one rule, in core (rules/calls.ts). */
+export { phoneOf } from '@goutong/core';
 
 export function clock(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

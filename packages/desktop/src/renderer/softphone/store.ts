@@ -5,7 +5,8 @@
 // upload queue) when the inbox records calls. JsSIP, devices and the server come in through the PhonePlatform port.
 import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
-import { TransportError, type CallOutcome, type Conversation, type GoutongClient, type Intent } from '@goutong/core';
+import { BUILTIN_ROLES, callerIdFor, isMaskedNumber, TransportError, type CallOutcome, type Conversation, type GoutongClient, type Intent } from '@goutong/core';
+import { useTrustStore } from '../stores/trust';
 import { currentServices } from '../platform/services';
 import { useHost } from '../platform/host';
 import { useSessionStore } from '../stores/session';
@@ -35,8 +36,12 @@ export interface CallView {
   id: string;
   direction: 'in' | 'out';
   state: CallState;
+  /** The far end as SIP gives it (logged with the call; the server resolves contacts by it). */
   remote: string;
   remoteName: string | null;
+  /** [trust] What the agent sees of the far end: masked for an agent without pii.view (core callerIdFor). */
+  remoteShown: string;
+  remoteNameShown: string | null;
   startedAt: number;
   answeredAt: number | null;
   endedAt: number | null;
@@ -95,6 +100,15 @@ function plat(): PhonePlatform {
     platformKey = key;
   }
   return platform;
+}
+
+/** [trust] A number or name as this agent may see it (the SIP caller-ID of a masked contact stays masked). */
+export function shownCaller(value: string): string {
+  const agent = useSessionStore().agent;
+  const mine = useTrustStore().catalog?.mine;
+  // A custom role before its permissions are loaded counts as the built-in agent (no pii.view).
+  const viewer = { role: agent?.role ?? 'agent', permissions: mine ?? (agent?.roleId ? BUILTIN_ROLES.agent : undefined) };
+  return callerIdFor(viewer, value);
 }
 
 function client(): GoutongClient | null {
@@ -172,6 +186,8 @@ export const useSoftphoneStore = defineStore('softphone', {
     async bind(): Promise<void> {
       this.unbind();
       const p = plat();
+      // [trust] The agent's permission set decides whether caller-IDs show masked.
+      void useTrustStore().ensureCatalog().catch(() => undefined);
       const prefs = loadPrefs();
       this.available = prefs.available === true;
       this.inputId = prefs.inputId ?? null;
@@ -394,7 +410,7 @@ export const useSoftphoneStore = defineStore('softphone', {
       return a ? { id: a.id, name: a.name } : null;
     },
 
-    adopt(c: SipCall, state: CallState, o: { conversationId: string | null; remoteName?: string | null }): void {
+    adopt(c: SipCall, state: CallState, o: { conversationId: string | null; remoteName?: string | null; shown?: string | null }): void {
       const colleague = c.direction === 'in' ? this.colleagueOf(c) : null;
       const cur: Current = { call: c, off: () => {}, local: null, remote: null, recorder: null, rejectedByMe: false, handedOver: false };
       cur.off = c.on((e) => this.onCallEvent(cur, e));
@@ -405,6 +421,8 @@ export const useSoftphoneStore = defineStore('softphone', {
         state,
         remote: c.remoteUser,
         remoteName: o.remoteName ?? c.remoteName,
+        remoteShown: o.shown ?? shownCaller(c.remoteUser),
+        remoteNameShown: o.remoteName ?? (c.remoteName === null ? null : shownCaller(c.remoteName)),
         startedAt: Date.now(),
         answeredAt: null,
         endedAt: null,
@@ -496,9 +514,14 @@ export const useSoftphoneStore = defineStore('softphone', {
     },
 
     /** Click-to-call: a number (or SIP user), logged on `conversationId` when given. */
-    async dial(target: string, o: { conversationId?: string | null; name?: string | null } = {}): Promise<boolean> {
+    async dial(target: string, o: { conversationId?: string | null; name?: string | null; shown?: string | null } = {}): Promise<boolean> {
       const number = target.trim();
       if (!number) return false;
+      // [trust] A masked number cannot be dialled: dialContact asks the server for a call intent.
+      if (isMaskedNumber(number)) {
+        this.error = { kind: 'call', detail: 'masked number' };
+        return false;
+      }
       if (!phone || this.status !== 'registered') {
         this.error = { kind: 'call', detail: 'not registered' };
         return false;
@@ -519,9 +542,29 @@ export const useSoftphoneStore = defineStore('softphone', {
         this.error = { kind: 'call', detail: messageOf(e) };
         return false;
       }
-      this.adopt(c, 'dialing', { conversationId: o.conversationId ?? null, remoteName: o.name ?? null });
+      this.adopt(c, 'dialing', { conversationId: o.conversationId ?? null, remoteName: o.name ?? null, shown: o.shown ?? null });
       current!.local = stream;
       return true;
+    },
+
+    /**
+     * [trust] Click-to-call of a conversation's contact whose number the device holds masked: the
+     * server gives a one-time SIP target (its SIP server resolves the real number); the call shows the
+     * masked number and is logged on the conversation. The clear number never reaches this device.
+     */
+    async dialContact(o: { conversationId: string; identity?: number; name?: string | null }): Promise<boolean> {
+      if (!phone || this.status !== 'registered' || current) {
+        if (!current) this.error = { kind: 'call', detail: 'not registered' };
+        return false;
+      }
+      let intent: Awaited<ReturnType<PhonePlatform['api']['callIntent']>>;
+      try {
+        intent = await plat().api.callIntent(o.conversationId, o.identity);
+      } catch (e) {
+        this.error = { kind: 'call', detail: messageOf(e) };
+        return false;
+      }
+      return this.dial(intent.dialTarget, { conversationId: o.conversationId, name: o.name ?? null, shown: intent.display });
     },
 
     /** Who is calling (a colleague's softphone knows not to log it) and about which conversation. */
@@ -688,7 +731,7 @@ export const useSoftphoneStore = defineStore('softphone', {
         // Uploaded first, then the call is logged with it; the command id is fixed now, so a retry
         // after a crash is a duplicate, never a second call.
         const ext = recording.type.includes('ogg') ? 'ogg' : 'webm';
-        const name = `call-${new Date(r.startedAt).toISOString().replace(/[:.]/g, '-')}-${r.remote.replace(/[^0-9A-Za-z+]/g, '')}.${ext}`;
+        const name = `call-${new Date(r.startedAt).toISOString().replace(/[:.]/g, '-')}-${shownCaller(r.remote).replace(/[^0-9A-Za-z+*]/g, '')}.${ext}`;
         try {
           await cl.submit(intent, [{ name, mime: recording.type || 'audio/webm', size: recording.size, data: recording }]);
         } catch (e) {

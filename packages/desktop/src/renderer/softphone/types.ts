@@ -90,6 +90,18 @@ export interface PhoneMedia {
 
 export interface PhoneApi {
   credentials(): Promise<SipAccount[]>;
+  /**
+   * [trust] Click-to-call of a number the device has masked: the server's one-time SIP target for the
+   * contact of `conversationId` (`identity`: which identity) and the number as this agent may see it.
+   */
+  callIntent(conversationId: string, identity?: number): Promise<CallIntent>;
+}
+
+export interface CallIntent {
+  dialTarget: string;
+  display: string;
+  expiresAt: number;
+  inboxId: string;
 }
 
 /**

@@ -13,6 +13,7 @@ import { storeVoicemail } from '../../voice/voicemail.js';
 import { TRANSCRIPTION_MIGRATION } from '../../domain/transcriptions.js';
 import { VoiceService, type VoiceServiceOptions } from '../../voice/service.js';
 import { registerVoiceRuntimeRoutes, VOICE_RUNTIME_OPENAPI } from '../../voice/routes.js';
+import { CALL_INTENT_OPENAPI, registerCallIntentRoutes } from './callIntents.js';
 
 export { VoiceConfig, VoiceSecrets, SipUser } from './config.js';
 export { credentialsFor, ephemeralCredentials, sipUserOf, type SipCredentials } from './credentials.js';
@@ -68,9 +69,10 @@ export function sipVoiceProvider(opts: VoiceServiceOptions = {}): ChannelProvide
         url: `/api/v1/inboxes/${encodeURIComponent(inbox.id)}/voicemail?from={caller}&callId={callId}&durationSeconds={seconds}`,
       },
     ],
-    openapi: { ...VOICE_OPENAPI, ...VOICE_RUNTIME_OPENAPI },
+    openapi: { ...VOICE_OPENAPI, ...VOICE_RUNTIME_OPENAPI, ...CALL_INTENT_OPENAPI },
     routes(app: FastifyInstance, deps: ProviderDeps) {
       registerCredentialsRoute(app, deps);
+      registerCallIntentRoutes(app, deps);
       registerVoiceRuntimeRoutes(app, deps, () => service);
       app.post('/api/v1/inboxes/:id/voicemail', { bodyLimit: MAX_ATTACHMENT_BYTES }, async (req, reply) => {
         const { id } = parse(z.object({ id: z.string().min(1).max(128) }), req.params, 'path');
