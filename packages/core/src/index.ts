@@ -21,3 +21,6 @@ export * from './client/client.js';
 export * from './client/uploads.js';
 export * from './domain/canned.js';
 export * from './rules/index.js';
+export * from './domain/composer.js';
+export * from './domain/macros.js';
+export * from './domain/savedViews.js';

@@ -21,3 +21,4 @@ export * from './routing.js';
 export * from './sla.js';
 export * from './lifecycle.js';
 export * from './accountRules.js';
+export * from './smsSegments.js';
