@@ -41,6 +41,7 @@ import { AccountService } from './auth/accounts.js';
 import { registerAgentRoutes } from './http/agentRoutes.js';
 import { registerAccountRoutes } from './http/accountRoutes.js';
 import { registerDataRightsRoutes } from './http/dataRightsRoutes.js';
+import { registerComposerRoutes } from './http/composerRoutes.js';
 import { RetentionJob } from './domain/retention.js';
 
 export const VERSION = '0.1.0';
@@ -141,6 +142,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerAgentRoutes(http, { auth, accounts, routing });
   registerAccountRoutes(http, { auth, accounts });
   registerDataRightsRoutes(http, { auth, workspace, removeBlobs: (shas) => attachments.removeBlobs(shas) });
+  registerComposerRoutes(http, { auth, workspace, now: () => clock.now() });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');

@@ -55,3 +55,21 @@ describe('macros', () => {
     expect(macroVisibleTo({ ...m, ownerId: null }, { id: 'a2', tenantId: 'other' })).toBe(false);
   });
 });
+
+describe('who edits macros and saved views', () => {
+  it('shared ones need canned.manage (macros) or settings.manage (views); own ones are the owner\'s', async () => {
+    const { mayEditMacro } = await import('./macros.js');
+    const { mayEditSavedView } = await import('./savedViews.js');
+    const agent = { id: 'a1', tenantId: 't', role: 'agent' as const };
+    const sup = { id: 's1', tenantId: 't', role: 'supervisor' as const };
+    const admin = { id: 'ad', tenantId: 't', role: 'admin' as const };
+    expect(mayEditMacro(agent, { tenantId: 't', ownerId: 'a1' })).toBe(true);
+    expect(mayEditMacro(agent, { tenantId: 't', ownerId: 's1' })).toBe(false);
+    expect(mayEditMacro(agent, { tenantId: 't', ownerId: null })).toBe(false);
+    expect(mayEditMacro(sup, { tenantId: 't', ownerId: null })).toBe(true);
+    expect(mayEditMacro(sup, { tenantId: 'x', ownerId: null })).toBe(false);
+    expect(mayEditSavedView(sup, { tenantId: 't', ownerId: null })).toBe(false);
+    expect(mayEditSavedView(admin, { tenantId: 't', ownerId: null })).toBe(true);
+    expect(mayEditSavedView(agent, { tenantId: 't', ownerId: 'a1' })).toBe(true);
+  });
+});

@@ -3,6 +3,7 @@ import { Id, Label, Millis, Priority, type Conversation } from './model.js';
 import { renderCanned, unknownVariables, type CannedContext } from './canned.js';
 import type { Intent } from '../client/client.js';
 import { assertNever } from '../util/assert.js';
+import { can, type Principal } from '../rules/permissions.js';
 
 /**
  * Macros: a saved sequence of actions an agent applies to a conversation in one click. A macro is
@@ -70,6 +71,12 @@ export function macroProblem(input: Pick<MacroInput, 'actions'>): string | null 
 /** Who may see and apply a macro: a shared one everybody in the workspace, an own one only its owner. */
 export function macroVisibleTo(macro: Pick<Macro, 'tenantId' | 'ownerId'>, agent: { id: string; tenantId: string }): boolean {
   return macro.tenantId === agent.tenantId && (macro.ownerId === null || macro.ownerId === agent.id);
+}
+
+/** Who may create, change or delete a macro: a shared one needs `canned.manage`, an own one is its owner's. */
+export function mayEditMacro(actor: Pick<Principal, 'role' | 'permissions'> & { id: string; tenantId: string }, target: Pick<Macro, 'tenantId' | 'ownerId'>): boolean {
+  if (target.tenantId !== actor.tenantId) return false;
+  return target.ownerId === null ? can(actor, 'canned.manage') : target.ownerId === actor.id;
 }
 
 export interface MacroContext {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Channel, ConversationStatus, Id, Millis, Priority } from './model.js';
 import { CONVERSATION_SORTS } from '../ports/storage.js';
+import { can, type Principal } from '../rules/permissions.js';
 
 /**
  * Saved views: a named combination of the inbox's filters, stored on the server per agent (so it
@@ -50,6 +51,12 @@ export type SavedView = z.infer<typeof SavedView>;
 /** Who sees a saved view: a shared one everybody in the workspace, an own one only its owner. */
 export function savedViewVisibleTo(view: Pick<SavedView, 'tenantId' | 'ownerId'>, agent: { id: string; tenantId: string }): boolean {
   return view.tenantId === agent.tenantId && (view.ownerId === null || view.ownerId === agent.id);
+}
+
+/** Who may create, change or delete a saved view: a shared one needs `settings.manage` (admins), an own one is its owner's. */
+export function mayEditSavedView(actor: Pick<Principal, 'role' | 'permissions'> & { id: string; tenantId: string }, target: Pick<SavedView, 'tenantId' | 'ownerId'>): boolean {
+  if (target.tenantId !== actor.tenantId) return false;
+  return target.ownerId === null ? can(actor, 'settings.manage') : target.ownerId === actor.id;
 }
 
 /** The order of the sidebar: the agent's own views first, then the shared ones, each by name. */

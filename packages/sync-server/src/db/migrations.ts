@@ -303,6 +303,20 @@ CREATE TABLE contact_merges (
 CREATE INDEX contact_merges_target ON contact_merges (tenant_id, target_id)
 `,
   },
+  {
+    id: 350,
+    name: 'composer: macros and saved views (per agent or shared)',
+    sql: `
+CREATE TABLE macros (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), owner_id TEXT, name TEXT NOT NULL, actions TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE INDEX macros_tenant ON macros (tenant_id, owner_id);
+CREATE TABLE saved_views (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), owner_id TEXT, name TEXT NOT NULL, filters TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE INDEX saved_views_tenant ON saved_views (tenant_id, owner_id)
+`,
+  },
 ];
 
 /** Applies the server's migrations and those the extensions declare (channels/provider.ts), in id order. */

@@ -32,6 +32,7 @@ import { builtinExtensions } from '../channels/registry.js';
 import { trustOpenApiPaths } from './trustRoutes.js';
 import { automationOpenApi } from './automationRoutes.js';
 import { accountsPaths } from './accountsOpenapi.js';
+import { composerOpenApi } from './composerRoutes.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -110,6 +111,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         // Inbox `config` and `secrets` per channel/provider (secrets are stored sealed and never returned).
         ...ext.schemas,
         ...automationOpenApi().schemas, // [automation]
+        ...composerOpenApi().schemas, // [composer]
       },
     },
     paths: {
@@ -205,6 +207,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       ...ext.paths,
       ...automationOpenApi().paths, // [automation] templates, automation rules, CSAT
       ...accountsPaths(),
+      ...composerOpenApi().paths, // [composer] macros, saved views
     },
   };
   byVersion.set(version, doc);
