@@ -1,14 +1,11 @@
 import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
-import { macroIntents, type Conversation, type MacroAction } from '@goutong/core';
-import { useSessionStore } from './session';
-import { useUploadsStore } from './uploads';
+import type { Conversation } from '@goutong/core';
 import { useInboxStore } from './inbox';
 
 /**
- * The inbox list's multi-selection (checkboxes, Shift+click ranges, x/Space) and the actions on it.
- * A bulk action is a one-action macro applied to each selected conversation: core's `macroIntents`
- * makes the normal commands (skipping what is already so) and each goes through the outbox.
+ * The inbox list's multi-selection (checkboxes, Shift+click ranges, x/Space). The actions on it
+ * are in components/inbox/BulkBar.vue (loaded when something is selected).
  */
 export const useBulkStore = defineStore('bulk', {
   state: () => ({
@@ -49,21 +46,6 @@ export const useBulkStore = defineStore('bulk', {
       this.selected.clear();
       this.anchor = -1;
       this.version++;
-    },
-    /** Applies one action to every selected conversation; resolves with how many commands were made. */
-    async act(action: MacroAction): Promise<number> {
-      const agent = useSessionStore().agent;
-      if (!agent) return 0;
-      const uploads = useUploadsStore();
-      let n = 0;
-      for (const c of [...this.selected.values()]) {
-        for (const intent of macroIntents({ actions: [action] }, c, { agent: { id: agent.id, name: agent.name, email: agent.email }, now: Date.now(), canned: { contact: { name: c.contactName } } })) {
-          await uploads.submit(intent);
-          n++;
-        }
-      }
-      this.clear();
-      return n;
     },
   },
 });
