@@ -111,7 +111,7 @@ describe('composer: short codes, mentions, SMS counter, bulk actions, saved view
     const token = crypto.randomBytes(16).toString('hex');
     const inbox = await api.call<{ id: string }>('POST', '/api/v1/inboxes', {
       name: 'SMS 短信', channel: 'sms', provider: 'kannel', teamIds: teams.map((t) => t.id),
-      config: { sendsmsUrl: 'http://127.0.0.1:9/cgi-bin/sendsms', username: 'goutong' }, secrets: { password: 'x', webhookToken: token },
+      config: { sendsmsUrl: 'http://127.0.0.1:9/cgi-bin/sendsms', username: 'goutong', webhookBaseUrl: server.url }, secrets: { password: 'x', webhookToken: token },
     });
     const r = await fetch(`${server.url}/webhooks/kannel/${inbox.id}/inbound?token=${token}&from=%2B8613800000777&text=${encodeURIComponent('你好，请问快递到哪了？')}&id=sms-e2e-1`);
     expect(r.status).toBe(200);
@@ -166,7 +166,7 @@ describe('composer: short codes, mentions, SMS counter, bulk actions, saved view
     } finally {
       await context.close();
     }
-  });
+  }, 120_000);
 
   it('a saved view is stored on the server: after a reload it is listed and applying it restores the filters', async () => {
     const { context, page } = await newAgentPage(browser);

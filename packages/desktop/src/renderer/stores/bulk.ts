@@ -15,6 +15,8 @@ export const useBulkStore = defineStore('bulk', {
     version: 0,
     /** The row a Shift+click range starts from. */
     anchor: -1,
+    /** What the last bulk action did (shown until the next selection). */
+    notice: null as string | null,
   }),
   getters: {
     count: (s) => (void s.version, s.selected.size),
@@ -25,6 +27,7 @@ export const useBulkStore = defineStore('bulk', {
       return this.selected.has(id);
     },
     toggle(c: Conversation, index: number): void {
+      this.notice = null;
       if (this.selected.has(c.id)) this.selected.delete(c.id);
       else this.selected.set(c.id, c);
       this.anchor = index;
@@ -33,6 +36,7 @@ export const useBulkStore = defineStore('bulk', {
     /** Selects the loaded rows between the anchor and `index` (both included). */
     range(index: number): void {
       const inbox = useInboxStore();
+      this.notice = null;
       const from = this.anchor < 0 ? index : Math.min(this.anchor, index);
       const to = this.anchor < 0 ? index : Math.max(this.anchor, index);
       for (let i = from; i <= to; i++) {
