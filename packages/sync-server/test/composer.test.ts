@@ -95,6 +95,16 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect((await fetch(`${s.url}/api/v1/macros`)).status).toBe(401);
     });
 
+    it('the OpenAPI document describes the macro and saved-view routes', async () => {
+      const doc = (await (await fetch(`${s.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+      expect(Object.keys(doc.paths['/api/v1/macros'] ?? {})).toEqual(['get', 'post']);
+      expect(Object.keys(doc.paths['/api/v1/macros/{id}'] ?? {})).toEqual(['get', 'patch', 'delete']);
+      expect(Object.keys(doc.paths['/api/v1/saved-views'] ?? {})).toEqual(['get', 'post']);
+      expect(Object.keys(doc.paths['/api/v1/saved-views/{id}'] ?? {})).toEqual(['patch', 'delete']);
+      expect(doc.components.schemas).toHaveProperty('MacroInput');
+      expect(doc.components.schemas).toHaveProperty('SavedViewInput');
+    });
+
     it('applying a macro is the normal commands: labels, priority, assignment, a reply that goes out, resolve', async () => {
       const { conversationId } = await sms(`m-${dialect}-1`, '+8613900000101', 'Where is my refund?');
       const m = await ann('POST', '/api/v1/macros', {
