@@ -23,3 +23,6 @@ export * from './client/readState.js';
 export * from './client/uploads.js';
 export * from './domain/canned.js';
 export * from './rules/index.js';
+export * from './domain/composer.js';
+export * from './domain/macros.js';
+export * from './domain/savedViews.js';

@@ -43,6 +43,7 @@ import { registerAgentRoutes } from './http/agentRoutes.js';
 import { registerAccountRoutes } from './http/accountRoutes.js';
 import { registerDataRightsRoutes } from './http/dataRightsRoutes.js';
 import { registerSearchRoutes } from './http/searchRoutes.js';
+import { registerComposerRoutes } from './http/composerRoutes.js';
 import { RetentionJob } from './domain/retention.js';
 
 export const VERSION = '0.1.0';
@@ -146,6 +147,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerAccountRoutes(http, { auth, accounts });
   registerDataRightsRoutes(http, { auth, workspace, removeBlobs: (shas) => attachments.removeBlobs(shas) });
   registerSearchRoutes(http, { auth, workspace }); // [search]
+  registerComposerRoutes(http, { auth, workspace, now: () => clock.now() });
   for (const e of providers.all()) e.routes?.(http, deps);
   serveWebApp(http, cfg.webDir ?? siblingBuild('desktop/dist/renderer'));
   serveWebApp(http, siblingBuild('mobile/dist/build/h5'), '/m', 'mobile H5 app');

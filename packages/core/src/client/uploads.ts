@@ -176,7 +176,7 @@ export class UploadQueue<D = unknown> {
     const conversationId = conversationOfIntent(intent);
     const behind = conversationId !== null && this.has(conversationId);
     if (files.length === 0 && !behind) return { id: await this.o.dispatch(intent), queued: false };
-    if (files.length > 0 && intent.type !== 'send_reply' && intent.type !== 'log_call') throw new Error('only replies and calls carry attachments');
+    if (files.length > 0 && intent.type !== 'send_reply' && intent.type !== 'add_note' && intent.type !== 'log_call') throw new Error('only replies, notes and calls carry attachments');
     if (conversationId === null && intent.type !== 'log_call') throw new Error('only conversation actions wait for uploads');
     const id = this.o.ids.next();
     const queued: QueuedFile[] = files.map((f, i) => ({ ref: f.ref ?? `${id}-${i}`, name: f.name, mime: f.mime || 'application/octet-stream', size: f.size, uploaded: null }));
@@ -300,7 +300,7 @@ export class UploadQueue<D = unknown> {
 
   private commandOf(e: QueuedUpload, forDisplay = false): Command {
     const base = { ...e.intent, id: e.id, deviceTime: e.deviceTime } as Command;
-    if ((base.type !== 'send_reply' && base.type !== 'log_call') || e.files.length === 0) return base;
+    if ((base.type !== 'send_reply' && base.type !== 'add_note' && base.type !== 'log_call') || e.files.length === 0) return base;
     const attachments = e.files.map((f) => (f.uploaded ? { ...f.uploaded } : { id: `${LOCAL_ATTACHMENT_PREFIX}${f.ref}`, name: f.name, mime: f.mime, size: f.size }));
     const sent = forDisplay ? attachments : attachments.filter((a) => !a.id.startsWith(LOCAL_ATTACHMENT_PREFIX));
     if (base.type === 'log_call' && sent.length === 0) return base;

@@ -12,6 +12,7 @@ import {
   type Message,
 } from '../domain/model.js';
 import { UUID_V7_RE } from '../util/uuidv7.js';
+import { Mentions } from '../domain/composer.js';
 import { assertNever } from '../util/assert.js';
 
 /** A client-generated UUIDv7: the command's id, its idempotency key and (for replies) the message id. */
@@ -36,8 +37,12 @@ export const AddNote = z.object({
   ...base,
   type: z.literal('add_note'),
   conversationId: Id,
-  text: z.string().trim().min(1).max(100_000),
-});
+  text: z.string().max(100_000),
+  /** Files on the note (uploaded first, like a reply's). */
+  attachments: z.array(Attachment).max(20).optional(),
+  /** Agents the note mentions (picked with `@`); the server keeps them as the note's `meta.mentions` (core `mentionsOf`). */
+  mentions: Mentions.optional(),
+}).refine((c) => c.text.trim().length > 0 || (c.attachments?.length ?? 0) > 0, { message: 'a note needs text or an attachment', path: ['text'] });
 
 export const SetStatus = z.object({
   ...base,
@@ -264,13 +269,13 @@ export function pendingMessageOf(command: Command, agent: { id: string; tenantId
     authorId: agent.id,
     text: command.text,
     subject: command.type === 'send_reply' ? (command.subject ?? null) : null,
-    attachments: command.type === 'send_reply' ? (command.attachments ?? []) : [],
+    attachments: command.attachments ?? [],
     status: isNote ? null : 'queued',
     statusReason: null,
     deviceTime: command.deviceTime,
     serverTime: 0,
     createdAt: command.deviceTime,
-    meta: { pending: true },
+    meta: isNote && command.mentions?.length ? { pending: true, mentions: [...new Set(command.mentions)] } : { pending: true },
     seq: 0,
   };
 }

@@ -114,7 +114,7 @@ export function commandNeeds(command: Command): CommandNeeds {
     case 'send_reply':
       return { ...none, conversationId: command.conversationId, messageId: command.id, attachmentIds: (command.attachments ?? []).map((a) => a.id) };
     case 'add_note':
-      return { ...none, conversationId: command.conversationId, messageId: command.id };
+      return { ...none, conversationId: command.conversationId, messageId: command.id, attachmentIds: (command.attachments ?? []).map((a) => a.id) };
     case 'assign':
       return { ...none, conversationId: command.conversationId, assigneeId: command.assigneeId, teamId: command.teamId ?? null };
     case 'set_status':
@@ -235,12 +235,13 @@ function decideMessage(command: CommandOf<'send_reply'> | CommandOf<'add_note'>,
   if (!isNote && s.contact && isOptedOut(s.contact)) return reject('forbidden', 'the contact opted out of messages on this channel');
   let attachments: Message['attachments'] = [];
   const facts: Fact[] = [];
-  if (command.type === 'send_reply') {
+  {
     const bound = bindAttachments(ctx, s, command.attachments ?? [], command.id);
     if (isDecision(bound)) return bound;
     attachments = bound.attachments;
     facts.push(...bound.facts);
   }
+  const mentions = command.type === 'add_note' ? [...new Set(command.mentions ?? [])] : [];
   const message: Message = {
     id: command.id,
     tenantId: ctx.actor.tenantId,
@@ -258,7 +259,8 @@ function decideMessage(command: CommandOf<'send_reply'> | CommandOf<'add_note'>,
     deviceTime: command.deviceTime,
     serverTime: ctx.now,
     createdAt: ctx.now,
-    meta: {},
+    // A note's mentions (read back with core `mentionsOf`): the notification policy notifies them.
+    meta: mentions.length ? { mentions } : {},
     seq: ctx.seq,
   };
   let next = withMessage(conv, message);

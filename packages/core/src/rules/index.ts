@@ -25,3 +25,4 @@ export * from './sentiment.js';
 export * from './summary.js';
 export * from './liveBoard.js';
 export * from './calls.js';
+export * from './smsSegments.js';

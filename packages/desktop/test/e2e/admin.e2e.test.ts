@@ -165,7 +165,10 @@ describe('settings area (admin screens)', () => {
       await conversationList(page).getByRole('option', { name: /8613511112222/ }).waitFor({ timeout: 20_000 });
       await page.getByLabel('Inbox filter').selectOption({ label: 'All inboxes' });
       await openConversation(page, '王芳');
-      await page.getByLabel('Canned response').selectOption({ label: '短信签名 SMS signature' });
+      // [composer] the short code at the caret opens the picker; Enter inserts the filled text.
+      await page.getByLabel('Reply message').pressSequentially('/sms-s');
+      await page.getByRole('listbox', { name: 'Canned responses' }).getByRole('option', { name: /sms-sign/ }).waitFor();
+      await page.getByLabel('Reply message').press('Enter');
       await expect.poll(() => page.getByLabel('Reply message').inputValue()).toBe('Hi 王芳, this is Admin 管理员');
     } finally {
       await context.close();
@@ -205,12 +208,12 @@ describe('settings area (admin screens)', () => {
       await Promise.all([signIn(agent.page, server.url, 'zhang.san@demo.goutong'), signIn(supervisor.page, server.url, 'li.wei@demo.goutong')]);
       // [accounts] Every agent has "My account" (password, two-factor, sessions) in the settings.
       await agent.page.getByRole('button', { name: 'Settings' }).click();
-      await expect(settings(agent.page).getByRole('tab').allTextContents()).resolves.toEqual(['Agents', 'Teams', 'My account'].map((x) => expect.stringContaining(x)));
+      await expect(settings(agent.page).getByRole('tab').allTextContents()).resolves.toEqual(['Macros', 'Agents', 'Teams', 'My account'].map((x) => expect.stringContaining(x)));
       await supervisor.page.getByRole('button', { name: 'Settings' }).click();
       const area = settings(supervisor.page);
       await area.getByRole('tab', { name: 'Canned responses', selected: true }).waitFor();
       await expect(area.getByRole('tab').allTextContents()).resolves.toEqual(
-        ['Canned responses', 'Agents', 'Teams', 'Routing and queues', 'Business hours', 'SLA policies', 'Security', 'My account'].map((x) => expect.stringContaining(x)),
+        ['Canned responses', 'Macros', 'Agents', 'Teams', 'Routing and queues', 'Business hours', 'SLA policies', 'Security', 'My account'].map((x) => expect.stringContaining(x)),
       );
       await area.getByRole('button', { name: 'New canned response' }).waitFor();
       await area.getByRole('tab', { name: 'Agents' }).click();

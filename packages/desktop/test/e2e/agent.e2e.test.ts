@@ -174,7 +174,11 @@ describe('agent workspace against the sync server', () => {
       await one.page.getByLabel('Reply message').pressSequentially('草稿 draft', { delay: 15 });
       await expect.poll(() => two.page.getByLabel('Reply message').inputValue(), { timeout: 15_000 }).toBe('草稿 draft');
       // A canned response (the tenant's, from the server) fills in the contact's and agent's names.
-      await two.page.getByLabel('Canned response').selectOption({ label: '问候 Greeting' });
+      // [composer] by its short code at the caret (the picker opens on `/hel`, Enter inserts).
+      await two.page.getByLabel('Reply message').press('End');
+      await two.page.getByLabel('Reply message').pressSequentially(' /hel');
+      await two.page.getByRole('listbox', { name: 'Canned responses' }).getByRole('option', { name: /hello/ }).waitFor();
+      await two.page.getByLabel('Reply message').press('Enter');
       await expect.poll(() => one.page.getByLabel('Reply message').inputValue(), { timeout: 15_000 }).toContain('您好 History Tester，我是李伟 Li Wei');
     } finally {
       await one.context.close();

@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { mount } from '@vue/test-utils';
 import { createPinia, setActivePinia, type Pinia } from 'pinia';
 import ElementPlus from 'element-plus';
@@ -36,11 +36,18 @@ describe('canned responses in the composer', () => {
     await conv.open(rows[0]!.id);
     const w = mount(ComposerBox, { global: { plugins: [pinia, makeI18n('en'), ElementPlus] } });
     await flush();
-    const select = w.get('select[aria-label="Canned response"]');
-    expect(select.findAll('option').map((o) => o.text())).toEqual(['Insert canned response', 'City']);
-    (select.element as HTMLSelectElement).value = 'c1';
-    await select.trigger('change');
-    expect((w.get('textarea').element as HTMLTextAreaElement).value).toBe('Hi Wang from Hangzhou, re Order 42 — Me 我');
+    // [composer] `/ci` at the caret offers the cached list; Enter puts the filled text in place of the token.
+    const ta = w.get('textarea');
+    const el = ta.element as HTMLTextAreaElement;
+    el.value = 'Dear /ci';
+    el.setSelectionRange(8, 8);
+    await ta.trigger('input');
+    // The picker is in a lazy chunk: it shows once loaded.
+    const picker = await vi.waitFor(() => w.get('[role="listbox"]'), { timeout: 10_000 });
+    expect(picker.findAll('[role="option"]').map((o) => o.text())).toEqual(['/cityCity']);
+    await ta.trigger('keydown', { key: 'Enter' });
+    await flush();
+    expect(el.value).toBe('Dear Hi Wang from Hangzhou, re Order 42 — Me 我');
     canned.unbind();
   });
 });

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { renderCanned, searchCanned, type CannedContext, type CannedResponse } from '@goutong/core';
+import { matchCanned as coreMatchCanned, renderCanned, replaceToken, tokenAtCaret, type CannedContext, type CannedResponse } from '@goutong/core';
 import { currentServices, useDevice } from '../app/services';
 
 /** The list as last fetched, in the local store's meta: the picker works offline. */
@@ -28,24 +28,22 @@ export function parseCannedList(json: unknown): CannedItem[] {
 
 /**
  * What the agent is typing after `/` at the end of the composer ("/ref" → "ref"), or null when the
- * picker should be closed. The slash must start the text or follow a space, so URLs and dates
- * ("1/2") never open it.
+ * picker should be closed: core's caret-token rule (`tokenAtCaret`), with the caret at the end.
  */
 export function cannedTrigger(text: string): string | null {
-  const m = /(?:^|\s)\/([\p{L}\p{N}_.-]*)$/u.exec(text);
-  return m ? m[1]! : null;
+  return tokenAtCaret(text, text.length, ['/'])?.query ?? null;
 }
 
-/** The composer's text with the trailing `/query` replaced by the rendered response. */
+/** The composer's text with the trailing `/query` replaced by the rendered response (core `replaceToken`). */
 export function insertCanned(text: string, rendered: string): string {
-  const m = /(^|\s)\/([\p{L}\p{N}_.-]*)$/u.exec(text);
-  if (!m) return text ? `${text}${/\s$/.test(text) ? '' : ' '}${rendered}` : rendered;
-  return text.slice(0, m.index + m[1]!.length) + rendered;
+  const tok = tokenAtCaret(text, text.length, ['/']);
+  if (!tok) return text ? `${text}${/\s$/.test(text) ? '' : ' '}${rendered}` : rendered;
+  return replaceToken(text, tok, rendered).text;
 }
 
+/** The items a typed query offers: core's one matching rule. */
 export function matchCanned(items: readonly CannedItem[], typed: string, limit = 8): CannedItem[] {
-  // searchCanned reads only shortCode and title, which every item has.
-  return searchCanned(items as readonly CannedResponse[], typed).slice(0, limit);
+  return coreMatchCanned(items, typed, limit);
 }
 
 export { renderCanned, type CannedContext };

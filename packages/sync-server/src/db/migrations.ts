@@ -337,6 +337,20 @@ CREATE INDEX read_marks_seq ON read_marks (tenant_id, agent_id, seq)
     },
   },
   {
+    id: 350,
+    name: 'composer: macros and saved views (per agent or shared)',
+    sql: `
+CREATE TABLE macros (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), owner_id TEXT, name TEXT NOT NULL, actions TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE INDEX macros_tenant ON macros (tenant_id, owner_id);
+CREATE TABLE saved_views (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), owner_id TEXT, name TEXT NOT NULL, filters TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE INDEX saved_views_tenant ON saved_views (tenant_id, owner_id)
+`,
+  },
+  {
     id: 390,
     name: 'insight: sentiment of the customer\'s latest message on the conversation',
     sql: `ALTER TABLE conversations ADD COLUMN sentiment TEXT`,

@@ -34,6 +34,7 @@ import { automationOpenApi } from './automationRoutes.js';
 import { accountsPaths } from './accountsOpenapi.js';
 import { insightOpenApiPaths } from './insightOpenApi.js';
 import { searchOpenApi } from './searchRoutes.js';
+import { composerOpenApi } from './composerRoutes.js';
 
 const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -113,6 +114,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
         // Inbox `config` and `secrets` per channel/provider (secrets are stored sealed and never returned).
         ...ext.schemas,
         ...automationOpenApi().schemas, // [automation]
+        ...composerOpenApi().schemas, // [composer]
       },
     },
     paths: {
@@ -210,6 +212,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       ...accountsPaths(),
       ...insightOpenApiPaths({ ok, errors, json, ref, bearer, idParam }), // [insight] reports, cost, live board, customer 360, suggestions, summaries
       ...searchOpenApi(errors).paths, // [search]
+      ...composerOpenApi().paths, // [composer] macros, saved views
     },
   };
   byVersion.set(version, doc);

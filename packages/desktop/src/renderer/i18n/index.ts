@@ -14,6 +14,7 @@ import { accountsEn, accountsZhCN } from './accounts';
 import { inboxOpsEn, inboxOpsZhCN } from './inboxOps';
 import { searchEn, searchZhCN } from './search';
 import { shellEn, shellZhCN } from './shell';
+import { composerEn, composerZhCN } from './composer';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -30,6 +31,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [inboxOpsEn, inboxOpsZhCN],
   [searchEn, searchZhCN],
   [shellEn, shellZhCN],
+  [composerEn, composerZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;
