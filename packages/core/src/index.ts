@@ -19,5 +19,6 @@ export * from './client/replicator.js';
 export * from './client/collab.js';
 export * from './client/client.js';
 export * from './client/uploads.js';
+export * from './client/views/index.js';
 export * from './domain/canned.js';
 export * from './rules/index.js';
