@@ -26,6 +26,8 @@ export interface DeliverySnapshot {
   /** Conversations with a failed or stuck message (list rows mark them). */
   conversationIds: readonly string[];
   problems: readonly DeliveryProblem[];
+  /** Refused replies already sent again or dismissed (their message stays failed; no second resend). */
+  dismissed: readonly string[];
 }
 
 const DISMISSED_KEY = 'views.deliveryDismissed';
@@ -48,7 +50,7 @@ export interface DeliveryTrackerOptions {
  * stuck. A refused reply stays counted until it is sent again or dismissed.
  */
 export class DeliveryTracker {
-  readonly state = new ViewState<DeliverySnapshot>({ failed: 0, stuck: 0, conversationIds: [], problems: [] });
+  readonly state = new ViewState<DeliverySnapshot>({ failed: 0, stuck: 0, conversationIds: [], problems: [], dismissed: [] });
   /** Provider-side problems by message id. */
   private readonly serverSide = new Map<string, { message: Message; delivery: DeliveryView }>();
   private dismissed = new Set<string>();
@@ -68,6 +70,11 @@ export class DeliveryTracker {
     this.arm();
   }
 
+  /** Looks through more conversations (one the agent opened, say). */
+  watch(conversationIds: readonly string[]): Promise<void> {
+    return this.enqueue(() => this.scan(conversationIds));
+  }
+
   stop(): void {
     this.off?.();
     this.off = null;
@@ -81,6 +88,7 @@ export class DeliveryTracker {
 
   /** Retry: the outbox or upload command again, or (refused by the provider) the same reply as a new message. */
   async retry(id: string): Promise<void> {
+    if (this.dismissed.has(id)) return;
     const server = this.serverSide.get(id);
     if (server) {
       const m = server.message;
@@ -160,7 +168,7 @@ export class DeliveryTracker {
     }
     problems.sort((a, b) => b.at - a.at);
     const failed = problems.filter((p) => p.delivery.state === 'failed').length;
-    this.state.set({ failed, stuck: problems.length - failed, conversationIds: [...new Set(problems.map((p) => p.conversationId).filter((x): x is string => x !== null))], problems });
+    this.state.set({ dismissed: [...this.dismissed], failed, stuck: problems.length - failed, conversationIds: [...new Set(problems.map((p) => p.conversationId).filter((x): x is string => x !== null))], problems });
   }
 }
 

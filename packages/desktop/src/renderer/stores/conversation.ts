@@ -5,6 +5,7 @@ import { browserClock, currentServices, onClientChange, requireServices } from '
 import { useInboxStore } from './inbox';
 import { onUploadsChange, useUploadsStore } from './uploads';
 import { readStateFor } from './readMarks';
+import { useDeliveryStore } from './delivery';
 import type { PickedFile } from '../attachments/uploads';
 
 const PAGE = 30;
@@ -84,6 +85,7 @@ export const useConversationStore = defineStore('conversation', {
       this.id = id;
       this.error = null;
       useInboxStore().select(-1, id);
+      useDeliveryStore().watch(id);
       handle = s.client.openConversationDoc(id);
       unbindPresence = handle.onPresence((p) => (this.presence = p));
       this.presence = handle.presence();

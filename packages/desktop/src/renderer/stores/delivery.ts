@@ -17,6 +17,8 @@ export const useDeliveryStore = defineStore('delivery', {
     stuck: 0,
     conversationIds: [] as readonly string[],
     problems: [] as readonly DeliveryProblem[],
+    /** Refused replies already sent again or dismissed. */
+    dismissed: [] as readonly string[],
   }),
   getters: {
     hasProblem: (s) => (conversationId: string): 'failed' | 'stuck' | null => {
@@ -33,7 +35,7 @@ export const useDeliveryStore = defineStore('delivery', {
       const t = new DeliveryTracker({ client: s.client, store: s.store, clock: browserClock });
       tracker = t;
       off = t.state.subscribe((snap) => {
-        this.$patch({ failed: snap.failed, stuck: snap.stuck, conversationIds: markRaw([...snap.conversationIds]), problems: markRaw([...snap.problems]) });
+        this.$patch({ failed: snap.failed, stuck: snap.stuck, conversationIds: markRaw([...snap.conversationIds]), problems: markRaw([...snap.problems]), dismissed: markRaw([...snap.dismissed]) });
       });
       const mine = await s.client.queryConversations({ assigneeId: me, status: ['open', 'pending'], sort: 'lastActivity', limit: 50 });
       await t.start(mine.map((c) => c.id));
@@ -43,6 +45,10 @@ export const useDeliveryStore = defineStore('delivery', {
       off = null;
       tracker?.stop();
       tracker = null;
+    },
+    /** Looks for refused replies in a conversation the agent opened. */
+    watch(conversationId: string): void {
+      void tracker?.watch([conversationId]);
     },
     /** Retry: the command again, or the refused reply sent again as a new message. */
     async retry(id: string): Promise<void> {
