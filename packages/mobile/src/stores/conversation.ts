@@ -2,7 +2,7 @@ import { defineStore } from 'pinia';
 import { ConversationView, DraftBinding, type CollabHandle, type Contact, type Conversation, type ConversationStatus, type DeliveryState, type DeliveryView, type DraftKind, type DraftText, type Intent, type Message, type Priority } from '@goutong/core';
 import { currentServices, requireServices, useDevice, type LocalFile } from '../app/services';
 import { cannedTrigger, insertCanned, matchCanned, renderCanned, useCannedStore, type CannedItem } from './canned';
-import { readStateFor } from './inbox';
+import { readStateFor } from './readMarks';
 import { useSessionStore } from './session';
 import { onUploadsChange, useUploadsStore } from './uploads';
 import { useOutboxStore } from './outbox';

@@ -1,28 +1,16 @@
 import { defineStore } from 'pinia';
-import { InboxWindow, LocalReadState, type Channel, type Conversation, type ConversationSort, type ConversationStatus, type InboxBaseQuery, type InboxQuerySpec, type LocalStore, type Priority, type ReadState } from '@goutong/core';
+import { InboxWindow, type Channel, type Conversation, type ConversationSort, type ConversationStatus, type InboxBaseQuery, type InboxQuerySpec, type Priority, type ReadState } from '@goutong/core';
 import { currentServices, useDevice } from '../app/services';
 import { useSessionStore } from './session';
+import { readStateFor } from './readMarks';
 
 export type InboxView = 'mine' | 'team' | 'all';
 
-const LAST_READ_KEY = 'mobile.lastRead';
 const PAGE = 30;
 
 let win: InboxWindow | null = null;
 let offs: Array<() => void> = [];
-let marks: { store: LocalStore; state: ReadState; loaded: Promise<void> } | null = null;
-
-/**
- * The agent's read marks (one source for rows, badges and the open conversation): kept on this
- * device today (core's LocalReadState); a per-agent read fact plugs in behind core's ReadState port.
- */
-export function readStateFor(store: LocalStore): { state: ReadState; loaded: Promise<void> } {
-  if (marks?.store !== store) {
-    const state = new LocalReadState(store, LAST_READ_KEY);
-    marks = { store, state, loaded: state.load() };
-  }
-  return marks;
-}
+let marks: { state: ReadState } | null = null;
 
 const deviceClock = {
   now: () => useDevice().now(),
@@ -78,6 +66,7 @@ export const useInboxStore = defineStore('inbox', {
       const services = currentServices();
       if (!services) return;
       const rs = readStateFor(services.store);
+      marks = rs;
       await rs.loaded;
       const w = new InboxWindow({ client: services.client, clock: deviceClock, spec: () => this.spec(), readState: rs.state, pageSize: PAGE, recountEveryMs: 0 });
       win = w;

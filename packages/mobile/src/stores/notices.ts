@@ -3,8 +3,7 @@ import { AssignmentWatcher, NotificationWatcher, type Notice, type NotifyAgent }
 import { currentServices, useDevice, type LocalNotice } from '../app/services';
 import en from '../locale/en.json';
 import zhHans from '../locale/zh-Hans.json';
-import { readStateFor } from './inbox';
-import { useSessionStore } from './session';
+import { readStateFor } from './readMarks';
 import { useSettingsStore } from './settings';
 
 /** Whether to notify at all (a device setting). */
@@ -67,8 +66,8 @@ export const useNoticesStore = defineStore('notices', {
     async bind(agentId: string): Promise<void> {
       this.unbind();
       const services = currentServices();
-      const agent = useSessionStore().agent;
       if (!services) return;
+      const agent = (await services.store.listAgents()).find((a) => a.id === agentId) ?? null;
       this.enabled = useDevice().settings.get(NOTIFY_KEY) !== 'off';
       const me = (): NotifyAgent => ({ id: agentId, name: agent?.name ?? '', email: agent?.email ?? '', teamIds: agent?.teamIds ?? [] });
       const rs = readStateFor(services.store);
