@@ -156,7 +156,7 @@ describe('settings and directory', () => {
 
 describe('notifications', () => {
   it('recognises mentions of the agent', async () => {
-    const { mentions } = await import('../../src/renderer/stores/notifications');
+    const { mentions } = await import('@goutong/core');
     const me = { name: 'Alice Chen', email: 'alice@demo.goutong' };
     expect(mentions('@Alice can you check?', me)).toBe(true);
     expect(mentions('ping @alice.', me)).toBe(true);

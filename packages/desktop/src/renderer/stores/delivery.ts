@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
-import { DeliveryTracker, type DeliveryProblem } from '@goutong/core';
+import type { DeliveryProblem, DeliveryTracker } from '@goutong/core';
 import { browserClock, currentServices } from '../platform/services';
 import { useSessionStore } from './session';
 
@@ -32,6 +32,8 @@ export const useDeliveryStore = defineStore('delivery', {
       const s = currentServices();
       const me = useSessionStore().agentId;
       if (!s || !me) return;
+      const { DeliveryTracker } = await import('./lazyViews');
+      if (currentServices() !== s) return;
       const t = new DeliveryTracker({ client: s.client, store: s.store, clock: browserClock });
       tracker = t;
       off = t.state.subscribe((snap) => {

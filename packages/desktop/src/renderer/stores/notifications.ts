@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { AssignmentWatcher, NotificationWatcher, type Notice, type NotifyAgent } from '@goutong/core';
+import type { AssignmentWatcher, NotificationWatcher, Notice, NotifyAgent } from '@goutong/core';
 import { browserClock, currentServices } from '../platform/services';
 import { useHost } from '../platform/host';
 import { clientViewsEn, clientViewsZhCN } from '../i18n/clientViews';
@@ -8,7 +8,6 @@ import { useSessionStore } from './session';
 import { useSettingsStore } from './settings';
 import { readStateFor } from './readMarks';
 
-export { mentions } from '@goutong/core';
 
 let watcher: AssignmentWatcher | null = null;
 let notifier: NotificationWatcher | null = null;
@@ -37,7 +36,8 @@ export const useNotificationStore = defineStore('notifications', {
       if (!s || !agent) return;
       const me = (): NotifyAgent => ({ id: agent.id, name: agent.name, email: agent.email, teamIds: agent.teamIds });
       const rs = readStateFor(s.store);
-      await rs.loaded;
+      const [{ AssignmentWatcher, NotificationWatcher }] = await Promise.all([import('./lazyViews'), rs.loaded]);
+      if (currentServices() !== s) return;
       const w = new AssignmentWatcher(s.client, me);
       const n = new NotificationWatcher({
         client: s.client,
