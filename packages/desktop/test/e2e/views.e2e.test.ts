@@ -97,9 +97,13 @@ describe('honest delivery', () => {
     const inboxId = await apiInbox(admin, 'CRM 拒收', hookUrl);
     await inbound(admin, inboxId, { id: 'crm-zhao', name: '赵六' }, '请问发票开好了吗？');
     hookAnswer = 'reject';
-    const { context, page } = await newAgentPage(browser, { locale: 'zh-CN' });
+    const { context, page } = await newAgentPage(browser);
     try {
       await signIn(page, server.url, 'admin@demo.goutong');
+      // The agent works in Chinese.
+      await page.evaluate(() => localStorage.setItem('goutong.locale', 'zh-CN'));
+      await page.reload();
+      await page.locator('[role="status"][data-status="online"]').waitFor({ timeout: 30_000 });
       await page.getByRole('tab', { name: /全部/ }).click();
       await openConversation(page, '赵六');
       await reply(page, '发票已经开好，请查收邮件。');
