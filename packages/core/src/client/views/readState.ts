@@ -24,8 +24,23 @@ export interface ReadState {
   subscribe(fn: () => void): () => void;
 }
 
+const shared = new WeakMap<object, Map<string, { state: LocalReadState; loaded: Promise<void> }>>();
+
 /** Read marks kept in the device's local store under one meta key (conversation id → lastMessageAt seen). */
 export class LocalReadState implements ReadState {
+  /** One instance per store and key, loaded once (the list, the badge and the open conversation share it). */
+  static shared(store: Pick<LocalStore, 'getMeta' | 'setMeta'>, key: string): { state: ReadState; loaded: Promise<void> } {
+    let byKey = shared.get(store);
+    if (!byKey) shared.set(store, (byKey = new Map()));
+    let entry = byKey.get(key);
+    if (!entry) {
+      const state = new LocalReadState(store, key);
+      entry = { state, loaded: state.load() };
+      byKey.set(key, entry);
+    }
+    return entry;
+  }
+
   private marks: Record<string, number> = {};
   private readonly listeners = new Set<() => void>();
 
