@@ -21,6 +21,7 @@ export * from './client/collab.js';
 export * from './client/client.js';
 export * from './client/readState.js';
 export * from './client/uploads.js';
+export * from './client/views/index.js';
 export * from './domain/canned.js';
 export * from './rules/index.js';
 export * from './domain/composer.js';

@@ -13,7 +13,7 @@ import { useOutboxStore } from '../src/stores/outbox';
 import { useUploadsStore } from '../src/stores/uploads';
 import { CANNED_META_KEY, cannedTrigger, insertCanned, matchCanned, parseCannedList, useCannedStore } from '../src/stores/canned';
 import { callIntent, formatDuration, parseDuration } from '../src/stores/contact';
-import { KNOWN_ASSIGNED_KEY, noticesFor, useNoticesStore } from '../src/stores/notices';
+import { noticesFor, useNoticesStore } from '../src/stores/notices';
 import { useSettingsStore } from '../src/stores/settings';
 import { createTestDevice, type TestDevice } from './testDevice';
 
@@ -108,7 +108,7 @@ describe('attachments from the camera or the gallery', () => {
     expect(conversation.conversation?.status).toBe('resolved');
 
     const pending = conversation.timeline.find((m) => m.text === 'Photos of the meter and the door')!;
-    expect(conversation.stateOf(pending)).toBe('local');
+    expect(conversation.deliveryOf(pending)?.stage).toBe('device');
     expect(queuedFiles(pending)?.map((f) => [f.name, f.uploaded])).toEqual([['meter.jpg', false], ['door.png', false]]);
     expect(useUploadsStore().count).toBe(2);
     expect(device.vault.size).toBe(2);
@@ -118,7 +118,7 @@ describe('attachments from the camera or the gallery', () => {
     const again = useConversationStore();
     await drive(again.open(id));
     const still = again.timeline.find((m) => m.text === 'Photos of the meter and the door')!;
-    expect(again.stateOf(still)).toBe('local');
+    expect(again.deliveryOf(still)?.stage).toBe('device');
     expect(again.conversation?.status).toBe('resolved');
     expect(device.rest.uploads).toEqual([]);
 
@@ -131,8 +131,8 @@ describe('attachments from the camera or the gallery', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]!.attachments.map((a) => a.id)).toEqual(['att-1', 'att-2']);
     expect(world.server.conversation(id)!.status).toBe('resolved');
-    // In the order the agent acted: the reply, then the status.
-    const order = world.server.log(world.tenantId).flatMap((r) => (r.commandId ? [world.server.applied(r.commandId)?.type] : []));
+    // In the order the agent acted: the reply, then the status (read marks are bookkeeping, not actions).
+    const order = world.server.log(world.tenantId).flatMap((r) => (r.commandId ? [world.server.applied(r.commandId)?.type] : [])).filter((t) => t !== 'mark_read');
     expect(order.slice(-2)).toEqual(['send_reply', 'set_status']);
     expect(useUploadsStore().count).toBe(0);
     expect(device.vault.size).toBe(0);
@@ -248,7 +248,6 @@ describe('local notifications of new assignments', () => {
     await signIn();
     await settle();
     expect(device.notices).toEqual([]);
-    expect(await device.phone().store.getMeta(KNOWN_ASSIGNED_KEY)).toEqual([ids[0]]);
 
     assignAs('carol', ids[1]!, 'erin');
     await settle();
@@ -281,8 +280,10 @@ describe('local notifications of new assignments', () => {
   });
 
   it('sums up many new assignments in one notice, in the app language', () => {
-    const convs = [0, 1, 2, 3].map((i) => ({ id: `c${i}`, contactName: `客户${i}`, subject: null, lastMessagePreview: 'hi' }) as never);
-    expect(noticesFor(convs, 'zh-CN')).toEqual([{ title: '4 个会话已分配给您', body: '客户0, 客户1, 客户2, 客户3', conversationId: 'c0' }]);
-    expect(noticesFor(convs.slice(0, 1), 'zh-CN')[0]!.title).toBe('新分配给您：客户0');
+    const notices = [0, 1, 2, 3].map((i) => ({ kind: 'assigned' as const, conversationId: `c${i}`, key: `k${i}`, contactName: `客户${i}`, text: 'hi' }));
+    expect(noticesFor(notices, 'zh-CN')).toEqual([{ title: '4 个会话已分配给您', body: '客户0, 客户1, 客户2, 客户3', conversationId: 'c0' }]);
+    expect(noticesFor(notices.slice(0, 1), 'zh-CN')[0]!.title).toBe('新分配给您：客户0');
+    expect(noticesFor([{ ...notices[0]!, kind: 'customer_message' }], 'zh-CN')[0]).toEqual({ title: '客户0 发来新消息', body: 'hi', conversationId: 'c0' });
+    expect(noticesFor([...notices, { ...notices[0]!, kind: 'mention' }], 'en')[0]!.title).toBe('5 new notifications');
   });
 });

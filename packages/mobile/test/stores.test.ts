@@ -177,7 +177,7 @@ describe('conversation, outbox and contact stores', () => {
     await settle();
     expect(conversation.text).toBe('');
     expect(conversation.messages[0]!.text).toBe('On my way to the site');
-    expect(conversation.stateOf(conversation.messages[0]!)).toBe('local');
+    expect(conversation.deliveryOf(conversation.messages[0]!)).toMatchObject({ stage: 'device', stuck: false });
     expect(conversation.conversation?.status).toBe('resolved'); // optimistic
     expect(outbox.pending).toHaveLength(2);
 
@@ -186,7 +186,8 @@ describe('conversation, outbox and contact stores', () => {
     expect(outbox.entries).toEqual([]);
     expect(world.server.messagesOf(id).filter((m) => m.text === 'On my way to the site')).toHaveLength(1);
     expect(world.server.conversation(id)?.status).toBe('resolved');
-    expect(['relaying', 'sent']).toContain(conversation.stateOf(conversation.messages[0]!));
+    const reply = conversation.messages.find((m) => m.text === 'On my way to the site')!;
+    expect(conversation.deliveryOf(reply)?.stage).toBe('server');
   });
 
   it('shows a rejected command as failed with its reason; retry and discard work', async () => {

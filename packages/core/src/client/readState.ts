@@ -2,27 +2,10 @@ import type { Conversation } from '../domain/model.js';
 import type { LocalStore } from '../ports/storage.js';
 import type { ReadMark } from '../protocol/wire.js';
 import { Emitter, type Unsubscribe } from '../util/observable.js';
+import { isUnreadAt, type ReadState } from './views/readState.js';
 
-/**
- * [search-read] Read state. Whether a conversation is unread for an agent: the customer spoke last,
- * after the newest message the agent has read. The one rule both apps and the server's devices use.
- */
-export function isUnreadAt(c: Pick<Conversation, 'lastMessageDirection' | 'lastMessageAt'>, readUpTo: number): boolean {
-  return c.lastMessageDirection === 'in' && c.lastMessageAt > readUpTo;
-}
-
-/**
- * The port the client view models read unread state through (so a device-local source or the
- * per-agent fact plugs in). `changed` fires with the conversation ids whose read mark moved.
- */
-export interface ReadState {
-  /** The newest message time the agent has read in a conversation (0: never opened). */
-  readUpTo(conversationId: string): number;
-  isUnread(c: Pick<Conversation, 'id' | 'lastMessageDirection' | 'lastMessageAt'>): boolean;
-  /** Marks a conversation read up to its last message. */
-  markRead(c: Pick<Conversation, 'id' | 'lastMessageAt'>): Promise<void>;
-  onChange(listener: (conversationIds: string[]) => void): Unsubscribe;
-}
+// [search-read] The one unread rule and the ReadState port live in views/readState.ts; this is the
+// source of that port backed by the per-agent read fact.
 
 /** Meta key of the read marks stored on the device, per agent. */
 export const readMarksMetaKey = (agentId: string): string => `readMarks:${agentId}`;
@@ -58,6 +41,16 @@ export class FactReadState implements ReadState {
 
   readUpTo(conversationId: string): number {
     return this.marks[conversationId] ?? 0;
+  }
+
+  /** The port's name for readUpTo. */
+  lastReadAt(conversationId: string): number {
+    return this.readUpTo(conversationId);
+  }
+
+  /** The port's change signal (onChange with the moved ids). */
+  subscribe(fn: () => void): () => void {
+    return this.onChange(() => fn());
   }
 
   isUnread(c: Pick<Conversation, 'id' | 'lastMessageDirection' | 'lastMessageAt'>): boolean {

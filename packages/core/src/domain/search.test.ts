@@ -3,7 +3,7 @@ import { MemoryStore } from '../testing/memoryStore.js';
 import { makeContact, makeConversation, makeFactBatch, makeMessage } from '../testing/fixtures.js';
 import { TestWorld, seedContactCenter } from '../testing/harness.js';
 import { conversationsOfHits, findMatches, mergeSearchHits, searchIndexText, searchLocal, searchSnippet, snippetParts, type SearchHit } from './search.js';
-import { isUnreadAt } from '../client/readState.js';
+import { isUnreadAt } from '../client/views/readState.js';
 
 describe('search matching and snippets', () => {
   it('matches Chinese of any length, English regardless of case and width, and phones by their digits', () => {

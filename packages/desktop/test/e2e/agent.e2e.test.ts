@@ -130,8 +130,10 @@ describe('agent workspace against the sync server', () => {
       await page.getByRole('button', { name: 'Outbox' }).click();
       const entry = page.locator('li.entry[data-state="failed"]');
       await entry.waitFor();
-      const reason = await entry.getByRole('alert').textContent();
-      expect(reason).toMatch(/assign/i);
+      // The reason in the agent's words; the server's own text one click away.
+      await expect(entry.getByRole('alert').textContent()).resolves.toBe('You are not allowed to do this');
+      await entry.locator('details.raw summary').click();
+      await expect(entry.locator('details.raw').textContent()).resolves.toMatch(/assign/i);
       await page.waitForTimeout(500);
       await screenshot(page, 'rejected-command-en');
       await entry.getByRole('button', { name: 'Discard' }).click();

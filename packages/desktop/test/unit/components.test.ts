@@ -57,7 +57,7 @@ describe('ConnectivityBar', () => {
 describe('MessageItem', () => {
   it('shows delivery states', () => {
     for (const [status, text] of [['queued', 'Queued'], ['sending', 'Sending'], ['accepted', 'Sent'], ['delivered', 'Delivered']] as const) {
-      const w = mount(MessageItem, { props: { message: makeMessage({ direction: 'out', authorType: 'agent', status, text: 'hi' }) }, ...plugins() });
+      const w = mount(MessageItem, { props: { message: makeMessage({ direction: 'out', authorType: 'agent', status, text: 'hi', createdAt: Date.now(), deviceTime: Date.now() }) }, ...plugins() });
       expect(w.get('[data-testid="delivery-status"]').text()).toBe(text);
       expect(w.get('article').attributes('data-status')).toBe(status);
     }
@@ -68,9 +68,12 @@ describe('MessageItem', () => {
     const conn = useConnectivityStore();
     conn.entries = [{ id: m.id, lane: 'x', command: { type: 'send_reply', id: m.id, deviceTime: 1, conversationId: m.conversationId, text: 'hi' }, state: 'failed', attempts: 1, nextAttemptAt: 0, order: 1, error: { code: 'bad_request', message: 'number blocked' }, ackSeq: null, createdAt: 1 }];
     const w = mount(MessageItem, { props: { message: m }, ...plugins() });
-    expect(w.text()).toContain('Failed: number blocked');
+    // The reason in the UI's language; the server's raw text one click away.
+    expect(w.get('[data-testid="delivery-status"]').text()).toBe('Not sent: The server refused the request');
     const buttons = w.findAll('button').map((b) => b.text());
-    expect(buttons).toEqual(['Retry', 'Discard']);
+    expect(buttons).toEqual(['Details', 'Retry', 'Discard']);
+    await w.get('[data-testid="delivery-detail-toggle"]').trigger('click');
+    expect(w.get('[data-testid="delivery-detail"]').text()).toBe('number blocked');
   });
 
   it('marks notes, written-offline times and folds quoted e-mail text', () => {

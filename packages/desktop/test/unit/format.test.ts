@@ -1,26 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { shortAge, splitQuoted, textDiff } from '../../src/renderer/util/format';
+import { shortAge, splitQuoted } from '../../src/renderer/util/format';
 import { fillTemplate } from '../../src/renderer/util/canned';
 import { parseDeepLink } from '../../src/shared/ipc';
-
-describe('textDiff', () => {
-  const apply = (from: string, d: ReturnType<typeof textDiff>) => (d ? from.slice(0, d.index) + d.insert + from.slice(d.index + d.remove) : from);
-  it.each([
-    ['', 'abc'],
-    ['abc', ''],
-    ['hello world', 'hello brave world'],
-    ['你好世界', '你好，世界！'],
-    ['aaaa', 'aa'],
-    ['same', 'same'],
-  ])('turns %j into %j with one edit', (a, b) => {
-    const d = textDiff(a, b);
-    expect(apply(a, d)).toBe(b);
-    if (a === b) expect(d).toBeNull();
-  });
-  it('keeps the common prefix and suffix', () => {
-    expect(textDiff('hello world', 'hello brave world')).toEqual({ index: 6, remove: 0, insert: 'brave ' });
-  });
-});
 
 describe('splitQuoted', () => {
   it('folds quoted e-mail text', () => {

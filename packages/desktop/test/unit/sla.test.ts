@@ -9,7 +9,7 @@ import { makeI18n } from '../../src/renderer/i18n';
 import { makeMessage } from '@goutong/core/testing';
 import { useSessionStore } from '../../src/renderer/stores/session';
 import { useNotificationStore } from '../../src/renderer/stores/notifications';
-import { conversations, flush, ME, OTHER, offlineServices, useTestApp } from './testServices';
+import { conversations, flush, markSynced, ME, OTHER, offlineServices, useTestApp } from './testServices';
 
 let pinia: Pinia;
 beforeEach(() => {
@@ -57,15 +57,17 @@ describe('SLA notifications', () => {
     const host = useTestApp(services);
     await useSessionStore().login('http://127.0.0.1:8787', 'me@example.com', 'pw');
     const n = useNotificationStore();
-    n.bind();
+    await n.bind();
+    markSynced(services.client);
+    await flush();
     const event = (id: string, conversationId: string, notify: string[]) =>
-      makeMessage({ id, tenantId: 'tenant-1', conversationId, kind: 'event', direction: 'out', authorType: 'system', authorId: null, status: null, text: 'SLA breached: first response / SLA 已违约：首次响应', meta: { action: 'sla', sla: 'breached', metric: 'first_response', notify }, createdAt: Date.now() + 1000 });
+      makeMessage({ id, tenantId: 'tenant-1', conversationId, kind: 'event', direction: 'out', authorType: 'system', authorId: null, status: null, text: 'SLA breached: first response / SLA 已违约：首次响应', meta: { action: 'sla', sla: 'breached', metric: 'first_response', notify }, createdAt: Date.now() + 1000, seq: 10 });
     await services.store.putMessages([event('e1', 'c0000', [ME.id]), event('e2', 'c0001', [OTHER.id])]);
     services.client.changes.emit({ messageConversationIds: ['c0000', 'c0001'] });
     await flush();
     services.client.changes.emit({ messageConversationIds: ['c0000'] });
     await flush();
-    expect(host.notes).toEqual([{ title: 'SLA', body: 'Contact 0: SLA breached: first response / SLA 已违约：首次响应', conversationId: 'c0000' }]);
+    expect(host.notes).toEqual([{ title: 'SLA: Contact 0', body: 'SLA breached: first response / SLA 已违约：首次响应', conversationId: 'c0000' }]);
     n.unbind();
   });
 });

@@ -7,7 +7,7 @@ import { useConversationStore } from '../../src/renderer/stores/conversation';
 import { useConnectivityStore } from '../../src/renderer/stores/connectivity';
 import { useSettingsStore } from '../../src/renderer/stores/settings';
 import { useDirectoryStore } from '../../src/renderer/stores/directory';
-import { conversations, flush, ME, OTHER, offlineServices, useTestApp } from './testServices';
+import { conversations, flush, markSynced, ME, OTHER, offlineServices, useTestApp } from './testServices';
 
 beforeEach(() => {
   setActivePinia(createPinia());
@@ -75,8 +75,16 @@ describe('inbox store (a projection of the local database)', () => {
     const { host } = await signedIn(conversations(10, (i) => ({ assigneeId: i < 3 ? null : ME.id, lastMessageDirection: 'in' })));
     const inbox = useInboxStore();
     await inbox.bind();
+    const { useNotificationStore } = await import('../../src/renderer/stores/notifications');
+    const n = useNotificationStore();
+    await n.bind();
     await flush();
     expect(host.unread).toBe(7);
+    expect(inbox.unread).toBe(7);
+    await inbox.markRead(inbox.rowAt(0)!);
+    await flush();
+    expect(host.unread).toBe(6);
+    n.unbind();
     await inbox.setView('unassigned');
     expect(inbox.total).toBe(3);
     await inbox.markRead(inbox.rowAt(0)!);
@@ -148,7 +156,7 @@ describe('settings and directory', () => {
 
 describe('notifications', () => {
   it('recognises mentions of the agent', async () => {
-    const { mentions } = await import('../../src/renderer/stores/notifications');
+    const { mentions } = await import('@goutong/core');
     const me = { name: 'Alice Chen', email: 'alice@demo.goutong' };
     expect(mentions('@Alice can you check?', me)).toBe(true);
     expect(mentions('ping @alice.', me)).toBe(true);
@@ -158,17 +166,24 @@ describe('notifications', () => {
     expect(mentions('请 @张三 看一下', { name: '张三 Zhang San', email: 'zhang.san@demo.goutong' })).toBe(true);
   });
 
-  it('notifies about a new note mentioning me in a synced conversation', async () => {
+  it('notifies a note mentioning me once the session synced; before that, what the device has is history', async () => {
     const { services, host } = await signedIn(conversations(3, () => ({ assigneeId: ME.id })));
     const { useNotificationStore } = await import('../../src/renderer/stores/notifications');
     const n = useNotificationStore();
-    n.bind();
+    await n.bind();
     const { makeMessage } = await import('@goutong/core/testing');
-    await services.store.putMessages([makeMessage({ id: 'n1', tenantId: 'tenant-1', conversationId: 'c0001', kind: 'note', direction: 'out', authorType: 'agent', authorId: OTHER.id, text: '@Me 请看一下', createdAt: Date.now() + 1000, status: null })]);
+    const note = (id: string, seq: number) => makeMessage({ id, tenantId: 'tenant-1', conversationId: 'c0001', kind: 'note', direction: 'out', authorType: 'agent', authorId: OTHER.id, text: '@Me 请看一下', createdAt: Date.now() + 1000, status: null, seq });
+    await services.store.putMessages([note('n0', 1)]);
+    services.client.changes.emit({ messageConversationIds: ['c0001'] });
+    await flush();
+    expect(host.notes).toEqual([]);
+    markSynced(services.client);
+    await flush();
+    await services.store.putMessages([note('n1', 5)]);
     services.client.changes.emit({ messageConversationIds: ['c0001'] });
     await flush();
     await flush();
-    expect(host.notes).toEqual([{ title: '@Me 我', body: 'Contact 1: @Me 请看一下', conversationId: 'c0001' }]);
+    expect(host.notes).toEqual([{ title: 'Contact 1: you were mentioned', body: '@Me 请看一下', conversationId: 'c0001' }]);
     n.unbind();
   });
 });

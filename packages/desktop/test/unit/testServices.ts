@@ -97,3 +97,9 @@ export function conversations(n: number, over: (i: number) => Partial<import('@g
 }
 
 export const flush = () => new Promise((r) => setTimeout(r, 80));
+
+/** Plays the end of the session's first pull on the offline client (what follows is news, not history). */
+export function markSynced(client: GoutongClient): void {
+  const state = (client as unknown as { state: { value: object; set(v: object): void } }).state;
+  state.set({ ...state.value, lastSyncedAt: Date.now() });
+}

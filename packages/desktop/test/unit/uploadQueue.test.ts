@@ -183,8 +183,8 @@ describe('upload queue (replies with attachments, offline first)', () => {
     expect(h.enqueued.map((c) => c.id)).toEqual(['01900000-0000-7000-8000-0000000000d1']);
   });
 
-  it('refuses attachments on anything but a reply', async () => {
+  it('refuses attachments on anything but a reply, a note or a call', async () => {
     const { submit } = harness();
-    await expect(submit({ type: 'add_note', conversationId: CONV, text: 'n' }, [file('a.txt')])).rejects.toThrow(/only replies and calls/);
+    await expect(submit({ type: 'set_status', conversationId: CONV, status: 'resolved' }, [file('a.txt')])).rejects.toThrow(/only replies, notes and calls/);
   });
 });

@@ -1,60 +1,24 @@
 import { defineStore } from 'pinia';
-import type { CollabHandle, Contact, Conversation, ConversationStatus, DraftKind, Intent, Message, Priority } from '@goutong/core';
+import { ConversationView, DraftBinding, type CollabHandle, type Contact, type Conversation, type ConversationStatus, type DeliveryState, type DeliveryView, type DraftKind, type DraftText, type Intent, type Message, type Priority } from '@goutong/core';
 import { currentServices, requireServices, useDevice, type LocalFile } from '../app/services';
 import { cannedTrigger, insertCanned, matchCanned, renderCanned, useCannedStore, type CannedItem } from './canned';
-import { onClientChange } from './changes';
-import { useInboxStore } from './inbox';
+import { readStateFor } from './readMarks';
 import { useSessionStore } from './session';
 import { onUploadsChange, useUploadsStore } from './uploads';
+import { useOutboxStore } from './outbox';
+
+/** Core's one draft-text rule, re-exported for the tests and the pages. */
+export { applyTextChange } from '@goutong/core';
 
 const PAGE = 30;
 
-/** The Y.Text methods the composer uses (core's CollabHandle.draft returns a Y.Text). */
-interface DraftText {
-  toString(): string;
-  insert(index: number, text: string): void;
-  delete(index: number, length: number): void;
-  observe(fn: () => void): void;
-  unobserve(fn: () => void): void;
-}
-
-let unbind: (() => void) | null = null;
 let unbindUploads: (() => void) | null = null;
 let handle: CollabHandle | null = null;
-let draftObserver: { text: DraftText; fn: () => void } | null = null;
-
-/** Applies `next` to a shared text as one replace of the changed middle (keeps others' edits around it). */
-export function applyTextChange(text: DraftText, next: string): void {
-  const prev = text.toString();
-  if (prev === next) return;
-  let start = 0;
-  while (start < prev.length && start < next.length && prev[start] === next[start]) start++;
-  let endPrev = prev.length;
-  let endNext = next.length;
-  while (endPrev > start && endNext > start && prev[endPrev - 1] === next[endNext - 1]) {
-    endPrev--;
-    endNext--;
-  }
-  if (endPrev > start) text.delete(start, endPrev - start);
-  if (endNext > start) text.insert(start, next.slice(start, endNext));
-}
-
-/**
- * What the timeline shows under a message:
- *  - local: only on this device, in the outbox (offline, or not acknowledged yet);
- *  - relaying: the server has it and is handing it to the provider;
- *  - sent: accepted or delivered (and every inbound message, note or event);
- *  - failed: the server rejected the command, or the provider failed (with the reason).
- */
-export type MessageState = 'local' | 'relaying' | 'sent' | 'failed';
-
-export function messageState(m: Message, localIds: readonly string[] = []): MessageState {
-  const meta = m.meta as { failed?: unknown; queued?: unknown; queueState?: unknown };
-  if (meta.failed === true || m.status === 'failed' || meta.queueState === 'failed') return 'failed';
-  if (meta.queued === true || localIds.includes(m.id)) return 'local';
-  if (m.status === 'queued' || m.status === 'sending') return 'relaying';
-  return 'sent';
-}
+let binding: DraftBinding | null = null;
+let offBinding: (() => void) | null = null;
+/** Core's view of the open conversation (device history first, then server pages, delivery states). */
+let view: ConversationView | null = null;
+let offView: (() => void) | null = null;
 
 /** Files of a queued reply as the timeline shows them (meta.files of a pending message). */
 export interface QueuedFileView {
@@ -70,30 +34,22 @@ export function queuedFiles(m: Message): QueuedFileView[] | null {
   return Array.isArray(files) ? (files as QueuedFileView[]) : null;
 }
 
-/** The reason a message failed: the provider's, or the upload queue's. */
-export function failureReason(m: Message): string {
-  return m.statusReason ?? String((m.meta as { queueError?: unknown }).queueError ?? '');
-}
-
-/** One open conversation: paged history, the composer (shared Yjs draft) and the actions. */
+/** One open conversation: a thin adapter over core's ConversationView, the composer (shared Yjs draft) and the actions. */
 export const useConversationStore = defineStore('conversation', {
   state: () => ({
     id: null as string | null,
     conversation: null as Conversation | null,
     /** Newest first, as the client returns them. */
     messages: [] as Message[],
+    /** The delivery of each outbound reply (core deliveryOf), by message id. */
+    deliveries: {} as Readonly<Record<string, DeliveryView>>,
     hasOlder: false,
-    /** Server cursor for history older than what the device has; null when unknown or exhausted. */
-    serverCursor: null as string | null,
-    serverExhausted: false,
     loading: false,
     loadingOlder: false,
     mode: 'reply' as DraftKind,
     text: '',
     sending: false,
     error: null as string | null,
-    /** Ids of messages that exist only in this device's outbox. */
-    localIds: [] as string[],
     /** Photos picked for the next reply (kept on the device already). */
     attachments: [] as LocalFile[],
     /** The contact, for canned responses' variables. */
@@ -102,7 +58,9 @@ export const useConversationStore = defineStore('conversation', {
   getters: {
     /** Oldest first, for display. */
     timeline: (s): Message[] => [...s.messages].reverse(),
-    stateOf: (s) => (m: Message): MessageState => messageState(m, s.localIds),
+    /** The delivery state of a message (null: inbound, notes, events). */
+    stateOf: (s) => (m: Message): DeliveryState | null => s.deliveries[m.id]?.state ?? null,
+    deliveryOf: (s) => (m: Message): DeliveryView | null => s.deliveries[m.id] ?? null,
     /** What follows `/` at the end of the composer, when the canned picker is open. */
     cannedQuery: (s): string | null => cannedTrigger(s.text),
     cannedMatches(): CannedItem[] {
@@ -113,123 +71,88 @@ export const useConversationStore = defineStore('conversation', {
   actions: {
     async open(id: string): Promise<void> {
       this.close();
-      const { client } = requireServices();
+      const services = requireServices();
+      const { client } = services;
       this.id = id;
       this.loading = true;
-      this.error = null;
-      this.serverCursor = null;
-      this.serverExhausted = false;
+      const rs = readStateFor(services.store);
+      await rs.loaded;
+      const v = new ConversationView({
+        client,
+        readState: rs.state,
+        now: () => useDevice().now(),
+        pageSize: PAGE,
+        // The actions waiting behind a reply's upload are applied on top of the conversation.
+        overlay: (c) => useUploadsStore().overlay(c),
+      });
+      view = v;
+      offView = v.state.subscribe((snap) => {
+        if (view !== v) return;
+        this.conversation = snap.conversation;
+        this.messages = snap.messages.slice().reverse();
+        this.deliveries = snap.deliveries;
+        this.hasOlder = snap.hasOlder;
+        this.loadingOlder = snap.loadingOlder;
+      });
+      useOutboxStore().watch(id);
       try {
-        await this.refreshConversation();
-        await this.reloadMessages();
-        if (this.messages.length < PAGE && useSessionStore().online) {
-          await this.fetchFromServer();
-          await this.reloadMessages();
-        }
-        if (this.conversation) await useInboxStore().markRead(this.conversation);
+        await v.open(id);
       } finally {
         this.loading = false;
       }
+      if (this.id !== id) return;
       handle = client.openConversationDoc(id);
       await handle.ready;
+      if (this.id !== id) return;
       // What the agent typed while the draft was loading is kept (it goes into the shared draft).
       this.attachDraft(true);
-      unbind = onClientChange((change) => {
-        if (!this.id) return;
-        if (change.conversationIds?.includes(this.id) || change.outbox || change.reset) void this.refreshConversation();
-        if (change.messageConversationIds?.includes(this.id) || change.outbox) void this.reloadMessages();
-      });
-      unbindUploads = onUploadsChange(() => {
-        if (!this.id) return;
-        void this.refreshConversation();
-        void this.reloadMessages();
-      });
+      unbindUploads = onUploadsChange(() => void view?.reload());
     },
 
     close(): void {
-      unbind?.();
-      unbind = null;
       unbindUploads?.();
       unbindUploads = null;
+      offView?.();
+      offView = null;
+      view?.close();
+      view = null;
       // Photos picked but never sent leave the device with the conversation.
       const files = currentServices()?.files;
       for (const f of this.attachments) void files?.remove(f.ref).catch(() => undefined);
-      if (draftObserver) draftObserver.text.unobserve(draftObserver.fn);
-      draftObserver = null;
+      offBinding?.();
+      offBinding = null;
+      binding?.dispose();
+      binding = null;
       handle?.release();
       handle = null;
       this.$reset();
     },
 
-    /** The conversation as the device knows it, with the actions still waiting for uploads applied. */
+    /** The conversation and what is shown, read again from the device (same depth). */
     async refreshConversation(): Promise<void> {
-      if (!this.id) return;
-      const c = await requireServices().client.conversation(this.id);
-      this.conversation = c ? useUploadsStore().overlay(c) : null;
+      await view?.reload();
     },
 
-    /** Re-reads what is shown (same depth), with pending and failed commands merged in. */
     async reloadMessages(): Promise<void> {
-      if (!this.id) return;
-      const limit = Math.max(PAGE, this.messages.length);
-      const { client } = requireServices();
-      const rows = await client.messages(this.id, { limit });
-      this.localIds = client.outboxEntries().filter((e) => e.state === 'pending' || e.state === 'inflight').map((e) => e.id);
-      // Replies waiting for their uploads come with them (meta.queued, core's upload queue).
-      this.messages = rows;
-      this.hasOlder = rows.length >= limit || !this.serverExhausted;
-    },
-
-    /** Loads a page of history from the server into the device (online only). */
-    async fetchFromServer(): Promise<void> {
-      if (!this.id || this.serverExhausted) return;
-      try {
-        const { nextCursor } = await requireServices().client.loadMessagesFromServer(this.id, this.serverCursor, PAGE);
-        this.serverCursor = nextCursor;
-        this.serverExhausted = nextCursor === null;
-      } catch (e) {
-        // Offline or server trouble: what the device has stays on screen.
-        this.error = e instanceof Error ? e.message : String(e);
-      }
+      await view?.reload();
     },
 
     /** The next page back in time: from the device first, then from the server when online. */
     async loadOlder(): Promise<void> {
-      if (!this.id || this.loadingOlder) return;
-      this.loadingOlder = true;
-      try {
-        const { client } = requireServices();
-        const readOlder = async () => {
-          const oldest = this.messages[this.messages.length - 1];
-          return oldest ? client.messages(this.id!, { before: { createdAt: oldest.createdAt, id: oldest.id }, limit: PAGE }) : client.messages(this.id!, { limit: PAGE });
-        };
-        let older = await readOlder();
-        if (older.length < PAGE && useSessionStore().online && !this.serverExhausted) {
-          await this.fetchFromServer();
-          older = await readOlder();
-        }
-        const known = new Set(this.messages.map((m) => m.id));
-        this.messages = [...this.messages, ...older.filter((m) => !known.has(m.id))];
-        this.hasOlder = older.length >= PAGE || (useSessionStore().online && !this.serverExhausted);
-      } finally {
-        this.loadingOlder = false;
-      }
+      await view?.loadOlder();
     },
 
-    /** Binds the composer to the shared draft of the current mode; `keepTyped` keeps text typed before it loaded. */
+    /** Binds the composer to the shared draft of the current mode (core's DraftBinding); `keepTyped` keeps text typed before it loaded. */
     attachDraft(keepTyped = false): void {
-      if (draftObserver) draftObserver.text.unobserve(draftObserver.fn);
-      draftObserver = null;
+      offBinding?.();
+      offBinding = null;
+      binding?.dispose();
+      binding = null;
       if (!handle) return;
-      const text = handle.draft(this.mode) as unknown as DraftText;
-      const fn = () => {
-        this.text = text.toString();
-      };
-      text.observe(fn);
-      draftObserver = { text, fn };
-      const typed = this.text;
-      if (keepTyped && typed && !text.toString()) applyTextChange(text, typed);
-      this.text = text.toString();
+      const b = new DraftBinding(handle.draft(this.mode) as unknown as DraftText, keepTyped ? this.text : '');
+      binding = b;
+      offBinding = b.onChange((v) => (this.text = v));
+      this.text = b.value;
     },
 
     setMode(mode: DraftKind): void {
@@ -240,7 +163,7 @@ export const useConversationStore = defineStore('conversation', {
     /** The composer changed: the draft is shared with the agent's other devices (Yjs). */
     setText(next: string): void {
       this.text = next;
-      if (draftObserver) applyTextChange(draftObserver.text, next);
+      binding?.set(next);
       handle?.setTyping(next.trim() ? this.mode : null);
     },
 
@@ -328,6 +251,17 @@ export const useConversationStore = defineStore('conversation', {
 
     async retry(commandId: string): Promise<void> {
       await currentServices()?.client.retry(commandId);
+    },
+
+    /** Retry from the bubble: the outbox command again, or (refused by the provider) the same reply as a new message. */
+    async retryDelivery(messageId: string): Promise<void> {
+      await useOutboxStore().retry(messageId);
+      await view?.reload();
+    },
+
+    async discardDelivery(messageId: string): Promise<void> {
+      await useOutboxStore().discard(messageId);
+      await view?.reload();
     },
   },
 });

@@ -1,18 +1,24 @@
 import { defineStore } from 'pinia';
-import { slaNotice, type Channel, type Conversation, type ConversationQuery, type ConversationSort, type ConversationStatus, type Priority } from '@goutong/core';
-import { currentServices, requireServices, useDevice } from '../app/services';
-import { onClientChange } from './changes';
+import { InboxWindow, slaNotice, type Channel, type Conversation, type ConversationSort, type ConversationStatus, type InboxBaseQuery, type InboxQuerySpec, type Priority, type ReadState } from '@goutong/core';
+import { currentServices, useDevice } from '../app/services';
 import { useSessionStore } from './session';
+import { readStateFor } from './readMarks';
 
 export type InboxView = 'mine' | 'team' | 'all';
 
-const LAST_READ_KEY = 'mobile.lastRead';
 const PAGE = 30;
 
-let unbind: (() => void) | null = null;
-let unbindReads: (() => void) | null = null; // [search-read]
+let win: InboxWindow | null = null;
+let offs: Array<() => void> = [];
+let marks: { state: ReadState } | null = null;
 
-/** The conversation list: my conversations, the team queue or everything in scope, filtered. */
+const deviceClock = {
+  now: () => useDevice().now(),
+  setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+  clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** The conversation list: a thin adapter over core's InboxWindow, grown page by page as the list scrolls. */
 export const useInboxStore = defineStore('inbox', {
   state: () => ({
     view: 'mine' as InboxView,
@@ -26,70 +32,71 @@ export const useInboxStore = defineStore('inbox', {
     loading: false,
     refreshing: false,
     counts: { mine: 0, team: 0 },
-    /** Conversation id → lastMessageAt the agent has seen (unread badges). */
-    lastRead: {} as Record<string, number>,
     /** [sla] The SLA notice over the agent's own conversations (core slaNotice): breached and due-soon ids, most urgent first. */
     sla: { breached: [] as string[], warning: [] as string[] },
-    /** [search-read] Bumped when the agent's read marks move (this device or another of theirs). */
+    /** Bumped when read marks change (unread badges). */
     readTick: 0,
   }),
   getters: {
-    query(s): ConversationQuery {
-      const me = useSessionStore().agentId;
-      const q: ConversationQuery = { sort: s.sort, limit: s.limit };
-      if (s.view === 'mine') q.assigneeId = me;
-      else if (s.view === 'team') q.assigneeId = null;
-      if (s.status) q.status = [s.status];
-      if (s.channel) q.channels = [s.channel];
-      if (s.priority) q.priorities = [s.priority];
-      return q;
-    },
     unreadCount(s): number {
       void s.readTick;
-      return s.rows.filter((c) => isUnread(c, s.lastRead)).length;
+      return s.rows.filter((c) => marks?.state.isUnread(c) ?? false).length;
     },
   },
   actions: {
+    spec(): InboxQuerySpec {
+      const me = useSessionStore().agentId;
+      const base: InboxBaseQuery = {};
+      if (this.view === 'mine') base.assigneeId = me;
+      else if (this.view === 'team') base.assigneeId = null;
+      if (this.status) base.status = [this.status];
+      if (this.channel) base.channels = [this.channel];
+      if (this.priority) base.priorities = [this.priority];
+      // The tab badges count what the tab lists under the status filter (open and pending with none).
+      const active: ConversationStatus[] = this.status ? [this.status] : ['open', 'pending'];
+      return { base, sort: this.sort, counts: { mine: { assigneeId: me ?? '__nobody__', status: active }, team: { assigneeId: null, status: active } } };
+    },
+
     isUnread(c: Conversation): boolean {
       void this.readTick;
-      return isUnread(c, this.lastRead);
+      return marks?.state.isUnread(c) ?? false;
     },
 
     /** Subscribes to client changes (call once after sign-in; safe to call again). */
     async bind(): Promise<void> {
-      unbind?.();
-      unbind = onClientChange((change) => {
-        if (change.conversationIds?.length || change.reset || change.outbox) void this.load();
-      });
-      this.lastRead = (await currentServices()?.store.getMeta<Record<string, number>>(LAST_READ_KEY)) ?? {};
-      // [search-read] marks made on the agent's other devices arrive in pulls
-      unbindReads?.();
-      unbindReads = currentServices()?.client.reads.onChange(() => this.readTick++) ?? null;
+      this.unbind();
+      const services = currentServices();
+      if (!services) return;
+      const rs = readStateFor(services.store);
+      marks = rs;
+      await rs.loaded;
+      const w = new InboxWindow({ client: services.client, clock: deviceClock, spec: () => this.spec(), readState: rs.state, pageSize: PAGE, recountEveryMs: 0 });
+      win = w;
+      offs.push(
+        w.state.subscribe((snap) => {
+          const rows = w.loadedRows().slice(0, this.limit);
+          this.$patch({ rows, hasMore: snap.total > rows.length, counts: { mine: snap.counts.mine ?? 0, team: snap.counts.team ?? 0 }, readTick: this.readTick + 1 });
+          void this.refreshSla(); // [sla] the notice follows the agent's conversations as they change
+        }),
+      );
       await this.load();
+      await w.start();
     },
 
     unbind(): void {
-      unbind?.();
-      unbind = null;
+      for (const off of offs) off();
+      offs = [];
+      win?.stop();
+      win = null;
     },
 
     /** Re-reads the list from the device (instant, offline too). */
     async load(): Promise<void> {
-      const services = currentServices();
-      if (!services) return;
+      if (!win) return;
       this.loading = true;
       try {
-        const q = { ...this.query, limit: this.limit + 1 };
-        const rows = await services.client.queryConversations(q);
-        this.hasMore = rows.length > this.limit;
-        this.rows = rows.slice(0, this.limit);
-        const me = useSessionStore().agentId;
-        // The tab badges count what the tab lists under the status filter (open and pending with none).
-        const active: ConversationStatus[] = this.status ? [this.status] : ['open', 'pending'];
-        this.counts = {
-          mine: me ? await services.client.countConversations({ assigneeId: me, status: active }) : 0,
-          team: await services.client.countConversations({ assigneeId: null, status: active }),
-        };
+        await win.ensureRange(0, this.limit, true);
+        await win.recount();
         await this.refreshSla();
       } finally {
         this.loading = false;
@@ -118,6 +125,7 @@ export const useInboxStore = defineStore('inbox', {
     async setView(view: InboxView): Promise<void> {
       this.view = view;
       this.limit = PAGE;
+      await win?.refresh();
       await this.load();
     },
 
@@ -127,6 +135,7 @@ export const useInboxStore = defineStore('inbox', {
       if (f.priority !== undefined) this.priority = f.priority;
       if (f.sort !== undefined) this.sort = f.sort;
       this.limit = PAGE;
+      await win?.refresh();
       await this.load();
     },
 
@@ -137,28 +146,14 @@ export const useInboxStore = defineStore('inbox', {
       this.refreshing = true;
       try {
         await services.client.pullNow();
-        await this.load();
+        await win?.reload();
       } finally {
         this.refreshing = false;
       }
     },
 
     async markRead(c: Pick<Conversation, 'id' | 'lastMessageAt'>): Promise<void> {
-      const reads = currentServices()?.client.reads; // [search-read] a mark_read command: every device of the agent sees it
-      if (reads) {
-        await reads.markRead(c);
-        this.readTick++;
-        return;
-      }
-      if ((this.lastRead[c.id] ?? 0) >= c.lastMessageAt) return;
-      this.lastRead = { ...this.lastRead, [c.id]: c.lastMessageAt };
-      await requireServices().store.setMeta(LAST_READ_KEY, this.lastRead);
+      await marks?.state.markRead(c);
     },
   },
 });
-
-function isUnread(c: Conversation, lastRead: Record<string, number>): boolean {
-  const reads = currentServices()?.client.reads; // [search-read] the agent's fact (core isUnreadAt)
-  if (reads) return reads.isUnread(c);
-  return c.lastMessageDirection === 'in' && c.lastMessageAt > (lastRead[c.id] ?? 0);
-}

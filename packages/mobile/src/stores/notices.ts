@@ -1,25 +1,22 @@
 import { defineStore } from 'pinia';
-import type { Conversation } from '@goutong/core';
+import { AssignmentWatcher, NotificationWatcher, type Notice, type NotifyAgent } from '@goutong/core';
 import { currentServices, useDevice, type LocalNotice } from '../app/services';
 import en from '../locale/en.json';
 import zhHans from '../locale/zh-Hans.json';
-import { onClientChange } from './changes';
+import { readStateFor } from './readMarks';
 import { useSettingsStore } from './settings';
 
-/** Ids of the conversations assigned to me that the agent already knows about (local store meta). */
-export const KNOWN_ASSIGNED_KEY = 'mobile.knownAssigned';
 /** Whether to notify at all (a device setting). */
 export const NOTIFY_KEY = 'notifyAssigned';
-/** More new assignments than this at once become one summary notice. */
+/** More notices than this at once become one summary notice. */
 export const MAX_SEPARATE_NOTICES = 3;
-/** An action of this device on a conversation (a reply assigns it; "assign to me") is not news for this long. */
-export const OWN_ACTION_MS = 10 * 60_000;
 
-const ownActions = new Map<string, number>();
+let watcher: AssignmentWatcher | null = null;
+let notifier: NotificationWatcher | null = null;
 
 /** The conversation was acted on from this device: its assignment to me is not news (uploads.submit calls it). */
-export function noteOwnAction(conversationId: string, at: number): void {
-  ownActions.set(conversationId, at);
+export function noteOwnAction(conversationId: string, _at?: number): void {
+  notifier?.noteOwnAction(conversationId);
 }
 
 type Flat = Record<string, string>;
@@ -30,31 +27,29 @@ function tr(locale: string, key: string, params: Record<string, string | number>
   return text.replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? ''));
 }
 
-/** The notices for conversations newly assigned to me (one each, or a summary past a few). */
-export function noticesFor(fresh: readonly Conversation[], locale: string): LocalNotice[] {
+/** What core's notification policy decided, as the phone shows it: one each, or a summary past a few. */
+export function noticesFor(fresh: readonly Notice[], locale: string): LocalNotice[] {
   if (fresh.length === 0) return [];
   if (fresh.length > MAX_SEPARATE_NOTICES) {
-    return [{ title: tr(locale, 'notify.assignedMany', { n: fresh.length }), body: fresh.map((c) => c.contactName || c.id).join(', ').slice(0, 200), conversationId: fresh[0]!.id }];
+    const title = fresh.every((n) => n.kind === 'assigned') ? tr(locale, 'notify.assignedMany', { n: fresh.length }) : tr(locale, 'clientViews.notify.many', { n: fresh.length });
+    return [{ title, body: [...new Set(fresh.map((n) => n.contactName || n.conversationId))].join(', ').slice(0, 200), conversationId: fresh[0]!.conversationId }];
   }
-  return fresh.map((c) => ({
-    title: tr(locale, 'notify.assignedTitle', { name: c.contactName || c.id }),
-    body: (c.subject ? `${c.subject} · ` : '') + (c.lastMessagePreview || ''),
-    conversationId: c.id,
+  return fresh.map((n) => ({
+    title: n.kind === 'assigned' ? tr(locale, 'notify.assignedTitle', { name: n.contactName || n.conversationId }) : tr(locale, `clientViews.notify.${n.kind}`, { name: n.contactName || n.conversationId }),
+    body: n.text,
+    conversationId: n.conversationId,
   }));
 }
 
-let unbind: (() => void) | null = null;
-/** The signed-in agent whose assignments are watched (set by bind; the session store calls it). */
-let me: string | null = null;
-let unbindSync: (() => void) | null = null;
-let checking: Promise<void> | null = null;
-let again = false;
+let offs: Array<() => void> = [];
+let batch: Notice[] = [];
 let bannerTimer: ReturnType<typeof setTimeout> | null = null;
 
 /**
- * Local notifications for conversations newly assigned to me while the app runs: a system
- * notification where the platform allows (app-plus push message, the browser's Notification
- * API), else a banner inside the app.
+ * Local notifications by core's policy (new conversation in my queue, new customer message in my
+ * conversations, mentions, assignment to me, SLA warnings; none for history, none for my own
+ * messages) while the app runs: a system notification where the platform allows (app-plus push
+ * message, the browser's Notification API), else a banner inside the app.
  */
 export const useNoticesStore = defineStore('notices', {
   state: () => ({
@@ -63,35 +58,64 @@ export const useNoticesStore = defineStore('notices', {
     enabled: true,
     /** Notices shown so far in this run (tests, the settings page). */
     shown: 0,
+    /** The agent's conversations with unread customer messages. */
+    badge: 0,
   }),
   actions: {
-    /** Starts watching (after sign-in). The first run on a device only learns what is assigned. */
+    /** Starts watching (after sign-in). What the session's first sync brings is history: nothing is announced for it. */
     async bind(agentId: string): Promise<void> {
       this.unbind();
-      me = agentId;
+      const services = currentServices();
+      if (!services) return;
+      const agent = (await services.store.listAgents()).find((a) => a.id === agentId) ?? null;
       this.enabled = useDevice().settings.get(NOTIFY_KEY) !== 'off';
-      unbind = onClientChange((change) => {
-        if (change.conversationIds?.length || change.reset) void this.check();
+      const me = (): NotifyAgent => ({ id: agentId, name: agent?.name ?? '', email: agent?.email ?? '', teamIds: agent?.teamIds ?? [] });
+      const rs = readStateFor(services.store);
+      await rs.loaded;
+      const device = useDevice();
+      const w = new AssignmentWatcher(services.client, me);
+      const n = new NotificationWatcher({
+        client: services.client,
+        store: services.store,
+        clock: { now: () => device.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) },
+        watcher: w,
+        readState: rs.state,
+        me,
+        enabled: () => this.enabled,
+        // Notices decided together are shown together (a summary past a few).
+        deliver: (notice) => {
+          batch.push(notice);
+          if (batch.length === 1) setTimeout(() => void this.flush(), 0);
+        },
       });
-      // Nothing counts as known before the device has synced once (a first sign-in learns silently).
-      let synced = currentServices()?.client.connectivity.value.lastSyncedAt ?? null;
-      unbindSync =
-        currentServices()?.client.connectivity.subscribe((c) => {
-          if (c.lastSyncedAt !== null && synced === null) void this.check();
-          synced = c.lastSyncedAt;
-        }) ?? null;
-      await this.check();
+      watcher = w;
+      notifier = n;
+      offs.push(n.state.subscribe((snap) => (this.badge = snap.badge)));
+      await w.start();
+      await n.start();
     },
 
     unbind(): void {
-      unbind?.();
-      unbind = null;
-      me = null;
-      unbindSync?.();
-      unbindSync = null;
+      for (const off of offs) off();
+      offs = [];
+      notifier?.stop();
+      notifier = null;
+      watcher?.stop();
+      watcher = null;
+      batch = [];
       if (bannerTimer) clearTimeout(bannerTimer);
       bannerTimer = null;
       this.banner = null;
+    },
+
+    async flush(): Promise<void> {
+      const fresh = batch;
+      batch = [];
+      const device = useDevice();
+      for (const n of noticesFor(fresh, useSettingsStore().locale)) {
+        this.shown++;
+        if (!(await device.notify(n))) this.showBanner(n);
+      }
     },
 
     setEnabled(on: boolean): void {
@@ -102,45 +126,6 @@ export const useNoticesStore = defineStore('notices', {
     /** Asks the system for permission (H5: call from a tap). */
     async requestPermission(): Promise<boolean> {
       return (await useDevice().requestNotifyPermission?.()) ?? false;
-    },
-
-    /** Compares what is assigned to me with what I knew, and announces the difference. */
-    async check(): Promise<void> {
-      if (checking) {
-        again = true;
-        return checking;
-      }
-      checking = (async () => {
-        try {
-          do {
-            again = false;
-            await this.checkOnce();
-          } while (again);
-        } finally {
-          checking = null;
-        }
-      })();
-      return checking;
-    },
-
-    async checkOnce(): Promise<void> {
-      const services = currentServices();
-      const agentId = me;
-      if (!services || !agentId || services.client.connectivity.value.lastSyncedAt === null) return;
-      const device = useDevice();
-      const mine = await services.client.queryConversations({ assigneeId: agentId, status: ['open', 'pending'], sort: 'lastActivity', limit: 500 });
-      const known = await services.store.getMeta<string[]>(KNOWN_ASSIGNED_KEY);
-      await services.store.setMeta(KNOWN_ASSIGNED_KEY, mine.map((c) => c.id));
-      if (!known) return; // first run on this device: nothing is "new"
-      const knownSet = new Set(known);
-      const now = device.now();
-      for (const [id, at] of ownActions) if (now - at > OWN_ACTION_MS) ownActions.delete(id);
-      const fresh = mine.filter((c) => !knownSet.has(c.id) && !ownActions.has(c.id));
-      if (!this.enabled || fresh.length === 0) return;
-      for (const n of noticesFor(fresh, useSettingsStore().locale)) {
-        this.shown++;
-        if (!(await device.notify(n))) this.showBanner(n);
-      }
     },
 
     showBanner(n: LocalNotice): void {

@@ -135,7 +135,7 @@ describe.runIf(run)('mobile H5 against the real server (Chromium, phone viewport
       // Reply online: confirmed by the server (no longer local).
       const online = `在线回复 online reply ${Date.now()}`;
       await reply(page, online);
-      await expect.poll(() => messageWith(page, online).getAttribute('data-state'), { timeout: 20_000 }).not.toBe('local');
+      await expect.poll(() => messageWith(page, online).getAttribute('data-stage'), { timeout: 20_000 }).toBe('server');
 
       // The network goes: a reply, a canned response (cached list), a reply with a photo from the
       // gallery (kept in IndexedDB, waiting to upload), and resolve (queued behind the upload).
@@ -162,7 +162,7 @@ describe.runIf(run)('mobile H5 against the real server (Chromium, phone viewport
       await tap(page, 'toggle-status');
       await page.locator('[data-test="toggle-status"]').filter({ hasText: '重新打开' }).waitFor();
       const offlineTexts = [offline, CANNED_WAIT, photo];
-      for (const text of offlineTexts) expect(await messageWith(page, text).getAttribute('data-state')).toBe('local');
+      for (const text of offlineTexts) expect(await messageWith(page, text).getAttribute('data-stage')).toBe('device');
       // Two commands in core's outbox, the photo reply and the status behind it in the upload queue.
       await expect.poll(() => page.locator('[data-test="connectivity"]').getAttribute('data-pending')).toBe('4');
       await screenshot(page, 'conversation-offline-zh-CN');
@@ -170,7 +170,7 @@ describe.runIf(run)('mobile H5 against the real server (Chromium, phone viewport
       // Reload with no network: the shell comes from the service worker, the rest from IndexedDB.
       await page.reload();
       for (const text of [online, ...offlineTexts]) await messageWith(page, text).waitFor({ timeout: 30_000 });
-      for (const text of offlineTexts) expect(await messageWith(page, text).getAttribute('data-state')).toBe('local');
+      for (const text of offlineTexts) expect(await messageWith(page, text).getAttribute('data-stage')).toBe('device');
       await messageWith(page, photo).locator('[data-test="attachment"][data-state="waiting"] img').waitFor();
       await page.locator('[data-test="toggle-status"]').filter({ hasText: '重新打开' }).waitFor();
       await expect.poll(() => page.locator('[data-test="connectivity"]').getAttribute('data-pending')).toBe('4');
@@ -179,7 +179,7 @@ describe.runIf(run)('mobile H5 against the real server (Chromium, phone viewport
       // Back online: the photo uploads, the outbox drains on its own.
       await context.setOffline(false);
       await page.locator('[data-test="connectivity"]').waitFor({ state: 'detached', timeout: 30_000 });
-      for (const text of offlineTexts) await expect.poll(() => messageWith(page, text).getAttribute('data-state'), { timeout: 20_000 }).not.toBe('local');
+      for (const text of offlineTexts) await expect.poll(() => messageWith(page, text).getAttribute('data-stage'), { timeout: 20_000 }).toBe('server');
       await messageWith(page, photo).locator('[data-test="attachment"][data-state="stored"] img').waitFor({ timeout: 20_000 });
       await screenshot(page, 'conversation-zh-CN');
 

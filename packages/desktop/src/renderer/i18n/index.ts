@@ -15,6 +15,7 @@ import { inboxOpsEn, inboxOpsZhCN } from './inboxOps';
 import { searchEn, searchZhCN } from './search';
 import { shellEn, shellZhCN } from './shell';
 import { composerEn, composerZhCN } from './composer';
+import { clientViewsEn, clientViewsZhCN } from './clientViews';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -32,6 +33,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [searchEn, searchZhCN],
   [shellEn, shellZhCN],
   [composerEn, composerZhCN],
+  [clientViewsEn, clientViewsZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;

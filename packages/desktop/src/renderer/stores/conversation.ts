@@ -1,9 +1,11 @@
 import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
-import type { CollabHandle, Contact, Conversation, ConversationStatus, DraftKind, Intent, Message, Presence, Priority } from '@goutong/core';
-import { currentServices, onClientChange, requireServices } from '../platform/services';
+import { ConversationView, type CollabHandle, type Contact, type Conversation, type ConversationStatus, type DeliveryView, type DraftKind, type Intent, type Message, type Presence, type Priority } from '@goutong/core';
+import { browserClock, currentServices, onClientChange, requireServices } from '../platform/services';
 import { useInboxStore } from './inbox';
 import { onUploadsChange, useUploadsStore } from './uploads';
+import { readStateFor } from './readMarks';
+import { useDeliveryStore } from './delivery';
 import type { PickedFile } from '../attachments/uploads';
 
 const PAGE = 30;
@@ -12,19 +14,21 @@ let handle: CollabHandle | null = null;
 let unbindPresence: (() => void) | null = null;
 let unbind: (() => void) | null = null;
 let unbindUploads: (() => void) | null = null;
+/** Core's view of the open conversation (history, server pages, delivery states). */
+let view: ConversationView | null = null;
+let offView: (() => void) | null = null;
 
-/** The open conversation: summary, timeline (paged backwards), contact, presence and drafts. */
+/** The open conversation: a thin adapter over core's ConversationView, plus contact, presence and drafts. */
 export const useConversationStore = defineStore('conversation', {
   state: () => ({
     id: null as string | null,
     conversation: null as Conversation | null,
     /** Oldest first, for display. */
     messages: [] as Message[],
+    /** The delivery of each outbound reply (core deliveryOf), by message id. */
+    deliveries: {} as Readonly<Record<string, DeliveryView>>,
     contact: null as Contact | null,
     previous: [] as Conversation[],
-    limit: PAGE,
-    /** Server cursor of the next older page; undefined when not asked yet, null at the beginning. */
-    serverCursor: undefined as string | null | undefined,
     hasOlder: false,
     loadingOlder: false,
     presence: [] as Presence[],
@@ -44,9 +48,6 @@ export const useConversationStore = defineStore('conversation', {
     bind(): void {
       unbind?.();
       unbind = onClientChange((c) => {
-        const id = this.id;
-        if (!id) return;
-        if (c.reset || c.outbox || c.conversationIds?.includes(id) || c.messageConversationIds?.includes(id)) void this.reload();
         if (c.contactIds?.includes(this.conversation?.contactId ?? '')) void this.loadContact();
       });
       unbindUploads?.();
@@ -67,9 +68,14 @@ export const useConversationStore = defineStore('conversation', {
       handle?.setTyping(null);
       handle?.release();
       handle = null;
+      offView?.();
+      offView = null;
+      view?.close();
+      view = null;
       this.id = null;
       this.conversation = null;
       this.messages = [];
+      this.deliveries = {};
       this.contact = null;
       this.presence = [];
     },
@@ -79,27 +85,38 @@ export const useConversationStore = defineStore('conversation', {
       this.close();
       const s = requireServices();
       this.id = id;
-      this.limit = PAGE;
-      this.serverCursor = undefined;
       this.error = null;
+      useInboxStore().select(-1, id);
+      useDeliveryStore().watch(id);
       handle = s.client.openConversationDoc(id);
       unbindPresence = handle.onPresence((p) => (this.presence = p));
       this.presence = handle.presence();
-      await this.reload();
-      await this.loadContact();
-      if (this.conversation) void useInboxStore().markRead(this.conversation);
-      // The newest page from the server (history not cached on this device); offline this fails quietly.
-      if (s.client.connectivity.value.status !== 'offline') {
-        try {
-          const { nextCursor } = await s.client.loadMessagesFromServer(id, null, PAGE);
-          if (this.id === id) {
-            this.serverCursor = nextCursor;
-            await this.reload();
-          }
-        } catch {
-          /* offline or not reachable: the cache is what we have */
+      const rs = readStateFor(s.store);
+      await rs.loaded;
+      const v = new ConversationView({
+        client: s.client,
+        readState: rs.state,
+        now: () => browserClock.now(),
+        pageSize: PAGE,
+        // The actions queued behind a reply waiting for its upload are applied on top of the conversation.
+        overlay: (c) => useUploadsStore().overlay(c),
+      });
+      view = v;
+      let contactOf: string | null = null;
+      offView = v.state.subscribe((snap) => {
+        if (view !== v) return;
+        this.conversation = snap.conversation ? markRaw(snap.conversation) : null;
+        this.messages = snap.messages.map((m) => markRaw(m));
+        this.deliveries = markRaw({ ...snap.deliveries });
+        this.hasOlder = snap.hasOlder;
+        this.loadingOlder = snap.loadingOlder;
+        this.error = snap.error;
+        if (snap.conversation && snap.conversation.contactId !== contactOf) {
+          contactOf = snap.conversation.contactId;
+          void this.loadContact();
         }
-      }
+      });
+      await v.open(id);
     },
 
     /** [search] Opens a conversation at a message: older pages load until it is in the timeline. */
@@ -112,19 +129,7 @@ export const useConversationStore = defineStore('conversation', {
     },
 
     async reload(): Promise<void> {
-      const id = this.id;
-      if (!id) return;
-      const s = requireServices();
-      const [conv, fromClient] = await Promise.all([s.client.conversation(id), s.client.messages(id, { limit: this.limit })]);
-      if (this.id !== id) return;
-      // Replies waiting for their attachments' upload come with the client's messages (meta.upload);
-      // the actions queued behind them are applied on top of the conversation.
-      const msgs = fromClient;
-      this.conversation = conv ? markRaw(useUploadsStore().overlay(conv)) : null;
-      const list = msgs.slice().reverse();
-      this.messages = list.map((m) => markRaw(m));
-      const stored = msgs.filter((m) => !(m.meta as { pending?: boolean }).pending).length;
-      this.hasOlder = stored >= this.limit || (this.serverCursor !== null && (conv?.messageCount ?? 0) > stored);
+      await view?.reload();
     },
 
     async loadContact(): Promise<void> {
@@ -138,29 +143,7 @@ export const useConversationStore = defineStore('conversation', {
 
     /** Shows older messages: from the device first, then a page from the server. */
     async loadOlder(): Promise<void> {
-      const id = this.id;
-      if (!id || this.loadingOlder) return;
-      this.loadingOlder = true;
-      try {
-        const s = requireServices();
-        this.limit += PAGE;
-        const msgs = await s.client.messages(id, { limit: this.limit });
-        const stored = msgs.filter((m) => !(m.meta as { pending?: boolean }).pending).length;
-        if (stored < this.limit && this.serverCursor !== null) {
-          try {
-            const oldest = msgs[msgs.length - 1];
-            // Without a cursor yet, ask from the start; the store drops duplicates by id.
-            const { nextCursor } = await s.client.loadMessagesFromServer(id, this.serverCursor ?? null, PAGE + (this.serverCursor === undefined ? stored : 0));
-            this.serverCursor = nextCursor;
-            void oldest;
-          } catch {
-            /* offline */
-          }
-        }
-        await this.reload();
-      } finally {
-        this.loadingOlder = false;
-      }
+      await view?.loadOlder();
     },
 
     draft(kind: DraftKind) {

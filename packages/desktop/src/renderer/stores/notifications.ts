@@ -1,62 +1,76 @@
 import { defineStore } from 'pinia';
-import type { Message } from '@goutong/core';
-import { currentServices, onClientChange } from '../platform/services';
+import type { AssignmentWatcher, NotificationWatcher, Notice, NotifyAgent } from '@goutong/core';
+import { browserClock, currentServices } from '../platform/services';
 import { useHost } from '../platform/host';
+import { clientViewsEn, clientViewsZhCN } from '../i18n/clientViews';
+import { useInboxStore } from './inbox';
 import { useSessionStore } from './session';
+import { useSettingsStore } from './settings';
+import { readStateFor } from './readMarks';
 
-let unbind: (() => void) | null = null;
 
-/** Whether an internal note mentions the agent: @Full Name, @first word of the name, or @email-local-part. */
-export function mentions(text: string, agent: { name: string; email: string }): boolean {
-  const names = new Set([agent.name, agent.name.split(/\s+/)[0] ?? '', agent.email.split('@')[0] ?? ''].filter((n) => n.length > 0).map((n) => n.toLowerCase()));
-  const lower = text.toLowerCase();
-  for (const n of names) {
-    const i = lower.indexOf(`@${n}`);
-    if (i >= 0) {
-      const next = lower.charAt(i + 1 + n.length);
-      if (!next || !/[\p{L}\p{N}_]/u.test(next) || /[\u4e00-\u9fff]/.test(n)) return true;
-    }
-  }
-  return false;
+let watcher: AssignmentWatcher | null = null;
+let notifier: NotificationWatcher | null = null;
+let offs: Array<() => void> = [];
+
+/** The notice's title and body in the agent's language. */
+export function noticeText(n: Notice, locale: string): { title: string; body: string } {
+  const texts = (locale === 'zh-CN' ? clientViewsZhCN : clientViewsEn).clientViews.notify;
+  return { title: texts[n.kind].replace('{name}', n.contactName || '—'), body: n.text };
 }
 
-/** Desktop notifications for mentions in notes and SLA warnings/breaches naming the agent (new assignments are in the inbox store). */
+/**
+ * Notifications by core's policy (new conversation in my queue, new customer message in my
+ * conversations, mentions, assignment to me, SLA warnings; nothing for history at sign-in, nothing
+ * for my own messages) and the unread badge. Shown through the host: the browser's Notification
+ * API in the web app, the OS through the bridge in Electron.
+ */
 export const useNotificationStore = defineStore('notifications', {
-  state: () => ({ since: 0, notified: [] as string[] }),
+  state: () => ({ shown: 0, badge: 0 }),
   actions: {
-    bind(): void {
-      unbind?.();
-      this.since = Date.now();
-      unbind = onClientChange((c) => {
-        if (c.messageConversationIds?.length) void this.check([...new Set(c.messageConversationIds)]);
+    async bind(): Promise<void> {
+      this.unbind();
+      const s = currentServices();
+      const session = useSessionStore();
+      const agent = session.agent;
+      if (!s || !agent) return;
+      const me = (): NotifyAgent => ({ id: agent.id, name: agent.name, email: agent.email, teamIds: agent.teamIds });
+      const rs = readStateFor(s.store);
+      const [{ AssignmentWatcher, NotificationWatcher }] = await Promise.all([import('./lazyViews'), rs.loaded]);
+      if (currentServices() !== s) return;
+      const w = new AssignmentWatcher(s.client, me);
+      const n = new NotificationWatcher({
+        client: s.client,
+        store: s.store,
+        clock: browserClock,
+        watcher: w,
+        readState: rs.state,
+        me,
+        deliver: (notice) => {
+          this.shown++;
+          return useHost().notify({ ...noticeText(notice, useSettingsStore().locale), conversationId: notice.conversationId });
+        },
       });
+      watcher = w;
+      notifier = n;
+      offs.push(
+        n.state.subscribe((snap) => {
+          if (snap.badge === this.badge) return;
+          this.badge = snap.badge;
+          useInboxStore().unread = snap.badge;
+          useHost().setUnread(snap.badge);
+        }),
+      );
+      await w.start();
+      await n.start();
     },
     unbind(): void {
-      unbind?.();
-      unbind = null;
-    },
-    async check(conversationIds: string[]): Promise<void> {
-      const s = currentServices();
-      const me = useSessionStore().agent;
-      if (!s || !me) return;
-      for (const id of conversationIds) {
-        const msgs: Message[] = await s.client.messages(id, { limit: 10 });
-        for (const m of msgs) {
-          // [sla] An SLA warning or breach naming this agent (core decideSlaTimer's `notify`).
-          const slaNotify = (m.meta as { sla?: unknown; notify?: unknown }).notify;
-          if (m.kind === 'event' && Array.isArray(slaNotify) && slaNotify.includes(me.id) && m.createdAt >= this.since && !this.notified.includes(m.id)) {
-            this.notified.push(m.id);
-            const conv = await s.client.conversation(id);
-            void useHost().notify({ title: 'SLA', body: `${conv?.contactName ?? ''}: ${m.text.slice(0, 140)}`, conversationId: id });
-            continue;
-          }
-          if (m.kind !== 'note' || m.authorId === me.id || m.createdAt < this.since || this.notified.includes(m.id)) continue;
-          if (!mentions(m.text, me)) continue;
-          this.notified.push(m.id);
-          const conv = await s.client.conversation(id);
-          void useHost().notify({ title: `@${me.name}`, body: `${conv?.contactName ?? ''}: ${m.text.slice(0, 140)}`, conversationId: id });
-        }
-      }
+      for (const off of offs) off();
+      offs = [];
+      notifier?.stop();
+      notifier = null;
+      watcher?.stop();
+      watcher = null;
     },
   },
 });

@@ -28,18 +28,3 @@ export function splitQuoted(text: string): { body: string; quoted: string | null
   if (idx <= 0) return { body: text, quoted: null };
   return { body: lines.slice(0, idx).join('\n').trimEnd(), quoted: lines.slice(idx).join('\n') };
 }
-
-/** Minimal edit turning `from` into `to`: common prefix and suffix kept (for Y.Text). */
-export function textDiff(from: string, to: string): { index: number; remove: number; insert: string } | null {
-  if (from === to) return null;
-  let start = 0;
-  const max = Math.min(from.length, to.length);
-  while (start < max && from.charCodeAt(start) === to.charCodeAt(start)) start++;
-  let endFrom = from.length;
-  let endTo = to.length;
-  while (endFrom > start && endTo > start && from.charCodeAt(endFrom - 1) === to.charCodeAt(endTo - 1)) {
-    endFrom--;
-    endTo--;
-  }
-  return { index: start, remove: endFrom - start, insert: to.slice(start, endTo) };
-}
