@@ -21,3 +21,4 @@ export * from './client/client.js';
 export * from './client/uploads.js';
 export * from './domain/canned.js';
 export * from './rules/index.js';
+export * from './client/display.js';

@@ -3,11 +3,14 @@ import { createPinia } from 'pinia';
 import { ElButton, ElConfigProvider, ElDrawer, ElInput, ElRadio, ElTag } from 'element-plus';
 import 'element-plus/dist/index.css';
 import 'element-plus/theme-chalk/dark/css-vars.css';
+import '../../../ui-tokens/tokens.css';
+import '../../../ui-tokens/element-plus.css';
 import './styles.css';
 import App from './App.vue';
 import { makeI18n } from './i18n';
 import { useSettingsStore } from './stores/settings';
 import { preloadStorage } from './platform/services';
+import { preloadGtSelect } from './components/gtSelect';
 
 void preloadStorage();
 
@@ -20,3 +23,4 @@ app.use(i18n);
 // Only the Element Plus components the workspace uses (keeps the start-up bundle small).
 for (const c of [ElButton, ElConfigProvider, ElDrawer, ElInput, ElRadio, ElTag]) app.use(c); // ElRadio installs ElRadioGroup and ElRadioButton
 app.mount('#app');
+preloadGtSelect();

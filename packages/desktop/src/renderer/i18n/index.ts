@@ -12,6 +12,7 @@ import { routingEn, routingZhCN } from './routing';
 import { slaEn, slaZhCN } from './sla';
 import { accountsEn, accountsZhCN } from './accounts';
 import { inboxOpsEn, inboxOpsZhCN } from './inboxOps';
+import { lookEn, lookZhCN } from './look';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -26,6 +27,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [slaEn, slaZhCN],
   [accountsEn, accountsZhCN],
   [inboxOpsEn, inboxOpsZhCN],
+  [lookEn, lookZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;
