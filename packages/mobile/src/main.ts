@@ -9,13 +9,25 @@ import { useSettingsStore } from './stores/settings';
 import { registerAppShell } from './app/appShell';
 // #endif
 
+/** Whether the system asks for dark colours (H5: the media query; apps: uni's system info). */
+function systemPrefersDark(): boolean {
+  // #ifdef H5
+  if (typeof matchMedia === 'function') return matchMedia('(prefers-color-scheme: dark)').matches;
+  // #endif
+  try {
+    return (uni.getSystemInfoSync() as { theme?: string }).theme === 'dark';
+  } catch {
+    return false;
+  }
+}
+
 export function createApp() {
   const app = createSSRApp(App);
   const pinia = Pinia.createPinia();
   app.use(pinia);
   setDevice(createUniDevice(process.env.UNI_PLATFORM ?? 'h5'));
   const settings = useSettingsStore(pinia);
-  settings.init(pickLocale(uni.getLocale()));
+  settings.init(pickLocale(uni.getLocale()), systemPrefersDark());
   const i18n = createAppI18n(settings.locale);
   app.use(i18n);
   watch(
@@ -28,6 +40,17 @@ export function createApp() {
     { immediate: true },
   );
   // #ifdef H5
+  // The theme: a class on the document root (tokens.css), following the system while it runs.
+  const dark = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+  dark?.addEventListener('change', (e) => (settings.systemDark = e.matches));
+  watch(
+    () => settings.theme,
+    (theme) => {
+      document.documentElement.classList.toggle('gt-dark', theme === 'dark');
+      document.documentElement.dataset.theme = theme;
+    },
+    { immediate: true },
+  );
   void registerAppShell((id) => uni.navigateTo({ url: `/pages/conversation/index?id=${encodeURIComponent(id)}` }));
   // #endif
   // uni-app expects Pinia to be returned next to the app (it wires it into every page on app-plus).

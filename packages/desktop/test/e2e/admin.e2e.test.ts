@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../bench/lib/chromium.mjs';
 import { apiAs, startTestServer, type TestServer } from './server';
-import { conversationList, newAgentPage, openConversation, screenshot, signIn } from './helpers';
+import { choose, conversationList, newAgentPage, openConversation, screenshot, setPrefs, signIn } from './helpers';
 
 let server: TestServer;
 let browser: Browser;
@@ -161,9 +161,9 @@ describe('settings area (admin screens)', () => {
       await area.getByRole('button', { name: 'Back to the inbox' }).click();
       await page.getByRole('tab', { name: /All/ }).click();
       await expect.poll(() => page.getByLabel('Inbox filter').locator('option', { hasText: 'Kannel 短信' }).count(), { timeout: 20_000 }).toBe(1);
-      await page.getByLabel('Inbox filter').selectOption({ label: 'Kannel 短信' });
+      await choose(page, 'Inbox filter', 'Kannel 短信');
       await conversationList(page).getByRole('option', { name: /8613511112222/ }).waitFor({ timeout: 20_000 });
-      await page.getByLabel('Inbox filter').selectOption({ label: 'All inboxes' });
+      await choose(page, 'Inbox filter', 'All inboxes');
       await openConversation(page, '王芳');
       await page.getByLabel('Canned response').selectOption({ label: '短信签名 SMS signature' });
       await expect.poll(() => page.getByLabel('Reply message').inputValue()).toBe('Hi 王芳, this is Admin 管理员');
@@ -176,7 +176,7 @@ describe('settings area (admin screens)', () => {
     const { context, page } = await newAgentPage(browser, { locale: 'zh-CN' });
     try {
       await page.goto(`${server.url}/app/`);
-      await page.getByRole('combobox', { name: /Language|语言/ }).selectOption({ label: '中文' });
+      await setPrefs(page, { language: '中文' });
       await page.getByLabel('邮箱', { exact: true }).fill('admin@demo.goutong');
       await page.getByLabel('密码', { exact: true }).fill('goutong-demo');
       await page.getByRole('button', { name: '登录' }).click();
