@@ -21,6 +21,24 @@ function systemPrefersDark(): boolean {
   }
 }
 
+// #ifdef H5
+/**
+ * uni's H5 <input>/<textarea> render a native field inside a wrapper element, and their placeholder
+ * as a separate element: the native field gets the template's `data-label` as its accessible name.
+ */
+function labelNativeFields(): void {
+  const sync = () => {
+    for (const w of Array.from(document.querySelectorAll("uni-input[data-label], uni-textarea[data-label]"))) {
+      const field = w.querySelector('input, textarea');
+      const label = w.getAttribute('data-label');
+      if (field && label && field.getAttribute('aria-label') !== label) field.setAttribute('aria-label', label);
+    }
+  };
+  new MutationObserver(sync).observe(document.documentElement, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-label'] });
+  sync();
+}
+// #endif
+
 export function createApp() {
   const app = createSSRApp(App);
   const pinia = Pinia.createPinia();
@@ -51,6 +69,7 @@ export function createApp() {
     },
     { immediate: true },
   );
+  labelNativeFields();
   void registerAppShell((id) => uni.navigateTo({ url: `/pages/conversation/index?id=${encodeURIComponent(id)}` }));
   // #endif
   // uni-app expects Pinia to be returned next to the app (it wires it into every page on app-plus).

@@ -99,7 +99,7 @@ describe.runIf(run)('mobile look and feel (H5, phone viewport)', () => {
     } finally {
       await context.close();
     }
-  });
+  }, 90_000);
 
   for (const locale of ['en-US', 'zh-CN'] as const) {
     for (const theme of ['light', 'dark'] as const) {
