@@ -41,7 +41,7 @@ it('scrolls and filters an inbox of 100,000 conversations stored on the device',
     const list = page.getByRole('listbox', { name: 'Conversations' });
     await page.getByRole('tab', { name: /All/ }).click();
     await choose(page, 'Status filter', 'All statuses');
-    await expect.poll(() => list.getAttribute('aria-rowcount'), { timeout: 60_000 }).toBe('100000');
+    await expect.poll(() => list.getAttribute('data-rowcount'), { timeout: 60_000 }).toBe('100000');
     await list.getByRole('option').first().waitFor();
     await expect(page.getByRole('status', { name: 'Connectivity' }).getAttribute('data-status')).resolves.toMatch(/offline|connecting/);
 
@@ -55,12 +55,12 @@ it('scrolls and filters an inbox of 100,000 conversations stored on the device',
 
     // Filter: urgent only, then search text; counts and rows follow.
     await choose(page, 'Priority filter', 'Urgent');
-    await expect.poll(async () => Number(await list.getAttribute('aria-rowcount')), { timeout: 60_000 }).toBeLessThan(100_000);
-    const urgent = Number(await list.getAttribute('aria-rowcount'));
+    await expect.poll(async () => Number(await list.getAttribute('data-rowcount')), { timeout: 60_000 }).toBeLessThan(100_000);
+    const urgent = Number(await list.getAttribute('data-rowcount'));
     expect(urgent).toBeGreaterThan(15_000);
     await list.getByRole('option').first().waitFor();
     await page.getByRole('textbox', { name: 'Search conversations' }).fill('退款');
-    await expect.poll(async () => Number(await list.getAttribute('aria-rowcount')), { timeout: 60_000 }).toBeLessThan(urgent);
+    await expect.poll(async () => Number(await list.getAttribute('data-rowcount')), { timeout: 60_000 }).toBeLessThan(urgent);
     await list.getByRole('option').first().waitFor();
     const texts = await list.getByRole('option').allTextContents();
     expect(texts.length).toBeGreaterThan(0);
