@@ -27,3 +27,4 @@ export * from './rules/index.js';
 export * from './domain/composer.js';
 export * from './domain/macros.js';
 export * from './domain/savedViews.js';
+export * from './client/display.js';

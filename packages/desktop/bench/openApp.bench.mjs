@@ -49,7 +49,7 @@ async function filterChange(context, { afterMirror = false } = {}) {
         new Promise((resolve, reject) => {
           const select = document.querySelector('select[aria-label="Priority filter"]');
           const list = () => document.querySelector('[role="listbox"]');
-          const countBefore = list()?.getAttribute('aria-rowcount');
+          const countBefore = list()?.getAttribute('data-rowcount');
           let rowsMs = null;
           let countMs = null;
           const t0 = performance.now();
@@ -58,7 +58,7 @@ async function filterChange(context, { afterMirror = false } = {}) {
             // Rows done: every row on screen is one of the filtered ones (the mirror may answer within a frame).
             const rows = [...document.querySelectorAll('[role="option"].gt-row[data-index]')];
             if (rowsMs === null && rows.length > 0 && rows.every((r) => r.textContent.includes('Urgent'))) rowsMs = performance.now() - t0;
-            const c = list()?.getAttribute('aria-rowcount');
+            const c = list()?.getAttribute('data-rowcount');
             if (countMs === null && c && c !== countBefore) countMs = performance.now() - t0;
             if (rowsMs !== null && countMs !== null) {
               clearTimeout(timeout);
@@ -87,7 +87,7 @@ async function deepScroll(context, row = 50_000) {
     await page.getByRole('tab', { name: /All/ }).click();
     await page.getByLabel('Status filter').selectOption('any');
     const list = page.getByRole('listbox', { name: 'Conversations' });
-    await page.waitForFunction(() => document.querySelector('[role="listbox"]')?.getAttribute('aria-rowcount') === '100000', null, { timeout: 120_000, polling: 50 });
+    await page.waitForFunction(() => document.querySelector('[role="listbox"]')?.getAttribute('data-rowcount') === '100000', null, { timeout: 120_000, polling: 50 });
     await list.getByRole('option').first().waitFor();
     await page.waitForTimeout(500);
     const scrollMs = await page.evaluate(

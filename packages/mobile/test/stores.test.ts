@@ -305,6 +305,21 @@ describe('settings store', () => {
     again.init('en');
     expect(again.locale).toBe('zh-CN');
   });
+  it('follows the system theme until the agent picks one, and keeps the choice', () => {
+    const settings = useSettingsStore();
+    settings.init('en', true);
+    expect(settings.themeChoice).toBe('system');
+    expect(settings.theme).toBe('dark');
+    settings.systemDark = false;
+    expect(settings.theme).toBe('light');
+    settings.setTheme('dark');
+    expect(settings.theme).toBe('dark');
+    setActivePinia(createPinia());
+    const again = useSettingsStore();
+    again.init('en', false);
+    expect(again.themeChoice).toBe('dark');
+    expect(again.theme).toBe('dark');
+  });
 });
 
 describe('applyTextChange', () => {

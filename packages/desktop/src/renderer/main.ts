@@ -3,12 +3,15 @@ import { createPinia } from 'pinia';
 import { ElButton, ElConfigProvider, ElDrawer, ElInput, ElRadio, ElTag } from 'element-plus';
 import 'element-plus/dist/index.css';
 import 'element-plus/theme-chalk/dark/css-vars.css';
+import '../../../ui-tokens/tokens.css';
+import '../../../ui-tokens/element-plus.css';
 import './styles.css';
 import App from './App.vue';
 import { makeI18n } from './i18n';
 import { useSettingsStore } from './stores/settings';
 import { preloadStorage } from './platform/services';
 import { registerAppServiceWorker } from './serviceWorker/register';
+import { preloadGtSelect } from './components/gtSelect';
 
 void preloadStorage();
 
@@ -22,3 +25,4 @@ app.use(i18n);
 for (const c of [ElButton, ElConfigProvider, ElDrawer, ElInput, ElRadio, ElTag]) app.use(c); // ElRadio installs ElRadioGroup and ElRadioButton
 app.mount('#app');
 registerAppServiceWorker();
+preloadGtSelect();

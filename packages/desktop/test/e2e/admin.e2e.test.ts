@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../bench/lib/chromium.mjs';
 import { apiAs, startTestServer, type TestServer } from './server';
-import { conversationList, newAgentPage, openConversation, screenshot, signIn } from './helpers';
+import { choose, conversationList, newAgentPage, openConversation, screenshot, setPrefs, signIn } from './helpers';
 
 let server: TestServer;
 let browser: Browser;
@@ -160,10 +160,11 @@ describe('settings area (admin screens)', () => {
       // Back in the inbox: the new inboxes reach the filter by sync, the canned response the picker.
       await area.getByRole('button', { name: 'Back to the inbox' }).click();
       await page.getByRole('tab', { name: /All/ }).click();
-      await expect.poll(() => page.getByLabel('Inbox filter').locator('option', { hasText: 'Kannel 短信' }).count(), { timeout: 20_000 }).toBe(1);
-      await page.getByLabel('Inbox filter').selectOption({ label: 'Kannel 短信' });
+      // The option appears in the (Element Plus) list when the inbox arrives by sync; choose waits for it.
+      await page.getByRole('combobox', { name: 'Inbox filter', exact: true }).waitFor({ timeout: 20_000 });
+      await choose(page, 'Inbox filter', 'Kannel 短信');
       await conversationList(page).getByRole('option', { name: /8613511112222/ }).waitFor({ timeout: 20_000 });
-      await page.getByLabel('Inbox filter').selectOption({ label: 'All inboxes' });
+      await choose(page, 'Inbox filter', 'All inboxes');
       await openConversation(page, '王芳');
       // [composer] the short code at the caret opens the picker; Enter inserts the filled text.
       await page.getByLabel('Reply message').pressSequentially('/sms-s');
@@ -179,7 +180,7 @@ describe('settings area (admin screens)', () => {
     const { context, page } = await newAgentPage(browser, { locale: 'zh-CN' });
     try {
       await page.goto(`${server.url}/app/`);
-      await page.getByRole('combobox', { name: /Language|语言/ }).selectOption({ label: '中文' });
+      await setPrefs(page, { language: '中文' });
       await page.getByLabel('邮箱', { exact: true }).fill('admin@demo.goutong');
       await page.getByLabel('密码', { exact: true }).fill('goutong-demo');
       await page.getByRole('button', { name: '登录' }).click();

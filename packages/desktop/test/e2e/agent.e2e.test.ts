@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../bench/lib/chromium.mjs';
 import { apiAs, startTestServer, type TestServer } from './server';
-import { conversationList, newAgentPage, openConversation, recordStatuses, screenshot, signIn, statusesOf } from './helpers';
+import { choose, conversationList, newAgentPage, openConversation, recordStatuses, screenshot, setPrefs, signIn, statusesOf } from './helpers';
 
 let server: TestServer;
 let browser: Browser;
@@ -71,7 +71,7 @@ describe('agent workspace against the sync server', () => {
       // B is warned before replying to the same customer.
       await b.page.getByRole('alert').filter({ hasText: 'also replying' }).waitFor();
 
-      await a.page.getByLabel('Assignee', { exact: true }).selectOption({ label: 'Alice Chen' });
+      await choose(a.page, 'Assignee', 'Alice Chen');
       await b.page.getByRole('tab', { name: /Mine/ }).click();
       await conversationList(b.page).getByRole('option', { name: 'Tom Baker' }).waitFor({ timeout: 20_000 });
       await expect.poll(() => pending(a.page).getAttribute('data-pending'), { timeout: 20_000 }).toBe('0');
@@ -106,7 +106,7 @@ describe('agent workspace against the sync server', () => {
       await expect.poll(() => pending(a.page).getAttribute('data-status'), { timeout: 30_000 }).toBe('online');
 
       await b.page.getByRole('tab', { name: /All/ }).click();
-      await b.page.getByLabel('Status filter').selectOption('any');
+      await choose(b.page, 'Status filter', 'All statuses');
       await openConversation(b.page, '李雷');
       await b.page.getByTestId('conversation-status').filter({ hasText: 'Resolved' }).waitFor({ timeout: 20_000 });
       for (const text of ['离线回复一：周六营业。', 'Offline reply two: 9:00–18:00.']) {
@@ -125,7 +125,7 @@ describe('agent workspace against the sync server', () => {
       await signIn(page, server.url, 'zhang.san@demo.goutong');
       await page.getByRole('tab', { name: /Mine/ }).click();
       await openConversation(page, 'Maria Garcia');
-      await page.getByLabel('Assignee', { exact: true }).selectOption({ label: 'Alice Chen' });
+      await choose(page, 'Assignee', 'Alice Chen');
       await expect.poll(() => pending(page).getAttribute('data-failed'), { timeout: 20_000 }).toBe('1');
       await page.getByRole('button', { name: 'Outbox' }).click();
       const entry = page.locator('li.entry[data-state="failed"]');
@@ -194,7 +194,7 @@ describe('agent workspace against the sync server', () => {
       await signIn(page, server.url, 'admin@demo.goutong');
       await page.getByRole('tab', { name: /All/ }).click();
       for (const [locale, label] of [['en', 'English'], ['zh-CN', '中文']] as const) {
-        await page.getByRole('combobox', { name: /Language|语言/ }).selectOption({ label });
+        await setPrefs(page, { language: label });
         await page.getByRole('tab', { name: locale === 'en' ? /All/ : /全部/ }).waitFor();
         await page.keyboard.press('Escape');
         await screenshot(page, `inbox-${locale}`);
@@ -215,10 +215,10 @@ describe('agent workspace against the sync server', () => {
       await page.keyboard.press('j');
       await page.keyboard.press('Enter');
       const selected = conversationList(page).locator('[aria-selected="true"]');
-      const name = await selected.getAttribute('aria-label');
+      const name = await selected.getAttribute('data-name');
       await page.getByRole('heading', { name: name!, level: 2 }).waitFor();
       // Dark theme.
-      await page.getByRole('combobox', { name: /Theme|主题/ }).selectOption('dark');
+      await setPrefs(page, { theme: '深色' });
       await screenshot(page, 'conversation-dark-zh-CN');
     } finally {
       await context.close();

@@ -65,3 +65,42 @@ export async function recordStatuses(page: Page): Promise<void> {
 export async function statusesOf(page: Page, text: string): Promise<string[]> {
   return page.evaluate((t) => ((globalThis as { __statuses?: Record<string, string[]> }).__statuses ?? {})[t] ?? [], text);
 }
+
+/** Picks `option` in the Element Plus select labelled `label` (the workspace's GtSelect). */
+export async function choose(scope: Page | import('playwright-core').Locator, label: string | RegExp, option: string): Promise<void> {
+  const page = 'page' in scope && typeof scope.page === 'function' ? scope.page() : (scope as Page);
+  const box = scope.getByRole('combobox', { name: label, exact: typeof label === 'string' }).first();
+  await box.locator('xpath=ancestor::div[contains(concat(" ", @class, " "), " el-select__wrapper ")][1]').click();
+  await page.locator('.el-select__popper:visible').getByRole('option', { name: option, exact: true }).click();
+  await page.locator('.el-select__popper:visible').waitFor({ state: 'hidden' });
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: string[]; failureSummary?: string }>;
+}
+
+/** Runs axe-core in the page (injected from the axe-core package); the serious and critical violations. */
+export async function axeSerious(page: Page): Promise<AxeViolation[]> {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const violations = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** Sets the language and/or theme through the top bar's "Language and theme" panel. */
+export async function setPrefs(page: Page, prefs: { language?: '中文' | 'English'; theme?: 'Follow system' | 'Light' | 'Dark' | '跟随系统' | '浅色' | '深色' }): Promise<void> {
+  const open = page.getByTestId('prefs-open');
+  if ((await open.getAttribute('aria-expanded')) !== 'true') await open.click();
+  const panel = page.locator('#gt-prefs');
+  if (prefs.language) await choose(panel, /^(Language|语言)$/, prefs.language);
+  if (prefs.theme) await choose(panel, /^(Theme|主题)$/, prefs.theme);
+  if ((await open.getAttribute('aria-expanded')) === 'true') await open.click();
+}

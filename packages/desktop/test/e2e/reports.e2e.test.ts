@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../bench/lib/chromium.mjs';
 import { apiAs, startTestServer, type TestServer } from './server';
-import { newAgentPage, openConversation, screenshot, signIn } from './helpers';
+import { newAgentPage, openConversation, screenshot, setPrefs, signIn } from './helpers';
 
 let server: TestServer;
 let browser: Browser;
@@ -43,8 +43,8 @@ describe('reports dashboards', () => {
 
       // Chinese and dark: the same figures, translated labels.
       await page.getByRole('button', { name: /Back/ }).click();
-      await page.getByLabel('Language').selectOption('zh-CN');
-      await page.getByLabel('主题').selectOption('dark');
+      await setPrefs(page, { language: '中文' });
+      await setPrefs(page, { theme: '深色' });
       await page.getByRole('button', { name: '报表' }).click();
       const zh = page.getByRole('region', { name: '报表' });
       await zh.getByRole('list', { name: '关键指标' }).waitFor();

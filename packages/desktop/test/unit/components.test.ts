@@ -97,13 +97,28 @@ describe('MessageItem', () => {
 });
 
 describe('PrefsSwitch', () => {
-  it('switches language and theme through labelled selects', async () => {
-    const w = mount(PrefsSwitch, plugins());
+  it('switches language and theme (system, light, dark) through labelled Element Plus selects', async () => {
+    const w = mount(PrefsSwitch, { ...plugins(), attachTo: document.body });
     const s = useSettingsStore();
-    await w.get('select[aria-label="Language"]').setValue('zh-CN');
+    await w.get('[data-testid="prefs-open"]').trigger('click');
+    // The selects load lazily (their own chunk).
+    await expect.poll(() => w.findAllComponents({ name: 'GtSelect' }).filter((c) => c.props('options') !== undefined).length).toBe(2);
+    const [lang, theme] = w.findAllComponents({ name: 'GtSelect' }).filter((c) => c.props('options') !== undefined);
+    expect(lang!.props('label')).toBe('Language');
+    expect(theme!.props('label')).toBe('Theme');
+    expect((theme!.props('options') as Array<{ value: string }>).map((o) => o.value)).toEqual(['system', 'light', 'dark']);
+    expect(w.find('input[aria-label="Theme"]').exists()).toBe(true);
+    lang!.vm.$emit('update:modelValue', 'zh-CN');
     expect(s.locale).toBe('zh-CN');
-    await w.get('select[aria-label="Theme"]').setValue('dark');
+    theme!.vm.$emit('update:modelValue', 'dark');
+    expect(s.themeChoice).toBe('dark');
     expect(s.theme).toBe('dark');
+    theme!.vm.$emit('update:modelValue', 'system');
+    s.systemDark = false;
+    expect(s.theme).toBe('light');
+    s.systemDark = true;
+    expect(s.theme).toBe('dark');
+    w.unmount();
   });
 });
 

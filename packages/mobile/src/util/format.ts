@@ -1,3 +1,5 @@
+import { timeLabel, type TimeLabelMode } from '@goutong/core';
+
 /** Short time for lists: HH:MM today, else MM-DD (or YYYY-MM-DD in another year). */
 export function shortTime(ms: number, now: number = Date.now()): string {
   const d = new Date(ms);
@@ -26,4 +28,48 @@ export function fileSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+type Translate = (key: string, args?: Record<string, unknown>) => string;
+
+/** "14:05" in local time. */
+export function clock(ms: number): string {
+  const d = new Date(ms);
+  const p = (x: number) => String(x).padStart(2, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/**
+ * A time as a list row (`list`: "3 min ago" within the hour, then the time today, "Yesterday", a
+ * date) or a message (`message`: the time today, "Yesterday 09:12", a date and time) shows it:
+ * core's timeLabel rule (the same as the desktop), in the UI language.
+ */
+export function shownTime(ms: number, mode: TimeLabelMode, t: Translate, now: number = Date.now()): string {
+  const label = timeLabel(ms, now, mode);
+  switch (label.kind) {
+    case 'justNow':
+      return t('look.time.justNow');
+    case 'minutesAgo':
+      return t('look.time.minutesAgo', { n: label.minutes });
+    case 'today':
+      return clock(label.at);
+    case 'yesterday':
+      return mode === 'list' ? t('look.time.yesterday') : t('look.time.yesterdayAt', { time: clock(label.at) });
+    case 'tomorrow':
+      return t('look.time.tomorrowAt', { time: clock(label.at) });
+    case 'thisYear':
+    case 'otherYear': {
+      const day = shortTime(label.at, now);
+      return mode === 'list' ? day : `${day} ${clock(label.at)}`;
+    }
+  }
+}
+
+/** Short waiting time: "5 min", "3 h", "2 d". */
+export function waitingFor(ms: number, t: Translate): string {
+  const m = Math.max(0, Math.floor(ms / 60_000));
+  if (m < 60) return t('look.age.m', { n: m });
+  const h = Math.floor(m / 60);
+  if (h < 48) return t('look.age.h', { n: h });
+  return t('look.age.d', { n: Math.floor(h / 24) });
 }

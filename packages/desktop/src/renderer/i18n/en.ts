@@ -109,7 +109,7 @@ export default {
     canned: 'Canned response',
     cannedNone: 'Insert canned response',
   },
-  contact: { title: 'Contact', identities: 'Identities', attributes: 'Attributes', previous: 'Previous conversations', noPrevious: 'None stored on this device' },
+  contact: { title: 'Contact', identities: 'Identities', attributes: 'Attributes', previous: 'Previous conversations', noPrevious: 'No earlier conversations' },
   connectivity: {
     label: 'Connectivity',
     offline: 'Offline',

@@ -16,6 +16,7 @@ import { searchEn, searchZhCN } from './search';
 import { shellEn, shellZhCN } from './shell';
 import { composerEn, composerZhCN } from './composer';
 import { clientViewsEn, clientViewsZhCN } from './clientViews';
+import { lookEn, lookZhCN } from './look';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -34,6 +35,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [shellEn, shellZhCN],
   [composerEn, composerZhCN],
   [clientViewsEn, clientViewsZhCN],
+  [lookEn, lookZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;

@@ -110,7 +110,7 @@ const zh: typeof en = {
     canned: '快捷回复',
     cannedNone: '插入快捷回复',
   },
-  contact: { title: '联系人', identities: '身份', attributes: '属性', previous: '以往会话', noPrevious: '本设备上没有' },
+  contact: { title: '联系人', identities: '身份', attributes: '属性', previous: '以往会话', noPrevious: '没有更早的会话' },
   connectivity: {
     label: '连接状态',
     offline: '离线',
