@@ -105,7 +105,8 @@ export class GoutongClient {
       now: () => o.clock.now(),
       onReadMarks: (marks) => this.reads.applyPulled(marks),
     });
-    this.reads = new FactReadState({ store: o.store, agentId: o.agent.id, dispatch: (intent) => this.dispatch(intent) });
+    // A read mark never waits behind a conversation's uploads (it orders nothing and is not work to show).
+    this.reads = new FactReadState({ store: o.store, agentId: o.agent.id, dispatch: (intent) => this.dispatchNow(intent) });
     this.collab = new Collab({ store: o.store, logger: o.logger, agent: { id: o.agent.id, name: o.agent.name }, device: o.device ?? 'web' });
     this.uploads = o.uploads
       ? new UploadQueue({

@@ -186,12 +186,12 @@ describe('the list selection after resolve', () => {
       const list = conversationList(page);
       await expect.poll(() => list.getByRole('option').count()).toBeGreaterThanOrEqual(3);
       const second = list.getByRole('option').nth(1);
-      const name = (await second.getAttribute('aria-label'))!;
+      const name = (await second.getAttribute('data-name'))!;
       await second.click();
       await page.getByRole('heading', { name, level: 2 }).waitFor();
-      await expect(list.locator('[aria-selected="true"]').getAttribute('aria-label')).resolves.toBe(name);
+      await expect(list.locator('[aria-selected="true"]').getAttribute('data-name')).resolves.toBe(name);
       await page.getByRole('button', { name: 'Resolve', exact: true }).click();
-      await expect.poll(() => list.getByRole('option', { name, exact: true }).count(), { timeout: 15_000 }).toBe(0);
+      await expect.poll(() => list.locator(`[role="option"][data-name="${name}"]`).count(), { timeout: 15_000 }).toBe(0);
       // The resolved conversation left the list: no other row pretends to be the open one.
       await expect(list.locator('[aria-selected="true"]').count()).resolves.toBe(0);
       await page.locator('body').press('Enter');
@@ -200,7 +200,7 @@ describe('the list selection after resolve', () => {
       await page.locator('body').press('j');
       const highlighted = list.locator('[aria-selected="true"]');
       await highlighted.waitFor();
-      const next = (await highlighted.getAttribute('aria-label'))!;
+      const next = (await highlighted.getAttribute('data-name'))!;
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: next, level: 2 }).waitFor();
     } finally {
