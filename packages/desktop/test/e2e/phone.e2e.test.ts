@@ -218,7 +218,9 @@ describe('softphone through Kamailio', () => {
       const sipp = runSipp(kamailio, { scenario: 'uac-cancel.xml', service: '1002', vars: { caller }, pauseMs: 4_000, timeoutMs: 30_000 });
       const incoming = callDialog(b.page, 'Incoming call');
       await incoming.waitFor({ timeout: 15_000 });
-      await incoming.getByText(caller).waitFor();
+      // Alice (agent role, no pii.view) sees the caller's number masked, never in clear (core callerIdFor).
+      await incoming.getByText('+86138****8000').waitFor();
+      await expect(incoming.getByText(caller).count()).resolves.toBe(0);
       await incoming.getByText('Unknown caller').waitFor();
       const r = await sipp;
       expect(r.code, r.output).toBe(0);
