@@ -118,10 +118,14 @@ describe('grace release on PostgreSQL across two server processes', () => {
       }, 'the queue offered to alice');
       await c.kill();
       await eventually(async () => (await availability()) === 'offline', 'alice offline after her process died', 30_000);
-      expect((await mine()).length).toBe(held.length);
+      // Within the grace period nothing is released (routing may have offered alice more of the queue
+      // after the first one arrived, so she holds at least what she held then).
+      const stillHeld = await mine();
+      expect(stillHeld.length).toBeGreaterThanOrEqual(held.length);
+      for (const h of held) expect(stillHeld.map((x) => x.id)).toContain(h.id);
       await adminA('POST', '/api/v1/test/clock', { advanceMs: 6 * 60_000 });
       await eventually(async () => (await mine()).length === 0, 'alice released');
-      for (const h of held) expect((await adminA('GET', `/api/v1/conversations/${h.id}`)).body.assigneeId).toBeNull();
+      for (const h of stillHeld) expect((await adminA('GET', `/api/v1/conversations/${h.id}`)).body.assigneeId).toBeNull();
     } finally {
       await c.kill();
       c.cleanup();
