@@ -6,7 +6,7 @@ import type { Agent, FactsFrame } from '@goutong/core';
 import type { Db } from '../db/db.js';
 import { withPermissions, type Principal } from './permissions.js';
 import { toAgent, toInbox } from './rows.js';
-import { readMarksOf } from './readMarks.js';
+import { readMarksByAgent } from './readMarks.js';
 import { scopeOf } from './scope.js';
 import type { Workspace } from './workspace.js';
 
@@ -34,6 +34,8 @@ export async function buildPushFrames(db: Db, ws: Workspace, tenantId: string, f
     db.all('SELECT * FROM inboxes WHERE tenant_id = ?', [tenantId]),
   ]);
   const inboxes = inboxRows.map(toInbox);
+  // [search-read] Each agent's own read marks of the range join their copy of the frame (never a colleague's).
+  const marksOf = await readMarksByAgent(db, tenantId, ids, from, to);
   const frames = new Map<string, string | null>(ids.map((id) => [id, null]));
   const byScope = new Map<string, { principal: Principal; scope: ReturnType<typeof scopeOf>; agents: string[] }>();
   for (const r of agentRows) {
@@ -63,9 +65,8 @@ export async function buildPushFrames(db: Db, ws: Workspace, tenantId: string, f
     };
     const text = JSON.stringify(frame);
     for (const id of agents) {
-      // [search-read] Each agent's own read marks of the range join their copy (never a colleague's).
-      const marks = await readMarksOf(db, tenantId, id, from, to);
-      frames.set(id, marks.length ? `${text.slice(0, -1)},"readMarks":${JSON.stringify(marks)}}` : text);
+      const marks = marksOf.get(id);
+      frames.set(id, marks ? `${text.slice(0, -1)},"readMarks":${JSON.stringify(marks)}}` : text);
     }
   }
   return { from, to, frames };

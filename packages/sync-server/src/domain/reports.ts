@@ -349,6 +349,14 @@ async function costPerHead(q: Queryable, tenantId: string, rq: ReportQuery): Pro
 }
 
 const COST_GROUP_COLUMN: Record<CostGroup, string> = { conversation: 'conversation_id', contact: 'contact_id', inbox: 'inbox_id', team: 'team_id', channel: 'channel' };
+/** Where a cost row's readable name comes from (channels are named by the apps). */
+const COST_GROUP_NAME: Record<CostGroup, { table: string; name: string } | null> = {
+  conversation: { table: 'conversations', name: 'COALESCE(subject, contact_name)' },
+  contact: { table: 'contacts', name: 'name' },
+  inbox: { table: 'inboxes', name: 'name' },
+  team: { table: 'teams', name: 'name' },
+  channel: null,
+};
 
 /** The cost breakdown of a period by conversation, contact, inbox, team or channel, most expensive first. */
 export async function costBreakdown(q: Queryable, tenantId: string, rq: ReportQuery, group: CostGroup, limit: number): Promise<CostRow[]> {
@@ -361,19 +369,13 @@ export async function costBreakdown(q: Queryable, tenantId: string, rq: ReportQu
   );
   const keys = rows.map((r) => String(r.k)).filter((k) => k !== '');
   const labels = new Map<string, string>();
-  if (keys.length > 0) {
-    const ph = keys.map(() => '?').join(', ');
-    const named =
-      group === 'conversation'
-        ? await q.all<{ id: string; name: string }>(`SELECT id, COALESCE(subject, contact_name) AS name FROM conversations WHERE tenant_id = ? AND id IN (${ph})`, [tenantId, ...keys])
-        : group === 'contact'
-          ? await q.all<{ id: string; name: string }>(`SELECT id, name FROM contacts WHERE tenant_id = ? AND id IN (${ph})`, [tenantId, ...keys])
-          : group === 'inbox'
-            ? await q.all<{ id: string; name: string }>(`SELECT id, name FROM inboxes WHERE tenant_id = ? AND id IN (${ph})`, [tenantId, ...keys])
-            : group === 'team'
-              ? await q.all<{ id: string; name: string }>(`SELECT id, name FROM teams WHERE tenant_id = ? AND id IN (${ph})`, [tenantId, ...keys])
-              : [];
-    for (const n of named) labels.set(String(n.id), String(n.name));
+  const named = COST_GROUP_NAME[group];
+  if (keys.length > 0 && named) {
+    const names = await q.all<{ id: string; name: string }>(
+      `SELECT id, ${named.name} AS name FROM ${named.table} WHERE tenant_id = ? AND id IN (${keys.map(() => '?').join(', ')})`,
+      [tenantId, ...keys],
+    );
+    for (const n of names) labels.set(String(n.id), String(n.name));
   }
   // Exact to the micro-unit: one conversation's few messages may cost less than a fen (0.045 CNY an SMS).
   return rows.map((r) => ({ key: String(r.k), label: labels.get(String(r.k)) ?? null, cost: Number(r.c) / MICROS, items: Number(r.n) }));
@@ -421,16 +423,9 @@ export async function savePricingAudited(db: Db, actor: AuditActor, p: Pricing, 
 
 /** The supervisors' live board (core liveBoard) over the working conversations the caller may see. */
 export async function liveBoardOf(q: Queryable, tenantId: string, now: number, visibleInbox: (inboxId: string) => boolean): Promise<LiveBoard> {
-  const rows = await q.all<{ id: string; inbox_id: string; team_id: string | null; status: string; assignee_id: string | null; waiting_since: number | null; created_at: number }>(
-    "SELECT id, inbox_id, team_id, status, assignee_id, waiting_since, created_at FROM conversations WHERE tenant_id = ? AND status IN ('open', 'pending', 'snoozed')",
-    [tenantId],
-  );
-  const convs = rows
-    .filter((r) => visibleInbox(String(r.inbox_id)))
-    .map((r) => ({
-      id: String(r.id), inboxId: String(r.inbox_id), teamId: r.team_id === null ? null : String(r.team_id), status: r.status as Conversation['status'],
-      assigneeId: r.assignee_id === null ? null : String(r.assignee_id), waitingSince: r.waiting_since === null ? null : Number(r.waiting_since), createdAt: Number(r.created_at),
-    }));
+  const convs = (await q.all("SELECT * FROM conversations WHERE tenant_id = ? AND status IN ('open', 'pending', 'snoozed')", [tenantId]))
+    .map(toConversation)
+    .filter((c) => visibleInbox(c.inboxId));
   const agents = (await q.all('SELECT * FROM agents WHERE tenant_id = ?', [tenantId])).map(toAgent);
   return liveBoard(convs, agents, now);
 }

@@ -80,9 +80,6 @@ const en = {
     availabilityValue: { online: 'Online', busy: 'Busy', away: 'Away', offline: 'Offline' },
     load: 'Open conversations',
     owesAnswer: 'Awaiting their reply',
-    seconds: '{n} s',
-    minutes: '{n} min',
-    hours: '{h} h {m} min',
   },
   summary: {
     title: 'Summary',
@@ -177,9 +174,6 @@ const zhCN: typeof en = {
     availabilityValue: { online: '在线', busy: '忙碌', away: '离开', offline: '离线' },
     load: '进行中会话',
     owesAnswer: '待其回复',
-    seconds: '{n} 秒',
-    minutes: '{n} 分钟',
-    hours: '{h} 小时 {m} 分',
   },
   summary: {
     title: '会话摘要',
