@@ -97,7 +97,6 @@ export const useInboxStore = defineStore('inbox', {
       try {
         await win.ensureRange(0, this.limit, true);
         await win.recount();
-        await this.refreshSla();
       } finally {
         this.loading = false;
       }
