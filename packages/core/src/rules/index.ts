@@ -4,6 +4,7 @@ export * from './commandRules.js';
 export * from './eventRules.js';
 export * from './businessHours.js';
 export * from './ivr.js';
+export * from './voiceQueue.js';
 export * from './transcripts.js';
 export * from './templates.js';
 export * from './tickets.js';

@@ -28,7 +28,12 @@ export interface IvrMenu {
 }
 
 export interface IvrConfig {
-  /** When the in-hours menu applies; null (or absent): always in hours. */
+  /**
+   * The inbox's business-hours calendar (its ops `businessHoursId`): when set it decides in or out
+   * of hours, over the IVR's own `hours`.
+   */
+  calendar?: Calendar | null;
+  /** The IVR's own calendar, used when the inbox has none; null (or absent) with no inbox calendar: always in hours. */
   hours?: Calendar | null;
   inHours: IvrMenu;
   /** The menu out of hours; absent: the in-hours menu is used at all times. */
@@ -41,9 +46,14 @@ export interface IvrConfig {
 
 export type IvrVariant = 'in_hours' | 'out_of_hours';
 
+/** The calendar the IVR follows: the inbox's business hours when it has them, else the IVR's own `hours`. */
+export function ivrCalendar(cfg: Pick<IvrConfig, 'calendar' | 'hours'>): Calendar | null {
+  return cfg.calendar ?? cfg.hours ?? null;
+}
+
 /** The menu a call that arrives at `at` hears. */
 export function ivrMenuAt(cfg: IvrConfig, at: number): { variant: IvrVariant; menu: IvrMenu } {
-  if (cfg.outOfHours && !isOpen(cfg.hours ?? null, at)) return { variant: 'out_of_hours', menu: cfg.outOfHours };
+  if (cfg.outOfHours && !isOpen(ivrCalendar(cfg), at)) return { variant: 'out_of_hours', menu: cfg.outOfHours };
   return { variant: 'in_hours', menu: cfg.inHours };
 }
 
