@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Agent, Conversation, Inbox, InboxRouting } from '../domain/model.js';
-import { makeConversation } from '../testing/fixtures.js';
+import type { Agent, Inbox, InboxRouting } from '../domain/model.js';
 import {
   callQueueStats,
   decideCallOffer,
@@ -20,12 +19,11 @@ const T = 'tenant-1';
 const NOW = 1_700_000_000_000;
 const agent = (id: string, over: Partial<Agent> = {}): Agent => ({ id, tenantId: T, email: `${id}@x.org`, name: id, role: 'agent', teamIds: ['support'], active: true, availability: 'online', seq: 1, ...over });
 const inbox = (routing: InboxRouting): Inbox => ({ id: 'in-1', tenantId: T, name: 'Hotline', channel: 'voice', provider: 'sip', teamIds: ['support'], createdAt: 0, seq: 1, ops: { routing, businessHoursId: null, autoReply: {} } });
-const conv = (over: Partial<Conversation> = {}): Conversation => makeConversation({ id: 'cv-1', tenantId: T, inboxId: 'in-1', contactId: 'ct-1', teamId: null, channel: 'voice', assigneeId: 'someone', status: 'pending', ...over });
 const cand = (a: Agent, lastRoutedAt = 0, voiceLoad = 0): RoutingCandidate => ({ agent: a, load: { voice: voiceLoad }, lastRoutedAt });
 const call = (id: string, enteredAt: number, over: Partial<QueuedCall> = {}): QueuedCall => ({ id, tenantId: T, inboxId: 'in-1', teamId: 'support', enteredAt, state: 'waiting', agentId: null, declined: [], ...over });
 const ctx = { now: NOW, seq: 7, ids: { next: (k: string) => `${k}-7` } };
 const state = (c: QueuedCall, over: Partial<CallOfferState> = {}): CallOfferState => ({
-  call: c, conversation: conv(), inbox: inbox({ strategy: 'least_loaded' }), teamRouting: null, calls: [c], candidates: [cand(agent('a')), cand(agent('b'))], lastCallAt: new Map(), pointer: null, ...over,
+  call: c, labels: [], inbox: inbox({ strategy: 'least_loaded' }), teamRouting: null, calls: [c], candidates: [cand(agent('a')), cand(agent('b'))], lastCallAt: new Map(), pointer: null, ...over,
 });
 const offered = (s: CallOfferState) => {
   const o = decideCallOffer(s, ctx);

@@ -77,8 +77,8 @@ export function callRouting(r: InboxRouting): InboxRouting {
 
 export interface CallOfferState {
   call: QueuedCall;
-  /** The caller's conversation (contact, labels: the skills the call asks for). */
-  conversation: Conversation;
+  /** The skills the call asks for besides the inbox's (e.g. the labels of the caller's open conversation). */
+  labels: readonly string[];
   inbox: Inbox;
   teamRouting: InboxRouting | null;
   /** Every live queued call of the tenant (all queues, all processes): who is ringing or talking. */
@@ -119,7 +119,7 @@ export function decideCallOffer(s: CallOfferState, ctx: { now: number; seq: numb
     };
   });
   const routing = callRouting(effectiveRouting(s.inbox, s.teamRouting));
-  const conversation: Conversation = { ...s.conversation, channel: 'voice', teamId: call.teamId, assigneeId: null, status: 'open' };
+  const conversation = callConversation(call, s.labels);
   const decide = (pool: readonly RoutingCandidate[]) =>
     decideRouting({ conversation, inbox: s.inbox, contact: null, candidates: pool, pointer: s.pointer, teamRouting: routing }, ctx);
   const declined = new Set(call.declined);
@@ -128,6 +128,15 @@ export function decideCallOffer(s: CallOfferState, ctx: { now: number; seq: numb
   if (declined.size === 0) return { kind: 'wait', reason: first.reason };
   const again = decide(candidates);
   return again.kind === 'assign' ? { kind: 'offer', agentId: again.agentId, newRound: true } : { kind: 'wait', reason: again.reason };
+}
+
+/** A waiting call as routing reads a conversation: open, unassigned, on the voice channel, in the queue's team. */
+function callConversation(call: QueuedCall, labels: readonly string[]): Conversation {
+  return {
+    id: call.id, tenantId: call.tenantId, inboxId: call.inboxId, channel: 'voice', contactId: call.id, contactName: '', teamId: call.teamId, status: 'open', priority: 'normal',
+    assigneeId: null, labels: [...labels], subject: null, lastMessagePreview: '', lastMessageDirection: 'in', lastMessageAt: call.enteredAt, waitingSince: call.enteredAt,
+    snoozedUntil: null, messageCount: 0, createdAt: call.enteredAt, updatedAt: call.enteredAt, seq: 0,
+  };
 }
 
 /** Queue length and longest wait of each queue (inbox and team): the live board's and `GET /api/v1/queues`' call figures. */

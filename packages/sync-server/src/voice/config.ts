@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Holiday, WeeklyHours, IVR_DIGITS, type IvrConfig, type IvrDigit } from '@goutong/core';
+import { Holiday, WeeklyHours, IVR_DIGITS, type Calendar, type IvrConfig, type IvrDigit } from '@goutong/core';
 import { label, localized } from '../channels/label.js';
 import { unknownHanzi } from './pinyin.js';
 
@@ -39,6 +39,20 @@ export const CalendarSchema = z
 
 const HostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port');
 
+/** The queue (ACD) behind the menu's queue and operator choices (core `VoiceQueueSettings`). */
+export const QueueSettings = z
+  .object({
+    /** The team an `operator` choice queues for; absent: any agent of the inbox. */
+    operatorTeamId: z.string().min(1).max(128).optional().meta(label('Operator team', '人工坐席团队')),
+    maxWaitSeconds: z.number().int().min(5).max(3600).default(300).meta(label('Longest wait before voicemail (s)', '转留言前最长等待（秒）')),
+    ringTimeoutSeconds: z.number().int().min(3).max(120).default(20).meta(label('Ring timeout per agent (s)', '每位坐席振铃超时（秒）')),
+    announceEverySeconds: z.number().int().min(0).max(600).default(30).meta(label('Say the position every (s; 0: once)', '播报排队位置间隔（秒；0：仅一次）')),
+    callbackKey: z.enum(IVR_DIGITS as unknown as [IvrDigit, ...IvrDigit[]]).nullable().default(null).meta(label('Callback key', '回电按键')),
+    holdPrompt: PromptText.optional().meta(label('Hold prompt (said on entry)', '排队提示（进入时）')),
+  })
+  .meta(label('Call queue', '呼叫队列'));
+export type QueueSettings = z.infer<typeof QueueSettings>;
+
 export const IvrSettings = z
   .object({
     enabled: z.boolean().default(false).meta(label('IVR enabled', '启用语音导航')),
@@ -61,6 +75,7 @@ export const IvrSettings = z
     busyPrompt: PromptText.default('All our agents are busy.').meta(label('Agents busy prompt', '坐席忙提示')),
     goodbye: PromptText.default('Thank you for calling. Goodbye.').meta(label('Goodbye', '结束语')),
     maxVoicemailSeconds: z.number().int().min(5).max(600).default(120).meta(label('Longest voicemail (s)', '最长留言（秒）')),
+    queue: QueueSettings.default(() => QueueSettings.parse({})).meta(label('Call queue', '呼叫队列')),
   })
   .superRefine((s, ctx) => {
     // espeak-ng speaks Mandarin from pinyin: characters outside the built-in vocabulary would be skipped
@@ -69,6 +84,7 @@ export const IvrSettings = z
       [['inHours', 'greeting'], s.inHours.greeting], [['inHours', 'prompt'], s.inHours.prompt],
       ...(s.outOfHours ? ([[['outOfHours', 'greeting'], s.outOfHours.greeting], [['outOfHours', 'prompt'], s.outOfHours.prompt]] as [string[], string][]) : []),
       [['voicemailPrompt'], s.voicemailPrompt], [['busyPrompt'], s.busyPrompt], [['goodbye'], s.goodbye],
+      ...(s.queue.holdPrompt ? ([[['queue', 'holdPrompt'], s.queue.holdPrompt]] as [string[], string][]) : []),
     ];
     for (const [path, text] of prompts) {
       const unknown = unknownHanzi(text);
@@ -102,9 +118,9 @@ export const SpeechEndpoints = z
   .meta(label('Cloud speech services', '云语音服务'));
 export type SpeechEndpoints = z.infer<typeof SpeechEndpoints>;
 
-/** The core rule's view of the settings. */
-export function ivrRuleConfig(s: IvrSettings): IvrConfig {
-  return { hours: s.hours, inHours: s.inHours, outOfHours: s.outOfHours, maxRepeats: s.maxRepeats, fallback: s.fallback };
+/** The core rule's view of the settings; `calendar`: the inbox's business hours (they win over `hours`). */
+export function ivrRuleConfig(s: IvrSettings, calendar: Calendar | null = null): IvrConfig {
+  return { calendar, hours: s.hours, inHours: s.inHours, outOfHours: s.outOfHours, maxRepeats: s.maxRepeats, fallback: s.fallback };
 }
 
 /** The secrets the cloud speech adapters use (stored with the voice inbox's sealed secrets). */

@@ -79,6 +79,8 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
   private socket: dgram.Socket | null = null;
   private readonly dialogs = new Map<string, Dialog>();
   private readonly pending = new Map<string, (r: SipResponse) => void>();
+  /** Client INVITE transactions (every response, provisional ones too), by Call-ID. */
+  private readonly invites = new Map<string, (r: SipResponse) => void>();
   private regTimer: NodeJS.Timeout | null = null;
   private regCallId = '';
   private regCseq = 0;
@@ -206,6 +208,10 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
 
   private onMessage(m: SipMessage, rinfo: dgram.RemoteInfo): void {
     if (m.kind === 'response') {
+      if (/\sINVITE$/i.test(header(m, 'cseq') ?? '')) {
+        this.invites.get(header(m, 'call-id') ?? '')?.(m);
+        return;
+      }
       this.pending.get(`${header(m, 'call-id')}|${header(m, 'cseq')}`)?.(m);
       return;
     }
@@ -311,6 +317,166 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
     };
     resend();
     this.emit('call', call);
+  }
+
+  /**
+   * Calls `target` (a SIP URI, e.g. an agent's softphone `sip:1001@domain`) through `proxy`
+   * (Kamailio): INVITE with a PCMU + telephone-event offer (retransmitted until a provisional
+   * answer), ringing until `ringTimeoutMs` (then CANCEL), ACK of the final answer. Resolves the
+   * answered call, or null when it was not answered (busy, declined, not registered, timed out,
+   * `signal` aborted).
+   */
+  async invite(o: { target: string; proxy: { host: string; port: number }; fromUser: string; fromDisplay?: string | null; domain: string; ringTimeoutMs: number; signal?: AbortSignal }): Promise<SipCall | null> {
+    if (!this.socket) throw new Error('the SIP endpoint is not started');
+    const callId = newCallId(this.opts.host);
+    const localTag = newTag();
+    const branch = newBranch();
+    const rtp = new RtpSession(this.opts.host, { address: this.opts.host, port: 9 }, 'PCMU', 0, 101);
+    const rtpPort = await rtp.open();
+    const display = o.fromDisplay ? `"${o.fromDisplay.replace(/["\\\r\n]/g, '')}" ` : '';
+    const fromH = `${display}<sip:${o.fromUser}@${o.domain}>;tag=${localTag}`;
+    const toH = `<${o.target}>`;
+    const via = `SIP/2.0/UDP ${this.opts.host}:${this.port};rport;branch=${branch}`;
+    const invite: SipRequest = {
+      kind: 'request',
+      method: 'INVITE',
+      uri: o.target,
+      headers: [
+        ['via', via], ['max-forwards', '70'], ['from', fromH], ['to', toH], ['call-id', callId], ['cseq', '1 INVITE'],
+        ['contact', this.contact], ['allow', 'INVITE, ACK, BYE, CANCEL, INFO, OPTIONS'], ['content-type', 'application/sdp'], ['user-agent', 'Goutong IVR'],
+      ],
+      body: sdpAnswer({ address: this.opts.host, port: rtpPort, codecPt: 0, codec: 'PCMU', dtmfPt: 101, sessionId: String(crypto.randomInt(1, 2 ** 31)) }),
+    };
+    const hop = { address: o.proxy.host, port: o.proxy.port };
+    const simple = (method: 'ACK' | 'CANCEL', to: string): SipRequest => ({
+      kind: 'request', method, uri: o.target,
+      headers: [['via', via], ['max-forwards', '70'], ['from', fromH], ['to', to], ['call-id', callId], ['cseq', `1 ${method}`], ['user-agent', 'Goutong IVR']],
+      body: '',
+    });
+    const final = await new Promise<SipResponse | null>((resolve) => {
+      let provisional = false;
+      let cancelled = false;
+      let settled = false;
+      let interval = 500;
+      let retrans: NodeJS.Timeout | null = null;
+      const cancel = () => {
+        if (cancelled || settled) return;
+        cancelled = true;
+        this.send(simple('CANCEL', toH), hop);
+        // no final answer to the CANCEL's INVITE within 32 s: give up (RFC 3261 timer B)
+        setTimeout(() => finish(null), 32_000).unref();
+      };
+      const ringTimer = setTimeout(cancel, o.ringTimeoutMs);
+      const onAbort = () => cancel();
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (r: SipResponse | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(ringTimer);
+        if (retrans) clearTimeout(retrans);
+        o.signal?.removeEventListener('abort', onAbort);
+        resolve(r);
+      };
+      const resend = () => {
+        if (provisional || settled) return;
+        if (interval > 16_000) return finish(null);
+        this.send(invite, hop);
+        retrans = setTimeout(resend, interval);
+        interval *= 2;
+      };
+      this.invites.set(callId, (r) => {
+        if (r.status < 200) {
+          provisional = true;
+          return;
+        }
+        if (r.status >= 300) this.send(simple('ACK', header(r, 'to') ?? toH), hop); // hop-by-hop ACK of a failure
+        // a 200 after our CANCEL crossed it: the call is answered anyway (the caller may still be there)
+        finish(r);
+      });
+      if (o.signal?.aborted) return finish(null);
+      resend();
+    });
+    if (!final || final.status >= 300 || o.signal?.aborted || !this.socket) {
+      this.invites.delete(callId);
+      rtp.close();
+      if (final && final.status < 300) await this.byeAfterAnswer(final, { callId, fromH, target: o.target }).catch(() => undefined);
+      return null;
+    }
+    const answerSdp = parseSdp(final.body);
+    if (!answerSdp) {
+      this.invites.delete(callId);
+      rtp.close();
+      await this.byeAfterAnswer(final, { callId, fromH, target: o.target }).catch(() => undefined);
+      return null;
+    }
+    rtp.remote = { address: answerSdp.address, port: answerSdp.port };
+    const toTagged = header(final, 'to') ?? toH;
+    const routeSet = headerAll(final, 'record-route').reverse();
+    const remoteTarget = uriOf(header(final, 'contact') ?? o.target);
+    const holder: { dialog: Dialog | null } = { dialog: null };
+    const safeUser = (uri: string) => {
+      try {
+        return parseSipUri(uri).user;
+      } catch {
+        return null;
+      }
+    };
+    const call = new SipCall(callId, { user: o.fromUser, displayName: o.fromDisplay ?? null, uri: `sip:${o.fromUser}@${o.domain}` }, { user: safeUser(o.target), uri: o.target }, rtp, () => (holder.dialog ? this.bye(holder.dialog) : Promise.resolve()));
+    const dialog: Dialog = {
+      call, localTag, remoteTarget, routeSet, localUri: `sip:${o.fromUser}@${o.domain}`, remoteFromHeader: toTagged, toHeader: fromH, cseq: 1,
+      invite, answer: final, acked: true,
+    };
+    holder.dialog = dialog;
+    this.dialogs.set(callId, dialog);
+    const ack = this.inDialog(dialog, 'ACK', 1);
+    const next = this.nextHop(dialog);
+    this.send(ack, next);
+    // the 200 retransmitted (our ACK lost): ACK it again
+    this.invites.set(callId, (r) => {
+      if (r.status >= 200 && r.status < 300 && !call.ended) this.send(ack, next);
+    });
+    call.once('ended', () => this.invites.delete(callId));
+    rtp.on('dtmf', (ev) => {
+      const d = DTMF_EVENTS[ev];
+      if (d) call.emit('dtmf', d, 'rfc2833');
+    });
+    return call;
+  }
+
+  /** An answer we no longer want (it crossed our CANCEL): ACK and BYE it. */
+  private async byeAfterAnswer(r: SipResponse, o: { callId: string; fromH: string; target: string }): Promise<void> {
+    const rtp = new RtpSession(this.opts.host, { address: this.opts.host, port: 9 }, 'PCMU', 0, null);
+    const call = new SipCall(o.callId, { user: null, displayName: null, uri: '' }, { user: null, uri: o.target }, rtp, () => Promise.resolve());
+    const d: Dialog = {
+      call, localTag: '', remoteTarget: uriOf(header(r, 'contact') ?? o.target), routeSet: headerAll(r, 'record-route').reverse(), localUri: '', remoteFromHeader: header(r, 'to') ?? '',
+      toHeader: o.fromH, cseq: 1, invite: { kind: 'request', method: 'INVITE', uri: o.target, headers: [], body: '' }, answer: r, acked: true,
+    };
+    this.send(this.inDialog(d, 'ACK', 1), this.nextHop(d));
+    await this.bye(d);
+  }
+
+  private nextHop(d: Dialog): { address: string; port: number } {
+    const next = d.routeSet.length && /;lr/i.test(d.routeSet[0]!) ? parseSipUri(uriOf(d.routeSet[0]!)) : parseSipUri(d.remoteTarget);
+    return { address: next.host, port: next.port };
+  }
+
+  private inDialog(d: Dialog, method: string, cseq: number): SipRequest {
+    return {
+      kind: 'request',
+      method,
+      uri: d.remoteTarget,
+      headers: [
+        ['via', `SIP/2.0/UDP ${this.opts.host}:${this.port};rport;branch=${newBranch()}`],
+        ['max-forwards', '70'],
+        ['from', d.toHeader],
+        ['to', d.remoteFromHeader],
+        ['call-id', d.call.callId],
+        ['cseq', `${cseq} ${method}`],
+        ...d.routeSet.map((r): [string, string] => ['route', r]),
+        ['user-agent', 'Goutong IVR'],
+      ],
+      body: '',
+    };
   }
 
   private async bye(d: Dialog): Promise<void> {

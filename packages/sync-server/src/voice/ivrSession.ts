@@ -1,4 +1,5 @@
-import { assertNever, ivrDecide, ivrDigitOf, ivrMenuAt, type IvrAction, type IvrDigit, type IvrVariant } from '@goutong/core';
+import { assertNever, ivrDecide, ivrDigitOf, ivrMenuAt, type Calendar, type IvrAction, type IvrDigit, type IvrVariant } from '@goutong/core';
+import type { QueueOutcome } from './acd.js';
 import { beep, SAMPLE_RATE, type Pcm } from './audio.js';
 import type { SipCall } from './endpoint.js';
 import type { TextToSpeech } from './tts.js';
@@ -12,6 +13,8 @@ export interface IvrOutcome {
   teamId?: string;
   /** Keys the caller pressed, in order, and how each arrived. */
   keys: { digit: string; via: 'rfc2833' | 'info' }[];
+  /** A queue or operator choice: how the queue ended (the ACD's outcome). */
+  queue?: QueueOutcome;
 }
 
 export interface Voicemail {
@@ -26,10 +29,12 @@ export interface IvrSessionDeps {
   /** A voicemail was recorded (called after the caller finished, also when they hung up). */
   onVoicemail(v: Voicemail): Promise<void>;
   /**
-   * A queue or operator choice: the ACD takes the call and answers whether it kept it. Absent (no
-   * ACD yet) or 'overflow': the caller hears the busy prompt and leaves a voicemail.
+   * A queue or operator choice: the ACD takes the call (`say` speaks a prompt on it) and answers how
+   * the queue ended. Absent or `overflow`: the caller hears the busy prompt and leaves a voicemail.
    */
-  onQueue?(call: SipCall, action: Exclude<IvrAction, { type: 'repeat' | 'voicemail' }>): Promise<'handled' | 'overflow'>;
+  onQueue?(call: SipCall, action: Exclude<IvrAction, { type: 'repeat' | 'voicemail' }>, io: { say(text: string, bargeIn: boolean): Promise<void> }): Promise<QueueOutcome>;
+  /** The inbox's business-hours calendar (it wins over the IVR's own `hours`). */
+  calendar?: Calendar | null;
   onOutcome?(o: IvrOutcome): void;
   log?(msg: string, data?: Record<string, unknown>): void;
 }
@@ -40,7 +45,7 @@ export interface IvrSessionDeps {
  * skipped (logged): the call goes on, the menu still takes keys.
  */
 export async function runIvrSession(call: SipCall, s: IvrSettings, deps: IvrSessionDeps): Promise<IvrOutcome> {
-  const cfg = ivrRuleConfig(s);
+  const cfg = ivrRuleConfig(s, deps.calendar ?? null);
   const keys: IvrOutcome['keys'] = [];
   const queue: string[] = [];
   let wake: (() => void) | null = null;
@@ -141,8 +146,19 @@ export async function runIvrSession(call: SipCall, s: IvrSettings, deps: IvrSess
         return finish();
       case 'queue':
       case 'operator': {
-        const handled = deps.onQueue ? await deps.onQueue(call, step.action) : 'overflow';
-        if (handled === 'handled') return finish();
+        if (deps.onQueue) {
+          barge = new AbortController();
+          const q = await deps.onQueue(call, step.action, {
+            say: (text, bargeIn) => {
+              barge = new AbortController();
+              return say(text, bargeIn);
+            },
+          });
+          outcome.queue = q;
+          if (q.result !== 'overflow' || call.ended) return finish();
+          queue.length = 0;
+          barge = new AbortController();
+        }
         await say(s.busyPrompt, false);
         await recordVoicemail();
         return finish();

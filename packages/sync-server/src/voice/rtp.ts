@@ -61,6 +61,8 @@ export function telephoneEvent(e: TelephoneEvent): Buffer {
 export interface RtpSessionEvents {
   /** A DTMF event (once per key press, RFC 4733 end packets and retransmissions folded). */
   dtmf: [event: number];
+  /** Every RTP packet received (the bridge relays them). */
+  packet: [packet: Buffer];
 }
 
 /**
@@ -115,6 +117,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const p = parseRtp(b);
     if (!p) return;
     this.received++;
+    this.emit('packet', b);
     if (this.dtmfPt !== null && p.payloadType === this.dtmfPt) {
       const ev = parseTelephoneEvent(p.payload);
       // one key press = one RTP timestamp (its packets, end packets and their repeats share it)
@@ -172,11 +175,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return this.play(new Int16Array(Math.round((ms / 1000) * 8000)), signal);
   }
 
-  private sendFrame(payload: Buffer, marker: boolean): void {
+  /** Sends one packet of encoded audio in this stream (relayed audio: timestamp advances by its samples). */
+  sendPayload(payload: Buffer, marker: boolean): void {
+    this.sendFrame(payload, marker, payload.length);
+  }
+
+  private sendFrame(payload: Buffer, marker: boolean, samples = FRAME_SAMPLES): void {
     if (!this.socket || this.closed) return;
     this.seq = (this.seq + 1) & 0xffff;
     const pkt = rtpPacket({ payloadType: this.codecPt, marker, seq: this.seq, timestamp: this.timestamp, ssrc: this.ssrc, payload });
-    this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
+    this.timestamp = (this.timestamp + samples) >>> 0;
     this.sent++;
     this.socket.send(pkt, this.remote.port, this.remote.address);
   }

@@ -12,6 +12,8 @@ import { aliyunFileAsr, aliyunTts, tencentAsr, tencentTts } from './cloud.js';
 import { IvrSettings, SpeechEndpoints, TranscriptionSettings } from './config.js';
 import { SipEndpoint } from './endpoint.js';
 import { runIvrSession } from './ivrSession.js';
+import { Acd } from './acd.js';
+import { inboxCalendar } from '../domain/webchat.js';
 import { enqueueTranscription, storeVoicemail } from './voicemail.js';
 import { cachedTts, espeakTts, fallbackTts, type TextToSpeech } from './tts.js';
 
@@ -27,7 +29,7 @@ export interface VoiceServiceOptions {
   fetch?: typeof fetch;
   /** Polling interval of cloud transcription tasks (ms). */
   asrPollMs?: number;
-  /** Hands queue/operator choices to the ACD; absent: overflow to voicemail. */
+  /** Replaces the ACD for queue/operator choices (tests); absent: the built-in ACD (src/voice/acd.ts). */
   onQueue?: Parameters<typeof runIvrSession>[2]['onQueue'];
 }
 
@@ -68,13 +70,16 @@ export class VoiceService {
   private stopped = false;
   private working = false;
   private readonly ttsDir: string;
+  readonly acd: Acd;
 
   constructor(private readonly deps: ProviderDeps, private readonly o: VoiceServiceOptions = {}) {
     this.transcriptions = new Transcriptions(deps.workspace.db, deps.workspace);
     this.ttsDir = path.join(path.dirname(deps.attachments.root), 'tts-cache');
+    this.acd = new Acd(deps, this.owner);
   }
 
   async start(): Promise<void> {
+    this.acd.start();
     await this.reconcile();
     const every = (ms: number, fn: () => Promise<void>) => {
       const t = setInterval(() => void fn().catch((e: unknown) => this.deps.logger.error('voice: background task failed', { error: String(e) })), ms);
@@ -87,6 +92,7 @@ export class VoiceService {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.acd.stop();
     for (const t of this.timers) clearInterval(t);
     for (const { endpoint } of this.endpoints.values()) await endpoint.stop().catch(() => undefined);
     this.endpoints.clear();
@@ -169,11 +175,22 @@ export class VoiceService {
     const from = call.from.user ?? call.from.uri;
     const started = Date.now();
     let voicemail = false;
+    const endpoint = this.endpoints.get(inboxId)?.endpoint;
+    const voice = parsed(AcdVoiceConfig, s.config);
+    const log = (msg: string, data?: Record<string, unknown>) => this.deps.logger.warn(msg, { inbox: inboxId, ...data });
+    const [rh, rp] = ivr.registrar ? ivr.registrar.split(':') : [];
+    const onQueue: Parameters<typeof runIvrSession>[2]['onQueue'] =
+      this.o.onQueue ??
+      (endpoint && voice && rh && rp
+        ? (c, action, io) => this.acd.handle({ inbox: s.inbox, ivr, domain: voice.domain, agents: voice.agents, proxy: { host: rh, port: Number(rp) }, endpoint, call: c, action, say: io.say, log })
+        : undefined);
+    const calendar = await inboxCalendar(this.deps.workspace.db, s.inbox.tenantId, s.inbox.ops?.businessHoursId).catch(() => null);
     const outcome = await runIvrSession(call, ivr, {
       tts: this.ttsFor(s, ivr),
       now: () => Date.now(),
-      log: (msg, data) => this.deps.logger.warn(msg, { inbox: inboxId, ...data }),
-      ...(this.o.onQueue ? { onQueue: this.o.onQueue } : {}),
+      log,
+      calendar,
+      ...(onQueue ? { onQueue } : {}),
       onVoicemail: async (v) => {
         voicemail = true;
         await storeVoicemail(
@@ -192,15 +209,21 @@ export class VoiceService {
         );
       },
     });
-    if (voicemail) return;
-    // A call that ended in the IVR without a voicemail is still a call on the conversation (missed).
+    // a voicemail or a callback request is already on the conversation
+    if (voicemail || outcome.queue?.result === 'callback') return;
+    // A call that ended in the IVR without a voicemail is still a call on the conversation (missed,
+    // or answered by an agent through the queue).
     const seconds = Math.round((Date.now() - started) / 1000);
+    const answered = outcome.queue?.result === 'answered';
     await this.deps.ingest(s.inbox, {
       externalId: `ivr-call:${call.callId}`,
       from: { identifier: from, ...(call.from.displayName ? { name: call.from.displayName } : {}) },
       text: `IVR · ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`,
       kind: 'call',
-      meta: { call: { direction: 'in', outcome: outcome.action === 'hangup' ? 'missed' : 'transferred', durationSeconds: seconds, callId: call.callId }, ivr: outcome },
+      meta: {
+        call: { direction: 'in', outcome: answered ? 'answered' : outcome.action === 'hangup' || outcome.queue ? 'missed' : 'transferred', durationSeconds: seconds, callId: call.callId, ...(answered && outcome.queue?.agentId ? { agentId: outcome.queue.agentId } : {}) },
+        ivr: outcome,
+      },
     });
   }
 
@@ -245,6 +268,7 @@ export class VoiceService {
 }
 
 const IvrDomain = z.object({ domain: z.string().min(1) });
+const AcdVoiceConfig = z.object({ domain: z.string().min(1), agents: z.record(z.string(), z.string()).default({}) });
 
 /** A recording as 16-bit PCM WAV (voicemail is); other formats are not transcribed (a final failure). */
 function asWav(bytes: Buffer): Buffer {

@@ -11,6 +11,7 @@ import { VoiceConfig, VoiceSecrets } from './config.js';
 import { credentialsFor, type SipCredentials } from './credentials.js';
 import { storeVoicemail } from '../../voice/voicemail.js';
 import { TRANSCRIPTION_MIGRATION } from '../../domain/transcriptions.js';
+import { VOICE_QUEUE_MIGRATION } from '../../domain/voiceQueue.js';
 import { VoiceService, type VoiceServiceOptions } from '../../voice/service.js';
 import { registerVoiceRuntimeRoutes, VOICE_RUNTIME_OPENAPI } from '../../voice/routes.js';
 import { CALL_INTENT_OPENAPI, registerCallIntentRoutes } from './callIntents.js';
@@ -45,7 +46,7 @@ export function sipVoiceProvider(opts: VoiceServiceOptions = {}): ChannelProvide
   return {
     channel: 'voice',
     name: 'sip',
-    migrations: [TRANSCRIPTION_MIGRATION],
+    migrations: [TRANSCRIPTION_MIGRATION, VOICE_QUEUE_MIGRATION],
     /** The IVR media endpoints and the transcription worker (src/voice). */
     async start(deps: ProviderDeps) {
       const s = new VoiceService(deps, opts);
