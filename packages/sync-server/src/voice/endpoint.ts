@@ -64,6 +64,8 @@ interface Dialog {
   invite: SipRequest;
   answer: SipResponse;
   acked: boolean;
+  /** CSeqs of the INFO requests taken (retransmissions are answered, not taken twice). */
+  infoSeen: Set<string>;
 }
 
 const DTMF_EVENTS = '0123456789*#';
@@ -240,8 +242,12 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
         return;
       case 'INFO': {
         this.send(responseTo(m, dialog ? 200 : 481, dialog ? 'OK' : 'Call/Transaction Does Not Exist'), src);
-        const digit = dialog ? infoDigit(m) : null;
-        if (dialog && digit) dialog.call.emit('dtmf', digit, 'info');
+        // a retransmitted INFO (our 200 was late or lost) is the same key press: once per CSeq
+        const cseq = header(m, 'cseq') ?? '';
+        if (!dialog || dialog.infoSeen.has(cseq)) return;
+        dialog.infoSeen.add(cseq);
+        const digit = infoDigit(m);
+        if (digit) dialog.call.emit('dtmf', digit, 'info');
         return;
       }
       case 'OPTIONS':
@@ -295,6 +301,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
       invite,
       answer,
       acked: false,
+      infoSeen: new Set(),
     };
     holder.dialog = dialog;
     this.dialogs.set(callId, dialog);
@@ -424,7 +431,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
     const call = new SipCall(callId, { user: o.fromUser, displayName: o.fromDisplay ?? null, uri: `sip:${o.fromUser}@${o.domain}` }, { user: safeUser(o.target), uri: o.target }, rtp, () => (holder.dialog ? this.bye(holder.dialog) : Promise.resolve()));
     const dialog: Dialog = {
       call, localTag, remoteTarget, routeSet, localUri: `sip:${o.fromUser}@${o.domain}`, remoteFromHeader: toTagged, toHeader: fromH, cseq: 1,
-      invite, answer: final, acked: true,
+      invite, answer: final, acked: true, infoSeen: new Set(),
     };
     holder.dialog = dialog;
     this.dialogs.set(callId, dialog);
@@ -449,7 +456,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
     const call = new SipCall(o.callId, { user: null, displayName: null, uri: '' }, { user: null, uri: o.target }, rtp, () => Promise.resolve());
     const d: Dialog = {
       call, localTag: '', remoteTarget: uriOf(header(r, 'contact') ?? o.target), routeSet: headerAll(r, 'record-route').reverse(), localUri: '', remoteFromHeader: header(r, 'to') ?? '',
-      toHeader: o.fromH, cseq: 1, invite: { kind: 'request', method: 'INVITE', uri: o.target, headers: [], body: '' }, answer: r, acked: true,
+      toHeader: o.fromH, cseq: 1, invite: { kind: 'request', method: 'INVITE', uri: o.target, headers: [], body: '' }, answer: r, acked: true, infoSeen: new Set(),
     };
     this.send(this.inDialog(d, 'ACK', 1), this.nextHop(d));
     await this.bye(d);

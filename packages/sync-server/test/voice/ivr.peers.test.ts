@@ -1,15 +1,16 @@
 // The IVR end to end with real peers: Kamailio (registrar/proxy) routes SIPp's call to the server's
 // own SIP media endpoint (registered as ivr@lab.test); the test is the caller's media (RTP). It
 // hears the greeting (the exact espeak-ng prompt, G.711 in 20 ms packets), presses 2 (RFC 4733),
-// the IVR takes the Support branch (no ACD yet: busy → voicemail), leaves a message, and the
-// voicemail with its transcript appears on the conversation.
+// the IVR puts the caller in the Support queue; no agent is available, so after the queue's
+// maximum wait the caller hears the busy prompt, leaves a message, and the voicemail with its
+// transcript appears on the conversation. On SQLite and on PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sipVoiceProvider } from '../../src/channels/voice/index.js';
 import { decodeG711, encodeG711, readWav, rms, FRAME_SAMPLES, beep } from '../../src/voice/audio.js';
 import { espeakTts } from '../../src/voice/tts.js';
 import path from 'node:path';
 import { freePort, SHARED_PEERS } from '../peers/process.js';
-import { eventually, startChannelServer, type ChannelServer } from '../channels/support.js';
+import { eventually, startChannelServer, type ChannelServer, type Dialect } from '../channels/support.js';
 import { missingVoicePeers, startKamailio, startSipp, type Kamailio } from './sipPeers.js';
 import { TestPhone } from './testPhone.js';
 import { FakeAliyunNls } from '../channels/fakes/fakeSpeech.js';
@@ -24,7 +25,7 @@ const VM = 'Please leave a message after the tone.';
 const BYE = 'Thank you for calling. Goodbye.';
 const frames = (n: number) => Math.ceil(n / FRAME_SAMPLES);
 
-describe('IVR media endpoint with Kamailio and SIPp', () => {
+describe.each<Dialect>(['sqlite', 'postgres'])('IVR media endpoint with Kamailio and SIPp (%s)', (dialect) => {
   let k: Kamailio;
   let s: ChannelServer;
   let inboxId: string;
@@ -33,7 +34,7 @@ describe('IVR media endpoint with Kamailio and SIPp', () => {
 
   beforeAll(async () => {
     k = await startKamailio();
-    s = await startChannelServer({ providers: [sipVoiceProvider({ ivrReconcileMs: 200, transcriptionIntervalMs: 200 })] });
+    s = await startChannelServer({ dialect, providers: [sipVoiceProvider({ ivrReconcileMs: 200, transcriptionIntervalMs: 200 })] });
     salesTeam = s.supportTeam;
     const sipPort = await freePort('tcp+udp');
     inboxId = await s.createInbox({
@@ -52,6 +53,7 @@ describe('IVR media endpoint with Kamailio and SIPp', () => {
           voicemailPrompt: VM,
           goodbye: BYE,
           inputTimeoutSeconds: 8,
+          queue: { maxWaitSeconds: 5, announceEverySeconds: 0 },
         },
         transcription: { provider: 'pocketsphinx', language: 'en' },
       },
@@ -101,6 +103,10 @@ describe('IVR media endpoint with Kamailio and SIPp', () => {
       // during the menu: press 2
       await phone.waitPackets(g + 40);
       await phone.dtmf('2');
+      // in the Support queue (nobody online) until the maximum wait, then voicemail
+      const inQueue = () => s.count('SELECT COUNT(*) AS n FROM voice_queue WHERE inbox_id = ?', [inboxId]);
+      await eventually(async () => (await inQueue()) === 1, 'the caller in the queue', 20_000);
+      await eventually(async () => (await inQueue()) === 0, 'the queue overflowed', 30_000);
       const afterKey = phone.packets.length;
       const busy = await tts.synthesize({ text: BUSY, language: 'en' });
       const vm = await tts.synthesize({ text: VM, language: 'en' });
@@ -123,7 +129,8 @@ describe('IVR media endpoint with Kamailio and SIPp', () => {
     const [vmMsg] = (await s.messages(conv.id)).filter((m) => m.kind === 'voice');
     expect(vmMsg).toBeTruthy();
     expect(vmMsg!.direction).toBe('in');
-    expect(vmMsg!.meta['ivr']).toMatchObject({ variant: 'in_hours', digit: '2', action: 'queue', teamId: s.supportTeam, keys: [{ digit: '2', via: 'rfc2833' }, { digit: '#', via: 'rfc2833' }] });
+    expect(vmMsg!.meta['ivr']).toMatchObject({ variant: 'in_hours', digit: '2', action: 'queue', teamId: s.supportTeam, keys: [{ digit: '2', via: 'rfc2833' }, { digit: '#', via: 'rfc2833' }], queue: { result: 'overflow', teamId: s.supportTeam } });
+    expect((vmMsg!.meta['ivr'] as { queue: { waitSeconds: number } }).queue.waitSeconds).toBeGreaterThanOrEqual(5);
     expect(vmMsg!.attachments).toHaveLength(1);
     const file = await s.server.db.one<{ id: string }>('SELECT id FROM attachments WHERE message_id = ?', [vmMsg!.id]);
     expect(file).toBeTruthy();
@@ -146,7 +153,10 @@ describe('IVR media endpoint with Kamailio and SIPp', () => {
     expect(rms(wav.pcm)).toBeGreaterThan(300);
   }, 120_000);
 
-  it('out of hours: the closed menu, a key by SIP INFO to voicemail; a cloud TTS that fails leaves the call working (espeak-ng speaks)', async () => {
+  it("out of hours by the inbox's business hours (over the IVR's own): the closed menu, a key by SIP INFO to voicemail; a cloud TTS that fails leaves the call working (espeak-ng speaks)", async () => {
+    // the inbox's calendar is never open; the IVR's own hours would say always open
+    const bh = await s.admin('POST', '/api/v1/business-hours', { name: 'Closed', timeZone: 'Asia/Shanghai', weekly: [] });
+    expect(bh.status, JSON.stringify(bh.body)).toBe(201);
     const nls = new FakeAliyunNls();
     await nls.start();
     nls.failNext = 1000; // the cloud is down for this call
@@ -162,8 +172,8 @@ describe('IVR media endpoint with Kamailio and SIPp', () => {
           sipPort: (await s.admin('GET', '/api/v1/voice/ivr')).body.items[0].port,
           registrar: `127.0.0.1:${k.sipPort}`,
           tts: 'aliyun',
-          // never open: every call is out of hours
-          hours: { timeZone: 'Asia/Shanghai', weekly: [] },
+          // always open by the IVR's own hours: the inbox's calendar wins
+          hours: { timeZone: 'Asia/Shanghai', weekly: [0, 1, 2, 3, 4, 5, 6].map((day) => ({ day, open: '00:00', close: '24:00' })) },
           inHours: { greeting: GREETING, prompt: MENU, options: { '2': { type: 'queue', teamId: salesTeam } } },
           outOfHours: { greeting: CLOSED, prompt: CLOSED_MENU, options: { '3': { type: 'voicemail' } } },
           voicemailPrompt: VM,
@@ -172,6 +182,7 @@ describe('IVR media endpoint with Kamailio and SIPp', () => {
         transcription: { provider: 'none' },
       },
       secrets: { aliyunAccessKeyId: nls.accessKeyId, aliyunAccessKeySecret: nls.accessKeySecret, aliyunAppKey: nls.appKey },
+      businessHoursId: bh.body.id,
     });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const phone = new TestPhone();

@@ -4,7 +4,7 @@
 // test phone). Three callers, two agents: the first two callers (in order of entry) are answered
 // first, the third waits until an agent is free; the agent's phone and the caller hear each other
 // through the IVR's bridge. Then: the callback key leaves a callback request on the conversation;
-// an agent whose phone is not registered is skipped (re-offer to the next agent).
+// on SQLite and on PostgreSQL.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -16,7 +16,7 @@ import { decodeG711, rms, FRAME_SAMPLES, type Pcm } from '../../src/voice/audio.
 import { espeakTts } from '../../src/voice/tts.js';
 import { freePort } from '../peers/process.js';
 import { api, loginToken } from '../support/agentClient.js';
-import { eventually, startChannelServer, type ChannelServer } from '../channels/support.js';
+import { eventually, startChannelServer, type ChannelServer, type Dialect } from '../channels/support.js';
 import { missingVoicePeers, startKamailio, startSipp, type Kamailio } from './sipPeers.js';
 import { TestPhone } from './testPhone.js';
 
@@ -58,7 +58,7 @@ async function agentPhone(user: string, kamailioPort: number): Promise<{ ep: Sip
   return { ep, calls };
 }
 
-describe('voice queues (ACD) with Kamailio, SIPp callers and SIP agent phones', () => {
+describe.each<Dialect>(['sqlite', 'postgres'])('voice queues (ACD) with Kamailio, SIPp callers and SIP agent phones (%s)', (dialect) => {
   let k: Kamailio;
   let s: ChannelServer;
   let inboxId: string;
@@ -73,7 +73,7 @@ describe('voice queues (ACD) with Kamailio, SIPp callers and SIP agent phones', 
 
   beforeAll(async () => {
     k = await startKamailio();
-    s = await startChannelServer({ providers: [sipVoiceProvider({ ivrReconcileMs: 200, transcriptionIntervalMs: 200 })] });
+    s = await startChannelServer({ dialect, providers: [sipVoiceProvider({ ivrReconcileMs: 200, transcriptionIntervalMs: 200 })] });
     url = s.url;
     const slug = `vq${crypto.randomBytes(3).toString('hex')}`;
     const t = await createTenant(s.server.workspace, {

@@ -109,9 +109,15 @@ describe('SIP endpoint dialogs', () => {
     peer.send(`ACK sip:ivr@127.0.0.1:${ep.port} SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-ack\nFrom: <sip:13900139000@lab.test>;tag=abc\nTo: <sip:ivr@lab.test>;tag=${toTag}\nCall-ID: ${callId}\nCSeq: 1 ACK\nContent-Length: 0\n\n`, ep.port);
     const digits: string[] = [];
     call.on('dtmf', (d, via) => digits.push(`${d}:${via}`));
-    peer.send(`INFO sip:ivr@127.0.0.1:${ep.port} SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-info\nFrom: <sip:13900139000@lab.test>;tag=abc\nTo: <sip:ivr@lab.test>;tag=${toTag}\nCall-ID: ${callId}\nCSeq: 2 INFO\nContent-Type: application/dtmf-relay\nContent-Length: 22\n\nSignal=2\nDuration=160\n`, ep.port);
+    const info = (cseq: number, signal: string) => `INFO sip:ivr@127.0.0.1:${ep.port} SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-info${cseq}\nFrom: <sip:13900139000@lab.test>;tag=abc\nTo: <sip:ivr@lab.test>;tag=${toTag}\nCall-ID: ${callId}\nCSeq: ${cseq} INFO\nContent-Type: application/dtmf-relay\nContent-Length: 22\n\nSignal=${signal}\nDuration=160\n`;
+    peer.send(info(2, '2'), ep.port);
     await peer.wait(() => (digits.length ? true : undefined));
     expect(digits).toEqual(['2:info']);
+    // a retransmitted INFO (same CSeq) is the same key press; the next INFO is a new one
+    peer.send(info(2, '2'), ep.port);
+    peer.send(info(3, '4'), ep.port);
+    await peer.wait(() => (digits.length >= 2 ? true : undefined));
+    expect(digits).toEqual(['2:info', '4:info']);
     // audio goes to the offered media port as PCMA
     await call.rtp.play(new Int16Array(320).fill(1000));
     await peer.wait(() => (peer.rtp.length >= 2 ? true : undefined));
