@@ -1,3 +1,4 @@
+import { VoiceQueue } from '../domain/voiceQueue.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AgentRoutingPatch, Id, InboxRouting } from '@goutong/core';
@@ -76,6 +77,8 @@ export function registerRoutingRoutes(app: FastifyInstance, d: { auth: AuthServi
     const agent = agentOf(req);
     requireRole(agent, ['admin', 'supervisor']);
     const scope = await d.workspace.scope(agent);
-    return { items: await d.routing.queues(agent, (inboxId) => scopeHas(scope, inboxId)) };
+    // [voice queues] callers waiting in the IVR's queues per inbox and team (no table without the voice provider: none)
+    const calls = (await new VoiceQueue(d.workspace.db).stats(agent.tenantId).catch(() => [])).filter((c) => scopeHas(scope, c.inboxId));
+    return { items: await d.routing.queues(agent, (inboxId) => scopeHas(scope, inboxId)), calls };
   });
 }

@@ -104,7 +104,7 @@ export class Acd {
         if (tick.kind === 'overflow') return { ...outcome, result: 'overflow', waitSeconds: waited() };
         if (tick.kind === 'announce') {
           lastAnnouncedAt = Date.now();
-          await o.say(queuePrompt(ivr.language, tick.position, settings.callbackKey), true);
+          await o.say(queuePrompt(ivr.language, tick.position, settings.callbackKey ?? null), true);
           continue;
         }
         await call.rtp.silence(TICK_MS);

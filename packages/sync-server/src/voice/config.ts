@@ -47,7 +47,8 @@ export const QueueSettings = z
     maxWaitSeconds: z.number().int().min(5).max(3600).default(300).meta(label('Longest wait before voicemail (s)', '转留言前最长等待（秒）')),
     ringTimeoutSeconds: z.number().int().min(3).max(120).default(20).meta(label('Ring timeout per agent (s)', '每位坐席振铃超时（秒）')),
     announceEverySeconds: z.number().int().min(0).max(600).default(30).meta(label('Say the position every (s; 0: once)', '播报排队位置间隔（秒；0：仅一次）')),
-    callbackKey: z.enum(IVR_DIGITS as unknown as [IvrDigit, ...IvrDigit[]]).nullable().default(null).meta(label('Callback key', '回电按键')),
+    /** The key a waiting caller presses to be called back; absent: no callback. */
+    callbackKey: z.enum(IVR_DIGITS as unknown as [IvrDigit, ...IvrDigit[]]).optional().meta(label('Callback key (optional)', '回电按键（可选）')),
     holdPrompt: PromptText.optional().meta(label('Hold prompt (said on entry)', '排队提示（进入时）')),
   })
   .meta(label('Call queue', '呼叫队列'));

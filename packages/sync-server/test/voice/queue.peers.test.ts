@@ -19,6 +19,7 @@ import { api, loginToken } from '../support/agentClient.js';
 import { eventually, startChannelServer, type ChannelServer, type Dialect } from '../channels/support.js';
 import { missingVoicePeers, startKamailio, startSipp, type Kamailio } from './sipPeers.js';
 import { TestPhone } from './testPhone.js';
+import { RingingPhone } from './ringingPhone.js';
 
 const missing = missingVoicePeers();
 if (missing) throw new Error(missing);
@@ -69,6 +70,8 @@ describe.each<Dialect>(['sqlite', 'postgres'])('voice queues (ACD) with Kamailio
   let tenantId: string;
   const sockets: WebSocket[] = [];
   const phones: SipEndpoint[] = [];
+  let phoneB: { ep: SipEndpoint; calls: SipCall[] } | null = null;
+  let ringing: RingingPhone | null = null;
   const tts = espeakTts();
 
   beforeAll(async () => {
@@ -112,6 +115,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('voice queues (ACD) with Kamailio
   afterAll(async () => {
     for (const ws of sockets) ws.close();
     for (const p of phones) await p.stop().catch(() => undefined);
+    await ringing?.stop();
     await s?.close();
     await k?.stop();
   });
@@ -141,6 +145,8 @@ describe.each<Dialect>(['sqlite', 'postgres'])('voice queues (ACD) with Kamailio
       expect(q.status).toBe(200);
       expect(q.body.items).toEqual([expect.objectContaining({ inboxId, waiting: 3, connected: 0 })]);
       expect(q.body.items[0].longestWaitMs).toBeGreaterThan(0);
+      const all = await admin('GET', '/api/v1/queues');
+      expect(all.body.calls).toEqual([expect.objectContaining({ inboxId, waiting: 3, connected: 0 })]);
       // the waiting callers hear the position prompt (the exact espeak-ng audio arrives over RTP)
       const third = await tts.synthesize({ text: 'You are number 3 in the queue. Please hold. To be called back, press 5.', language: 'en' });
       await eventually(() => c3.phone.packets.length > 20 + Math.ceil(third.length / FRAME_SAMPLES), 'the third caller heard the position', 30_000);
@@ -151,6 +157,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('voice queues (ACD) with Kamailio
       const p1 = await agentPhone('1001', k.sipPort);
       const p2 = await agentPhone('1002', k.sipPort);
       phones.push(p1.ep, p2.ep);
+      phoneB = p2;
       sockets.push(await device(url, tokens.a1), await device(url, tokens.a2));
       await eventually(() => p1.calls.length + p2.calls.length === 2, 'two agents ringing and answered', 30_000);
       const first = [...p1.calls, ...p2.calls];
@@ -223,5 +230,35 @@ describe.each<Dialect>(['sqlite', 'postgres'])('voice queues (ACD) with Kamailio
     expect(msg.m.meta['callback']).toMatchObject({ number: '15550104' });
     const conv = await s.conversation(msg.cv.id);
     expect(conv!.waitingSince).not.toBeNull();
+  }, 120_000);
+
+  it('an agent who does not pick up: the ring times out (CANCEL) and the call is offered to the next agent', async () => {
+    // agent 1's phone now rings without an answer; only agent 1 is online when the caller queues
+    await phones[0]!.stop();
+    ringing = new RingingPhone('1001', { host: '127.0.0.1', port: k.sipPort });
+    await ringing.start();
+    sockets.push(await device(url, tokens.a1));
+    const c = await caller('15550105');
+    try {
+      await eventually(() => ringing!.invites.length === 1, "agent 1's phone rings", 30_000);
+      expect((await queueRows()).map((r) => [r.caller, r.state, r.agent_id])).toEqual([['15550105', 'ringing', agentIds.a1]]);
+      // agent 2 comes online while it rings; after the ring timeout the call goes to them
+      sockets.push(await device(url, tokens.a2));
+      const before = phoneB!.calls.length;
+      await eventually(() => phoneB!.calls.length === before + 1, "agent 2's phone answers", 40_000);
+      expect(ringing.cancels).toBe(1);
+      expect(phoneB!.calls[before]!.from.user).toBe('15550105');
+      await phoneB!.calls[before]!.hangup();
+      expect((await c.sipp.done).code).toBe(0);
+    } finally {
+      c.phone.close();
+      await c.sipp.stop();
+    }
+    const m = await eventually(async () => {
+      for (const cv of await s.conversations(inboxId)) for (const x of await s.messages(cv.id)) if (x.kind === 'call' && (x.meta['ivr'] as { queue?: { rangOut?: string[] } } | undefined)?.queue?.rangOut?.length) return x;
+      return null;
+    }, 'the call record', 20_000);
+    expect(m.meta['ivr']).toMatchObject({ queue: { result: 'answered', agentId: agentIds.a2, rangOut: [agentIds.a1] } });
+    expect(m.meta['call']).toMatchObject({ outcome: 'answered', agentId: agentIds.a2 });
   }, 120_000);
 });
