@@ -144,6 +144,12 @@ export class VoiceQueue {
     });
   }
 
+  /** An agent's e-mail (the inbox's `agents` map names agents by id or e-mail). */
+  async agentEmail(tenantId: string, agentId: string): Promise<string | null> {
+    const r = await this.db.one<{ email: string }>('SELECT email FROM agents WHERE id = ? AND tenant_id = ?', [agentId, tenantId]);
+    return r?.email ?? null;
+  }
+
   private async touchAgent(q: Queryable, tenantId: string, agentId: string): Promise<void> {
     await q.run('INSERT INTO voice_queue_agents (tenant_id, agent_id, last_call_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id, agent_id) DO UPDATE SET last_call_at = excluded.last_call_at', [tenantId, agentId, this.now()]);
   }

@@ -67,8 +67,8 @@ export class Acd {
   /** The SIP user of an agent on the inbox (by id or e-mail, as the inbox's `agents` lists them). */
   private async sipUserOf(o: AcdCall, agentId: string): Promise<string | null> {
     if (o.agents[agentId]) return o.agents[agentId]!;
-    const row = await this.deps.workspace.db.one<{ email: string }>('SELECT email FROM agents WHERE id = ? AND tenant_id = ?', [agentId, o.inbox.tenantId]);
-    return row ? (o.agents[row.email] ?? o.agents[row.email.toLowerCase()] ?? null) : null;
+    const email = await this.queue.agentEmail(o.inbox.tenantId, agentId);
+    return email ? (o.agents[email] ?? o.agents[email.toLowerCase()] ?? null) : null;
   }
 
   async handle(o: AcdCall): Promise<QueueOutcome> {

@@ -118,7 +118,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('voice queues (ACD) with Kamailio
     await ringing?.stop();
     await s?.close();
     await k?.stop();
-  });
+  }, 120_000);
 
   const queueRows = () => s.server.db.all<{ caller: string; state: string; agent_id: string | null }>('SELECT caller, state, agent_id FROM voice_queue WHERE tenant_id = ? ORDER BY entered_at', [tenantId]);
 

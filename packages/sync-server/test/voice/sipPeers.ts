@@ -22,14 +22,24 @@ export interface Kamailio {
   log(): string;
 }
 
-export async function startKamailio(): Promise<Kamailio> {
+/**
+ * Kamailio on free loopback ports; with `rtpengine` (its ng control port) it bridges WebRTC
+ * softphones (DTLS-SRTP, ICE) and plain RTP (`-A WITH_RTPENGINE`, shared/peers/kamailio).
+ */
+export async function startKamailio(o: { rtpengineNgPort?: number } = {}): Promise<Kamailio & { wsUrl: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'goutong-kam-'));
   fs.mkdirSync(path.join(dir, 'kamailio'));
   const [wsPort, sipPort] = [await freePort(), await freePort('tcp+udp')];
-  const cfg = fs.readFileSync(path.join(SHARED_PEERS, 'kamailio/kamailio.cfg'), 'utf8').replaceAll('@PEER_DIR@', dir).replaceAll('18088', String(wsPort)).replaceAll('15060', String(sipPort));
+  const cfg = fs
+    .readFileSync(path.join(SHARED_PEERS, 'kamailio/kamailio.cfg'), 'utf8')
+    .replaceAll('@PEER_DIR@', dir)
+    .replaceAll('18088', String(wsPort))
+    .replaceAll('15060', String(sipPort))
+    .replaceAll('udp:127.0.0.1:22222', `udp:127.0.0.1:${o.rtpengineNgPort ?? 22222}`);
   const file = path.join(dir, 'kamailio/kamailio.cfg');
   fs.writeFileSync(file, cfg);
-  const proc = new PeerProcess('kamailio', BIN.kamailio, ['-f', file, '-DD', '-E', '-m', '64', '-M', '8', '-P', path.join(dir, 'kamailio/kamailio.pid'), '-Y', dir]);
+  const defines = o.rtpengineNgPort ? ['-A', 'WITH_RTPENGINE'] : [];
+  const proc = new PeerProcess('kamailio', BIN.kamailio, ['-f', file, '-DD', '-E', '-m', '64', '-M', '8', '-P', path.join(dir, 'kamailio/kamailio.pid'), '-Y', dir, ...defines]);
   try {
     await waitForPort(sipPort, 'kamailio', 20_000, () => proc.dead());
   } catch (e) {
@@ -38,6 +48,7 @@ export async function startKamailio(): Promise<Kamailio> {
   }
   return {
     sipPort,
+    wsUrl: `ws://127.0.0.1:${wsPort}`,
     log: () => proc.output,
     async stop() {
       await proc.stop();
@@ -69,4 +80,18 @@ export async function startSipp(sipPort: number, scenario: string, service: stri
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** rtpengine (userspace, shared/peers/rtpengine) on a free ng port and a free range of media ports, for Kamailio's WITH_RTPENGINE. */
+export async function startRtpengine(): Promise<{ ngPort: number; stop(): Promise<void>; log(): string }> {
+  if (!fs.existsSync('/usr/bin/rtpengine')) throw new Error('missing rtpengine: apt-get install -y rtpengine-daemon');
+  const ngPort = await freePort('tcp+udp');
+  // a media port range of its own (other tests may run their own rtpengine)
+  const base = 31000 + (process.pid % 200) * 100;
+  const proc = new PeerProcess('rtpengine', '/usr/bin/rtpengine', ['--foreground', '--log-stderr', '--table=-1', '--interface=127.0.0.1', `--listen-ng=127.0.0.1:${ngPort}`, `--port-min=${base}`, `--port-max=${base + 99}`, '--log-level=5', '--delete-delay=0']);
+  for (let i = 0; i < 100 && !/listening|Startup complete/i.test(proc.output); i++) {
+    if (proc.dead()) throw new Error(`rtpengine did not start:\n${proc.output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { ngPort, log: () => proc.output, stop: () => proc.stop() };
 }
