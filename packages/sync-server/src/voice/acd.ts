@@ -149,8 +149,11 @@ export class Acd {
       } else o.log('voice: the agent has no SIP user on this inbox', { agent: agentId });
       if (!leg || call.ended) {
         await leg?.hangup();
-        outcome.rangOut.push(agentId);
-        await this.queue.rangOut(inbox.tenantId, entryId, agentId);
+        // the caller hanging up while it rang is not the agent's miss
+        if (!call.ended) {
+          outcome.rangOut.push(agentId);
+          await this.queue.rangOut(inbox.tenantId, entryId, agentId);
+        }
         return null;
       }
       await this.queue.connected(inbox.tenantId, entryId);
