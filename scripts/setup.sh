@@ -31,13 +31,13 @@ fi
 
 if [ "$mode" = test ]; then
   # Chromium and CJK fonts for browser tests and screenshots; the real protocol peers.
-  PEERS=(dovecot-imapd dovecot-lmtpd postfix kannel kannel-extras kamailio kamailio-websocket-modules sip-tester espeak-ng sox pocketsphinx pocketsphinx-en-us)
+  PEERS=(dovecot-imapd dovecot-lmtpd postfix kannel kannel-extras kamailio kamailio-websocket-modules sip-tester rtpengine-daemon espeak-ng sox pocketsphinx pocketsphinx-en-us)
   had_peers=1
   for p in "${PEERS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || had_peers=0; done
   apt_install chromium fonts-noto-cjk xvfb "${PEERS[@]}"
   if [ "$had_peers" -eq 0 ]; then
     # The tests start the peers themselves, on loopback; keep the system daemons out of the way.
-    for svc in dovecot postfix kannel kamailio; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
+    for svc in dovecot postfix kannel kamailio rtpengine-daemon; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
   fi
   # PostgreSQL (the PostgreSQL path's tests) and Redis (scale-out).
   if ! command -v pg_ctlcluster >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then apt_install postgresql; fi
