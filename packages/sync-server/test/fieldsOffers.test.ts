@@ -147,5 +147,13 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       // Another window has no uses.
       expect((await admin('GET', `/api/v1/reports/offers?from=${start - 7_200_000}&to=${start - 3_600_000}`)).body.items).toEqual([]);
     });
+
+    it('the OpenAPI document describes the new routes', async () => {
+      const doc = (await (await fetch(`${s.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      for (const p of ['/api/v1/contact-fields', '/api/v1/contact-fields/{id}', '/api/v1/segments', '/api/v1/segments/{id}', '/api/v1/segments/{id}/contacts', '/api/v1/offers', '/api/v1/offers/{id}', '/api/v1/reports/offers']) {
+        expect(doc.paths[p], p).toBeDefined();
+      }
+      expect(Object.keys(doc.paths['/api/v1/contact-fields']!)).toEqual(['get', 'post']);
+    });
   });
 }
