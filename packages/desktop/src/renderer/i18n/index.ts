@@ -17,6 +17,7 @@ import { shellEn, shellZhCN } from './shell';
 import { composerEn, composerZhCN } from './composer';
 import { clientViewsEn, clientViewsZhCN } from './clientViews';
 import { lookEn, lookZhCN } from './look';
+import { fieldsEn, fieldsZhCN } from './fields';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -36,6 +37,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [composerEn, composerZhCN],
   [clientViewsEn, clientViewsZhCN],
   [lookEn, lookZhCN],
+  [fieldsEn, fieldsZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;
