@@ -18,6 +18,7 @@ export const fieldsEn = {
     },
     offers: {
       label: 'Offers for this customer',
+      short: 'Offers',
       use: 'Insert offer “{title}”',
       until: 'until {date}',
     },
@@ -39,6 +40,8 @@ export const fieldsEn = {
       match: 'Match',
       matchAll: 'all conditions (AND)',
       matchAny: 'any condition (OR)',
+      and: 'AND',
+      or: 'OR',
       conditions: 'Conditions',
       addCondition: 'Add condition',
       removeCondition: 'Remove condition {n}',
@@ -94,6 +97,7 @@ export const fieldsZhCN: typeof fieldsEn = {
     },
     offers: {
       label: '适合该客户的优惠',
+      short: '优惠',
       use: '插入优惠“{title}”',
       until: '截止 {date}',
     },
@@ -115,6 +119,8 @@ export const fieldsZhCN: typeof fieldsEn = {
       match: '匹配',
       matchAll: '全部条件（且）',
       matchAny: '任一条件（或）',
+      and: '且',
+      or: '或',
       conditions: '条件',
       addCondition: '添加条件',
       removeCondition: '删除条件 {n}',
