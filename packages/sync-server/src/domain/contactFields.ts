@@ -9,9 +9,7 @@ import {
   Segment,
   SegmentInput,
   patchedOffer,
-  personalAttributeKeys,
   segmentsOf,
-  sortFields,
   type Agent,
   type Contact,
   type ContactFieldPatch,
@@ -22,18 +20,15 @@ import type { Db, Queryable, Row } from '../db/db.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { insertAudit, type AuditActor } from './audit.js';
 import { searchContacts } from './contacts360.js';
+import { contactFieldsOf, toContactField } from './contactFieldRows.js';
+
+export { contactFieldsOf, personalFieldKeys, toContactField } from './contactFieldRows.js';
 import type { Scope } from './scope.js';
 
 const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 // ----- rows (parsed into core's schemas: a DB row crosses a boundary) -------------------------
-
-export const toContactField = (r: Row): ContactField =>
-  ContactField.parse({
-    id: r.id, tenantId: r.tenant_id, key: r.field_key, type: r.type, label: json(r.label), required: Number(r.required) === 1,
-    options: json(r.options), order: Number(r.ord), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
-  });
 
 export const toSegment = (r: Row): Segment =>
   Segment.parse({ id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description, rule: json(r.rule), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) });
@@ -45,17 +40,6 @@ export const toOffer = (r: Row): Offer =>
   });
 
 // ----- custom fields -------------------------------------------------------------------------
-
-/** The tenant's field definitions, in display order. */
-export async function contactFieldsOf(q: Queryable, tenantId: string): Promise<ContactField[]> {
-  return sortFields((await q.all('SELECT * FROM contact_fields WHERE tenant_id = ?', [tenantId])).map(toContactField));
-}
-
-/** Attribute keys that are personal data as a whole (fields of type phone/email): the masker masks them for roles without pii.view. */
-export async function personalFieldKeys(q: Queryable, tenantId: string): Promise<string[]> {
-  const rows = await q.all<{ field_key: string; type: string }>("SELECT field_key, type FROM contact_fields WHERE tenant_id = ? AND type IN ('phone', 'email')", [tenantId]);
-  return personalAttributeKeys(rows.map((r) => ({ key: r.field_key, type: r.type as ContactField['type'] })));
-}
 
 export class ContactFields {
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}

@@ -3,7 +3,7 @@ import { insertEvents } from './opsJobs.js';
 import type { Queryable, Row } from '../db/db.js';
 import { ApiError } from '../errors.js';
 import { insertAudit } from './audit.js';
-import { contactFieldsOf } from './contactFields.js';
+import { contactFieldsOf } from './contactFieldRows.js';
 import { withPermissions } from './permissions.js';
 import { assignTicketNumber, moveMessages } from './tickets.js';
 import { indexContactConversations, reindexMessage } from './searchIndex.js';

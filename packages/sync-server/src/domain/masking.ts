@@ -23,7 +23,7 @@ import type { Db, Queryable } from '../db/db.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import { insertAudit } from './audit.js';
 import { toContact, toMessage } from './rows.js';
-import { personalFieldKeys } from './contactFields.js';
+import { personalFieldKeys } from './contactFieldRows.js';
 
 type Principal = Agent & { permissions?: PermissionSet };
 
