@@ -148,6 +148,23 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect((await admin('GET', `/api/v1/reports/offers?from=${start - 7_200_000}&to=${start - 3_600_000}`)).body.items).toEqual([]);
     });
 
+    it('automation rules may use segment membership as a condition', async () => {
+      const rule = await admin('POST', '/api/v1/automation-rules', {
+        name: 'VIP label', event: 'message_received',
+        conditions: { match: 'all', items: [{ field: 'segment', op: 'in', segmentIds: [vipSegment] }] },
+        actions: [{ type: 'add_label', label: 'vip' }],
+      });
+      expect(rule.status).toBe(201);
+      const inbox = (await admin('GET', `/api/v1/conversations/${convId}`)).body.inboxId;
+      await admin('POST', `/api/v1/inboxes/${inbox}/inbound`, { externalId: `fo-${dialect}-3`, from: { identifier: 'vip-1' }, text: '还有别的优惠吗' });
+      await admin('POST', `/api/v1/inboxes/${inbox}/inbound`, { externalId: `fo-${dialect}-4`, from: { identifier: 'plain-2' }, text: 'any deals?' });
+      await s.ops.drain();
+      expect((await admin('GET', `/api/v1/conversations/${convId}`)).body.labels).toContain('vip');
+      const other = ((await admin('GET', '/api/v1/conversations?limit=200')).body.items as Array<{ contactId: string; labels: string[] }>).find((c) => c.contactId === otherId)!;
+      expect(other.labels).not.toContain('vip');
+      expect((await admin('DELETE', `/api/v1/automation-rules/${rule.body.id}`)).status).toBe(204);
+    });
+
     it('the OpenAPI document describes the new routes', async () => {
       const doc = (await (await fetch(`${s.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
       for (const p of ['/api/v1/contact-fields', '/api/v1/contact-fields/{id}', '/api/v1/segments', '/api/v1/segments/{id}', '/api/v1/segments/{id}/contacts', '/api/v1/offers', '/api/v1/offers/{id}', '/api/v1/reports/offers']) {

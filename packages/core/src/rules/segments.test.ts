@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { compareValues, conditionHolds, matchesSegment, SegmentInput, segmentsOf, type SegmentCondition, type SegmentRuleSet, type SegmentSubject } from './segments.js';
 import { isOfferLive, offersFor, offerText, OfferInput, patchedOffer, type Offer } from './offers.js';
+import { conditionsHold } from './automation.js';
+import type { Conversation } from '../domain/model.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 11, 3, 12);
@@ -149,5 +151,21 @@ describe('offers', () => {
     expect(ok.active).toBe(true);
     expect(patchedOffer(ok, { textZh: null }).ok).toBe(false);
     expect(patchedOffer(ok, { textEn: 'hi' }).ok).toBe(true);
+  });
+});
+
+describe('automation: segment membership as a condition', () => {
+  const seg = { id: 'seg', rule: { match: 'all' as const, conditions: [attr('vip', 'eq', 'true')] } };
+  const conversation = { lastMessageAt: NOW } as Conversation;
+  const base = { conversation, message: null, calendar: null, segments: [seg] };
+  it('in / not_in the segment, by core matchesSegment', () => {
+    const c = (attributes: Record<string, string>) => ({ id: 'c', tenantId: 't', name: 'x', identities: [], attributes, createdAt: 0, updatedAt: 0, seq: 1 });
+    const inSeg = { match: 'all' as const, items: [{ field: 'segment' as const, op: 'in' as const, segmentIds: ['seg'] }] };
+    const notIn = { match: 'all' as const, items: [{ field: 'segment' as const, op: 'not_in' as const, segmentIds: ['seg'] }] };
+    expect(conditionsHold(inSeg, { ...base, contact: c({ vip: 'true' }) }, NOW)).toBe(true);
+    expect(conditionsHold(inSeg, { ...base, contact: c({ vip: 'no' }) }, NOW)).toBe(false);
+    expect(conditionsHold(notIn, { ...base, contact: c({ vip: 'no' }) }, NOW)).toBe(true);
+    expect(conditionsHold(inSeg, { ...base, contact: null }, NOW)).toBe(false);
+    expect(conditionsHold(inSeg, { ...base, segments: [], contact: c({ vip: 'true' }) }, NOW)).toBe(false); // a deleted segment holds no one
   });
 });
