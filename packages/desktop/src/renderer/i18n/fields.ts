@@ -19,7 +19,7 @@ export const fieldsEn = {
     offers: {
       label: 'Offers for this customer',
       short: 'Offers',
-      use: 'Insert offer “{title}”',
+      use: 'Insert offer:',
       until: 'until {date}',
     },
     admin: {
@@ -98,7 +98,7 @@ export const fieldsZhCN: typeof fieldsEn = {
     offers: {
       label: '适合该客户的优惠',
       short: '优惠',
-      use: '插入优惠“{title}”',
+      use: '插入优惠：',
       until: '截止 {date}',
     },
     admin: {
