@@ -4,10 +4,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
 import { TestWorld, seedContactCenter } from '@goutong/core/testing';
-import type { ContactField, Segment } from '@goutong/core';
+import type { ContactField, Offer, Segment } from '@goutong/core';
 import { setDevice, setServices } from '../src/app/services';
 import { useSessionStore } from '../src/stores/session';
 import { useContactStore } from '../src/stores/contact';
+import { useConversationStore } from '../src/stores/conversation';
 import { fieldChanges, useTargetingStore } from '../src/stores/targeting';
 import { createTestDevice } from './testDevice';
 
@@ -37,6 +38,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
+  useConversationStore().close();
   setServices(null);
   await world.dispose();
 });
@@ -74,5 +76,40 @@ describe('custom fields on the mobile contact page', () => {
     await settle();
     await settle();
     expect(world.server.contact(contactId)?.attributes).toMatchObject({ vip: 'true', city: '上海' });
+  });
+
+  it('suggests the offers of the customer\u2019s segments on the device; a reply with the offer carries its id to the server', async () => {
+    const session = useSessionStore();
+    expect(await session.login('https://goutong.example', 'erin@acme.test', 'secret')).toBe(true);
+    await settle();
+    const id = ids[0]!;
+    const contactId = world.server.conversation(id)!.contactId;
+    const targeting = useTargetingStore();
+    targeting.fields = FIELDS;
+    targeting.segments = [VIP];
+    const offer: Offer = { id: 'offer-1', tenantId: 't', title: 'VIP', text: null, textZh: '贵宾九折', textEn: '10% off', segmentId: 'seg', validFrom: null, validTo: null, active: true, createdAt: 0, updatedAt: 0 };
+    targeting.offers = [offer];
+    const contact = useContactStore();
+    await contact.load(contactId, id);
+    expect(targeting.offersFor(contact.contact!, null)).toEqual([]);
+    await targeting.save(contactId, { vip: 'true', city: '上海' });
+    await contact.load(contactId, id);
+    expect(targeting.offersFor(contact.contact!, null).map((o) => o.id)).toEqual(['offer-1']);
+
+    const conversation = useConversationStore();
+    const opened = conversation.open(id);
+    for (let i = 0; i < 50; i++) await settle();
+    await opened;
+    world.net.goOffline(PHONE);
+    await settle();
+    conversation.applyOffer(offer.id, '贵宾九折');
+    expect(conversation.text).toBe('贵宾九折');
+    const sent = conversation.send();
+    for (let i = 0; i < 20; i++) await settle();
+    expect(await sent).toBe(true);
+    world.net.goOnline(PHONE);
+    for (let i = 0; i < 4; i++) await settle();
+    const reply = world.server.messagesOf(id).find((m) => m.text === '贵宾九折');
+    expect(reply?.meta['offerId']).toBe('offer-1');
   });
 });

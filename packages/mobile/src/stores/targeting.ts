@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { ContactField, Segment, normalizeFieldValue, segmentsOf, sortFields, type Contact } from '@goutong/core';
+import { ContactField, Offer, Segment, normalizeFieldValue, offersFor, segmentsOf, sortFields, type Contact } from '@goutong/core';
 import { currentServices, requireServices, useDevice } from '../app/services';
 
 /** [fields] The tenant's custom contact fields and segments as last fetched, in the local store's meta: they work offline. */
@@ -10,6 +10,8 @@ export const TARGETING_MAX_AGE_MS = 10 * 60_000;
 interface Cached {
   fields: ContactField[];
   segments: Segment[];
+  /** [offers] absent in lists cached before offers existed. */
+  offers?: Offer[];
   fetchedAt: number;
 }
 
@@ -46,6 +48,7 @@ export const useTargetingStore = defineStore('targeting', {
   state: () => ({
     fields: [] as ContactField[],
     segments: [] as Segment[],
+    offers: [] as Offer[],
     fetchedAt: null as number | null,
   }),
   actions: {
@@ -57,6 +60,7 @@ export const useTargetingStore = defineStore('targeting', {
         if (cached && Array.isArray(cached.fields)) {
           this.fields = sortFields(cached.fields);
           this.segments = cached.segments;
+          this.offers = cached.offers ?? [];
           this.fetchedAt = cached.fetchedAt;
         }
       }
@@ -68,11 +72,15 @@ export const useTargetingStore = defineStore('targeting', {
       const services = currentServices();
       if (!services) return;
       try {
-        const [f, g] = await Promise.all([services.api.getJson('/api/v1/contact-fields'), services.api.getJson('/api/v1/segments')]);
-        const c: Cached = { fields: sortFields(parseItems(f, (x) => ContactField.safeParse(x))), segments: parseItems(g, (x) => Segment.safeParse(x)), fetchedAt: useDevice().now() };
+        const [f, g, o] = await Promise.all([services.api.getJson('/api/v1/contact-fields'), services.api.getJson('/api/v1/segments'), services.api.getJson('/api/v1/offers')]);
+        const c: Cached = {
+          fields: sortFields(parseItems(f, (x) => ContactField.safeParse(x))), segments: parseItems(g, (x) => Segment.safeParse(x)),
+          offers: parseItems(o, (x) => Offer.safeParse(x)), fetchedAt: useDevice().now(),
+        };
         await services.store.setMeta(TARGETING_META_KEY, c);
         this.fields = c.fields;
         this.segments = c.segments;
+        this.offers = c.offers ?? [];
         this.fetchedAt = c.fetchedAt;
       } catch {
         // Offline or the server is away: the cached lists stay.
@@ -82,6 +90,11 @@ export const useTargetingStore = defineStore('targeting', {
     /** The segments a customer is in (core's rule, on the device). */
     segmentsOf(contact: Pick<Contact, 'attributes' | 'identities'>, lastContactedAt: number | null): Segment[] {
       return segmentsOf(this.segments, { contact, lastContactedAt, now: useDevice().now() });
+    },
+
+    /** [offers] The live offers of the segments the customer is in (core `offersFor`, on the device). */
+    offersFor(contact: Pick<Contact, 'attributes' | 'identities'>, lastContactedAt: number | null): Offer[] {
+      return offersFor(this.offers, this.segments, { contact, lastContactedAt, now: useDevice().now() });
     },
 
     /** Sends the changed attributes as an update_contact intent (the outbox keeps it while offline). */
