@@ -36,6 +36,7 @@ import { registerTestRoutes } from './http/testRoutes.js';
 import { registerAutomationRoutes } from './http/automationRoutes.js';
 import { registerReportRoutes } from './http/reportRoutes.js';
 import { registerContactRoutes } from './http/contactRoutes.js';
+import { registerFieldRoutes } from './http/fieldRoutes.js';
 import { registerRoutingRoutes } from './http/routingRoutes.js';
 import { routingService, type RoutingService } from './ops/routing.js';
 import { AccountService } from './auth/accounts.js';
@@ -139,6 +140,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   registerAutomationRoutes(http, { auth, workspace, clock, inboxes });
   registerReportRoutes(http, { auth, workspace, now: clock.now });
   registerContactRoutes(http, { auth, workspace, now: clock.now });
+  registerFieldRoutes(http, { auth, workspace, now: clock.now });
   registerTrustRoutes(http, { auth, workspace });
   const routing = routingService(ops);
   registerRoutingRoutes(http, { auth, workspace, routing });

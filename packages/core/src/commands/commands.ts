@@ -31,6 +31,8 @@ export const SendReply = z.object({
   text: z.string().max(100_000),
   subject: z.string().max(998).optional(),
   attachments: z.array(Attachment).max(20).optional(),
+  /** [offers] The targeted offer this reply uses (inserted from the composer): counted in the reports once the reply is accepted. */
+  offerId: Id.optional(),
 }).refine((c) => c.text.trim().length > 0 || (c.attachments?.length ?? 0) > 0, { message: 'a reply needs text or an attachment', path: ['text'] });
 
 export const AddNote = z.object({

@@ -15,6 +15,7 @@ import {
   type Team,
 } from '../domain/model.js';
 import { assertNever } from '../util/assert.js';
+import { matchesSegment, type Segment } from './segments.js';
 import { isOptedOut, MAX_LABELS, type IdSource } from './commandRules.js';
 import { decideSystemReply } from './eventRules.js';
 import { isOpen, type Calendar } from './businessHours.js';
@@ -49,6 +50,8 @@ export const AutomationCondition = z.discriminatedUnion('field', [
   z.object({ field: z.literal('label'), op: z.enum(['has', 'lacks']), label: Label }),
   /** [insight] The triggering customer message's sentiment (else the conversation's latest). */
   z.object({ field: z.literal('sentiment'), in: z.array(Sentiment).min(1) }),
+  /** [segments] The customer is (or is not) in any of these segments (core `matchesSegment`). */
+  z.object({ field: z.literal('segment'), op: z.enum(['in', 'not_in']), segmentIds: z.array(Id).min(1).max(20) }),
 ]);
 export type AutomationCondition = z.infer<typeof AutomationCondition>;
 
@@ -166,6 +169,10 @@ export interface AutomationState {
   teams: ReadonlyMap<string, Team>;
   agents: ReadonlyMap<string, Agent>;
   templates: ReadonlyMap<string, MessageTemplate>;
+  /** [segments] The tenant's segments (for `segment` conditions; absent: none). */
+  segments?: readonly Pick<Segment, 'id' | 'rule'>[];
+  /** [segments] The latest activity of the contact's conversations (absent: this conversation's). */
+  lastContactedAt?: number | null;
 }
 
 export interface AutomationContext {
@@ -186,7 +193,7 @@ export interface RuleApplication {
 }
 
 /** Whether a rule's conditions hold. */
-export function conditionsHold(c: AutomationConditions, s: Pick<AutomationState, 'conversation' | 'contact' | 'message' | 'calendar'>, now: number): boolean {
+export function conditionsHold(c: AutomationConditions, s: Pick<AutomationState, 'conversation' | 'contact' | 'message' | 'calendar' | 'segments' | 'lastContactedAt'>, now: number): boolean {
   if (c.items.length === 0) return true;
   const test = (x: AutomationCondition): boolean => {
     const conv = s.conversation;
@@ -216,6 +223,15 @@ export function conditionsHold(c: AutomationConditions, s: Pick<AutomationState,
           default:
             return assertNever(op, 'attribute op');
         }
+      }
+      case 'segment': {
+        const contact = s.contact;
+        const lastContactedAt = s.lastContactedAt === undefined ? conv.lastMessageAt : s.lastContactedAt;
+        const member = contact !== null && x.segmentIds.some((id) => {
+          const seg = s.segments?.find((g) => g.id === id);
+          return seg !== undefined && matchesSegment(seg.rule, { contact, lastContactedAt, now });
+        });
+        return x.op === 'in' ? member : !member;
       }
       case 'business_hours':
         return isOpen(s.calendar, now) === (x.state === 'open');

@@ -9,6 +9,7 @@ import type { Agent, Attachment, Contact, Conversation, ConversationStatus, Inbo
 import { canAccessInbox, withMessage } from '../domain/policy.js';
 import { can, seesAllInboxes } from './permissions.js';
 import { keepClearValue } from './masking.js';
+import { attributeErrorsText, checkContactAttributes, type ContactField } from './customFields.js';
 import { assertNever } from '../util/assert.js';
 import { accept, reject, type Decision, type Fact } from './facts.js';
 import { decideLink, decideMerge } from './tickets.js';
@@ -98,6 +99,8 @@ export interface CommandState {
   /** [automation] merge/link: the other conversation and its inbox. */
   related: Conversation | null;
   relatedInbox: Inbox | null;
+  /** [fields] update_contact: the tenant's custom contact field definitions (absent: none). */
+  contactFields?: readonly ContactField[];
 }
 
 export function emptyCommandState(): CommandState {
@@ -260,7 +263,7 @@ function decideMessage(command: CommandOf<'send_reply'> | CommandOf<'add_note'>,
     serverTime: ctx.now,
     createdAt: ctx.now,
     // A note's mentions (read back with core `mentionsOf`): the notification policy notifies them.
-    meta: mentions.length ? { mentions } : {},
+    meta: { ...(mentions.length ? { mentions } : {}), ...(command.type === 'send_reply' && command.offerId ? { offerId: command.offerId } : {}) },
     seq: ctx.seq,
   };
   let next = withMessage(conv, message);
@@ -339,8 +342,19 @@ function decideUpdateContact(command: CommandOf<'update_contact'>, s: CommandSta
       ? { attributes: Object.fromEntries(Object.entries(command.attributes).map(([k, v]) => [k, v === '' ? v : keepClearValue(v, contact.attributes[k])])) }
       : {}),
   };
+  // [fields] Values of the admins' custom fields must fit their type (normalised); required ones stay set.
+  if (unmasked.attributes !== undefined) {
+    const checked = checkContactAttributes(s.contactFields ?? [], contact.attributes, unmasked.attributes);
+    if (!checked.ok) return reject('bad_request', `invalid contact attributes: ${attributeErrorsText(checked.errors)}`);
+    unmasked.attributes = checked.attributes;
+  }
   const next = applyToContact(contact, unmasked);
   const facts: Fact[] = [{ kind: 'contact', contact: { ...next, updatedAt: ctx.now, seq: ctx.seq }, isNew: false }];
+  // [fields] A contact change is audited: which attributes changed (names only, never the values: they may be personal data).
+  const changed = [...new Set([...Object.keys(contact.attributes), ...Object.keys(next.attributes)])].filter((k) => contact.attributes[k] !== next.attributes[k]).sort();
+  if (changed.length > 0 || next.name !== contact.name) {
+    facts.push({ kind: 'audit', agentId: ctx.actor.id, action: 'contact.update', target: contact.id, details: { attributes: changed, name: next.name !== contact.name } });
+  }
   // The index carries the contact's name: refresh it on every conversation of the contact.
   if (next.name !== contact.name) facts.push({ kind: 'contact_name', contactId: contact.id, name: next.name, seq: ctx.seq });
   return accept(facts);

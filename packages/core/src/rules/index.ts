@@ -27,3 +27,6 @@ export * from './summary.js';
 export * from './liveBoard.js';
 export * from './calls.js';
 export * from './smsSegments.js';
+export * from './customFields.js';
+export * from './segments.js';
+export * from './offers.js';

@@ -257,9 +257,32 @@ export function maskMessage(m: Message, p: readonly MaskPattern[] = []): Message
   };
 }
 
-export function maskContact(c: Contact, p: readonly MaskPattern[] = []): Contact {
+/**
+ * [fields] A value that is personal data as a whole (a custom field of type phone or email): masked
+ * like detected data when the detector recognises it, otherwise every letter and digit but the last
+ * two (an email keeps its first character and its domain), so a short or local number never leaks.
+ */
+export function maskPersonalValue(v: string, p: readonly MaskPattern[] = []): string {
+  const masked = maskText(v, p);
+  if (masked !== v || v.length === 0) return masked;
+  const at = v.lastIndexOf('@');
+  if (at > 0) return maskValue({ kind: 'email', value: v });
+  const total = v.replace(/[^\p{L}\p{N}]/gu, '').length;
+  let i = 0;
+  let out = '';
+  for (const ch of v) {
+    if (/[\p{L}\p{N}]/u.test(ch)) {
+      out += i >= total - 2 ? ch : '*';
+      i++;
+    } else out += ch;
+  }
+  return out;
+}
+
+/** `personalKeys`: attribute keys whose whole value is personal data (core `personalAttributeKeys` of the custom fields). */
+export function maskContact(c: Contact, p: readonly MaskPattern[] = [], personalKeys: readonly string[] = []): Contact {
   const attributes: Record<string, string> = {};
-  for (const [k, v] of Object.entries(c.attributes)) attributes[k] = maskText(v, p);
+  for (const [k, v] of Object.entries(c.attributes)) attributes[k] = personalKeys.includes(k) ? maskPersonalValue(v, p) : maskText(v, p);
   return { ...c, name: maskText(c.name, p), identities: c.identities.map((i) => ({ ...i, identifier: maskText(i.identifier, p) })), attributes };
 }
 

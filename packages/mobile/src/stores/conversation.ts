@@ -52,6 +52,8 @@ export const useConversationStore = defineStore('conversation', {
     error: null as string | null,
     /** Photos picked for the next reply (kept on the device already). */
     attachments: [] as LocalFile[],
+    /** [offers] The targeted offer whose text the agent inserted: the next reply carries its id while the text is still in it. */
+    offer: null as { conversationId: string; id: string; text: string } | null,
     /** The contact, for canned responses' variables. */
     contact: null as Contact | null,
   }),
@@ -174,8 +176,11 @@ export const useConversationStore = defineStore('conversation', {
       this.sending = true;
       this.error = null;
       try {
-        const intent: Intent = this.mode === 'reply' ? { type: 'send_reply', conversationId: this.id, text } : { type: 'add_note', conversationId: this.id, text };
+        const o = this.offer;
+        const offerId = this.mode === 'reply' && o && o.conversationId === this.id && text.includes(o.text) ? o.id : undefined;
+        const intent: Intent = this.mode === 'reply' ? { type: 'send_reply', conversationId: this.id, text, ...(offerId ? { offerId } : {}) } : { type: 'add_note', conversationId: this.id, text };
         await useUploadsStore().submit(intent, files);
+        if (intent.type === 'send_reply') this.offer = null;
         this.attachments = [];
         this.setText('');
         handle?.setTyping(null);
@@ -204,6 +209,13 @@ export const useConversationStore = defineStore('conversation', {
     async removeAttachment(ref: string): Promise<void> {
       this.attachments = this.attachments.filter((f) => f.ref !== ref);
       await currentServices()?.files.remove(ref).catch(() => undefined);
+    },
+
+    /** [offers] Puts an offer's text in the composer and remembers the offer for the reply. */
+    applyOffer(offerId: string, text: string): void {
+      if (!this.id) return;
+      this.offer = { conversationId: this.id, id: offerId, text };
+      this.setText(this.text.trim() ? `${this.text.trimEnd()}\n${text}` : text);
     },
 
     /** Replaces the typed `/code` with the canned response, its variables filled in. */

@@ -372,6 +372,29 @@ CREATE TABLE report_costs (
 CREATE INDEX report_costs_hour ON report_costs (tenant_id, hour)
 `,
   },
+  {
+    id: 420,
+    name: 'fields: custom contact fields, segments, targeted offers and their uses',
+    sql: `
+CREATE TABLE contact_fields (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), field_key TEXT NOT NULL, type TEXT NOT NULL, label TEXT NOT NULL,
+  required INTEGER NOT NULL DEFAULT 0, options TEXT NOT NULL, ord INTEGER NOT NULL DEFAULT 0,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL, UNIQUE (tenant_id, field_key));
+CREATE TABLE segments (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL, description TEXT NOT NULL, rule TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE INDEX segments_tenant ON segments (tenant_id);
+CREATE TABLE offers (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), title TEXT NOT NULL, text TEXT, text_zh TEXT, text_en TEXT,
+  segment_id TEXT NOT NULL REFERENCES segments(id), valid_from {{bigint}}, valid_to {{bigint}}, active INTEGER NOT NULL DEFAULT 1,
+  created_at {{bigint}} NOT NULL, updated_at {{bigint}} NOT NULL);
+CREATE INDEX offers_tenant ON offers (tenant_id);
+CREATE TABLE offer_uses (
+  message_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, offer_id TEXT NOT NULL, conversation_id TEXT NOT NULL, contact_id TEXT NOT NULL,
+  agent_id TEXT NOT NULL, channel TEXT NOT NULL, inbox_id TEXT NOT NULL, team_id TEXT NOT NULL, at {{bigint}} NOT NULL);
+CREATE INDEX offer_uses_at ON offer_uses (tenant_id, at)
+`,
+  },
 ];
 
 /**

@@ -3,6 +3,7 @@ import { insertEvents } from './opsJobs.js';
 import type { Queryable, Row } from '../db/db.js';
 import { ApiError } from '../errors.js';
 import { insertAudit } from './audit.js';
+import { contactFieldsOf } from './contactFieldRows.js';
 import { withPermissions } from './permissions.js';
 import { assignTicketNumber, moveMessages } from './tickets.js';
 import { indexContactConversations, reindexMessage } from './searchIndex.js';
@@ -201,6 +202,7 @@ export async function loadCommandState(q: Queryable, actor: Agent, command: Comm
     if (s.contact) {
       s.contactInboxes = await contactInboxesOf(q, t, s.contact.id);
     }
+    if (command.type === 'update_contact') s.contactFields = await contactFieldsOf(q, t); // [fields]
   }
   if (need.call !== null) {
     const inbox: Inbox | null = await inboxById(need.call.inboxId);

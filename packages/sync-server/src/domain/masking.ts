@@ -23,6 +23,7 @@ import type { Db, Queryable } from '../db/db.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import { insertAudit } from './audit.js';
 import { toContact, toMessage } from './rows.js';
+import { personalFieldKeys } from './contactFieldRows.js';
 
 type Principal = Agent & { permissions?: PermissionSet };
 
@@ -48,12 +49,13 @@ export async function maskPatterns(q: Queryable, tenantId: string): Promise<z.in
   return parsed.success ? parsed.data : [];
 }
 
-export function maskerOf(patterns: readonly MaskPattern[]): Masker {
+/** `personalKeys`: contact attributes that are personal data as a whole ([fields] custom fields of type phone or email). */
+export function maskerOf(patterns: readonly MaskPattern[], personalKeys: readonly string[] = []): Masker {
   return {
     masked: true,
     conversation: (c) => maskConversation(c, patterns),
     message: (m) => maskMessage(m, patterns),
-    contact: (c) => maskContact(c, patterns),
+    contact: (c) => maskContact(c, patterns, personalKeys),
     json: (v) => maskJson(v, patterns),
     fileName: (n) => maskFileName(n, patterns),
   };
@@ -62,7 +64,7 @@ export function maskerOf(patterns: readonly MaskPattern[]): Masker {
 /** The masker for a principal: the identity with pii.view, else masking with the tenant's admin patterns. */
 export async function maskerFor(q: Queryable, p: Principal): Promise<Masker> {
   if (can(p, 'pii.view')) return CLEAR;
-  return maskerOf(compilePatterns(await maskPatterns(q, p.tenantId)));
+  return maskerOf(compilePatterns(await maskPatterns(q, p.tenantId)), await personalFieldKeys(q, p.tenantId));
 }
 
 /**

@@ -29,6 +29,7 @@ import {
 import type { Db, Queryable } from '../db/db.js';
 import { insertAudit, type AuditActor } from './audit.js';
 import { csatSummary } from './csat.js';
+import { recordOfferUse } from './contactFields.js';
 import { toAgent, toConversation, toMessage } from './rows.js';
 
 const COUNTERS = [
@@ -130,6 +131,10 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
       }
       if (e.type === 'message_received') return bump(q, d, at, { msgs_in: 1, cost_micros: costMicrosOf(m.meta) ?? 0 }, conv);
       await bump(q, { ...d, agentId: m.authorId ?? d.agentId }, at, { msgs_out: 1 });
+      // [offers] A reply that used a targeted offer counts one use.
+      if (m.meta['offerId'] !== undefined) {
+        await recordOfferUse(q, env.tenantId, { offerId: m.meta['offerId'], messageId: m.id, conversationId: conv.id, contactId: conv.contactId, agentId: m.authorId ?? d.agentId, channel: d.channel, inboxId: d.inboxId, teamId: d.teamId, at });
+      }
       // The response this reply makes (server time of acceptance; the device time stays on the message).
       // What the reply answered, as the writer saw it in the reply's transaction.
       const resp = responseOf({ firstReply: e.firstReply, waitingSince: e.waitingSince, replyAt: e.serverTime });

@@ -33,6 +33,7 @@ import { trustOpenApiPaths } from './trustRoutes.js';
 import { automationOpenApi } from './automationRoutes.js';
 import { accountsPaths } from './accountsOpenapi.js';
 import { insightOpenApiPaths } from './insightOpenApi.js';
+import { fieldsOpenApiPaths } from './fieldsOpenApi.js';
 import { searchOpenApi } from './searchRoutes.js';
 import { composerOpenApi } from './composerRoutes.js';
 
@@ -213,6 +214,7 @@ export function buildOpenApi(version: string, registry?: ProviderRegistry): Reco
       ...insightOpenApiPaths({ ok, errors, json, ref, bearer, idParam }), // [insight] reports, cost, live board, customer 360, suggestions, summaries
       ...searchOpenApi(errors).paths, // [search]
       ...composerOpenApi().paths, // [composer] macros, saved views
+      ...fieldsOpenApiPaths({ ok, errors, json, bearer, idParam }), // [fields] custom contact fields, segments, offers
     },
   };
   byVersion.set(version, doc);

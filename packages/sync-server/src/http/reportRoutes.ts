@@ -33,10 +33,10 @@ const IdParam = z.object({ id: Id });
 /** How much history a summary reads (newest first). */
 const SUMMARY_HISTORY = 500;
 
-const wantsCsv = (req: FastifyRequest): boolean =>
+export const wantsCsv = (req: FastifyRequest): boolean =>
   (req.headers.accept ?? '').includes('text/csv') || (req.query as Record<string, unknown> | undefined)?.['format'] === 'csv';
 
-function sendCsv(reply: FastifyReply, name: string, csv: string): FastifyReply {
+export function sendCsv(reply: FastifyReply, name: string, csv: string): FastifyReply {
   return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(`\uFEFF${csv}`);
 }
 

@@ -3,6 +3,7 @@ import {
   calendarOfInbox, claimWebhookJob, conversationContext, disableRule, enabledRulesFor, finishWebhookJob, messageById, queueWebhook, signWebhook, teamsAndAgents,
 } from '../domain/automation.js';
 import { templatesOf } from '../domain/templates.js';
+import { segmentsOfTenant } from '../domain/contactFields.js';
 import { egressFetch } from '../net/egress.js';
 import type { OpsBus, OpsContext } from './bus.js';
 import type { OpsDeps } from './index.js';
@@ -42,6 +43,8 @@ export async function runAutomation(env: OpsEnvelope, ctx: OpsContext): Promise<
   const state = {
     event: type as AutomationEvent, cause: env.cause, conversation: cc.conversation, inbox: cc.inbox, contact: cc.contact, message,
     calendar: await calendarOfInbox(ctx.q, cc.inbox), rules: runnable, teams, agents, templates,
+    // [segments] for `segment` conditions (read only when a rule has one)
+    ...(runnable.some((r) => r.conditions.items.some((c) => c.field === 'segment')) ? { segments: await segmentsOfTenant(ctx.q, env.tenantId) } : {}),
   };
   // Decided once without a seq: when no rule applies, nothing takes a tenant seq.
   if (decideAutomation(state, { now: ctx.now, seq: 0, ids: { next: () => 'probe' } }).length === 0) return;

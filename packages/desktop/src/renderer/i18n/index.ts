@@ -18,6 +18,7 @@ import { composerEn, composerZhCN } from './composer';
 import { clientViewsEn, clientViewsZhCN } from './clientViews';
 import { lookEn, lookZhCN } from './look';
 import { voiceQueueEn, voiceQueueZhCN } from './voiceQueue';
+import { fieldsEn, fieldsZhCN } from './fields';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -38,6 +39,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [clientViewsEn, clientViewsZhCN],
   [lookEn, lookZhCN],
   [voiceQueueEn, voiceQueueZhCN],
+  [fieldsEn, fieldsZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;

@@ -165,11 +165,20 @@ export const useConversationStore = defineStore('conversation', {
       return id;
     },
 
-    async send(kind: DraftKind, text: string, files: readonly PickedFile[] = []): Promise<void> {
+    /** `offerId`: [offers] the targeted offer the reply uses (counted once the server accepts it). */
+    async send(kind: DraftKind, text: string, files: readonly PickedFile[] = [], offerId?: string): Promise<void> {
       const conversationId = this.id;
       if (!conversationId || (!text.trim() && (kind !== 'reply' || files.length === 0))) return;
-      if (kind === 'reply') await this.dispatch({ type: 'send_reply', conversationId, text }, files);
+      if (kind === 'reply') await this.dispatch({ type: 'send_reply', conversationId, text, ...(offerId ? { offerId } : {}) }, files);
       else await this.dispatch({ type: 'add_note', conversationId, text });
+    },
+
+    /** [fields] Sets contact attributes (an intent through the outbox; works offline); the panel shows the change at once. */
+    async updateContactAttributes(attributes: Record<string, string>): Promise<void> {
+      const contactId = this.contact?.id;
+      if (!contactId || Object.keys(attributes).length === 0) return;
+      await requireServices().client.dispatch({ type: 'update_contact', contactId, attributes });
+      await this.loadContact();
     },
 
     setStatus(status: ConversationStatus, snoozedUntil?: number) {
