@@ -372,6 +372,14 @@ CREATE TABLE report_costs (
 CREATE INDEX report_costs_hour ON report_costs (tenant_id, hour)
 `,
   },
+  {
+    id: 430,
+    name: 'reports: rollup rebuilds from facts (per tenant) and the pending events a rebuild already counted',
+    sql: `
+CREATE TABLE report_rebuilds (tenant_id TEXT PRIMARY KEY, rebuilt_at {{bigint}} NOT NULL, conversations {{bigint}} NOT NULL, messages {{bigint}} NOT NULL);
+CREATE TABLE report_rebuild_skips (job_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, created_at {{bigint}} NOT NULL)
+`,
+  },
 ];
 
 /**
