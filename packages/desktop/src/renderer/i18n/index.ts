@@ -17,6 +17,7 @@ import { shellEn, shellZhCN } from './shell';
 import { composerEn, composerZhCN } from './composer';
 import { clientViewsEn, clientViewsZhCN } from './clientViews';
 import { lookEn, lookZhCN } from './look';
+import { contactsEn, contactsZhCN } from './contacts';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -36,6 +37,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [composerEn, composerZhCN],
   [clientViewsEn, clientViewsZhCN],
   [lookEn, lookZhCN],
+  [contactsEn, contactsZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;
