@@ -1,9 +1,9 @@
 // [reports] Rebuilding the rollups from facts: for databases whose history predates the rollups
 // (migration 300) or whose rollups are out of date. The events are re-derived from the stored facts by
 // core's rule (`reportReplayOf`) and folded by the same code as the live "reports" listener.
-import { reportReplayOf, type OpsEnvelope, type ReplayMessage } from '@goutong/core';
+import { reportReplayOf, type Calendar, type Message, type OpsEnvelope } from '@goutong/core';
 import type { Db, Queryable } from '../db/db.js';
-import { foldReportEvent, type CalendarLookup } from './reports.js';
+import { foldReportEvent, pricingOf, type CalendarLookup } from './reports.js';
 import { toConversation, toMessage } from './rows.js';
 
 /** Counters only the live events knew (no fact records them): a rebuild keeps them as they are. */
@@ -74,6 +74,15 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
     const resolvedBefore = new Set(
       (await q.all<{ c: string }>("SELECT DISTINCT conversation_id AS c FROM report_durations WHERE tenant_id = ? AND kind = 'resolution'", [tenantId])).map((r) => String(r.c)),
     );
+    const pricing = await pricingOf(q, tenantId);
+    // One calendar per inbox and team (the lookup reads settings rows).
+    const calendars = new Map<string, Promise<Calendar | null>>();
+    const calendarOf: CalendarLookup = (cq, c) => {
+      const key = `${c.inboxId}|${c.teamId ?? ''}`;
+      let cal = calendars.get(key);
+      if (!cal) calendars.set(key, (cal = o.calendarOf(cq, c)));
+      return cal;
+    };
     let conversations = 0;
     let messages = 0;
     for (let after = ''; ;) {
@@ -84,7 +93,7 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
         `SELECT * FROM messages WHERE tenant_id = ? AND conversation_id IN (${convs.map(() => '?').join(', ')}) ORDER BY conversation_id, server_time, id`,
         [tenantId, ...convs.map((c) => c.id)],
       );
-      const byConv = new Map<string, ReplayMessage[]>();
+      const byConv = new Map<string, Message[]>();
       for (const r of rows) {
         const m = toMessage(r);
         const list = byConv.get(m.conversationId) ?? [];
@@ -95,8 +104,9 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
         const list = byConv.get(c.id) ?? [];
         messages += list.length;
         conversations += 1;
+        const known = { conversation: c, messages: new Map(list.map((m) => [m.id, m])), pricing };
         for (const e of reportReplayOf(c, list, { resolvedAt: resolvedBefore.has(c.id) ? null : c.updatedAt })) {
-          await foldReportEvent(q, { id: e.id, tenantId, at: e.at, actorId: null, cause: null, event: e.event }, o.calendarOf);
+          await foldReportEvent(q, { id: e.id, tenantId, at: e.at, actorId: null, cause: null, event: e.event }, calendarOf, known);
         }
       }
     }
