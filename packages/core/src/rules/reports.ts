@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isValidTimeZone, localTime, zonedTime } from './businessHours.js';
 import { csvLine } from '../util/csv.js';
-import type { Conversation, Message } from '../domain/model.js';
+import { Message, type Conversation } from '../domain/model.js';
 import type { OpsEvent } from './opsEvents.js';
 
 /**
@@ -253,4 +253,29 @@ export function reportReplayOf(
     out.push({ id: `replay:${conv.id}:resolved`, at: o.resolvedAt, event: { type: 'status_changed', conversationId: conv.id, from: 'open', to: conv.status } });
   }
   return out;
+}
+
+const SummaryDistribution = z.object({ count: z.number(), medianS: z.number().nullable(), p90S: z.number().nullable() });
+/** [contacts] The parts of GET /reports/overview a compact summary shows (the mobile app parses the answer with it). */
+export const OverviewSummary = z.object({
+  conversations: z.object({ opened: z.number(), resolved: z.number() }),
+  firstResponse: SummaryDistribution,
+  csat: z.object({ responses: z.number(), average: z.number().nullable() }).nullable(),
+  sla: z.object({ compliance: z.number().nullable() }).nullable(),
+  cost: z.object({ total: z.number(), currency: z.string() }),
+});
+export type OverviewSummary = z.infer<typeof OverviewSummary>;
+/** [contacts] The totals of GET /reports/live a compact summary shows. */
+export const LiveSummary = z.object({ totals: z.object({ open: z.number(), awaitingReply: z.number(), unassigned: z.number(), longestWaitMs: z.number() }) });
+export type LiveSummary = z.infer<typeof LiveSummary>;
+/** [contacts] A contact timeline page as GET /contacts/{id}/timeline answers it. */
+export const ContactTimelinePage = z.object({
+  items: z.array(z.object({ conversationId: z.string(), channel: z.string(), inboxId: z.string(), ticketStatus: z.string(), message: Message })),
+  nextBefore: z.number().nullable(),
+});
+
+/** Today in a time zone: from its local midnight to `now` (inclusive). */
+export function todayIn(now: number, tz: string): { from: number; to: number } {
+  const l = localTime(now, tz);
+  return { from: zonedTime(l.year, l.month, l.day, 0, tz), to: now + 1 };
 }

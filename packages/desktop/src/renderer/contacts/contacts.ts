@@ -4,28 +4,21 @@
 // the server are parsed here; personal data arrives masked for agents without pii.view and is shown as
 // it came.
 import { z } from 'zod';
-import { Contact, Conversation, MERGED_INTO, MergeRecord, Message, textMatches, type LocalStore } from '@goutong/core';
+import {
+  Contact,
+  ContactTimelinePage,
+  MergeRecord,
+  labelsOfConversations,
+  workingSetContacts,
+  workingSetConversationsOf,
+  workingSetTimeline,
+  type ContactConversation,
+  type ContactTimelineEntry,
+} from '@goutong/core';
 import { currentServices } from '../platform/services';
 
-export interface TimelineEntry {
-  conversationId: string;
-  channel: string;
-  inboxId: string;
-  /** The conversation's status. */
-  status: string;
-  message: Message;
-}
-
-export interface ConversationSummary {
-  id: string;
-  channel: string;
-  inboxId: string;
-  status: string;
-  subject: string | null;
-  labels: string[];
-  csat: { rating: number; comment: string | null } | null;
-  lastMessageAt: number;
-}
+export type TimelineEntry = ContactTimelineEntry;
+export type ConversationSummary = ContactConversation;
 
 export interface Suggestion {
   contact: Contact;
@@ -35,10 +28,6 @@ export interface Suggestion {
 export type Source = 'server' | 'device';
 
 const ContactPage = z.object({ items: z.array(Contact), nextOffset: z.number().int().nullable() });
-const TimelinePage = z.object({
-  items: z.array(z.object({ conversationId: z.string(), channel: z.string(), inboxId: z.string(), ticketStatus: z.string(), message: Message })),
-  nextBefore: z.number().nullable(),
-});
 const Suggestions = z.object({ items: z.array(z.object({ contact: Contact, reason: z.string() })) });
 const Merges = z.object({ items: z.array(MergeRecord) });
 const MergeAnswer = z.object({ contact: Contact, mergeId: z.string() });
@@ -62,29 +51,6 @@ function api() {
   return a;
 }
 
-/** The conversations of the working set (the device's index), at most the whole index. */
-async function localConversations(store: LocalStore): Promise<Conversation[]> {
-  return store.queryConversations({ sort: 'lastActivity', limit: 20_000 });
-}
-
-const isMerged = (c: Contact) => typeof c.attributes[MERGED_INTO] === 'string';
-
-/** Contacts of the working set matching `q` (name, identities, attribute values), most recent conversation first. */
-export async function searchLocalContacts(store: LocalStore, q: string, limit = 50): Promise<Contact[]> {
-  const out: Contact[] = [];
-  const seen = new Set<string>();
-  for (const conv of await localConversations(store)) {
-    if (seen.has(conv.contactId)) continue;
-    seen.add(conv.contactId);
-    const c = await store.getContact(conv.contactId);
-    if (!c || isMerged(c)) continue;
-    if (q.trim() && !textMatches(q, c.name, ...c.identities.map((i) => i.identifier), ...Object.values(c.attributes).map((v) => String(v)))) continue;
-    out.push(c);
-    if (out.length >= limit) break;
-  }
-  return out;
-}
-
 /** The contact list: the server's search online, the device's working set offline (or when the server fails). */
 export async function searchContacts(q: string): Promise<{ items: Contact[]; source: Source }> {
   if (online()) {
@@ -95,36 +61,22 @@ export async function searchContacts(q: string): Promise<{ items: Contact[]; sou
       if (e instanceof z.ZodError) throw e;
     }
   }
-  return { items: await searchLocalContacts(services().store, q), source: 'device' };
+  return { items: await workingSetContacts(services().store, q), source: 'device' };
 }
 
-/** The contact's conversations on this device (status, labels, CSAT), newest first. */
-export async function localConversationsOf(store: LocalStore, contactId: string): Promise<ConversationSummary[]> {
-  return (await localConversations(store))
-    .filter((c) => c.contactId === contactId)
-    .map((c) => ({ id: c.id, channel: c.channel, inboxId: c.inboxId, status: c.status, subject: c.subject, labels: c.labels, csat: c.csat ?? null, lastMessageAt: c.lastMessageAt }));
-}
-
-/** The timeline from the device: every cached message of the contact's conversations, newest first. */
-export async function localTimeline(store: LocalStore, contactId: string, limit = 200): Promise<TimelineEntry[]> {
-  const out: TimelineEntry[] = [];
-  for (const c of await localConversationsOf(store, contactId)) {
-    for (const m of await store.getMessages({ conversationId: c.id, limit })) out.push({ conversationId: c.id, channel: c.channel, inboxId: c.inboxId, status: c.status, message: m });
-  }
-  return out.sort((a, b) => b.message.createdAt - a.message.createdAt || (a.message.id < b.message.id ? 1 : -1)).slice(0, limit);
-}
+export const localConversationsOf = workingSetConversationsOf;
 
 /** The timeline across channels: the server's (every conversation the agent may see) online, the device's offline. */
 export async function timelineOf(contactId: string): Promise<{ items: TimelineEntry[]; source: Source }> {
   if (online()) {
     try {
-      const page = TimelinePage.parse(await api().request('GET', `/api/v1/contacts/${encodeURIComponent(contactId)}/timeline?limit=100`));
+      const page = ContactTimelinePage.parse(await api().request('GET', `/api/v1/contacts/${encodeURIComponent(contactId)}/timeline?limit=100`));
       return { items: page.items.map((i) => ({ conversationId: i.conversationId, channel: i.channel, inboxId: i.inboxId, status: i.ticketStatus, message: i.message })), source: 'server' };
     } catch (e) {
       if (e instanceof z.ZodError) throw e;
     }
   }
-  return { items: await localTimeline(services().store, contactId), source: 'device' };
+  return { items: await workingSetTimeline(services().store, contactId), source: 'device' };
 }
 
 /** Other contacts that look like the same person (server only; empty offline). */
@@ -149,7 +101,4 @@ export async function unmerge(contactId: string, mergeId: string): Promise<Conta
   return UnmergeAnswer.parse(await api().request('POST', `/api/v1/contacts/${encodeURIComponent(contactId)}/unmerge`, { mergeId })).contact;
 }
 
-/** The labels of a contact's conversations (the profile shows them once each). */
-export function labelsOf(conversations: readonly Pick<ConversationSummary, 'labels'>[]): string[] {
-  return [...new Set(conversations.flatMap((c) => c.labels))].sort();
-}
+export const labelsOf = labelsOfConversations;
