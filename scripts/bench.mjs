@@ -11,6 +11,7 @@ const benches = [
   { key: 'sync', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/sync.bench.ts'] },
   { key: 'server', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/server.bench.ts'] },
   { key: 'propagation-workers', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/propagation.bench.ts'] },
+  { key: 'reports', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/reports.bench.ts'] },
   { key: 'group-commit', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/groupCommit.bench.ts'] },
   { key: 'inbound', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/inbound.bench.ts'], optional: 'packages/sync-server/bench/inbound.bench.ts' },
   { key: 'index-query', cwd: 'packages/storage-rxdb', cmd: ['node', 'bench/indexQuery.bench.mjs'] },

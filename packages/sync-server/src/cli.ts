@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { openDb } from './db/db.js';
 import { migrate } from './db/migrations.js';
 import { Workspace } from './domain/workspace.js';
-import { createTenant, tenantBySlug } from './domain/tenants.js';
+import { allTenants, createTenant, tenantBySlug } from './domain/tenants.js';
 import { silentLogger } from '@goutong/core';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +12,8 @@ import crypto from 'node:crypto';
 import { decryptSecret, encryptSecret, hmacHex } from './auth/crypto.js';
 import { readKey, SECRET_FILE } from './auth/secretKey.js';
 import { rotateSealedValues } from './domain/keys.js';
+import { rebuildReports } from './domain/reportRebuild.js';
+import { calendarFor } from './domain/businessHours.js';
 
 const CreateTenantArgs = z.object({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'slug: lower-case letters, digits and -'),
@@ -29,8 +31,9 @@ const CreateTenantArgs = z.object({
 export async function runCli(argv: string[], config: Config, env: Record<string, string | undefined>): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === 'rotate-secret') return rotateSecret(rest, config);
+  if (cmd === 'rebuild-reports') return rebuildReportsCli(rest, config);
   if (cmd !== 'create-tenant') {
-    process.stderr.write(`unknown command ${cmd ?? ''}; available: create-tenant, rotate-secret\n`);
+    process.stderr.write(`unknown command ${cmd ?? ''}; available: create-tenant, rotate-secret, rebuild-reports\n`);
     return 2;
   }
   const { values } = parseArgs({ args: rest, options: { slug: { type: 'string' }, name: { type: 'string' }, 'admin-email': { type: 'string' }, 'admin-name': { type: 'string' }, team: { type: 'string' } }, strict: true });
@@ -127,6 +130,44 @@ async function rotateSecret(rest: string[], config: Config): Promise<number> {
       `${r.state === 'rotated' ? 'rotated' : 'already rotated'}: ${r.resealed} value(s) re-sealed, ${r.alreadyNew} already sealed with the new key\n` +
         (config.secret ? 'now give every server the new key (GOUTONG_SECRET or GOUTONG_SECRET_FILE) and restart them\n' : `the new key is in ${keyFile}; restart the servers\n`),
     );
+    return 0;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * [reports] `goutong-server rebuild-reports [--tenant slug]`: recomputes the report rollups of every
+ * workspace (or one) from the stored facts (domain/reportRebuild.ts). Safe to run twice and while
+ * servers run; concurrent runs take turns.
+ */
+async function rebuildReportsCli(rest: string[], config: Config): Promise<number> {
+  let tenant: string | undefined;
+  try {
+    tenant = parseArgs({ args: rest, options: { tenant: { type: 'string' } }, strict: true }).values.tenant;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\nusage: rebuild-reports [--tenant SLUG]\n`);
+    return 2;
+  }
+  const db = openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrate(db);
+    let tenants: Array<{ id: string; slug: string }>;
+    if (tenant) {
+      const one = await tenantBySlug(db, tenant);
+      if (!one) {
+        process.stderr.write(`no workspace "${tenant}"\n`);
+        return 1;
+      }
+      tenants = [one];
+    } else tenants = await allTenants(db);
+    for (const t of tenants) {
+      const r = await rebuildReports(db, t.id, { now: Date.now(), calendarOf: (q, c) => calendarFor(q, c.tenantId, { inboxId: c.inboxId, teamId: c.teamId }) });
+      process.stdout.write(`${t.slug}: rebuilt the reports of ${r.conversations} conversation(s), ${r.messages} message(s); ${r.pending} pending event(s) marked counted\n`);
+    }
     return 0;
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { isValidTimeZone, localTime, zonedTime } from './businessHours.js';
 import { csvLine } from '../util/csv.js';
+import { Message, type Conversation } from '../domain/model.js';
+import type { OpsEvent } from './opsEvents.js';
 
 /**
  * Report arithmetic, once: percentiles, money in integer micro-units, period and bucket boundaries in
@@ -195,4 +197,85 @@ export function monthOf(at: number, tz: string): { from: number; to: number } {
   const from = zonedTime(l.year, l.month, 1, 0, tz);
   const to = l.month === 12 ? zonedTime(l.year + 1, 1, 1, 0, tz) : zonedTime(l.year, l.month + 1, 1, 0, tz);
   return { from, to };
+}
+
+/** A stored message as the rollup rebuild reads it. */
+export type ReplayMessage = Pick<Message, 'id' | 'direction' | 'kind' | 'authorType' | 'authorId' | 'status' | 'createdAt' | 'serverTime' | 'deviceTime' | 'meta'>;
+
+/** An event the rollup rebuild re-derives from stored facts, with its commit time and a stable id. */
+export interface ReplayEvent {
+  id: string;
+  at: number;
+  event: OpsEvent;
+}
+
+/**
+ * [reports] The events a conversation's stored facts stand for, for rebuilding the rollups of a history
+ * whose events were never folded (a database older than the rollups): its creation, each customer
+ * message and agent reply in server order, with the wait each reply answered (the conversation
+ * summary's rule, `withMessage`: the first customer message since the previous agent reply; automatic
+ * replies answer nobody), the acceptance of each outgoing message (its provider cost when stored), and
+ * its resolution when `resolvedAt` is given. What only events knew (reopens, transfers, SLA breaches,
+ * the exact resolution time) is not in the facts; the rebuild keeps those counters as they are.
+ * `messages` must be in server order (server time, then id).
+ */
+export function reportReplayOf(
+  conv: Pick<Conversation, 'id' | 'status' | 'createdAt'>,
+  messages: readonly ReplayMessage[],
+  o: { resolvedAt: number | null },
+): ReplayEvent[] {
+  const out: ReplayEvent[] = [{ id: `replay:${conv.id}:created`, at: conv.createdAt, event: { type: 'conversation_created', conversationId: conv.id, messageId: messages[0]?.id ?? null } }];
+  let waitingSince: number | null = null;
+  let replied = false;
+  for (const m of messages) {
+    if (m.kind === 'note' || m.kind === 'event') continue;
+    if (m.direction === 'in') {
+      out.push({ id: `replay:${m.id}`, at: m.serverTime, event: { type: 'message_received', conversationId: conv.id, messageId: m.id } });
+      waitingSince = waitingSince ?? m.createdAt;
+      continue;
+    }
+    if (m.authorType === 'agent') {
+      out.push({
+        id: `replay:${m.id}`,
+        at: m.serverTime,
+        event: { type: 'agent_replied', conversationId: conv.id, messageId: m.id, kind: m.kind, agentId: m.authorId, deviceTime: m.deviceTime, serverTime: m.serverTime, waitingSince, firstReply: !replied },
+      });
+      replied = true;
+      waitingSince = null;
+    }
+    if (m.status === 'accepted' || m.status === 'delivered') {
+      const c = m.meta['cost'] as { amount?: unknown; currency?: unknown } | undefined;
+      const cost = c && typeof c.amount === 'number' && typeof c.currency === 'string' ? { amount: c.amount, currency: c.currency } : null;
+      out.push({ id: `replay:${m.id}:accepted`, at: m.serverTime, event: { type: 'message_status', conversationId: conv.id, messageId: m.id, status: 'accepted', cost } });
+    }
+  }
+  if (o.resolvedAt !== null && (conv.status === 'resolved' || conv.status === 'closed')) {
+    out.push({ id: `replay:${conv.id}:resolved`, at: o.resolvedAt, event: { type: 'status_changed', conversationId: conv.id, from: 'open', to: conv.status } });
+  }
+  return out;
+}
+
+const SummaryDistribution = z.object({ count: z.number(), medianS: z.number().nullable(), p90S: z.number().nullable() });
+/** [contacts] The parts of GET /reports/overview a compact summary shows (the mobile app parses the answer with it). */
+export const OverviewSummary = z.object({
+  conversations: z.object({ opened: z.number(), resolved: z.number() }),
+  firstResponse: SummaryDistribution,
+  csat: z.object({ responses: z.number(), average: z.number().nullable() }).nullable(),
+  sla: z.object({ compliance: z.number().nullable() }).nullable(),
+  cost: z.object({ total: z.number(), currency: z.string() }),
+});
+export type OverviewSummary = z.infer<typeof OverviewSummary>;
+/** [contacts] The totals of GET /reports/live a compact summary shows. */
+export const LiveSummary = z.object({ totals: z.object({ open: z.number(), awaitingReply: z.number(), unassigned: z.number(), longestWaitMs: z.number() }) });
+export type LiveSummary = z.infer<typeof LiveSummary>;
+/** [contacts] A contact timeline page as GET /contacts/{id}/timeline answers it. */
+export const ContactTimelinePage = z.object({
+  items: z.array(z.object({ conversationId: z.string(), channel: z.string(), inboxId: z.string(), ticketStatus: z.string(), message: Message })),
+  nextBefore: z.number().nullable(),
+});
+
+/** Today in a time zone: from its local midnight to `now` (inclusive). */
+export function todayIn(now: number, tz: string): { from: number; to: number } {
+  const l = localTime(now, tz);
+  return { from: zonedTime(l.year, l.month, l.day, 0, tz), to: now + 1 };
 }

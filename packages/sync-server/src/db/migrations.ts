@@ -395,6 +395,14 @@ CREATE TABLE offer_uses (
 CREATE INDEX offer_uses_at ON offer_uses (tenant_id, at)
 `,
   },
+  {
+    id: 430,
+    name: 'reports: rollup rebuilds from facts (per tenant) and the pending events a rebuild already counted',
+    sql: `
+CREATE TABLE report_rebuilds (tenant_id TEXT PRIMARY KEY, rebuilt_at {{bigint}} NOT NULL, conversations {{bigint}} NOT NULL, messages {{bigint}} NOT NULL);
+CREATE TABLE report_rebuild_skips (job_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, created_at {{bigint}} NOT NULL)
+`,
+  },
 ];
 
 /**

@@ -17,6 +17,7 @@ import {
   toMicros,
   type Calendar,
   type Conversation,
+  type Message,
   type AgentReportRow,
   type CostGroup,
   type CostRow,
@@ -97,6 +98,16 @@ const costMicrosOf = (meta: Record<string, unknown>): number | null => {
   return c && typeof c.amount === 'number' ? toMicros(c.amount) : null;
 };
 
+/**
+ * Rows the caller has read already (the rollup rebuild reads them page by page): used instead of
+ * reading them again, and only when they are the event's own.
+ */
+export interface KnownRows {
+  conversation?: Conversation;
+  messages?: ReadonlyMap<string, Message>;
+  pricing?: Pricing;
+}
+
 /** Where a business-hours calendar of a conversation comes from (null: counted in wall time). */
 export type CalendarLookup = (q: Queryable, conversation: Conversation) => Promise<Calendar | null>;
 
@@ -104,11 +115,21 @@ export type CalendarLookup = (q: Queryable, conversation: Conversation) => Promi
  * Folds one committed event into the rollups (inside the listener's transaction: exactly once).
  * Dimensions are the conversation's at the time of the event (its channel, inbox, team, assignee).
  */
-export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf: CalendarLookup): Promise<void> {
+export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf: CalendarLookup, known: KnownRows = {}): Promise<void> {
   const e = env.event;
-  const r = await q.one('SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [e.conversationId, env.tenantId]);
-  if (!r) return;
-  const conv = toConversation(r);
+  let conv = known.conversation?.id === e.conversationId ? known.conversation : null;
+  if (!conv) {
+    const r = await q.one('SELECT * FROM conversations WHERE id = ? AND tenant_id = ?', [e.conversationId, env.tenantId]);
+    if (!r) return;
+    conv = toConversation(r);
+  }
+  const messageById = async (id: string): Promise<Message | null> => {
+    const m = known.messages?.get(id);
+    if (m) return m;
+    const mr = await q.one('SELECT * FROM messages WHERE id = ?', [id]);
+    return mr ? toMessage(mr) : null;
+  };
+  const pricingOfTenant = () => (known.pricing ? Promise.resolve(known.pricing) : pricingOf(q, env.tenantId));
   const d = dimsOf(conv);
   const at = env.at;
   switch (e.type) {
@@ -116,14 +137,13 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
       return bump(q, d, at, { opened: 1 });
     case 'message_received':
     case 'agent_replied': {
-      const mr = await q.one('SELECT * FROM messages WHERE id = ?', [e.messageId]);
-      if (!mr) return;
-      const m = toMessage(mr);
+      const m = await messageById(e.messageId);
+      if (!m) return;
       if (m.kind === 'call') {
         const call = (m.meta['call'] ?? {}) as { direction?: string; outcome?: string; durationSeconds?: number };
         const secs = Math.max(0, Math.round(Number(call.durationSeconds ?? 0)));
         const answered = call.outcome === 'answered' || call.outcome === 'transferred';
-        const pricing = await pricingOf(q, env.tenantId);
+        const pricing = await pricingOfTenant();
         const cost = costMicrosOf(m.meta) ?? (answered ? callCostMicros(secs, toMicros(pricing.voicePerMinute)) : 0);
         await bump(q, d, at, { calls: 1, calls_missed: call.direction === 'in' && !answered ? 1 : 0, handle_seconds: answered ? secs : 0, cost_micros: cost }, conv);
         if (answered && secs > 0) await duration(q, `${m.id}:handle`, d, 'handle', conv.id, at, secs, secs);
@@ -160,10 +180,9 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
       return;
     case 'message_status': {
       if (e.status !== 'accepted') return;
-      const mr = await q.one('SELECT * FROM messages WHERE id = ?', [e.messageId]);
-      if (!mr) return;
-      const m = toMessage(mr);
-      const pricing = await pricingOf(q, env.tenantId);
+      const m = await messageById(e.messageId);
+      if (!m) return;
+      const pricing = await pricingOfTenant();
       const cost = e.cost ? toMicros(e.cost.amount) : messageRateMicros(pricing, conv.channel);
       // The reply's own dimensions: its author when an agent wrote it.
       return bump(q, { ...d, agentId: m.authorType === 'agent' && m.authorId ? m.authorId : d.agentId }, at, { cost_micros: cost }, conv);

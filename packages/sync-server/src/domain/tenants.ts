@@ -30,6 +30,11 @@ export async function tenantBySlug(q: Queryable, slug: string): Promise<Tenant |
   return r ? toTenant(r) : null;
 }
 
+/** Every workspace, by slug (maintenance commands that run over all of them). */
+export async function allTenants(q: Queryable): Promise<Tenant[]> {
+  return (await q.all<{ id: string; slug: string; name: string }>('SELECT id, slug, name FROM tenants ORDER BY slug')).map(toTenant);
+}
+
 /**
  * Creates a tenant with teams and agents (the demo seed, tests and the CLI), in one transaction;
  * with `audit`, the audit row of the creation commits with it.

@@ -2,6 +2,7 @@
 import type { Calendar, Conversation } from '@goutong/core';
 import type { Queryable } from '../db/db.js';
 import { foldReportEvent } from '../domain/reports.js';
+import { countedByRebuild } from '../domain/reportRebuild.js';
 import type { OpsBus } from './bus.js';
 
 export interface ReportsDeps {
@@ -11,5 +12,9 @@ export interface ReportsDeps {
 
 export function registerReports(bus: OpsBus, deps: ReportsDeps = {}): void {
   const calendarOf = deps.calendarOf ?? (async () => null);
-  bus.listen('reports', (env, ctx) => foldReportEvent(ctx.q, env, calendarOf));
+  bus.listen('reports', async (env, ctx) => {
+    // [reports] A rollup rebuild that ran while this event waited counted its facts already.
+    if (await countedByRebuild(ctx.q, env)) return;
+    await foldReportEvent(ctx.q, env, calendarOf);
+  });
 }

@@ -12,3 +12,4 @@ export * from './notifications.js';
 export * from './deliveryTracker.js';
 export * from './inboxWindow.js';
 export * from './conversationView.js';
+export * from './contacts360.js';

@@ -19,6 +19,7 @@ import { clientViewsEn, clientViewsZhCN } from './clientViews';
 import { lookEn, lookZhCN } from './look';
 import { voiceQueueEn, voiceQueueZhCN } from './voiceQueue';
 import { fieldsEn, fieldsZhCN } from './fields';
+import { contactsEn, contactsZhCN } from './contacts';
 
 /** Each area's messages (one line per area): [en, zh-CN]. */
 const AREAS: ReadonlyArray<readonly [object, object]> = [
@@ -40,6 +41,7 @@ const AREAS: ReadonlyArray<readonly [object, object]> = [
   [lookEn, lookZhCN],
   [voiceQueueEn, voiceQueueZhCN],
   [fieldsEn, fieldsZhCN],
+  [contactsEn, contactsZhCN],
 ];
 
 export const LOCALES = ['zh-CN', 'en'] as const;
