@@ -332,6 +332,15 @@ export class RxdbStore implements LocalStore {
     return t;
   }
 
+  /**
+   * Diagnostics: how conversation queries and counts read IndexedDB when the mirror does not answer
+   * them: `native` (direct key-range reads) or `rxdb` (RxDB's query path, when the storage is not
+   * shaped like RxDB's Dexie storage or `nativeReads: false`).
+   */
+  async indexedReadPath(): Promise<'native' | 'rxdb'> {
+    return (await this.nativeConversations()) === null ? 'rxdb' : 'native';
+  }
+
   // ---------------------------------------------------------------- mirror
 
   /** Where queries are answered now. */
