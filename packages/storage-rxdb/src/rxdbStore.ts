@@ -447,10 +447,18 @@ export class RxdbStore implements LocalStore {
       if (this.options.mirrorLoadHook) await this.options.mirrorLoadHook(read);
       if (stale()) return false;
       // Dexie keeps RxDB's boolean index fields as '0'/'1'; conversations have no tombstones, but be safe.
+      const live = docs.filter((d) => d._deleted !== '1' && d._deleted !== true);
+      // Encrypted rows: the chunk's decryptions run together (WebCrypto works off the page's thread),
+      // not one round trip per row.
+      const cipher = this.options.cipher;
+      const texts = cipher ? await Promise.all(live.map((d) => cipher.decrypt(d.json))) : live.map((d) => d.json);
+      if (cipher) {
+        slice = now();
+        if (stale()) return false;
+      }
       // Parsing and adding the rows yields under the frame budget too.
-      for (let i = 0; i < docs.length; i++) {
-        const d = docs[i]!;
-        if (d._deleted !== '1' && d._deleted !== true) mirror.putIfAbsent(await this.dec<Conversation>(d));
+      for (let i = 0; i < texts.length; i++) {
+        mirror.putIfAbsent(JSON.parse(texts[i]!) as Conversation);
         if (i % MIRROR_PUT_STRIDE === MIRROR_PUT_STRIDE - 1 && (await pause())) return false;
       }
       if (docs.length < chunk) break;
