@@ -136,6 +136,12 @@ const MIRROR_MIN_CHUNK = 50;
 const MIRROR_MAX_CHUNK = 4_000;
 /** Rows added to the mirror between two looks at the clock. */
 const MIRROR_PUT_STRIDE = 64;
+/**
+ * After open, the mirror loader starts once the first conversation read on IndexedDB has been answered
+ * (the app's first page comes before any loading work), when someone waits for `mirrorLoaded`, or
+ * after this long (ms), whichever comes first.
+ */
+const MIRROR_START_DELAY_MS = 1_000;
 
 /**
  * The next read's size: as many rows as the last read took per slice of the frame budget (half-way
@@ -254,6 +260,9 @@ export class RxdbStore implements LocalStore {
   private queriesInFlight = 0;
   private queriesIdle: (() => void)[] = [];
   private loadStats: MirrorLoadStats = { ms: 0, steps: 0, longestStepMs: 0 };
+  /** Lets a load that waits to start (after open) begin; see MIRROR_START_DELAY_MS. */
+  private mirrorGo: (() => void) | null = null;
+  private mirrorGoTimer: ReturnType<typeof setTimeout> | null = null;
   /** Direct IndexedDB access per conversations collection (a new one after clearFacts); null: RxDB's query path. */
   private readonly natives = new WeakMap<object, Promise<NativeTable | null>>();
 
@@ -291,7 +300,7 @@ export class RxdbStore implements LocalStore {
         yjs: { schema: COLLECTIONS.yjs },
       });
       const store = new RxdbStore(db, added as unknown as Collections, options);
-      if ((options.mirror ?? true) && !(options.multiInstance ?? false)) store.startMirror();
+      if ((options.mirror ?? true) && !(options.multiInstance ?? false)) store.startMirror(false, true);
       return store;
     } catch (err) {
       await db.close();
@@ -353,7 +362,17 @@ export class RxdbStore implements LocalStore {
    * when the mirror is off or the load stopped (closed, failed, or restarted; then ask again).
    */
   get mirrorLoaded(): Promise<boolean> {
+    this.kickMirror();
     return this.mirrorTask;
+  }
+
+  /** Starts a load that waits to start, now. */
+  private kickMirror(): void {
+    const go = this.mirrorGo;
+    this.mirrorGo = null;
+    if (this.mirrorGoTimer !== null) clearTimeout(this.mirrorGoTimer);
+    this.mirrorGoTimer = null;
+    go?.();
   }
 
   /**
@@ -365,8 +384,12 @@ export class RxdbStore implements LocalStore {
     return this.mirror === null ? null : { ...this.mirror.stats(), load: { ...this.loadStats } };
   }
 
-  /** Starts a fresh mirror; `empty` when the conversations collection is known to be empty. */
-  private startMirror(empty = false): void {
+  /**
+   * Starts a fresh mirror; `empty` when the conversations collection is known to be empty; `deferred`
+   * (at open) waits for the first page before loading (MIRROR_START_DELAY_MS).
+   */
+  private startMirror(empty = false, deferred = false): void {
+    this.kickMirror(); // a load still waiting to start finds itself stale and ends
     const gen = ++this.mirrorGen;
     const mirror = new ConversationMirror();
     this.mirror = mirror;
@@ -376,7 +399,7 @@ export class RxdbStore implements LocalStore {
       this.mirrorTask = Promise.resolve(true);
       return;
     }
-    this.mirrorTask = this.loadMirror(mirror, gen).then(
+    this.mirrorTask = this.loadMirror(mirror, gen, deferred).then(
       (loaded) => {
         if (loaded && gen === this.mirrorGen) this.mirrorReady = true;
         return loaded && gen === this.mirrorGen;
@@ -394,6 +417,7 @@ export class RxdbStore implements LocalStore {
   /** Stops the current mirror: queries go back to IndexedDB and writes stop feeding it. */
   private stopMirror(): void {
     this.mirrorGen++;
+    this.kickMirror();
     this.mirror = null;
     this.mirrorReady = false;
   }
@@ -403,7 +427,7 @@ export class RxdbStore implements LocalStore {
    * meanwhile put their rows into the mirror themselves, and a loaded row never replaces one a write
    * put (it may be older), so nothing written during the load is lost.
    */
-  private async loadMirror(mirror: ConversationMirror, gen: number): Promise<boolean> {
+  private async loadMirror(mirror: ConversationMirror, gen: number, deferred: boolean): Promise<boolean> {
     const stale = () => this.closed || gen !== this.mirrorGen;
     // A chunk sized by time (the read of a chunk is one stretch the UI thread cannot interrupt).
     const byTime = this.options.mirrorChunk === undefined;
@@ -425,6 +449,13 @@ export class RxdbStore implements LocalStore {
       }
       return stale();
     };
+    if (deferred) {
+      // Set before the first await, so the first read, `mirrorLoaded` or the timer can start it.
+      await new Promise<void>((resolve) => {
+        this.mirrorGo = resolve;
+        this.mirrorGoTimer = setTimeout(() => this.kickMirror(), MIRROR_START_DELAY_MS);
+      });
+    }
     await nextTask(); // let open() return and the first page start
     const collection = this.c.conversations;
     const table = this.options.mirrorViaQuery ? null : await nativeTable(collection.storageInstance, this.options.IDBKeyRange);
@@ -485,6 +516,8 @@ export class RxdbStore implements LocalStore {
     try {
       return await fn();
     } finally {
+      // The first page has been answered: the mirror may load now.
+      this.kickMirror();
       if (--this.queriesInFlight === 0) {
         const waiting = this.queriesIdle;
         this.queriesIdle = [];
@@ -744,6 +777,7 @@ export class RxdbStore implements LocalStore {
     // Index-only queries read at most a page per status: the mirror loader waits for them. Filtered
     // walks can take long: they run beside the loader and switch to the mirror once it is ready.
     if (!hasResidualFilter(q)) return this.indexedRead(async () => (await this.queryIndexed(q))!);
+    this.kickMirror(); // a filtered walk may take long: it switches to the mirror once that is ready
     return (await this.queryIndexed(q, () => this.mirrorReady)) ?? this.queryConversations(q);
   }
 
@@ -858,6 +892,7 @@ export class RxdbStore implements LocalStore {
     const mirror = this.readyMirror();
     if (mirror !== null) return mirror.count(q);
     if (!hasResidualFilter(q)) return this.indexedRead(async () => (await this.countIndexed(q))!);
+    this.kickMirror();
     return (await this.countIndexed(q, () => this.mirrorReady)) ?? this.countConversations(q);
   }
 
