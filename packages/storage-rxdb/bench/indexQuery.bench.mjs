@@ -8,7 +8,7 @@
 //  - {"name":"local-index-mirror", ...}: cold open and first inbox page, mirror load time, event-loop
 //    blocking during the load, heap of the mirror, and p50/p99 of the inbox query, a team filter and
 //    text searches (common Latin, common Chinese, no hit) answered from the mirror, each beside runQuery.
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -88,14 +88,31 @@ function heapUsed() {
  */
 async function eventLoopDelay(promise) {
   const h = monitorEventLoopDelay({ resolution: 1 });
+  // Garbage collections meanwhile (each entry's duration is a pause of the event loop, or part of one).
+  const gcs = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push(e.duration);
+  });
+  obs.observe({ entryTypes: ['gc'] });
   h.enable();
   const t0 = performance.now();
   try {
     await promise;
   } finally {
     h.disable();
+    // Entries are delivered asynchronously: one more turn before disconnecting.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    obs.disconnect();
   }
-  return { p50Ms: round(h.percentile(50) / 1e6), p99Ms: round(h.percentile(99) / 1e6), maxMs: round(h.max / 1e6), overMs: round(performance.now() - t0) };
+  const overMs = performance.now() - t0;
+  const sorted = [...gcs].sort((a, b) => a - b);
+  return {
+    p50Ms: round(h.percentile(50) / 1e6),
+    p99Ms: round(h.percentile(99) / 1e6),
+    maxMs: round(h.max / 1e6),
+    overMs: round(overMs),
+    gc: { count: gcs.length, totalMs: round(gcs.reduce((a, b) => a + b, 0)), maxMs: round(sorted[sorted.length - 1] ?? 0), over50Ms: gcs.filter((d) => d > 50).length },
+  };
 }
 
 /** The same measure with nothing to do for `ms` (the machine's and the runtime's own delays: the baseline). */
