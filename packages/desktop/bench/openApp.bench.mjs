@@ -141,12 +141,24 @@ export async function runOpenAppBench(opts = {}) {
         for (let i = 0; i < runs; i++) samples.push(await openOnce(context));
         emit({ name: 'desktop-open-to-first-rows', conversations: size, serverReachable: false, runs, medianMs: round(median(samples)), minMs: round(Math.min(...samples)), maxMs: round(Math.max(...samples)), seedMs: round(seeded.ms) });
         if (size === filterSize) {
-          const f = await filterChange(context);
-          emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', after: '1 s after first rows', mirror: f.mirror, firstRowsMs: round(f.rowsMs), countMs: round(f.countMs), matching: f.count });
-          const m = await filterChange(context, { afterMirror: true });
-          emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', after: 'mirror loaded', mirror: m.mirror, firstRowsMs: round(m.rowsMs), countMs: round(m.countMs), matching: m.count });
-          const d = await deepScroll(context);
-          emit({ name: 'desktop-mirror-deep-scroll', conversations: size, mirrorReadyMs: round(d.mirrorReadyMs), row: 50_000, view: 'All, any status', scrollToRowsMs: round(d.scrollMs) });
+          // The later figures drive the UI; a UI change that breaks one is reported, not fatal to the others.
+          const attempt = async (name, fn) => {
+            try {
+              await fn();
+            } catch (err) {
+              emit({ name, conversations: size, error: String(err).split('\n')[0] });
+            }
+          };
+          await attempt('desktop-filter-change', async () => {
+            const f = await filterChange(context);
+            emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', after: '1 s after first rows', mirror: f.mirror, firstRowsMs: round(f.rowsMs), countMs: round(f.countMs), matching: f.count });
+            const m = await filterChange(context, { afterMirror: true });
+            emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', after: 'mirror loaded', mirror: m.mirror, firstRowsMs: round(m.rowsMs), countMs: round(m.countMs), matching: m.count });
+          });
+          await attempt('desktop-mirror-deep-scroll', async () => {
+            const d = await deepScroll(context);
+            emit({ name: 'desktop-mirror-deep-scroll', conversations: size, mirrorReadyMs: round(d.mirrorReadyMs), row: 50_000, view: 'All, any status', scrollToRowsMs: round(d.scrollMs) });
+          });
         }
       } finally {
         await context.close();

@@ -32,6 +32,7 @@ import {
 } from '@goutong/core';
 import { base64ToBytes, bytesToBase64, conversationSortKey, messageKey } from './keys.js';
 import { ConversationMirror, hasResidualFilter, type MirrorStats } from './mirror.js';
+import { NOT_DELETED, countRanges, nativeTable, readByPrimaryKey, readRanges, type NativeTable, type RangeRead, type StoredRow } from './nativeIndex.js';
 import type { DocCipher } from './encryption.js';
 import {
   COLLECTIONS,
@@ -79,8 +80,13 @@ export interface RxdbStoreOptions {
    * (`rowsRead` counts the rows read so far), so a test can write in the middle of a load.
    */
   mirrorLoadHook?: (rowsRead: number) => Promise<void> | void;
-  /** Tests only: load the mirror through RxDB queries (cursor steps) instead of Dexie's table reads. */
+  /** Tests only: load the mirror through RxDB queries (cursor steps) instead of IndexedDB getAll reads. */
   mirrorViaQuery?: boolean;
+  /**
+   * Tests only: `false` answers IndexedDB-path conversation queries and counts through RxDB's query
+   * path (a cursor step per row) instead of the direct key-range reads (`getAll(range, count)`).
+   */
+  nativeReads?: boolean;
   /**
    * [accounts] Encrypts every document's `json` (and the Yjs updates) at rest (see encryption.ts);
    * without it documents are stored as plain JSON.
@@ -120,6 +126,8 @@ const WRITE_CONTEXT = 'goutong-local-store';
  * in browsers; fake-indexeddb in Node even walks from the range start on every continue()).
  */
 const SCAN_BATCH = 100;
+/** Rows per read when a filtered query walks an index range with direct reads (one getAll each). */
+const NATIVE_BATCH = 250;
 /** The mirror loader gives the event loop a turn after this much work (ms), so a UI thread stays responsive. */
 const MIRROR_SLICE_MS = 8;
 /** The mirror loader's first read (rows) when the chunk is sized by time, and its bounds. */
@@ -128,6 +136,12 @@ const MIRROR_MIN_CHUNK = 50;
 const MIRROR_MAX_CHUNK = 4_000;
 /** Rows added to the mirror between two looks at the clock. */
 const MIRROR_PUT_STRIDE = 64;
+/**
+ * After open, the mirror loader starts once the first conversation read on IndexedDB has been answered
+ * (the app's first page comes before any loading work), when someone waits for `mirrorLoaded`, or
+ * after this long (ms), whichever comes first.
+ */
+const MIRROR_START_DELAY_MS = 1_000;
 
 /**
  * The next read's size: as many rows as the last read took per slice of the frame budget (half-way
@@ -137,34 +151,6 @@ export function nextMirrorChunk(chunk: number, rows: number, readMs: number): nu
   if (rows <= 0) return chunk;
   const fit = (MIRROR_SLICE_MS * rows) / Math.max(readMs, 0.05);
   return Math.round(Math.min(MIRROR_MAX_CHUNK, Math.max(MIRROR_MIN_CHUNK, (chunk + fit) / 2)));
-}
-
-/** The part of Dexie's table API the mirror loader uses (RxDB's Dexie storage keeps its rows in a table `docs`). */
-interface DexieDocsTable {
-  schema: { primKey: { name: string } };
-  toCollection(): DexieCollection;
-  where(index: string): { above(key: string): DexieCollection };
-}
-interface DexieCollection {
-  limit(n: number): { toArray(): Promise<{ id: string; json: string; _deleted?: unknown }[]> };
-}
-
-/**
- * The Dexie table behind a collection of RxDB's Dexie storage (`storageInstance.internals`, kept by
- * RxDB's storage wrappers), or null when the storage is not shaped like that. Reading it with
- * `limit().toArray()` is one IndexedDB getAll() per chunk instead of one cursor step per row: the
- * mirror loads many times faster (in browsers, and far more in fake-indexeddb, whose cursor steps get
- * slower the longer a transaction runs).
- */
-async function dexieDocsTable(collection: RxCollection<ConversationDoc>): Promise<DexieDocsTable | null> {
-  try {
-    const internals = (await (collection.storageInstance as { internals?: unknown }).internals) as { dexieTable?: Partial<DexieDocsTable> } | undefined;
-    const table = internals?.dexieTable;
-    if (table && typeof table.where === 'function' && typeof table.toCollection === 'function' && table.schema?.primKey?.name === 'id') return table as DexieDocsTable;
-  } catch {
-    // not the Dexie storage
-  }
-  return null;
 }
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -274,6 +260,11 @@ export class RxdbStore implements LocalStore {
   private queriesInFlight = 0;
   private queriesIdle: (() => void)[] = [];
   private loadStats: MirrorLoadStats = { ms: 0, steps: 0, longestStepMs: 0 };
+  /** Lets a load that waits to start (after open) begin; see MIRROR_START_DELAY_MS. */
+  private mirrorGo: (() => void) | null = null;
+  private mirrorGoTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Direct IndexedDB access per conversations collection (a new one after clearFacts); null: RxDB's query path. */
+  private readonly natives = new WeakMap<object, Promise<NativeTable | null>>();
 
   private constructor(
     private readonly db: RxDatabase,
@@ -309,7 +300,7 @@ export class RxdbStore implements LocalStore {
         yjs: { schema: COLLECTIONS.yjs },
       });
       const store = new RxdbStore(db, added as unknown as Collections, options);
-      if ((options.mirror ?? true) && !(options.multiInstance ?? false)) store.startMirror();
+      if ((options.mirror ?? true) && !(options.multiInstance ?? false)) store.startMirror(false, true);
       return store;
     } catch (err) {
       await db.close();
@@ -338,6 +329,27 @@ export class RxdbStore implements LocalStore {
     return this.c;
   }
 
+  /** Direct key-range reads of the conversations collection, or null when only RxDB's query path is available. */
+  private nativeConversations(): Promise<NativeTable | null> {
+    const collection = this.check().conversations;
+    if (this.options.nativeReads === false) return Promise.resolve(null);
+    let t = this.natives.get(collection);
+    if (t === undefined) {
+      t = nativeTable(collection.storageInstance, this.options.IDBKeyRange);
+      this.natives.set(collection, t);
+    }
+    return t;
+  }
+
+  /**
+   * Diagnostics: how conversation queries and counts read IndexedDB when the mirror does not answer
+   * them: `native` (direct key-range reads) or `rxdb` (RxDB's query path, when the storage is not
+   * shaped like RxDB's Dexie storage or `nativeReads: false`).
+   */
+  async indexedReadPath(): Promise<'native' | 'rxdb'> {
+    return (await this.nativeConversations()) === null ? 'rxdb' : 'native';
+  }
+
   // ---------------------------------------------------------------- mirror
 
   /** Where queries are answered now. */
@@ -350,7 +362,17 @@ export class RxdbStore implements LocalStore {
    * when the mirror is off or the load stopped (closed, failed, or restarted; then ask again).
    */
   get mirrorLoaded(): Promise<boolean> {
+    this.kickMirror();
     return this.mirrorTask;
+  }
+
+  /** Starts a load that waits to start, now. */
+  private kickMirror(): void {
+    const go = this.mirrorGo;
+    this.mirrorGo = null;
+    if (this.mirrorGoTimer !== null) clearTimeout(this.mirrorGoTimer);
+    this.mirrorGoTimer = null;
+    go?.();
   }
 
   /**
@@ -362,8 +384,12 @@ export class RxdbStore implements LocalStore {
     return this.mirror === null ? null : { ...this.mirror.stats(), load: { ...this.loadStats } };
   }
 
-  /** Starts a fresh mirror; `empty` when the conversations collection is known to be empty. */
-  private startMirror(empty = false): void {
+  /**
+   * Starts a fresh mirror; `empty` when the conversations collection is known to be empty; `deferred`
+   * (at open) waits for the first page before loading (MIRROR_START_DELAY_MS).
+   */
+  private startMirror(empty = false, deferred = false): void {
+    this.kickMirror(); // a load still waiting to start finds itself stale and ends
     const gen = ++this.mirrorGen;
     const mirror = new ConversationMirror();
     this.mirror = mirror;
@@ -373,7 +399,7 @@ export class RxdbStore implements LocalStore {
       this.mirrorTask = Promise.resolve(true);
       return;
     }
-    this.mirrorTask = this.loadMirror(mirror, gen).then(
+    this.mirrorTask = this.loadMirror(mirror, gen, deferred).then(
       (loaded) => {
         if (loaded && gen === this.mirrorGen) this.mirrorReady = true;
         return loaded && gen === this.mirrorGen;
@@ -391,6 +417,7 @@ export class RxdbStore implements LocalStore {
   /** Stops the current mirror: queries go back to IndexedDB and writes stop feeding it. */
   private stopMirror(): void {
     this.mirrorGen++;
+    this.kickMirror();
     this.mirror = null;
     this.mirrorReady = false;
   }
@@ -400,7 +427,7 @@ export class RxdbStore implements LocalStore {
    * meanwhile put their rows into the mirror themselves, and a loaded row never replaces one a write
    * put (it may be older), so nothing written during the load is lost.
    */
-  private async loadMirror(mirror: ConversationMirror, gen: number): Promise<boolean> {
+  private async loadMirror(mirror: ConversationMirror, gen: number, deferred: boolean): Promise<boolean> {
     const stale = () => this.closed || gen !== this.mirrorGen;
     // A chunk sized by time (the read of a chunk is one stretch the UI thread cannot interrupt).
     const byTime = this.options.mirrorChunk === undefined;
@@ -422,9 +449,16 @@ export class RxdbStore implements LocalStore {
       }
       return stale();
     };
+    if (deferred) {
+      // Set before the first await, so the first read, `mirrorLoaded` or the timer can start it.
+      await new Promise<void>((resolve) => {
+        this.mirrorGo = resolve;
+        this.mirrorGoTimer = setTimeout(() => this.kickMirror(), MIRROR_START_DELAY_MS);
+      });
+    }
     await nextTask(); // let open() return and the first page start
     const collection = this.c.conversations;
-    const table = this.options.mirrorViaQuery ? null : await dexieDocsTable(collection);
+    const table = this.options.mirrorViaQuery ? null : await nativeTable(collection.storageInstance, this.options.IDBKeyRange);
     let after: string | undefined;
     let read = 0;
     for (;;) {
@@ -433,7 +467,7 @@ export class RxdbStore implements LocalStore {
       let docs: { id: string; json: string; _deleted?: unknown }[];
       const readStart = now();
       if (table !== null) {
-        docs = await (after === undefined ? table.toCollection() : table.where(':id').above(after)).limit(chunk).toArray();
+        docs = await readByPrimaryKey(table, after, chunk);
       } else {
         const selector: MangoQuerySelector<ConversationDoc> = after === undefined ? {} : { id: { $gt: after } };
         docs = await this.find(collection, selector, ['id'], ['id'], chunk);
@@ -444,10 +478,18 @@ export class RxdbStore implements LocalStore {
       if (this.options.mirrorLoadHook) await this.options.mirrorLoadHook(read);
       if (stale()) return false;
       // Dexie keeps RxDB's boolean index fields as '0'/'1'; conversations have no tombstones, but be safe.
+      const live = docs.filter((d) => d._deleted !== '1' && d._deleted !== true);
+      // Encrypted rows: the chunk's decryptions run together (WebCrypto works off the page's thread),
+      // not one round trip per row.
+      const cipher = this.options.cipher;
+      const texts = cipher ? await Promise.all(live.map((d) => cipher.decrypt(d.json))) : live.map((d) => d.json);
+      if (cipher) {
+        slice = now();
+        if (stale()) return false;
+      }
       // Parsing and adding the rows yields under the frame budget too.
-      for (let i = 0; i < docs.length; i++) {
-        const d = docs[i]!;
-        if (d._deleted !== '1' && d._deleted !== true) mirror.putIfAbsent(await this.dec<Conversation>(d));
+      for (let i = 0; i < texts.length; i++) {
+        mirror.putIfAbsent(JSON.parse(texts[i]!) as Conversation);
         if (i % MIRROR_PUT_STRIDE === MIRROR_PUT_STRIDE - 1 && (await pause())) return false;
       }
       if (docs.length < chunk) break;
@@ -474,6 +516,8 @@ export class RxdbStore implements LocalStore {
     try {
       return await fn();
     } finally {
+      // The first page has been answered: the mirror may load now.
+      this.kickMirror();
       if (--this.queriesInFlight === 0) {
         const waiting = this.queriesIdle;
         this.queriesIdle = [];
@@ -733,6 +777,7 @@ export class RxdbStore implements LocalStore {
     // Index-only queries read at most a page per status: the mirror loader waits for them. Filtered
     // walks can take long: they run beside the loader and switch to the mirror once it is ready.
     if (!hasResidualFilter(q)) return this.indexedRead(async () => (await this.queryIndexed(q))!);
+    this.kickMirror(); // a filtered walk may take long: it switches to the mirror once that is ready
     return (await this.queryIndexed(q, () => this.mirrorReady)) ?? this.queryConversations(q);
   }
 
@@ -741,6 +786,8 @@ export class RxdbStore implements LocalStore {
     const collection = this.check().conversations;
     const offset = Math.max(0, q.offset ?? 0);
     if (q.limit <= 0) return [];
+    const native = await this.nativeConversations();
+    if (native !== null) return this.queryNative(native, q, stop);
     const need = offset + q.limit;
     const key = SORT_FIELD[q.sort];
     const residual = hasResidualFilter(q);
@@ -771,6 +818,63 @@ export class RxdbStore implements LocalStore {
     return merged.slice(offset, need);
   }
 
+  /** The key ranges of a query's partitions on the `[_deleted, s, (a,) key, id]` indexes. */
+  private nativeRanges(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>, key: 'kA' | 'kW' | 'kP'): Omit<RangeRead, 'count'>[] {
+    const statuses = [...new Set<string>(q.status ?? CONVERSATION_STATUSES)];
+    if (q.assigneeId !== undefined) {
+      const a = q.assigneeId ?? '';
+      return statuses.map((s) => ({ index: `[_deleted+s+a+${key}+id]`, prefix: [s, a] }));
+    }
+    return statuses.map((s) => ({ index: `[_deleted+s+${key}+id]`, prefix: [s] }));
+  }
+
+  /**
+   * The query with direct key-range reads. Without other filters, each status range is read once, up
+   * to the page's end (a single range skips to the page with a key cursor); with filters, each range is
+   * read in batches, each starting after the last index key read, until the page is full. The ranges
+   * are in index order (the sort key, then the id), which is compareConversations' order; several are
+   * merged with it, so the result is runQuery's. Null when `stop` ended a walk.
+   */
+  private async queryNative(t: NativeTable, q: ConversationQuery, stop?: () => boolean): Promise<Conversation[] | null> {
+    const offset = Math.max(0, q.offset ?? 0);
+    const need = offset + q.limit;
+    const key = SORT_FIELD[q.sort];
+    const ranges = this.nativeRanges(q, key);
+    if (ranges.some((r) => !t.indexes.has(r.index))) throw new Error(`RxdbStore: missing IndexedDB index ${ranges.find((r) => !t.indexes.has(r.index))!.index}`);
+    let parts: Conversation[][];
+    if (!hasResidualFilter(q)) {
+      const skip = ranges.length === 1 ? offset : 0;
+      const rows = await readRanges(
+        t,
+        ranges.map((r) => ({ ...r, skip, count: need - skip })),
+      );
+      const decoded = await Promise.all(rows.map((part) => this.decAll<Conversation>(part)));
+      if (ranges.length === 1) return decoded[0]!;
+      parts = decoded;
+    } else {
+      const walked = await Promise.all(
+        ranges.map(async (range) => {
+          const found: Conversation[] = [];
+          let after: unknown[] | undefined;
+          for (;;) {
+            if (stop?.()) return null;
+            const rows = await this.walkRead(t, { ...range, after, count: NATIVE_BATCH });
+            for (const c of await this.decAll<Conversation>(rows)) {
+              if (matchesQuery(c, q) && found.push(c) >= need) return found;
+            }
+            if (rows.length < NATIVE_BATCH) return found;
+            const last = rows[rows.length - 1]!;
+            after = [NOT_DELETED, ...range.prefix, last[key], last.id];
+          }
+        }),
+      );
+      if (walked.some((p) => p === null)) return null;
+      parts = walked as Conversation[][];
+    }
+    const merged = parts.length === 1 ? parts[0]! : parts.flat().sort(compareConversations(q.sort));
+    return merged.slice(offset, need);
+  }
+
   /**
    * Diagnostics: the IndexedDB index and range each partition of a query would use, and whether the
    * index alone gives the order (so the walk stops at the window). Tests use it to keep queries fast.
@@ -788,12 +892,15 @@ export class RxdbStore implements LocalStore {
     const mirror = this.readyMirror();
     if (mirror !== null) return mirror.count(q);
     if (!hasResidualFilter(q)) return this.indexedRead(async () => (await this.countIndexed(q))!);
+    this.kickMirror();
     return (await this.countIndexed(q, () => this.mirrorReady)) ?? this.countConversations(q);
   }
 
   /** The count on the IndexedDB indexes; null when `stop` ended it. */
   private async countIndexed(q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>, stop?: () => boolean): Promise<number | null> {
     const collection = this.check().conversations;
+    const native = await this.nativeConversations();
+    if (native !== null) return this.countNative(native, q, stop);
     const parts = this.partitions(q);
     if (!hasResidualFilter(q)) {
       // Status and assignee are index prefixes: IndexedDB counts the key range without reading rows.
@@ -816,6 +923,34 @@ export class RxdbStore implements LocalStore {
           stop,
         );
         return done ? n : null;
+      }),
+    );
+    if (counts.some((c) => c === null)) return null;
+    return (counts as number[]).reduce((a, b) => a + b, 0);
+  }
+
+  /** One batch of a filtered walk (a method, so a test can hold a walk between two batches). */
+  private async walkRead(t: NativeTable, read: RangeRead): Promise<StoredRow[]> {
+    const [rows] = await readRanges(t, [read]);
+    return rows!;
+  }
+
+  /** The count with direct reads: IndexedDB counts status/assignee ranges; other filters walk them in batches. */
+  private async countNative(t: NativeTable, q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>, stop?: () => boolean): Promise<number | null> {
+    const ranges = this.nativeRanges(q, 'kA');
+    if (!hasResidualFilter(q)) return (await countRanges(t, ranges)).reduce((a, b) => a + b, 0);
+    const counts = await Promise.all(
+      ranges.map(async (range) => {
+        let n = 0;
+        let after: unknown[] | undefined;
+        for (;;) {
+          if (stop?.()) return null;
+          const rows = await this.walkRead(t, { ...range, after, count: NATIVE_BATCH });
+          for (const c of await this.decAll<Conversation>(rows)) if (matchesQuery(c, q)) n++;
+          if (rows.length < NATIVE_BATCH) return n;
+          const last = rows[rows.length - 1]!;
+          after = [NOT_DELETED, ...range.prefix, last.kA, last.id];
+        }
       }),
     );
     if (counts.some((c) => c === null)) return null;

@@ -266,18 +266,27 @@ describe('RxdbStore mirror', () => {
     await first.close();
     const mirrorQuery = vi.spyOn(ConversationMirror.prototype, 'query');
     const mirrorCount = vi.spyOn(ConversationMirror.prototype, 'count');
+    // Each walk reads one batch, then waits for the mirror: its next step sees it ready and switches.
+    const proto = RxdbStore.prototype as unknown as { walkRead: (...args: unknown[]) => Promise<unknown> };
+    const walkRead = proto.walkRead;
+    const held = vi.spyOn(proto, 'walkRead').mockImplementation(async function (this: RxdbStore, ...args: unknown[]) {
+      const rows = await walkRead.apply(this, args);
+      await this.mirrorLoaded;
+      return rows;
+    });
     const store = await open(dbName);
     try {
       expect(store.mirrorState).toBe('loading');
       const noHit: ConversationQuery = { text: 'zzz-no-hit', sort: 'lastActivity', limit: 50 };
-      // A walk of all 5,000 rows on fake-indexeddb takes far longer than loading them in chunks.
       const [rows, count] = await Promise.all([store.queryConversations(noHit), store.countConversations({ text: 'acme', status: ['open', 'closed'] })]);
       expect(rows).toEqual([]);
       expect(count).toBe(data.filter((c) => matchesQuery(c, { text: 'acme', status: ['open', 'closed'] })).length);
       expect(store.mirrorState).toBe('ready');
       expect(mirrorQuery).toHaveBeenCalledWith(noHit);
       expect(mirrorCount).toHaveBeenCalledTimes(1);
+      expect(held).toHaveBeenCalled();
     } finally {
+      held.mockRestore();
       mirrorQuery.mockRestore();
       mirrorCount.mockRestore();
       await store.close();
