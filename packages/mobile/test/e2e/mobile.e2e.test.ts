@@ -287,8 +287,22 @@ describe.runIf(run)('issue 15 on the phone: honest delivery and read state acros
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    // A server and browser of its own (the block above stopped its own).
+    if (!fs.existsSync(H5_INDEX)) throw new Error(`${H5_INDEX} is missing: run \`pnpm --filter @goutong/mobile build:h5\``);
+    server = new ServerProcess({ env: { GOUTONG_DEMO: '1' } });
+    await server.start();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') {
+      for (const [i, p] of pages.entries()) if (!p.isClosed()) await screenshot(p, `failed-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}-${i}`).catch(() => undefined);
+    }
+    pages = [];
   });
   afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    server?.cleanup();
     await new Promise((r) => hook?.close(r));
   });
 
