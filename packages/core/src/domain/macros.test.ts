@@ -73,3 +73,25 @@ describe('who edits macros and saved views', () => {
     expect(mayEditSavedView(agent, { tenantId: 't', ownerId: 'a1' })).toBe(true);
   });
 });
+
+describe('saved views keep the SLA filter', () => {
+  it('accepts due soon and breached; a view saved before the filter existed reads as any', async () => {
+    const { SavedViewFilters } = await import('./savedViews.js');
+    const base = { view: 'all', status: 'active', channel: '', priority: '', label: '', inboxId: '', teamId: '', assignee: '', text: '', sort: 'lastActivity' } as const;
+    expect(SavedViewFilters.parse(base).sla).toBe('');
+    expect(SavedViewFilters.parse({ ...base, sla: 'breached' }).sla).toBe('breached');
+    expect(SavedViewFilters.parse({ ...base, sla: 'due' }).sla).toBe('due');
+    expect(SavedViewFilters.safeParse({ ...base, sla: 'late' }).success).toBe(false);
+  });
+
+  it('the filter follows slaStatus: due soon is the warning state, breached past due or fired', async () => {
+    const { matchesSlaFilter } = await import('../rules/sla.js');
+    const sla = { policyId: 'p', firstResponseDueAt: 1000, nextResponseDueAt: null, resolutionDueAt: null, breached: [], warnAt: { first_response: 800 }, warned: [], fired: [], pausedAt: null, firstResponseAt: null, firstResponseDeviceTime: null, stoppedAt: null };
+    expect(matchesSlaFilter(sla, 'due', 700)).toBe(false);
+    expect(matchesSlaFilter(sla, 'due', 900)).toBe(true);
+    expect(matchesSlaFilter(sla, 'breached', 900)).toBe(false);
+    expect(matchesSlaFilter(sla, 'breached', 1000)).toBe(true);
+    expect(matchesSlaFilter({ ...sla, pausedAt: 500 }, 'breached', 2000)).toBe(false);
+    expect(matchesSlaFilter(null, 'due', 900)).toBe(false);
+  });
+});
