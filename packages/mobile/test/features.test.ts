@@ -187,7 +187,7 @@ describe('macros', () => {
 
     const id = ids[0]!;
     const conversation = (await device.phone().store.getConversation(id))!;
-    expect(await useMacrosStore().apply(useMacrosStore().items[0]!, conversation)).toBe(3);
+    expect(await useMacrosStore().apply(useMacrosStore().items[0]!, conversation, useSessionStore().agent!)).toBe(3);
     await settle();
     // Offline: queued on the device, not on the server yet.
     expect(world.server.conversation(id)!.labels).not.toContain('billing');

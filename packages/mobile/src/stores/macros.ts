@@ -1,7 +1,6 @@
 import { defineStore } from 'pinia';
-import { Macro, macroIntents, type Conversation } from '@goutong/core';
+import { Macro, macroIntents, type Agent, type Conversation } from '@goutong/core';
 import { currentServices, useDevice } from '../app/services';
-import { useSessionStore } from './session';
 import { useUploadsStore } from './uploads';
 
 /** The list as last fetched, in the local store's meta: macros apply offline. */
@@ -45,10 +44,8 @@ export const useMacrosStore = defineStore('macros', {
       }
     },
 
-    /** Applies a macro to a conversation; resolves with how many commands it made (0: nothing to change). */
-    async apply(macro: Macro, c: Conversation): Promise<number> {
-      const agent = useSessionStore().agent;
-      if (!agent) return 0;
+    /** The signed-in agent applies a macro to a conversation; resolves with how many commands it made (0: nothing to change). */
+    async apply(macro: Macro, c: Conversation, agent: Pick<Agent, 'id' | 'name' | 'email'>): Promise<number> {
       const intents = macroIntents(macro, c, {
         agent: { id: agent.id, name: agent.name, email: agent.email },
         now: useDevice().now(),

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
-import type { Agent, CannedResponse, Role, Team } from '@goutong/core';
+import type { Agent, CannedResponse, Team } from '@goutong/core';
 import { currentServices } from '../platform/services';
 import { providersOf, type AdminInbox, type OpenApiDoc, type ProviderSchema } from '../admin/schema';
 import { useCannedStore } from './canned';
