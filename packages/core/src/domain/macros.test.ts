@@ -95,3 +95,14 @@ describe('saved views keep the SLA filter', () => {
     expect(matchesSlaFilter(null, 'due', 900)).toBe(false);
   });
 });
+
+describe('macroContext', () => {
+  it('gives both apps the same context: the agent, the clock and the names for the texts', async () => {
+    const { macroContext, macroIntents } = await import('./macros.js');
+    const c = { id: 'c1', contactName: '王芳', subject: '退款', labels: [], priority: 'normal' as const, status: 'open' as const, assigneeId: null, teamId: null };
+    const ctx = macroContext(c, { id: 'a1', name: 'Ann', email: 'ann@x.test' }, 1000, 'Support');
+    expect(ctx).toEqual({ agent: { id: 'a1', name: 'Ann', email: 'ann@x.test' }, now: 1000, canned: { contact: { name: '王芳' }, conversation: { id: 'c1', subject: '退款' }, inbox: { name: 'Support' } } });
+    const intents = macroIntents({ actions: [{ type: 'add_note', text: '{{agent.name}} → {{contact.name}} ({{inbox.name}})' }] }, c, ctx);
+    expect(intents).toEqual([expect.objectContaining({ type: 'add_note', text: 'Ann → 王芳 (Support)' })]);
+  });
+});

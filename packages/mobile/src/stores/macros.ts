@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { Macro, macroIntents, type Agent, type Conversation } from '@goutong/core';
+import { Macro, macroContext, macroIntents, type Agent, type Conversation } from '@goutong/core';
 import { currentServices, useDevice } from '../app/services';
 import { useUploadsStore } from './uploads';
 
@@ -46,11 +46,7 @@ export const useMacrosStore = defineStore('macros', {
 
     /** The signed-in agent applies a macro to a conversation; resolves with how many commands it made (0: nothing to change). */
     async apply(macro: Macro, c: Conversation, agent: Pick<Agent, 'id' | 'name' | 'email'>): Promise<number> {
-      const intents = macroIntents(macro, c, {
-        agent: { id: agent.id, name: agent.name, email: agent.email },
-        now: useDevice().now(),
-        canned: { contact: { name: c.contactName }, conversation: { id: c.id, subject: c.subject }, inbox: null },
-      });
+      const intents = macroIntents(macro, c, macroContext(c, agent, useDevice().now()));
       const uploads = useUploadsStore();
       for (const intent of intents) await uploads.submit(intent);
       return intents.length;
