@@ -166,7 +166,7 @@ export default tseslint.config(
     languageOptions: { globals: { uni: 'readonly', plus: 'readonly', wx: 'readonly', getApp: 'readonly', getCurrentPages: 'readonly', UniApp: 'readonly', UniHelper: 'readonly', UniNamespace: 'readonly' } },
   },
   {
-    files: ['packages/mobile/src/serviceWorker/**/*.js', 'packages/desktop/src/renderer/serviceWorker/**/*.js'],
+    files: ['packages/mobile/src/serviceWorker/**/*.js', 'packages/desktop/src/renderer/serviceWorker/**/*.js', 'scripts/app-shell-worker/shell.js'],
     languageOptions: { globals: { ...globals.serviceworker } },
   },
   {

@@ -4,11 +4,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import vue from '@vitejs/plugin-vue';
+import { composeWorker } from '../../scripts/app-shell-worker/index.mjs';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 /**
- * The web app's service worker (src/renderer/serviceWorker/sw.js) written into the build as sw.js,
+ * The web app's service worker (src/renderer/serviceWorker/sw.js with the shared app shell of
+ * scripts/app-shell-worker) written into the build as sw.js,
  * with the files to precache: every file the vite manifest names (entries, lazy chunks, their CSS
  * and assets, all with hashed names) and index.html; and a version that changes with any of them.
  * The manifest itself is removed afterwards (it is not served).
@@ -25,10 +27,7 @@ function appShellWorker(): Plugin {
       for (const chunk of Object.values(manifest)) for (const f of [chunk.file, ...(chunk.css ?? []), ...(chunk.assets ?? [])]) if (f && f !== 'index.html') files.add(f);
       const list = [...files].sort();
       const version = crypto.createHash('sha256').update(list.join('\n')).update(fs.readFileSync(path.join(out, 'index.html'))).digest('hex').slice(0, 16);
-      const sw = fs
-        .readFileSync(here('./src/renderer/serviceWorker/sw.js'), 'utf8')
-        .replace('__GOUTONG_SW_VERSION__', version)
-        .replace('/* __GOUTONG_SW_FILES__ */ []', JSON.stringify(list));
+      const sw = composeWorker(fs.readFileSync(here('./src/renderer/serviceWorker/sw.js'), 'utf8'), { version, files: list });
       fs.writeFileSync(path.join(out, 'sw.js'), sw);
       fs.rmSync(path.join(out, '.vite'), { recursive: true, force: true });
     },

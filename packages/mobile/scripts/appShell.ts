@@ -1,9 +1,10 @@
-// Build step of the H5 app shell: writes `sw.js` (src/serviceWorker/sw.js with this build's file
-// list and a content version) next to index.html, so the H5 app opens with no network.
+// Build step of the H5 app shell: writes `sw.js` (src/serviceWorker/sw.js with the shared app shell,
+// this build's file list and a content version) next to index.html, so the H5 app opens with no network.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Plugin } from 'vite';
+import { composeWorker } from '../../../scripts/app-shell-worker/index.mjs';
 
 export const SW_FILE = 'sw.js';
 /** Not precached: source maps, and the app-plus icons that uni copies into every target's static/. */
@@ -37,9 +38,7 @@ export function serviceWorkerSource(template: string, dir: string, builtAt: numb
   // Raw paths: the worker resolves them with `new URL(f, scope)`, which normalises them exactly as the
   // page's own references are (pnpm's "rxdb@17…" chunk names keep their "@").
   if (files.some((f) => /[?#%]/.test(f))) throw new Error(`a build file name cannot be cached as a URL: ${files.find((f) => /[?#%]/.test(f))}`);
-  const list = JSON.stringify(files);
-  const source = template.replace('__GOUTONG_SW_VERSION__', version).replace(/\/\* __GOUTONG_SW_FILES__ \*\/ \[\]/, list);
-  if (source.includes('__GOUTONG_SW_')) throw new Error('service worker template placeholders not replaced');
+  const source = composeWorker(template, { version, files });
   return { source, version, files };
 }
 

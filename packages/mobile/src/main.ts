@@ -72,6 +72,11 @@ export function createApp() {
   labelNativeFields();
   void registerAppShell((id) => uni.navigateTo({ url: `/pages/conversation/index?id=${encodeURIComponent(id)}` }));
   // #endif
+  // #ifndef H5
+  // The apps (app-plus, mini-program): the system theme from uni (theme.json styles the navigation
+  // bar and window natively; the pages' root views carry the theme class, see useThemeClass).
+  uni.onThemeChange?.((r: { theme?: string }) => (settings.systemDark = r.theme === 'dark'));
+  // #endif
   // uni-app expects Pinia to be returned next to the app (it wires it into every page on app-plus).
   return { app, Pinia };
 }

@@ -3,7 +3,7 @@
 // on core's TestWorld (reference server, simulated network, fake clock).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
-import { Uuidv7Generator, type CannedResponse } from '@goutong/core';
+import { Uuidv7Generator, type CannedResponse, type Macro } from '@goutong/core';
 import { TestWorld, seedContactCenter } from '@goutong/core/testing';
 import { setDevice, setServices } from '../src/app/services';
 import { useSessionStore } from '../src/stores/session';
@@ -15,6 +15,7 @@ import { CANNED_META_KEY, cannedTrigger, insertCanned, matchCanned, parseCannedL
 import { callIntent, formatDuration, parseDuration } from '../src/stores/contact';
 import { noticesFor, useNoticesStore } from '../src/stores/notices';
 import { useSettingsStore } from '../src/stores/settings';
+import { MACROS_META_KEY, parseMacroList, useMacrosStore } from '../src/stores/macros';
 import { createTestDevice, type TestDevice } from './testDevice';
 
 const PHONE = 'erin-phone';
@@ -154,6 +155,54 @@ describe('attachments from the camera or the gallery', () => {
     conversation.close();
     await macrotask();
     expect(device.vault.size).toBe(0);
+  });
+});
+
+describe('macros', () => {
+  const macro: Macro = {
+    id: 'macro-billing',
+    tenantId: 't',
+    name: 'Billing triage',
+    actions: [
+      { type: 'add_label', label: 'billing' },
+      { type: 'set_priority', priority: 'high' },
+      { type: 'add_note', text: 'Triaged by {{agent.name}}' },
+    ],
+    ownerId: null,
+    createdAt: 1,
+    updatedAt: 1,
+  };
+
+  it('caches the list for offline use and applies a macro as the normal commands (core macroIntents), offline too', async () => {
+    device.rest.macros = [macro];
+    await signIn();
+    await settle();
+    expect(useMacrosStore().items.map((m) => m.name)).toEqual(['Billing triage']);
+
+    world.net.goOffline(PHONE);
+    await restartApp();
+    await settle();
+    expect(useMacrosStore().items.map((m) => m.name)).toEqual(['Billing triage']);
+    expect(await device.phone().store.getMeta(MACROS_META_KEY)).toBeTruthy();
+
+    const id = ids[0]!;
+    const conversation = (await device.phone().store.getConversation(id))!;
+    expect(await useMacrosStore().apply(useMacrosStore().items[0]!, conversation, useSessionStore().agent!)).toBe(3);
+    await settle();
+    // Offline: queued on the device, not on the server yet.
+    expect(world.server.conversation(id)!.labels).not.toContain('billing');
+
+    world.net.goOnline(PHONE);
+    await settle();
+    const server = world.server.conversation(id)!;
+    expect(server.labels).toContain('billing');
+    expect(server.priority).toBe('high');
+    expect(world.server.messagesOf(id).some((m) => m.kind === 'note' && /^Triaged by /.test(m.text))).toBe(true);
+  });
+
+  it('keeps only valid macros from the server answer', () => {
+    expect(parseMacroList({ items: [macro, { ...macro, id: 'bad id!' }, { name: 'x' }] }).map((m) => m.id)).toEqual(['macro-billing']);
+    expect(parseMacroList(null)).toEqual([]);
   });
 });
 

@@ -234,3 +234,22 @@ describe('e2e global setup', () => {
     expect(e2eSelected([...cli, 'run', '--project=mobile', '-t', 'canned', 'test/features.test.ts'])).toBe(false);
   });
 });
+
+describe('native dark mode', () => {
+  const src = (f: string) => JSON.parse(fs.readFileSync(fileURLToPath(new URL(`../src/${f}`, import.meta.url)), 'utf8')) as Record<string, unknown>;
+
+  it('every platform follows the system theme through theme.json, which defines each variable pages.json uses in both themes', () => {
+    const manifest = src('manifest.json') as Record<string, { darkmode?: boolean; themeLocation?: string }>;
+    for (const platform of ['app-plus', 'h5', 'mp-weixin']) {
+      expect(manifest[platform]?.darkmode, platform).toBe(true);
+      expect(manifest[platform]?.themeLocation, platform).toBe('theme.json');
+    }
+    const theme = src('theme.json') as { light: Record<string, string>; dark: Record<string, string> };
+    expect(Object.keys(theme.dark).sort()).toEqual(Object.keys(theme.light).sort());
+    expect(theme.dark.navBgColor).not.toBe(theme.light.navBgColor);
+    const pages = JSON.stringify(src('pages.json'));
+    const used = [...pages.matchAll(/"@(\w+)"/g)].map((m) => m[1]!);
+    expect(used).toEqual(expect.arrayContaining(['navBgColor', 'navTxtStyle', 'bgColor']));
+    for (const v of used) expect(theme.light[v], v).toBeDefined();
+  });
+});

@@ -1,7 +1,7 @@
 // A Device for store tests: core's TestWorld (reference server, seeded network, fake clock) in
 // place of uni's network and storage, with fakes for the REST API beside sync (canned responses,
 // attachment uploads), the file vault, the media picker and notifications.
-import { TransportError, Uuidv7Generator, type Attachment, type CannedResponse } from '@goutong/core';
+import { TransportError, Uuidv7Generator, type Attachment, type CannedResponse, type Macro } from '@goutong/core';
 import type { TestClient, TestWorld } from '@goutong/core/testing';
 import { mobileUploadPorts } from '../src/attachments/uploads';
 import type { AppServices, Device, FileVault, LocalFile, LocalNotice, PickedFile, SavedSession, ServerApi } from '../src/app/services';
@@ -9,6 +9,7 @@ import type { AppServices, Device, FileVault, LocalFile, LocalNotice, PickedFile
 /** What the fake server behind the REST seam holds and saw. */
 export interface FakeRest {
   canned: CannedResponse[];
+  macros: Macro[];
   uploads: Attachment[];
   /** Number of GETs of the canned responses. */
   cannedFetches: number;
@@ -36,7 +37,7 @@ export interface TestDevice extends Device {
 export function createTestDevice(world: TestWorld, clientId: string, settingsData = new Map<string, string>()): TestDevice {
   const calls: string[] = [];
   let current: TestClient | null = null;
-  const rest: FakeRest = { canned: [], uploads: [], cannedFetches: 0, failWith: null };
+  const rest: FakeRest = { canned: [], macros: [], uploads: [], cannedFetches: 0, failWith: null };
   const vault = new Map<string, LocalFile>();
   const notices: LocalNotice[] = [];
   const foregroundHooks = new Set<() => void>();
@@ -70,6 +71,7 @@ export function createTestDevice(world: TestWorld, clientId: string, settingsDat
         rest.cannedFetches++;
         return { items: structuredClone(rest.canned) };
       }
+      if (path === '/api/v1/macros') return { items: structuredClone(rest.macros) };
       throw new TransportError('http', `${path}: HTTP 404`, 404);
     },
     async uploadAttachment(file) {

@@ -11,7 +11,7 @@
 //  - per status, one array of slots per sort order, kept sorted (changes spliced or merged in at the
 //    next read), so a page walks the rows in final order and stops when it has enough.
 // An update takes a new slot; the old one is dead until a compaction renumbers the live slots.
-import { CONVERSATION_SORTS, compareConversations, isTicketQuery, matchesTicket, type Conversation, type ConversationQuery, type ConversationSort } from '@goutong/core';
+import { CONVERSATION_SORTS, compareConversations, isTicketQuery, matchesSlaFilter, matchesTicket, type Conversation, type ConversationQuery, type ConversationSort } from '@goutong/core';
 
 export type ConversationFilter = Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>;
 
@@ -28,6 +28,7 @@ export function hasResidualFilter(q: ConversationFilter): boolean {
     q.channels !== undefined ||
     q.priorities !== undefined ||
     q.label !== undefined ||
+    q.sla !== undefined ||
     (q.text !== undefined && q.text.trim() !== '')
   );
 }
@@ -572,6 +573,10 @@ export class ConversationMirror {
       } else {
         tests.push((s) => this.convs[s]!.labels.includes(label));
       }
+    }
+    if (q.sla !== undefined) {
+      const { state, now } = q.sla;
+      tests.push((s) => matchesSlaFilter(this.convs[s]!.sla, state, now));
     }
     if (tests.length === 0) return null;
     if (tests.length === 1) return tests[0]!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dayOffset, isThemeChoice, isValidSnooze, resolveTheme, snoozeUntil, timeLabel } from './display.js';
+import { dayOffset, isThemeChoice, isValidSnooze, resolveTheme, snoozeUntil, timeLabel, timeText, type TimeWording } from './display.js';
 
 // Local times (the rules use the device's calendar, whatever its time zone).
 const at = (y: number, mo: number, d: number, h = 0, mi = 0) => new Date(y, mo - 1, d, h, mi).getTime();
@@ -44,6 +44,30 @@ describe('timeLabel', () => {
     expect(dayOffset(at(2026, 12, 31, 23), at(2027, 1, 1, 1))).toBe(-1);
     expect(dayOffset(at(2026, 3, 1, 0, 30), at(2026, 2, 28, 23))).toBe(1);
     expect(dayOffset(at(2026, 12, 3, 0), at(2026, 12, 3, 23, 59))).toBe(0);
+  });
+});
+
+describe('timeText', () => {
+  const p = (x: number) => String(x).padStart(2, '0');
+  const w: TimeWording = {
+    justNow: () => 'now',
+    minutesAgo: (n) => `${n} min ago`,
+    yesterday: () => 'Yesterday',
+    yesterdayAt: (time) => `Yesterday ${time}`,
+    tomorrowAt: (time) => `Tomorrow ${time}`,
+    clock: (ms) => `${p(new Date(ms).getHours())}:${p(new Date(ms).getMinutes())}`,
+    day: (ms, withYear) => `${withYear ? `${new Date(ms).getFullYear()}-` : ''}${p(new Date(ms).getMonth() + 1)}-${p(new Date(ms).getDate())}`,
+  };
+  it('words every label with the app\'s clock and day formats', () => {
+    expect(timeText(NOW - 20_000, NOW, 'list', w)).toBe('now');
+    expect(timeText(NOW - 3 * 60_000, NOW, 'list', w)).toBe('3 min ago');
+    expect(timeText(NOW - 3 * 60_000, NOW, 'message', w)).toBe('15:27');
+    expect(timeText(at(2026, 12, 2, 9, 12), NOW, 'list', w)).toBe('Yesterday');
+    expect(timeText(at(2026, 12, 2, 9, 12), NOW, 'message', w)).toBe('Yesterday 09:12');
+    expect(timeText(at(2026, 12, 4, 9), NOW, 'message', w)).toBe('Tomorrow 09:00');
+    expect(timeText(at(2026, 11, 20, 10), NOW, 'list', w)).toBe('11-20');
+    expect(timeText(at(2026, 11, 20, 10), NOW, 'message', w)).toBe('11-20 10:00');
+    expect(timeText(at(2025, 12, 31, 10), NOW, 'list', w)).toBe('2025-12-31');
   });
 });
 

@@ -66,6 +66,47 @@ export function timeLabel(at: number, now: number, mode: TimeLabelMode): TimeLab
   return new Date(at).getFullYear() === new Date(now).getFullYear() ? { kind: 'thisYear', at } : { kind: 'otherYear', at };
 }
 
+/**
+ * How an app writes times in its UI language: the words (from its translations) and its clock and
+ * date formats (desktop: the locale's "Dec 3"; mobile: "12-03"). `timeText` applies the one rule.
+ */
+export interface TimeWording {
+  justNow: () => string;
+  minutesAgo: (n: number) => string;
+  yesterday: () => string;
+  yesterdayAt: (time: string) => string;
+  tomorrowAt: (time: string) => string;
+  /** The time of day: "14:05". */
+  clock: (at: number) => string;
+  /** The day without the time, with the year when `withYear` ("Dec 3", "Dec 3, 2025"). */
+  day: (at: number, withYear: boolean) => string;
+}
+
+/**
+ * A time as a list row or a message shows it, in words: "3 min ago", "14:05", "Yesterday" (list) or
+ * "Yesterday 09:12" (message), "Tomorrow 09:00", a day (list) or a day and time (message).
+ */
+export function timeText(at: number, now: number, mode: TimeLabelMode, w: TimeWording): string {
+  const label = timeLabel(at, now, mode);
+  switch (label.kind) {
+    case 'justNow':
+      return w.justNow();
+    case 'minutesAgo':
+      return w.minutesAgo(label.minutes);
+    case 'today':
+      return w.clock(label.at);
+    case 'yesterday':
+      return mode === 'list' ? w.yesterday() : w.yesterdayAt(w.clock(label.at));
+    case 'tomorrow':
+      return w.tomorrowAt(w.clock(label.at));
+    case 'thisYear':
+    case 'otherYear': {
+      const day = w.day(label.at, label.kind === 'otherYear');
+      return mode === 'list' ? day : `${day} ${w.clock(label.at)}`;
+    }
+  }
+}
+
 /** The quick choices a snooze offers (besides a chosen date and time): in an hour, tomorrow 09:00, next Monday 09:00. */
 export type SnoozePreset = 'inOneHour' | 'tomorrowMorning' | 'nextWeek';
 export const SNOOZE_PRESETS: readonly SnoozePreset[] = ['inOneHour', 'tomorrowMorning', 'nextWeek'];

@@ -73,3 +73,36 @@ describe('who edits macros and saved views', () => {
     expect(mayEditSavedView(agent, { tenantId: 't', ownerId: 'a1' })).toBe(true);
   });
 });
+
+describe('saved views keep the SLA filter', () => {
+  it('accepts due soon and breached; a view saved before the filter existed reads as any', async () => {
+    const { SavedViewFilters } = await import('./savedViews.js');
+    const base = { view: 'all', status: 'active', channel: '', priority: '', label: '', inboxId: '', teamId: '', assignee: '', text: '', sort: 'lastActivity' } as const;
+    expect(SavedViewFilters.parse(base).sla).toBe('');
+    expect(SavedViewFilters.parse({ ...base, sla: 'breached' }).sla).toBe('breached');
+    expect(SavedViewFilters.parse({ ...base, sla: 'due' }).sla).toBe('due');
+    expect(SavedViewFilters.safeParse({ ...base, sla: 'late' }).success).toBe(false);
+  });
+
+  it('the filter follows slaStatus: due soon is the warning state, breached past due or fired', async () => {
+    const { matchesSlaFilter } = await import('../rules/sla.js');
+    const sla = { policyId: 'p', firstResponseDueAt: 1000, nextResponseDueAt: null, resolutionDueAt: null, breached: [], warnAt: { first_response: 800 }, warned: [], fired: [], pausedAt: null, firstResponseAt: null, firstResponseDeviceTime: null, stoppedAt: null };
+    expect(matchesSlaFilter(sla, 'due', 700)).toBe(false);
+    expect(matchesSlaFilter(sla, 'due', 900)).toBe(true);
+    expect(matchesSlaFilter(sla, 'breached', 900)).toBe(false);
+    expect(matchesSlaFilter(sla, 'breached', 1000)).toBe(true);
+    expect(matchesSlaFilter({ ...sla, pausedAt: 500 }, 'breached', 2000)).toBe(false);
+    expect(matchesSlaFilter(null, 'due', 900)).toBe(false);
+  });
+});
+
+describe('macroContext', () => {
+  it('gives both apps the same context: the agent, the clock and the names for the texts', async () => {
+    const { macroContext, macroIntents } = await import('./macros.js');
+    const c = { id: 'c1', contactName: '王芳', subject: '退款', labels: [], priority: 'normal' as const, status: 'open' as const, assigneeId: null, teamId: null };
+    const ctx = macroContext(c, { id: 'a1', name: 'Ann', email: 'ann@x.test' }, 1000, 'Support');
+    expect(ctx).toEqual({ agent: { id: 'a1', name: 'Ann', email: 'ann@x.test' }, now: 1000, canned: { contact: { name: '王芳' }, conversation: { id: 'c1', subject: '退款' }, inbox: { name: 'Support' } } });
+    const intents = macroIntents({ actions: [{ type: 'add_note', text: '{{agent.name}} → {{contact.name}} ({{inbox.name}})' }] }, c, ctx);
+    expect(intents).toEqual([expect.objectContaining({ type: 'add_note', text: 'Ann → 王芳 (Support)' })]);
+  });
+});

@@ -89,6 +89,23 @@ export interface MacroContext {
 }
 
 /**
+ * The context both apps apply a macro with: the agent, the device clock and the conversation's
+ * names for the texts' variables ({{contact.name}}, {{conversation.subject}}, {{inbox.name}}).
+ */
+export function macroContext(
+  conversation: Pick<Conversation, 'id' | 'contactName' | 'subject'>,
+  agent: { id: string; name?: string | null; email?: string | null },
+  now: number,
+  inboxName: string | null = null,
+): MacroContext {
+  return {
+    agent: { id: agent.id, name: agent.name ?? null, email: agent.email ?? null },
+    now,
+    canned: { contact: { name: conversation.contactName }, conversation: { id: conversation.id, subject: conversation.subject }, inbox: { name: inboxName } },
+  };
+}
+
+/**
  * The commands applying a macro makes on one conversation, in the macro's order (an agent and a team
  * assignment become one `assign`, where the first of them stands). Labels already on (or absent from)
  * the conversation are skipped, so a macro applied twice changes nothing the second time.

@@ -3,6 +3,7 @@ import type { ConversationQuery, ConversationSort } from '../ports/storage.js';
 import { assertNever } from '../util/assert.js';
 import { isTicketQuery, matchesTicket } from '../rules/tickets.js';
 import { textMatches } from './searchMatch.js';
+import { matchesSlaFilter } from '../rules/sla.js';
 
 /** Whether a conversation satisfies every filter of a query (the sort and window are ignored). */
 export function matchesQuery(c: Conversation, q: Omit<ConversationQuery, 'sort' | 'limit' | 'offset'>): boolean {
@@ -13,6 +14,7 @@ export function matchesQuery(c: Conversation, q: Omit<ConversationQuery, 'sort' 
   if (q.channels && !q.channels.includes(c.channel)) return false;
   if (q.priorities && !q.priorities.includes(c.priority)) return false;
   if (q.label !== undefined && !c.labels.includes(q.label)) return false;
+  if (q.sla !== undefined && !matchesSlaFilter(c.sla, q.sla.state, q.sla.now)) return false;
   if (q.text !== undefined && q.text.trim() !== '') {
     const needle = q.text.trim().toLowerCase();
     // [search] one matching rule (domain/search.ts): full-width/half-width, case, phone digits

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Channel, ConversationStatus, Id, Millis, Priority } from './model.js';
 import { CONVERSATION_SORTS } from '../ports/storage.js';
 import { can, type Principal } from '../rules/permissions.js';
+import { SLA_FILTERS } from '../rules/sla.js';
 
 /**
  * Saved views: a named combination of the inbox's filters, stored on the server per agent (so it
@@ -25,6 +26,8 @@ export const SavedViewFilters = z.object({
   assignee: z.union([Id, z.literal('')]),
   text: z.string().max(200),
   sort: z.enum(CONVERSATION_SORTS),
+  /** Due soon or breached SLA only; '' for any (views saved before this filter existed have none). */
+  sla: z.union([z.enum(SLA_FILTERS), z.literal('')]).default(''),
 }).strict();
 export type SavedViewFilters = z.infer<typeof SavedViewFilters>;
 

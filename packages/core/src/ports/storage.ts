@@ -1,5 +1,6 @@
 import type { Agent, Contact, Conversation, ConversationStatus, Channel, Inbox, Message, Priority, Team } from '../domain/model.js';
 import type { Command } from '../commands/commands.js';
+import type { SlaFilter } from '../rules/sla.js';
 
 export const CONVERSATION_SORTS = ['lastActivity', 'waitingLongest', 'priority'] as const;
 export type ConversationSort = (typeof CONVERSATION_SORTS)[number];
@@ -16,6 +17,8 @@ export interface ConversationQuery {
   label?: string;
   /** Case-insensitive substring over contact name, subject, preview and labels. */
   text?: string;
+  /** The SLA state at `now` (device clock): core's matchesSlaFilter. */
+  sla?: { state: SlaFilter; now: number };
   sort: ConversationSort;
   limit: number;
   offset?: number;

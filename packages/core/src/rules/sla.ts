@@ -492,3 +492,20 @@ export function slaNotice(conversations: readonly Conversation[], now: number): 
     .sort((a, b) => a.s.dueAt! - b.s.dueAt! || (a.c.id < b.c.id ? -1 : 1));
   return { breached: rows.filter((x) => x.s.state === 'breached').map((x) => x.c), warning: rows.filter((x) => x.s.state === 'warning').map((x) => x.c) };
 }
+
+/** The inbox's SLA filter (a saved view can keep it): `due` = due soon (the warning time passed), `breached`. */
+export const SLA_FILTERS = ['due', 'breached'] as const;
+export type SlaFilter = (typeof SLA_FILTERS)[number];
+
+/** Whether a conversation's SLA is in the state a filter asks for at `now` (slaStatus: `due` is `warning`). */
+export function matchesSlaFilter(sla: ConversationSla | null | undefined, filter: SlaFilter, now: number): boolean {
+  const state = slaStatus(sla, now)?.state;
+  switch (filter) {
+    case 'due':
+      return state === 'warning';
+    case 'breached':
+      return state === 'breached';
+    default:
+      return assertNever(filter, 'SLA filter');
+  }
+}

@@ -344,6 +344,34 @@ export function runStorageConformance(
         expect(await store.countConversations({ label: 'vip', status: ['open'] })).toBe(2);
       });
 
+      it('filters by SLA state at a time: due soon (warning) or breached', async () => {
+        const t = FIXTURE_TIME;
+        const sla = (over: Partial<NonNullable<Conversation['sla']>>): NonNullable<Conversation['sla']> => ({
+          policyId: 'p1', firstResponseDueAt: null, nextResponseDueAt: null, resolutionDueAt: null, breached: [], warnAt: {}, warned: [], fired: [], pausedAt: null, firstResponseAt: null, firstResponseDeviceTime: null, stoppedAt: null, ...over,
+        });
+        await store.applyFacts(
+          makeFactBatch({
+            conversations: [
+              ...filterFixture(),
+              // Due at t+1000, warned from t+800.
+              makeConversation({ id: 's1', status: 'open', assigneeId: 'agent-1', lastMessageAt: t + 70, sla: sla({ firstResponseDueAt: t + 1000, warnAt: { first_response: t + 800 } }) }),
+              // Past due at t+500.
+              makeConversation({ id: 's2', status: 'open', assigneeId: 'agent-1', lastMessageAt: t + 80, sla: sla({ resolutionDueAt: t + 500, warnAt: { resolution: t + 400 } }) }),
+              // Paused while pending: neither.
+              makeConversation({ id: 's3', status: 'pending', assigneeId: 'agent-2', lastMessageAt: t + 90, sla: sla({ firstResponseDueAt: t + 100, pausedAt: t + 50 }) }),
+            ],
+          }),
+          1,
+          's',
+        );
+        expect(ids(await store.queryConversations(q({ sla: { state: 'due', now: t + 900 } })))).toEqual(['s1']);
+        expect(ids(await store.queryConversations(q({ sla: { state: 'breached', now: t + 900 } })))).toEqual(['s2']);
+        expect(ids(await store.queryConversations(q({ sla: { state: 'breached', now: t + 1100 } })))).toEqual(['s2', 's1']);
+        expect(await store.queryConversations(q({ sla: { state: 'due', now: t + 100 } }))).toEqual([]);
+        expect(await store.countConversations({ sla: { state: 'breached', now: t + 1100 }, status: ['open'] })).toBe(2);
+        expect(await store.countConversations({ sla: { state: 'due', now: t + 900 }, assigneeId: 'agent-1' })).toBe(1);
+      });
+
       it('searches text case-insensitively over name, subject, preview and labels, Chinese included', async () => {
         await load();
         expect(sorted(ids(await store.queryConversations(q({ text: 'acme' }))))).toEqual(['f01', 'f05']);

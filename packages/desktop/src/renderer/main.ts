@@ -1,6 +1,6 @@
 import { createApp } from 'vue';
 import { createPinia } from 'pinia';
-import { ElButton, ElConfigProvider, ElDrawer, ElInput, ElRadio, ElTag } from 'element-plus';
+import { ElButton, ElConfigProvider, ElInput, ElRadio, ElTag } from 'element-plus';
 import 'element-plus/dist/index.css';
 import 'element-plus/theme-chalk/dark/css-vars.css';
 import '../../../ui-tokens/tokens.css';
@@ -21,8 +21,9 @@ app.use(pinia);
 const settings = useSettingsStore(pinia);
 const i18n = makeI18n(settings.locale);
 app.use(i18n);
-// Only the Element Plus components the workspace uses (keeps the start-up bundle small).
-for (const c of [ElButton, ElConfigProvider, ElDrawer, ElInput, ElRadio, ElTag]) app.use(c); // ElRadio installs ElRadioGroup and ElRadioButton
+// Only the Element Plus components the first screen uses (keeps the start-up bundle small); the
+// drawer and dialogs are imported by the lazy components that show them.
+for (const c of [ElButton, ElConfigProvider, ElInput, ElRadio, ElTag]) app.use(c); // ElRadio installs ElRadioGroup and ElRadioButton
 app.mount('#app');
 registerAppServiceWorker();
 preloadGtSelect();

@@ -88,9 +88,13 @@ describe('MessageItem', () => {
     expect(email.text()).toContain('Subject: Re: order');
   });
 
-  it('renders e-mail HTML in a frame without script (the sanitiser itself is checked in Chromium, bigInbox e2e)', () => {
+  it('renders e-mail HTML in a frame without script once the sanitiser loaded (the sanitiser itself is checked in Chromium, bigInbox e2e)', async () => {
     const w = mount(MessageItem, { props: { message: makeMessage({ kind: 'email', text: 'x', meta: { html: '<p>Hi</p>' } }) }, ...plugins() });
+    // Until the lazy sanitiser is in, the plain text shows (never unsanitised HTML).
+    expect(w.find('iframe').exists() || w.get('.text').text() === 'x').toBe(true);
+    await expect.poll(() => w.find('iframe').exists()).toBe(true);
     const frame = w.get('iframe');
+    expect(frame.attributes('srcdoc')).toContain('Hi');
     expect(frame.attributes('sandbox')).toBe('');
     expect(frame.attributes('referrerpolicy')).toBe('no-referrer');
   });

@@ -55,6 +55,27 @@ describe('inbox store (a projection of the local database)', () => {
     inbox.unbind();
   });
 
+  it('filters by SLA: breached and due soon (core matchesSlaFilter), a filter a saved view keeps', async () => {
+    const now = Date.now();
+    const sla = (dueAt: number, warnAt: number) => ({ policyId: 'p', firstResponseDueAt: dueAt, nextResponseDueAt: null, resolutionDueAt: null, breached: [], warnAt: { first_response: warnAt }, warned: [], fired: [], pausedAt: null, firstResponseAt: null, firstResponseDeviceTime: null, stoppedAt: null });
+    // Every 10th row is past due, every 10th + 1 due within the hour (warned 10 min ago), others on track.
+    await signedIn(conversations(50, (i) => ({ assigneeId: ME.id, status: 'open', sla: i % 10 === 0 ? sla(now - 60_000, now - 600_000) : i % 10 === 1 ? sla(now + 3_600_000, now - 600_000) : sla(now + 86_400_000, now + 80_000_000) })));
+    const inbox = useInboxStore();
+    await inbox.bind();
+    expect(inbox.total).toBe(50);
+    await inbox.setFilter('sla', 'breached');
+    expect(inbox.total).toBe(5);
+    expect(inbox.rowAt(0)?.id).toBe('c0040');
+    await inbox.setFilter('sla', 'due');
+    expect(inbox.total).toBe(5);
+    expect(inbox.rowAt(0)?.id).toBe('c0041');
+    const { currentFilters } = await import('../../src/renderer/stores/savedViews');
+    expect(currentFilters().sla).toBe('due');
+    await inbox.setFilter('sla', '');
+    expect(inbox.total).toBe(50);
+    inbox.unbind();
+  });
+
   it('j/k move the selection within the list', async () => {
     await signedIn();
     const inbox = useInboxStore();

@@ -373,7 +373,7 @@ export class PlusSqliteStore implements LocalStore {
     return fromJson<T>(this.codec.open(stored));
   }
 
-  /** [trust] Sealed rows: the text filter (and a ticket number) is matched on the opened rows. */
+  /** [trust] Sealed rows: the text filter (and a ticket number) is matched on the opened rows; so is an SLA filter (it depends on the time). */
   private async matchingOpened(sql: SqlRunner, query: Filters, order: string): Promise<Conversation[]> {
     const rows = await sql.select(`SELECT json FROM conversations ${whereOf(query, false)} ${order}`);
     return rows.map((r) => this.read<Conversation>(r.json)).filter((c) => matchesQuery(c, query));
@@ -388,7 +388,7 @@ export class PlusSqliteStore implements LocalStore {
     const compare = compareConversations(query.sort);
     const order = orderOf(query.sort);
     return this.db.run(async (sql) => {
-      if (this.codec.sealed && query.text !== undefined && query.text.trim() !== '') {
+      if ((this.codec.sealed && query.text !== undefined && query.text.trim() !== '') || query.sla !== undefined) {
         const offset = query.offset ?? 0;
         return (await this.matchingOpened(sql, query, order)).sort(compare).slice(offset, offset + query.limit);
       }
@@ -406,6 +406,8 @@ export class PlusSqliteStore implements LocalStore {
     if (this.codec.sealed && query.text !== undefined && query.text.trim() !== '') {
       return this.db.run(async (sql) => (await this.matchingOpened(sql, query, '')).length);
     }
+    // The SLA state depends on the time asked: core's matchesQuery decides row by row.
+    if (query.sla !== undefined) return this.db.run(async (sql) => (await this.matchingOpened(sql, query, '')).length);
     const rows = await this.db.run((sql) => sql.select(`SELECT COUNT(*) AS n FROM conversations ${whereOf(query)}`));
     return Number(rows[0]?.n ?? 0);
   }

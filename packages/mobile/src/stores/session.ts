@@ -2,6 +2,7 @@ import { defineStore } from 'pinia';
 import { MfaRequiredError, type Agent, type ConnectivityState } from '@goutong/core';
 import { currentServices, setServices, useDevice, type SavedSession } from '../app/services';
 import { useCannedStore } from './canned';
+import { useMacrosStore } from './macros';
 import { useNoticesStore } from './notices';
 import { useUploadsStore } from './uploads';
 
@@ -99,6 +100,7 @@ export const useSessionStore = defineStore('session', {
       // The upload queue (replies with photos, and what waits behind them) and the canned responses.
       await useUploadsStore().bind(services);
       void useCannedStore().load();
+      void useMacrosStore().load();
       this.serverUrl = saved.serverUrl;
       this.agent = saved.agent;
       this.tenantName = saved.tenant.name;
@@ -126,6 +128,7 @@ export const useSessionStore = defineStore('session', {
       useUploadsStore().unbind();
       useNoticesStore().unbind();
       useCannedStore().reset();
+      useMacrosStore().reset();
       setServices(null);
       useDevice().settings.remove(SESSION_KEY);
       // [accounts] Signing out erases the device's local data (and its key).

@@ -1,4 +1,4 @@
-import { timeLabel, type TimeLabelMode } from '@goutong/core';
+import { timeText, type TimeLabelMode, type TimeWording } from '@goutong/core';
 
 /** Short time for lists: HH:MM today, else MM-DD (or YYYY-MM-DD in another year). */
 export function shortTime(ms: number, now: number = Date.now()): string {
@@ -39,30 +39,31 @@ export function clock(ms: number): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+/** How the mobile app writes times (core's timeText): the UI language's words, "14:05" and "12-03" / "2025-12-03". */
+export function timeWording(t: Translate): TimeWording {
+  return {
+    justNow: () => t('look.time.justNow'),
+    minutesAgo: (n) => t('look.time.minutesAgo', { n }),
+    yesterday: () => t('look.time.yesterday'),
+    yesterdayAt: (time) => t('look.time.yesterdayAt', { time }),
+    tomorrowAt: (time) => t('look.time.tomorrowAt', { time }),
+    clock,
+    day: (ms, withYear) => {
+      const d = new Date(ms);
+      const p = (x: number) => String(x).padStart(2, '0');
+      const md = `${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+      return withYear ? `${d.getFullYear()}-${md}` : md;
+    },
+  };
+}
+
 /**
  * A time as a list row (`list`: "3 min ago" within the hour, then the time today, "Yesterday", a
  * date) or a message (`message`: the time today, "Yesterday 09:12", a date and time) shows it:
- * core's timeLabel rule (the same as the desktop), in the UI language.
+ * core's timeText rule (the same as the desktop), in the UI language.
  */
 export function shownTime(ms: number, mode: TimeLabelMode, t: Translate, now: number = Date.now()): string {
-  const label = timeLabel(ms, now, mode);
-  switch (label.kind) {
-    case 'justNow':
-      return t('look.time.justNow');
-    case 'minutesAgo':
-      return t('look.time.minutesAgo', { n: label.minutes });
-    case 'today':
-      return clock(label.at);
-    case 'yesterday':
-      return mode === 'list' ? t('look.time.yesterday') : t('look.time.yesterdayAt', { time: clock(label.at) });
-    case 'tomorrow':
-      return t('look.time.tomorrowAt', { time: clock(label.at) });
-    case 'thisYear':
-    case 'otherYear': {
-      const day = shortTime(label.at, now);
-      return mode === 'list' ? day : `${day} ${clock(label.at)}`;
-    }
-  }
+  return timeText(ms, now, mode, timeWording(t));
 }
 
 /** Short waiting time: "5 min", "3 h", "2 d". */

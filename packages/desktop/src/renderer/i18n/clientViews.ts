@@ -2,6 +2,7 @@
 // (core's client view models; merged into en / zh-CN in index.ts).
 export const clientViewsEn = {
   clientViews: {
+    slaFilter: { label: 'SLA filter', any: 'Any SLA', due: 'SLA due soon', breached: 'SLA breached' },
     delivery: {
       queued: 'Queued',
       sending: 'Sending',
@@ -79,6 +80,7 @@ export const clientViewsEn = {
 
 export const clientViewsZhCN: typeof clientViewsEn = {
   clientViews: {
+    slaFilter: { label: 'SLA 筛选', any: '全部 SLA', due: 'SLA 即将到期', breached: 'SLA 已违约' },
     delivery: {
       queued: '排队中',
       sending: '发送中',

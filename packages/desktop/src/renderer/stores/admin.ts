@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
-import type { Agent, CannedResponse, Role, Team } from '@goutong/core';
+import type { Agent, CannedResponse, Team } from '@goutong/core';
 import { currentServices } from '../platform/services';
 import { providersOf, type AdminInbox, type OpenApiDoc, type ProviderSchema } from '../admin/schema';
 import { useCannedStore } from './canned';
@@ -26,17 +26,8 @@ export type CreatedInbox = AdminInbox & { secret?: string; generatedSecrets?: Re
 
 export type CannedBody = Pick<CannedResponse, 'shortCode' | 'title' | 'body'>;
 
-export function canManageInboxes(role: Role | undefined | null): boolean {
-  return role === 'admin';
-}
-export function canManageCanned(role: Role | undefined | null): boolean {
-  return role === 'admin' || role === 'supervisor';
-}
-/** Whether the settings area shows at all (plain agents do not see it). */
-export function canSeeSettings(role: Role | undefined | null): boolean {
-  // [accounts] Every signed-in agent has "My account" (password, two-factor, sessions) there.
-  return canManageInboxes(role) || canManageCanned(role) || role === 'agent';
-}
+// Who sees which settings screens: in adminAccess.ts (the workspace's navigation reads it without loading this store).
+export { canManageCanned, canManageInboxes, canSeeSettings } from './adminAccess';
 
 function api() {
   const a = currentServices()?.api;

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { InboxWindow, type Channel, type Conversation, type ConversationSort, type ConversationStatus, type InboxBaseQuery, type InboxQuerySpec, type Priority, type ReadState } from '@goutong/core';
+import { InboxWindow, type Channel, type Conversation, type ConversationSort, type ConversationStatus, type InboxBaseQuery, type InboxQuerySpec, type Priority, type ReadState, type SlaFilter } from '@goutong/core';
 import { browserClock, currentServices } from '../platform/services';
 import { useSessionStore } from './session';
 import { onUploadsChange, useUploadsStore } from './uploads';
@@ -22,6 +22,8 @@ export interface InboxFilters {
   /** Only in the All view: an agent id, 'none' for unassigned, '' for anyone. */
   assignee: string;
   text: string;
+  /** Due soon or breached SLA only (core's matchesSlaFilter); '' for any. */
+  sla: SlaFilter | '';
 }
 
 /**
@@ -49,7 +51,7 @@ export function statusList(f: StatusFilter): ConversationStatus[] | undefined {
 export const useInboxStore = defineStore('inbox', {
   state: () => ({
     view: 'mine' as InboxView,
-    filters: { status: 'active', channel: '', priority: '', label: '', inboxId: '', teamId: '', assignee: '', text: '' } as InboxFilters,
+    filters: { status: 'active', channel: '', priority: '', label: '', inboxId: '', teamId: '', assignee: '', text: '', sla: '' } as InboxFilters,
     sort: 'lastActivity' as ConversationSort,
     total: 0,
     counts: { mine: 0, unassigned: 0, all: 0 },
@@ -79,6 +81,8 @@ export const useInboxStore = defineStore('inbox', {
       if (s.filters.inboxId) q.inboxIds = [s.filters.inboxId];
       if (s.filters.teamId) q.teamId = s.filters.teamId;
       if (s.filters.text.trim()) q.text = s.filters.text.trim();
+      // The time the filter is read at; the rows' SLA facts (warned, breached) move them in and out after.
+      if (s.filters.sla) q.sla = { state: s.filters.sla, now: Date.now() };
       return q;
     },
   },

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { macroIntents, type Conversation, type Macro, type MacroInput } from '@goutong/core';
+import { macroContext, macroIntents, type Conversation, type Macro, type MacroInput } from '@goutong/core';
 import { currentServices } from '../platform/services';
 import { useSessionStore } from './session';
 import { useDirectoryStore } from './directory';
@@ -62,15 +62,7 @@ export const useMacrosStore = defineStore('macros', {
       if (!agent) return 0;
       let n = 0;
       for (const c of conversations) {
-        const intents = macroIntents(macro, c, {
-          agent: { id: agent.id, name: agent.name, email: agent.email },
-          now: Date.now(),
-          canned: {
-            contact: { name: c.contactName },
-            conversation: { id: c.id, subject: c.subject },
-            inbox: { name: directory.inboxes.find((i) => i.id === c.inboxId)?.name ?? null },
-          },
-        });
+        const intents = macroIntents(macro, c, macroContext(c, agent, Date.now(), directory.inboxes.find((i) => i.id === c.inboxId)?.name ?? null));
         for (const intent of intents) await uploads.submit(intent);
         n += intents.length;
       }

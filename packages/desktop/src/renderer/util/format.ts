@@ -1,4 +1,4 @@
-import { timeLabel, type TimeLabel, type TimeLabelMode } from '@goutong/core';
+import { timeText, type TimeLabelMode, type TimeWording } from '@goutong/core';
 
 /** Short relative age: "now", "5m", "3h", "2d". */
 export function shortAge(ms: number, t: (key: string, args?: Record<string, unknown>) => string): string {
@@ -31,32 +31,21 @@ export function splitQuoted(text: string): { body: string; quoted: string | null
   return { body: lines.slice(0, idx).join('\n').trimEnd(), quoted: lines.slice(idx).join('\n') };
 }
 
-/** Turns core's TimeLabel into words: "3 min ago", "14:05", "Yesterday 09:12", "Nov 20". */
-export function formatTimeLabel(label: TimeLabel, mode: TimeLabelMode, t: (key: string, args?: Record<string, unknown>) => string, locale: string): string {
+/** How the desktop writes times (core's timeText): the UI language's words, the locale's clock and dates. */
+export function timeWording(t: (key: string, args?: Record<string, unknown>) => string, locale: string): TimeWording {
   const clock = (ms: number) => new Date(ms).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
-  switch (label.kind) {
-    case 'justNow':
-      return t('look.time.justNow');
-    case 'minutesAgo':
-      return t('look.time.minutesAgo', { n: label.minutes });
-    case 'today':
-      return clock(label.at);
-    case 'yesterday':
-      return mode === 'list' ? t('look.time.yesterday') : t('look.time.yesterdayAt', { time: clock(label.at) });
-    case 'tomorrow':
-      return t('look.time.tomorrowAt', { time: clock(label.at) });
-    case 'thisYear': {
-      const day = new Date(label.at).toLocaleDateString(locale, { month: 'short', day: 'numeric' });
-      return mode === 'list' ? day : `${day} ${clock(label.at)}`;
-    }
-    case 'otherYear': {
-      const day = new Date(label.at).toLocaleDateString(locale, { year: 'numeric', month: 'short', day: 'numeric' });
-      return mode === 'list' ? day : `${day} ${clock(label.at)}`;
-    }
-  }
+  return {
+    justNow: () => t('look.time.justNow'),
+    minutesAgo: (n) => t('look.time.minutesAgo', { n }),
+    yesterday: () => t('look.time.yesterday'),
+    yesterdayAt: (time) => t('look.time.yesterdayAt', { time }),
+    tomorrowAt: (time) => t('look.time.tomorrowAt', { time }),
+    clock,
+    day: (ms, withYear) => new Date(ms).toLocaleDateString(locale, withYear ? { year: 'numeric', month: 'short', day: 'numeric' } : { month: 'short', day: 'numeric' }),
+  };
 }
 
-/** A time as a list row or a message shows it (core's timeLabel rule, in the UI language). */
+/** A time as a list row or a message shows it (core's timeText rule, in the UI language). */
 export function shownTime(ms: number, mode: TimeLabelMode, t: (key: string, args?: Record<string, unknown>) => string, locale: string, now = Date.now()): string {
-  return formatTimeLabel(timeLabel(ms, now, mode), mode, t, locale);
+  return timeText(ms, now, mode, timeWording(t, locale));
 }
