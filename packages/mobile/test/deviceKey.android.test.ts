@@ -89,7 +89,7 @@ describe('the device key in AndroidKeyStore (through a fake of plus.android)', (
     // One altered byte of the wrapped key: GCM refuses it (AEADBadTagException), never a wrong key.
     const [tag, iv, wrapped] = String(storage.data.get('goutong.dbkey.agent-1')).split(':');
     const bad = base64ToBytes(wrapped!);
-    bad[3] ^= 1;
+    bad[3] = (bad[3] ?? 0) ^ 1;
     storage.data.set('goutong.dbkey.agent-1', `${tag}:${iv}:${bytesToBase64(bad)}`);
     expect(() => keepers[0]!.load('agent-1')).toThrow(/AEADBadTagException/);
     const third = deviceKeyFor('agent-1', keepers, random);

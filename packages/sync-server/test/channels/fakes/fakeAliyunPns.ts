@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { HttpFake } from './httpFake.js';
-import { fakeAliyunSign } from './fakeAliyun.js';
+import { fakeAliyunSign } from './aliyunRpcSign.js';
 
 export interface PnsBinding {
   subsId: string;
