@@ -31,7 +31,7 @@ fi
 
 if [ "$mode" = test ]; then
   # Chromium and CJK fonts for browser tests and screenshots; the real protocol peers.
-  PEERS=(dovecot-imapd dovecot-lmtpd postfix kannel kannel-extras kamailio kamailio-websocket-modules sip-tester rtpengine-daemon espeak-ng sox pocketsphinx pocketsphinx-en-us)
+  PEERS=(dovecot-imapd dovecot-lmtpd postfix kannel kannel-extras kamailio kamailio-websocket-modules kamailio-utils-modules kamailio-json-modules sip-tester rtpengine-daemon espeak-ng sox pocketsphinx pocketsphinx-en-us)
   had_peers=1
   for p in "${PEERS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || had_peers=0; done
   apt_install chromium fonts-noto-cjk xvfb "${PEERS[@]}"

@@ -6,7 +6,7 @@ import { useSessionStore } from '../src/stores/session';
 import { useInboxStore } from '../src/stores/inbox';
 import { useConversationStore, applyTextChange } from '../src/stores/conversation';
 import { useOutboxStore } from '../src/stores/outbox';
-import { useContactStore } from '../src/stores/contact';
+import { MY_NUMBER_KEY, useContactStore } from '../src/stores/contact';
 import { useSettingsStore } from '../src/stores/settings';
 import { createTestDevice, type TestDevice } from './testDevice';
 
@@ -279,6 +279,38 @@ describe('conversation, outbox and contact stores', () => {
     });
     expect(calls[0]!.text).toBe('meter reading confirmed');
     expect(world.server.messagesOf(smsConversation).filter((m) => m.kind === 'note')).toEqual([]);
+  });
+
+  it('[trust] a masked number is called through a privacy number bound to my phone, never dialled as the mask; without a provider or my number the app says why', async () => {
+    await signIn();
+    const smsConversation = ids[1]!;
+    const conv = world.server.conversation(smsConversation)!;
+    const contact = useContactStore();
+    await contact.load(conv.contactId, smsConversation);
+    // No provider on the server: nothing dialled, the reason kept for the page.
+    device.settingsData.set(MY_NUMBER_KEY, '+86 139 0000 1111');
+    await contact.call('+86138****0001', 0);
+    expect(device.calls).toEqual([]);
+    expect(contact.maskedProblem).toBe('noPrivacyNumber');
+    expect(contact.activeCall).toBeNull();
+    // My own number missing: the server is not even asked.
+    device.settingsData.delete(MY_NUMBER_KEY);
+    device.rest.privacyNumber = '17100001111';
+    await contact.call('+86138****0001', 0);
+    expect(contact.maskedProblem).toBe('noOwnNumber');
+    expect(device.rest.privacyRequests).toHaveLength(1);
+    // With both: the dialer gets X; the call shows the masked number and is logged to X.
+    device.settingsData.set(MY_NUMBER_KEY, '+86 139 0000 1111');
+    await contact.call('+86138****0001', 0);
+    expect(contact.maskedProblem).toBeNull();
+    expect(device.calls).toEqual(['17100001111']);
+    expect(device.rest.privacyRequests.at(-1)).toEqual({ conversationId: smsConversation, agentPhone: '+86 139 0000 1111', identity: 0 });
+    expect(contact.activeCall).toMatchObject({ phoneNumber: '17100001111', shown: '138****0001' });
+    // A clear number (an agent with pii.view) still goes straight to the dialer.
+    contact.cancelCall();
+    await contact.call('+8613800000001');
+    expect(device.calls).toEqual(['17100001111', '+8613800000001']);
+    expect(device.rest.privacyRequests).toHaveLength(2);
   });
 
   it('assigns to me: the conversation moves to my list', async () => {

@@ -15,6 +15,10 @@ export interface FakeRest {
   cannedFetches: number;
   /** Makes every call fail with this error until cleared. */
   failWith: TransportError | null;
+  /** [trust] The privacy number X the fake server binds (null: no provider, 409 no_privacy_number). */
+  privacyNumber: string | null;
+  /** The bodies of `POST /api/v1/voice/privacy-bindings`. */
+  privacyRequests: unknown[];
 }
 
 export interface TestDevice extends Device {
@@ -37,7 +41,7 @@ export interface TestDevice extends Device {
 export function createTestDevice(world: TestWorld, clientId: string, settingsData = new Map<string, string>()): TestDevice {
   const calls: string[] = [];
   let current: TestClient | null = null;
-  const rest: FakeRest = { canned: [], macros: [], uploads: [], cannedFetches: 0, failWith: null };
+  const rest: FakeRest = { canned: [], macros: [], uploads: [], cannedFetches: 0, failWith: null, privacyNumber: null, privacyRequests: [] };
   const vault = new Map<string, LocalFile>();
   const notices: LocalNotice[] = [];
   const foregroundHooks = new Set<() => void>();
@@ -72,6 +76,16 @@ export function createTestDevice(world: TestWorld, clientId: string, settingsDat
         return { items: structuredClone(rest.canned) };
       }
       if (path === '/api/v1/macros') return { items: structuredClone(rest.macros) };
+      throw new TransportError('http', `${path}: HTTP 404`, 404);
+    },
+    async postJson(path, body) {
+      if (!online()) throw new TransportError('network', 'cannot reach the server: offline');
+      if (rest.failWith) throw rest.failWith;
+      if (path === '/api/v1/voice/privacy-bindings') {
+        rest.privacyRequests.push(structuredClone(body));
+        if (!rest.privacyNumber) throw new TransportError('http', `${path}: no privacy-number provider`, 409, 'no_privacy_number');
+        return { id: `pb-${rest.privacyRequests.length}`, virtualNumber: rest.privacyNumber, display: '138****0001', expiresAt: world.clock.now() + 600_000, inboxId: 'inbox-voice' };
+      }
       throw new TransportError('http', `${path}: HTTP 404`, 404);
     },
     async uploadAttachment(file) {

@@ -40,8 +40,12 @@ export interface Kamailio {
   stop(): Promise<void>;
 }
 
-/** Starts shared/peers/kamailio/kamailio.cfg on free loopback ports and waits for its WebSocket port. */
-export async function startKamailio(): Promise<Kamailio> {
+/**
+ * Starts shared/peers/kamailio/kamailio.cfg on free loopback ports and waits for its WebSocket port.
+ * `transform` edits the configuration first (e.g. the call-intent route of
+ * sync-server/test/peers/kamailioCallIntents.ts).
+ */
+export async function startKamailio(o: { transform?: (cfg: string) => string } = {}): Promise<Kamailio> {
   const missing = missingSipPeers();
   if (missing) throw new Error(missing);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'goutong-kamailio-'));
@@ -53,7 +57,7 @@ export async function startKamailio(): Promise<Kamailio> {
     .replaceAll('18088', String(wsPort))
     .replaceAll('15060', String(sipPort));
   const cfgFile = path.join(dir, 'kamailio/kamailio.cfg');
-  fs.writeFileSync(cfgFile, cfg);
+  fs.writeFileSync(cfgFile, o.transform ? o.transform(cfg) : cfg);
   const proc = new PeerProcess('kamailio', BIN.kamailio, ['-f', cfgFile, '-DD', '-E', '-m', '64', '-M', '8', '-P', path.join(dir, 'kamailio/kamailio.pid'), '-Y', dir]);
   try {
     await waitForPort(wsPort, 'kamailio', 20_000, () => proc.dead());

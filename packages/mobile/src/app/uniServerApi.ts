@@ -15,13 +15,17 @@ export type RawSender = (url: string, init: { method: 'GET' | 'POST'; headers: R
 
 function errorOf(status: number, text: string, path: string): TransportError {
   let message = `HTTP ${status}`;
+  /** [trust] The server's reason when it gives one (details.reason, e.g. no_privacy_number). */
+  let reason: string | undefined;
   try {
-    const j = JSON.parse(text) as { error?: { message?: string }; message?: string };
+    const j = JSON.parse(text) as { error?: { message?: string; details?: { reason?: unknown } }; message?: string };
     message = j.error?.message ?? j.message ?? message;
+    if (typeof j.error?.details?.reason === 'string') reason = j.error.details.reason;
   } catch {
     // not JSON
   }
-  return new TransportError(status === 401 ? 'auth' : 'http', `${path}: ${message}`, status);
+  const kind = status === 401 ? 'auth' : 'http';
+  return new TransportError(kind, `${path}: ${message}`, status, reason ?? kind);
 }
 
 /** Parses the upload answer into the attachment metadata the reply will reference. */

@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia';
 import { CALL_OUTCOMES, type CallOutcome, type Contact, type Intent } from '@goutong/core';
 import { requireServices, useDevice } from '../app/services';
+import { MaskedCallError, needsPrivacyNumber, privacyNumberFor, type MaskedCallProblem } from '../app/maskedCall';
 import { useSessionStore } from './session';
 import { useUploadsStore } from './uploads';
 
@@ -10,7 +11,10 @@ export { CALL_OUTCOMES, type CallOutcome };
 export const MY_NUMBER_KEY = 'myPhoneNumber';
 
 export interface CallRecord {
+  /** What the dialer dialled (a privacy number X for a masked contact number). */
   phoneNumber: string;
+  /** [trust] The contact's number as shown (masked) when the call went through a privacy number. */
+  shown?: string;
   /** When the dialer was opened. */
   startedAt: number;
   /** When the app came back to the foreground after the call (its end, as near as the app can tell). */
@@ -78,6 +82,8 @@ export const useContactStore = defineStore('contact', {
     /** The call placed from this card, waiting for its outcome to be entered. */
     activeCall: null as CallRecord | null,
     error: null as string | null,
+    /** [trust] Why a masked number could not be called (the page explains it: contact.masked.<problem>). */
+    maskedProblem: null as MaskedCallProblem | null,
   }),
   getters: {
     phoneNumbers: (s): string[] => (s.contact?.identities ?? []).filter((i) => i.channel === 'sms' || i.channel === 'voice').map((i) => i.identifier),
@@ -89,14 +95,34 @@ export const useContactStore = defineStore('contact', {
       this.contact = await requireServices().client.contact(contactId);
       this.conversationId = conversationId;
       this.error = null;
+      this.maskedProblem = null;
     },
 
-    async call(phoneNumber: string): Promise<void> {
+    /**
+     * Opens the dialer for one of the contact's numbers (`identity`: its index in the contact's
+     * identities). [trust] A number held masked is never dialled: the server gives a privacy number
+     * bound to the agent's own phone (app/maskedCall.ts), and the dialer dials that.
+     */
+    async call(phoneNumber: string, identity?: number): Promise<void> {
       const device = useDevice();
+      this.maskedProblem = null;
+      let dial = phoneNumber;
+      let shown: string | undefined;
+      if (needsPrivacyNumber(phoneNumber)) {
+        try {
+          const b = await privacyNumberFor(requireServices().api, { conversationId: this.conversationId, ...(identity !== undefined ? { identity } : {}), myNumber: device.settings.get(MY_NUMBER_KEY) });
+          dial = b.virtualNumber;
+          shown = b.display;
+        } catch (e) {
+          this.maskedProblem = e instanceof MaskedCallError ? e.problem : 'refused';
+          this.error = e instanceof Error ? e.message : String(e);
+          return;
+        }
+      }
       const startedAt = device.now();
       try {
-        await device.makePhoneCall(phoneNumber);
-        this.activeCall = { phoneNumber, startedAt, returnedAt: null };
+        await device.makePhoneCall(dial);
+        this.activeCall = { phoneNumber: dial, ...(shown ? { shown } : {}), startedAt, returnedAt: null };
         // The dialer covers the app; its return marks the end of the call.
         stopForeground?.();
         stopForeground =

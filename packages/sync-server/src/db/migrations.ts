@@ -403,6 +403,18 @@ CREATE TABLE report_rebuilds (tenant_id TEXT PRIMARY KEY, rebuilt_at {{bigint}} 
 CREATE TABLE report_rebuild_skips (job_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, created_at {{bigint}} NOT NULL)
 `,
   },
+  {
+    id: 440,
+    name: 'trust: privacy-number (AXB) bindings for calls from phones (no numbers kept but the virtual one)',
+    sql: `
+CREATE TABLE privacy_bindings (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, inbox_id TEXT NOT NULL,
+  conversation_id TEXT NOT NULL, contact_id TEXT NOT NULL, source TEXT NOT NULL, agent_phone_hash TEXT NOT NULL,
+  provider TEXT NOT NULL, subs_id TEXT NOT NULL, virtual_number TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL, expires_at {{bigint}} NOT NULL, released_at {{bigint}});
+CREATE INDEX privacy_bindings_agent ON privacy_bindings (tenant_id, agent_id, contact_id)
+`,
+  },
 ];
 
 /**

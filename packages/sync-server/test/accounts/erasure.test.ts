@@ -102,6 +102,11 @@ describe.each([['sqlite'], ['postgres']] as [Dialect][])('data subject rights on
     expect(seen.get('messages')).toContain(PERSONAL.card);
     expect(seen.get('contacts')).toContain(PERSONAL.attr);
     expect(seen.get('attachments')).toContain(PERSONAL.file);
+    // [trust] The scan covers the search index (clear text until the erasure), its FTS tables on
+    // SQLite, and the side tables an erasure could forget.
+    expect(seen.get('search_docs')).toContain(PERSONAL.card);
+    if (dialect === 'sqlite') expect([...seen.keys()].filter((t) => t.startsWith('search_fts')).length).toBeGreaterThan(0);
+    for (const t of ['read_marks', 'call_intents', 'privacy_bindings', 'report_hourly', 'report_costs', 'audit_log', 'commands']) expect(seen.has(t), t).toBe(true);
     expect(fs.existsSync(path.join(s.attachments.root, blobSha.slice(0, 2), blobSha.slice(2, 4), blobSha))).toBe(true);
     const r = await admin('POST', `/api/v1/contacts/${contactId}/erase`);
     expect(r.status).toBe(200);

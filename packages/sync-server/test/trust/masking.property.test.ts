@@ -1,6 +1,12 @@
 // Issue 13: personal data of every kind, posted in Chinese and English through the api channel's
 // inbound webhook, never reaches an unprivileged agent (the demo's zhang.san, built-in role `agent`)
-// in clear form by any path the server has, while the admin gets the clear values.
+// in clear form by any path the server has, while the admin gets the clear values. Paths: pull,
+// push (a raw socket that asks for protocol 1.1 pushed facts), the device's own store, REST
+// (conversations, messages, contact, contact search, timeline, summary, suggestions, reply and
+// patch answers), the history search `GET /api/v1/search` (asked for the clear value itself),
+// reports (overview, live board) and exports (refused or masked). Personal data sits in message text,
+// subject, contact name, identity and a contact attribute. The server sends no notification of its
+// own: devices notify from what they pulled or were pushed, both checked here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import WebSocket from 'ws';
@@ -36,6 +42,7 @@ const sample = fc.record({
   nameIsNumber: fc.boolean(),
   parts: fc.array(fc.tuple(fc.constantFrom(...zh, ...en), anyPii), { minLength: 1, maxLength: 5 }),
   subjectPii: fc.option(anyPii, { nil: undefined }),
+  attributePii: anyPii,
 });
 
 describe.each([['sqlite'], ['postgres']] as const)('personal data is masked for an agent without pii.view (%s)', (dialect) => {
@@ -59,7 +66,8 @@ describe.each([['sqlite'], ['postgres']] as const)('personal data is masked for 
     socket = new WebSocket(`${s.url.replace('http', 'ws')}/sync`);
     socket.on('message', (d) => socketFrames.push(String(d)));
     await new Promise((r) => socket.once('open', r));
-    socket.send(JSON.stringify({ t: 'auth', token: zhangToken, v: PROTOCOL_VERSION }));
+    // protocol 1.1: `push: true` asks for the facts themselves on the socket (domain/push.ts)
+    socket.send(JSON.stringify({ t: 'auth', token: zhangToken, v: PROTOCOL_VERSION, push: true }));
     await eventually(() => socketFrames.some((f) => f.includes('"ready"')), 'socket ready');
     // zhang's device: a real client; everything it writes into its local store is kept.
     device = await connectAgent(s.url, 'zhang.san@demo.goutong', 'goutong-demo', 'zhang-phone');
@@ -88,7 +96,7 @@ describe.each([['sqlite'], ['postgres']] as const)('personal data is masked for 
         const text = smp.parts.map(([w, p]) => `${w}${p.clear}`).join(' ');
         const subject = smp.subjectPii ? `Re: 关于 ${smp.subjectPii.clear}` : undefined;
         const name = smp.nameIsNumber ? smp.identity.pii.clear : `客户 Customer ${k}`;
-        const clear: string[] = [smp.identity.pii.clear, ...smp.parts.map(([, p]) => p.clear), ...(smp.subjectPii ? [smp.subjectPii.clear] : [])];
+        const clear: string[] = [smp.identity.pii.clear, ...smp.parts.map(([, p]) => p.clear), ...(smp.subjectPii ? [smp.subjectPii.clear] : []), smp.attributePii.clear];
         const framesBefore = socketFrames.length;
         const posted = await admin('POST', `/api/v1/inboxes/${inboxId}/inbound`, {
           externalId: `pii-${dialect}-${k}-${Date.now()}`, from: { identifier: smp.identity.channelId, name }, text, ...(subject ? { subject } : {}),
@@ -96,6 +104,11 @@ describe.each([['sqlite'], ['postgres']] as const)('personal data is masked for 
         expect(posted.status).toBeLessThan(300);
         const convId: string = posted.body.conversationId ?? posted.body.conversation?.id ?? posted.body.message?.conversationId;
         expect(convId).toBeTruthy();
+        // A contact attribute with personal data, set by the admin (a fact pushed to zhang too).
+        const contactId: string = (await admin('GET', `/api/v1/conversations/${convId}`)).body.contactId;
+        const attr = await admin('POST', '/api/v1/commands', { commands: [{ type: 'update_contact', id: s.workspace.ids.next(), deviceTime: Date.now(), contactId, attributes: { [`note${k}`]: `地址/address ${smp.attributePii.clear}` } }] });
+        expect(attr.status, JSON.stringify(attr.body)).toBeLessThan(300);
+        expect(JSON.stringify((await admin('GET', `/api/v1/contacts/${contactId}`)).body)).toContain(smp.attributePii.clear);
 
         // Every path zhang.san has.
         const seen: string[] = [];
@@ -125,7 +138,18 @@ describe.each([['sqlite'], ['postgres']] as const)('personal data is masked for 
         seen.push(JSON.stringify(found.body));
         const suggestions = await zhang('GET', `/api/v1/conversations/${convId}/suggestions`);
         seen.push(JSON.stringify(suggestions.body));
-        for (const path of [`/api/v1/contacts/${conv.body.contactId}/export`, '/api/v1/reports/overview']) {
+        // The history search, asked for a clear value itself and for the name: hits are masked.
+        for (const q of [smp.parts[0]![1].clear, name]) {
+          const hits = await zhang('GET', `/api/v1/search?q=${encodeURIComponent(q)}`);
+          expect(hits.status).toBe(200);
+          seen.push(JSON.stringify(hits.body));
+        }
+        for (const path of [`/api/v1/contacts/${conv.body.contactId}/timeline`, `/api/v1/conversations/${convId}/summary`]) {
+          const r = await zhang('GET', path);
+          expect(r.status, path).toBe(200);
+          seen.push(JSON.stringify(r.body));
+        }
+        for (const path of [`/api/v1/contacts/${conv.body.contactId}/export`, '/api/v1/reports/overview', '/api/v1/reports/live']) {
           const r = await zhang('GET', path);
           if (r.status === 200) seen.push(JSON.stringify(r.body));
           else expect(r.status, path).toBe(403);
@@ -133,6 +157,7 @@ describe.each([['sqlite'], ['postgres']] as const)('personal data is masked for 
         // Search runs on the device over what it stores; what the device stores must be masked.
         await eventually(() => deviceWrites.some((w) => w.includes(convId)), 'the device pulled the conversation');
         await eventually(() => socketFrames.length > framesBefore, 'a socket push');
+        await eventually(() => socketFrames.slice(framesBefore).some((f) => f.startsWith('{"t":"facts"') && f.includes(contactId)), 'pushed facts of the contact');
         seen.push(...deviceWrites, ...socketFrames);
         // Forbidden paths stay forbidden: the audit export and reveal.
         expect((await zhang('GET', '/api/v1/audit-events')).status).toBe(403);
@@ -148,6 +173,7 @@ describe.each([['sqlite'], ['postgres']] as const)('personal data is masked for 
           JSON.stringify((await admin('GET', `/api/v1/conversations/${convId}/messages?limit=50`)).body),
           JSON.stringify((await admin('GET', `/api/v1/contacts/${conv.body.contactId}`)).body),
           JSON.stringify((await admin('GET', `/api/v1/conversations/${convId}`)).body),
+          JSON.stringify((await admin('GET', `/api/v1/search?q=${encodeURIComponent(smp.parts[0]![1].clear)}`)).body),
         ].join('\n');
         for (const c of clear) expect(adminSeen).toContain(c);
       }),

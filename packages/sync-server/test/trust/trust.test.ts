@@ -206,5 +206,25 @@ describe.each([['sqlite'], ['postgres']] as const)('trust on %s', (dialect) => {
     await expect(s.workspace.db.run("UPDATE audit_log SET action = 'forged'")).rejects.toThrow(/append-only/);
     if (dialect === 'postgres') await expect(s.workspace.db.run('TRUNCATE audit_log')).rejects.toThrow(/append-only/);
     expect((await s.workspace.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM audit_log'))!.n).toBe(before);
+    // [trust] Through any API: no documented route writes under an audit path, and every documented
+    // write route with one path parameter, called by the admin with an audit row's id, leaves the
+    // row as it was.
+    const doc = (await admin('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    const auditWrites = Object.entries(doc.paths).filter(([p]) => /audit/i.test(p)).flatMap(([p, ops]) => Object.keys(ops).filter((m) => m !== 'get' && m !== 'parameters').map((m) => `${m} ${p}`));
+    expect(auditWrites).toEqual([]);
+    const row = async () => JSON.stringify(await s.workspace.db.one('SELECT * FROM audit_log WHERE id = ?', [one.id]));
+    const original = await row();
+    let tried = 0;
+    for (const [p, ops] of Object.entries(doc.paths)) {
+      if ((p.match(/\{[^}]+\}/g) ?? []).length !== 1 || p.startsWith('/webhooks') || p.includes('/auth/')) continue;
+      for (const m of ['delete', 'patch', 'put']) {
+        if (!ops[m]) continue;
+        tried++;
+        await admin(m.toUpperCase(), p.replace(/\{[^}]+\}/, String(one.id)), m === 'delete' ? undefined : {});
+      }
+    }
+    expect(tried).toBeGreaterThan(5);
+    expect(await row()).toBe(original);
+    expect(Number((await s.workspace.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM audit_log'))!.n)).toBeGreaterThanOrEqual(Number(before));
   });
 });

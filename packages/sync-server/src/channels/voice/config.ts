@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IceServer } from '@goutong/core';
 import { randomToken } from '../../auth/crypto.js';
 import { label, localized } from '../label.js';
+import { PrivacyNumberSettings } from './privacyNumber.js';
 import { IvrSettings, SpeechEndpoints, TranscriptionSettings, SPEECH_SECRETS } from '../../voice/config.js';
 
 /** A SIP user part: digits, letters and the few marks SIP allows unescaped in user names. */
@@ -35,6 +36,8 @@ export const VoiceConfig = z.object({
   transcription: TranscriptionSettings.optional(),
   /** Cloud speech service endpoints (TTS and ASR adapters). */
   speech: SpeechEndpoints.optional(),
+  /** [trust] Privacy numbers (AXB) for masked click-to-call from the phones' dialer (channels/voice/privacyNumber.ts). */
+  privacyNumber: PrivacyNumberSettings.optional(),
 }).meta(label('Phone · SIP (WebRTC softphones)', '电话 · SIP（WebRTC 软电话）'));
 export type VoiceConfig = z.infer<typeof VoiceConfig>;
 

@@ -14,7 +14,7 @@ import { TRANSCRIPTION_MIGRATION } from '../../domain/transcriptions.js';
 import { VOICE_QUEUE_MIGRATION } from '../../domain/voiceQueue.js';
 import { VoiceService, type VoiceServiceOptions } from '../../voice/service.js';
 import { registerVoiceRuntimeRoutes, VOICE_RUNTIME_OPENAPI } from '../../voice/routes.js';
-import { CALL_INTENT_OPENAPI, registerCallIntentRoutes } from './callIntents.js';
+import { CALL_INTENT_OPENAPI, registerCallIntentRoutes, registerPrivacyNumberRoutes } from './callIntents.js';
 
 export { VoiceConfig, VoiceSecrets, SipUser } from './config.js';
 export { credentialsFor, ephemeralCredentials, sipUserOf, type SipCredentials } from './credentials.js';
@@ -74,6 +74,7 @@ export function sipVoiceProvider(opts: VoiceServiceOptions = {}): ChannelProvide
     routes(app: FastifyInstance, deps: ProviderDeps) {
       registerCredentialsRoute(app, deps);
       registerCallIntentRoutes(app, deps);
+      registerPrivacyNumberRoutes(app, deps);
       registerVoiceRuntimeRoutes(app, deps, () => service);
       app.post('/api/v1/inboxes/:id/voicemail', { bodyLimit: MAX_ATTACHMENT_BYTES }, async (req, reply) => {
         const { id } = parse(z.object({ id: z.string().min(1).max(128) }), req.params, 'path');
