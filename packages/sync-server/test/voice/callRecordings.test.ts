@@ -6,14 +6,15 @@
 // fails for good with a clear error.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MessageTranscript } from '@goutong/core';
+import { Uuidv7Generator, type MessageTranscript } from '@goutong/core';
 import { sipVoiceProvider } from '../../src/channels/voice/index.js';
 import { runPipeline } from '../../src/voice/proc.js';
 import { recordingOf } from '../../src/voice/callRecordings.js';
 import { eventually, startChannelServer, type ChannelServer } from '../channels/support.js';
 import { FakeTencentCloud, toneWav } from '../channels/fakes/fakeSpeech.js';
 
-const uuid = () => crypto.randomUUID();
+const ids = new Uuidv7Generator(Date.now, (n) => crypto.randomBytes(n));
+const uuid = () => ids.next();
 
 async function logRecordedCall(s: ChannelServer, inboxId: string, o: { phone: string; audio: Buffer; mime: string; name: string }) {
   const up = await fetch(`${s.url}/api/v1/attachments?name=${encodeURIComponent(o.name)}`, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': o.mime }, body: o.audio });
@@ -24,7 +25,7 @@ async function logRecordedCall(s: ChannelServer, inboxId: string, o: { phone: st
   const r = await s.admin('POST', '/api/v1/commands', {
     commands: [{ type: 'log_call', id, deviceTime: t, inboxId, phone: o.phone, direction: 'in', from: o.phone, to: '1001', startedAt: t, answeredAt: t + 2000, endedAt: t + 30_000, outcome: 'answered', attachments: [attachment] }],
   });
-  expect(r.body.results[0].outcome).toBe('applied');
+  expect(r.body.results[0]).toMatchObject({ outcome: 'applied' });
   return id;
 }
 
@@ -118,7 +119,7 @@ describe.each([['sqlite'], ['postgres']] as const)('softphone call recordings wi
     const t = Date.now() - 10_000;
     const id = uuid();
     const r = await s.admin('POST', '/api/v1/commands', { commands: [{ type: 'log_call', id, deviceTime: t, inboxId, phone: '+8613700137003', direction: 'out', from: '1001', to: '+8613700137003', startedAt: t, endedAt: t + 5000, outcome: 'missed' }] });
-    expect(r.body.results[0].outcome).toBe('applied');
+    expect(r.body.results[0]).toMatchObject({ outcome: 'applied' });
     const withRec = await logRecordedCall(s, inboxId, { phone: '+8613700137004', audio: toneWav(1, 8000), mime: 'audio/wav', name: 'call.wav' });
     await eventually(async () => ((await transcript(withRec))?.state === 'failed' ? true : null), 'the recorded call failed (wrong key)', 30_000);
     expect(await s.count('SELECT COUNT(*) AS n FROM transcription_jobs WHERE message_id = ?', [id])).toBe(0);
