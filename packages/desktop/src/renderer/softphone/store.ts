@@ -416,7 +416,7 @@ export const useSoftphoneStore = defineStore('softphone', {
         void this.acceptMonitor(c, grant);
         return;
       }
-      if (current && !other && c.direction === 'in' && !this.consulting) {
+      if (current && !other && c.direction === 'in' && this.call?.state === 'active' && !this.consulting) {
         // Call waiting: the second caller rings on the other line; the agent holds and answers, or refuses.
         this.adopt(c, 'ringing', { conversationId: null }, 'other');
         void this.screenPop(c);
@@ -684,7 +684,7 @@ export const useSoftphoneStore = defineStore('softphone', {
       if (!this.consulting || !back || !current) return;
       current.call.terminate();
       this.promote();
-      if (current === back && this.call?.held) back.call.unhold();
+      if (current === back) back.call.unhold();
     },
 
     /** The other line becomes the focused one (after the focused call ended). */
