@@ -681,9 +681,11 @@ export const useSoftphoneStore = defineStore('softphone', {
     /** Attended transfer, abandoned: hang up the consultation and resume the caller. */
     returnToCaller(): void {
       const back = other;
-      if (!this.consulting || !back || !current) return;
-      current.call.terminate();
-      this.promote();
+      const consultLine = current;
+      if (!this.consulting || !back || !consultLine) return;
+      consultLine.call.terminate();
+      // Ended (and logged) now, so the caller is back on this line at once.
+      if (current === consultLine) void this.finish(consultLine, { type: 'ended', originator: 'local', cause: 'Terminated' });
       if (current === back) back.call.unhold();
     },
 
