@@ -73,6 +73,7 @@ async function phonePage(email: string, o: { silent?: boolean } = {}): Promise<{
     if (m.type() === 'error') process.stderr.write(`[console ${email}] ${m.text()}\n`);
   });
   await signIn(page, server.url, email);
+  step(`${email} signed in`);
   const sw = page.getByRole('switch', { name: 'Available for calls' });
   if ((await sw.getAttribute('aria-checked')) !== 'true') await sw.click();
   await expect.poll(() => page.getByRole('status', { name: 'Phone status' }).getAttribute('data-status'), { timeout: 20_000 }).toBe('registered');
@@ -116,6 +117,9 @@ function playedLevel(page: Page): Promise<number> {
   });
 }
 
+/** Progress on stderr (where a slow run is). */
+const step = (what: string) => process.stderr.write(`[phoneLines] ${what}\n`);
+
 const dialog = (page: Page, name: 'Incoming call' | 'Call') => page.getByRole('dialog', { name, exact: true });
 
 async function call(from: Page, to: Page, number: string): Promise<void> {
@@ -138,11 +142,10 @@ async function hears(page: Page, min = 0.01): Promise<void> {
 
 describe('softphone lines through Kamailio', () => {
   it('call waiting, hold and a conference of three: each remote hears the other through the agent’s mix', async () => {
-    const a = await phonePage('zhang.san@demo.goutong');
-    const b = await phonePage('alice@demo.goutong', { silent: true });
-    const c = await phonePage('li.wei@demo.goutong');
+    const [a, b, c] = await Promise.all([phonePage('zhang.san@demo.goutong'), phonePage('alice@demo.goutong', { silent: true }), phonePage('li.wei@demo.goutong')]);
     try {
       await call(a.page, b.page, '1002');
+      step('A talks with B');
       // Alice's microphone is silent: Zhang San hears (next to) nothing from her.
       const callB = dialog(b.page, 'Call');
       // Li Wei calls Alice while she talks: call waiting on her other line.
@@ -154,6 +157,7 @@ describe('softphone lines through Kamailio', () => {
       await line2.getByText(/Call waiting/).waitFor({ timeout: 20_000 });
       await screenshot(b.page, 'phone-call-waiting-en');
       await line2.getByRole('button', { name: 'Hold and answer' }).click();
+      step('B answered the waiting call');
       await expect.poll(() => dialog(c.page, 'Call').getAttribute('data-state'), { timeout: 20_000 }).toBe('active');
       // Zhang San waits on hold; Alice talks with Li Wei.
       await line2.getByText(/On hold/).waitFor({ timeout: 10_000 });
@@ -165,6 +169,7 @@ describe('softphone lines through Kamailio', () => {
 
       // Conference: both live; Zhang San's voice reaches Li Wei and back, through Alice's silent client.
       await line2.getByRole('button', { name: 'Conference' }).click();
+      step('conference');
       await line2.getByTestId('conference').waitFor();
       await dialog(c.page, 'Call').getByTestId('remote-held').waitFor({ state: 'detached', timeout: 10_000 });
       await Promise.all([hears(a.page), hears(c.page)]);
@@ -179,14 +184,13 @@ describe('softphone lines through Kamailio', () => {
     } finally {
       await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
     }
-  });
+  }, 300_000);
 
   it('attended transfer: Alice consults Li Wei with Zhang San on hold, then completes; Zhang San and Li Wei talk', async () => {
-    const a = await phonePage('zhang.san@demo.goutong');
-    const b = await phonePage('alice@demo.goutong');
-    const c = await phonePage('li.wei@demo.goutong');
+    const [a, b, c] = await Promise.all([phonePage('zhang.san@demo.goutong'), phonePage('alice@demo.goutong'), phonePage('li.wei@demo.goutong')]);
     try {
       await call(a.page, b.page, '1002');
+      step('A talks with B');
       const callB = dialog(b.page, 'Call');
       await callB.getByRole('button', { name: 'Consult' }).click();
       await callB.getByLabel('Consult (extension or number)').fill('1003');
@@ -200,6 +204,7 @@ describe('softphone lines through Kamailio', () => {
       await line2.getByText(/waits on hold/).waitFor();
       await screenshot(b.page, 'phone-consulting-en');
       await line2.getByRole('button', { name: 'Complete transfer' }).click();
+      step('transfer completed');
       // Alice is out; Zhang San's softphone called Li Wei replacing her consultation.
       await callB.waitFor({ state: 'detached', timeout: 20_000 });
       const callA = dialog(a.page, 'Call');
@@ -226,24 +231,24 @@ describe('softphone lines through Kamailio', () => {
     } finally {
       await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
     }
-  });
+  }, 300_000);
 
   it('supervisor listen and whisper: auto-answered with the server’s grant; the supervisor hears the caller, the caller never hears the supervisor', async () => {
-    const a = await phonePage('zhang.san@demo.goutong');
-    const b = await phonePage('alice@demo.goutong', { silent: true });
-    const c = await phonePage('li.wei@demo.goutong');
+    const [a, b, c] = await Promise.all([phonePage('zhang.san@demo.goutong'), phonePage('alice@demo.goutong', { silent: true }), phonePage('li.wei@demo.goutong')]);
     try {
       // An agent has no listen form (calls.monitor is a supervisor's permission).
       await a.page.getByRole('button', { name: 'Phone', exact: true }).click();
       await expect(a.page.getByTestId('monitor-form').count()).resolves.toBe(0);
       await a.page.getByRole('button', { name: 'Phone', exact: true }).click();
       await call(a.page, b.page, '1002');
+      step('A talks with B');
 
       // Li Wei listens: Alice's softphone answers by itself and says so.
       await c.page.getByRole('button', { name: 'Phone', exact: true }).click();
       const form = c.page.getByTestId('monitor-form');
       await form.getByLabel('Agent').selectOption({ label: 'Alice Chen' });
       await form.getByRole('button', { name: 'Listen' }).click();
+      step('listening');
       const callC = dialog(c.page, 'Call');
       await expect.poll(() => callC.getAttribute('data-state'), { timeout: 20_000 }).toBe('active');
       await callC.getByTestId('monitoring').filter({ hasText: 'Listening to' }).waitFor();
@@ -260,6 +265,7 @@ describe('softphone lines through Kamailio', () => {
       await c.page.getByRole('button', { name: 'Phone', exact: true }).click();
       await form.getByLabel('Agent').selectOption({ label: 'Alice Chen' });
       await form.getByRole('button', { name: 'Whisper' }).click();
+      step('whispering');
       await callB.getByTestId('monitored').filter({ hasText: 'is whispering' }).waitFor({ timeout: 20_000 });
       await expect.poll(() => callC.getAttribute('data-state'), { timeout: 20_000 }).toBe('active');
       await expect.poll(() => playedLevel(b.page), { timeout: 20_000 }).toBeGreaterThan(0.005);
@@ -273,5 +279,5 @@ describe('softphone lines through Kamailio', () => {
     } finally {
       await Promise.all([a.context.close(), b.context.close(), c.context.close()]);
     }
-  });
+  }, 300_000);
 });
