@@ -1,6 +1,6 @@
 import type { Message } from '@goutong/core';
 import type { ProviderDeps } from '../channels/provider.js';
-import { toMessage } from '../domain/rows.js';
+import { callMessagesWithoutTranscription } from '../domain/callRecordings.js';
 import { enqueueTranscription } from './voicemail.js';
 
 /** How far back the first scan after a start looks for call recordings without a transcription job. */
@@ -26,31 +26,24 @@ export function watchCallRecordings(deps: ProviderDeps, o: { now?: () => number 
   let chain: Promise<unknown> = Promise.resolve();
   let stopped = false;
 
-  const enqueueRows = async (rows: Record<string, unknown>[]): Promise<number> => {
+  const enqueueRows = async (rows: Array<{ message: Message; inboxId: string }>): Promise<number> => {
     let n = 0;
-    for (const r of rows) {
-      const m = toMessage(r);
-      const attachmentId = recordingOf(m);
+    for (const { message, inboxId } of rows) {
+      const attachmentId = recordingOf(message);
       if (!attachmentId) continue;
-      const s = await deps.inboxSettings(String(r['inbox_id']));
+      const s = await deps.inboxSettings(inboxId);
       if (!s || s.inbox.channel !== 'voice') continue;
-      if (await enqueueTranscription(deps, s.inbox, m.id, attachmentId)) n++;
+      if (await enqueueTranscription(deps, s.inbox, message.id, attachmentId)) n++;
     }
     return n;
   };
 
-  const missing = `SELECT m.* FROM messages m LEFT JOIN transcription_jobs j ON j.message_id = m.id
-    WHERE m.kind = 'call' AND m.attachments <> '[]' AND j.id IS NULL`;
-
-  /** The call messages a commit wrote (a message changed later carries that later commit's seq). */
-  const scanCommit = async (tenantId: string, seq: number): Promise<number> =>
-    enqueueRows(await db.all<Record<string, unknown>>(`${missing} AND m.tenant_id = ? AND m.seq = ?`, [tenantId, seq]));
+  /** The call messages a commit wrote. */
+  const scanCommit = async (tenantId: string, seq: number): Promise<number> => enqueueRows(await callMessagesWithoutTranscription(db, { tenantId, seq }));
 
   /** Recent call recordings without a job (after a start, or when a commit's scan failed). */
-  const catchUp = async (tenantId?: string): Promise<number> => {
-    const rows = await db.all<Record<string, unknown>>(`${missing} AND m.server_time > ?${tenantId ? ' AND m.tenant_id = ?' : ''} ORDER BY m.server_time`, tenantId ? [now() - CATCH_UP_MS, tenantId] : [now() - CATCH_UP_MS]);
-    return enqueueRows(rows);
-  };
+  const catchUp = async (tenantId?: string): Promise<number> =>
+    enqueueRows(await callMessagesWithoutTranscription(db, { since: now() - CATCH_UP_MS, ...(tenantId ? { tenantId } : {}) }));
 
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(fn, fn);

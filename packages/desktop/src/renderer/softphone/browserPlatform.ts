@@ -4,7 +4,7 @@
 import { SipCredentialsResponse } from '@goutong/core';
 import { z } from 'zod';
 import { currentServices } from '../platform/services';
-import type { AudioDevice, CallRecorder, LegacyRecordings, MicPermission, PendingRecording, PhoneApi, PhoneMedia, PhonePlatform } from './types';
+import type { AudioDevice, LegacyRecordings, MicPermission, PendingRecording, PhoneApi, PhoneMedia, PhonePlatform } from './types';
 
 export const browserMedia: PhoneMedia = {
   async permission() {
