@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../bench/lib/chromium.mjs';
 import { apiAs, startTestServer, type TestServer } from './server';
-import { newAgentPage, signIn } from './helpers';
+import { DEMO_PASSWORD, newAgentPage } from './helpers';
 import { startKamailio, type Kamailio } from '../peers/peers';
 
 let server: TestServer;
@@ -75,7 +75,12 @@ async function phonePage(email: string, o: { silent?: boolean } = {}): Promise<{
   page.on('console', (m) => {
     if (m.type() === 'error') process.stderr.write(`[console ${email}] ${m.text()}\n`);
   });
-  await signIn(page, server.url, email);
+  // helpers' signIn, with room for three pages signing in at once on a busy machine
+  await page.goto(`${server.url}/app/`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('status', { name: 'Connectivity' }).and(page.locator('[data-status="online"]')).waitFor({ timeout: 120_000 });
   step(`${email} signed in`);
   const sw = page.getByRole('switch', { name: 'Available for calls' });
   if ((await sw.getAttribute('aria-checked')) !== 'true') await sw.click();
