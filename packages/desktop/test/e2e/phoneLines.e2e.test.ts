@@ -142,6 +142,23 @@ async function call(from: Page, to: Page, number: string): Promise<void> {
   await expect.poll(() => dialog(from, 'Call').getAttribute('data-state'), { timeout: 20_000 }).toBe('active');
 }
 
+/** Audio RTP bytes received over the page's open peer connections grow by more than `min`. */
+async function receives(page: Page, min = 2_000): Promise<void> {
+  const bytes = () =>
+    page.evaluate(async () => {
+      let total = 0;
+      for (const pc of (globalThis as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach((r: { type: string; kind?: string; bytesReceived?: number }) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'audio') total += r.bytesReceived ?? 0;
+        });
+      }
+      return total;
+    });
+  const b0 = await bytes();
+  await expect.poll(async () => (await bytes()) - b0, { timeout: 30_000 }).toBeGreaterThan(min);
+}
+
 /** Energy that reaches `page` grows by more than `min` (polled, no fixed wait). */
 async function hears(page: Page, min = 0.01): Promise<void> {
   const e0 = await energy(page);
@@ -216,7 +233,8 @@ describe('softphone lines through Kamailio', () => {
       await expect.poll(() => callA.getAttribute('data-state'), { timeout: 20_000 }).toBe('active');
       await callA.getByText('1003').first().waitFor({ timeout: 20_000 });
       await dialog(c.page, 'Call').getByText('Colleague: 张三 Zhang San').waitFor({ timeout: 20_000 });
-      await Promise.all([hears(a.page), hears(c.page)]);
+      // RTP flows both ways on the new call (received bytes grow).
+      await Promise.all([receives(a.page), receives(c.page)]);
       await dialog(c.page, 'Call').getByRole('button', { name: 'Hang up' }).click();
       await callA.waitFor({ state: 'detached', timeout: 15_000 });
       // Alice's softphone logged Zhang San's call (a colleague's call is the colleague's to log), so the
