@@ -111,6 +111,12 @@ export const LogCall = z.object({
   outcome: CallOutcome,
   /** Where the call went when transferred (agent id or number). */
   transferTarget: z.string().max(128).optional(),
+  /** How it was transferred: blind (REFER), or attended (the agent consulted the target first, REFER with Replaces). */
+  transferKind: z.enum(['blind', 'attended']).optional(),
+  /** The other parties the agent joined into a conference on this call (numbers or SIP users). */
+  conference: z.array(z.string().trim().min(1).max(64)).min(1).max(4).optional(),
+  /** A supervisor listened to (or whispered to the agent on) this call: who and how. */
+  monitoredBy: z.object({ agentId: z.string().min(1).max(128), mode: z.enum(['listen', 'whisper']) }).optional(),
   notes: z.string().max(10_000).optional(),
   /** Uploaded files (the call recording), referenced by id; the server takes their metadata from its store. */
   attachments: z.array(Attachment).max(5).optional(),
@@ -287,5 +293,6 @@ export function callMeta(c: z.infer<typeof LogCall>): Record<string, unknown> {
   return {
     direction: c.direction, from: c.from, to: c.to, startedAt: c.startedAt, answeredAt: c.answeredAt ?? null, endedAt: c.endedAt,
     durationSeconds: callDurationSeconds(c), outcome: c.outcome, ...(c.transferTarget ? { transferTarget: c.transferTarget } : {}),
+    ...(c.transferKind ? { transferKind: c.transferKind } : {}), ...(c.conference ? { conference: c.conference } : {}), ...(c.monitoredBy ? { monitoredBy: c.monitoredBy } : {}),
   };
 }

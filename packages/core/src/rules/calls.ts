@@ -59,3 +59,22 @@ export function callerIdFor(viewer: Pick<Principal, 'role' | 'permissions'>, num
   const digits = number.replace(/\D/g, '');
   return digits.length >= 5 ? `${'*'.repeat(Math.min(digits.length - 4, 8))}${digits.slice(-4)}` : number;
 }
+
+/** How a supervisor joins an agent's live call: listen (hears caller and agent) or whisper (the agent also hears them; the caller never does). */
+export type MonitorMode = 'listen' | 'whisper';
+
+/**
+ * Whether `supervisor` may listen to (or whisper on) `agent`'s live calls: the calls.monitor
+ * permission, the same workspace, an active colleague (not themself). The server asks this when it
+ * grants a monitor token and when the agent's softphone checks one before it auto-answers.
+ */
+export function mayMonitorCalls(
+  supervisor: Pick<Principal, 'role' | 'permissions'> & { id: string; tenantId: string },
+  agent: { id: string; tenantId: string; active?: boolean },
+): { ok: true } | { ok: false; reason: string } {
+  if (!can(supervisor, 'calls.monitor')) return { ok: false, reason: 'requires the calls.monitor permission' };
+  if (supervisor.tenantId !== agent.tenantId) return { ok: false, reason: 'not in your workspace' };
+  if (supervisor.id === agent.id) return { ok: false, reason: 'you cannot monitor your own calls' };
+  if (agent.active === false) return { ok: false, reason: 'the agent is deactivated' };
+  return { ok: true };
+}

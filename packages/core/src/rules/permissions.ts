@@ -23,6 +23,8 @@ export const PERMISSIONS = [
   'audit.view',
   'apikeys.manage',
   'optout.manage',
+  /** Listen to (and whisper on) an agent's live call from the softphone. */
+  'calls.monitor',
 ] as const;
 export const Permission = z.enum(PERMISSIONS);
 export type Permission = z.infer<typeof Permission>;
@@ -73,7 +75,7 @@ export type CustomRole = z.infer<typeof CustomRole>;
 
 const MANAGER_ACTIONS: Permission[] = [
   'conversation.reply', 'conversation.assign', 'conversation.close', 'conversation.move_team', 'contact.edit', 'canned.manage',
-  'agents.manage', 'reports.view', 'data.export', 'pii.view', 'pii.reveal', 'audit.view',
+  'agents.manage', 'reports.view', 'data.export', 'pii.view', 'pii.reveal', 'audit.view', 'calls.monitor',
 ];
 
 /** The built-in roles. The `agent` role lacks pii.view: agents receive personal data masked. */

@@ -11,6 +11,8 @@ import { useDirectoryStore } from '../../src/renderer/stores/directory';
 import { setPhonePlatform, useSoftphoneStore } from '../../src/renderer/softphone/store';
 import { logCallIntent, outcomeOf, phoneOf, samePhone } from '../../src/renderer/softphone/callLog';
 import type { CallEvent, DtmfTransport, PendingRecording, PhoneEvent, PhonePlatform, SipAccount, SipCall, SipPhone } from '../../src/renderer/softphone/types';
+import { mixPlan, type MixPlan } from '../../src/renderer/softphone/mixPlan';
+import { wavBlob } from '../../src/renderer/softphone/browserPlatform';
 import { ME, OTHER, flush, offlineServices, useTestApp } from './testServices';
 
 // ----- the JsSIP test double ------------------------------------------------------------------
@@ -19,7 +21,11 @@ class FakeCall implements SipCall {
   readonly calls: Array<[string, ...unknown[]]> = [];
   private listeners = new Set<(e: CallEvent) => void>();
   referResult: { ok: boolean; reason?: string } = { ok: true };
+  referOpts: Array<{ replaces?: SipCall } | undefined> = [];
   peerConnection = null;
+  get remoteUri() {
+    return `sip:${this.remoteUser}@lab.test`;
+  }
   constructor(
     readonly id: string,
     readonly direction: 'in' | 'out',
@@ -51,8 +57,9 @@ class FakeCall implements SipCall {
   sendDTMF(tones: string, transport: DtmfTransport) {
     this.calls.push(['dtmf', tones, transport]);
   }
-  async refer(target: string) {
+  async refer(target: string, opts?: { replaces?: SipCall }) {
     this.calls.push(['refer', target]);
+    this.referOpts.push(opts);
     return this.referResult;
   }
   on(l: (e: CallEvent) => void) {
@@ -107,7 +114,7 @@ function fakePlatform(o: { accounts?: SipAccount[]; credentialsError?: Error; mi
   const legacy = new Map<string, PendingRecording>();
   const uploads: string[] = [];
   const intents: Array<{ conversationId: string; identity: number | undefined }> = [];
-  const state = { online: true, ring: [] as boolean[], played: [] as Array<MediaStream | null>, recorders: 0, uploadError: null as Error | null };
+  const state = { online: true, ring: [] as boolean[], played: [] as Array<MediaStream | null>, recorders: 0, uploadError: null as Error | null, mixes: [] as Array<{ legs: string[]; plan: MixPlan }>, mixerStopped: 0, grants: [] as string[], verify: null as null | { supervisorId: string; supervisorName: string; mode: 'listen' | 'whisper' } };
   const p: PhonePlatform = {
     createPhone: async () => {
       const ph = new FakePhone();
@@ -129,6 +136,10 @@ function fakePlatform(o: { accounts?: SipAccount[]; credentialsError?: Error; mi
         return { stop: async () => new Blob(['opus bytes'], { type: 'audio/webm' }) };
       },
       ring: (on) => void state.ring.push(on),
+      mixer: async () => ({
+        apply: (_mic, legs, plan) => void state.mixes.push({ legs: legs.map((l) => l.id), plan }),
+        stop: () => void state.mixerStopped++,
+      }),
     },
     api: {
       credentials: async () => {
@@ -139,6 +150,14 @@ function fakePlatform(o: { accounts?: SipAccount[]; credentialsError?: Error; mi
       callIntent: async (conversationId, identity) => {
         intents.push({ conversationId, identity });
         return { dialTarget: `gtcall-${'ab'.repeat(20)}`, display: '138****8000', expiresAt: Date.now() + 120_000, inboxId: 'voice-1' };
+      },
+      monitorGrant: async (agentId, mode) => {
+        state.grants.push(`${agentId}:${mode}`);
+        return { token: `grant-for-${agentId}-${mode}`, target: '1002', mode };
+      },
+      verifyMonitor: async (token) => {
+        if (!state.verify || !token.startsWith('grant-')) throw new Error('403 not a monitor grant for you');
+        return state.verify;
       },
     },
     legacyRecordings: {
@@ -425,6 +444,203 @@ describe('outgoing calls', () => {
     call.emit({ type: 'ended', originator: 'local', cause: 'Terminated' });
     await flush();
     expect(s.commands()).toEqual([expect.objectContaining({ conversationId: 'cv-wang', outcome: 'transferred', transferTarget: '1002' })]);
+  });
+});
+
+describe('two lines, attended transfer, conference, supervisor', () => {
+  async function talking(s: Awaited<ReturnType<typeof registered>>, id: string, from: string) {
+    const call = new FakeCall(id, 'in', from);
+    await ring(s, call);
+    await s.phone.answer();
+    call.emit({ type: 'confirmed' });
+    await flush();
+    return call;
+  }
+
+  it('call waiting: the second caller rings on the other line; hold and answer, swap, the held call returns when the other ends; both logged', async () => {
+    const s = await registered();
+    const first = await talking(s, 'in-a', '+8613800138000');
+    const second = new FakeCall('in-b', 'in', '+8613700137000');
+    await ring(s, second);
+    expect(second.did('terminate')).toEqual([]);
+    expect(s.phone.other).toMatchObject({ id: 'in-b', state: 'ringing' });
+    expect(s.phone.call).toMatchObject({ id: 'in-a', state: 'active' });
+    await s.phone.answerWaiting();
+    expect(first.did('hold')).toHaveLength(1);
+    expect(second.did('answer')).toHaveLength(1);
+    first.emit({ type: 'hold', originator: 'local' });
+    second.emit({ type: 'confirmed' });
+    expect(s.phone.call).toMatchObject({ id: 'in-b', state: 'active' });
+    expect(s.phone.other).toMatchObject({ id: 'in-a', held: true });
+    await s.phone.swap();
+    expect(second.did('hold')).toHaveLength(1);
+    expect(first.did('unhold')).toHaveLength(1);
+    expect(s.phone.call!.id).toBe('in-a');
+    second.emit({ type: 'hold', originator: 'local' });
+    first.emit({ type: 'unhold', originator: 'local' });
+    // the focused caller hangs up: the held one becomes the call (still held until resumed)
+    first.emit({ type: 'ended', originator: 'remote', cause: 'BYE' });
+    await flush();
+    expect(s.phone.call).toMatchObject({ id: 'in-b', held: true });
+    expect(s.phone.other).toBeNull();
+    s.phone.toggleHold();
+    expect(second.did('unhold')).toHaveLength(1);
+    second.emit({ type: 'ended', originator: 'local', cause: 'Terminated' });
+    await flush();
+    expect(s.commands().map((c) => [c.phone ?? c.conversationId, c.outcome])).toEqual([
+      ['cv-wang', 'answered'],
+      ['+8613700137000', 'answered'],
+    ]);
+  });
+
+  it('call waiting: refusing the second caller answers 486 and logs it as busy; the first call goes on', async () => {
+    const s = await registered();
+    await talking(s, 'in-c', '+8613800138000');
+    const second = new FakeCall('in-d', 'in', '+8613700137000');
+    await ring(s, second);
+    s.phone.rejectWaiting();
+    expect(second.did('terminate')).toEqual([['terminate', 486]]);
+    second.emit({ type: 'failed', originator: 'local', cause: 'Rejected' });
+    await flush();
+    expect(s.phone.call).toMatchObject({ id: 'in-c', state: 'active' });
+    expect(s.commands().map((c) => [c.phone, c.outcome])).toEqual([['+8613700137000', 'rejected']]);
+  });
+
+  it('attended transfer: consult the target with the caller on hold, then complete (REFER with Replaces to the caller) or return', async () => {
+    const s = await registered();
+    const caller = await talking(s, 'in-e', '+8613800138000');
+    expect(await s.phone.consult('1002')).toBe(true);
+    expect(caller.did('hold')).toHaveLength(1);
+    const consult = s.f.phone().placed[0]!;
+    expect(consult.target).toBe('1002');
+    expect(consult.headers).toContain('X-Goutong-Conversation: cv-wang');
+    expect(s.phone.consulting).toBe(true);
+    expect(s.phone.other).toMatchObject({ id: 'in-e' });
+    consult.call.emit({ type: 'accepted' });
+    // the target refuses to take it: return to the caller (consultation hung up, the caller resumed)
+    s.phone.returnToCaller();
+    expect(consult.call.did('terminate')).toHaveLength(1);
+    consult.call.emit({ type: 'ended', originator: 'local', cause: 'Terminated' });
+    await flush();
+    expect(s.phone.call).toMatchObject({ id: 'in-e' });
+    expect(caller.did('unhold')).toHaveLength(1);
+    expect(s.phone.consulting).toBe(false);
+
+    // again, and this time complete
+    caller.emit({ type: 'unhold', originator: 'local' });
+    expect(await s.phone.consult('1003')).toBe(true);
+    const consult2 = s.f.phone().placed[1]!.call;
+    consult2.emit({ type: 'accepted' });
+    expect(await s.phone.completeTransfer()).toBe(true);
+    expect(caller.did('refer')).toEqual([['refer', 'sip:1003@lab.test']]);
+    expect(caller.referOpts[0]!.replaces).toBe(consult2);
+    expect(caller.did('terminate')).toHaveLength(1);
+    caller.emit({ type: 'ended', originator: 'local', cause: 'Terminated' });
+    consult2.emit({ type: 'ended', originator: 'remote', cause: 'BYE' });
+    await flush();
+    expect(s.phone.call).toBeNull();
+    const logged = s.commands();
+    expect(logged.find((c) => c.direction === 'in')).toMatchObject({ conversationId: 'cv-wang', outcome: 'transferred', transferTarget: '1003', transferKind: 'attended' });
+    expect(logged.filter((c) => c.direction === 'out').map((c) => c.to)).toEqual(['1002', '1003']);
+  });
+
+  it('the consulted target takes the caller’s INVITE with Replaces on the consultation’s line, same microphone', async () => {
+    const s = await registered();
+    const consultFromColleague = new FakeCall('in-f', 'in', '1001', 'Colleague', { 'X-Goutong-Agent': OTHER.id, 'X-Goutong-Conversation': 'cv-wang' });
+    await ring(s, consultFromColleague);
+    await s.phone.answer();
+    consultFromColleague.emit({ type: 'confirmed' });
+    const replacing = new FakeCall('in-g', 'in', '+8613800138000');
+    consultFromColleague.emit({ type: 'replaces', accept: () => s.f.phone().emit({ type: 'newCall', call: replacing }), reject: () => {} });
+    await flush();
+    expect(replacing.did('answer')).toHaveLength(1);
+    expect(s.phone.call).toMatchObject({ id: 'in-g', state: 'active', remote: '+8613800138000', conversationId: 'cv-wang' });
+    replacing.emit({ type: 'ended', originator: 'remote', cause: 'BYE' });
+    await flush();
+    // the colleague's consultation is theirs to log; the transferred caller is ours
+    expect(s.commands().map((c) => [c.conversationId, c.direction, c.outcome])).toEqual([['cv-wang', 'in', 'answered']]);
+  });
+
+  it('a conference of three: both lines live, mixed so each remote hears the agent and the other; logged with its parties', async () => {
+    const s = await registered();
+    const a = await talking(s, 'in-h', '+8613800138000');
+    expect(await s.phone.consult('+8613700137000')).toBe(true);
+    const b = s.f.phone().placed[0]!.call;
+    b.emit({ type: 'accepted' });
+    a.emit({ type: 'hold', originator: 'local' });
+    expect(await s.phone.startConference()).toBe(true);
+    expect(a.did('unhold')).toHaveLength(1);
+    a.emit({ type: 'unhold', originator: 'local' });
+    await flush();
+    const last = s.f.state.mixes.at(-1)!;
+    expect(last.legs.sort()).toEqual(['in-h', b.id].sort());
+    expect(last.plan.sends).toEqual({ [b.id]: ['in-h'], 'in-h': [b.id] });
+    expect(last.plan.ear.sort()).toEqual(['in-h', b.id].sort());
+    s.phone.hangUp();
+    expect(a.did('terminate')).toHaveLength(1);
+    expect(b.did('terminate')).toHaveLength(1);
+    a.emit({ type: 'ended', originator: 'local', cause: 'Terminated' });
+    b.emit({ type: 'ended', originator: 'local', cause: 'Terminated' });
+    await flush();
+    expect(s.f.state.mixerStopped).toBeGreaterThan(0);
+    expect(s.commands().find((c) => c.direction === 'in')).toMatchObject({ outcome: 'answered', conference: ['+8613700137000'] });
+    expect(s.commands().find((c) => c.direction === 'out')).toMatchObject({ outcome: 'answered', conference: ['+8613800138000'] });
+  });
+
+  it('a supervisor’s monitor call is answered only with a grant the server confirms; whisper reaches the agent, never the caller', async () => {
+    const s = await registered();
+    const caller = await talking(s, 'in-i', '+8613800138000');
+    // a forged header: the server refuses, the call is refused (403), nothing is mixed
+    const forged = new FakeCall('in-j', 'in', '1003', null, { 'X-Goutong-Monitor': 'forged' });
+    await ring(s, forged);
+    expect(forged.did('terminate')).toEqual([['terminate', 403]]);
+    expect(s.phone.monitor).toBeNull();
+    s.f.state.verify = { supervisorId: 'sup-1', supervisorName: 'Li Wei', mode: 'whisper' };
+    const sup = new FakeCall('in-k', 'in', '1003', null, { 'X-Goutong-Monitor': 'grant-for-me-whisper' });
+    await ring(s, sup);
+    expect(sup.did('answer')).toHaveLength(1);
+    expect(s.phone.monitor).toEqual({ supervisorName: 'Li Wei', mode: 'whisper' });
+    expect(s.phone.call).toMatchObject({ id: 'in-i', monitoredBy: { agentId: 'sup-1', mode: 'whisper' } });
+    expect(s.phone.other).toBeNull();
+    sup.emit({ type: 'confirmed' });
+    await flush();
+    const plan = s.f.state.mixes.at(-1)!.plan;
+    expect(plan).toEqual({ sends: { 'in-i': [], 'in-k': ['in-i'] }, ear: ['in-i', 'in-k'] });
+    caller.emit({ type: 'ended', originator: 'remote', cause: 'BYE' });
+    await flush();
+    expect(sup.did('terminate')).toHaveLength(1);
+    expect(s.phone.monitor).toBeNull();
+    expect(s.commands()).toEqual([expect.objectContaining({ outcome: 'answered', monitoredBy: { agentId: 'sup-1', mode: 'whisper' } })]);
+  });
+
+  it('[supervisor] listening: the grant first, then a call to the agent’s line with it; muted, and not logged as a customer call', async () => {
+    const s = await registered();
+    expect(await s.phone.monitorAgent(OTHER.id, 'listen', OTHER.name)).toBe(true);
+    expect(s.f.state.grants).toEqual([`${OTHER.id}:listen`]);
+    const placed = s.f.phone().placed[0]!;
+    expect(placed.target).toBe('1002');
+    expect(placed.headers).toContain(`X-Goutong-Monitor: grant-for-${OTHER.id}-listen`);
+    placed.call.emit({ type: 'accepted' });
+    expect(placed.call.did('mute')).toHaveLength(1);
+    placed.call.emit({ type: 'ended', originator: 'local', cause: 'Terminated' });
+    await flush();
+    expect(s.commands()).toEqual([]);
+  });
+
+  it('mixPlan: listen gives the supervisor the caller, the agent never plays them; a held line hears nothing', () => {
+    expect(mixPlan([{ id: 'c', kind: 'customer', live: true, focus: true }, { id: 's', kind: 'listen', live: true, focus: false }])).toEqual({ sends: { c: [], s: ['c'] }, ear: ['c'] });
+    expect(mixPlan([{ id: 'c', kind: 'customer', live: true, focus: true }, { id: 'h', kind: 'customer', live: false, focus: false }])).toEqual({ sends: { c: [], h: [] }, ear: ['c'] });
+  });
+
+  it('recordings are 16-bit mono PCM WAV at 16 kHz', async () => {
+    const b = wavBlob([new Int16Array([1, -1, 300]), new Int16Array([7])], 16000);
+    const v = new DataView(await b.arrayBuffer());
+    expect(b.type).toBe('audio/wav');
+    expect(v.getUint32(24, true)).toBe(16000);
+    expect(v.getUint16(22, true)).toBe(1);
+    expect(v.getUint16(34, true)).toBe(16);
+    expect(v.getUint32(40, true)).toBe(8);
+    expect(v.getInt16(44 + 4, true)).toBe(300);
   });
 });
 

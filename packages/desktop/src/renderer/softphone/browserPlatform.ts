@@ -4,7 +4,7 @@
 import { SipCredentialsResponse } from '@goutong/core';
 import { z } from 'zod';
 import { currentServices } from '../platform/services';
-import type { AudioDevice, CallRecorder, LegacyRecordings, MicPermission, PendingRecording, PhoneApi, PhoneMedia, PhonePlatform } from './types';
+import type { AudioDevice, LegacyRecordings, MicPermission, PendingRecording, PhoneApi, PhoneMedia, PhonePlatform } from './types';
 
 export const browserMedia: PhoneMedia = {
   async permission() {
@@ -50,32 +50,28 @@ export const browserMedia: PhoneMedia = {
     if (stream) void el.play().catch(() => undefined);
   },
   record(local, remote) {
-    if (typeof MediaRecorder === 'undefined' || typeof AudioContext === 'undefined') return null;
-    const ctx = new AudioContext();
-    const dest = ctx.createMediaStreamDestination();
-    ctx.createMediaStreamSource(local).connect(dest);
-    ctx.createMediaStreamSource(remote).connect(dest);
-    const type = ['audio/webm;codecs=opus', 'audio/webm', 'audio/ogg;codecs=opus'].find((t) => MediaRecorder.isTypeSupported(t));
-    const rec = new MediaRecorder(dest.stream, type ? { mimeType: type } : {});
-    const chunks: Blob[] = [];
-    rec.ondataavailable = (e) => {
-      if (e.data.size > 0) chunks.push(e.data);
+    // 16-bit PCM WAV at 16 kHz mono (what the server's ASR reads; pocketsphinx's rate), both sides mixed.
+    if (typeof AudioContext === 'undefined') return null;
+    const ctx = new AudioContext({ sampleRate: RECORD_RATE });
+    const proc = ctx.createScriptProcessor(4096, 1, 1);
+    ctx.createMediaStreamSource(local).connect(proc);
+    ctx.createMediaStreamSource(remote).connect(proc);
+    const silent = ctx.createGain();
+    silent.gain.value = 0;
+    proc.connect(silent).connect(ctx.destination);
+    const chunks: Int16Array[] = [];
+    proc.onaudioprocess = (e) => chunks.push(toPcm16(e.inputBuffer.getChannelData(0)));
+    void ctx.resume().catch(() => undefined);
+    return {
+      stop: async () => {
+        proc.onaudioprocess = null;
+        proc.disconnect();
+        await ctx.close().catch(() => undefined);
+        return chunks.length ? wavBlob(chunks, ctx.sampleRate) : null;
+      },
     };
-    rec.start(1000);
-    const recorder: CallRecorder = {
-      stop: () =>
-        new Promise<Blob | null>((resolve) => {
-          const done = () => {
-            void ctx.close().catch(() => undefined);
-            resolve(chunks.length ? new Blob(chunks, { type: (rec.mimeType || type || 'audio/webm').split(';')[0] }) : null);
-          };
-          if (rec.state === 'inactive') return done();
-          rec.onstop = done;
-          rec.stop();
-        }),
-    };
-    return recorder;
   },
+  mixer: async () => (await import('./mixer')).createMixer((s, out) => browserMedia.play(s, out)),
   ring: (() => {
     let ctx: AudioContext | null = null;
     let timer: ReturnType<typeof setInterval> | null = null;
@@ -108,6 +104,49 @@ export const browserMedia: PhoneMedia = {
   })(),
 };
 
+const RECORD_RATE = 16_000;
+/** What one recording may be (the server takes attachments up to 25 MiB): longer calls are kept at 8 kHz, then cut. */
+const MAX_RECORDING_BYTES = 24 * 1024 * 1024;
+
+function toPcm16(f: Float32Array): Int16Array {
+  const out = new Int16Array(f.length);
+  for (let i = 0; i < f.length; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round((f[i] ?? 0) * 32767)));
+  return out;
+}
+
+/** The chunks as one mono 16-bit PCM WAV file (halved to 8 kHz, then cut, when over the upload limit). */
+export function wavBlob(chunks: Int16Array[], rate: number): Blob {
+  let pcm = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    pcm.set(c, at);
+    at += c.length;
+  }
+  if (pcm.length * 2 > MAX_RECORDING_BYTES && rate >= 16_000) {
+    const half = new Int16Array(Math.floor(pcm.length / 2));
+    for (let i = 0; i < half.length; i++) half[i] = ((pcm[2 * i] ?? 0) + (pcm[2 * i + 1] ?? 0)) >> 1;
+    pcm = half;
+    rate = rate / 2;
+  }
+  if (pcm.length * 2 > MAX_RECORDING_BYTES) pcm = pcm.subarray(0, MAX_RECORDING_BYTES / 2);
+  const head = new DataView(new ArrayBuffer(44));
+  const tag = (o: number, t: string) => [...t].forEach((ch, i) => head.setUint8(o + i, ch.charCodeAt(0)));
+  tag(0, 'RIFF');
+  head.setUint32(4, 36 + pcm.length * 2, true);
+  tag(8, 'WAVE');
+  tag(12, 'fmt ');
+  head.setUint32(16, 16, true);
+  head.setUint16(20, 1, true);
+  head.setUint16(22, 1, true);
+  head.setUint32(24, rate, true);
+  head.setUint32(28, rate * 2, true);
+  head.setUint16(32, 2, true);
+  head.setUint16(34, 16, true);
+  tag(36, 'data');
+  head.setUint32(40, pcm.length * 2, true);
+  return new Blob([head.buffer, new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength)], { type: 'audio/wav' });
+}
+
 function serverApi() {
   const api = currentServices()?.api;
   if (!api) throw new Error('not signed in');
@@ -128,7 +167,21 @@ export const browserApi: PhoneApi = {
     if (!parsed.success) throw new Error(`unexpected call intent from the server: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     return parsed.data;
   },
+  async monitorGrant(agentId, mode) {
+    const parsed = MonitorGrantResponse.safeParse(await serverApi().request<unknown>('POST', '/api/v1/voice/monitor', { agentId, mode }));
+    if (!parsed.success) throw new Error(`unexpected monitor grant from the server: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    return parsed.data;
+  },
+  async verifyMonitor(token) {
+    const parsed = MonitorCheckResponse.safeParse(await serverApi().request<unknown>('POST', '/api/v1/voice/monitor/verify', { token }));
+    if (!parsed.success) throw new Error(`unexpected monitor check from the server: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    return parsed.data;
+  },
 };
+
+const MonitorMode = z.enum(['listen', 'whisper']);
+const MonitorGrantResponse = z.object({ token: z.string().min(10).max(1000), target: z.string().min(1).max(64), mode: MonitorMode });
+const MonitorCheckResponse = z.object({ supervisorId: z.string().min(1), supervisorName: z.string(), mode: MonitorMode });
 
 /** [trust] The server's call intent (validated: it crosses a boundary). */
 const CallIntentResponse = z.object({

@@ -17,6 +17,10 @@ export interface CallRecord {
   endedAt: number;
   outcome: CallOutcome;
   transferTarget: string | null;
+  transferKind?: 'blind' | 'attended' | null;
+  /** The other parties of a conference on this call. */
+  conference?: string[];
+  monitoredBy?: { agentId: string; mode: 'listen' | 'whisper' } | null;
 }
 
 /** JsSIP's end causes that mean "nobody picked up". */
@@ -56,7 +60,9 @@ export function logCallIntent(r: CallRecord): Intent {
     answeredAt,
     endedAt: r.endedAt,
     outcome: r.outcome,
-    ...(r.transferTarget ? { transferTarget: r.transferTarget.slice(0, 128) } : {}),
+    ...(r.transferTarget ? { transferTarget: r.transferTarget.slice(0, 128), transferKind: r.transferKind ?? 'blind' } : {}),
+    ...(r.conference?.length ? { conference: r.conference.slice(0, 4).map((x) => clip(x)) } : {}),
+    ...(r.monitoredBy ? { monitoredBy: r.monitoredBy } : {}),
   } as Intent;
 }
 

@@ -65,12 +65,14 @@ class JsSipCall implements SipCall {
   readonly direction: 'in' | 'out';
   readonly remoteUser: string;
   readonly remoteName: string | null;
+  readonly remoteUri: string;
   private readonly events = new Listeners<CallEvent>();
   private tracked: RTCPeerConnection | null = null;
   private remote: MediaStream | null = null;
 
-  constructor(private readonly s: JsSession, private readonly request: { getHeader?(n: string): string | undefined } | null) {
+  constructor(readonly s: JsSession, private readonly request: { getHeader?(n: string): string | undefined } | null) {
     this.id = s.id;
+    this.remoteUri = s.remote_identity.uri.toString();
     this.direction = s.direction === 'incoming' ? 'in' : 'out';
     this.remoteUser = s.remote_identity.uri.user ?? s.remote_identity.uri.toString();
     this.remoteName = s.remote_identity.display_name?.trim() || null;
@@ -89,6 +91,14 @@ class JsSipCall implements SipCall {
     s.on('hold', (e) => this.events.emit({ type: 'hold', originator: e.originator === 'remote' ? 'remote' : 'local' }));
     s.on('unhold', (e) => this.events.emit({ type: 'unhold', originator: e.originator === 'remote' ? 'remote' : 'local' }));
     s.on('newDTMF', (e) => this.events.emit({ type: 'dtmf', originator: e.originator === 'remote' ? 'remote' : 'local', tone: String(e.dtmf?.tone ?? ''), transport: 'INFO' }));
+    s.on('replaces', (e: { accept(cb?: (ns: JsSession) => void): void; reject(): void }) => {
+      this.events.emit({
+        type: 'replaces',
+        // JsSIP makes the replacing session (announced as a new call, which the store answers) and ends ours once it is confirmed.
+        accept: () => e.accept(),
+        reject: () => e.reject(),
+      });
+    });
     s.on('refer', (e: { request: { refer_to: { uri: { toString(): string; user?: string } } }; accept(cb: unknown, o: Record<string, unknown>): void; reject(): void }) => {
       const uri = e.request.refer_to.uri;
       this.events.emit({
@@ -150,7 +160,8 @@ class JsSipCall implements SipCall {
     if (transport === 'RFC2833') for (const tone of tones) this.events.emit({ type: 'dtmf', originator: 'local', tone, transport });
   }
 
-  refer(target: string): Promise<{ ok: boolean; reason?: string }> {
+  refer(target: string, opts: { replaces?: SipCall } = {}): Promise<{ ok: boolean; reason?: string }> {
+    const replaces = opts.replaces instanceof JsSipCall ? opts.replaces.s : undefined;
     return new Promise((resolve) => {
       let done = false;
       let blind: ReturnType<typeof setTimeout> | undefined;
@@ -161,6 +172,7 @@ class JsSipCall implements SipCall {
         resolve(r);
       };
       this.s.refer(target, {
+        ...(replaces ? { replaces } : {}),
         eventHandlers: {
           // 202: the far end took the transfer; a blind transfer does not wait for the new call to be answered,
           // but a prompt NOTIFY saying it failed is still reported.

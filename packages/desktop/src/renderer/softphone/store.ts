@@ -12,14 +12,15 @@ import { useHost } from '../platform/host';
 import { useSessionStore } from '../stores/session';
 import { useDirectoryStore } from '../stores/directory';
 import { browserPhonePlatform } from './browserPlatform';
-import { logCallIntent, outcomeOf, samePhone } from './callLog';
-import type { AudioDevice, CallRecorder, DtmfTransport, MicPermission, PhoneEvent, PhonePlatform, SipAccount, SipCall, SipPhone, CallEvent } from './types';
+import { logCallIntent, outcomeOf, samePhone, type CallRecord } from './callLog';
+import { mixPlan, type MixLegState } from './mixPlan';
+import type { AudioDevice, CallMixer, CallRecorder, DtmfTransport, MicPermission, MonitorMode, PhoneEvent, PhonePlatform, SipAccount, SipCall, SipPhone, CallEvent } from './types';
 
 export type PhoneStatus = 'off' | 'loading' | 'noAccount' | 'connecting' | 'registered' | 'unreachable' | 'failed';
 export type CallState = 'ringing' | 'dialing' | 'active' | 'ended';
 
 export interface PhoneError {
-  kind: 'credentials' | 'registration' | 'unreachable' | 'microphone' | 'call' | 'transfer' | 'upload';
+  kind: 'credentials' | 'registration' | 'unreachable' | 'microphone' | 'call' | 'transfer' | 'upload' | 'monitor';
   detail: string;
 }
 
@@ -60,6 +61,14 @@ export interface CallView {
   pop: { loading: boolean; contactId: string | null; contactName: string | null; conversations: PopConversation[] };
   transferring: boolean;
   transferTarget: string | null;
+  /** Attended: the agent consulted the target first (REFER with Replaces). */
+  transferKind: 'blind' | 'attended' | null;
+  /** The other parties joined into a conference on this call. */
+  conferenceWith: string[];
+  /** A supervisor listened or whispered on this call. */
+  monitoredBy: { agentId: string; mode: MonitorMode } | null;
+  /** [supervisor] This call listens to / whispers on an agent's call (not logged: the agent's call is). */
+  monitorOf: { agentId: string; mode: MonitorMode } | null;
   recording: boolean;
   outcome: CallOutcome | null;
   endCause: string | null;
@@ -84,6 +93,14 @@ let offPhone: (() => void) | null = null;
 let current: Current | null = null;
 let generation = 0;
 let referPending: Current | null = null;
+/** The second line: held, ringing (call waiting), or in the conference. */
+let other: Current | null = null;
+/** We were consulted and the transferring agent completed: the INVITE with Replaces takes this line. */
+let replacing: Current | null = null;
+/** A supervisor's leg on the agent's live call. */
+let monitorLeg: (Current & { mode: MonitorMode }) | null = null;
+let mixer: CallMixer | null = null;
+let mixing: Promise<void> = Promise.resolve();
 let unsubs: Array<() => void> = [];
 
 /** Replaces the platform (unit tests: a JsSIP double and fake media); null: the browser's. */
@@ -172,6 +189,14 @@ export const useSoftphoneStore = defineStore('softphone', {
     inputId: null as string | null,
     outputId: null as string | null,
     call: null as CallView | null,
+    /** The second line: held while the agent talks on `call`, ringing (call waiting), or conferenced. */
+    other: null as CallView | null,
+    /** Both lines joined: each remote hears the agent and the other. */
+    conference: false,
+    /** `call` was placed to consult the held `other` (attended transfer: complete or return). */
+    consulting: false,
+    /** A supervisor on the live call (agent side). */
+    monitor: null as { supervisorName: string; mode: MonitorMode } | null,
     lastCall: null as CallView | null,
     /** Recorded calls waiting for their upload (then for their log_call). */
     pendingRecordings: 0,
@@ -212,13 +237,18 @@ export const useSoftphoneStore = defineStore('softphone', {
     unbind(): void {
       for (const u of unsubs) u();
       unsubs = [];
-      if (current) {
-        current.call.terminate();
-        current.off();
-        stopTracks(current.local);
-        current = null;
+      for (const l of [current, other, monitorLeg]) {
+        if (!l) continue;
+        l.call.terminate();
+        l.off();
+        stopTracks(l.local);
       }
-      this.call = null;
+      current = other = monitorLeg = null;
+      mixer?.stop();
+      mixer = null;
+      this.call = this.other = null;
+      this.monitor = null;
+      this.conference = this.consulting = false;
       this.stopPhone();
       this.status = 'off';
     },
@@ -377,6 +407,21 @@ export const useSoftphoneStore = defineStore('softphone', {
     },
 
     onNewCall(c: SipCall): void {
+      if (replacing && c.direction === 'in') {
+        this.takeReplacement(replacing, c);
+        return;
+      }
+      const grant = c.direction === 'in' ? c.header('X-Goutong-Monitor') : undefined;
+      if (grant) {
+        void this.acceptMonitor(c, grant);
+        return;
+      }
+      if (current && !other && c.direction === 'in' && this.call?.state === 'active' && !this.consulting) {
+        // Call waiting: the second caller rings on the other line; the agent holds and answers, or refuses.
+        this.adopt(c, 'ringing', { conversationId: null }, 'other');
+        void this.screenPop(c);
+        return;
+      }
       if (current) {
         if (referPending && c.direction === 'out') {
           // We accepted a transfer: this call to the transfer target replaces the one we were on.
@@ -410,12 +455,11 @@ export const useSoftphoneStore = defineStore('softphone', {
       return a ? { id: a.id, name: a.name } : null;
     },
 
-    adopt(c: SipCall, state: CallState, o: { conversationId: string | null; remoteName?: string | null; shown?: string | null }): void {
+    adopt(c: SipCall, state: CallState, o: { conversationId: string | null; remoteName?: string | null; shown?: string | null; monitorOf?: CallView['monitorOf'] }, slot: 'current' | 'other' = 'current'): Current {
       const colleague = c.direction === 'in' ? this.colleagueOf(c) : null;
       const cur: Current = { call: c, off: () => {}, local: null, remote: null, recorder: null, rejectedByMe: false, handedOver: false };
       cur.off = c.on((e) => this.onCallEvent(cur, e));
-      current = cur;
-      this.call = {
+      const view: CallView = {
         id: c.id,
         direction: c.direction,
         state,
@@ -438,10 +482,47 @@ export const useSoftphoneStore = defineStore('softphone', {
         pop: { loading: c.direction === 'in', contactId: null, contactName: null, conversations: [] },
         transferring: false,
         transferTarget: null,
+        transferKind: null,
+        conferenceWith: [],
+        monitoredBy: null,
+        monitorOf: o.monitorOf ?? null,
         recording: false,
         outcome: null,
         endCause: null,
       };
+      if (slot === 'current') {
+        current = cur;
+        this.call = view;
+      } else {
+        other = cur;
+        this.other = view;
+      }
+      return cur;
+    },
+
+    /** The view of a line (the focused call or the other line). */
+    viewOf(cur: Current): CallView | null {
+      if (cur === current) return this.call;
+      if (cur === other) return this.other;
+      return null;
+    },
+
+    /** We were consulted and the transfer completed: the caller's INVITE with Replaces takes over the consultation's line. */
+    takeReplacement(old: Current, c: SipCall): void {
+      replacing = null;
+      const slot = old === current ? 'current' : 'other';
+      const oldView = this.viewOf(old);
+      if (!oldView || !old.local) {
+        c.terminate({ status: 481 });
+        return;
+      }
+      old.handedOver = true;
+      const cur = this.adopt(c, 'active', { conversationId: oldView.conversationId }, slot);
+      cur.local = old.local;
+      const view = this.viewOf(cur)!;
+      view.answeredAt = Date.now();
+      c.answer({ stream: old.local, pcConfig: this.pcConfig() });
+      void this.finish(old, { type: 'ended', originator: 'remote', cause: 'Replaced' }, oldView);
     },
 
     /** Who is calling: a colleague's call names its conversation; otherwise the caller's number finds the contact. */
@@ -514,7 +595,7 @@ export const useSoftphoneStore = defineStore('softphone', {
     },
 
     /** Click-to-call: a number (or SIP user), logged on `conversationId` when given. */
-    async dial(target: string, o: { conversationId?: string | null; name?: string | null; shown?: string | null } = {}): Promise<boolean> {
+    async dial(target: string, o: { conversationId?: string | null; name?: string | null; shown?: string | null; extraHeaders?: string[]; monitorOf?: CallView['monitorOf']; consult?: boolean } = {}): Promise<boolean> {
       const number = target.trim();
       if (!number) return false;
       // [trust] A masked number cannot be dialled: dialContact asks the server for a call intent.
@@ -526,14 +607,14 @@ export const useSoftphoneStore = defineStore('softphone', {
         this.error = { kind: 'call', detail: 'not registered' };
         return false;
       }
-      if (current) return false;
+      if (current && !o.consult) return false;
       const stream = await this.microphone();
       if (!stream) return false;
-      if (!phone || current) {
+      if (!phone || (current && !o.consult)) {
         stopTracks(stream);
         return false;
       }
-      const headers = this.ourHeaders(o.conversationId ?? null);
+      const headers = [...this.ourHeaders(o.conversationId ?? null), ...(o.extraHeaders ?? [])];
       let c: SipCall;
       try {
         c = phone.call(number, { stream, extraHeaders: headers, pcConfig: this.pcConfig() });
@@ -542,9 +623,224 @@ export const useSoftphoneStore = defineStore('softphone', {
         this.error = { kind: 'call', detail: messageOf(e) };
         return false;
       }
-      this.adopt(c, 'dialing', { conversationId: o.conversationId ?? null, remoteName: o.name ?? null, shown: o.shown ?? null });
-      current!.local = stream;
+      const cur = this.adopt(c, 'dialing', { conversationId: o.conversationId ?? null, remoteName: o.name ?? null, shown: o.shown ?? null, monitorOf: o.monitorOf ?? null });
+      cur.local = stream;
       return true;
+    },
+
+    /** Attended transfer, first step: the caller on hold, the target called on this line (the caller waits on the other). */
+    async consult(target: string): Promise<boolean> {
+      const held = current;
+      const view = this.call;
+      const t = target.trim();
+      if (!held || !view || view.state !== 'active' || other || !t) return false;
+      if (!view.held) held.call.hold();
+      other = held;
+      this.other = view;
+      current = null;
+      this.call = null;
+      this.consulting = true;
+      const ok = await this.dial(t, { conversationId: view.conversationId, consult: true });
+      if (!ok) {
+        // Back to the caller.
+        this.consulting = false;
+        if (!current && other === held) {
+          current = held;
+          this.call = view;
+          other = null;
+          this.other = null;
+          held.call.unhold();
+        }
+      }
+      return ok;
+    },
+
+    /** Attended transfer, done: the held caller is referred to the consulted target, replacing our consultation call. */
+    async completeTransfer(): Promise<boolean> {
+      const consultLine = current;
+      const callerLine = other;
+      const cv = this.call;
+      const hv = this.other;
+      if (!this.consulting || !consultLine || !callerLine || !cv || !hv || cv.state !== 'active') return false;
+      hv.transferring = true;
+      const r = await callerLine.call.refer(consultLine.call.remoteUri, { replaces: consultLine.call });
+      hv.transferring = false;
+      if (!r.ok) {
+        this.error = { kind: 'transfer', detail: r.reason ?? '' };
+        return false;
+      }
+      hv.transferTarget = cv.remote;
+      hv.transferKind = 'attended';
+      cv.transferTarget = hv.remote;
+      cv.transferKind = 'attended';
+      // We leave the caller (BYE); the target ends our consultation once the caller's call replaced it.
+      callerLine.call.terminate();
+      return true;
+    },
+
+    /** Attended transfer, abandoned: hang up the consultation and resume the caller. */
+    returnToCaller(): void {
+      const back = other;
+      const consultLine = current;
+      if (!this.consulting || !back || !consultLine) return;
+      consultLine.call.terminate();
+      // Ended (and logged) now, so the caller is back on this line at once.
+      if (current === consultLine) void this.finish(consultLine, { type: 'ended', originator: 'local', cause: 'Terminated' });
+      if (current === back) back.call.unhold();
+    },
+
+    /** The other line becomes the focused one (after the focused call ended). */
+    promote(): void {
+      if (current || !other) return;
+      current = other;
+      this.call = this.other;
+      other = null;
+      this.other = null;
+      this.consulting = false;
+      this.conference = false;
+    },
+
+    /** Call waiting: hold the current call and answer the ringing one (the held one waits on the other line). */
+    async answerWaiting(): Promise<void> {
+      const waiting = other;
+      const wv = this.other;
+      const cur = current;
+      if (!waiting || !wv || wv.state !== 'ringing' || !cur || !this.call) return;
+      const stream = await this.microphone();
+      if (!stream) return;
+      if (other !== waiting || this.other?.state !== 'ringing') {
+        stopTracks(stream);
+        return;
+      }
+      if (!this.call.held && this.call.state === 'active') cur.call.hold();
+      waiting.local = stream;
+      waiting.call.answer({ stream, pcConfig: this.pcConfig() });
+      current = waiting;
+      other = cur;
+      const v = this.call;
+      this.call = wv;
+      this.other = v;
+      await this.remix();
+    },
+
+    /** Call waiting: refuse the ringing call (486: the caller hears busy). */
+    rejectWaiting(): void {
+      if (!other || this.other?.state !== 'ringing') return;
+      other.rejectedByMe = true;
+      other.call.terminate({ status: 486, reason: 'Busy Here' });
+    },
+
+    /** Two calls: hold the focused one, resume the other. */
+    async swap(): Promise<void> {
+      const a = current;
+      const b = other;
+      if (!a || !b || !this.call || !this.other || this.conference || this.other.state !== 'active') return;
+      if (!this.call.held && this.call.state === 'active') a.call.hold();
+      if (this.other.held) b.call.unhold();
+      current = b;
+      other = a;
+      const v = this.call;
+      this.call = this.other;
+      this.other = v;
+      this.consulting = false;
+      await this.remix();
+    },
+
+    /** A conference of three: both calls live, each remote hears the agent and the other (mixed here). */
+    async startConference(): Promise<boolean> {
+      const a = current;
+      const b = other;
+      if (!a || !b || !this.call || !this.other || this.call.state !== 'active' || this.other.state !== 'active') return false;
+      if (this.call.held) a.call.unhold();
+      if (this.other.held) b.call.unhold();
+      this.conference = true;
+      this.consulting = false;
+      this.call.conferenceWith = [...new Set([...this.call.conferenceWith, this.other.remote])];
+      this.other.conferenceWith = [...new Set([...this.other.conferenceWith, this.call.remote])];
+      await this.remix();
+      return true;
+    },
+
+    /** [supervisor] Listen to (or whisper on) an agent's live call: the server's grant, then a call to their line. */
+    async monitorAgent(agentId: string, mode: MonitorMode, name?: string): Promise<boolean> {
+      if (!phone || this.status !== 'registered' || current) return false;
+      let g: Awaited<ReturnType<PhonePlatform['api']['monitorGrant']>>;
+      try {
+        g = await plat().api.monitorGrant(agentId, mode);
+      } catch (e) {
+        this.error = { kind: 'monitor', detail: messageOf(e) };
+        return false;
+      }
+      return this.dial(g.target, { name: name ?? null, extraHeaders: [`X-Goutong-Monitor: ${g.token}`], monitorOf: { agentId, mode: g.mode } });
+    },
+
+    /** [agent] A supervisor calls to listen/whisper: answered by itself once the server confirms the grant, mixed into the live call. */
+    async acceptMonitor(c: SipCall, grant: string): Promise<void> {
+      let who: Awaited<ReturnType<PhonePlatform['api']['verifyMonitor']>> | null = null;
+      try {
+        who = await plat().api.verifyMonitor(grant);
+      } catch (e) {
+        console.warn('[softphone] monitor grant refused', e);
+      }
+      if (!who || !current || this.call?.state !== 'active' || monitorLeg) {
+        c.terminate({ status: who ? 480 : 403, reason: who ? 'No Live Call' : 'Forbidden' });
+        return;
+      }
+      const stream = await this.microphone();
+      if (!stream || !current) {
+        stopTracks(stream);
+        c.terminate({ status: 480 });
+        return;
+      }
+      const leg: Current & { mode: MonitorMode } = { call: c, off: () => {}, local: stream, remote: null, recorder: null, rejectedByMe: false, handedOver: false, mode: who.mode };
+      leg.off = c.on((e) => {
+        if (e.type === 'remoteStream') {
+          leg.remote = e.stream;
+          void this.remix();
+        } else if (e.type === 'confirmed' || e.type === 'accepted') void this.remix();
+        else if (e.type === 'ended' || e.type === 'failed') this.endMonitor(leg);
+      });
+      monitorLeg = leg;
+      this.monitor = { supervisorName: who.supervisorName, mode: who.mode };
+      if (this.call) this.call.monitoredBy = { agentId: who.supervisorId, mode: who.mode };
+      c.answer({ stream, pcConfig: this.pcConfig() });
+    },
+
+    endMonitor(leg: Current): void {
+      if (monitorLeg !== leg) return;
+      leg.off();
+      leg.call.terminate();
+      stopTracks(leg.local);
+      monitorLeg = null;
+      this.monitor = null;
+      void this.remix();
+    },
+
+    /**
+     * Audio routing: one plain call plays its remote; a conference or a supervisor on the call goes
+     * through the mixer (mixPlan: who hears whom). Serialised: the mixer loads once.
+     */
+    remix(): Promise<void> {
+      mixing = mixing.then(async () => {
+        const legs: Array<{ cur: Current; st: MixLegState }> = [];
+        const live = (v: CallView | null) => v !== null && v.state === 'active' && !v.held;
+        if (current) legs.push({ cur: current, st: { id: current.call.id, kind: 'customer', live: live(this.call), focus: true } });
+        if (other) legs.push({ cur: other, st: { id: other.call.id, kind: 'customer', live: live(this.other), focus: this.conference } });
+        if (monitorLeg) legs.push({ cur: monitorLeg, st: { id: monitorLeg.call.id, kind: monitorLeg.mode, live: true, focus: false } });
+        if (!this.conference && !monitorLeg) {
+          mixer?.stop();
+          mixer = null;
+          plat().media.play(current?.remote ?? null, this.outputId);
+          return;
+        }
+        try {
+          mixer ??= await plat().media.mixer();
+          mixer.apply(current?.local ?? null, legs.map((l) => ({ id: l.st.id, pc: l.cur.call.peerConnection, remote: l.cur.remote })), mixPlan(legs.map((l) => l.st)), this.outputId);
+        } catch (e) {
+          console.warn('[softphone] mixing failed', e);
+        }
+      });
+      return mixing;
     },
 
     /**
@@ -573,7 +869,9 @@ export const useSoftphoneStore = defineStore('softphone', {
       return [...(me ? [`X-Goutong-Agent: ${me}`] : []), ...(conversationId ? [`X-Goutong-Conversation: ${conversationId}`] : [])];
     },
 
+    /** Hangs up the focused call (in a conference: both calls). */
     hangUp(): void {
+      if (this.conference) other?.call.terminate();
       current?.call.terminate();
     },
 
@@ -612,15 +910,15 @@ export const useSoftphoneStore = defineStore('softphone', {
         return false;
       }
       this.call.transferTarget = t;
+      this.call.transferKind = 'blind';
       cur.call.terminate();
       return true;
     },
 
     onCallEvent(cur: Current, e: CallEvent): void {
-      if (current !== cur || !this.call) {
-        return;
-      }
-      const view = this.call;
+      const view = this.viewOf(cur);
+      if (!view) return;
+      const mixed = this.conference || monitorLeg !== null;
       switch (e.type) {
         case 'progress':
           if (view.direction === 'out' && e.originator === 'remote') view.alerting = true;
@@ -630,13 +928,20 @@ export const useSoftphoneStore = defineStore('softphone', {
           if (view.state !== 'active') {
             view.state = 'active';
             view.answeredAt ??= Date.now();
-            plat().media.ring(false);
+            if (cur === current) plat().media.ring(false);
+            // [supervisor] listening: the agent never plays us, and our microphone stays closed anyway.
+            if (view.monitorOf?.mode === 'listen' && !view.muted) {
+              cur.call.mute();
+              view.muted = true;
+            }
+            if (mixed) void this.remix();
           }
           this.startRecording(cur);
           return;
         case 'remoteStream':
           cur.remote = e.stream;
-          plat().media.play(e.stream, this.outputId);
+          if (mixed) void this.remix();
+          else if (cur === current) plat().media.play(e.stream, this.outputId);
           this.startRecording(cur);
           return;
         case 'peerconnection':
@@ -645,13 +950,27 @@ export const useSoftphoneStore = defineStore('softphone', {
         case 'unhold':
           if (e.originator === 'local') view.held = e.type === 'hold';
           else view.remoteHeld = e.type === 'hold';
+          if (mixed) void this.remix();
+          return;
+        case 'replaces':
+          // We were consulted (attended transfer): the caller's INVITE replaces this call, same microphone.
+          if (!cur.local || view.state !== 'active') {
+            e.reject();
+            return;
+          }
+          replacing = cur;
+          try {
+            e.accept({ stream: cur.local, pcConfig: this.pcConfig() });
+          } finally {
+            replacing = null;
+          }
           return;
         case 'dtmf':
           if (e.originator === 'remote') view.dtmfReceived += e.tone;
           else view.dtmfSent += e.tone;
           return;
         case 'refer':
-          if (!cur.local || view.state !== 'active') {
+          if (cur !== current || !cur.local || view.state !== 'active') {
             e.reject();
             return;
           }
@@ -670,10 +989,11 @@ export const useSoftphoneStore = defineStore('softphone', {
     },
 
     startRecording(cur: Current): void {
-      if (!this.account?.recordCalls || cur.recorder || !cur.local || !cur.remote || this.call?.state !== 'active') return;
+      const view = this.viewOf(cur);
+      if (!this.account?.recordCalls || cur.recorder || !cur.local || !cur.remote || view?.state !== 'active' || view.monitorOf) return;
       try {
         cur.recorder = plat().media.record(cur.local, cur.remote);
-        if (this.call) this.call.recording = cur.recorder !== null;
+        view.recording = cur.recorder !== null;
       } catch (e) {
         console.warn('[softphone] recording failed to start', e);
       }
@@ -682,13 +1002,27 @@ export const useSoftphoneStore = defineStore('softphone', {
     /** The call ended: release media, work out the outcome, log it (after uploading the recording). */
     async finish(cur: Current, e: Extract<CallEvent, { type: 'ended' | 'failed' }>, replacedView?: CallView): Promise<void> {
       const replaced = replacedView !== undefined;
-      const view = replacedView ?? (current === cur ? this.call : null);
+      const view = replacedView ?? this.viewOf(cur);
       if (!view || view.state === 'ended') return;
-      if (current === cur) current = null;
+      const wasCurrent = current === cur;
+      if (wasCurrent) current = null;
+      if (other === cur) {
+        other = null;
+        this.other = null;
+      }
       cur.off();
       if (!replaced) {
-        plat().media.ring(false);
-        plat().media.play(null, null);
+        if (wasCurrent) {
+          plat().media.ring(false);
+          this.call = null;
+          // The call on the other line becomes the focused one (still on hold until the agent resumes it).
+          this.promote();
+        }
+        this.consulting = false;
+        this.conference = false;
+        // No live call left to listen to: the supervisor's leg ends too.
+        if (!current && monitorLeg) this.endMonitor(monitorLeg);
+        void this.remix();
       }
       view.endedAt = Date.now();
       view.state = 'ended';
@@ -702,20 +1036,23 @@ export const useSoftphoneStore = defineStore('softphone', {
         busyHere: false,
         transferTarget: view.transferTarget,
       });
-      if (!replaced) this.call = null;
       this.lastCall = view;
       const blob = cur.recorder ? await cur.recorder.stop().catch(() => null) : null;
       if (!cur.handedOver) stopTracks(cur.local);
-      // A colleague's call is logged by the colleague's softphone (the one that placed it).
-      if (view.direction === 'in' && view.internalAgentId) return;
+      // A colleague's call is logged by the colleague's softphone (the one that placed it); a supervisor's
+      // listening call is not a call with a customer (the agent's call records it).
+      if ((view.direction === 'in' && view.internalAgentId) || view.monitorOf) return;
       await this.logCall(
-        { direction: view.direction, remote: view.remote, remoteName: view.remoteName, conversationId: view.conversationId, startedAt: view.startedAt, answeredAt: view.answeredAt, endedAt: view.endedAt, outcome: view.outcome, transferTarget: view.transferTarget },
+        {
+          direction: view.direction, remote: view.remote, remoteName: view.remoteName, conversationId: view.conversationId, startedAt: view.startedAt, answeredAt: view.answeredAt, endedAt: view.endedAt, outcome: view.outcome, transferTarget: view.transferTarget,
+          transferKind: view.transferKind, conference: view.conferenceWith, monitoredBy: view.monitoredBy,
+        },
         blob,
       );
     },
 
     async logCall(
-      r: { direction: 'in' | 'out'; remote: string; remoteName: string | null; conversationId: string | null; startedAt: number; answeredAt: number | null; endedAt: number; outcome: CallOutcome; transferTarget: string | null },
+      r: Omit<CallRecord, 'me' | 'inboxId'>,
       recording: Blob | null,
     ): Promise<void> {
       const cl = client();
@@ -730,7 +1067,7 @@ export const useSoftphoneStore = defineStore('softphone', {
         }
         // Uploaded first, then the call is logged with it; the command id is fixed now, so a retry
         // after a crash is a duplicate, never a second call.
-        const ext = recording.type.includes('ogg') ? 'ogg' : 'webm';
+        const ext = recording.type.includes('wav') ? 'wav' : recording.type.includes('ogg') ? 'ogg' : 'webm';
         const name = `call-${new Date(r.startedAt).toISOString().replace(/[:.]/g, '-')}-${shownCaller(r.remote).replace(/[^0-9A-Za-z+*]/g, '')}.${ext}`;
         try {
           await cl.submit(intent, [{ name, mime: recording.type || 'audio/webm', size: recording.size, data: recording }]);

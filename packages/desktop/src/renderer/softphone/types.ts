@@ -29,6 +29,8 @@ export type CallEvent =
   | { type: 'dtmf'; originator: 'local' | 'remote'; tone: string; transport: DtmfTransport }
   /** The far end asks us to call someone else (blind transfer to us as the transferee). */
   | { type: 'refer'; target: string; accept(opts: { stream: MediaStream; pcConfig?: RTCConfiguration; extraHeaders?: string[] }): void; reject(): void }
+  /** An INVITE with Replaces for this call (we were consulted; the transferring agent completed): answer it instead. */
+  | { type: 'replaces'; accept(opts: { stream: MediaStream; pcConfig?: RTCConfiguration }): void; reject(): void }
   | { type: 'remoteStream'; stream: MediaStream }
   | { type: 'peerconnection'; pc: RTCPeerConnection };
 
@@ -48,8 +50,14 @@ export interface SipCall {
   mute(): void;
   unmute(): void;
   sendDTMF(tones: string, transport: DtmfTransport): void;
-  /** Blind transfer (REFER); resolves when the far end reports the transfer call answered or failed. */
-  refer(target: string): Promise<{ ok: boolean; reason?: string }>;
+  /**
+   * Transfer (REFER); resolves when the far end reports the transfer call answered or failed. With
+   * `replaces` (attended transfer): the far end calls `target` replacing our call `replaces` with it
+   * (Refer-To with Replaces).
+   */
+  refer(target: string, opts?: { replaces?: SipCall }): Promise<{ ok: boolean; reason?: string }>;
+  /** The SIP URI of the far end (attended transfer refers the other call to it). */
+  readonly remoteUri: string;
   readonly peerConnection: RTCPeerConnection | null;
   on(listener: (e: CallEvent) => void): () => void;
 }
@@ -74,6 +82,20 @@ export interface CallRecorder {
   stop(): Promise<Blob | null>;
 }
 
+/** One call leg as the mixer sees it: its peer connection (whose audio sender gets the leg's mix) and its remote audio. */
+export interface MixLeg {
+  id: string;
+  pc: RTCPeerConnection | null;
+  remote: MediaStream | null;
+}
+
+/** Mixes a conference or a monitored call on the agent's client (WebAudio). */
+export interface CallMixer {
+  apply(mic: MediaStream | null, legs: MixLeg[], plan: import('./mixPlan').MixPlan, outputId: string | null): void;
+  /** Gives each leg its microphone track back and closes the audio graph. */
+  stop(): void;
+}
+
 export interface PhoneMedia {
   permission(): Promise<MicPermission>;
   /** Asks for the microphone (the browser's prompt) and releases it; resolves the new permission. */
@@ -86,6 +108,8 @@ export interface PhoneMedia {
   record(local: MediaStream, remote: MediaStream): CallRecorder | null;
   /** Rings (incoming) until stopped. */
   ring(on: boolean): void;
+  /** A mixer for a conference or a monitored call (the browser's loads its WebAudio code on first use). */
+  mixer(): Promise<CallMixer>;
 }
 
 export interface PhoneApi {
@@ -95,7 +119,13 @@ export interface PhoneApi {
    * contact of `conversationId` (`identity`: which identity) and the number as this agent may see it.
    */
   callIntent(conversationId: string, identity?: number): Promise<CallIntent>;
+  /** [supervisor] A grant to listen to / whisper on an agent's live call: their SIP user and the token for the INVITE. */
+  monitorGrant(agentId: string, mode: MonitorMode): Promise<{ token: string; target: string; mode: MonitorMode }>;
+  /** The server's check of a monitor grant from an incoming INVITE (throws when refused). */
+  verifyMonitor(token: string): Promise<{ supervisorId: string; supervisorName: string; mode: MonitorMode }>;
 }
+
+export type MonitorMode = 'listen' | 'whisper';
 
 export interface CallIntent {
   dialTarget: string;

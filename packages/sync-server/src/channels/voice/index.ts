@@ -13,8 +13,10 @@ import { storeVoicemail } from '../../voice/voicemail.js';
 import { TRANSCRIPTION_MIGRATION } from '../../domain/transcriptions.js';
 import { VOICE_QUEUE_MIGRATION } from '../../domain/voiceQueue.js';
 import { VoiceService, type VoiceServiceOptions } from '../../voice/service.js';
+import { watchCallRecordings } from '../../voice/callRecordings.js';
 import { registerVoiceRuntimeRoutes, VOICE_RUNTIME_OPENAPI } from '../../voice/routes.js';
 import { CALL_INTENT_OPENAPI, registerCallIntentRoutes, registerPrivacyNumberRoutes } from './callIntents.js';
+import { MONITOR_OPENAPI, registerMonitorRoutes } from './monitor.js';
 
 export { VoiceConfig, VoiceSecrets, SipUser } from './config.js';
 export { credentialsFor, ephemeralCredentials, sipUserOf, type SipCredentials } from './credentials.js';
@@ -52,7 +54,14 @@ export function sipVoiceProvider(opts: VoiceServiceOptions = {}): ChannelProvide
       const s = new VoiceService(deps, opts);
       service = s;
       await s.start();
-      return { stop: () => s.stop() };
+      // Softphone call recordings get the voicemail's transcription job (src/voice/callRecordings).
+      const recordings = watchCallRecordings(deps);
+      return {
+        stop: async () => {
+          recordings.stop();
+          await s.stop();
+        },
+      };
     },
     configSchema: VoiceConfig as unknown as z.ZodType<Record<string, unknown>>,
     secretsSchema: VoiceSecrets as unknown as z.ZodType<Record<string, string>>,
@@ -70,11 +79,12 @@ export function sipVoiceProvider(opts: VoiceServiceOptions = {}): ChannelProvide
         url: `/api/v1/inboxes/${encodeURIComponent(inbox.id)}/voicemail?from={caller}&callId={callId}&durationSeconds={seconds}`,
       },
     ],
-    openapi: { ...VOICE_OPENAPI, ...VOICE_RUNTIME_OPENAPI, ...CALL_INTENT_OPENAPI },
+    openapi: { ...VOICE_OPENAPI, ...VOICE_RUNTIME_OPENAPI, ...CALL_INTENT_OPENAPI, ...MONITOR_OPENAPI },
     routes(app: FastifyInstance, deps: ProviderDeps) {
       registerCredentialsRoute(app, deps);
       registerCallIntentRoutes(app, deps);
       registerPrivacyNumberRoutes(app, deps);
+      registerMonitorRoutes(app, deps);
       registerVoiceRuntimeRoutes(app, deps, () => service);
       app.post('/api/v1/inboxes/:id/voicemail', { bodyLimit: MAX_ATTACHMENT_BYTES }, async (req, reply) => {
         const { id } = parse(z.object({ id: z.string().min(1).max(128) }), req.params, 'path');
