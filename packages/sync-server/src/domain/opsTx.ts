@@ -69,3 +69,34 @@ export async function opsTransaction(
   if (st.seq !== null) ws.committed.emit({ tenantId, seq: st.seq });
   for (const messageId of st.relays) ws.relayEnqueued.emit({ tenantId, messageId });
 }
+
+/**
+ * Runs one listener or timer handler inside a batch's transaction `q`, in a savepoint: its writes
+ * commit with the batch, or roll back alone when it throws (the batch carries on). Returns what
+ * it collected for after the commit, or what it threw (boxed: any value may be thrown).
+ */
+export async function opsUnit(
+  ws: Workspace,
+  q: Queryable,
+  tenantId: string,
+  now: number,
+  log: Logger,
+  fn: (ctx: OpsContext) => Promise<void>,
+): Promise<{ ok: true; state: OpsUnitState } | { ok: false; error: unknown }> {
+  const state: OpsUnitState = { seq: null, relays: [] };
+  await q.run('SAVEPOINT ops_unit');
+  try {
+    await fn(opsContext(ws, q, tenantId, now, log, state));
+  } catch (error) {
+    await q.run('ROLLBACK TO SAVEPOINT ops_unit');
+    await q.run('RELEASE SAVEPOINT ops_unit');
+    return { ok: false, error };
+  }
+  await q.run('RELEASE SAVEPOINT ops_unit');
+  return { ok: true, state };
+}
+
+/** The transaction of a batch of ops units (see opsUnit); fn may run again on a PostgreSQL serialisation retry. */
+export function opsBatchTransaction<T>(ws: Workspace, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  return ws.db.tx(fn);
+}

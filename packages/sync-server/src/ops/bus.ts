@@ -3,7 +3,7 @@ import { PassLoop } from '../util/passLoop.js';
 import type { Logger, OpsEnvelope } from '@goutong/core';
 import type { Queryable } from '../db/db.js';
 import type { Workspace } from '../domain/workspace.js';
-import { opsContext, opsTransaction, type OpsContext, type OpsUnitState } from '../domain/opsTx.js';
+import { opsBatchTransaction, opsTransaction, opsUnit, type OpsContext } from '../domain/opsTx.js';
 import {
   claimOpsJobs,
   completeOpsJob,
@@ -134,26 +134,18 @@ export class OpsBus {
     const failures: Array<{ job: ClaimedJob; error: unknown }> = [];
     try {
       this.stats.transactions++;
-      await this.ws.db.tx(async (q) => {
+      await opsBatchTransaction(this.ws, async (q) => {
         // A PostgreSQL serialisation retry runs this again from the start.
         seqs.clear();
         relays.length = 0;
         failures.length = 0;
         const done = await deliveredListenersOf(q, jobs.filter((j) => j.kind === 'event').map((j) => j.id));
-        /** Runs one unit in a savepoint: null when it committed, else what it threw (boxed: any value may be thrown). */
+        /** One unit in its savepoint: null when it committed, else what it threw. */
         const unit = async (job: ClaimedJob, fn: (ctx: OpsContext) => Promise<void>): Promise<{ error: unknown } | null> => {
-          const st: OpsUnitState = { seq: null, relays: [] };
-          await q.run('SAVEPOINT ops_unit');
-          try {
-            await fn(opsContext(this.ws, q, job.tenantId, this.o.now(), this.o.logger, st));
-          } catch (e) {
-            await q.run('ROLLBACK TO SAVEPOINT ops_unit');
-            await q.run('RELEASE SAVEPOINT ops_unit');
-            return { error: e };
-          }
-          await q.run('RELEASE SAVEPOINT ops_unit');
-          if (st.seq !== null) seqs.set(job.tenantId, Math.max(st.seq, seqs.get(job.tenantId) ?? 0));
-          for (const messageId of st.relays) relays.push({ tenantId: job.tenantId, messageId });
+          const r = await opsUnit(this.ws, q, job.tenantId, this.o.now(), this.o.logger, fn);
+          if (!r.ok) return { error: r.error };
+          if (r.state.seq !== null) seqs.set(job.tenantId, Math.max(r.state.seq, seqs.get(job.tenantId) ?? 0));
+          for (const messageId of r.state.relays) relays.push({ tenantId: job.tenantId, messageId });
           return null;
         };
         for (const job of jobs) {
