@@ -214,7 +214,7 @@ export async function inboundBench(dialects: ('sqlite' | 'postgres')[] = ['sqlit
       const s = [...xs].sort((a, b) => a - b);
       return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
     };
-    const of = (batch: number, k: string) => median(rounds.filter((r) => r['opsBatch'] === batch).map((r) => Number(r[k])));
+    const of = (batch: number, k: string) => round(median(rounds.filter((r) => r['opsBatch'] === batch).map((r) => Number(r[k]))), 3);
     const r = {
       name: 'inbound-sms-fanout-ops-ab',
       db: d,
