@@ -8,7 +8,9 @@
  * they compare across threads. Prints one JSON line per client count: `propagation-workers`.
  *
  * Env: BENCH_PROP_CLIENTS (comma list, default "100,1000"), BENCH_PROP_ROUNDS (default 10),
- * BENCH_PROP_WORKERS (default 4). Requires `tsc -b` (dist/main.js).
+ * BENCH_PROP_WORKERS (default 4), BENCH_PROP_POKES=1 (the devices speak protocol 1.0: a poke, then
+ * an HTTP pull, instead of pushed facts), BENCH_PROP_CPU_PROF=<dir> (the server writes a V8 CPU
+ * profile there). Requires `tsc -b` (dist/main.js).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,12 +31,15 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
+const POKES = process.env.BENCH_PROP_POKES === '1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type ToWorker = { t: 'expect'; marker: string } | { t: 'stop' };
 type FromWorker = { t: 'ready' } | { t: 'seen'; at: number } | { t: 'error'; message: string };
 interface WorkerInput {
   mode: 'goutong' | 'bare';
+  /** Protocol 1.0 devices: pokes and pulls (else they ask for pushed facts). */
+  pokes?: boolean;
   wsUrl: string;
   httpUrl: string;
   tokens: string[];
@@ -46,7 +51,8 @@ async function startServer(dataDir: string): Promise<{ child: ChildProcess; url:
   if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`pnpm run build\` first`);
   const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', GOUTONG_DATA_DIR: dataDir, GOUTONG_DEMO: '1', GOUTONG_LOG: 'error' };
   delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prof = process.env.BENCH_PROP_CPU_PROF;
+  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
@@ -117,7 +123,7 @@ async function goutong(clients: number, rounds: number, workers: number): Promis
     const tokens = await Promise.all(emails.map((e) => token(url, e)));
     const auth = { authorization: `Bearer ${tokens[0]}`, 'content-type': 'application/json' };
     const convId = ((await (await fetch(`${url}/api/v1/conversations?limit=1&status=open`, { headers: auth })).json()) as { items: { id: string }[] }).items[0]!.id;
-    const f = await fleet({ mode: 'goutong', wsUrl: `${url.replace('http', 'ws')}/sync`, httpUrl: url, tokens }, clients, workers);
+    const f = await fleet({ mode: 'goutong', pokes: POKES, wsUrl: `${url.replace('http', 'ws')}/sync`, httpUrl: url, tokens }, clients, workers);
     const lat: number[] = [];
     let payloadBytes = 0;
     try {
@@ -203,7 +209,7 @@ export async function propagationWorkersBench(): Promise<Record<string, unknown>
       goutong: { p50ms: round(pct(g.lat, 50)), p99ms: round(pct(g.lat, 99)) },
       bareRelay: { p50ms: round(pct(b, 50)), p99ms: round(pct(b, 99)) },
       ratio: { p50: round(pct(g.lat, 50) / pct(b, 50)), p99: round(pct(g.lat, 99) / pct(b, 99)) },
-      path: 'poke then HTTP pull (a pushed fact counts when a frame carries it)',
+      path: POKES ? 'protocol 1.0: poke, then HTTP pull' : 'protocol 1.1: facts pushed over the socket (a poke and pull past the push bounds)',
     });
   }
   return out;

@@ -39,19 +39,29 @@ const devices = await Promise.all(Array.from({ length: input.devices }, async (_
   await new Promise((resolve, reject) => {
     ws.once('error', reject);
     ws.on('open', () => {
-      if (input.mode === 'goutong') ws.send(JSON.stringify({ t: 'auth', token, v: 1 }));
+      // Protocol 1.1 devices ask for pushed facts; BENCH_PROP_POKES=1 makes them 1.0 devices (poke, then pull).
+      if (input.mode === 'goutong') ws.send(JSON.stringify({ t: 'auth', token, v: 1, ...(input.pokes ? {} : { push: true }) }));
       else resolve();
     });
     ws.on('message', (d, binary) => {
       if (binary) return;
       const text = String(d);
-      if (marker !== null && text.includes(marker)) return seen(); // the bare relay, or a pushed fact
+      if (marker !== null && text.includes(marker)) seen(); // the bare relay, or a pushed fact
       if (input.mode === 'bare') return;
       const m = JSON.parse(text);
       if (m.t === 'ready') {
         dev.checkpoint = m.seq ?? 0;
         resolve();
-      } else if (m.t === 'poke' && (m.seq ?? 0) > dev.checkpoint) pull().catch((e) => send({ t: 'error', message: String(e) }));
+      } else if (m.t === 'poke' && (m.seq ?? 0) > dev.checkpoint) {
+        pull().then(() => ws.send(JSON.stringify({ t: 'ack', seq: dev.checkpoint }))).catch((e) => send({ t: 'error', message: String(e) }));
+      } else if (m.t === 'facts') {
+        // A gap (facts from past our checkpoint): pull. Else the frame is applied: acknowledge it.
+        if (m.from > dev.checkpoint) pull().catch((e) => send({ t: 'error', message: String(e) }));
+        else {
+          dev.checkpoint = Math.max(dev.checkpoint, m.to);
+          ws.send(JSON.stringify({ t: 'ack', seq: dev.checkpoint }));
+        }
+      }
     });
   });
   return dev;

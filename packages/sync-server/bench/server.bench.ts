@@ -8,8 +8,11 @@
  *  - `server-cpu-draft-change`: server CPU per draft change (a Yjs update validated, applied,
  *    relayed to the document's other peer and stored through the group commit).
  *
- * Hocuspocus and y-websocket are not dependencies of this workspace (no new dependencies), so the
- * draft figures stand beside the bare `ws` relay's CPU per relayed message measured here.
+ *  - `hocuspocus-draft-change`: the same documents and the same Yjs updates, paced the same way,
+ *    through @hocuspocus/server 2.x in its own process (bench/hocuspocus.server.mjs: a token
+ *    check per document, debounced storage of each document's state in SQLite): its memory per
+ *    1,000 open documents and its CPU per change, and Goutong's ratio to it. (y-websocket's
+ *    server is not in the workspace; the bare `ws` relay is the other anchor.)
  *
  * Env: BENCH_DEVICES (default 1000), BENCH_DOCS (default 1000), BENCH_DRAFT_CHANGES (default 5000).
  * Requires `tsc -b` (dist/main.js). Prints one JSON line per figure.
@@ -23,10 +26,12 @@ import { WebSocket, WebSocketServer } from 'ws';
 import * as Y from 'yjs';
 import * as syncProtocol from 'y-protocols/sync';
 import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
 import { encodeFrame, FRAME_SYNC } from '@goutong/core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.resolve(here, '../dist/main.js');
+const HOCUSPOCUS = path.resolve(here, 'hocuspocus.server.mjs');
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const DOCS = Number(process.env.BENCH_DOCS ?? 1000);
 const CHANGES = Number(process.env.BENCH_DRAFT_CHANGES ?? 5000);
@@ -145,6 +150,127 @@ async function bareRelayCpuPerMessage(n: number, frameBytes: number): Promise<nu
   return (u.user + u.system) / 1000 / n / 2;
 }
 
+/** The change frames of the draft run: CHANGES keystrokes spread over `n` documents (Yjs updates). */
+function draftUpdates(n: number): { doc: number; update: Uint8Array }[] {
+  const ydocs = Array.from({ length: n }, () => new Y.Doc());
+  const out: { doc: number; update: Uint8Array }[] = [];
+  for (let k = 0; k < CHANGES; k++) {
+    const i = k % n;
+    const y = ydocs[i]!;
+    let u: Uint8Array | null = null;
+    const h = (x: Uint8Array) => void (u = x);
+    y.on('update', h);
+    y.getText('reply:bench').insert(y.getText('reply:bench').length, k % 7 === 0 ? '字' : 'a');
+    y.off('update', h);
+    out.push({ doc: i, update: u! });
+  }
+  return out;
+}
+
+/**
+ * Hocuspocus on the same work: 1,000 documents, 100 per socket (multiplexed), a writer and a
+ * reader socket for each hundred, the same keystrokes paced the same way. Its CPU includes its
+ * debounced stores (waited for after the last change).
+ */
+async function hocuspocusDrafts(): Promise<{ perThousandDocsMiB: number; cpuMsPerChange: number; relayed: number; frameBytes: number }> {
+  const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'goutong-hocuspocus-'));
+  const token = 'bench-token';
+  const child = spawn(process.execPath, [HOCUSPOCUS], { env: { ...process.env, HP_DB: path.join(dir, 'hp.sqlite'), HP_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`hocuspocus did not start:\n${out}`)), 60_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /hocuspocus listening on (\d+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      child.stderr!.on('data', (d: Buffer) => void (out += d.toString()));
+      child.on('exit', (code) => reject(new Error(`hocuspocus exited with ${code}:\n${out}`)));
+    });
+    const pid = child.pid!;
+    const names = Array.from({ length: DOCS }, (_, i) => `conv:hp-${i}`);
+    const msg = (doc: string, write: (e: encoding.Encoder) => void) => {
+      const e = encoding.createEncoder();
+      encoding.writeVarString(e, doc);
+      write(e);
+      return encoding.toUint8Array(e);
+    };
+    let relayed = 0;
+    /** A socket with `docs` open (authenticated, synced); counts the updates relayed to it. */
+    const open = async (docs: string[], reader: boolean): Promise<WebSocket> => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      await new Promise<void>((r, j) => {
+        ws.once('open', () => r());
+        ws.once('error', j);
+      });
+      const synced = new Set<string>();
+      await new Promise<void>((resolve) => {
+        ws.on('message', (d: Buffer) => {
+          const dec = decoding.createDecoder(new Uint8Array(d));
+          const doc = decoding.readVarString(dec);
+          if (decoding.readVarUint(dec) !== 0) return; // not a sync message
+          const sub = decoding.readVarUint(dec);
+          if (sub === syncProtocol.messageYjsSyncStep2 && !synced.has(doc)) {
+            synced.add(doc);
+            if (synced.size === docs.length) resolve();
+          } else if (sub === syncProtocol.messageYjsUpdate && reader) relayed++;
+        });
+        for (const doc of docs) {
+          ws.send(msg(doc, (e) => {
+            encoding.writeVarUint(e, 2); // Auth
+            encoding.writeVarUint(e, 0); // Token
+            encoding.writeVarString(e, token);
+          }));
+          ws.send(msg(doc, (e) => {
+            encoding.writeVarUint(e, 0); // Sync
+            syncProtocol.writeSyncStep1(e, new Y.Doc());
+          }));
+        }
+      });
+      return ws;
+    };
+    const before = await settledRss(pid);
+    const writers: WebSocket[] = [];
+    const readers: WebSocket[] = [];
+    for (let i = 0; i < names.length; i += 100) writers.push(await open(names.slice(i, i + 100), false));
+    const withDocs = await settledRss(pid);
+    for (let i = 0; i < names.length; i += 100) readers.push(await open(names.slice(i, i + 100), true));
+    const frames = draftUpdates(names.length).map((u) => ({
+      ws: writers[Math.floor(u.doc / 100)]!,
+      frame: msg(names[u.doc]!, (e) => {
+        encoding.writeVarUint(e, 0);
+        syncProtocol.writeUpdate(e, u.update);
+      }),
+    }));
+    await sleep(300);
+    relayed = 0;
+    const c0 = cpuMs(pid);
+    for (const [k, f] of frames.entries()) {
+      f.ws.send(f.frame);
+      if (k % 50 === 49) await sleep(1);
+    }
+    const deadline = Date.now() + 120_000;
+    while (relayed < CHANGES && Date.now() < deadline) await sleep(5);
+    await sleep(3000); // its debounced stores (2 s after a document's last change)
+    const cpu = cpuMs(pid) - c0;
+    for (const s of [...writers, ...readers]) s.terminate();
+    return {
+      perThousandDocsMiB: round(((withDocs - before) / 1024) * (1000 / names.length), 2),
+      cpuMsPerChange: round(cpu / CHANGES, 3),
+      relayed,
+      frameBytes: Math.round(frames.reduce((n, f) => n + f.frame.length, 0) / frames.length),
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function serverBench(): Promise<Record<string, unknown>[]> {
   const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
   const dataDir = fs.mkdtempSync(path.join(base, 'goutong-serverbench-'));
@@ -218,18 +344,7 @@ export async function serverBench(): Promise<Record<string, unknown>[]> {
     }
 
     // ----- CPU per draft change ---------------------------------------------------------------
-    const ydocs = names.map(() => new Y.Doc());
-    const frames: { ws: WebSocket; frame: Uint8Array }[] = [];
-    for (let k = 0; k < CHANGES; k++) {
-      const i = k % names.length;
-      const y = ydocs[i]!;
-      let u: Uint8Array | null = null;
-      const h = (x: Uint8Array) => void (u = x);
-      y.on('update', h);
-      y.getText('reply:bench').insert(y.getText('reply:bench').length, k % 7 === 0 ? '字' : 'a');
-      y.off('update', h);
-      frames.push({ ws: writers[Math.floor(i / 100)]!, frame: updateFrame(names[i]!, u!) });
-    }
+    const frames = draftUpdates(names.length).map((u) => ({ ws: writers[Math.floor(u.doc / 100)]!, frame: updateFrame(names[u.doc]!, u.update) }));
     await sleep(300);
     relayed = 0;
     const c0 = cpuMs(pid);
@@ -245,6 +360,20 @@ export async function serverBench(): Promise<Record<string, unknown>[]> {
     const serverCpu = cpuMs(pid) - c0;
     const frameBytes = Math.round(frames.reduce((n, f) => n + f.frame.length, 0) / frames.length);
     const bare = await bareRelayCpuPerMessage(CHANGES, frameBytes);
+    const hp = await hocuspocusDrafts();
+    out.push({
+      name: 'hocuspocus-draft-change',
+      changes: CHANGES,
+      docs: names.length,
+      relayed: hp.relayed,
+      frameBytes: hp.frameBytes,
+      hocuspocusCpuMsPerChange: hp.cpuMsPerChange,
+      goutongCpuMsPerChange: round(serverCpu / CHANGES, 3),
+      goutongToHocuspocusCpu: round(serverCpu / CHANGES / hp.cpuMsPerChange, 2),
+      hocuspocusPerThousandDocsMiB: hp.perThousandDocsMiB,
+      goutongPerThousandDocsMiB: round(((withDocs - beforeDocs) / 1024) * (1000 / names.length), 2),
+      unit: 'ms CPU per change; MiB per 1,000 open documents',
+    });
     out.push({
       name: 'server-cpu-draft-change',
       changes: CHANGES,
@@ -255,7 +384,7 @@ export async function serverBench(): Promise<Record<string, unknown>[]> {
       wallMs: Math.round(wall),
       bareRelayCpuMsPerMessage: round(bare, 3),
       ratioToBareRelay: round(serverCpu / CHANGES / bare, 1),
-      anchors: 'Hocuspocus and y-websocket are not devDependencies here: not measured',
+      anchors: 'Hocuspocus: see hocuspocus-draft-change; y-websocket not measured',
       unit: 'ms CPU per change',
     });
     for (const s of [...writers, ...readers]) s.terminate();

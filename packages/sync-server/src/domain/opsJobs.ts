@@ -103,6 +103,20 @@ export async function deliveredListeners(q: Queryable, jobId: string): Promise<S
   return new Set((await q.all<{ listener: string }>('SELECT listener FROM ops_deliveries WHERE job_id = ?', [jobId])).map((r) => String(r.listener)));
 }
 
+/** The listeners that already handled each of these events (a batch reads them at once). */
+export async function deliveredListenersOf(q: Queryable, jobIds: readonly string[]): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  if (jobIds.length === 0) return out;
+  const rows = await q.all<{ job_id: string; listener: string }>(`SELECT job_id, listener FROM ops_deliveries WHERE job_id IN (${jobIds.map(() => '?').join(', ')})`, jobIds);
+  for (const r of rows) {
+    const id = String(r.job_id);
+    const set = out.get(id) ?? new Set<string>();
+    set.add(String(r.listener));
+    out.set(id, set);
+  }
+  return out;
+}
+
 /**
  * Records that a listener handled an event, in the listener's transaction. False when another
  * process recorded it first (the caller rolls back: the listener's facts are written once).
@@ -134,8 +148,8 @@ export async function completeOpsJobAlone(db: Db, job: Pick<ClaimedJob, 'id' | '
   return db.tx((q) => completeOpsJob(q, job, owner));
 }
 
-/** Gives a failed job back for a later retry (kept while `owner` holds it). */
-export async function retryOpsJob(db: Db, job: Pick<ClaimedJob, 'id' | 'attempts'>, owner: string, dueAt: number, error: string): Promise<void> {
+/** Gives a failed job back for a later retry (kept while `owner` holds it); in a transaction or alone. */
+export async function retryOpsJob(db: Queryable, job: Pick<ClaimedJob, 'id' | 'attempts'>, owner: string, dueAt: number, error: string): Promise<void> {
   await db.run('UPDATE ops_jobs SET lease_owner = NULL, lease_until = NULL, due_at = ?, last_error = ? WHERE id = ? AND lease_owner = ? AND attempts = ?', [
     dueAt, error.slice(0, 2000), job.id, owner, job.attempts,
   ]);

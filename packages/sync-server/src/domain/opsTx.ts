@@ -24,6 +24,31 @@ export interface OpsContext {
   readonly log: Logger;
 }
 
+/** What a context collected for after the commit: the seq it allocated (if any) and its relay jobs. */
+export interface OpsUnitState {
+  seq: number | null;
+  relays: string[];
+}
+
+/** The context of one listener or timer handler inside transaction `q` (its own, or a batch's savepoint). */
+export function opsContext(ws: Workspace, q: Queryable, tenantId: string, now: number, log: Logger, st: OpsUnitState): OpsContext {
+  return {
+    q,
+    ws,
+    tenantId,
+    now,
+    log,
+    nextSeq: async () => (st.seq ??= await nextSeq(q, tenantId)),
+    write: async (facts, wo) => {
+      const s = (st.seq ??= await nextSeq(q, tenantId));
+      await writeFacts(q, tenantId, facts, { now, newId: () => ws.ids.next(), seq: s, actorId: wo?.actorId ?? null, cause: wo?.cause ?? null });
+    },
+    relay: (messageId) => void st.relays.push(messageId),
+    scheduleTimer: (t) => scheduleTimer(q, { ...t, tenantId: t.tenantId ?? tenantId }, () => ws.ids.next(), now),
+    cancelTimer: (name, subjectId) => cancelTimer(q, name, subjectId),
+  };
+}
+
 /**
  * Runs an ops listener or timer handler in ONE transaction with its context, then announces the
  * transaction's seq (pokes, fan-out) and its relay jobs after the commit.
@@ -35,28 +60,43 @@ export async function opsTransaction(
   log: Logger,
   fn: (ctx: OpsContext, q: Queryable) => Promise<void>,
 ): Promise<void> {
-  let seq: number | null = null;
-  const relays: string[] = [];
+  const st: OpsUnitState = { seq: null, relays: [] };
   await ws.db.tx(async (q) => {
-    seq = null;
-    relays.length = 0;
-    const ctx: OpsContext = {
-      q,
-      ws,
-      tenantId,
-      now,
-      log,
-      nextSeq: async () => (seq ??= await nextSeq(q, tenantId)),
-      write: async (facts, wo) => {
-        const s = (seq ??= await nextSeq(q, tenantId));
-        await writeFacts(q, tenantId, facts, { now, newId: () => ws.ids.next(), seq: s, actorId: wo?.actorId ?? null, cause: wo?.cause ?? null });
-      },
-      relay: (messageId) => void relays.push(messageId),
-      scheduleTimer: (t) => scheduleTimer(q, { ...t, tenantId: t.tenantId ?? tenantId }, () => ws.ids.next(), now),
-      cancelTimer: (name, subjectId) => cancelTimer(q, name, subjectId),
-    };
-    await fn(ctx, q);
+    st.seq = null;
+    st.relays.length = 0;
+    await fn(opsContext(ws, q, tenantId, now, log, st), q);
   });
-  if (seq !== null) ws.committed.emit({ tenantId, seq });
-  for (const messageId of relays) ws.relayEnqueued.emit({ tenantId, messageId });
+  if (st.seq !== null) ws.committed.emit({ tenantId, seq: st.seq });
+  for (const messageId of st.relays) ws.relayEnqueued.emit({ tenantId, messageId });
+}
+
+/**
+ * Runs one listener or timer handler inside a batch's transaction `q`, in a savepoint: its writes
+ * commit with the batch, or roll back alone when it throws (the batch carries on). Returns what
+ * it collected for after the commit, or what it threw (boxed: any value may be thrown).
+ */
+export async function opsUnit(
+  ws: Workspace,
+  q: Queryable,
+  tenantId: string,
+  now: number,
+  log: Logger,
+  fn: (ctx: OpsContext) => Promise<void>,
+): Promise<{ ok: true; state: OpsUnitState } | { ok: false; error: unknown }> {
+  const state: OpsUnitState = { seq: null, relays: [] };
+  await q.run('SAVEPOINT ops_unit');
+  try {
+    await fn(opsContext(ws, q, tenantId, now, log, state));
+  } catch (error) {
+    await q.run('ROLLBACK TO SAVEPOINT ops_unit');
+    await q.run('RELEASE SAVEPOINT ops_unit');
+    return { ok: false, error };
+  }
+  await q.run('RELEASE SAVEPOINT ops_unit');
+  return { ok: true, state };
+}
+
+/** The transaction of a batch of ops units (see opsUnit); fn may run again on a PostgreSQL serialisation retry. */
+export function opsBatchTransaction<T>(ws: Workspace, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  return ws.db.tx(fn);
 }

@@ -38,10 +38,16 @@ export async function buildPushFrames(db: Db, ws: Workspace, tenantId: string, f
   const marksOf = await readMarksByAgent(db, tenantId, ids, from, to);
   const frames = new Map<string, string | null>(ids.map((id) => [id, null]));
   const byScope = new Map<string, { principal: Principal; scope: ReturnType<typeof scopeOf>; agents: string[] }>();
+  // A role's permissions are read once per build, however many connected agents share it.
+  const roleOf = new Map<string, Principal['permissions']>();
   for (const r of agentRows) {
     const agent: Agent = toAgent(r);
     if (!agent.active) continue;
-    const principal = await withPermissions(db, agent);
+    let principal: Principal = agent;
+    if (agent.roleId) {
+      if (!roleOf.has(agent.roleId)) roleOf.set(agent.roleId, (await withPermissions(db, agent)).permissions);
+      principal = { ...agent, permissions: roleOf.get(agent.roleId) };
+    }
     const scope = scopeOf(principal, inboxes);
     const group = byScope.get(scope.key);
     if (group) group.agents.push(agent.id);

@@ -44,6 +44,14 @@ const DEFLATE = {
   concurrencyLimit: 4,
 } as const;
 
+/**
+ * [push] A pushed facts frame is compressed only past this size. The same frame goes to every
+ * socket of its scope, and permessage-deflate compresses it once per socket (through a queue of
+ * DEFLATE.concurrencyLimit): for the small frame of a single change that queue, not the network,
+ * set the last device's latency. Large frames (a burst of changes) are still compressed.
+ */
+export const PUSH_DEFLATE_MIN = 64 * 1024;
+
 /** [routing] Where the sockets report the agents' devices coming and going (ops/routing.ts). */
 export interface PresenceHooks {
   connected(agent: Agent, connId: string): Promise<void>;
@@ -163,10 +171,18 @@ export class SyncSockets {
     if (!batch) return;
     this.lastPushed.set(tenantId, batch.to);
     const poke = pokeFrame(batch.to);
+    // Each distinct frame is encoded to bytes once, then the same buffer goes to every socket (a text frame).
+    const bytes = new Map<string, Buffer>();
     for (const c of this.pushers(tenantId)) {
       c.flow = decidePushFlow(c.flow, { buffered: c.ws.bufferedAmount, acked: c.acked, seq: batch.to });
       const frame = batch.frames.get(c.agent.id);
-      c.ws.send(c.flow.mode === 'push' && frame ? frame : poke);
+      if (c.flow.mode !== 'push' || !frame) {
+        c.ws.send(poke);
+        continue;
+      }
+      let b = bytes.get(frame);
+      if (!b) bytes.set(frame, (b = Buffer.from(frame)));
+      c.ws.send(b, { binary: false, compress: b.length >= PUSH_DEFLATE_MIN });
     }
   }
 
