@@ -214,7 +214,7 @@ describe('settings area (admin screens)', () => {
       const area = settings(supervisor.page);
       await area.getByRole('tab', { name: 'Canned responses', selected: true }).waitFor();
       await expect(area.getByRole('tab').allTextContents()).resolves.toEqual(
-        ['Canned responses', 'Macros', 'Agents', 'Teams', 'Routing and queues', 'Business hours', 'SLA policies', 'Security', 'My account'].map((x) => expect.stringContaining(x)),
+        ['Canned responses', 'Fields, segments & offers', 'Macros', 'Agents', 'Teams', 'Routing and queues', 'Business hours', 'SLA policies', 'Security', 'My account'].map((x) => expect.stringContaining(x)),
       );
       await area.getByRole('button', { name: 'New canned response' }).waitFor();
       await area.getByRole('tab', { name: 'Agents' }).click();

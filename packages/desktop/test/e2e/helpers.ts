@@ -87,6 +87,17 @@ export async function axeSerious(page: Page): Promise<AxeViolation[]> {
   const { createRequire } = await import('node:module');
   const require = createRequire(import.meta.url);
   if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  // Colours are judged at rest: a button that was just enabled is still fading from its disabled
+  // colours for a tenth of a second, which axe would read as a contrast failure.
+  await page.evaluate(async () => {
+    if (!document.getElementById('gt-axe-still')) {
+      const style = document.createElement('style');
+      style.id = 'gt-axe-still';
+      style.textContent = '*, *::before, *::after { transition: none !important; animation: none !important; }';
+      document.head.append(style);
+    }
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  });
   const violations = await page.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
     const r = await axe.run(document, { resultTypes: ['violations'] });
