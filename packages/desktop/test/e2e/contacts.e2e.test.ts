@@ -52,7 +52,7 @@ describe('contacts screen', () => {
       await page.getByTestId('contacts-source').filter({ hasText: 'All contacts on the server' }).waitFor();
       await openContact(page, '李雷', /李雷/);
       const profile = region(page, /Profile of 李雷/);
-      await profile.getByText(PHONE).waitFor();
+      await profile.locator('.identities').getByText(PHONE, { exact: true }).waitFor();
       const timeline = region(page, 'Timeline');
       await timeline.getByText('请问你们周末营业吗').waitFor();
       // The hotline contact shares the number: suggested, merged once the agent confirms.
