@@ -78,6 +78,18 @@ describe('supervisor monitor grants', () => {
     expect((await agent('POST', '/api/v1/voice/monitor/verify', { token: 'not-a-grant-at-all' })).status).toBe(403);
   });
 
+  it('every grant and every refusal is in the audit trail, with who, whom and how', async () => {
+    const g = await sup('POST', '/api/v1/voice/monitor', { agentId: ids.Alice, mode: 'whisper' });
+    expect(g.status).toBe(201);
+    expect((await other('POST', '/api/v1/voice/monitor', { agentId: ids.Alice, mode: 'listen' })).status).toBe(403);
+    const r = await admin('GET', '/api/v1/audit-events?action=call.monitor*');
+    expect(r.status).toBe(200);
+    const items = (r.body as { items: Array<{ actorId: string; action: string; target: string; details: Record<string, unknown> }> }).items;
+    expect(items.find((e) => e.action === 'call.monitor' && e.actorId === ids['Li Wei'] && e.details.mode === 'whisper')).toMatchObject({ target: ids.Alice });
+    const refused = items.find((e) => e.action === 'call.monitor.refused' && e.actorId === ids.Bob);
+    expect(refused).toMatchObject({ target: ids.Alice, details: { mode: 'listen', reason: expect.stringMatching(/calls\.monitor/) } });
+  });
+
   it('a supervisor demoted after the grant is refused at verification', async () => {
     const g = await sup('POST', '/api/v1/voice/monitor', { agentId: ids.Alice, mode: 'listen' });
     expect(g.status).toBe(201);

@@ -15,6 +15,7 @@ import { safeEqual } from '../../auth/crypto.js';
 import { agentOf } from '../../auth/request.js';
 import { ApiError, forbidden, notFound, parse } from '../../errors.js';
 import { withPermissions } from '../../domain/permissions.js';
+import { insertAudit } from '../../domain/audit.js';
 import { VoiceConfig } from './config.js';
 import { sipUserOf } from './credentials.js';
 
@@ -54,7 +55,12 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: ProviderDeps, 
     const agent = await deps.workspace.agent(body.agentId);
     if (!agent || agent.tenantId !== supervisor.tenantId) throw notFound(`agent ${body.agentId} not found`);
     const may = mayMonitorCalls(supervisor, agent);
-    if (!may.ok) throw forbidden(may.reason);
+    const actor = { tenantId: supervisor.tenantId, agentId: supervisor.id };
+    // Listening in on a colleague is a privacy-sensitive act: grants and refusals are both audited.
+    if (!may.ok) {
+      await insertAudit(deps.workspace.db, actor, { action: 'call.monitor.refused', target: agent.id, details: { mode: body.mode, reason: may.reason } }, now());
+      throw forbidden(may.reason);
+    }
     // The agent's line: a voice inbox the supervisor may use where the agent has a SIP user.
     let target: { inboxId: string; sipUser: string } | null = null;
     for (const inbox of await deps.workspace.inboxes(supervisor.tenantId)) {
@@ -70,6 +76,7 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: ProviderDeps, 
     if (!target) throw new ApiError('conflict', `${agent.name} has no phone line you can reach`);
     const expiresAt = now() + GRANT_TTL_MS;
     const token = sign(keyOrFail(), { t: supervisor.tenantId, s: supervisor.id, a: agent.id, m: body.mode, e: expiresAt });
+    await insertAudit(deps.workspace.db, actor, { action: 'call.monitor', target: agent.id, details: { mode: body.mode, inboxId: target.inboxId, expiresAt } }, now());
     return reply.header('cache-control', 'no-store').status(201).send({ token, target: target.sipUser, inboxId: target.inboxId, mode: body.mode, expiresAt });
   });
 
@@ -92,7 +99,7 @@ export const MONITOR_OPENAPI: Record<string, unknown> = {
   '/api/v1/voice/monitor': {
     post: {
       summary:
-        "Listen to (mode `listen`) or whisper on (`whisper`) an agent's live softphone call (calls.monitor): the agent's SIP user to call and a grant (60 s) to send as the `X-Goutong-Monitor` header of the INVITE; the agent's softphone verifies it and answers by itself.",
+        "Listen to (mode `listen`) or whisper on (`whisper`) an agent's live softphone call (calls.monitor): the agent's SIP user to call and a grant (60 s) to send as the `X-Goutong-Monitor` header of the INVITE; the agent's softphone verifies it and answers by itself. Every grant is audited as `call.monitor`, every refusal as `call.monitor.refused`.",
       security: [{ bearer: [] }],
       requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['agentId', 'mode'], properties: { agentId: { type: 'string' }, mode: { type: 'string', enum: ['listen', 'whisper'] } } } } } },
       responses: { '201': { description: '{token, target, inboxId, mode, expiresAt}' }, '403': { description: 'Not allowed (calls.monitor)' }, '404': { description: 'No such agent' }, '409': { description: 'The agent has no line' } },
