@@ -155,4 +155,34 @@ describe('custom fields, segments and offers in the desktop app', () => {
       await context.close();
     }
   });
+  it('contacts screen: shows a customer\'s custom fields and segments and edits them (en)', async () => {
+    await admin.call('POST', '/api/v1/segments', { name: 'Beijing 北京客户', rule: { match: 'all', conditions: [{ kind: 'attribute', key: 'city', op: 'eq', value: '北京' }] } });
+    const { context, page } = await newAgentPage(browser);
+    try {
+      await signIn(page, server.url, 'admin@demo.goutong');
+      await page.getByRole('button', { name: 'Contacts', exact: true }).click();
+      await page.getByLabel('Search contacts').fill('李雷');
+      await page.getByRole('list', { name: 'Contact list' }).getByRole('button', { name: /李雷/ }).first().click();
+      const profile = page.getByRole('region', { name: /Profile of 李雷/ });
+      const panel = profile.getByRole('region', { name: 'Customer fields' });
+      await panel.locator('dd[data-field="city"]').filter({ hasText: 'Not set' }).waitFor();
+      await expect(panel.getByRole('list', { name: 'Segments' }).count()).resolves.toBe(0);
+      await panel.getByRole('button', { name: 'Edit fields' }).click();
+      const form = panel.getByRole('form', { name: 'Edit fields' });
+      await form.getByLabel('Annual spend').fill('lots');
+      await form.getByRole('button', { name: 'Save' }).click();
+      await form.getByRole('alert').filter({ hasText: 'not a number' }).waitFor(); // core's rule, on the device
+      await form.getByLabel('Annual spend').fill('800');
+      await form.getByLabel('City').fill('北京');
+      await form.getByRole('button', { name: 'Save' }).click();
+      await panel.locator('dd[data-field="city"]').filter({ hasText: '北京' }).waitFor();
+      await panel.getByRole('list', { name: 'Segments' }).getByText('Beijing 北京客户').waitFor();
+      // Custom fields show once, typed, not again among the plain attributes.
+      await expect(profile.locator('dl.attributes dt').filter({ hasText: /^city$/ }).count()).resolves.toBe(0);
+      await expect.poll(async () => (await contactOf('李雷')).attributes, { timeout: 30_000 }).toMatchObject({ city: '北京', spend: '800' });
+      await screenshot(page, 'fields-contacts-screen-en');
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -174,11 +174,12 @@ export const useConversationStore = defineStore('conversation', {
     },
 
     /** [fields] Sets contact attributes (an intent through the outbox; works offline); the panel shows the change at once. */
-    async updateContactAttributes(attributes: Record<string, string>): Promise<void> {
-      const contactId = this.contact?.id;
+    /** Sets custom attributes of the open conversation's customer, or of `forContact` (the contacts screen). */
+    async updateContactAttributes(attributes: Record<string, string>, forContact?: string): Promise<void> {
+      const contactId = forContact ?? this.contact?.id;
       if (!contactId || Object.keys(attributes).length === 0) return;
       await requireServices().client.dispatch({ type: 'update_contact', contactId, attributes });
-      await this.loadContact();
+      if (!forContact || forContact === this.contact?.id) await this.loadContact();
     },
 
     setStatus(status: ConversationStatus, snoozedUntil?: number) {
