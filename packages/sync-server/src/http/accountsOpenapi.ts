@@ -4,8 +4,7 @@ import { z } from 'zod';
 import { Agent, LoginRequest, MfaLoginRequest, MfaRequiredResponse, RetentionPolicy, TokenResponse } from '@goutong/core';
 import { InviteAgentBody, LinkPasswordBody, PatchAgentBody } from './agentRoutes.js';
 import { ChangePasswordBody } from './accountRoutes.js';
-
-const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+import { js } from '../jsonSchema.js';
 const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: js(s) } } });
 const answer = (schema: unknown, description = 'OK', code = '200') => ({ [code]: { description, content: { 'application/json': { schema } } }, '400': { description: 'Invalid input' }, '401': { description: 'Not signed in (details.wipe: the device must erase its data)' }, '403': { description: 'Not allowed' } });
 const none = (description: string) => ({ '204': { description }, '400': { description: 'Invalid input' }, '401': { description: 'Not signed in' }, '403': { description: 'Not allowed' } });

@@ -12,6 +12,7 @@ import { voicemailGreeting } from '../domain/automation.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { ServerClock } from '../ops/clock.js';
 import { agentOf, parse, requireAgent, requireRole } from './app.js';
+import { js, json } from '../jsonSchema.js';
 
 const IdParam = z.object({ id: Id });
 const TokenParam = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'not a survey token') });
@@ -161,9 +162,7 @@ button{padding:.5rem 1.5rem;font-size:1rem}.stars{font-size:2rem;color:#f5a623}<
 
 /** The automation area's schemas and paths, from the same zod schemas that validate the requests. */
 export function automationOpenApi(): { schemas: Record<string, unknown>; paths: Record<string, unknown> } {
-  const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-  const json = (schema: unknown) => ({ 'application/json': { schema } });
   const err = Object.fromEntries((['400', '401', '403', '404', '409'] as const).map((c) => [c, { description: { '400': 'Invalid input (unknown variable, team, agent or template…)', '401': 'Not signed in', '403': 'Admins only', '404': 'Unknown id', '409': 'Conflict (a template in use, a name taken, a survey answered)' }[c], content: json(ref('Error')) }]));
   const ok = (schema: unknown, code = '200') => ({ [code]: { description: code === '201' ? 'Created' : 'OK', content: json(schema) }, ...err });
   const bearer = [{ bearer: [] }];

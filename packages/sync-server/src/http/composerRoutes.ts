@@ -6,6 +6,7 @@ import type { Workspace } from '../domain/workspace.js';
 import { Macros } from '../domain/macros.js';
 import { SavedViews } from '../domain/savedViews.js';
 import { agentOf, parse, requireAgent } from './app.js';
+import { js, json } from '../jsonSchema.js';
 
 const IdParam = z.object({ id: Id });
 
@@ -45,9 +46,7 @@ export function registerComposerRoutes(app: FastifyInstance, d: { auth: AuthServ
 
 /** The OpenAPI paths and schemas of these routes. */
 export function composerOpenApi(): { schemas: Record<string, unknown>; paths: Record<string, unknown> } {
-  const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-  const json = (schema: unknown) => ({ 'application/json': { schema } });
   const err = Object.fromEntries((['400', '401', '403', '404', '409'] as const).map((c) => [c, { description: 'Error', content: json(ref('Error')) }]));
   const ok = (schema: unknown, code = '200') => ({ [code]: { description: 'OK', content: json(schema) }, ...err });
   const list = (name: string) => ({ type: 'object', properties: { items: { type: 'array', items: ref(name) } } });

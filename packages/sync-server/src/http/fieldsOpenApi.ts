@@ -2,6 +2,7 @@
 // report (fieldRoutes.ts). Bodies are core's schemas, so the document says what the routes parse.
 import { z } from 'zod';
 import { ContactField, ContactFieldInput, ContactFieldPatch, Offer, OfferInput, OfferPatch, ReportQuery, Segment, SegmentInput } from '@goutong/core';
+import { js } from '../jsonSchema.js';
 
 type Helpers = {
   ok: (schema: unknown, description?: string) => Record<string, unknown>;
@@ -10,8 +11,6 @@ type Helpers = {
   bearer: Array<Record<string, unknown[]>>;
   idParam: Record<string, unknown>;
 };
-
-const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const list = (item: Record<string, unknown>) => ({ type: 'object', properties: { items: { type: 'array', items: item } } });
 
 export function fieldsOpenApiPaths(h: Helpers): Record<string, unknown> {

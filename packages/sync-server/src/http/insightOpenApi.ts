@@ -1,7 +1,7 @@
 // The OpenAPI paths of insight: reports, cost, the live board, customer 360, suggestions and summaries
 // (reportRoutes.ts, contactRoutes.ts). Query schemas are core's, so the document says what the routes parse.
-import { z } from 'zod';
 import { COST_GROUPS, Pricing, ReportQuery, SENTIMENTS, TIMESERIES_METRICS } from '@goutong/core';
+import { js } from '../jsonSchema.js';
 
 type Helpers = {
   ok: (schema: unknown, description?: string) => Record<string, unknown>;
@@ -11,8 +11,6 @@ type Helpers = {
   bearer: Array<Record<string, unknown[]>>;
   idParam: Record<string, unknown>;
 };
-
-const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const q = (name: string, schema: Record<string, unknown>, description: string, required = false) => ({ name, in: 'query', required, description, schema });
 
 const dist = { type: 'object', properties: { count: { type: 'integer' }, medianS: { type: ['number', 'null'] }, p90S: { type: ['number', 'null'] } } };

@@ -36,10 +36,8 @@ import { insightOpenApiPaths } from './insightOpenApi.js';
 import { fieldsOpenApiPaths } from './fieldsOpenApi.js';
 import { searchOpenApi } from './searchRoutes.js';
 import { composerOpenApi } from './composerRoutes.js';
-
-const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+import { js, json } from '../jsonSchema.js';
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: unknown) => ({ 'application/json': { schema } });
 const errors = Object.fromEntries(
   ([['400', 'Invalid input'], ['401', 'Missing, invalid or expired token'], ['403', 'Not allowed'], ['404', 'Unknown id (or another tenant\'s)'], ['409', 'Conflict'], ['413', 'Body over 1 MiB'], ['426', 'The Goutong-Protocol header names another major protocol version: update the client'], ['429', 'Too many requests']] as const).map(([c, d]) => [
     c,

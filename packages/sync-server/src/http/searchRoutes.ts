@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { SearchPage } from '@goutong/core';
 import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { maskerFor } from '../domain/masking.js';
 import { searchHistory, SearchQuery } from '../domain/search.js';
 import { agentOf, parse, requireAgent } from './app.js';
+import { js } from '../jsonSchema.js';
 
 /** [search] `GET /api/v1/search`: full-text search over all history in the caller's scope, masked by role. */
 export function registerSearchRoutes(app: FastifyInstance, d: { auth: AuthService; workspace: Workspace }): void {
@@ -18,12 +18,11 @@ export function registerSearchRoutes(app: FastifyInstance, d: { auth: AuthServic
   });
 }
 
-const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
 
 /** The OpenAPI part of the search route. */
 export function searchOpenApi(errors: Record<string, unknown>): { paths: Record<string, unknown>; schemas: Record<string, unknown> } {
   return {
-    schemas: { SearchPage: js(SearchPage) },
+    schemas: { SearchPage: js(SearchPage, 'output') },
     paths: {
       '/api/v1/search': {
         get: {

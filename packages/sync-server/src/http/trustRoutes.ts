@@ -10,6 +10,7 @@ import { createRole, deleteRole, listRoles, updateRole, RoleBody, RolePatch, set
 import { conversationOfMessage, maskerFor, MaskPatternList, maskPatterns, reveal, revealedAgain, RevealBody, saveMaskPatterns } from '../domain/masking.js';
 import { AuditQuery, auditCsv, insertAudit, searchAudit } from '../domain/audit.js';
 import { ApiKeyBody, createApiKey, listApiKeys, revokeApiKey } from '../domain/apiKeys.js';
+import { js } from '../jsonSchema.js';
 
 const IdParam = z.object({ id: Id });
 const RevealIdParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, 'invalid reveal id') });
@@ -137,7 +138,6 @@ export function registerTrustRoutes(app: FastifyInstance, d: { auth: AuthService
 
 /** The trust routes in the OpenAPI document (generated from the same zod schemas that validate them). */
 export function trustOpenApiPaths(): Record<string, unknown> {
-  const js = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: js(s) } } });
   const err = Object.fromEntries(['400', '401', '403', '404', '409', '429'].map((c) => [c, { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
   const ok = (description: string) => ({ '200': { description, content: { 'application/json': { schema: { type: 'object' } } } }, ...err });

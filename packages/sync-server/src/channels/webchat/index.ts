@@ -19,6 +19,7 @@ import { identityHash, inboxIdOfToken, inboxToken, newVisitorIdentifier, signSta
 import { RateLimiter } from './limits.js';
 import { availability } from './hours.js';
 import { AgentTypingTracker } from './presence.js';
+import { js, json } from '../../jsonSchema.js';
 
 export const ATTACHMENT_LIMIT = 10 * 1024 * 1024;
 const TYPING_TTL_MS = 6_000;
@@ -409,7 +410,7 @@ export function webchatProvider(): ChannelProvider {
   const errorBody = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
   const errors = Object.fromEntries(['400', '401', '403', '404', '429'].map((c) => [c, { description: 'Error', content: errorBody }]));
   const inboxParam = { name: 'inbox', in: 'path', required: true, schema: { type: 'string' }, description: "The inbox's public widget token (data-inbox-token)" };
-  const json = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } } });
+  const body = (schema: z.ZodType) => ({ required: true, content: json(js(schema)) });
   const ok = { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } };
 
   return {
@@ -419,17 +420,17 @@ export function webchatProvider(): ChannelProvider {
     secretsSchema: WebchatSecrets as unknown as z.ZodType<Record<string, string>>,
     routes,
     openapi: {
-      '/api/v1/webchat/{inbox}/session': { post: { summary: 'Website chat: start or resume a visitor session (Origin must be allowed); returns a signed visitor token. identifier + identifierHash (HMAC-SHA256 with the identity secret) upgrade it to a verified user.', parameters: [inboxParam], security: [], requestBody: json(SessionBody), responses: { '200': ok, ...errors } } },
+      '/api/v1/webchat/{inbox}/session': { post: { summary: 'Website chat: start or resume a visitor session (Origin must be allowed); returns a signed visitor token. identifier + identifierHash (HMAC-SHA256 with the identity secret) upgrade it to a verified user.', parameters: [inboxParam], security: [], requestBody: body(SessionBody), responses: { '200': ok, ...errors } } },
       '/api/v1/webchat/{inbox}/messages': {
-        post: { summary: "Website chat: a visitor's message (Bearer visitor token). clientId is the idempotency key: the same one again stores nothing new (200).", parameters: [inboxParam], security: [], requestBody: json(SendBody), responses: { '201': ok, '200': ok, ...errors } },
+        post: { summary: "Website chat: a visitor's message (Bearer visitor token). clientId is the idempotency key: the same one again stores nothing new (200).", parameters: [inboxParam], security: [], requestBody: body(SendBody), responses: { '201': ok, '200': ok, ...errors } },
         get: { summary: "Website chat: the visitor's conversation changed after `after` (seq)", parameters: [inboxParam, { name: 'after', in: 'query', schema: { type: 'integer' } }], security: [], responses: { '200': ok, ...errors } },
       },
       '/api/v1/webchat/{inbox}/stream': { get: { summary: 'Website chat: server-sent events (changes, typing) for the visitor (token in the query)', parameters: [inboxParam, { name: 'token', in: 'query', schema: { type: 'string' } }, { name: 'after', in: 'query', schema: { type: 'integer' } }], security: [], responses: { '200': { description: 'text/event-stream' }, ...errors } } },
-      '/api/v1/webchat/{inbox}/typing': { post: { summary: 'Website chat: the visitor is typing (or stopped)', parameters: [inboxParam], security: [], requestBody: json(TypingBody), responses: { '204': { description: 'Noted' }, ...errors } } },
+      '/api/v1/webchat/{inbox}/typing': { post: { summary: 'Website chat: the visitor is typing (or stopped)', parameters: [inboxParam], security: [], requestBody: body(TypingBody), responses: { '204': { description: 'Noted' }, ...errors } } },
       '/api/v1/webchat/{inbox}/attachments': { post: { summary: 'Website chat: upload a file (raw body as application/octet-stream, x-file-name and x-file-type headers); returns a reference to send with a message', parameters: [inboxParam], security: [], responses: { '201': ok, ...errors } } },
-      '/api/v1/webchat/{inbox}/csat': { post: { summary: 'Website chat: rate the conversation 1–5 (once)', parameters: [inboxParam], security: [], requestBody: json(CsatBody), responses: { '201': ok, '200': ok, ...errors } } },
+      '/api/v1/webchat/{inbox}/csat': { post: { summary: 'Website chat: rate the conversation 1–5 (once)', parameters: [inboxParam], security: [], requestBody: body(CsatBody), responses: { '201': ok, '200': ok, ...errors } } },
       '/api/v1/webchat/conversations/{id}/typing': {
-        post: { summary: 'Agent typing towards the website visitor', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], requestBody: json(TypingBody), responses: { '204': { description: 'Noted' }, ...errors } },
+        post: { summary: 'Agent typing towards the website visitor', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], requestBody: body(TypingBody), responses: { '204': { description: 'Noted' }, ...errors } },
         get: { summary: 'Whether the website visitor is typing', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok, ...errors } },
       },
     },
