@@ -8,6 +8,11 @@ export type Dialect = 'sqlite' | 'pg';
 export type Param = string | number | bigint | boolean | null | Uint8Array;
 export type Row = Record<string, unknown>;
 
+/** A JSON column as a driver returns it: text on SQLite, already parsed (jsonb) on PostgreSQL. */
+export function jsonColumn(v: unknown): unknown {
+  return typeof v === 'string' ? JSON.parse(v) : v;
+}
+
 /** Runs SQL. Statements use `?` placeholders in both dialects (rewritten to $n for PostgreSQL). */
 export interface Queryable {
   readonly dialect: Dialect;

@@ -8,10 +8,11 @@ import { contactByIdentity } from './facts.js';
 import { templatesOf } from './templates.js';
 import { businessHoursById } from './businessHours.js';
 import type { Db, Queryable, Row } from '../db/db.js';
+import { jsonColumn } from '../db/db.js';
 import { badRequest, notFound } from '../errors.js';
 import { insertAudit, type AuditActor } from './audit.js';
 
-const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+const json = jsonColumn;
 
 /** A webhook secret never leaves the server: answers show this instead (sending it back keeps the secret). */
 export const SECRET_MASK = '********';

@@ -2,8 +2,9 @@
 // the masker (masking.ts) and the admin API (contactFields.ts). No other domain import: no cycle.
 import { ContactField, personalAttributeKeys, sortFields } from '@goutong/core';
 import type { Queryable, Row } from '../db/db.js';
+import { jsonColumn } from '../db/db.js';
 
-const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+const json = jsonColumn;
 
 /** A definition row, parsed into core's schema (a DB row crosses a boundary). */
 export const toContactField = (r: Row): ContactField =>

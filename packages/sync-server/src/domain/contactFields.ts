@@ -17,6 +17,7 @@ import {
   type OfferUsageRow,
 } from '@goutong/core';
 import type { Db, Queryable, Row } from '../db/db.js';
+import { jsonColumn } from '../db/db.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { insertAudit, type AuditActor } from './audit.js';
 import { searchContacts } from './contacts360.js';
@@ -25,7 +26,7 @@ import { contactFieldsOf, toContactField } from './contactFieldRows.js';
 export { contactFieldsOf, personalFieldKeys, toContactField } from './contactFieldRows.js';
 import type { Scope } from './scope.js';
 
-const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+const json = jsonColumn;
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 // ----- rows (parsed into core's schemas: a DB row crosses a boundary) -------------------------

@@ -1,9 +1,10 @@
 import { Macro, macroProblem, mayEditMacro, macroVisibleTo, type Agent, type MacroInput } from '@goutong/core';
 import type { Db, Queryable, Row } from '../db/db.js';
+import { jsonColumn } from '../db/db.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { insertAudit } from './audit.js';
 
-const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+const json = jsonColumn;
 
 /** Database rows cross a boundary too: parsed into the core schema. */
 export const toMacro = (r: Row): Macro =>

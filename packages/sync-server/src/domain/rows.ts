@@ -1,9 +1,10 @@
 import { Agent, Contact, Conversation, Inbox, InboxOps, Message, Team } from '@goutong/core';
 import type { Queryable, Row } from '../db/db.js';
+import { jsonColumn } from '../db/db.js';
 import { indexContactConversations, indexConversation, indexMessage } from './searchIndex.js';
 
 /** Database rows cross a boundary too: every row is parsed into the core schema. */
-const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+const json = jsonColumn;
 const num = (v: unknown): number => (typeof v === 'string' ? Number(v) : (v as number));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 

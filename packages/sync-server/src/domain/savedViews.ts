@@ -1,9 +1,10 @@
 import { SavedView, mayEditSavedView, savedViewVisibleTo, sortSavedViews, type Agent, type SavedViewInput } from '@goutong/core';
 import type { Db, Queryable, Row } from '../db/db.js';
+import { jsonColumn } from '../db/db.js';
 import { conflict, forbidden, notFound } from '../errors.js';
 import { insertAudit } from './audit.js';
 
-const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+const json = jsonColumn;
 /** An agent keeps at most this many views of their own. */
 export const MAX_OWN_VIEWS = 50;
 

@@ -5,6 +5,7 @@
 import { ContactIdentity, conversationSearchBody, messageSearchBody, type Conversation, type Message } from '@goutong/core';
 import { z } from 'zod';
 import type { Queryable } from '../db/db.js';
+import { jsonColumn } from '../db/db.js';
 
 type DocKind = 'message' | 'conversation';
 
@@ -26,7 +27,7 @@ async function putDoc(q: Queryable, tenantId: string, kind: DocKind, refId: stri
   await q.run('INSERT INTO search_fts (rowid, body) VALUES (?, ?)', [r!.id, body]);
 }
 
-const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+const json = jsonColumn;
 const Identities = z.array(ContactIdentity).catch([]);
 const Meta = z.record(z.string(), z.unknown()).catch({});
 

@@ -1,9 +1,10 @@
 import { MessageTemplate, templateProblem, type InboxOps, type TemplateInput } from '@goutong/core';
 import type { Db, Queryable, Row } from '../db/db.js';
+import { jsonColumn } from '../db/db.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { insertAudit, type AuditActor } from './audit.js';
 
-const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+const json = jsonColumn;
 
 /** Database rows cross a boundary too: parsed into the core schema. */
 export const toTemplate = (r: Row): MessageTemplate =>
