@@ -115,6 +115,30 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect(o.sla).toBeNull(); // no SLA policy in this workspace
     });
 
+    it('counts volume by local hour of day, by inbox and by channel from the rollups, with CSV', async () => {
+      const byHour = (await admin('GET', `/api/v1/reports/volume?groupBy=hourOfDay&${range}${inboxId}`)).body;
+      expect(byHour.items).toHaveLength(24);
+      const busy = byHour.items.filter((r: { conversationsOpened: number; messagesIn: number; messagesOut: number; calls: number }) => r.conversationsOpened + r.messagesIn + r.messagesOut + r.calls > 0);
+      // T0 is 09:00 in Shanghai: one conversation an hour from 09:00; c1 and c2 resolved in their own hour.
+      expect(busy).toEqual([
+        { key: '09', label: null, conversationsOpened: 1, conversationsResolved: 1, messagesIn: 2, messagesOut: 2, calls: 0, missedCalls: 0 },
+        { key: '10', label: null, conversationsOpened: 1, conversationsResolved: 1, messagesIn: 1, messagesOut: 1, calls: 0, missedCalls: 0 },
+        { key: '11', label: null, conversationsOpened: 1, conversationsResolved: 0, messagesIn: 1, messagesOut: 1, calls: 1, missedCalls: 0 },
+        { key: '12', label: null, conversationsOpened: 1, conversationsResolved: 0, messagesIn: 1, messagesOut: 0, calls: 1, missedCalls: 1 },
+      ]);
+      // The same facts in UTC: 01:00 to 04:00.
+      const utc = (await admin('GET', `/api/v1/reports/volume?groupBy=hourOfDay&${range.replace('Asia/Shanghai', 'UTC')}${inboxId}`)).body;
+      expect(utc.items.filter((r: { conversationsOpened: number }) => r.conversationsOpened > 0).map((r: { key: string }) => r.key)).toEqual(['01', '02', '03', '04']);
+      const byInbox = (await admin('GET', `/api/v1/reports/volume?groupBy=inbox&${range}${inboxId}`)).body;
+      expect(byInbox.items).toEqual([{ key: inboxId, label: 'Reports API', conversationsOpened: 4, conversationsResolved: 2, messagesIn: 5, messagesOut: 4, calls: 2, missedCalls: 1 }]);
+      expect((await admin('GET', `/api/v1/reports/volume?${range}${inboxId}`)).body.items.map((r: { key: string }) => r.key)).toEqual(['api']);
+      const csv = await fetch(`${s.url}/api/v1/reports/volume?groupBy=inbox&${range}${inboxId}`, { headers: { authorization: `Bearer ${await loginToken(s.url, 'admin@demo.goutong')}`, accept: 'text/csv' } });
+      const text = await csv.text();
+      expect(text).toContain('inbox,name,conversationsOpened,conversationsResolved,messagesIn,messagesOut,calls,missedCalls');
+      expect(text).toContain(`${inboxId},Reports API,4,2,5,4,2,1`);
+      expect((await admin('GET', `/api/v1/reports/volume?groupBy=label&${range}`)).status).toBe(400);
+    });
+
     it('breaks the cost down by conversation and contact, most expensive first, with CSV', async () => {
       const byConv = (await admin('GET', `/api/v1/reports/costs?groupBy=conversation&${range}${inboxId}`)).body;
       // c3: a reply 0.045 + a 3-minute call 0.3; c1: two replies; c2: one reply; c4 cost nothing.

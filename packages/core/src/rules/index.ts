@@ -14,6 +14,7 @@ export * from './csat.js';
 export * from './opsEvents.js';
 export * from './channelWindow.js';
 export * from './reports.js';
+export * from './volume.js';
 export * from './suggest.js';
 export * from './contactMerge.js';
 export * from './permissions.js';

@@ -1,6 +1,6 @@
 // The OpenAPI paths of insight: reports, cost, the live board, customer 360, suggestions and summaries
 // (reportRoutes.ts, contactRoutes.ts). Query schemas are core's, so the document says what the routes parse.
-import { COST_GROUPS, Pricing, ReportQuery, SENTIMENTS, TIMESERIES_METRICS } from '@goutong/core';
+import { COST_GROUPS, VOLUME_GROUPS, Pricing, ReportQuery, SENTIMENTS, TIMESERIES_METRICS } from '@goutong/core';
 import { js } from '../jsonSchema.js';
 
 type Helpers = {
@@ -62,6 +62,13 @@ export function insightOpenApiPaths(h: Helpers): Record<string, unknown> {
     },
     '/api/v1/reports/agents': {
       get: { summary: 'Per-agent figures of the period', security: bearer, parameters: reportParams, responses: ok({ type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } }) },
+    },
+    '/api/v1/reports/volume': {
+      get: {
+        summary: `Conversations opened and resolved, messages in and out, calls and missed calls by channel, inbox, team, agent (busiest first) or local hour of day (all 24, in the query's time zone), from the hourly rollups. ${csv.description}`, security: bearer,
+        parameters: [...reportParams, q('groupBy', { type: 'string', enum: [...VOLUME_GROUPS], default: 'channel' }, 'the breakdown')],
+        responses: ok({ type: 'object', properties: { groupBy: { type: 'string' }, tz: { type: 'string' }, items: { type: 'array', items: { type: 'object', properties: { key: { type: 'string' }, label: { type: ['string', 'null'] }, conversationsOpened: { type: 'integer' }, conversationsResolved: { type: 'integer' }, messagesIn: { type: 'integer' }, messagesOut: { type: 'integer' }, calls: { type: 'integer' }, missedCalls: { type: 'integer' } } } } } }),
+      },
     },
     '/api/v1/reports/costs': {
       get: {

@@ -12,6 +12,7 @@ import {
   REPORT_INTERVALS,
   summarizeConversation,
   TIMESERIES_METRICS,
+  VOLUME_GROUPS,
   toCsv,
   type Distribution,
   type Message,
@@ -20,6 +21,7 @@ import type { AuthService } from '../auth/service.js';
 import type { Workspace } from '../domain/workspace.js';
 import { insertAudit } from '../domain/audit.js';
 import { agentReport, budgetStatus, costBreakdown, liveBoardOf, durationPoints, pricingOf, reportOverview, rollupTotals, savePricingAudited, type CsatLookup, type Overview } from '../domain/reports.js';
+import { volumeReport } from '../domain/reportVolume.js';
 import { Suggestions } from '../insight/suggestions.js';
 import { maskerFor } from '../domain/masking.js';
 import { scopeHas } from '../domain/scope.js';
@@ -30,6 +32,7 @@ const TimeseriesQuery = z.object({ metric: z.enum(TIMESERIES_METRICS), interval:
 const PickBody = z.object({ key: z.string().min(1).max(200) }).strict();
 const CostQuery = z.object({ groupBy: z.enum(COST_GROUPS).default('conversation'), limit: z.coerce.number().int().min(1).max(1000).default(50) });
 const IdParam = z.object({ id: Id });
+const VolumeQuery = z.object({ groupBy: z.enum(VOLUME_GROUPS).default('channel') });
 /** How much history a summary reads (newest first). */
 const SUMMARY_HISTORY = 500;
 
@@ -152,6 +155,23 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
       ));
     }
     return { items };
+  });
+
+  // [insight] Conversations, messages and calls by channel, inbox, team, agent or local hour of day.
+  app.get('/api/v1/reports/volume', authed, async (req, reply) => {
+    const agent = supervisor(req);
+    const rq = parse(ReportQuery, req.query, 'report query');
+    const vq = parse(VolumeQuery, req.query, 'volume query');
+    const items = await volumeReport(ws.db, agent.tenantId, rq, vq.groupBy);
+    if (wantsCsv(req)) {
+      requirePermission(agent, 'data.export');
+      await insertAudit(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'report.export', target: `volume.${vq.groupBy}`, details: { from: rq.from, to: rq.to } }, now());
+      return sendCsv(reply, `volume-${vq.groupBy}`, toCsv(
+        [vq.groupBy, 'name', 'conversationsOpened', 'conversationsResolved', 'messagesIn', 'messagesOut', 'calls', 'missedCalls'],
+        items.map((r) => [r.key, r.label, r.conversationsOpened, r.conversationsResolved, r.messagesIn, r.messagesOut, r.calls, r.missedCalls]),
+      ));
+    }
+    return { groupBy: vq.groupBy, tz: rq.tz, items };
   });
 
   // [insight] What each conversation, contact, inbox, team or channel cost in the period (top `limit`).
