@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../bench/lib/chromium.mjs';
 import { apiAs, startTestServer, type TestServer } from './server';
-import { newAgentPage, openConversation, screenshot, setPrefs, signIn } from './helpers';
+import { choose, newAgentPage, openConversation, screenshot, setPrefs, signIn } from './helpers';
 
 let server: TestServer;
 let browser: Browser;
@@ -52,6 +52,32 @@ describe('reports dashboards', () => {
       await zh.getByText('首次响应（中位数）').first().waitFor();
       await zh.locator('[data-testid="trend-chart"] canvas').first().waitFor();
       await screenshot(page, 'reports-overview-zh-dark');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the volume dashboard breaks the period down by channel and by local hour of day; offers have their own tab', async () => {
+    const { context, page } = await newAgentPage(browser);
+    try {
+      await signIn(page, server.url, 'li.wei@demo.goutong');
+      await page.getByRole('button', { name: 'Reports' }).click();
+      const region = page.getByRole('region', { name: 'Reports' });
+      await region.getByRole('tab', { name: 'Volume' }).click();
+      const table = region.locator('.el-table.volume');
+      // The demo's seven conversations came in through its API inbox today.
+      const row = table.getByRole('row').filter({ hasText: 'API' });
+      await row.waitFor();
+      await expect.poll(async () => Number((await row.locator('td').nth(1).textContent())?.trim())).toBeGreaterThanOrEqual(7);
+      await region.locator('[data-testid="volume-chart"] canvas').first().waitFor();
+      await choose(region, 'Break down by', 'By hour of day');
+      await expect.poll(() => table.locator('tbody tr').count()).toBe(24);
+      await table.getByRole('row').filter({ hasText: '00:00' }).first().waitFor();
+      const opened = await table.locator('tbody tr').evaluateAll((rows) => rows.reduce((n, r) => n + Number(r.querySelectorAll('td')[1]?.textContent ?? 0), 0));
+      expect(opened).toBeGreaterThanOrEqual(7);
+      await screenshot(page, 'reports-volume-en');
+      await region.getByRole('tab', { name: 'Offers' }).click();
+      await region.locator('.el-table.offers').getByText('Uses').waitFor();
     } finally {
       await context.close();
     }
