@@ -239,6 +239,11 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect((await s.conversations(smsInbox)).length).toBe(convsBefore);
       const answers = await s.admin('GET', '/api/v1/csat');
       expect(answers.body.items.filter((x: { conversationId: string }) => x.conversationId === a.conversationId)).toHaveLength(1);
+      // The CSAT dashboard counts the survey sent and its answer, with the comment.
+      const report = await s.admin('GET', `/api/v1/reports/csat?from=${s.server.clock.now() - 30 * 86_400_000}&to=${s.server.clock.now() + 86_400_000}&inboxId=${smsInbox}`);
+      expect(report.status).toBe(200);
+      expect(report.body).toMatchObject({ sent: 1, responses: 1, responseRate: 1, average: 5, satisfied: 1, distribution: [0, 0, 0, 0, 1] });
+      expect(report.body.comments).toEqual([expect.objectContaining({ conversationId: a.conversationId, rating: 5, comment: 'very good' })]);
       // Resolving again sends no second survey.
       await s.admin('PATCH', `/api/v1/conversations/${a.conversationId}`, { status: 'open' });
       await s.admin('PATCH', `/api/v1/conversations/${a.conversationId}`, { status: 'resolved' });

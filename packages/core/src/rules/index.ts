@@ -15,6 +15,7 @@ export * from './opsEvents.js';
 export * from './channelWindow.js';
 export * from './reports.js';
 export * from './volume.js';
+export * from './csatReport.js';
 export * from './suggest.js';
 export * from './contactMerge.js';
 export * from './permissions.js';

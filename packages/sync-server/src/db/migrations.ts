@@ -415,6 +415,14 @@ CREATE TABLE privacy_bindings (
 CREATE INDEX privacy_bindings_agent ON privacy_bindings (tenant_id, agent_id, contact_id)
 `,
   },
+  {
+    id: 460,
+    name: 'insight: CSAT dashboard reads answers and surveys sent by period',
+    sql: `
+CREATE INDEX csat_surveys_answered ON csat_surveys (tenant_id, answered_at);
+CREATE INDEX csat_surveys_sent ON csat_surveys (tenant_id, sent_at)
+`,
+  },
 ];
 
 /**

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { parseCsatReply, withCsatAnswer, CSAT_REPLY_WINDOW_MS, type Conversation, type CsatAnswer, type InboundEvent } from '@goutong/core';
+import { csatReport, parseCsatReply, withCsatAnswer, CSAT_REPLY_WINDOW_MS, type Conversation, type CsatAnswer, type CsatReport, type InboundEvent } from '@goutong/core';
 import type { Queryable, Row } from '../db/db.js';
 import { ApiError, notFound } from '../errors.js';
 import { writeFacts } from './facts.js';
@@ -179,4 +179,55 @@ export async function csatSummary(
   const n = Number(r?.n ?? 0);
   if (n === 0) return null;
   return { responses: n, average: Math.round((Number(r?.total ?? 0) / n) * 100) / 100 };
+}
+
+/** A report's filters as csat_surveys and its conversation know them. */
+function csatWhere(tenantId: string, rq: { inboxId?: string | undefined; teamId?: string | undefined; agentId?: string | undefined; channel?: string | undefined }, column: 'answered_at' | 'sent_at', from: number, to: number) {
+  const where = ['s.tenant_id = ?', `s.${column} >= ?`, `s.${column} < ?`];
+  const params: (string | number)[] = [tenantId, from, to];
+  const add = (clause: string, v: string | undefined) => {
+    if (!v) return;
+    where.push(clause);
+    params.push(v);
+  };
+  add('s.inbox_id = ?', rq.inboxId);
+  add('s.agent_id = ?', rq.agentId);
+  add('s.channel = ?', rq.channel);
+  add('c.team_id = ?', rq.teamId);
+  return { sql: where.join(' AND '), params };
+}
+
+/**
+ * [insight] The CSAT dashboard (core csatReport over answer counts grouped by agent and rating, and
+ * the surveys sent in the period) and the latest comments.
+ */
+export async function csatReportOf(
+  q: Queryable,
+  tenantId: string,
+  rq: { from: number; to: number; inboxId?: string | undefined; teamId?: string | undefined; agentId?: string | undefined; channel?: string | undefined },
+  commentsLimit = 20,
+): Promise<CsatReport & { comments: Array<{ conversationId: string; agentId: string | null; rating: number; comment: string; answeredAt: number }> }> {
+  const answered = csatWhere(tenantId, rq, 'answered_at', rq.from, rq.to);
+  const counts = await q.all<{ agent_id: string | null; rating: number; n: number }>(
+    `SELECT s.agent_id, s.rating, COUNT(*) AS n FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id
+     WHERE ${answered.sql} AND s.answered_at IS NOT NULL AND s.rating IS NOT NULL GROUP BY s.agent_id, s.rating`,
+    answered.params,
+  );
+  const sentW = csatWhere(tenantId, rq, 'sent_at', rq.from, rq.to);
+  const sent = await q.one<{ n: number }>(`SELECT COUNT(*) AS n FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id WHERE ${sentW.sql}`, sentW.params);
+  const agentIds = [...new Set(counts.map((c) => c.agent_id).filter((x): x is string => typeof x === 'string'))];
+  const names = new Map<string, string>();
+  if (agentIds.length) {
+    for (const r of await q.all<{ id: string; name: string }>(`SELECT id, name FROM agents WHERE tenant_id = ? AND id IN (${agentIds.map(() => '?').join(', ')})`, [tenantId, ...agentIds])) names.set(String(r.id), String(r.name));
+  }
+  const report = csatReport(counts.map((c) => ({ agentId: c.agent_id === null ? null : String(c.agent_id), rating: Number(c.rating), n: Number(c.n) })), Number(sent?.n ?? 0), (id) => names.get(id) ?? null);
+  const comments = await q.all(
+    `SELECT s.conversation_id, s.agent_id, s.rating, s.comment, s.answered_at FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id
+     WHERE ${answered.sql} AND s.answered_at IS NOT NULL AND s.comment IS NOT NULL AND s.comment <> '' ORDER BY s.answered_at DESC LIMIT ?`,
+    [...answered.params, commentsLimit],
+  );
+  return {
+    ...report,
+    comments: comments.map((r) => ({ conversationId: String(r.conversation_id), agentId: (r.agent_id as string | null) ?? null, rating: Number(r.rating), comment: String(r.comment), answeredAt: Number(r.answered_at) })),
+  };
 }

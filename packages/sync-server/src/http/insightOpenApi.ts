@@ -70,6 +70,13 @@ export function insightOpenApiPaths(h: Helpers): Record<string, unknown> {
         responses: ok({ type: 'object', properties: { groupBy: { type: 'string' }, tz: { type: 'string' }, items: { type: 'array', items: { type: 'object', properties: { key: { type: 'string' }, label: { type: ['string', 'null'] }, conversationsOpened: { type: 'integer' }, conversationsResolved: { type: 'integer' }, messagesIn: { type: 'integer' }, messagesOut: { type: 'integer' }, calls: { type: 'integer' }, missedCalls: { type: 'integer' } } } } } }),
       },
     },
+    '/api/v1/reports/csat': {
+      get: {
+        summary: `Customer satisfaction in the period: surveys sent, answers, response rate, average, share of 4–5 ratings, answers per rating (1–5), per agent, and the latest comments (masked by role). CSV: per agent. ${csv.description}`, security: bearer,
+        parameters: reportParams,
+        responses: ok({ type: 'object', properties: { sent: { type: 'integer' }, responses: { type: 'integer' }, responseRate: { type: ['number', 'null'] }, average: { type: ['number', 'null'] }, satisfied: { type: ['number', 'null'] }, distribution: { type: 'array', items: { type: 'integer' }, minItems: 5, maxItems: 5 }, agents: { type: 'array', items: { type: 'object' } }, comments: { type: 'array', items: { type: 'object' } } } }),
+      },
+    },
     '/api/v1/reports/costs': {
       get: {
         summary: `What each conversation, contact, inbox, team or channel cost in the period, most expensive first (exact to the micro-unit). ${csv.description}`, security: bearer,

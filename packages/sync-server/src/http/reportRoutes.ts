@@ -22,6 +22,7 @@ import type { Workspace } from '../domain/workspace.js';
 import { insertAudit } from '../domain/audit.js';
 import { agentReport, budgetStatus, costBreakdown, liveBoardOf, durationPoints, pricingOf, reportOverview, rollupTotals, savePricingAudited, type CsatLookup, type Overview } from '../domain/reports.js';
 import { volumeReport } from '../domain/reportVolume.js';
+import { csatReportOf } from '../domain/csat.js';
 import { Suggestions } from '../insight/suggestions.js';
 import { maskerFor } from '../domain/masking.js';
 import { scopeHas } from '../domain/scope.js';
@@ -172,6 +173,20 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
       ));
     }
     return { groupBy: vq.groupBy, tz: rq.tz, items };
+  });
+
+  // [insight] The CSAT dashboard: average, 1–5 distribution, response rate, per agent, latest comments.
+  app.get('/api/v1/reports/csat', authed, async (req, reply) => {
+    const agent = supervisor(req);
+    const rq = parse(ReportQuery, req.query, 'report query');
+    const r = await csatReportOf(ws.db, agent.tenantId, rq);
+    const masker = await maskerFor(ws.db, agent);
+    if (wantsCsv(req)) {
+      requirePermission(agent, 'data.export');
+      await insertAudit(ws.db, { tenantId: agent.tenantId, agentId: agent.id }, { action: 'report.export', target: 'csat', details: { from: rq.from, to: rq.to } }, now());
+      return sendCsv(reply, 'csat', toCsv(['agent', 'responses', 'average', 'satisfied'], r.agents.map((a) => [a.name ?? a.agentId ?? '', a.responses, a.average, a.satisfied])));
+    }
+    return masker.json(r);
   });
 
   // [insight] What each conversation, contact, inbox, team or channel cost in the period (top `limit`).

@@ -1,5 +1,5 @@
 // Reports as the server answers them (GET /api/v1/reports/*), and how the dashboard shows them.
-import type { AgentReportRow, OfferUsageRow, ReportOverview, VolumeGroup, VolumeRow } from '@goutong/core';
+import type { AgentReportRow, CsatReport, OfferUsageRow, ReportOverview, VolumeGroup, VolumeRow } from '@goutong/core';
 import { currentServices } from '../platform/services';
 
 export type { Distribution } from '@goutong/core';
@@ -48,12 +48,14 @@ export const fetchSeries = (f: Filters, metric: Metric, interval: 'hour' | 'day'
   api().request<{ points: Array<{ t: number; v: number }> }>('GET', `/api/v1/reports/timeseries?${qs(f, { metric, interval })}`);
 
 export type { VolumeGroup, VolumeRow, OfferUsageRow };
+export type CsatDashboard = CsatReport & { comments: Array<{ conversationId: string; agentId: string | null; rating: number; comment: string; answeredAt: number }> };
+export const fetchCsat = (f: Filters) => api().request<CsatDashboard>('GET', `/api/v1/reports/csat?${qs(f)}`);
 export const fetchVolume = (f: Filters, groupBy: VolumeGroup) =>
   api().request<{ groupBy: VolumeGroup; tz: string; items: VolumeRow[] }>('GET', `/api/v1/reports/volume?${qs(f, { groupBy })}`);
 export const fetchOffers = (f: Filters) => api().request<{ items: OfferUsageRow[] }>('GET', `/api/v1/reports/offers?${qs(f)}`);
 
 /** Downloads a report as CSV (the same query, `Accept: text/csv`). */
-export async function downloadCsv(kind: 'overview' | 'agents' | 'timeseries' | 'costs' | 'volume' | 'offers', f: Filters, extra: Record<string, string> = {}): Promise<void> {
+export async function downloadCsv(kind: 'overview' | 'agents' | 'timeseries' | 'costs' | 'volume' | 'offers' | 'csat', f: Filters, extra: Record<string, string> = {}): Promise<void> {
   const csv = await api().text(`/api/v1/reports/${kind}?${qs(f, extra)}`, 'text/csv');
   const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv;charset=utf-8' }));
   const a = document.createElement('a');
