@@ -36,6 +36,18 @@ describe('opsEventsOf', () => {
     expect(opsEventsOf([{ kind: 'conversation', conversation: before, isNew: false }], { before: new Map([['c1', before]]) })).toEqual([]);
   });
 
+  it('labels put on and taken off: one event with both lists, sorted; the same labels in another order are no change', () => {
+    const before = conv({ labels: ['vip', 'billing'] });
+    const after = conv({ labels: ['refund', 'billing', 'angry'] });
+    expect(opsEventsOf([{ kind: 'conversation', conversation: after, isNew: false }], { before: new Map([['c1', before]]) })).toEqual([
+      { type: 'labels_changed', conversationId: 'c1', added: ['angry', 'refund'], removed: ['vip'] },
+    ]);
+    const reordered = conv({ labels: ['billing', 'vip'] });
+    expect(opsEventsOf([{ kind: 'conversation', conversation: reordered, isNew: false }], { before: new Map([['c1', before]]) })).toEqual([]);
+    // A new conversation's labels are part of its creation, not a change.
+    expect(opsEventsOf([{ kind: 'conversation', conversation: after, isNew: true }], { before: new Map() }).map((e) => e.type)).toEqual(['conversation_created']);
+  });
+
   it('agent replies count, notes, events and automatic replies do not', () => {
     const out = (o: Partial<Message>): Fact => ({ kind: 'message', message: msg({ direction: 'out', ...o }), inboxId: 'i', externalId: null });
     const waiting = conv({ waitingSince: 100 });

@@ -28,6 +28,8 @@ export type OpsEvent =
   | { type: 'status_changed'; conversationId: string; from: ConversationStatus; to: ConversationStatus }
   | { type: 'assigned'; conversationId: string; from: string | null; to: string | null; teamFrom: string | null; teamTo: string | null }
   | { type: 'priority_changed'; conversationId: string; from: Priority; to: Priority }
+  /** Labels put on or taken off a conversation (each list sorted; at least one is not empty). */
+  | { type: 'labels_changed'; conversationId: string; added: string[]; removed: string[] }
   /** A delivery status of an outgoing message changed; `cost` when the provider reported one. */
   | { type: 'message_status'; conversationId: string; messageId: string; status: DeliveryStatus | null; cost: { amount: number; currency: string } | null }
   /** An SLA target's warning, then its breach (rules/sla.ts; written by the SLA timer, once each per run of the clock). */
@@ -91,6 +93,9 @@ export function opsEventsOf(facts: readonly Fact[], state: OpsEventState): OpsEv
           out.push({ type: 'assigned', conversationId: c.id, from: prev.assigneeId, to: c.assigneeId, teamFrom: prev.teamId, teamTo: c.teamId });
         }
         if (prev.priority !== c.priority) out.push({ type: 'priority_changed', conversationId: c.id, from: prev.priority, to: c.priority });
+        const added = c.labels.filter((l) => !prev.labels.includes(l)).sort();
+        const removed = prev.labels.filter((l) => !c.labels.includes(l)).sort();
+        if (added.length > 0 || removed.length > 0) out.push({ type: 'labels_changed', conversationId: c.id, added, removed });
         break;
       }
       case 'message': {

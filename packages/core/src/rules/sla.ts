@@ -352,6 +352,7 @@ export function slaTriggerOf(env: Pick<OpsEnvelope, 'at' | 'cause' | 'event'>): 
     case 'sla_warning':
     case 'sla_breached':
     case 'message_status':
+    case 'labels_changed':
       return null;
     default:
       return assertNever(e, 'ops event');

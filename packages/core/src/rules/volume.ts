@@ -1,9 +1,15 @@
-// [insight] Volume by channel, inbox, team, agent or hour of day: how the hourly rollups are grouped
-// and folded into a report's rows. The server sums report_hourly by the group's column (or by UTC
-// hour for hourOfDay) and folds the sums with this rule, so a year of data is one indexed aggregate.
+// [insight] Volume by channel, inbox, team, agent, label or hour of day: how the hourly rollups are
+// grouped and folded into a report's rows. The server sums report_hourly by the group's column (or by
+// UTC hour for hourOfDay; report_hourly_labels for label) and folds the sums with this rule, so a
+// year of data is one indexed aggregate.
+//
+// By label, a row counts what happened while the conversation carried the label: conversations that
+// were opened with it or got it in the range ("opened"), resolved while labelled, messages and calls
+// while labelled. A conversation with two labels counts under both, so label rows do not add up to
+// the total.
 import { localTime } from './businessHours.js';
 
-export const VOLUME_GROUPS = ['channel', 'inbox', 'team', 'agent', 'hourOfDay'] as const;
+export const VOLUME_GROUPS = ['channel', 'inbox', 'team', 'agent', 'label', 'hourOfDay'] as const;
 export type VolumeGroup = (typeof VOLUME_GROUPS)[number];
 
 /** Counter sums of one group key (as the rollups keep them). */
@@ -19,7 +25,7 @@ export interface VolumeSums {
 
 /** One row of GET /api/v1/reports/volume. */
 export interface VolumeRow {
-  /** The channel, inbox/team/agent id ('' = none: unassigned, no team), or the local hour "00".."23". */
+  /** The channel, inbox/team/agent id ('' = none: unassigned, no team), the label, or the local hour "00".."23". */
   key: string;
   /** A readable name (inbox, team or agent name) when there is one. */
   label: string | null;
@@ -68,6 +74,7 @@ export function volumeRows(group: VolumeGroup, sums: readonly VolumeSums[], tz: 
     case 'inbox':
     case 'team':
     case 'agent':
+    case 'label':
       return sums
         .map((s) => toRow(s, s.key === '' ? null : labelOf(s.key)))
         .filter((r) => busy(r) > 0)

@@ -57,7 +57,7 @@ describe('reports dashboards', () => {
     }
   });
 
-  it('the volume dashboard breaks the period down by channel and by local hour of day; offers have their own tab', async () => {
+  it('the volume dashboard breaks the period down by channel, local hour of day and label; CSAT and offers have their own tabs', async () => {
     const { context, page } = await newAgentPage(browser);
     try {
       await signIn(page, server.url, 'li.wei@demo.goutong');
@@ -76,6 +76,19 @@ describe('reports dashboards', () => {
       const opened = await table.locator('tbody tr').evaluateAll((rows) => rows.reduce((n, r) => n + Number(r.querySelectorAll('td')[1]?.textContent ?? 0), 0));
       expect(opened).toBeGreaterThanOrEqual(7);
       await screenshot(page, 'reports-volume-en');
+      // By label: the demo's labelled conversations, each under its label.
+      await choose(region, 'Break down by', 'By label');
+      const billing = table.getByRole('row').filter({ hasText: 'billing' });
+      await billing.waitFor();
+      await expect.poll(async () => Number((await billing.locator('td').nth(1).textContent())?.trim())).toBeGreaterThanOrEqual(1);
+      await table.getByRole('row').filter({ hasText: '订单' }).waitFor();
+      // CSAT: the figures of the period (the demo has sent no survey yet) and where comments will be.
+      await region.getByRole('tab', { name: 'CSAT' }).click();
+      await card(page, 'csatAverage').waitFor();
+      await expect(card(page, 'csatResponses').textContent()).resolves.toMatch(/^\d+ of \d+ surveys$/);
+      await region.locator('[data-testid="volume-chart"] canvas').first().waitFor();
+      await region.getByRole('table', { name: 'By agent' }).or(region.locator('.el-table.csat-agents')).first().waitFor();
+      await screenshot(page, 'reports-csat-en');
       await region.getByRole('tab', { name: 'Offers' }).click();
       await region.locator('.el-table.offers').getByText('Uses').waitFor();
     } finally {

@@ -423,6 +423,18 @@ CREATE INDEX csat_surveys_answered ON csat_surveys (tenant_id, answered_at);
 CREATE INDEX csat_surveys_sent ON csat_surveys (tenant_id, sent_at)
 `,
   },
+  {
+    id: 480,
+    name: 'insight: volume by label (hourly rollups per label; history before it: goutong-server rebuild-reports)',
+    sql: `
+CREATE TABLE report_hourly_labels (
+  tenant_id TEXT NOT NULL, hour {{bigint}} NOT NULL, label TEXT NOT NULL, channel TEXT NOT NULL, inbox_id TEXT NOT NULL, team_id TEXT NOT NULL, agent_id TEXT NOT NULL,
+  opened {{bigint}} NOT NULL DEFAULT 0, resolved {{bigint}} NOT NULL DEFAULT 0, msgs_in {{bigint}} NOT NULL DEFAULT 0, msgs_out {{bigint}} NOT NULL DEFAULT 0,
+  calls {{bigint}} NOT NULL DEFAULT 0, calls_missed {{bigint}} NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant_id, hour, label, channel, inbox_id, team_id, agent_id));
+CREATE TABLE report_label_marks (tenant_id TEXT NOT NULL, conversation_id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY (tenant_id, conversation_id, label))
+`,
+  },
 ];
 
 /**

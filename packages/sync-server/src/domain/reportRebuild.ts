@@ -1,6 +1,7 @@
 // [reports] Rebuilding the rollups from facts: for databases whose history predates the rollups
 // (migration 300) or whose rollups are out of date. The events are re-derived from the stored facts by
-// core's rule (`reportReplayOf`) and folded by the same code as the live "reports" listener.
+// core's rule (`reportReplayOf`) and folded by the same code as the live "reports" listener. Volume by
+// label, which began with migration 480, is filled for older history by this rebuild.
 import { reportReplayOf, type Calendar, type Message, type OpsEnvelope } from '@goutong/core';
 import type { Db, Queryable } from '../db/db.js';
 import { foldReportEvent, pricingOf, type CalendarLookup } from './reports.js';
@@ -10,6 +11,9 @@ import { toConversation, toMessage } from './rows.js';
 const KEPT = ['resolved', 'reopened', 'transfers', 'sla_resolved', 'sla_resolved_breached', 'sla_breach_first', 'sla_breach_next', 'sla_breach_resolution'] as const;
 /** Counters the facts determine: a rebuild recomputes them. */
 const REBUILT = ['opened', 'msgs_in', 'msgs_out', 'calls', 'calls_missed', 'handle_seconds', 'cost_micros'] as const;
+
+/** The label rollups' counters a rebuild recomputes (with the labels conversations carry now). */
+const LABEL_REBUILT = ['opened', 'msgs_in', 'msgs_out', 'calls', 'calls_missed'] as const;
 
 const PAGE = 200;
 
@@ -70,6 +74,9 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
     }
     await q.run(`UPDATE report_hourly SET ${REBUILT.map((c) => `${c} = 0`).join(', ')} WHERE tenant_id = ?`, [tenantId]);
     await q.run('DELETE FROM report_costs WHERE tenant_id = ?', [tenantId]);
+    // Per label: counted again with the labels conversations carry now (resolutions are kept).
+    await q.run(`UPDATE report_hourly_labels SET ${LABEL_REBUILT.map((c) => `${c} = 0`).join(', ')} WHERE tenant_id = ?`, [tenantId]);
+    await q.run('DELETE FROM report_label_marks WHERE tenant_id = ?', [tenantId]);
     await q.run("DELETE FROM report_durations WHERE tenant_id = ? AND kind IN ('first_response', 'next_response', 'handle')", [tenantId]);
     const resolvedBefore = new Set(
       (await q.all<{ c: string }>("SELECT DISTINCT conversation_id AS c FROM report_durations WHERE tenant_id = ? AND kind = 'resolution'", [tenantId])).map((r) => String(r.c)),
@@ -111,6 +118,7 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
       }
     }
     await q.run(`DELETE FROM report_hourly WHERE tenant_id = ? AND ${[...KEPT, ...REBUILT].map((c) => `${c} = 0`).join(' AND ')}`, [tenantId]);
+    await q.run(`DELETE FROM report_hourly_labels WHERE tenant_id = ? AND resolved = 0 AND ${LABEL_REBUILT.map((c) => `${c} = 0`).join(' AND ')}`, [tenantId]);
     await q.run(
       `INSERT INTO report_rebuilds (tenant_id, rebuilt_at, conversations, messages) VALUES (?, ?, ?, ?)
        ON CONFLICT (tenant_id) DO UPDATE SET rebuilt_at = excluded.rebuilt_at, conversations = excluded.conversations, messages = excluded.messages`,

@@ -1,14 +1,15 @@
-// [insight] Volume by channel, inbox, team, agent or hour of day, from the hourly rollups (one
-// grouped aggregate over report_hourly, whatever the range); core's volumeRows folds and orders.
+// [insight] Volume by channel, inbox, team, agent, label or hour of day, from the hourly rollups (one
+// grouped aggregate over report_hourly or report_hourly_labels, whatever the range); core's volumeRows
+// folds and orders.
 import { volumeRows, type ReportQuery, type VolumeGroup, type VolumeRow } from '@goutong/core';
 import type { Queryable } from '../db/db.js';
-import { rollupTotals } from './reports.js';
+import { labelTotals, rollupTotals } from './reports.js';
 
-const COLUMN = { channel: 'channel', inbox: 'inbox_id', team: 'team_id', agent: 'agent_id', hourOfDay: 'hour' } as const satisfies Record<VolumeGroup, string>;
-const NAMES: Record<VolumeGroup, string | null> = { channel: null, inbox: 'inboxes', team: 'teams', agent: 'agents', hourOfDay: null };
+const COLUMN = { channel: 'channel', inbox: 'inbox_id', team: 'team_id', agent: 'agent_id', hourOfDay: 'hour' } as const satisfies Record<Exclude<VolumeGroup, 'label'>, string>;
+const NAMES: Record<VolumeGroup, string | null> = { channel: null, inbox: 'inboxes', team: 'teams', agent: 'agents', label: null, hourOfDay: null };
 
 export async function volumeReport(q: Queryable, tenantId: string, rq: ReportQuery, group: VolumeGroup): Promise<VolumeRow[]> {
-  const sums = await rollupTotals(q, tenantId, rq, COLUMN[group]);
+  const sums = group === 'label' ? await labelTotals(q, tenantId, rq) : await rollupTotals(q, tenantId, rq, COLUMN[group]);
   const table = NAMES[group];
   const names = new Map<string, string>();
   const keys = sums.map((s) => s.key).filter((k) => k !== '');

@@ -39,15 +39,44 @@ const COUNTERS = [
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 
+/** The counters also kept per label (report_hourly_labels); "opened" is counted once per conversation and label. */
+const LABEL_COUNTERS = ['resolved', 'msgs_in', 'msgs_out', 'calls', 'calls_missed'] as const;
+
 interface Dims {
   tenantId: string;
   channel: string;
   inboxId: string;
   teamId: string;
   agentId: string;
+  /** The conversation's labels when the event is folded. */
+  labels: readonly string[];
 }
 
-const dimsOf = (c: Conversation): Dims => ({ tenantId: c.tenantId, channel: c.channel, inboxId: c.inboxId, teamId: c.teamId ?? '', agentId: c.assigneeId ?? '' });
+const dimsOf = (c: Conversation): Dims => ({ tenantId: c.tenantId, channel: c.channel, inboxId: c.inboxId, teamId: c.teamId ?? '', agentId: c.assigneeId ?? '', labels: c.labels });
+
+async function bumpLabel(q: Queryable, d: Dims, label: string, at: number, cols: readonly string[], values: readonly number[]): Promise<void> {
+  await q.run(
+    `INSERT INTO report_hourly_labels (tenant_id, hour, label, channel, inbox_id, team_id, agent_id, ${cols.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ${cols.map(() => '?').join(', ')})
+     ON CONFLICT (tenant_id, hour, label, channel, inbox_id, team_id, agent_id) DO UPDATE SET ${cols.map((c) => `${c} = report_hourly_labels.${c} + excluded.${c}`).join(', ')}`,
+    [d.tenantId, hourOf(at), label, d.channel, d.inboxId, d.teamId, d.agentId, ...values],
+  );
+}
+
+/**
+ * [volume by label] A conversation enters labels (opened with them, or given them later): "opened"
+ * under each label, once per conversation and label however often it is taken off and put back.
+ */
+async function enterLabels(q: Queryable, d: Dims, conversationId: string, labels: readonly string[], at: number): Promise<void> {
+  for (const label of labels) {
+    const r = await q.run(
+      q.dialect === 'pg'
+        ? 'INSERT INTO report_label_marks (tenant_id, conversation_id, label) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'
+        : 'INSERT OR IGNORE INTO report_label_marks (tenant_id, conversation_id, label) VALUES (?, ?, ?)',
+      [d.tenantId, conversationId, label],
+    );
+    if (r.changes > 0) await bumpLabel(q, d, label, at, ['opened'], [1]);
+  }
+}
 
 /** What a conversation (and so its contact) cost, per hour: the cost breakdown's rows. */
 async function addCost(q: Queryable, conv: Conversation, d: Dims, at: number, micros: number): Promise<void> {
@@ -68,6 +97,9 @@ async function bump(q: Queryable, d: Dims, at: number, add: Partial<Record<Count
      ON CONFLICT (tenant_id, hour, channel, inbox_id, team_id, agent_id) DO UPDATE SET ${cols.map((c) => `${c} = report_hourly.${c} + excluded.${c}`).join(', ')}`,
     [d.tenantId, hourOf(at), d.channel, d.inboxId, d.teamId, d.agentId, ...cols.map((c) => add[c]!)],
   );
+  const labelCols = LABEL_COUNTERS.filter((c) => add[c]);
+  if (labelCols.length === 0) return;
+  for (const label of new Set(d.labels)) await bumpLabel(q, d, label, at, labelCols, labelCols.map((c) => add[c]!));
 }
 
 export type DurationKind = 'first_response' | 'next_response' | 'resolution' | 'handle';
@@ -134,7 +166,10 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
   const at = env.at;
   switch (e.type) {
     case 'conversation_created':
-      return bump(q, d, at, { opened: 1 });
+      await bump(q, d, at, { opened: 1 });
+      return enterLabels(q, d, conv.id, conv.labels, at);
+    case 'labels_changed':
+      return enterLabels(q, d, conv.id, e.added, at);
     case 'message_received':
     case 'agent_replied': {
       const m = await messageById(e.messageId);
@@ -225,6 +260,18 @@ export async function rollupTotals(q: Queryable, tenantId: string, rq: ReportQue
   return rows
     .filter((r) => groupBy !== 'none' || r.opened !== null)
     .map((r) => ({ key: String(r.k ?? ''), ...(Object.fromEntries(COUNTERS.map((c) => [c, Number(r[c] ?? 0)])) as Totals) }));
+}
+
+/** [volume by label] The label rollups' sums per label over the range (the report's filters apply). */
+export async function labelTotals(q: Queryable, tenantId: string, rq: ReportQuery): Promise<Array<Record<(typeof LABEL_COUNTERS)[number] | 'opened', number> & { key: string }>> {
+  const f = filters(rq);
+  const cols = ['opened', ...LABEL_COUNTERS] as const;
+  const rows = await q.all(
+    `SELECT label AS k, ${cols.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM report_hourly_labels
+     WHERE tenant_id = ? AND hour >= ? AND hour < ?${f.sql} GROUP BY label`,
+    [tenantId, hourOf(rq.from), rq.to, ...f.params],
+  );
+  return rows.map((r) => ({ key: String(r.k), ...(Object.fromEntries(cols.map((c) => [c, Number(r[c] ?? 0)])) as Record<(typeof cols)[number], number>) }));
 }
 
 /** Percentiles of a duration kind over [from, to), in wall or business seconds. */

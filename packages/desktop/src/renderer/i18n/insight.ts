@@ -12,7 +12,7 @@ const en = {
     tab: { overview: 'Overview', volume: 'Volume', agents: 'Agents', cost: 'Cost', csat: 'CSAT', offers: 'Offers' },
     volume: {
       groupBy: 'Break down by',
-      group: { channel: 'By channel', inbox: 'By inbox', team: 'By team', agent: 'By agent', hourOfDay: 'By hour of day' },
+      group: { channel: 'By channel', inbox: 'By inbox', team: 'By team', agent: 'By agent', label: 'By label', hourOfDay: 'By hour of day' },
       name: 'Name',
       calls: 'Calls',
       missedCalls: 'Missed calls',
@@ -133,7 +133,7 @@ const zhCN: typeof en = {
     tab: { overview: '概览', volume: '工作量', agents: '坐席', cost: '成本', csat: '满意度', offers: '优惠' },
     volume: {
       groupBy: '细分方式',
-      group: { channel: '按渠道', inbox: '按收件箱', team: '按团队', agent: '按坐席', hourOfDay: '按一天中的时段' },
+      group: { channel: '按渠道', inbox: '按收件箱', team: '按团队', agent: '按坐席', label: '按标签', hourOfDay: '按一天中的时段' },
       name: '名称',
       calls: '通话',
       missedCalls: '未接来电',
