@@ -12,6 +12,7 @@ const benches = [
   { key: 'server', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/server.bench.ts'] },
   { key: 'propagation-workers', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/propagation.bench.ts'] },
   { key: 'reports', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/reports.bench.ts'] },
+  { key: 'suggest', cwd: 'packages/core', cmd: ['npx', 'tsx', 'bench/suggest.bench.ts'] },
   { key: 'group-commit', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/groupCommit.bench.ts'] },
   { key: 'inbound', cwd: 'packages/sync-server', cmd: ['npx', 'tsx', 'bench/inbound.bench.ts'], optional: 'packages/sync-server/bench/inbound.bench.ts' },
   { key: 'index-query', cwd: 'packages/storage-rxdb', cmd: ['node', 'bench/indexQuery.bench.mjs'] },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answeredQuestions, Bm25Index, rankSuggestions, stem, tokenize, type SuggestionCandidate } from './suggest.js';
+import { answeredQuestions, Bm25Index, rankIndexed, rankSuggestions, searchIndexes, stem, SuggestionIndex, tokenize, type SuggestionCandidate } from './suggest.js';
 
 describe('tokenize', () => {
   it('segments Chinese into words, stems English, drops stop words, folds full-width', () => {
@@ -25,6 +25,65 @@ describe('BM25', () => {
   });
 });
 
+describe('BM25 over several indexes', () => {
+  /** The old scan: every document scored against the whole corpus (the reference the inverted index must equal). */
+  const scan = (docs: Array<[string, string]>, query: string) => {
+    const terms = docs.map(([id, text]) => ({ id, terms: tokenize(text) }));
+    const n = terms.length;
+    const avg = terms.reduce((s, d) => s + d.terms.length, 0) / n;
+    const q = [...new Set(tokenize(query))];
+    return terms
+      .map((d) => ({
+        id: d.id,
+        score: q.reduce((s, t) => {
+          const f = d.terms.filter((x) => x === t).length;
+          if (!f) return s;
+          const df = terms.filter((x) => x.terms.includes(t)).length;
+          return s + Math.log(1 + (n - df + 0.5) / (df + 0.5)) * ((f * 2.2) / (f + 1.2 * (0.25 + (0.75 * d.terms.length) / avg)));
+        }, 0),
+      }))
+      .filter((d) => d.score > 0)
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+  };
+  const words = ['order', 'invoice', 'refund', 'parcel', 'late', 'password', '退款', '发票', '快递', '订单', 'address', 'delivery'];
+  it('ranks two indexes exactly as one index over both, and as a scan of every document (random corpora)', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 20; round += 1) {
+      const docs: Array<[string, string]> = Array.from({ length: 5 + Math.floor(rnd() * 40) }, (_, i) => [
+        `d${String(i).padStart(3, '0')}`,
+        Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => words[Math.floor(rnd() * words.length)]).join(' '),
+      ]);
+      const query = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => words[Math.floor(rnd() * words.length)]).join(' ');
+      const one = new Bm25Index<string>();
+      const small = new Bm25Index<string>();
+      const large = new Bm25Index<string>();
+      docs.forEach(([id, text], i) => {
+        one.add(id, text, id);
+        (i % 5 === 0 ? small : large).add(id, text, id);
+      });
+      const expected = scan(docs, query);
+      const got = one.search(query, 1000);
+      expect(got.map((r) => r.id)).toEqual(expected.map((r) => r.id));
+      got.forEach((r, i) => expect(r.score).toBeCloseTo(expected[i]!.score, 9));
+      const split = searchIndexes([small, large], query, 1000);
+      expect(split.map((r) => r.id)).toEqual(got.map((r) => r.id));
+      split.forEach((r, i) => expect(r.score).toBeCloseTo(got[i]!.score, 9));
+    }
+  });
+
+  it('filters without changing the corpus statistics', () => {
+    const idx = new Bm25Index<{ inbox: string }>();
+    idx.add('a', 'refund order', { inbox: 'i1' });
+    idx.add('b', 'refund', { inbox: 'i2' });
+    idx.add('c', 'password', { inbox: 'i2' });
+    const all = idx.search('refund', 10);
+    const mine = idx.search('refund', 10, (d) => d.inbox === 'i2');
+    expect(mine.map((r) => r.id)).toEqual(['b']);
+    expect(mine[0]!.score).toBe(all.find((r) => r.id === 'b')!.score);
+  });
+});
+
 describe('rankSuggestions', () => {
   const candidates: SuggestionCandidate[] = [
     { key: 'canned:refund', question: '退款 Refund policy', text: '您好，退款将在3-5个工作日内原路退回。', source: 'canned' },
@@ -40,6 +99,16 @@ describe('rankSuggestions', () => {
     expect(rankSuggestions('my package still has not arrived', candidates, new Map())[0]!.key).toBe('m1');
     expect(rankSuggestions('我的快递还没到', candidates, new Map())[0]!.key).toBe('m2');
   });
+  it('ranks the same over a prebuilt index of past answers and a small one of canned responses', () => {
+    const history = new SuggestionIndex(candidates.filter((c) => c.source === 'history'));
+    const canned = new SuggestionIndex(candidates.filter((c) => c.source === 'canned'));
+    for (const q of ['请问怎么申请退款？', 'Could you send me the invoices please', 'my package still has not arrived', '我的快递还没到']) {
+      expect(rankIndexed(q, [canned, history], new Map(), 5)).toEqual(rankSuggestions(q, candidates, new Map(), 5));
+    }
+    // Only answers the agent may see: a filter on the candidates.
+    expect(rankIndexed('我的快递还没到', [canned, history], new Map(), 5, (c) => c.key !== 'm2').map((s) => s.key)).not.toContain('m2');
+  });
+
   it('learns from picks and collapses identical answers', () => {
     const two: SuggestionCandidate[] = [
       { key: 'x', question: 'order status', text: 'Answer X', source: 'history' },

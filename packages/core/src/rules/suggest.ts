@@ -77,16 +77,30 @@ export interface RankedDoc<T> {
   doc: T;
 }
 
-/** Okapi BM25 (k1 = 1.2, b = 0.75) over documents given as text. */
+/**
+ * Okapi BM25 (k1 = 1.2, b = 0.75) over documents given as text, with an inverted index: a search
+ * touches only the documents that share a term with the query, so it costs what the query's terms
+ * occur in, not the corpus size.
+ */
 export class Bm25Index<T> {
-  private readonly docs = new Map<string, { len: number; tf: Map<string, number>; doc: T }>();
-  private readonly df = new Map<string, number>();
+  private readonly docs = new Map<string, { len: number; doc: T }>();
+  /** term -> document id -> term frequency. */
+  private readonly postings = new Map<string, Map<string, number>>();
   private totalLen = 0;
 
-  constructor(private readonly k1 = 1.2, private readonly b = 0.75) {}
+  constructor(readonly k1 = 1.2, readonly b = 0.75) {}
 
   get size(): number {
     return this.docs.size;
+  }
+
+  /** The sum of the documents' lengths in terms. */
+  get totalLength(): number {
+    return this.totalLen;
+  }
+
+  has(id: string): boolean {
+    return this.docs.has(id);
   }
 
   add(id: string, text: string, doc: T): void {
@@ -94,29 +108,64 @@ export class Bm25Index<T> {
     const terms = tokenize(text);
     const tf = new Map<string, number>();
     for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + 1);
-    for (const t of tf.keys()) this.df.set(t, (this.df.get(t) ?? 0) + 1);
-    this.docs.set(id, { len: terms.length, tf, doc });
+    for (const [t, f] of tf) {
+      let list = this.postings.get(t);
+      if (!list) this.postings.set(t, (list = new Map()));
+      list.set(id, f);
+    }
+    this.docs.set(id, { len: terms.length, doc });
     this.totalLen += terms.length;
   }
 
-  search(query: string, limit = 5): RankedDoc<T>[] {
-    const q = [...new Set(tokenize(query))];
-    if (q.length === 0 || this.docs.size === 0) return [];
-    const n = this.docs.size;
-    const avg = this.totalLen / n || 1;
-    const idf = new Map(q.map((t) => [t, Math.log(1 + (n - (this.df.get(t) ?? 0) + 0.5) / ((this.df.get(t) ?? 0) + 0.5))]));
-    const out: RankedDoc<T>[] = [];
-    for (const [id, d] of this.docs) {
-      let score = 0;
-      for (const t of q) {
-        const f = d.tf.get(t);
-        if (!f) continue;
-        score += idf.get(t)! * ((f * (this.k1 + 1)) / (f + this.k1 * (1 - this.b + (this.b * d.len) / avg)));
-      }
-      if (score > 0) out.push({ id, score, doc: d.doc });
-    }
-    return out.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1)).slice(0, limit);
+  /** How many documents hold the term. */
+  df(term: string): number {
+    return this.postings.get(term)?.size ?? 0;
   }
+
+  /** The documents holding the term, with its frequency in each. */
+  postingsOf(term: string): ReadonlyMap<string, number> | undefined {
+    return this.postings.get(term);
+  }
+
+  docOf(id: string): { len: number; doc: T } | undefined {
+    return this.docs.get(id);
+  }
+
+  search(query: string, limit = 5, accept?: (doc: T) => boolean): RankedDoc<T>[] {
+    return searchIndexes([this], query, limit, accept);
+  }
+}
+
+/**
+ * BM25 over several indexes as if they were one corpus (document count, lengths and document
+ * frequencies summed): a small index that changes often (canned responses) ranked together with a
+ * large one built once (past answers). Document ids must not repeat across the indexes. `accept`
+ * filters documents (e.g. by the agent's inboxes) without changing the corpus statistics.
+ */
+export function searchIndexes<T>(indexes: readonly Bm25Index<T>[], query: string, limit = 5, accept?: (doc: T) => boolean): RankedDoc<T>[] {
+  const q = [...new Set(tokenize(query))];
+  const n = indexes.reduce((sum, i) => sum + i.size, 0);
+  if (q.length === 0 || n === 0) return [];
+  const { k1, b } = indexes[0]!;
+  const avg = indexes.reduce((sum, i) => sum + i.totalLength, 0) / n || 1;
+  const scores = new Map<string, { score: number; doc: T }>();
+  for (const t of q) {
+    const df = indexes.reduce((sum, i) => sum + i.df(t), 0);
+    if (df === 0) continue;
+    const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    for (const index of indexes) {
+      for (const [id, f] of index.postingsOf(t) ?? []) {
+        const d = index.docOf(id)!;
+        const add = idf * ((f * (k1 + 1)) / (f + k1 * (1 - b + (b * d.len) / avg)));
+        const hit = scores.get(id);
+        if (hit) hit.score += add;
+        else scores.set(id, { score: add, doc: d.doc });
+      }
+    }
+  }
+  const out: RankedDoc<T>[] = [];
+  for (const [id, { score, doc }] of scores) if (score > 0 && (!accept || accept(doc))) out.push({ id, score, doc });
+  return out.sort((a, c) => c.score - a.score || (a.id < c.id ? -1 : 1)).slice(0, limit);
 }
 
 export type SuggestionSource = 'canned' | 'history';
@@ -156,6 +205,8 @@ export interface SuggestionCandidate {
   /** The reply text to offer. */
   text: string;
   source: SuggestionSource;
+  /** Where a past answer was given (for filtering by the agent's inboxes); none for canned responses. */
+  inboxId?: string;
 }
 
 export interface Suggestion {
@@ -165,15 +216,33 @@ export interface Suggestion {
   score: number;
 }
 
+/** The text a candidate is found by: a canned response by its title and body, a past answer by the question it answered. */
+const indexedText = (c: SuggestionCandidate): string => (c.source === 'canned' ? `${c.question} ${c.text}` : c.question);
+
+/** An index of suggestion candidates, built once and ranked against many messages. */
+export class SuggestionIndex {
+  readonly index = new Bm25Index<SuggestionCandidate>();
+
+  constructor(candidates: Iterable<SuggestionCandidate> = []) {
+    for (const c of candidates) this.add(c);
+  }
+
+  add(c: SuggestionCandidate): void {
+    this.index.add(c.key, indexedText(c), c);
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+}
+
 /**
- * Ranks candidate answers for a customer's message: BM25 on the question side, a small lift for
- * canned responses (vetted answers), and a lift for answers agents picked before (log of picks).
- * Identical reply texts collapse into the best-scoring one.
+ * Ranks candidate answers for a customer's message over one or more suggestion indexes (one corpus):
+ * BM25 on the question side, a small lift for canned responses (vetted answers), and a lift for
+ * answers agents picked before (log of picks). Identical reply texts collapse into the best-scoring one.
  */
-export function rankSuggestions(message: string, candidates: readonly SuggestionCandidate[], picks: ReadonlyMap<string, number>, limit = 5): Suggestion[] {
-  const index = new Bm25Index<SuggestionCandidate>();
-  for (const c of candidates) index.add(c.key, c.source === 'canned' ? `${c.question} ${c.text}` : c.question, c);
-  const ranked = index.search(message, Math.max(limit * 4, 20)).map((r) => ({
+export function rankIndexed(message: string, indexes: readonly SuggestionIndex[], picks: ReadonlyMap<string, number>, limit = 5, accept?: (c: SuggestionCandidate) => boolean): Suggestion[] {
+  const ranked = searchIndexes(indexes.map((i) => i.index), message, Math.max(limit * 4, 20), accept).map((r) => ({
     key: r.id,
     text: r.doc.text,
     source: r.doc.source,
@@ -190,4 +259,9 @@ export function rankSuggestions(message: string, candidates: readonly Suggestion
     if (out.length >= limit) break;
   }
   return out;
+}
+
+/** rankIndexed over candidates given as a list (indexed for this one call). */
+export function rankSuggestions(message: string, candidates: readonly SuggestionCandidate[], picks: ReadonlyMap<string, number>, limit = 5): Suggestion[] {
+  return rankIndexed(message, [new SuggestionIndex(candidates)], picks, limit);
 }
