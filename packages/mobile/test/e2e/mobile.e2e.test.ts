@@ -343,6 +343,72 @@ describe.runIf(run)('issue 15 on the phone: honest delivery and read state acros
     await context.close();
   }, 120_000);
 
+  it('mobile parity: a supervisor labels, assigns to another agent and snoozes until a chosen time, and the server has each', async () => {
+    const admin = api(server.url, await loginToken(server.url, 'admin@demo.goutong'));
+    const agents = (await admin('GET', '/api/v1/agents')).body.items as Array<{ id: string; email: string }>;
+    const liWei = agents.find((a) => a.email === 'li.wei@demo.goutong')!.id;
+    const zhangSan = agents.find((a) => a.email === AGENT)!.id;
+    const teams = (await admin('GET', '/api/v1/teams')).body.items as Array<{ id: string; name: string }>;
+    const inbox = await admin('POST', '/api/v1/inboxes', { name: 'CRM parity', channel: 'api', config: { webhookUrl: hookUrl }, teamIds: [teams.find((x) => x.name === 'Support')!.id] });
+    const inbound = await admin('POST', `/api/v1/inboxes/${inbox.body.id as string}/inbound`, { externalId: `m-parity-${Date.now()}`, from: { identifier: 'm-parity', name: '钱七' }, text: '下周再联系我吧' });
+    const id = (inbound.body.conversationId ?? inbound.body.conversation?.id) as string;
+    expect((await admin('PATCH', `/api/v1/conversations/${id}`, { assigneeId: liWei })).status).toBe(200);
+    const onServer = async () => (await admin('GET', `/api/v1/conversations/${id}`)).body as { labels: string[]; assigneeId: string | null; status: string; snoozedUntil: number | null };
+
+    const { context, page } = await phone('zh-CN');
+    await signIn(page, 'li.wei@demo.goutong');
+    await page.locator('[data-test="conversation-row"]').filter({ hasText: '钱七' }).tap({ timeout: 30_000 });
+    await page.locator('[data-test="toggle-status"]').waitFor();
+    /**
+     * The open uni-app picker: turns the column's wheel to the item that starts with `item` (to the top,
+     * then one notch per item, as a mouse wheel does), waits for the wheel to settle, confirms.
+     */
+    const pick = async (column: number, item: string) => {
+      const open = page.locator('.uni-picker-custom.uni-picker-toggle');
+      await open.waitFor();
+      const col = open.locator('uni-picker-view-column').nth(column);
+      const index = await col.locator('.uni-picker-item').evaluateAll((els, text) => els.findIndex((e) => (e.textContent ?? '').trim().startsWith(text)), item);
+      expect(index).toBeGreaterThanOrEqual(0);
+      await col.locator('.uni-picker-view-group').evaluate((group, n) => {
+        const turn = (deltaY: number) => group.dispatchEvent(new WheelEvent('wheel', { deltaY, bubbles: true, cancelable: true }));
+        for (let k = 0; k < 100; k += 1) turn(-100);
+        for (let k = 0; k < n; k += 1) turn(100);
+      }, index);
+      await page.waitForTimeout(1500);
+      await open.locator('.uni-picker-action-confirm').click();
+      await open.waitFor({ state: 'hidden' });
+    };
+
+    // A label, typed and confirmed.
+    const labelInput = page.locator('[data-test="add-label"] input');
+    await labelInput.fill('回访');
+    await labelInput.press('Enter');
+    await page.locator('[data-test="label"]').filter({ hasText: '回访' }).waitFor();
+    await expect.poll(async () => (await onServer()).labels, { timeout: 30_000 }).toContain('回访');
+
+    // Assigned to another agent from the picker.
+    await tap(page, 'assign-others');
+    await pick(0, '张三 Zhang San');
+    await expect.poll(() => page.locator('[data-test="assign-others"]').textContent()).toContain('张三');
+    await expect.poll(async () => (await onServer()).assigneeId, { timeout: 30_000 }).toBe(zhangSan);
+
+    // Snoozed until tomorrow 10:00 (the phone's zone): the time chosen in the picker, shown in the head.
+    await tap(page, 'snooze-open');
+    await tap(page, 'snooze-time');
+    await pick(0, '10');
+    await expect(page.locator('[data-test="snooze-time"]').textContent()).resolves.toContain('10:00');
+    const until = await page.evaluate(() => {
+      const d = new Date(Date.now() + 86_400_000);
+      d.setHours(10, 0, 0, 0);
+      return d.getTime();
+    });
+    await tap(page, 'snooze-confirm');
+    await page.locator('[data-test="snoozed-until"]').waitFor({ timeout: 30_000 });
+    await expect.poll(async () => { const c = await onServer(); return [c.status, c.snoozedUntil]; }, { timeout: 30_000 }).toEqual(['snoozed', until]);
+    await screenshot(page, 'issue15-mobile-parity-zh');
+    await context.close();
+  }, 120_000);
+
   it('read state is a fact of the agent: opened on the desktop, read on the phone (English, dark)', async () => {
     hookAnswer = 'accept';
     const { inboxId } = await assignedConversation(hookUrl, 'CRM read marks', { id: 'm-crm-read', name: 'Read Marks Ltd' }, 'Could you check my order?');
