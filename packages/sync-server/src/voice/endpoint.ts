@@ -333,7 +333,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
    * answered call, or null when it was not answered (busy, declined, not registered, timed out,
    * `signal` aborted).
    */
-  async invite(o: { target: string; proxy: { host: string; port: number }; fromUser: string; fromDisplay?: string | null; domain: string; ringTimeoutMs: number; signal?: AbortSignal }): Promise<SipCall | null> {
+  async invite(o: { target: string; proxy: { host: string; port: number }; fromUser: string; fromDisplay?: string | null; domain: string; ringTimeoutMs: number; signal?: AbortSignal; /** Extra headers of the INVITE (e.g. `X-Goutong-Queue`). */ headers?: Array<[string, string]> }): Promise<SipCall | null> {
     if (!this.socket) throw new Error('the SIP endpoint is not started');
     const callId = newCallId(this.opts.host);
     const localTag = newTag();
@@ -351,6 +351,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
       headers: [
         ['via', via], ['max-forwards', '70'], ['from', fromH], ['to', toH], ['call-id', callId], ['cseq', '1 INVITE'],
         ['contact', this.contact], ['allow', 'INVITE, ACK, BYE, CANCEL, INFO, OPTIONS'], ['content-type', 'application/sdp'], ['user-agent', 'Goutong IVR'],
+        ...(o.headers ?? []).map(([k, v]): [string, string] => [k, v.replace(/[\r\n]/g, '')]),
       ],
       body: sdpAnswer({ address: this.opts.host, port: rtpPort, codecPt: 0, codec: 'PCMU', dtmfPt: 101, sessionId: String(crypto.randomInt(1, 2 ** 31)) }),
     };
