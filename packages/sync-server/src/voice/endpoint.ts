@@ -36,6 +36,8 @@ export interface SipEndpointOptions {
 /** A call the endpoint answered. */
 export class SipCall extends EventEmitter<{ dtmf: [digit: string, via: 'rfc2833' | 'info']; ended: [by: 'remote' | 'local'] }> {
   ended = false;
+  /** The headers of the INVITE that started an incoming call (names lower-case). */
+  requestHeaders: ReadonlyArray<[string, string]> = [];
   constructor(
     readonly callId: string,
     readonly from: { user: string | null; displayName: string | null; uri: string },
@@ -304,6 +306,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
       infoSeen: new Set(),
     };
     holder.dialog = dialog;
+    call.requestHeaders = invite.headers;
     this.dialogs.set(callId, dialog);
     rtp.on('dtmf', (ev) => {
       const d = DTMF_EVENTS[ev];
