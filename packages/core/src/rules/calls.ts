@@ -78,3 +78,40 @@ export function mayMonitorCalls(
   if (agent.active === false) return { ok: false, reason: 'the agent is deactivated' };
   return { ok: true };
 }
+
+/**
+ * The SIP header the server's ACD puts on the INVITE it rings an agent's softphone with (a queue
+ * call from the IVR): its value is the queue call's id. The server bridges that call and is the one
+ * writer of its facts (the call message with `meta.ivr.queue`, its recording and transcript).
+ */
+export const QUEUE_CALL_HEADER = 'X-Goutong-Queue';
+
+/** The queue call id of an incoming SIP call's header value (null: not a queue call, or not a well-formed id). */
+export function queueCallIdOf(headerValue: string | null | undefined): string | null {
+  const v = (headerValue ?? '').trim();
+  return /^[A-Za-z0-9._:@-]{1,128}$/.test(v) ? v : null;
+}
+
+/**
+ * Whether an agent's softphone writes a call's facts: logs it (a `log_call` command) and records it
+ * (when the inbox records calls). One writer per call: a queue call is the server's (the ACD bridged
+ * it: its call message, recording and transcript are written there); a colleague's call is logged
+ * by the colleague's softphone, the one that placed it; a supervisor's listening leg is not a call
+ * with a customer (the agent's call is logged). Everything else is the softphone's.
+ */
+export function softphoneWritesCall(c: {
+  direction: 'in' | 'out';
+  /** The `X-Goutong-Queue` header of an incoming call (queueCallIdOf). */
+  queueCallId: string | null;
+  /** A colleague's call (`X-Goutong-Agent` names a known agent). */
+  colleagueId: string | null;
+  /** The call is a supervisor's listen/whisper leg. */
+  monitoring: boolean;
+  /** The inbox's `recordCalls` setting. */
+  recordCalls: boolean;
+}): { log: boolean; record: boolean } {
+  const serverWrites = c.direction === 'in' && c.queueCallId !== null;
+  const colleagueWrites = c.direction === 'in' && c.colleagueId !== null;
+  const log = !serverWrites && !colleagueWrites && !c.monitoring;
+  return { log, record: log && c.recordCalls };
+}

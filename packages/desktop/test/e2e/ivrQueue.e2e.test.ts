@@ -1,17 +1,17 @@
-// The IVR's queue reaches an agent in Chromium: a real sync server (with the demo workspace), Debian's
-// Kamailio with rtpengine (WebRTC <-> plain RTP), SIPp as the caller with the test's own RTP socket,
-// and Alice's phone as a minimal JsSIP page in headless Chromium (fake media devices). The caller
-// hears the IVR, presses 2 (Support), waits in the queue; Alice is online (her sync socket) and her
-// JsSIP phone answers; audio flows both ways through the IVR's bridge; Alice hangs up; the call is
-// recorded as answered by her.
-import http from 'node:http';
-import { createRequire } from 'node:module';
+// The IVR's queue reaches an agent in her workspace in Chromium: a real sync server (with the demo
+// workspace), Debian's Kamailio with rtpengine (WebRTC <-> plain RTP), SIPp as the caller with the
+// test's own RTP socket, and Alice signed in to the desktop app in headless Chromium (fake media
+// devices), her softphone available. The caller hears the IVR, presses 2 (Support), waits in the
+// queue; Alice's softphone rings and she answers; audio flows both ways through the IVR's bridge;
+// Alice hangs up. The server is the one writer of a queue call (the ACD's INVITE carries
+// X-Goutong-Queue): the conversation has exactly one call message, the server's, answered by Alice,
+// with the server's recording of the bridged call (the inbox records calls, yet the softphone neither
+// logs nor records it), and the message shows "Answered by Alice".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
-import { PROTOCOL_VERSION } from '@goutong/core';
 import { CHROMIUM_ARGS } from '../../bench/lib/chromium.mjs';
 import { apiAs, startTestServer, type TestServer } from './server';
+import { conversationList, newAgentPage, openConversation, screenshot, signIn } from './helpers';
 import { freePort } from '../peers/peers';
 import { startKamailio, startRtpengine, startSipp, missingVoicePeers } from '../../../sync-server/test/voice/sipPeers';
 import { TestPhone } from '../../../sync-server/test/voice/testPhone';
@@ -23,65 +23,35 @@ let server: TestServer;
 let kamailio: Awaited<ReturnType<typeof startKamailio>>;
 let rtpengine: Awaited<ReturnType<typeof startRtpengine>>;
 let browser: Browser;
-let pageServer: http.Server;
-let pageUrl: string;
 
-/** JsSIP (CommonJS) bundled for the page with the project's bundler. */
-async function jssipBundle(): Promise<string> {
-  const entry = createRequire(import.meta.url).resolve('jssip');
-  const out = await build({
-    configFile: false,
-    logLevel: 'silent',
-    build: { write: false, minify: false, lib: { entry, name: 'JsSIP', formats: ['iife'], fileName: 'jssip' } },
+/** Keeps every RTCPeerConnection the page makes (for getStats). */
+const TRACK_PEERS = `(() => {
+  const Orig = window.RTCPeerConnection;
+  if (!Orig || window.__pcs) return;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Orig {
+    constructor(...args) { super(...args); window.__pcs.push(this); }
+  };
+})();`;
+
+/** Audio bytes received over the page's live peer connections. */
+function inboundBytes(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    let total = 0;
+    for (const pc of (globalThis as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((r: { type: string; kind?: string; bytesReceived?: number }) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio') total += r.bytesReceived ?? 0;
+      });
+    }
+    return total;
   });
-  const outputs = Array.isArray(out) ? out : [out];
-  const chunk = outputs.flatMap((o) => ('output' in o ? o.output : [])).find((c) => c.type === 'chunk');
-  if (!chunk || chunk.type !== 'chunk') throw new Error('jssip did not bundle');
-  return chunk.code;
 }
-
-/** Alice's phone: JsSIP registers as `user`, answers every call with the (fake) microphone, and keeps the state for the test. */
-const PHONE_PAGE = `<!doctype html><meta charset="utf-8"><title>agent phone</title><script src="/jssip.js"></script><script>
-window.phone = (wsUrl, user, syncUrl, token, protocol) => {
-  window.state = { registered: false, online: false, incoming: 0, from: null, confirmed: false, ended: false, failed: null };
-  // the agent's device: her sync socket makes her online for routing
-  const sync = new WebSocket(syncUrl);
-  sync.onopen = () => sync.send(JSON.stringify({ t: 'auth', token, v: protocol }));
-  sync.onmessage = (m) => { if (typeof m.data === 'string' && JSON.parse(m.data).t === 'ready') state.online = true; };
-  const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(wsUrl)], uri: 'sip:' + user + '@lab.test', register: true, session_timers: false });
-  ua.on('registered', () => { state.registered = true; });
-  ua.on('newRTCSession', (e) => {
-    if (e.originator !== 'remote') return;
-    const s = e.session;
-    window.session = s;
-    state.incoming++;
-    state.from = s.remote_identity.uri.user;
-    s.on('confirmed', () => { state.confirmed = true; });
-    s.on('ended', () => { state.ended = true; });
-    s.on('failed', (x) => { state.failed = x.cause; });
-    s.answer({ mediaConstraints: { audio: true, video: false } });
-  });
-  ua.start();
-};
-window.inboundBytes = async () => {
-  let n = 0;
-  if (!window.session || !window.session.connection) return 0;
-  (await window.session.connection.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'audio') n += r.bytesReceived || 0; });
-  return n;
-};
-</script>`;
 
 const missing = missingVoicePeers();
 if (missing) throw new Error(missing);
 
 beforeAll(async () => {
-  const js = await jssipBundle();
-  pageServer = http.createServer((req, res) => {
-    if (req.url === '/jssip.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-    else res.writeHead(200, { 'content-type': 'text/html' }).end(PHONE_PAGE);
-  });
-  await new Promise<void>((r) => pageServer.listen(0, '127.0.0.1', () => r()));
-  pageUrl = `http://127.0.0.1:${(pageServer.address() as { port: number }).port}/`;
   rtpengine = await startRtpengine();
   [server, kamailio, browser] = await Promise.all([
     startTestServer(),
@@ -95,18 +65,18 @@ afterAll(async () => {
   await server?.stop();
   await kamailio?.stop();
   await rtpengine?.stop();
-  pageServer?.close();
 });
 
-describe('IVR queue to an agent in Chromium (JsSIP) through Kamailio and rtpengine', () => {
-  it('the caller presses 2, waits in the Support queue, and Alice answers in the browser; both hear each other', async () => {
+describe('IVR queue to an agent in her workspace in Chromium (JsSIP) through Kamailio and rtpengine', () => {
+  it('the caller presses 2, waits in the Support queue, and Alice answers in her softphone; both hear each other; one call message, the server’s, answered by Alice', async () => {
     const admin = await apiAs(server.url, 'admin@demo.goutong');
     const teams = await admin.call<{ items: Array<{ id: string; name: string }> }>('GET', '/api/v1/teams');
     const support = teams.items.find((t) => t.name === 'Support')!.id;
     const inbox = await admin.call<{ id: string }>('POST', '/api/v1/inboxes', {
       name: 'IVR hotline', channel: 'voice', provider: 'sip', teamIds: [support],
       config: {
-        wsUrl: kamailio.wsUrl, domain: 'lab.test', auth: 'none',
+        // the inbox records calls: the server records the bridged queue call, the softphone does not
+        wsUrl: kamailio.wsUrl, domain: 'lab.test', auth: 'none', recordCalls: true,
         agents: { 'alice@demo.goutong': '1002' },
         ivr: {
           enabled: true, sipPort: await freePort('tcp+udp'), registrar: `127.0.0.1:${kamailio.sipPort}`,
@@ -119,17 +89,14 @@ describe('IVR queue to an agent in Chromium (JsSIP) through Kamailio and rtpengi
     });
     await expect.poll(async () => (await admin.call<{ items: Array<{ inboxId: string; registered: boolean }> }>('GET', '/api/v1/voice/ivr')).items.some((e) => e.inboxId === inbox.id && e.registered), { timeout: 20_000 }).toBe(true);
 
-    // Alice's phone registers over WebSocket and her device is online
-    const context = await browser.newContext();
-    await context.grantPermissions(['microphone'], { origin: pageUrl.replace(/\/$/, '') });
-    const page: Page = await context.newPage();
-    page.on('pageerror', (e) => process.stderr.write(`[pageerror] ${e.message}\n`));
-    await page.goto(pageUrl);
-    const login = await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'alice@demo.goutong', password: 'goutong-demo' }) });
-    const { accessToken } = (await login.json()) as { accessToken: string };
-    await page.evaluate(([ws, sync, token, v]) => (window as unknown as { phone: (...a: unknown[]) => void }).phone(ws, '1002', sync, token, v), [kamailio.wsUrl, `${server.url.replace('http', 'ws')}/sync`, accessToken, PROTOCOL_VERSION] as const);
-    const state = () => page.evaluate(() => (window as unknown as { state: Record<string, unknown> }).state);
-    await expect.poll(async () => (await state()).registered && (await state()).online, { timeout: 20_000 }).toBe(true);
+    // Alice signs in; her softphone registers over WebSocket; her workspace makes her online
+    const { context, page } = await newAgentPage(browser);
+    await context.grantPermissions(['microphone'], { origin: server.url });
+    await context.addInitScript(TRACK_PEERS);
+    await signIn(page, server.url, 'alice@demo.goutong');
+    const sw = page.getByRole('switch', { name: 'Available for calls' });
+    if ((await sw.getAttribute('aria-checked')) !== 'true') await sw.click();
+    await expect.poll(() => page.getByRole('status', { name: 'Phone status' }).getAttribute('data-status'), { timeout: 20_000 }).toBe('registered');
 
     // the caller: SIPp through Kamailio, the test's RTP socket as its media
     const phone = new TestPhone();
@@ -139,38 +106,65 @@ describe('IVR queue to an agent in Chromium (JsSIP) through Kamailio and rtpengi
       await phone.waitPackets(20, 30_000);
       expect(rms(decodeG711('PCMU', Buffer.concat(phone.packets.map((p) => p.payload))))).toBeGreaterThan(300); // the greeting
       await phone.dtmf('2');
-      await expect.poll(async () => (await state()).confirmed, { timeout: 30_000 }).toBe(true);
-      expect((await state()).from).toBe('13800138000');
+      const ringing = page.getByRole('dialog', { name: 'Incoming call', exact: true });
+      await ringing.waitFor({ timeout: 30_000 });
+      await ringing.getByRole('button', { name: 'Answer' }).click();
+      const call = page.getByRole('dialog', { name: 'Call', exact: true });
+      await expect.poll(() => call.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
 
       // the caller's voice reaches the browser (RTP -> IVR bridge -> rtpengine -> SRTP)
+      const b0 = await inboundBytes(page);
       const tone = new Int16Array(8000 * 2).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 300 * i) / 8000)));
       await phone.talk(tone);
-      await expect.poll(() => page.evaluate(() => (window as unknown as { inboundBytes: () => Promise<number> }).inboundBytes()), { timeout: 15_000 }).toBeGreaterThan(2000);
+      await expect.poll(async () => (await inboundBytes(page)) - b0, { timeout: 15_000 }).toBeGreaterThan(2000);
       // the browser's (fake) microphone reaches the caller
       const before = phone.packets.length;
       await expect.poll(() => phone.packets.length, { timeout: 15_000 }).toBeGreaterThan(before + 50);
       const fromAgent = decodeG711('PCMU', Buffer.concat(phone.packets.slice(before).map((p) => p.payload)));
       expect(rms(fromAgent)).toBeGreaterThan(100);
+      // a queue call: the softphone does not record it (the server does)
+      await expect(call.locator('.rec').count()).resolves.toBe(0);
 
       // Alice hangs up: the IVR ends the caller's call too
-      await page.evaluate(() => (window as unknown as { session: { terminate(): void } }).session.terminate());
+      await call.getByRole('button', { name: 'Hang up' }).click();
+      await page.getByTestId('call-summary').filter({ hasText: /answered/ }).waitFor({ timeout: 15_000 });
       const res = await sipp.done;
       expect(res.code, res.output).toBe(0);
     } finally {
       phone.close();
       await sipp.stop();
-      await context.close();
     }
-    await expect
-      .poll(async () => {
-        const convs = await admin.call<{ items: Array<{ id: string; inboxId: string }> }>('GET', `/api/v1/conversations?inboxId=${inbox.id}`).catch(() => ({ items: [] }));
-        for (const c of convs.items) {
-          const msgs = await admin.call<{ items: Array<{ kind: string; meta: Record<string, unknown> }> }>('GET', `/api/v1/conversations/${c.id}/messages`);
-          const m = msgs.items.find((x) => x.kind === 'call');
-          if (m) return m.meta['call'];
-        }
-        return null;
-      }, { timeout: 20_000 })
-      .toMatchObject({ direction: 'in', outcome: 'answered' });
+
+    type Msg = { id: string; kind: string; attachments: Array<{ mime: string; size: number }>; meta: Record<string, unknown> };
+    const callMessages = async (): Promise<{ conversationId: string; calls: Msg[] } | null> => {
+      const convs = await admin.call<{ items: Array<{ id: string }> }>('GET', `/api/v1/conversations?inboxId=${inbox.id}`).catch(() => ({ items: [] }));
+      for (const c of convs.items) {
+        const msgs = await admin.call<{ items: Msg[] }>('GET', `/api/v1/conversations/${c.id}/messages`);
+        const calls = msgs.items.filter((x) => x.kind === 'call');
+        if (calls.length) return { conversationId: c.id, calls };
+      }
+      return null;
+    };
+    await expect.poll(async () => (await callMessages())?.calls.length ?? 0, { timeout: 20_000 }).toBe(1);
+    // the softphone's outbox would have sent its log_call by now: still exactly one call message
+    await page.waitForTimeout(3000);
+    const { calls } = (await callMessages())!;
+    expect(calls).toHaveLength(1);
+    const alice = (await admin.call<{ items: Array<{ id: string; email: string }> }>('GET', '/api/v1/agents')).items.find((a) => a.email === 'alice@demo.goutong')!;
+    expect(calls[0]!.meta['call']).toMatchObject({ direction: 'in', outcome: 'answered', agentId: alice.id });
+    expect(calls[0]!.meta['ivr']).toMatchObject({ queue: { result: 'answered', agentId: alice.id } });
+    expect(calls[0]!.attachments).toEqual([expect.objectContaining({ mime: 'audio/wav' })]);
+    expect(calls[0]!.attachments[0]!.size).toBeGreaterThan(8000);
+
+    // on Alice's screen: the conversation's one call message says who answered
+    await page.getByRole('tab', { name: /All/ }).click();
+    await conversationList(page).getByRole('option', { name: /Caller/ }).first().waitFor({ timeout: 20_000 });
+    await openConversation(page, 'Caller');
+    const msg = page.locator('article.msg', { hasText: /Incoming call · answered/ });
+    await msg.first().waitFor({ timeout: 20_000 });
+    expect(await msg.count()).toBe(1);
+    await expect(msg.getByTestId('call-answered-by').textContent()).resolves.toBe('Answered by Alice Chen');
+    await screenshot(page, 'ivr-queue-answered-by-en');
+    await context.close();
   }, 240_000);
 });

@@ -687,6 +687,30 @@ describe('recordings', () => {
     expect(s.commands()).toHaveLength(1);
   });
 
+  it('a queue call the server bridged (X-Goutong-Queue) is neither recorded nor logged here: the server writes it', async () => {
+    const s = await registered({ accounts: [{ ...ACCOUNT, recordCalls: true }] });
+    const call = new FakeCall('in-q', 'in', '+8613800138000', null, { 'X-Goutong-Queue': 'qc-1' });
+    await ring(s, call);
+    expect(s.phone.call).toMatchObject({ queueCallId: 'qc-1', state: 'ringing' });
+    await s.phone.answer();
+    call.emit({ type: 'confirmed' });
+    call.emit({ type: 'remoteStream', stream: stream() });
+    expect(s.f.state.recorders).toBe(0);
+    expect(s.phone.call!.recording).toBe(false);
+    call.emit({ type: 'ended', originator: 'remote', cause: 'Terminated' });
+    await flush();
+    expect(s.phone.lastCall).toMatchObject({ outcome: 'answered', queueCallId: 'qc-1' });
+    expect(s.commands()).toEqual([]);
+    expect(s.services.client.uploads!.size).toBe(0);
+
+    // a queue call the agent lets ring out (the ACD cancels it and offers it to someone else) is not logged as missed here either
+    const queued = new FakeCall('in-q3', 'in', '+8613900139000', null, { 'X-Goutong-Queue': 'qc-2' });
+    await ring(s, queued);
+    queued.emit({ type: 'failed', originator: 'remote', cause: 'Canceled' });
+    await flush();
+    expect(s.commands()).toEqual([]);
+  });
+
   it('drops a recording the server refuses for good, and logs the call without it', async () => {
     const s = await registered({ accounts: [{ ...ACCOUNT, recordCalls: true }] });
     s.f.state.uploadError = new TransportError('http', 'too large', 413);

@@ -36,3 +36,23 @@ describe('voicemail transcript under the player', () => {
     expect(html.indexOf('vm.wav')).toBeLessThan(html.indexOf('data-testid="transcript"'));
   });
 });
+
+describe('a queue call the server bridged', () => {
+  it('says who answered (meta.ivr.queue.agentId), in English and Chinese, with the server’s recording and its transcript', async () => {
+    const { useDirectoryStore } = await import('../../src/renderer/stores/directory');
+    useDirectoryStore().agents = [{ id: 'ag-alice', name: 'Alice Chen' }] as never;
+    const call = makeMessage({
+      direction: 'in', kind: 'call', text: 'IVR · 0:42',
+      attachments: [{ id: 'r1', name: 'call.wav', mime: 'audio/wav', size: 4096 }],
+      meta: { call: { direction: 'in', outcome: 'answered', durationSeconds: 42, agentId: 'ag-alice' }, ivr: { action: 'queue', queue: { result: 'answered', agentId: 'ag-alice' } }, transcript: { ...base, state: 'done', text: 'my order', seconds: 40 } },
+    });
+    const en = mount(MessageItem, { props: { message: call }, ...plugins() });
+    expect(en.get('[data-testid="call-answered-by"]').text()).toBe('Answered by Alice Chen');
+    expect(en.get('[data-testid="transcript"] .text').text()).toBe('my order');
+    const zh = mount(MessageItem, { props: { message: call }, ...plugins('zh-CN') });
+    expect(zh.get('[data-testid="call-answered-by"]').text()).toBe('由 Alice Chen 接听');
+    // a missed call names nobody
+    const missed = makeMessage({ direction: 'in', kind: 'call', text: 'IVR · 0:10', meta: { call: { direction: 'in', outcome: 'missed' }, ivr: { queue: { result: 'hangup' } } } });
+    expect(mount(MessageItem, { props: { message: missed }, ...plugins() }).find('[data-testid="call-answered-by"]').exists()).toBe(false);
+  });
+});

@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
-import { callbackConfirmation, decideQueueTick, queuePosition, queuePrompt, type Inbox, type IvrAction } from '@goutong/core';
+import { callbackConfirmation, decideQueueTick, QUEUE_CALL_HEADER, queuePosition, queuePrompt, type Inbox, type IvrAction } from '@goutong/core';
 import type { ProviderDeps } from '../channels/provider.js';
 import { VoiceQueue } from '../domain/voiceQueue.js';
 import { decodeG711, encodeG711 } from './audio.js';
 import type { SipCall, SipEndpoint } from './endpoint.js';
 import { parseRtp } from './rtp.js';
+import { BridgeRecorder } from './bridgeRecorder.js';
 import type { IvrSettings } from './config.js';
 
 /** How a queued call ended (recorded on the call message as `meta.queue`). */
@@ -31,6 +32,10 @@ export interface AcdCall {
   action: Exclude<IvrAction, { type: 'repeat' | 'voicemail' }>;
   say(text: string, bargeIn: boolean): Promise<void>;
   log(msg: string, data?: Record<string, unknown>): void;
+  /** Record the bridged conversation (the inbox records calls): at most this many seconds; null: not recorded. */
+  record?: { maxSeconds: number } | null;
+  /** The recording of the bridged conversation, when the call was answered and recorded (called once the bridge ends). */
+  onRecording?: (r: BridgeRecorder) => void;
 }
 
 /** How often a waiting caller's queue is looked at (offer, position, max wait). */
@@ -139,6 +144,8 @@ export class Acd {
             domain: o.domain,
             ringTimeoutMs: o.ivr.queue.ringTimeoutSeconds * 1000,
             signal: hungUp.signal,
+            // the softphone neither logs nor records a queue call: the server is its one writer (core softphoneWritesCall)
+            headers: [[QUEUE_CALL_HEADER.toLowerCase(), entryId]],
           });
         } catch (e) {
           o.log('voice: ringing the agent failed', { agent: agentId, error: String(e) });
@@ -159,7 +166,12 @@ export class Acd {
       await this.queue.connected(inbox.tenantId, entryId);
       const enteredWait = await this.queue.get(inbox.tenantId, entryId);
       const waitSeconds = enteredWait.call ? Math.round((Date.now() - enteredWait.call.enteredAt) / 1000) : 0;
-      await bridge(call, leg);
+      const recorder = o.record ? new BridgeRecorder({ maxSeconds: o.record.maxSeconds }) : null;
+      await bridge(call, leg, recorder);
+      if (recorder) {
+        if (recorder.truncated) o.log('voice: the call recording reached its maximum length and was cut', { maxSeconds: o.record!.maxSeconds });
+        o.onRecording?.(recorder);
+      }
       return { waitSeconds };
     } finally {
       call.off('ended', onEnd);
@@ -182,8 +194,9 @@ export class Acd {
 /**
  * Relays the audio between the caller and the agent (both G.711; transcoded when the codecs
  * differ; each leg keeps its own SSRC, sequence and timestamps), until either side hangs up; then hangs up the other.
+ * With a recorder, both directions are mixed into it as they pass.
  */
-export async function bridge(a: SipCall, b: SipCall): Promise<void> {
+export async function bridge(a: SipCall, b: SipCall, recorder: BridgeRecorder | null = null): Promise<void> {
   const relay = (from: SipCall, to: SipCall) => (payload: Buffer, pt: number, marker: boolean) => {
     if (to.ended || pt !== from.rtp.codecPt) return;
     const out = from.rtp.codec === to.rtp.codec ? payload : encodeG711(to.rtp.codec, decodeG711(from.rtp.codec, payload));
@@ -193,11 +206,15 @@ export async function bridge(a: SipCall, b: SipCall): Promise<void> {
   const ba = relay(b, a);
   const onA = (buf: Buffer) => {
     const p = parseRtp(buf);
-    if (p) ab(p.payload, p.payloadType, p.marker);
+    if (!p) return;
+    ab(p.payload, p.payloadType, p.marker);
+    if (recorder && p.payloadType === a.rtp.codecPt) recorder.push('a', a.rtp.codec, p);
   };
   const onB = (buf: Buffer) => {
     const p = parseRtp(buf);
-    if (p) ba(p.payload, p.payloadType, p.marker);
+    if (!p) return;
+    ba(p.payload, p.payloadType, p.marker);
+    if (recorder && p.payloadType === b.rtp.codecPt) recorder.push('b', b.rtp.codec, p);
   };
   a.rtp.on('packet', onA);
   b.rtp.on('packet', onB);

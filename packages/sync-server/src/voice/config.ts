@@ -50,6 +50,8 @@ export const QueueSettings = z
     /** The key a waiting caller presses to be called back; absent: no callback. */
     callbackKey: z.enum(IVR_DIGITS as unknown as [IvrDigit, ...IvrDigit[]]).optional().meta(label('Callback key (optional)', '回电按键（可选）')),
     holdPrompt: PromptText.optional().meta(label('Hold prompt (said on entry)', '排队提示（进入时）')),
+    /** Longest recording of an answered queue call (when the inbox records calls); the rest of a longer call is not recorded. */
+    maxRecordingSeconds: z.number().int().min(10).max(7200).default(3600).meta(label('Longest call recording (s)', '通话录音最长（秒）')),
   })
   .meta(label('Call queue', '呼叫队列'));
 export type QueueSettings = z.infer<typeof QueueSettings>;

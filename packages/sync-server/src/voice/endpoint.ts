@@ -36,6 +36,8 @@ export interface SipEndpointOptions {
 /** A call the endpoint answered. */
 export class SipCall extends EventEmitter<{ dtmf: [digit: string, via: 'rfc2833' | 'info']; ended: [by: 'remote' | 'local'] }> {
   ended = false;
+  /** The headers of the INVITE that started an incoming call (names lower-case). */
+  requestHeaders: ReadonlyArray<[string, string]> = [];
   constructor(
     readonly callId: string,
     readonly from: { user: string | null; displayName: string | null; uri: string },
@@ -304,6 +306,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
       infoSeen: new Set(),
     };
     holder.dialog = dialog;
+    call.requestHeaders = invite.headers;
     this.dialogs.set(callId, dialog);
     rtp.on('dtmf', (ev) => {
       const d = DTMF_EVENTS[ev];
@@ -333,7 +336,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
    * answered call, or null when it was not answered (busy, declined, not registered, timed out,
    * `signal` aborted).
    */
-  async invite(o: { target: string; proxy: { host: string; port: number }; fromUser: string; fromDisplay?: string | null; domain: string; ringTimeoutMs: number; signal?: AbortSignal }): Promise<SipCall | null> {
+  async invite(o: { target: string; proxy: { host: string; port: number }; fromUser: string; fromDisplay?: string | null; domain: string; ringTimeoutMs: number; signal?: AbortSignal; /** Extra headers of the INVITE (e.g. `X-Goutong-Queue`). */ headers?: Array<[string, string]> }): Promise<SipCall | null> {
     if (!this.socket) throw new Error('the SIP endpoint is not started');
     const callId = newCallId(this.opts.host);
     const localTag = newTag();
@@ -351,6 +354,7 @@ export class SipEndpoint extends EventEmitter<{ call: [call: SipCall]; registere
       headers: [
         ['via', via], ['max-forwards', '70'], ['from', fromH], ['to', toH], ['call-id', callId], ['cseq', '1 INVITE'],
         ['contact', this.contact], ['allow', 'INVITE, ACK, BYE, CANCEL, INFO, OPTIONS'], ['content-type', 'application/sdp'], ['user-agent', 'Goutong IVR'],
+        ...(o.headers ?? []).map(([k, v]): [string, string] => [k, v.replace(/[\r\n]/g, '')]),
       ],
       body: sdpAnswer({ address: this.opts.host, port: rtpPort, codecPt: 0, codec: 'PCMU', dtmfPt: 101, sessionId: String(crypto.randomInt(1, 2 ** 31)) }),
     };

@@ -13,6 +13,7 @@ import { IvrSettings, SpeechEndpoints, TranscriptionSettings } from './config.js
 import { SipEndpoint } from './endpoint.js';
 import { runIvrSession } from './ivrSession.js';
 import { Acd } from './acd.js';
+import type { BridgeRecorder } from './bridgeRecorder.js';
 import { inboxCalendar } from '../domain/webchat.js';
 import { enqueueTranscription, storeVoicemail } from './voicemail.js';
 import { cachedTts, espeakTts, fallbackTts, type TextToSpeech } from './tts.js';
@@ -179,10 +180,17 @@ export class VoiceService {
     const voice = parsed(AcdVoiceConfig, s.config);
     const log = (msg: string, data?: Record<string, unknown>) => this.deps.logger.warn(msg, { inbox: inboxId, ...data });
     const [rh, rp] = ivr.registrar ? ivr.registrar.split(':') : [];
+    // The server bridges a queue call, so it records it (the inbox's recordCalls): the agent's softphone does not.
+    let recording: BridgeRecorder | null = null;
+    const record = voice?.recordCalls ? { maxSeconds: ivr.queue.maxRecordingSeconds } : null;
     const onQueue: Parameters<typeof runIvrSession>[2]['onQueue'] =
       this.o.onQueue ??
       (endpoint && voice && rh && rp
-        ? (c, action, io) => this.acd.handle({ inbox: s.inbox, ivr, domain: voice.domain, agents: voice.agents, proxy: { host: rh, port: Number(rp) }, endpoint, call: c, action, say: io.say, log })
+        ? (c, action, io) =>
+            this.acd.handle({
+              inbox: s.inbox, ivr, domain: voice.domain, agents: voice.agents, proxy: { host: rh, port: Number(rp) }, endpoint, call: c, action, say: io.say, log,
+              record, onRecording: (r) => void (recording = r),
+            })
         : undefined);
     const calendar = await inboxCalendar(this.deps.workspace.db, s.inbox.tenantId, s.inbox.ops?.businessHoursId).catch(() => null);
     const outcome = await runIvrSession(call, ivr, {
@@ -215,7 +223,13 @@ export class VoiceService {
     // or answered by an agent through the queue).
     const seconds = Math.round((Date.now() - started) / 1000);
     const answered = outcome.queue?.result === 'answered';
-    await this.deps.ingest(s.inbox, {
+    const rec = answered ? (recording as BridgeRecorder | null) : null;
+    const audio = rec && rec.packets > 0 ? wavFile(rec.pcm()) : null;
+    // The bytes first; the attachment row is written bound to the call message in the inbound's transaction (as voicemail).
+    const attachment = audio
+      ? this.deps.attachments.stage(s.inbox.tenantId, audio, { name: `call-${from.replace(/[^0-9A-Za-z+]/g, '')}-${new Date(started).toISOString().replace(/[:.]/g, '-')}.wav`, mime: 'audio/wav' })
+      : null;
+    const res = await this.deps.ingest(s.inbox, {
       externalId: `ivr-call:${call.callId}`,
       from: { identifier: from, ...(call.from.displayName ? { name: call.from.displayName } : {}) },
       text: `IVR · ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`,
@@ -223,8 +237,12 @@ export class VoiceService {
       meta: {
         call: { direction: 'in', outcome: answered ? 'answered' : outcome.action === 'hangup' || outcome.queue ? 'missed' : 'transferred', durationSeconds: seconds, callId: call.callId, ...(answered && outcome.queue?.agentId ? { agentId: outcome.queue.agentId } : {}) },
         ivr: outcome,
+        ...(rec && audio ? { recording: { seconds: Math.round(rec.seconds * 100) / 100, by: 'server', ...(rec.truncated ? { truncated: true } : {}) } } : {}),
       },
+      ...(attachment ? { stagedAttachments: [{ id: attachment.id, name: attachment.name, mime: attachment.mime, size: attachment.size, sha256: attachment.sha256 }] } : {}),
     });
+    // the recording goes through the same transcription path as voicemail and softphone recordings
+    if (attachment && !res.duplicate) await enqueueTranscription(this.deps, s.inbox, res.message.id, attachment.id);
   }
 
   /** After a voicemail or recording was stored: its transcription job (when the inbox transcribes). */
@@ -268,7 +286,7 @@ export class VoiceService {
 }
 
 const IvrDomain = z.object({ domain: z.string().min(1) });
-const AcdVoiceConfig = z.object({ domain: z.string().min(1), agents: z.record(z.string(), z.string()).default({}) });
+const AcdVoiceConfig = z.object({ domain: z.string().min(1), agents: z.record(z.string(), z.string()).default({}), recordCalls: z.boolean().default(false) });
 
 /** A recording as 16-bit PCM WAV (voicemail is); other formats are not transcribed (a final failure). */
 function asWav(bytes: Buffer): Buffer {

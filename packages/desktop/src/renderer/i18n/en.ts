@@ -81,6 +81,7 @@ export default {
     statusEvent: 'Status → {status}',
     assignedEvent: 'Assigned to {name}',
     unassignedEvent: 'Unassigned',
+    callAnsweredBy: 'Answered by {name}',
     callDetails: '{direction} call · {outcome} · {duration}',
     callIn: 'Incoming',
     callOut: 'Outgoing',

@@ -82,6 +82,7 @@ const zh: typeof en = {
     statusEvent: '状态 → {status}',
     assignedEvent: '分配给 {name}',
     unassignedEvent: '取消分配',
+    callAnsweredBy: '由 {name} 接听',
     callDetails: '{direction}通话 · {outcome} · {duration}',
     callIn: '呼入',
     callOut: '呼出',

@@ -5,7 +5,7 @@
 // upload queue) when the inbox records calls. JsSIP, devices and the server come in through the PhonePlatform port.
 import { defineStore } from 'pinia';
 import { markRaw } from 'vue';
-import { BUILTIN_ROLES, callerIdFor, isMaskedNumber, TransportError, type CallOutcome, type Conversation, type GoutongClient, type Intent } from '@goutong/core';
+import { BUILTIN_ROLES, callerIdFor, isMaskedNumber, QUEUE_CALL_HEADER, queueCallIdOf, softphoneWritesCall, TransportError, type CallOutcome, type Conversation, type GoutongClient, type Intent } from '@goutong/core';
 import { useTrustStore } from '../stores/trust';
 import { currentServices } from '../platform/services';
 import { useHost } from '../platform/host';
@@ -69,6 +69,8 @@ export interface CallView {
   monitoredBy: { agentId: string; mode: MonitorMode } | null;
   /** [supervisor] This call listens to / whispers on an agent's call (not logged: the agent's call is). */
   monitorOf: { agentId: string; mode: MonitorMode } | null;
+  /** A queue call the server's IVR bridged to this agent (`X-Goutong-Queue`): the server logs and records it, this softphone does not. */
+  queueCallId: string | null;
   recording: boolean;
   outcome: CallOutcome | null;
   endCause: string | null;
@@ -83,6 +85,16 @@ interface Current {
   rejectedByMe: boolean;
   /** The local stream went to the call that replaced this one (a transfer we accepted). */
   handedOver: boolean;
+}
+
+/** The queue call id an incoming call carries (the server's ACD rang this phone), else null. */
+function queueCallOf(c: SipCall): string | null {
+  return c.direction === 'in' ? queueCallIdOf(c.header(QUEUE_CALL_HEADER)) : null;
+}
+
+/** Whether this softphone logs / records a call (core's one-writer rule). */
+function writes(view: CallView, recordCalls: boolean): { log: boolean; record: boolean } {
+  return softphoneWritesCall({ direction: view.direction, queueCallId: view.queueCallId, colleagueId: view.internalAgentId, monitoring: view.monitorOf !== null, recordCalls });
 }
 
 let platform: PhonePlatform | null = null;
@@ -436,7 +448,7 @@ export const useSoftphoneStore = defineStore('softphone', {
         // One call at a time: a second caller hears "busy" and is logged as such.
         const startedAt = Date.now();
         c.terminate({ status: 486, reason: 'Busy Here' });
-        if (c.direction === 'in' && !this.colleagueOf(c)) {
+        if (softphoneWritesCall({ direction: c.direction, queueCallId: queueCallOf(c), colleagueId: this.colleagueOf(c)?.id ?? null, monitoring: false, recordCalls: false }).log) {
           void this.logCall({ direction: 'in', remote: c.remoteUser, remoteName: c.remoteName, conversationId: null, startedAt, answeredAt: null, endedAt: Date.now(), outcome: 'busy', transferTarget: null }, null);
         }
         return;
@@ -486,6 +498,7 @@ export const useSoftphoneStore = defineStore('softphone', {
         conferenceWith: [],
         monitoredBy: null,
         monitorOf: o.monitorOf ?? null,
+        queueCallId: queueCallOf(c),
         recording: false,
         outcome: null,
         endCause: null,
@@ -990,7 +1003,7 @@ export const useSoftphoneStore = defineStore('softphone', {
 
     startRecording(cur: Current): void {
       const view = this.viewOf(cur);
-      if (!this.account?.recordCalls || cur.recorder || !cur.local || !cur.remote || view?.state !== 'active' || view.monitorOf) return;
+      if (!view || !writes(view, this.account?.recordCalls ?? false).record || cur.recorder || !cur.local || !cur.remote || view.state !== 'active') return;
       try {
         cur.recorder = plat().media.record(cur.local, cur.remote);
         view.recording = cur.recorder !== null;
@@ -1039,9 +1052,10 @@ export const useSoftphoneStore = defineStore('softphone', {
       this.lastCall = view;
       const blob = cur.recorder ? await cur.recorder.stop().catch(() => null) : null;
       if (!cur.handedOver) stopTracks(cur.local);
-      // A colleague's call is logged by the colleague's softphone (the one that placed it); a supervisor's
-      // listening call is not a call with a customer (the agent's call records it).
-      if ((view.direction === 'in' && view.internalAgentId) || view.monitorOf) return;
+      // One writer per call (core softphoneWritesCall): a colleague's call is logged by the colleague's
+      // softphone (the one that placed it); a supervisor's listening call is not a call with a customer
+      // (the agent's call records it); a queue call is the server's (the IVR bridged it).
+      if (!writes(view, false).log) return;
       await this.logCall(
         {
           direction: view.direction, remote: view.remote, remoteName: view.remoteName, conversationId: view.conversationId, startedAt: view.startedAt, answeredAt: view.answeredAt, endedAt: view.endedAt, outcome: view.outcome, transferTarget: view.transferTarget,
