@@ -161,20 +161,10 @@ export async function csatSummary(
   tenantId: string,
   rq: { from: number; to: number; inboxId?: string | undefined; teamId?: string | undefined; agentId?: string | undefined; channel?: string | undefined },
 ): Promise<{ responses: number; average: number | null } | null> {
-  const where = ['s.tenant_id = ?', 's.answered_at IS NOT NULL', 's.answered_at >= ?', 's.answered_at < ?'];
-  const params: (string | number)[] = [tenantId, rq.from, rq.to];
-  const add = (clause: string, v: string | undefined) => {
-    if (!v) return;
-    where.push(clause);
-    params.push(v);
-  };
-  add('s.inbox_id = ?', rq.inboxId);
-  add('s.agent_id = ?', rq.agentId);
-  add('s.channel = ?', rq.channel);
-  add('c.team_id = ?', rq.teamId);
+  const w = csatWhere(tenantId, rq, 'answered_at', rq.from, rq.to);
   const r = await q.one<{ n: number; total: number | null }>(
-    `SELECT COUNT(*) AS n, SUM(s.rating) AS total FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id WHERE ${where.join(' AND ')}`,
-    params,
+    `SELECT COUNT(*) AS n, SUM(s.rating) AS total FROM csat_surveys s JOIN conversations c ON c.id = s.conversation_id WHERE ${w.sql}`,
+    w.params,
   );
   const n = Number(r?.n ?? 0);
   if (n === 0) return null;
