@@ -8,8 +8,9 @@
 // with the server's recording of the bridged call (the inbox records calls, yet the softphone neither
 // logs nor records it), and the message shows "Answered by Alice".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../bench/lib/chromium.mjs';
+import { inboundAudio, MEDIA_ARGS, TRACK_PEERS } from './media';
 import { apiAs, startTestServer, type TestServer } from './server';
 import { conversationList, newAgentPage, openConversation, screenshot, signIn } from './helpers';
 import { freePort } from '../peers/peers';
@@ -17,36 +18,13 @@ import { startKamailio, startRtpengine, startSipp, missingVoicePeers } from '../
 import { TestPhone } from '../../../sync-server/test/voice/testPhone';
 import { decodeG711, rms } from '../../../sync-server/src/voice/audio';
 
-const MEDIA_ARGS = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'];
 
 let server: TestServer;
 let kamailio: Awaited<ReturnType<typeof startKamailio>>;
 let rtpengine: Awaited<ReturnType<typeof startRtpengine>>;
 let browser: Browser;
 
-/** Keeps every RTCPeerConnection the page makes (for getStats). */
-const TRACK_PEERS = `(() => {
-  const Orig = window.RTCPeerConnection;
-  if (!Orig || window.__pcs) return;
-  window.__pcs = [];
-  window.RTCPeerConnection = class extends Orig {
-    constructor(...args) { super(...args); window.__pcs.push(this); }
-  };
-})();`;
 
-/** Audio bytes received over the page's live peer connections. */
-function inboundBytes(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    let total = 0;
-    for (const pc of (globalThis as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
-      if (pc.connectionState === 'closed') continue;
-      (await pc.getStats()).forEach((r: { type: string; kind?: string; bytesReceived?: number }) => {
-        if (r.type === 'inbound-rtp' && r.kind === 'audio') total += r.bytesReceived ?? 0;
-      });
-    }
-    return total;
-  });
-}
 
 const missing = missingVoicePeers();
 if (missing) throw new Error(missing);
@@ -113,10 +91,10 @@ describe('IVR queue to an agent in her workspace in Chromium (JsSIP) through Kam
       await expect.poll(() => call.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
 
       // the caller's voice reaches the browser (RTP -> IVR bridge -> rtpengine -> SRTP)
-      const b0 = await inboundBytes(page);
+      const b0 = await inboundAudio(page);
       const tone = new Int16Array(8000 * 2).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 300 * i) / 8000)));
       await phone.talk(tone);
-      await expect.poll(async () => (await inboundBytes(page)) - b0, { timeout: 15_000 }).toBeGreaterThan(2000);
+      await expect.poll(async () => (await inboundAudio(page)) - b0, { timeout: 15_000 }).toBeGreaterThan(2000);
       // the browser's (fake) microphone reaches the caller
       const before = phone.packets.length;
       await expect.poll(() => phone.packets.length, { timeout: 15_000 }).toBeGreaterThan(before + 50);

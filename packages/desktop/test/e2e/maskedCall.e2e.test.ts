@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../bench/lib/chromium.mjs';
+import { MEDIA_ARGS } from './media';
 import { apiAs, startTestServer, type TestServer } from './server';
 import { newAgentPage, openConversation, screenshot, signIn } from './helpers';
 import { BIN, freePort, PeerProcess, runSipp, startKamailio, type Kamailio } from '../peers/peers';
@@ -23,7 +24,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const PHONE = '13812345678';
 const MASKED = '138****5678';
 const SIP_TOKEN = `sip-${crypto.randomBytes(12).toString('hex')}`;
-const MEDIA_ARGS = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'];
 
 let server: TestServer;
 let kamailio: Kamailio;

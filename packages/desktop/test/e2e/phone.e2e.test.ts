@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../bench/lib/chromium.mjs';
+import { inboundAudio, MEDIA_ARGS, TRACK_PEERS } from './media';
 import { apiAs, startTestServer, type TestServer } from './server';
 import { conversationList, newAgentPage, openConversation, screenshot, signIn } from './helpers';
 import { freePort, runSipp, startKamailio, type Kamailio } from '../peers/peers';
@@ -17,7 +18,6 @@ let server: TestServer;
 let kamailio: Kamailio;
 let browser: Browser;
 
-const MEDIA_ARGS = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'];
 
 beforeAll(async () => {
   [server, kamailio, browser] = await Promise.all([
@@ -33,16 +33,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Keeps every RTCPeerConnection the page makes (for getStats) and the RFC 2833 tones it plays. */
-const TRACK_PEERS = `(() => {
-  const Orig = window.RTCPeerConnection;
-  if (!Orig || window.__pcs) return;
-  window.__pcs = [];
-  window.__tones = [];
-  window.RTCPeerConnection = class extends Orig {
-    constructor(...args) { super(...args); window.__pcs.push(this); }
-  };
-})();`;
 
 async function phonePage(origin: string): Promise<{ context: BrowserContext; page: Page }> {
   const { context, page } = await newAgentPage(browser);
@@ -54,19 +44,6 @@ async function phonePage(origin: string): Promise<{ context: BrowserContext; pag
   return { context, page };
 }
 
-/** Audio bytes received over the page's live peer connections. */
-function inboundBytes(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    let total = 0;
-    for (const pc of (globalThis as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
-      if (pc.connectionState === 'closed') continue;
-      (await pc.getStats()).forEach((r: { type: string; kind?: string; bytesReceived?: number }) => {
-        if (r.type === 'inbound-rtp' && r.kind === 'audio') total += r.bytesReceived ?? 0;
-      });
-    }
-    return total;
-  });
-}
 
 const phoneStatus = (page: Page) => page.getByRole('status', { name: 'Phone status' });
 const callDialog = (page: Page, name: 'Incoming call' | 'Call') => page.getByRole('dialog', { name, exact: true });
@@ -149,9 +126,9 @@ describe('softphone through Kamailio', () => {
       await b.page.getByRole('heading', { name: 'Alice desk phone', level: 2 }).waitFor();
 
       // Audio flows both ways: inbound RTP bytes grow.
-      const [a0, b0] = [await inboundBytes(a.page), await inboundBytes(b.page)];
-      await expect.poll(async () => (await inboundBytes(a.page)) - a0, { timeout: 10_000 }).toBeGreaterThan(2_000);
-      await expect.poll(async () => (await inboundBytes(b.page)) - b0, { timeout: 10_000 }).toBeGreaterThan(2_000);
+      const [a0, b0] = [await inboundAudio(a.page), await inboundAudio(b.page)];
+      await expect.poll(async () => (await inboundAudio(a.page)) - a0, { timeout: 10_000 }).toBeGreaterThan(2_000);
+      await expect.poll(async () => (await inboundAudio(b.page)) - b0, { timeout: 10_000 }).toBeGreaterThan(2_000);
 
       // DTMF: SIP INFO arrives at B; RFC 2833 tones are played into A's RTP stream.
       await callA.getByRole('button', { name: 'Keypad' }).click();
@@ -177,8 +154,8 @@ describe('softphone through Kamailio', () => {
       await screenshot(a.page, 'phone-on-hold-en');
       await callA.getByRole('button', { name: 'Resume' }).click();
       await callB.getByTestId('remote-held').waitFor({ state: 'detached', timeout: 10_000 });
-      const b1 = await inboundBytes(b.page);
-      await expect.poll(async () => (await inboundBytes(b.page)) - b1, { timeout: 10_000 }).toBeGreaterThan(1_000);
+      const b1 = await inboundAudio(b.page);
+      await expect.poll(async () => (await inboundAudio(b.page)) - b1, { timeout: 10_000 }).toBeGreaterThan(1_000);
 
       // A hangs up.
       await callA.getByRole('button', { name: 'Hang up' }).click();
@@ -287,8 +264,8 @@ describe('softphone through Kamailio: blind transfer', () => {
       await expect.poll(() => callC.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
       await expect.poll(() => callA.getAttribute('data-state'), { timeout: 15_000 }).toBe('active');
       await callA.getByText('1003').first().waitFor();
-      const c0 = await inboundBytes(c.page);
-      await expect.poll(async () => (await inboundBytes(c.page)) - c0, { timeout: 10_000 }).toBeGreaterThan(2_000);
+      const c0 = await inboundAudio(c.page);
+      await expect.poll(async () => (await inboundAudio(c.page)) - c0, { timeout: 10_000 }).toBeGreaterThan(2_000);
       await screenshot(a.page, 'phone-transferred-en');
 
       await callC.getByRole('button', { name: 'Hang up' }).click();

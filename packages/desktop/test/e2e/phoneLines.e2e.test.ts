@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../bench/lib/chromium.mjs';
+import { inboundAudio, MEDIA_ARGS } from './media';
 import { apiAs, startTestServer, type TestServer } from './server';
 import { DEMO_PASSWORD, newAgentPage } from './helpers';
 import { startKamailio, type Kamailio } from '../peers/peers';
@@ -17,7 +18,6 @@ let server: TestServer;
 let kamailio: Kamailio;
 let browser: Browser;
 
-const MEDIA_ARGS = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'];
 
 /** Keeps the page's peer connections (stats); `__silentMic` makes getUserMedia return silence. */
 const INIT = `(() => {
@@ -88,19 +88,6 @@ async function phonePage(email: string, o: { silent?: boolean } = {}): Promise<{
   return { context, page };
 }
 
-/** Sum of received audio energy over the page's open peer connections. */
-function energy(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    let total = 0;
-    for (const pc of (globalThis as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
-      if (pc.connectionState === 'closed') continue;
-      (await pc.getStats()).forEach((r: { type: string; kind?: string; totalAudioEnergy?: number }) => {
-        if (r.type === 'inbound-rtp' && r.kind === 'audio') total += r.totalAudioEnergy ?? 0;
-      });
-    }
-    return total;
-  });
-}
 
 /** Energy of what the agent's speaker plays (the phone's audio element), over a short window. */
 function playedLevel(page: Page): Promise<number> {
@@ -161,8 +148,8 @@ async function receives(page: Page, min = 2_000): Promise<void> {
 
 /** Energy that reaches `page` grows by more than `min` (polled, no fixed wait). */
 async function hears(page: Page, min = 0.01): Promise<void> {
-  const e0 = await energy(page);
-  await expect.poll(async () => (await energy(page)) - e0, { timeout: 20_000 }).toBeGreaterThan(min);
+  const e0 = await inboundAudio(page, 'totalAudioEnergy');
+  await expect.poll(async () => (await inboundAudio(page, 'totalAudioEnergy')) - e0, { timeout: 20_000 }).toBeGreaterThan(min);
 }
 
 describe('softphone lines through Kamailio', () => {
@@ -292,9 +279,9 @@ describe('softphone lines through Kamailio', () => {
       await expect.poll(() => callC.getAttribute('data-state'), { timeout: 20_000 }).toBe('active');
       await expect.poll(() => playedLevel(b.page), { timeout: 20_000 }).toBeGreaterThan(0.005);
       // While Alice's mix demonstrably runs (Li Wei hears Zhang San through it), Zhang San receives silence.
-      const [a0, c0] = [await energy(a.page), await energy(c.page)];
-      await expect.poll(async () => (await energy(c.page)) - c0, { timeout: 20_000 }).toBeGreaterThan(0.02);
-      expect((await energy(a.page)) - a0).toBeLessThan(0.001);
+      const [a0, c0] = [await inboundAudio(a.page, 'totalAudioEnergy'), await inboundAudio(c.page, 'totalAudioEnergy')];
+      await expect.poll(async () => (await inboundAudio(c.page, 'totalAudioEnergy')) - c0, { timeout: 20_000 }).toBeGreaterThan(0.02);
+      expect((await inboundAudio(a.page, 'totalAudioEnergy')) - a0).toBeLessThan(0.001);
       await dialog(a.page, 'Call').getByRole('button', { name: 'Hang up' }).click();
       // The agent's call ended: the supervisor's leg ends with it.
       await callC.waitFor({ state: 'detached', timeout: 15_000 });
