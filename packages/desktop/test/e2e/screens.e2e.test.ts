@@ -56,6 +56,7 @@ async function visitAll(page: Page, locale: Locale): Promise<string[]> {
   const seen: string[] = [];
   const at = async (where: string) => {
     seen.push(where);
+    process.stderr.write(`[screens] ${locale}: ${where}\n`);
     await check(page, `${where} (${locale})`);
   };
   // Inbox and a conversation.
@@ -162,5 +163,5 @@ describe('every main screen at 1280 px (issue 15)', () => {
     } finally {
       await context.close();
     }
-  });
+  }, 300_000);
 });

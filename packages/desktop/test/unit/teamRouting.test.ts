@@ -9,7 +9,7 @@ import TeamRoutingSettings from '../../src/renderer/components/ops/TeamRoutingSe
 import { makeI18n } from '../../src/renderer/i18n';
 import { setServices } from '../../src/renderer/platform/services';
 import { setHost } from '../../src/renderer/platform/host';
-import { choose, flush, gtSelect, offlineServices, testHost } from './testServices';
+import { choose, flush, gtSelect, offlineServices, propsOf, testHost } from './testServices';
 
 beforeEach(() => {
   setHost(testHost());
@@ -30,7 +30,7 @@ describe('TeamRoutingSettings', () => {
     await flush();
     expect(w.text()).toContain('Support 客服');
     const strategy = await gtSelect(w, 'Strategy Support 客服');
-    expect(strategy.props('modelValue')).toBe('inherit');
+    expect(propsOf(strategy).modelValue).toBe('inherit');
     await choose(w, 'Strategy Support 客服', 'round_robin');
     await w.get('input[aria-label="Default capacity per agent Support 客服"]').setValue('4');
     await w.get('input[aria-label="Required skills Support 客服"]').setValue('zh, vip');
