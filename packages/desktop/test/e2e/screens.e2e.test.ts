@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../bench/lib/chromium.mjs';
 import { startTestServer, type TestServer } from './server';
-import { conversationList, screenshot, setPrefs } from './helpers';
+import { choose, conversationList, screenshot, setPrefs } from './helpers';
 
 let server: TestServer;
 let browser: Browser;
@@ -70,6 +70,11 @@ async function visitAll(page: Page, locale: Locale): Promise<string[]> {
   // Bulk bar: a second row Ctrl+clicked.
   await conversationList(page).getByRole('option').nth(1).click({ modifiers: ['Control'] });
   await at('bulk bar');
+  if (locale === 'en') {
+    // The bulk bar's action menus are Element Plus selects too: one sets the priority.
+    await choose(page, 'Priority…', 'Low');
+    await page.getByText(/\d+ conversations? updated/).waitFor();
+  }
   await page.keyboard.press('Escape');
   // The softphone panel (when a line is configured).
   const phone = page.locator('header.top').getByRole('button', { name: L.phone, exact: true });
@@ -152,6 +157,14 @@ describe('every main screen at 1280 px (issue 15)', () => {
       await page.getByRole('status', { name: 'Connectivity' }).and(page.locator('[data-status="online"]')).waitFor({ timeout: 30_000 });
       await check(page, 'inbox at sign-in (en)');
       await screenshot(page, 'screens-topbar-en');
+      // The account menu holds who is signed in and signing out.
+      const account = page.getByRole('button', { name: 'Account: Admin 管理员' });
+      await account.click();
+      await page.getByTestId('account-email').filter({ hasText: 'admin@demo.goutong' }).waitFor();
+      await page.getByRole('menuitem', { name: 'Sign out' }).waitFor();
+      await screenshot(page, 'screens-account-menu-en');
+      await account.click();
+      await page.getByRole('menuitem', { name: 'Sign out' }).waitFor({ state: 'hidden' });
       const en = await visitAll(page, 'en');
       expect(en.length).toBeGreaterThanOrEqual(25);
 
