@@ -66,6 +66,17 @@ async function visitAll(page: Page, locale: Locale): Promise<string[]> {
   await conversationList(page).getByRole('option').first().click();
   await page.getByRole('heading', { level: 2 }).first().waitFor();
   await at('conversation');
+  if (locale === 'en') {
+    // The merge/link dialog (Element Plus dialog, loaded on demand) with its select of conversations.
+    await page.getByRole('button', { name: 'Merge or link' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await dialog.getByRole('radio', { name: /Link a related conversation/ }).check();
+    await dialog.getByRole('combobox', { name: 'Conversation', exact: true }).or(dialog.getByText('No other conversation')).first().waitFor();
+    await check(page, 'merge or link dialog (en)');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+  }
   await screenshot(page, `screens-inbox-${locale}`);
   // Bulk bar: a second row Ctrl+clicked.
   await conversationList(page).getByRole('option').nth(1).click({ modifiers: ['Control'] });
