@@ -46,7 +46,7 @@ describe('settings area (admin screens)', () => {
 
       await area.getByRole('button', { name: 'New inbox' }).click();
       const form = area.getByRole('form', { name: 'New inbox' });
-      await form.getByLabel('Channel and provider').selectOption({ label: 'SMS · Kannel' });
+      await choose(form, 'Channel and provider', 'SMS · Kannel');
       // The fields come from Provider.sms/kannel.config|secrets of the OpenAPI document.
       await form.getByLabel('sendsms user').waitFor();
       await form.getByRole('button', { name: 'Create inbox' }).click();
@@ -115,7 +115,7 @@ describe('settings area (admin screens)', () => {
       // An api inbox: the server generates its signing secret and shows it once.
       await area.getByRole('button', { name: 'New inbox' }).click();
       const apiForm = area.getByRole('form', { name: 'New inbox' });
-      await apiForm.getByLabel('Channel and provider').selectOption({ label: 'API (your own system)' });
+      await choose(apiForm, 'Channel and provider', 'API (your own system)');
       await apiForm.getByLabel('Name', { exact: true }).fill('Shop backend');
       await apiForm.getByRole('button', { name: 'Create inbox' }).click();
       const once = area.getByRole('note', { name: /Secrets shown only once/ });
@@ -188,7 +188,7 @@ describe('settings area (admin screens)', () => {
       const area = settings(page);
       await area.getByRole('button', { name: '新建收件箱' }).click();
       const form = area.getByRole('form', { name: '新建收件箱' });
-      await form.getByLabel('渠道与服务商').selectOption({ label: '短信 · Kannel' });
+      await choose(form, '渠道与服务商', '短信 · Kannel');
       await form.getByLabel('sendsms 用户').waitFor();
       await form.getByRole('button', { name: '创建收件箱' }).click();
       await form.getByText('必填').first().waitFor();

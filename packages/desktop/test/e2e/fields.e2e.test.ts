@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../bench/lib/chromium.mjs';
 import { apiAs, startTestServer, type TestServer } from './server';
-import { axeSerious, newAgentPage, openConversation, screenshot, setPrefs, signIn } from './helpers';
+import { axeSerious, choose, newAgentPage, openConversation, screenshot, setPrefs, signIn } from './helpers';
 
 let server: TestServer;
 let browser: Browser;
@@ -63,7 +63,7 @@ describe('custom fields, segments and offers in the desktop app', () => {
       await area.getByRole('button', { name: 'New field' }).click();
       const form = area.getByRole('form', { name: 'New field' });
       await form.getByLabel('Key').fill('tier');
-      await form.getByLabel('Type').selectOption('select');
+      await choose(form, 'Type', 'Select');
       await form.getByLabel('Label (Chinese)').fill('等级');
       await form.getByLabel('Label (English)').fill('Tier');
       await form.getByLabel('Options (one per line)').fill('gold\nsilver');
@@ -100,7 +100,7 @@ describe('custom fields, segments and offers in the desktop app', () => {
       await form.getByRole('button', { name: 'Save' }).click();
       await form.getByRole('alert').filter({ hasText: 'not a number' }).waitFor(); // core's rule, on the device
       await form.getByLabel('Annual spend').fill('12000');
-      await form.getByLabel('VIP').selectOption('true');
+      await choose(form, 'VIP', 'Yes');
       await form.getByLabel('City').fill('上海');
       await form.getByRole('button', { name: 'Save' }).click();
       await panel.locator('dd[data-field="city"]').filter({ hasText: '上海' }).waitFor();

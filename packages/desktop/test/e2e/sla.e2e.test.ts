@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../bench/lib/chromium.mjs';
 import { apiAs, startTestServer, type TestServer } from './server';
-import { conversationList, newAgentPage, openConversation, screenshot, signIn } from './helpers';
+import { choose, conversationList, newAgentPage, openConversation, screenshot, signIn } from './helpers';
 
 let server: TestServer;
 let browser: Browser;
@@ -58,7 +58,7 @@ describe('SLA in the desktop app', () => {
       await area.getByRole('button', { name: 'New calendar' }).click();
       const form = area.getByRole('form', { name: 'New calendar' });
       await form.getByLabel('Name', { exact: true }).fill('上海客服');
-      await form.getByLabel('Time zone').selectOption('Asia/Shanghai');
+      await choose(form, 'Time zone', 'Asia/Shanghai');
       await form.getByRole('button', { name: 'Add hours on Monday' }).click();
       // Monday now has 09:00-18:00 and 18:00-24:00; move the second to start at 17:00: an overlap.
       await form.getByLabel('Monday Opens').nth(1).fill('17:00');
@@ -86,7 +86,7 @@ describe('SLA in the desktop app', () => {
       await screenshot(page, 'sla-business-hours-en');
 
       // The Support team counts in this calendar (it wins over the inbox's).
-      await area.getByLabel('Calendar of Support').selectOption({ label: '上海客服' });
+      await choose(area, 'Calendar of Support', '上海客服');
       const teams = await admin.call<{ items: Array<{ id: string; name: string }> }>('GET', '/api/v1/teams');
       const support = teams.items.find((x) => x.name === 'Support')!;
       await expect.poll(async () => (await admin.call<{ businessHoursId: string | null }>('GET', `/api/v1/teams/${support.id}/calendar`)).businessHoursId).not.toBeNull();

@@ -12,7 +12,7 @@ import AutomationTicket from '../../src/renderer/components/ops/AutomationTicket
 import { makeI18n } from '../../src/renderer/i18n';
 import { automationEn, automationZhCN } from '../../src/renderer/i18n/automation';
 import { setHost } from '../../src/renderer/platform/host';
-import { testHost } from './testServices';
+import { choose, testHost } from './testServices';
 
 let pinia: Pinia;
 beforeEach(() => {
@@ -37,17 +37,15 @@ describe('automation admin', () => {
     expect(w.text()).toContain('当');
     await w.get('#rule-name').setValue('退款');
     // Add a text condition with keywords.
-    const selects = w.findAll('select');
-    await selects.find((s) => s.attributes('aria-label') === '添加条件')!.setValue('text');
+    await choose(w, '添加条件', 'text');
     await w.findAll('button').find((b) => b.text() === '添加条件')!.trigger('click');
     await w.get('[data-testid="rule-condition"] input').setValue('退款, refund');
     await w.get('[data-testid="rule-condition"] input').trigger('change');
     // The first action (add label) gets its label; then a priority and a team action.
     await w.get('[data-testid="rule-action"] input').setValue('refund');
-    const addAction = w.findAll('select').find((s) => s.attributes('aria-label') === '添加动作')!;
-    await addAction.setValue('set_priority');
+    await choose(w, '添加动作', 'set_priority');
     await w.findAll('button').find((b) => b.text() === '添加动作')!.trigger('click');
-    await addAction.setValue('assign_team');
+    await choose(w, '添加动作', 'assign_team');
     await w.findAll('button').find((b) => b.text() === '添加动作')!.trigger('click');
     await w.get('form').trigger('submit');
     const [body] = w.emitted('save')![0] as [unknown];

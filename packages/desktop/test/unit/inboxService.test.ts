@@ -9,7 +9,7 @@ import InboxServiceSettings from '../../src/renderer/components/ops/InboxService
 import { makeI18n } from '../../src/renderer/i18n';
 import { setServices } from '../../src/renderer/platform/services';
 import { setHost } from '../../src/renderer/platform/host';
-import { flush, offlineServices, testHost } from './testServices';
+import { choose, flush, offlineServices, testHost } from './testServices';
 
 beforeEach(() => {
   setHost(testHost());
@@ -29,13 +29,11 @@ describe('InboxServiceSettings', () => {
     const w = mount(InboxServiceSettings, { props: { inbox: inbox as never }, global: { plugins: [makeI18n('zh-CN'), ElementPlus] } });
     await flush();
     expect(w.text()).toContain('营业时间与自动回复');
-    await w.get('[data-testid="inbox-business-hours"]').setValue('bh1');
-    const [ack, ooh] = w.findAll('[data-testid^="inbox-autoreply-"] select');
-    await ack!.setValue('template');
+    await choose(w, '营业时间', 'bh1');
+    await choose(w, '首次联系确认', 'template');
     await flush();
-    const selects = w.findAll('[data-testid="inbox-autoreply-acknowledge"] select');
-    await selects[1]!.setValue('tpl1');
-    await ooh!.setValue('text');
+    await choose(w, '首次联系确认 · 模板', 'tpl1');
+    await choose(w, '非营业时间回复', 'text');
     await flush();
     const areas = w.findAll('[data-testid="inbox-autoreply-outOfHours"] textarea');
     await areas[0]!.setValue('我们已下班，{{business.nextOpening}} 回复您');

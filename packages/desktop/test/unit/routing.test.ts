@@ -11,7 +11,7 @@ import { useSessionStore } from '../../src/renderer/stores/session';
 import { useDirectoryStore } from '../../src/renderer/stores/directory';
 import { useSoftphoneStore } from '../../src/renderer/softphone/store';
 import { setHost } from '../../src/renderer/platform/host';
-import { flush, ME, OTHER, offlineServices, testHost } from './testServices';
+import { choose, flush, ME, OTHER, offlineServices, testHost } from './testServices';
 
 let pinia: Pinia;
 beforeEach(() => {
@@ -74,7 +74,7 @@ describe('RoutingQueues (supervisors)', () => {
     expect(text).toContain('2 分钟');
     expect(text).toContain('王芳');
     expect(text).toContain('1 / 3');
-    await w.get('select').setValue(OTHER.id);
+    await choose(w, '分配给…', OTHER.id);
     const assign = w.findAll('button').find((b) => b.text() === '分配')!;
     await assign.trigger('click');
     await flush();

@@ -9,7 +9,7 @@ import TeamRoutingSettings from '../../src/renderer/components/ops/TeamRoutingSe
 import { makeI18n } from '../../src/renderer/i18n';
 import { setServices } from '../../src/renderer/platform/services';
 import { setHost } from '../../src/renderer/platform/host';
-import { flush, offlineServices, testHost } from './testServices';
+import { choose, flush, gtSelect, offlineServices, propsOf, testHost } from './testServices';
 
 beforeEach(() => {
   setHost(testHost());
@@ -29,15 +29,15 @@ describe('TeamRoutingSettings', () => {
     await flush();
     await flush();
     expect(w.text()).toContain('Support 客服');
-    const strategy = w.get('select[aria-label="Strategy Support 客服"]');
-    expect((strategy.element as HTMLSelectElement).value).toBe('inherit');
-    await strategy.setValue('round_robin');
+    const strategy = await gtSelect(w, 'Strategy Support 客服');
+    expect(propsOf(strategy).modelValue).toBe('inherit');
+    await choose(w, 'Strategy Support 客服', 'round_robin');
     await w.get('input[aria-label="Default capacity per agent Support 客服"]').setValue('4');
     await w.get('input[aria-label="Required skills Support 客服"]').setValue('zh, vip');
     await w.get('button').trigger('click');
     await flush();
     expect(calls.filter((c) => c.method === 'PATCH')).toEqual([{ method: 'PATCH', path: '/api/v1/teams/sup/routing', body: { routing: { strategy: 'round_robin', capacity: 4, skills: ['zh', 'vip'] } } }]);
-    await strategy.setValue('inherit');
+    await choose(w, 'Strategy Support 客服', 'inherit');
     await w.get('button').trigger('click');
     await flush();
     expect(calls.filter((c) => c.method === 'PATCH')[1]).toEqual({ method: 'PATCH', path: '/api/v1/teams/sup/routing', body: { routing: null } });

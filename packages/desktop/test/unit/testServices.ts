@@ -103,3 +103,31 @@ export function markSynced(client: GoutongClient): void {
   const state = (client as unknown as { state: { value: object; set(v: object): void } }).state;
   state.set({ ...state.value, lastSyncedAt: Date.now() });
 }
+
+/** The workspace's selects (GtSelect, Element Plus) under `w`, once their lazy chunk has loaded. */
+export function gtSelects(w: import('@vue/test-utils').VueWrapper | import('@vue/test-utils').DOMWrapper<Element>): Array<import('@vue/test-utils').VueWrapper> {
+  return (w.findAllComponents({ name: 'GtSelect' }) as Array<import('@vue/test-utils').VueWrapper>).filter((c) => propsOf(c).options !== undefined);
+}
+
+/** A mounted component's props, by name. */
+export function propsOf(c: import('@vue/test-utils').VueWrapper): Record<string, unknown> {
+  return c.props() as Record<string, unknown>;
+}
+
+/** The GtSelect labelled `label` under `w` (waits for the lazy chunk). */
+export async function gtSelect(w: import('@vue/test-utils').VueWrapper | import('@vue/test-utils').DOMWrapper<Element>, label: string): Promise<import('@vue/test-utils').VueWrapper> {
+  for (let i = 0; i < 50; i++) {
+    const found = gtSelects(w).find((c) => propsOf(c).label === label);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no select labelled "${label}"; there are: ${gtSelects(w).map((c) => String(propsOf(c).label)).join(', ')}`);
+}
+
+/** Chooses `value` in the GtSelect labelled `label`, as a click on its option would. */
+export async function choose(w: import('@vue/test-utils').VueWrapper | import('@vue/test-utils').DOMWrapper<Element>, label: string, value: string | string[]): Promise<void> {
+  const s = await gtSelect(w, label);
+  s.vm.$emit('update:modelValue', value);
+  s.vm.$emit('change', value);
+  await new Promise((r) => setTimeout(r, 0));
+}

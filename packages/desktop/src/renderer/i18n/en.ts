@@ -144,6 +144,7 @@ export default {
     },
   },
   notify: { assigned: 'Assigned to you: {name}', enable: 'Enable notifications' },
+  account: { menu: 'Account: {name}' },
   callOutcome: { answered: 'answered', missed: 'missed', rejected: 'rejected', transferred: 'transferred', busy: 'busy', failed: 'failed' },
   time: { now: 'now', m: '{n}m', h: '{n}h', d: '{n}d' },
   phone: phoneEn,

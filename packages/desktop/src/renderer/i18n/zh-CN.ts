@@ -145,6 +145,7 @@ const zh: typeof en = {
     },
   },
   notify: { assigned: '分配给您：{name}', enable: '开启通知' },
+  account: { menu: '账户：{name}' },
   callOutcome: { answered: '已接听', missed: '未接', rejected: '已拒接', transferred: '已转接', busy: '忙线', failed: '失败' },
   time: { now: '刚刚', m: '{n} 分钟', h: '{n} 小时', d: '{n} 天' },
   phone: phoneZh,
