@@ -1,0 +1,210 @@
+// [reports] Duration histograms per hour (migration 461): the percentiles of the overview and the agents
+// report read a few hundred bucket rows per dimension instead of every duration row of the period.
+// Written with each duration row, in the same transaction, by the same writer (the "reports" listener's
+// fold, `duration` in reports.ts), so they always agree with report_durations; the migration and the
+// rollup rebuild fill them from report_durations (`backfillHistograms`).
+//
+// Reading a period [from, to): its whole UTC hours come from the histograms; the durations of a partial
+// hour at either end (a period that does not start or end on the hour) come from report_durations and are
+// bucketed the same way, so the counts are exact for any period and only the median/P90 are estimated
+// (relative error < 2.5 %, core reportHistogram). Hours are UTC hours: a period in a time zone with a
+// whole-hour offset starts and ends on UTC hours; in a half-hour (or 45-minute) zone such as
+// Asia/Kolkata the local midnights fall at :30 UTC, so the first and last half hour of the period are
+// read from the duration rows (correct, and still two half-hours of rows however long the period).
+import {
+  histogramAddBucket,
+  histogramBucketOf,
+  histogramDistribution,
+  hourOf,
+  HOUR_MS,
+  type Distribution,
+  type Histogram,
+  type ReportQuery,
+} from '@goutong/core';
+import type { Queryable } from '../db/db.js';
+
+export type HistogramKind = 'first_response' | 'next_response' | 'resolution' | 'handle';
+/** Wall-clock seconds or seconds counted in business hours. */
+export type Clock = 'wall' | 'business';
+
+export interface HistogramDims {
+  tenantId: string;
+  channel: string;
+  inboxId: string;
+  teamId: string;
+  agentId: string;
+}
+
+interface HistogramRow {
+  tenantId: string;
+  hour: number;
+  kind: string;
+  clock: Clock;
+  channel: string;
+  inboxId: string;
+  teamId: string;
+  agentId: string;
+  bucket: number;
+  n: number;
+  min: number;
+  max: number;
+}
+
+const COLUMNS = 'tenant_id, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket, n, min_s, max_s';
+
+const upsertSql = (q: Queryable, rows: number): string => {
+  const least = q.dialect === 'pg' ? 'LEAST' : 'MIN';
+  const greatest = q.dialect === 'pg' ? 'GREATEST' : 'MAX';
+  return `INSERT INTO report_histograms (${COLUMNS}) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+    ON CONFLICT (tenant_id, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket) DO UPDATE SET
+    n = report_histograms.n + excluded.n, min_s = ${least}(report_histograms.min_s, excluded.min_s), max_s = ${greatest}(report_histograms.max_s, excluded.max_s)`;
+};
+
+const paramsOf = (r: HistogramRow) => [r.tenantId, r.hour, r.kind, r.clock, r.channel, r.inboxId, r.teamId, r.agentId, r.bucket, r.n, r.min, r.max];
+
+async function upsertRows(q: Queryable, rows: readonly HistogramRow[]): Promise<void> {
+  const BATCH = 400;
+  for (let i = 0; i < rows.length; i += BATCH) {
+    const part = rows.slice(i, i + BATCH);
+    await q.run(upsertSql(q, part.length), part.flatMap(paramsOf));
+  }
+}
+
+/** Counts one duration (wall and business seconds) in its hour's histograms: call with its duration row. */
+export async function addDurationToHistograms(q: Queryable, d: HistogramDims, kind: HistogramKind, at: number, seconds: number, businessSeconds: number): Promise<void> {
+  const base = { tenantId: d.tenantId, hour: hourOf(at), kind, channel: d.channel, inboxId: d.inboxId, teamId: d.teamId, agentId: d.agentId, n: 1 };
+  const w = Math.max(0, seconds);
+  const b = Math.max(0, businessSeconds);
+  await upsertRows(q, [
+    { ...base, clock: 'wall', bucket: histogramBucketOf(w), min: w, max: w },
+    { ...base, clock: 'business', bucket: histogramBucketOf(b), min: b, max: b },
+  ]);
+}
+
+/**
+ * Fills report_histograms from report_durations (added to what is there): migration 461's backfill for
+ * all tenants, and the rollup rebuild's for one (after it emptied the tenant's histograms). Reads a
+ * month of durations at a time, grouped by hour, dimensions and value.
+ */
+export async function backfillHistograms(q: Queryable, tenantId?: string): Promise<number> {
+  const tenants = tenantId !== undefined ? [tenantId] : (await q.all<{ t: string }>('SELECT DISTINCT tenant_id AS t FROM report_durations')).map((r) => String(r.t));
+  const WINDOW = 30 * 24 * HOUR_MS;
+  let durations = 0;
+  for (const t of tenants) {
+    const span = await q.one<{ lo: number | null; hi: number | null }>('SELECT MIN(at) AS lo, MAX(at) AS hi FROM report_durations WHERE tenant_id = ?', [t]);
+    if (span?.lo === null || span?.lo === undefined || span.hi === null) continue;
+    for (let from = hourOf(Number(span.lo)); from <= Number(span.hi); from += WINDOW) {
+      const rows = await q.all<{ kind: string; channel: string; inbox_id: string; team_id: string; agent_id: string; hour: number; s: number; b: number; n: number }>(
+        `SELECT kind, channel, inbox_id, team_id, agent_id, (at / ${HOUR_MS}) * ${HOUR_MS} AS hour, seconds AS s, business_seconds AS b, COUNT(*) AS n
+         FROM report_durations WHERE tenant_id = ? AND at >= ? AND at < ?
+         GROUP BY kind, channel, inbox_id, team_id, agent_id, (at / ${HOUR_MS}) * ${HOUR_MS}, seconds, business_seconds`,
+        [t, from, from + WINDOW],
+      );
+      const acc = new Map<string, HistogramRow>();
+      for (const r of rows) {
+        const n = Number(r.n);
+        durations += n;
+        for (const [clock, v] of [['wall', Math.max(0, Number(r.s))], ['business', Math.max(0, Number(r.b))]] as const) {
+          const bucket = histogramBucketOf(v);
+          const key = [r.kind, clock, r.channel, r.inbox_id, r.team_id, r.agent_id, Number(r.hour), bucket].join('\u0000');
+          const cur = acc.get(key);
+          if (cur) {
+            cur.n += n;
+            cur.min = Math.min(cur.min, v);
+            cur.max = Math.max(cur.max, v);
+          } else {
+            acc.set(key, { tenantId: t, hour: Number(r.hour), kind: String(r.kind), clock, channel: String(r.channel), inboxId: String(r.inbox_id), teamId: String(r.team_id), agentId: String(r.agent_id), bucket, n, min: v, max: v });
+          }
+        }
+      }
+      await upsertRows(q, [...acc.values()]);
+    }
+  }
+  return durations;
+}
+
+/** A distribution to read: a duration kind in wall or business seconds. */
+export interface Wanted {
+  kind: HistogramKind;
+  clock: Clock;
+}
+
+const keyOf = (w: Wanted) => `${w.kind}:${w.clock}`;
+
+function filters(rq: Pick<ReportQuery, 'inboxId' | 'teamId' | 'agentId' | 'channel'>): { sql: string; params: string[] } {
+  const parts: Array<[string, string | undefined]> = [['inbox_id', rq.inboxId], ['team_id', rq.teamId], ['agent_id', rq.agentId], ['channel', rq.channel]];
+  const set = parts.filter((p): p is [string, string] => !!p[1]);
+  return { sql: set.map(([c]) => ` AND ${c} = ?`).join(''), params: set.map(([, v]) => v) };
+}
+
+/** The whole UTC hours inside [from, to) and the partial pieces at its ends (read from the rows). */
+export function splitPeriod(from: number, to: number): { hours: { from: number; to: number } | null; edges: Array<{ from: number; to: number }> } {
+  const first = hourOf(from) === from ? from : hourOf(from) + HOUR_MS;
+  const last = hourOf(to);
+  if (first >= last) return { hours: null, edges: from < to ? [{ from, to }] : [] };
+  const edges = [{ from, to: first }, { from: last, to }].filter((e) => e.from < e.to);
+  return { hours: { from: first, to: last }, edges };
+}
+
+/**
+ * Distributions of several kinds over a period, from the histograms (whole hours) and the duration rows
+ * (partial end hours), optionally one set per agent. Group '' when not grouped.
+ */
+export async function histogramDistributions(
+  q: Queryable,
+  tenantId: string,
+  rq: ReportQuery,
+  wanted: readonly Wanted[],
+  o: { byAgent?: boolean } = {},
+): Promise<Map<string, Map<string, Distribution>>> {
+  const f = filters(rq);
+  const kinds = [...new Set(wanted.map((w) => w.kind))];
+  const inKinds = kinds.map(() => '?').join(', ');
+  const hs = new Map<string, Map<string, Histogram>>();
+  const histogramOfGroup = (group: string, key: string): Histogram => {
+    let g = hs.get(group);
+    if (!g) hs.set(group, (g = new Map()));
+    let h = g.get(key);
+    if (!h) g.set(key, (h = new Map()));
+    return h;
+  };
+  const wantedKeys = new Set(wanted.map(keyOf));
+  const { hours, edges } = splitPeriod(rq.from, rq.to);
+  const agentCol = o.byAgent ? 'agent_id' : "''";
+  if (hours) {
+    const rows = await q.all<{ g: string; kind: string; clock: string; bucket: number; n: number; lo: number; hi: number }>(
+      `SELECT ${agentCol} AS g, kind, clock, bucket, SUM(n) AS n, MIN(min_s) AS lo, MAX(max_s) AS hi FROM report_histograms
+       WHERE tenant_id = ? AND hour >= ? AND hour < ? AND kind IN (${inKinds})${f.sql}
+       GROUP BY ${o.byAgent ? 'agent_id, ' : ''}kind, clock, bucket`,
+      [tenantId, hours.from, hours.to, ...kinds, ...f.params],
+    );
+    for (const r of rows) {
+      const key = `${r.kind}:${r.clock}`;
+      if (!wantedKeys.has(key)) continue;
+      histogramAddBucket(histogramOfGroup(String(r.g), key), Number(r.bucket), { count: Number(r.n), min: Number(r.lo), max: Number(r.hi) });
+    }
+  }
+  for (const e of edges) {
+    const rows = await q.all<{ g: string; kind: string; s: number; b: number }>(
+      `SELECT ${agentCol} AS g, kind, seconds AS s, business_seconds AS b FROM report_durations WHERE tenant_id = ? AND kind IN (${inKinds}) AND at >= ? AND at < ?${f.sql}`,
+      [tenantId, ...kinds, e.from, e.to, ...f.params],
+    );
+    for (const r of rows) {
+      for (const clock of ['wall', 'business'] as const) {
+        const key = `${r.kind}:${clock}`;
+        if (!wantedKeys.has(key)) continue;
+        const v = Math.max(0, Number(clock === 'wall' ? r.s : r.b));
+        histogramAddBucket(histogramOfGroup(String(r.g), key), histogramBucketOf(v), { count: 1, min: v, max: v });
+      }
+    }
+  }
+  const out = new Map<string, Map<string, Distribution>>();
+  for (const [g, byKey] of hs) {
+    out.set(g, new Map(wanted.map((w) => [keyOf(w), histogramDistribution(byKey.get(keyOf(w)) ?? new Map())])));
+  }
+  return out;
+}
+
+const EMPTY: Distribution = { count: 0, medianS: null, p90S: null };
+/** One distribution of a `histogramDistributions` answer (empty when the period has none). */
+export const distributionOf = (groups: Map<string, Map<string, Distribution>>, group: string, w: Wanted): Distribution => groups.get(group)?.get(keyOf(w)) ?? EMPTY;
