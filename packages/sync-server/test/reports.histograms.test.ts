@@ -65,7 +65,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect(r.body.results[0].outcome).toBe('applied');
     };
     const histogramRows = () =>
-      s.db.all('SELECT * FROM report_histograms WHERE tenant_id = ? ORDER BY hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket', [tenantId]);
+      s.db.all('SELECT * FROM report_histograms WHERE tenant_id = ? ORDER BY grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket', [tenantId]);
     const rebuild = () => rebuildReports(s.db, tenantId, { now: s.clock.now(), calendarOf: (q, c) => calendarFor(q, c.tenantId, { inboxId: c.inboxId, teamId: c.teamId }) });
 
     beforeAll(async () => {
@@ -107,8 +107,8 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       const live = await histogramRows();
       const durationCount = Number((await s.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM report_durations WHERE tenant_id = ?', [tenantId]))!.n);
       expect(durationCount).toBeGreaterThanOrEqual(12 + 4 + 6);
-      // Two rows (wall, business) per duration at most; their counts add up to every duration twice.
-      expect(live.reduce((a, r) => a + Number(r.n), 0)).toBe(2 * durationCount);
+      // Each duration counts in four rows: wall and business seconds, in its hour and in its day.
+      expect(live.reduce((a, r) => a + Number(r.n), 0)).toBe(4 * durationCount);
       await s.db.tx(async (q) => {
         await q.run('DELETE FROM report_histograms WHERE tenant_id = ?', [tenantId]);
         expect(await backfillHistograms(q, tenantId)).toBe(durationCount);
@@ -126,6 +126,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
         [T0 + 17 * 60 * S, T0 + 9 * H + 41 * 60 * S, 'UTC'], // cut inside the first and last hour
         [T0 + 10 * 60 * S, T0 + 40 * 60 * S, 'UTC'], // inside one hour
         [T0 - 30 * 60 * S, T0 + 23 * H + 30 * 60 * S, 'Asia/Kolkata'], // a local day in a half-hour zone
+        [T0 - 3 * 24 * H - 30 * 60 * S, T0 + 3 * 24 * H + 23 * H + 30 * 60 * S, 'Asia/Kolkata'], // a local week: whole UTC days inside
       ] as const) {
         const rq = ReportQuery.parse({ from, to, tz, inboxId });
         const o = (await admin('GET', `/api/v1/reports/overview?from=${from}&to=${to}&tz=${tz}&inboxId=${inboxId}`)).body;
@@ -134,8 +135,16 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
         got.forEach((d, i) => expectClose(d, exact[i]!, `${tz} [${from}, ${to}) #${i}`));
       }
       expect(splitPeriod(T0 - 30 * 60 * S, T0 + 23 * H + 30 * 60 * S)).toEqual({
-        hours: { from: T0, to: T0 + 23 * H },
+        days: null,
+        hours: [{ from: T0, to: T0 + 23 * H }],
         edges: [{ from: T0 - 30 * 60 * S, to: T0 }, { from: T0 + 23 * H, to: T0 + 23 * H + 30 * 60 * S }],
+      });
+      // A Kolkata week: six whole UTC days, the hours around them, the half hours at the ends.
+      const day = Date.UTC(2027, 0, 4);
+      expect(splitPeriod(day - 5.5 * H, day + 6 * 24 * H + 18.5 * H)).toEqual({
+        days: { from: day, to: day + 6 * 24 * H },
+        hours: [{ from: day - 5 * H, to: day }, { from: day + 6 * 24 * H, to: day + 6 * 24 * H + 18 * H }],
+        edges: [{ from: day - 5.5 * H, to: day - 5 * H }, { from: day + 6 * 24 * H + 18 * H, to: day + 6 * 24 * H + 18.5 * H }],
       });
     });
 
@@ -161,13 +170,13 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
         }
       });
       // A database whose durations predate migration 461: drop its table and run the migration again.
-      const before = await s.db.all('SELECT * FROM report_histograms ORDER BY tenant_id, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket');
+      const before = await s.db.all('SELECT * FROM report_histograms ORDER BY tenant_id, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket');
       await s.db.exec('DROP TABLE report_histograms');
       await s.db.run('DELETE FROM schema_migrations WHERE id = 461');
       await migrate(s.db);
-      const after = await s.db.all('SELECT * FROM report_histograms ORDER BY tenant_id, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket');
+      const after = await s.db.all('SELECT * FROM report_histograms ORDER BY tenant_id, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket');
       expect(after.filter((x) => x.tenant_id === tenantId && !String(x.inbox_id).startsWith('rand-'))).toEqual(before);
-      expect(after.filter((x) => x.tenant_id === other).reduce((a, x) => a + Number(x.n), 0)).toBe(2 * 600);
+      expect(after.filter((x) => x.tenant_id === other).reduce((a, x) => a + Number(x.n), 0)).toBe(4 * 600);
       const base = T0 + 30 * 24 * H;
       for (const [from, to] of [[base, base + 10 * 24 * H], [base + 7 * 60 * S, base + 5 * 24 * H + 13 * 60 * S], [base + 3 * H, base + 4 * H]]) {
         for (const f of [{}, { inboxId: 'rand-inbox-1' }, { agentId: 'rand-agent-2', channel: 'sms' }]) {

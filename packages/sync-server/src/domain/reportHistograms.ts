@@ -1,10 +1,14 @@
-// [reports] Duration histograms per hour (migration 461): the percentiles of the overview and the agents
-// report read a few hundred bucket rows per dimension instead of every duration row of the period.
+// [reports] Duration histograms per UTC hour and per UTC day (migration 461): the percentiles of the
+// overview and the agents report read a few hundred bucket rows per day and dimension instead of every
+// duration row of the period. Daily rows exist because hourly ones barely help at a busy workspace's
+// density (an agent's ~30 first responses of an hour fall in ~30 different buckets); a year reads 365
+// daily rows' worth of buckets, plus the hours of a partial UTC day at each end (a local day in a zone
+// other than UTC), plus the partial hours.
 // Written with each duration row, in the same transaction, by the same writer (the "reports" listener's
 // fold, `duration` in reports.ts), so they always agree with report_durations; the migration and the
 // rollup rebuild fill them from report_durations (`backfillHistograms`).
 //
-// Reading a period [from, to): its whole UTC hours come from the histograms; the durations of a partial
+// Reading a period [from, to): its whole UTC days and hours come from the histograms; the durations of a partial
 // hour at either end (a period that does not start or end on the hour) come from report_durations and are
 // bucketed the same way, so the counts are exact for any period and only the median/P90 are estimated
 // (relative error < 2.5 %, core reportHistogram). Hours are UTC hours: a period in a time zone with a
@@ -35,8 +39,15 @@ export interface HistogramDims {
   agentId: string;
 }
 
+/** Hourly rows, and daily rows (UTC days) that a long period reads instead of 24 hourly ones. */
+export type Grain = 'hour' | 'day';
+const DAY_MS = 24 * HOUR_MS;
+const startOf = (at: number, grain: Grain): number => (grain === 'hour' ? hourOf(at) : Math.floor(at / DAY_MS) * DAY_MS);
+
 interface HistogramRow {
   tenantId: string;
+  grain: Grain;
+  /** The start of the UTC hour or day. */
   hour: number;
   kind: string;
   clock: Clock;
@@ -50,17 +61,17 @@ interface HistogramRow {
   max: number;
 }
 
-const COLUMNS = 'tenant_id, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket, n, min_s, max_s';
+const COLUMNS = 'tenant_id, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket, n, min_s, max_s';
 
 const upsertSql = (q: Queryable, rows: number): string => {
   const least = q.dialect === 'pg' ? 'LEAST' : 'MIN';
   const greatest = q.dialect === 'pg' ? 'GREATEST' : 'MAX';
-  return `INSERT INTO report_histograms (${COLUMNS}) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
-    ON CONFLICT (tenant_id, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket) DO UPDATE SET
+  return `INSERT INTO report_histograms (${COLUMNS}) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+    ON CONFLICT (tenant_id, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket) DO UPDATE SET
     n = report_histograms.n + excluded.n, min_s = ${least}(report_histograms.min_s, excluded.min_s), max_s = ${greatest}(report_histograms.max_s, excluded.max_s)`;
 };
 
-const paramsOf = (r: HistogramRow) => [r.tenantId, r.hour, r.kind, r.clock, r.channel, r.inboxId, r.teamId, r.agentId, r.bucket, r.n, r.min, r.max];
+const paramsOf = (r: HistogramRow) => [r.tenantId, r.grain, r.hour, r.kind, r.clock, r.channel, r.inboxId, r.teamId, r.agentId, r.bucket, r.n, r.min, r.max];
 
 async function upsertRows(q: Queryable, rows: readonly HistogramRow[]): Promise<void> {
   const BATCH = 400;
@@ -72,13 +83,16 @@ async function upsertRows(q: Queryable, rows: readonly HistogramRow[]): Promise<
 
 /** Counts one duration (wall and business seconds) in its hour's histograms: call with its duration row. */
 export async function addDurationToHistograms(q: Queryable, d: HistogramDims, kind: HistogramKind, at: number, seconds: number, businessSeconds: number): Promise<void> {
-  const base = { tenantId: d.tenantId, hour: hourOf(at), kind, channel: d.channel, inboxId: d.inboxId, teamId: d.teamId, agentId: d.agentId, n: 1 };
+  const base = { tenantId: d.tenantId, kind, channel: d.channel, inboxId: d.inboxId, teamId: d.teamId, agentId: d.agentId, n: 1 };
   const w = Math.max(0, seconds);
   const b = Math.max(0, businessSeconds);
-  await upsertRows(q, [
-    { ...base, clock: 'wall', bucket: histogramBucketOf(w), min: w, max: w },
-    { ...base, clock: 'business', bucket: histogramBucketOf(b), min: b, max: b },
-  ]);
+  await upsertRows(
+    q,
+    (['hour', 'day'] as const).flatMap((grain) => [
+      { ...base, grain, hour: startOf(at, grain), clock: 'wall' as const, bucket: histogramBucketOf(w), min: w, max: w },
+      { ...base, grain, hour: startOf(at, grain), clock: 'business' as const, bucket: histogramBucketOf(b), min: b, max: b },
+    ]),
+  );
 }
 
 /**
@@ -93,7 +107,8 @@ export async function backfillHistograms(q: Queryable, tenantId?: string): Promi
   for (const t of tenants) {
     const span = await q.one<{ lo: number | null; hi: number | null }>('SELECT MIN(at) AS lo, MAX(at) AS hi FROM report_durations WHERE tenant_id = ?', [t]);
     if (span?.lo === null || span?.lo === undefined || span.hi === null) continue;
-    for (let from = hourOf(Number(span.lo)); from <= Number(span.hi); from += WINDOW) {
+    // Windows of whole UTC days: a day's row is complete within one window.
+    for (let from = startOf(Number(span.lo), 'day'); from <= Number(span.hi); from += WINDOW) {
       const rows = await q.all<{ kind: string; channel: string; inbox_id: string; team_id: string; agent_id: string; hour: number; s: number; b: number; n: number }>(
         `SELECT kind, channel, inbox_id, team_id, agent_id, (at / ${HOUR_MS}) * ${HOUR_MS} AS hour, seconds AS s, business_seconds AS b, COUNT(*) AS n
          FROM report_durations WHERE tenant_id = ? AND at >= ? AND at < ?
@@ -104,16 +119,19 @@ export async function backfillHistograms(q: Queryable, tenantId?: string): Promi
       for (const r of rows) {
         const n = Number(r.n);
         durations += n;
-        for (const [clock, v] of [['wall', Math.max(0, Number(r.s))], ['business', Math.max(0, Number(r.b))]] as const) {
-          const bucket = histogramBucketOf(v);
-          const key = [r.kind, clock, r.channel, r.inbox_id, r.team_id, r.agent_id, Number(r.hour), bucket].join('\u0000');
-          const cur = acc.get(key);
-          if (cur) {
-            cur.n += n;
-            cur.min = Math.min(cur.min, v);
-            cur.max = Math.max(cur.max, v);
-          } else {
-            acc.set(key, { tenantId: t, hour: Number(r.hour), kind: String(r.kind), clock, channel: String(r.channel), inboxId: String(r.inbox_id), teamId: String(r.team_id), agentId: String(r.agent_id), bucket, n, min: v, max: v });
+        for (const grain of ['hour', 'day'] as const) {
+          const start = startOf(Number(r.hour), grain);
+          for (const [clock, v] of [['wall', Math.max(0, Number(r.s))], ['business', Math.max(0, Number(r.b))]] as const) {
+            const bucket = histogramBucketOf(v);
+            const key = [grain, r.kind, clock, r.channel, r.inbox_id, r.team_id, r.agent_id, start, bucket].join('\u0000');
+            const cur = acc.get(key);
+            if (cur) {
+              cur.n += n;
+              cur.min = Math.min(cur.min, v);
+              cur.max = Math.max(cur.max, v);
+            } else {
+              acc.set(key, { tenantId: t, grain, hour: start, kind: String(r.kind), clock, channel: String(r.channel), inboxId: String(r.inbox_id), teamId: String(r.team_id), agentId: String(r.agent_id), bucket, n, min: v, max: v });
+            }
           }
         }
       }
@@ -137,13 +155,29 @@ function filters(rq: Pick<ReportQuery, 'inboxId' | 'teamId' | 'agentId' | 'chann
   return { sql: set.map(([c]) => ` AND ${c} = ?`).join(''), params: set.map(([, v]) => v) };
 }
 
-/** The whole UTC hours inside [from, to) and the partial pieces at its ends (read from the rows). */
-export function splitPeriod(from: number, to: number): { hours: { from: number; to: number } | null; edges: Array<{ from: number; to: number }> } {
-  const first = hourOf(from) === from ? from : hourOf(from) + HOUR_MS;
-  const last = hourOf(to);
-  if (first >= last) return { hours: null, edges: from < to ? [{ from, to }] : [] };
-  const edges = [{ from, to: first }, { from: last, to }].filter((e) => e.from < e.to);
-  return { hours: { from: first, to: last }, edges };
+interface Span {
+  from: number;
+  to: number;
+}
+
+/** The whole units (hours or days) inside [from, to), or null, and the pieces before and after them. */
+function wholeUnits(from: number, to: number, unit: number): { whole: Span | null; rest: Span[] } {
+  const floor = (x: number) => Math.floor(x / unit) * unit;
+  const first = floor(from) === from ? from : floor(from) + unit;
+  const last = floor(to);
+  if (first >= last) return { whole: null, rest: from < to ? [{ from, to }] : [] };
+  return { whole: { from: first, to: last }, rest: [{ from, to: first }, { from: last, to }].filter((e) => e.from < e.to) };
+}
+
+/**
+ * How a period [from, to) is read: its whole UTC days from the daily rows, its other whole UTC hours from
+ * the hourly rows, and the partial hours at its ends (`edges`) from the duration rows.
+ */
+export function splitPeriod(from: number, to: number): { days: Span | null; hours: Span[]; edges: Span[] } {
+  const h = wholeUnits(from, to, HOUR_MS);
+  if (!h.whole) return { days: null, hours: [], edges: h.rest };
+  const d = wholeUnits(h.whole.from, h.whole.to, DAY_MS);
+  return { days: d.whole, hours: d.rest, edges: h.rest };
 }
 
 /**
@@ -169,14 +203,15 @@ export async function histogramDistributions(
     return h;
   };
   const wantedKeys = new Set(wanted.map(keyOf));
-  const { hours, edges } = splitPeriod(rq.from, rq.to);
+  const { days, hours, edges } = splitPeriod(rq.from, rq.to);
   const agentCol = o.byAgent ? 'agent_id' : "''";
-  if (hours) {
+  const ranges: Array<[Grain, Span]> = [...(days ? [['day', days] as [Grain, Span]] : []), ...hours.map((h) => ['hour', h] as [Grain, Span])];
+  if (ranges.length > 0) {
     const rows = await q.all<{ g: string; kind: string; clock: string; bucket: number; n: number; lo: number; hi: number }>(
       `SELECT ${agentCol} AS g, kind, clock, bucket, SUM(n) AS n, MIN(min_s) AS lo, MAX(max_s) AS hi FROM report_histograms
-       WHERE tenant_id = ? AND hour >= ? AND hour < ? AND kind IN (${inKinds})${f.sql}
+       WHERE tenant_id = ? AND (${ranges.map(() => '(grain = ? AND hour >= ? AND hour < ?)').join(' OR ')}) AND kind IN (${inKinds})${f.sql}
        GROUP BY ${o.byAgent ? 'agent_id, ' : ''}kind, clock, bucket`,
-      [tenantId, hours.from, hours.to, ...kinds, ...f.params],
+      [tenantId, ...ranges.flatMap(([g, r]) => [g, r.from, r.to]), ...kinds, ...f.params],
     );
     for (const r of rows) {
       const key = `${r.kind}:${r.clock}`;
