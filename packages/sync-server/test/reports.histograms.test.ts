@@ -107,8 +107,8 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       const live = await histogramRows();
       const durationCount = Number((await s.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM report_durations WHERE tenant_id = ?', [tenantId]))!.n);
       expect(durationCount).toBeGreaterThanOrEqual(12 + 4 + 6);
-      // Each duration counts in four rows: wall and business seconds, in its hour and in its day.
-      expect(live.reduce((a, r) => a + Number(r.n), 0)).toBe(4 * durationCount);
+      // Each duration counts in six rows: wall and business seconds, in its hour, its day and its month.
+      expect(live.reduce((a, r) => a + Number(r.n), 0)).toBe(6 * durationCount);
       await s.db.tx(async (q) => {
         await q.run('DELETE FROM report_histograms WHERE tenant_id = ?', [tenantId]);
         expect(await backfillHistograms(q, tenantId)).toBe(durationCount);
@@ -135,16 +135,27 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
         got.forEach((d, i) => expectClose(d, exact[i]!, `${tz} [${from}, ${to}) #${i}`));
       }
       expect(splitPeriod(T0 - 30 * 60 * S, T0 + 23 * H + 30 * 60 * S)).toEqual({
-        days: null,
+        months: null,
+        days: [],
         hours: [{ from: T0, to: T0 + 23 * H }],
         edges: [{ from: T0 - 30 * 60 * S, to: T0 }, { from: T0 + 23 * H, to: T0 + 23 * H + 30 * 60 * S }],
       });
       // A Kolkata week: six whole UTC days, the hours around them, the half hours at the ends.
       const day = Date.UTC(2027, 0, 4);
       expect(splitPeriod(day - 5.5 * H, day + 6 * 24 * H + 18.5 * H)).toEqual({
-        days: { from: day, to: day + 6 * 24 * H },
+        months: null,
+        days: [{ from: day, to: day + 6 * 24 * H }],
         hours: [{ from: day - 5 * H, to: day }, { from: day + 6 * 24 * H, to: day + 6 * 24 * H + 18 * H }],
         edges: [{ from: day - 5.5 * H, to: day - 5 * H }, { from: day + 6 * 24 * H + 18 * H, to: day + 6 * 24 * H + 18.5 * H }],
+      });
+      // A Shanghai year: whole UTC months, the whole days and hours around them, no partial hour.
+      const y0 = Date.UTC(2026, 11, 31, 16); // 2027-01-01 00:00 in Shanghai
+      const y1 = Date.UTC(2027, 11, 31, 16);
+      expect(splitPeriod(y0, y1)).toEqual({
+        months: { from: Date.UTC(2027, 0, 1), to: Date.UTC(2027, 11, 1) },
+        days: [{ from: Date.UTC(2027, 11, 1), to: Date.UTC(2027, 11, 31) }],
+        hours: [{ from: y0, to: Date.UTC(2027, 0, 1) }, { from: Date.UTC(2027, 11, 31), to: y1 }],
+        edges: [],
       });
     });
 
@@ -165,7 +176,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
           const secs = Math.floor(Math.exp(r() * 15));
           await q.run(
             'INSERT INTO report_durations (id, tenant_id, kind, conversation_id, channel, inbox_id, team_id, agent_id, at, seconds, business_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [`rand-${i}`, t, kind, `rc-${i % 50}`, i % 2 ? 'sms' : 'email', `rand-inbox-${i % 3}`, '', `rand-agent-${i % 4}`, T0 + 30 * 24 * H + Math.floor(r() * 10 * 24 * H), secs, Math.floor(secs * r())],
+            [`rand-${i}`, t, kind, `rc-${i % 50}`, i % 2 ? 'sms' : 'email', `rand-inbox-${i % 3}`, '', `rand-agent-${i % 4}`, T0 + 20 * 24 * H + Math.floor(r() * 70 * 24 * H), secs, Math.floor(secs * r())],
           );
         }
       });
@@ -176,9 +187,10 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       await migrate(s.db);
       const after = await s.db.all('SELECT * FROM report_histograms ORDER BY tenant_id, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket');
       expect(after.filter((x) => x.tenant_id === tenantId && !String(x.inbox_id).startsWith('rand-'))).toEqual(before);
-      expect(after.filter((x) => x.tenant_id === other).reduce((a, x) => a + Number(x.n), 0)).toBe(4 * 600);
-      const base = T0 + 30 * 24 * H;
-      for (const [from, to] of [[base, base + 10 * 24 * H], [base + 7 * 60 * S, base + 5 * 24 * H + 13 * 60 * S], [base + 3 * H, base + 4 * H]]) {
+      expect(after.filter((x) => x.tenant_id === other).reduce((a, x) => a + Number(x.n), 0)).toBe(6 * 600);
+      const base = T0 + 20 * 24 * H;
+      const feb = Date.UTC(2027, 1, 1);
+      for (const [from, to] of [[base, base + 70 * 24 * H], [feb - 5.5 * H, Date.UTC(2027, 2, 1) + 18.5 * H], [base + 7 * 60 * S, base + 5 * 24 * H + 13 * 60 * S], [base + 3 * H, base + 4 * H]]) {
         for (const f of [{}, { inboxId: 'rand-inbox-1' }, { agentId: 'rand-agent-2', channel: 'sms' }]) {
           const rq = ReportQuery.parse({ from, to, tz: 'UTC', ...f });
           const exact = await overviewDistributions(s.db, tenantId, rq, { exact: true });

@@ -426,7 +426,7 @@ CREATE INDEX csat_surveys_sent ON csat_surveys (tenant_id, sent_at)
   },
   {
     id: 461,
-    name: 'reports: duration histograms per UTC hour and day and dimension (percentiles without reading every duration), backfilled',
+    name: 'reports: duration histograms per UTC hour, day and month and dimension (percentiles without reading every duration), backfilled',
     sql: `
 CREATE TABLE report_histograms (
   tenant_id TEXT NOT NULL, grain TEXT NOT NULL, hour {{bigint}} NOT NULL, kind TEXT NOT NULL, clock TEXT NOT NULL,

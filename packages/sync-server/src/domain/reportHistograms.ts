@@ -1,9 +1,10 @@
-// [reports] Duration histograms per UTC hour and per UTC day (migration 461): the percentiles of the
-// overview and the agents report read a few hundred bucket rows per day and dimension instead of every
-// duration row of the period. Daily rows exist because hourly ones barely help at a busy workspace's
-// density (an agent's ~30 first responses of an hour fall in ~30 different buckets); a year reads 365
-// daily rows' worth of buckets, plus the hours of a partial UTC day at each end (a local day in a zone
-// other than UTC), plus the partial hours.
+// [reports] Duration histograms per UTC hour, UTC day and UTC calendar month (migration 461): the
+// percentiles of the overview and the agents report read bucket rows instead of every duration row of
+// the period. Hourly rows alone barely help: at a busy workspace's density one agent's ~30 first responses
+// of an hour fall in ~30 different buckets, so an hour has about as many bucket rows as durations. A year
+// therefore reads ~11 whole UTC months from the monthly rows, the whole UTC days around them from the
+// daily rows, the whole hours of a partial UTC day at each end (a local day in a zone other than UTC)
+// from the hourly rows, and the partial hours at the very ends from report_durations.
 // Written with each duration row, in the same transaction, by the same writer (the "reports" listener's
 // fold, `duration` in reports.ts), so they always agree with report_durations; the migration and the
 // rollup rebuild fill them from report_durations (`backfillHistograms`).
@@ -27,7 +28,8 @@ import {
 } from '@goutong/core';
 import type { Queryable } from '../db/db.js';
 
-export type HistogramKind = 'first_response' | 'next_response' | 'resolution' | 'handle';
+export const HISTOGRAM_KINDS = ['first_response', 'next_response', 'resolution', 'handle'] as const;
+export type HistogramKind = (typeof HISTOGRAM_KINDS)[number];
 /** Wall-clock seconds or seconds counted in business hours. */
 export type Clock = 'wall' | 'business';
 
@@ -40,9 +42,23 @@ export interface HistogramDims {
 }
 
 /** Hourly rows, and daily rows (UTC days) that a long period reads instead of 24 hourly ones. */
-export type Grain = 'hour' | 'day';
+export const GRAINS = ['hour', 'day', 'month'] as const;
+export type Grain = (typeof GRAINS)[number];
 const DAY_MS = 24 * HOUR_MS;
-const startOf = (at: number, grain: Grain): number => (grain === 'hour' ? hourOf(at) : Math.floor(at / DAY_MS) * DAY_MS);
+/** The start of the UTC hour, day or calendar month `at` falls in. */
+export function startOf(at: number, grain: Grain): number {
+  if (grain === 'hour') return hourOf(at);
+  if (grain === 'day') return Math.floor(at / DAY_MS) * DAY_MS;
+  const d = new Date(at);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+/** The start of the next UTC hour, day or month after the one starting at `start`. */
+function nextOf(start: number, grain: Grain): number {
+  if (grain === 'hour') return start + HOUR_MS;
+  if (grain === 'day') return start + DAY_MS;
+  const d = new Date(start);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
 
 interface HistogramRow {
   tenantId: string;
@@ -88,7 +104,7 @@ export async function addDurationToHistograms(q: Queryable, d: HistogramDims, ki
   const b = Math.max(0, businessSeconds);
   await upsertRows(
     q,
-    (['hour', 'day'] as const).flatMap((grain) => [
+    GRAINS.flatMap((grain) => [
       { ...base, grain, hour: startOf(at, grain), clock: 'wall' as const, bucket: histogramBucketOf(w), min: w, max: w },
       { ...base, grain, hour: startOf(at, grain), clock: 'business' as const, bucket: histogramBucketOf(b), min: b, max: b },
     ]),
@@ -102,40 +118,41 @@ export async function addDurationToHistograms(q: Queryable, d: HistogramDims, ki
  */
 export async function backfillHistograms(q: Queryable, tenantId?: string): Promise<number> {
   const tenants = tenantId !== undefined ? [tenantId] : (await q.all<{ t: string }>('SELECT DISTINCT tenant_id AS t FROM report_durations')).map((r) => String(r.t));
-  const WINDOW = 30 * 24 * HOUR_MS;
   let durations = 0;
   for (const t of tenants) {
     const span = await q.one<{ lo: number | null; hi: number | null }>('SELECT MIN(at) AS lo, MAX(at) AS hi FROM report_durations WHERE tenant_id = ?', [t]);
     if (span?.lo === null || span?.lo === undefined || span.hi === null) continue;
-    // Windows of whole UTC days: a day's row is complete within one window.
-    for (let from = startOf(Number(span.lo), 'day'); from <= Number(span.hi); from += WINDOW) {
-      const rows = await q.all<{ kind: string; channel: string; inbox_id: string; team_id: string; agent_id: string; hour: number; s: number; b: number; n: number }>(
-        `SELECT kind, channel, inbox_id, team_id, agent_id, (at / ${HOUR_MS}) * ${HOUR_MS} AS hour, seconds AS s, business_seconds AS b, COUNT(*) AS n
-         FROM report_durations WHERE tenant_id = ? AND at >= ? AND at < ?
-         GROUP BY kind, channel, inbox_id, team_id, agent_id, (at / ${HOUR_MS}) * ${HOUR_MS}, seconds, business_seconds`,
-        [t, from, from + WINDOW],
-      );
-      const acc = new Map<string, HistogramRow>();
-      for (const r of rows) {
-        const n = Number(r.n);
-        durations += n;
-        for (const grain of ['hour', 'day'] as const) {
-          const start = startOf(Number(r.hour), grain);
-          for (const [clock, v] of [['wall', Math.max(0, Number(r.s))], ['business', Math.max(0, Number(r.b))]] as const) {
-            const bucket = histogramBucketOf(v);
-            const key = [grain, r.kind, clock, r.channel, r.inbox_id, r.team_id, r.agent_id, start, bucket].join('\u0000');
-            const cur = acc.get(key);
-            if (cur) {
-              cur.n += n;
-              cur.min = Math.min(cur.min, v);
-              cur.max = Math.max(cur.max, v);
-            } else {
-              acc.set(key, { tenantId: t, grain, hour: start, kind: String(r.kind), clock, channel: String(r.channel), inboxId: String(r.inbox_id), teamId: String(r.team_id), agentId: String(r.agent_id), bucket, n, min: v, max: v });
+    // A UTC month at a time (its rows are complete within one read), kind by kind (the index).
+    for (let from = startOf(Number(span.lo), 'month'); from <= Number(span.hi); from = nextOf(from, 'month')) {
+      for (const kind of HISTOGRAM_KINDS) {
+        const rows = await q.all<{ kind: string; channel: string; inbox_id: string; team_id: string; agent_id: string; hour: number; s: number; b: number; n: number }>(
+          `SELECT kind, channel, inbox_id, team_id, agent_id, (at / ${HOUR_MS}) * ${HOUR_MS} AS hour, seconds AS s, business_seconds AS b, COUNT(*) AS n
+           FROM report_durations WHERE tenant_id = ? AND kind = ? AND at >= ? AND at < ?
+           GROUP BY kind, channel, inbox_id, team_id, agent_id, (at / ${HOUR_MS}) * ${HOUR_MS}, seconds, business_seconds`,
+          [t, kind, from, nextOf(from, 'month')],
+        );
+        const acc = new Map<string, HistogramRow>();
+        for (const r of rows) {
+          const n = Number(r.n);
+          durations += n;
+          for (const grain of GRAINS) {
+            const start = startOf(Number(r.hour), grain);
+            for (const [clock, v] of [['wall', Math.max(0, Number(r.s))], ['business', Math.max(0, Number(r.b))]] as const) {
+              const bucket = histogramBucketOf(v);
+              const key = [grain, r.kind, clock, r.channel, r.inbox_id, r.team_id, r.agent_id, start, bucket].join('\u0000');
+              const cur = acc.get(key);
+              if (cur) {
+                cur.n += n;
+                cur.min = Math.min(cur.min, v);
+                cur.max = Math.max(cur.max, v);
+              } else {
+                acc.set(key, { tenantId: t, grain, hour: start, kind: String(r.kind), clock, channel: String(r.channel), inboxId: String(r.inbox_id), teamId: String(r.team_id), agentId: String(r.agent_id), bucket, n, min: v, max: v });
+              }
             }
           }
         }
+        await upsertRows(q, [...acc.values()]);
       }
-      await upsertRows(q, [...acc.values()]);
     }
   }
   return durations;
@@ -160,24 +177,26 @@ interface Span {
   to: number;
 }
 
-/** The whole units (hours or days) inside [from, to), or null, and the pieces before and after them. */
-function wholeUnits(from: number, to: number, unit: number): { whole: Span | null; rest: Span[] } {
-  const floor = (x: number) => Math.floor(x / unit) * unit;
-  const first = floor(from) === from ? from : floor(from) + unit;
-  const last = floor(to);
+/** The whole units (UTC hours, days or months) inside [from, to), or null, and the pieces before and after them. */
+function wholeUnits(from: number, to: number, grain: Grain): { whole: Span | null; rest: Span[] } {
+  const first = startOf(from, grain) === from ? from : nextOf(startOf(from, grain), grain);
+  const last = startOf(to, grain);
   if (first >= last) return { whole: null, rest: from < to ? [{ from, to }] : [] };
   return { whole: { from: first, to: last }, rest: [{ from, to: first }, { from: last, to }].filter((e) => e.from < e.to) };
 }
 
 /**
- * How a period [from, to) is read: its whole UTC days from the daily rows, its other whole UTC hours from
- * the hourly rows, and the partial hours at its ends (`edges`) from the duration rows.
+ * How a period [from, to) is read: its whole UTC months from the monthly rows, its other whole UTC days
+ * from the daily rows, its other whole UTC hours from the hourly rows, and the partial hours at its ends
+ * (`edges`) from the duration rows.
  */
-export function splitPeriod(from: number, to: number): { days: Span | null; hours: Span[]; edges: Span[] } {
-  const h = wholeUnits(from, to, HOUR_MS);
-  if (!h.whole) return { days: null, hours: [], edges: h.rest };
-  const d = wholeUnits(h.whole.from, h.whole.to, DAY_MS);
-  return { days: d.whole, hours: d.rest, edges: h.rest };
+export function splitPeriod(from: number, to: number): { months: Span | null; days: Span[]; hours: Span[]; edges: Span[] } {
+  const h = wholeUnits(from, to, 'hour');
+  if (!h.whole) return { months: null, days: [], hours: [], edges: h.rest };
+  const d = wholeUnits(h.whole.from, h.whole.to, 'day');
+  if (!d.whole) return { months: null, days: [], hours: d.rest, edges: h.rest };
+  const m = wholeUnits(d.whole.from, d.whole.to, 'month');
+  return { months: m.whole, days: m.whole ? m.rest : [d.whole], hours: d.rest, edges: h.rest };
 }
 
 /**
@@ -203,9 +222,13 @@ export async function histogramDistributions(
     return h;
   };
   const wantedKeys = new Set(wanted.map(keyOf));
-  const { days, hours, edges } = splitPeriod(rq.from, rq.to);
+  const { months, days, hours, edges } = splitPeriod(rq.from, rq.to);
   const agentCol = o.byAgent ? 'agent_id' : "''";
-  const ranges: Array<[Grain, Span]> = [...(days ? [['day', days] as [Grain, Span]] : []), ...hours.map((h) => ['hour', h] as [Grain, Span])];
+  const ranges: Array<[Grain, Span]> = [
+    ...(months ? [['month', months] as [Grain, Span]] : []),
+    ...days.map((d) => ['day', d] as [Grain, Span]),
+    ...hours.map((h) => ['hour', h] as [Grain, Span]),
+  ];
   if (ranges.length > 0) {
     const rows = await q.all<{ g: string; kind: string; clock: string; bucket: number; n: number; lo: number; hi: number }>(
       `SELECT ${agentCol} AS g, kind, clock, bucket, SUM(n) AS n, MIN(min_s) AS lo, MAX(max_s) AS hi FROM report_histograms
