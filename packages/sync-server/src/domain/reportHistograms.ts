@@ -230,11 +230,13 @@ export async function histogramDistributions(
     ...hours.map((h) => ['hour', h] as [Grain, Span]),
   ];
   if (ranges.length > 0) {
+    // One branch per range (each an index range on tenant, grain, hour; an OR of them scans the tenant).
+    const branch = `SELECT ${agentCol} AS g, kind, clock, bucket, n, min_s, max_s FROM report_histograms
+       WHERE tenant_id = ? AND grain = ? AND hour >= ? AND hour < ? AND kind IN (${inKinds})${f.sql}`;
     const rows = await q.all<{ g: string; kind: string; clock: string; bucket: number; n: number; lo: number; hi: number }>(
-      `SELECT ${agentCol} AS g, kind, clock, bucket, SUM(n) AS n, MIN(min_s) AS lo, MAX(max_s) AS hi FROM report_histograms
-       WHERE tenant_id = ? AND (${ranges.map(() => '(grain = ? AND hour >= ? AND hour < ?)').join(' OR ')}) AND kind IN (${inKinds})${f.sql}
-       GROUP BY ${o.byAgent ? 'agent_id, ' : ''}kind, clock, bucket`,
-      [tenantId, ...ranges.flatMap(([g, r]) => [g, r.from, r.to]), ...kinds, ...f.params],
+      `SELECT g, kind, clock, bucket, SUM(n) AS n, MIN(min_s) AS lo, MAX(max_s) AS hi FROM (${ranges.map(() => branch).join(' UNION ALL ')}) AS h
+       GROUP BY g, kind, clock, bucket`,
+      ranges.flatMap(([g, r]) => [tenantId, g, r.from, r.to, ...kinds, ...f.params]),
     );
     for (const r of rows) {
       const key = `${r.kind}:${r.clock}`;
