@@ -15,7 +15,7 @@ import { api, loginToken } from './support/agentClient.js';
 import { FakeWebhook } from './channels/fakes/fakeWebhook.js';
 import { rebuildReports } from '../src/domain/reportRebuild.js';
 import { calendarFor } from '../src/domain/businessHours.js';
-import { backfillHistograms, splitPeriod } from '../src/domain/reportHistograms.js';
+import { backfillHistograms, distributionOf, histogramDistributions, splitPeriod } from '../src/domain/reportHistograms.js';
 import { durations, overviewDistributions, agentReport } from '../src/domain/reports.js';
 import { migrate } from '../src/db/migrations.js';
 
@@ -65,7 +65,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect(r.body.results[0].outcome).toBe('applied');
     };
     const histogramRows = () =>
-      s.db.all('SELECT * FROM report_histograms WHERE tenant_id = ? ORDER BY grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket', [tenantId]);
+      s.db.all('SELECT * FROM report_histograms WHERE tenant_id = ? ORDER BY scope, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket', [tenantId]);
     const rebuild = () => rebuildReports(s.db, tenantId, { now: s.clock.now(), calendarOf: (q, c) => calendarFor(q, c.tenantId, { inboxId: c.inboxId, teamId: c.teamId }) });
 
     beforeAll(async () => {
@@ -107,8 +107,9 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       const live = await histogramRows();
       const durationCount = Number((await s.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM report_durations WHERE tenant_id = ?', [tenantId]))!.n);
       expect(durationCount).toBeGreaterThanOrEqual(12 + 4 + 6);
-      // Each duration counts in six rows: wall and business seconds, in its hour, its day and its month.
-      expect(live.reduce((a, r) => a + Number(r.n), 0)).toBe(6 * durationCount);
+      // Each duration counts in 18 rows: wall and business seconds, in its hour, its day and its month,
+      // by all its dimensions, by its agent and in the total.
+      expect(live.reduce((a, r) => a + Number(r.n), 0)).toBe(18 * durationCount);
       await s.db.tx(async (q) => {
         await q.run('DELETE FROM report_histograms WHERE tenant_id = ?', [tenantId]);
         expect(await backfillHistograms(q, tenantId)).toBe(durationCount);
@@ -168,34 +169,40 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
 
     it('many random durations: filters and ranges agree with the exact percentiles, and the migration backfills them', async () => {
       const r = rng(42);
-      const other = `${tenantId}-other`;
+      const other = `${tenantId}-random`; // the random durations' own tenant (no tenant row needed)
       await s.db.tx(async (q) => {
         for (let i = 0; i < 3_000; i += 1) {
-          const t = i % 5 === 0 ? other : tenantId;
-          const kind = (['first_response', 'next_response', 'resolution', 'handle'] as const)[i % 4];
+          const kind = (['first_response', 'next_response', 'resolution', 'handle'] as const)[Math.floor(r() * 4)];
           const secs = Math.floor(Math.exp(r() * 15));
           await q.run(
             'INSERT INTO report_durations (id, tenant_id, kind, conversation_id, channel, inbox_id, team_id, agent_id, at, seconds, business_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [`rand-${i}`, t, kind, `rc-${i % 50}`, i % 2 ? 'sms' : 'email', `rand-inbox-${i % 3}`, '', `rand-agent-${i % 4}`, T0 + 20 * 24 * H + Math.floor(r() * 70 * 24 * H), secs, Math.floor(secs * r())],
+            [`rand-${i}`, other, kind, `rc-${i % 50}`, i % 2 ? 'sms' : 'email', `rand-inbox-${i % 3}`, '', `rand-agent-${Math.floor(r() * 4)}`, T0 + 20 * 24 * H + Math.floor(r() * 70 * 24 * H), secs, Math.floor(secs * r())],
           );
         }
       });
       // A database whose durations predate migration 461: drop its table and run the migration again.
-      const before = await s.db.all('SELECT * FROM report_histograms ORDER BY tenant_id, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket');
+      const before = await s.db.all('SELECT * FROM report_histograms ORDER BY tenant_id, scope, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket');
       await s.db.exec('DROP TABLE report_histograms');
       await s.db.run('DELETE FROM schema_migrations WHERE id = 461');
       await migrate(s.db);
-      const after = await s.db.all('SELECT * FROM report_histograms ORDER BY tenant_id, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket');
-      expect(after.filter((x) => x.tenant_id === tenantId && !String(x.inbox_id).startsWith('rand-'))).toEqual(before);
-      expect(after.filter((x) => x.tenant_id === other).reduce((a, x) => a + Number(x.n), 0)).toBe(6 * 600);
+      const after = await s.db.all('SELECT * FROM report_histograms ORDER BY tenant_id, scope, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket');
+      expect(after.filter((x) => x.tenant_id === tenantId)).toEqual(before);
+      expect(after.filter((x) => x.tenant_id === other).reduce((a, x) => a + Number(x.n), 0)).toBe(18 * 3_000);
       const base = T0 + 20 * 24 * H;
       const feb = Date.UTC(2027, 1, 1);
       for (const [from, to] of [[base, base + 70 * 24 * H], [feb - 5.5 * H, Date.UTC(2027, 2, 1) + 18.5 * H], [base + 7 * 60 * S, base + 5 * 24 * H + 13 * 60 * S], [base + 3 * H, base + 4 * H]]) {
-        for (const f of [{}, { inboxId: 'rand-inbox-1' }, { agentId: 'rand-agent-2', channel: 'sms' }]) {
+        for (const f of [{}, { inboxId: 'rand-inbox-1' }, { agentId: 'rand-agent-2', channel: 'sms' }, { agentId: 'rand-agent-3' }]) {
           const rq = ReportQuery.parse({ from, to, tz: 'UTC', ...f });
-          const exact = await overviewDistributions(s.db, tenantId, rq, { exact: true });
-          const est = await overviewDistributions(s.db, tenantId, rq);
+          const exact = await overviewDistributions(s.db, other, rq, { exact: true });
+          const est = await overviewDistributions(s.db, other, rq);
           est.forEach((d, i) => expectClose(d, exact[i]!, `${JSON.stringify(f)} [${from}, ${to}) #${i}`));
+          if (from === base) expect(exact[0]!.count).toBeGreaterThan(0);
+        }
+        // By agent (the agents report's read) against each agent's exact first responses.
+        const rq = ReportQuery.parse({ from, to, tz: 'UTC' });
+        const byAgent = await histogramDistributions(s.db, other, rq, [{ kind: 'first_response', clock: 'business' }], { byAgent: true });
+        for (const a of ['rand-agent-0', 'rand-agent-1', 'rand-agent-2', 'rand-agent-3']) {
+          expectClose(distributionOf(byAgent, a, { kind: 'first_response', clock: 'business' }), await durations(s.db, other, { ...rq, agentId: a }, 'first_response', true), a);
         }
       }
     });

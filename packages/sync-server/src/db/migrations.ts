@@ -426,13 +426,13 @@ CREATE INDEX csat_surveys_sent ON csat_surveys (tenant_id, sent_at)
   },
   {
     id: 461,
-    name: 'reports: duration histograms per UTC hour, day and month and dimension (percentiles without reading every duration), backfilled',
+    name: 'reports: duration histograms per UTC hour, day and month, by all dimensions, by agent and in total (percentiles without reading every duration), backfilled',
     sql: `
 CREATE TABLE report_histograms (
-  tenant_id TEXT NOT NULL, grain TEXT NOT NULL, hour {{bigint}} NOT NULL, kind TEXT NOT NULL, clock TEXT NOT NULL,
+  tenant_id TEXT NOT NULL, scope TEXT NOT NULL, grain TEXT NOT NULL, hour {{bigint}} NOT NULL, kind TEXT NOT NULL, clock TEXT NOT NULL,
   channel TEXT NOT NULL, inbox_id TEXT NOT NULL, team_id TEXT NOT NULL, agent_id TEXT NOT NULL, bucket INTEGER NOT NULL,
   n {{bigint}} NOT NULL, min_s {{bigint}} NOT NULL, max_s {{bigint}} NOT NULL,
-  PRIMARY KEY (tenant_id, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket))
+  PRIMARY KEY (tenant_id, scope, grain, kind, hour, clock, channel, inbox_id, team_id, agent_id, bucket))
 `,
     // The durations stored before the histograms existed (the same buckets the writer uses from then on).
     after: async (q) => {

@@ -60,8 +60,17 @@ function nextOf(start: number, grain: Grain): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
+/**
+ * Which dimensions a row keeps: `dims` all four (any filter), `agent` the agent only (the agents report,
+ * an agent filter), `all` none (a report without filters). The coarser scopes keep a year to a few
+ * thousand rows however many inboxes, teams and agents the rows are spread over.
+ */
+export const SCOPES = ['dims', 'agent', 'all'] as const;
+export type Scope = (typeof SCOPES)[number];
+
 interface HistogramRow {
   tenantId: string;
+  scope: Scope;
   grain: Grain;
   /** The start of the UTC hour or day. */
   hour: number;
@@ -77,17 +86,17 @@ interface HistogramRow {
   max: number;
 }
 
-const COLUMNS = 'tenant_id, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket, n, min_s, max_s';
+const COLUMNS = 'tenant_id, scope, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket, n, min_s, max_s';
 
 const upsertSql = (q: Queryable, rows: number): string => {
   const least = q.dialect === 'pg' ? 'LEAST' : 'MIN';
   const greatest = q.dialect === 'pg' ? 'GREATEST' : 'MAX';
-  return `INSERT INTO report_histograms (${COLUMNS}) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
-    ON CONFLICT (tenant_id, grain, hour, kind, clock, channel, inbox_id, team_id, agent_id, bucket) DO UPDATE SET
+  return `INSERT INTO report_histograms (${COLUMNS}) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+    ON CONFLICT (tenant_id, scope, grain, kind, hour, clock, channel, inbox_id, team_id, agent_id, bucket) DO UPDATE SET
     n = report_histograms.n + excluded.n, min_s = ${least}(report_histograms.min_s, excluded.min_s), max_s = ${greatest}(report_histograms.max_s, excluded.max_s)`;
 };
 
-const paramsOf = (r: HistogramRow) => [r.tenantId, r.grain, r.hour, r.kind, r.clock, r.channel, r.inboxId, r.teamId, r.agentId, r.bucket, r.n, r.min, r.max];
+const paramsOf = (r: HistogramRow) => [r.tenantId, r.scope, r.grain, r.hour, r.kind, r.clock, r.channel, r.inboxId, r.teamId, r.agentId, r.bucket, r.n, r.min, r.max];
 
 async function upsertRows(q: Queryable, rows: readonly HistogramRow[]): Promise<void> {
   const BATCH = 400;
@@ -99,16 +108,26 @@ async function upsertRows(q: Queryable, rows: readonly HistogramRow[]): Promise<
 
 /** Counts one duration (wall and business seconds) in its hour's histograms: call with its duration row. */
 export async function addDurationToHistograms(q: Queryable, d: HistogramDims, kind: HistogramKind, at: number, seconds: number, businessSeconds: number): Promise<void> {
-  const base = { tenantId: d.tenantId, kind, channel: d.channel, inboxId: d.inboxId, teamId: d.teamId, agentId: d.agentId, n: 1 };
+  await upsertRows(q, rowsOfDuration(d, kind, hourOf(at), seconds, businessSeconds, 1));
+}
+
+/** The rows `n` equal durations of an hour count in: each scope, grain and clock (18 rows). */
+function rowsOfDuration(d: HistogramDims, kind: string, hour: number, seconds: number, businessSeconds: number, n: number): HistogramRow[] {
   const w = Math.max(0, seconds);
   const b = Math.max(0, businessSeconds);
-  await upsertRows(
-    q,
-    GRAINS.flatMap((grain) => [
-      { ...base, grain, hour: startOf(at, grain), clock: 'wall' as const, bucket: histogramBucketOf(w), min: w, max: w },
-      { ...base, grain, hour: startOf(at, grain), clock: 'business' as const, bucket: histogramBucketOf(b), min: b, max: b },
-    ]),
-  );
+  const out: HistogramRow[] = [];
+  for (const scope of SCOPES) {
+    const dims =
+      scope === 'dims'
+        ? { channel: d.channel, inboxId: d.inboxId, teamId: d.teamId, agentId: d.agentId }
+        : { channel: '', inboxId: '', teamId: '', agentId: scope === 'agent' ? d.agentId : '' };
+    for (const grain of GRAINS) {
+      const start = startOf(hour, grain);
+      out.push({ tenantId: d.tenantId, scope, grain, hour: start, kind, clock: 'wall', ...dims, bucket: histogramBucketOf(w), n, min: w, max: w });
+      out.push({ tenantId: d.tenantId, scope, grain, hour: start, kind, clock: 'business', ...dims, bucket: histogramBucketOf(b), n, min: b, max: b });
+    }
+  }
+  return out;
 }
 
 /**
@@ -135,20 +154,15 @@ export async function backfillHistograms(q: Queryable, tenantId?: string): Promi
         for (const r of rows) {
           const n = Number(r.n);
           durations += n;
-          for (const grain of GRAINS) {
-            const start = startOf(Number(r.hour), grain);
-            for (const [clock, v] of [['wall', Math.max(0, Number(r.s))], ['business', Math.max(0, Number(r.b))]] as const) {
-              const bucket = histogramBucketOf(v);
-              const key = [grain, r.kind, clock, r.channel, r.inbox_id, r.team_id, r.agent_id, start, bucket].join('\u0000');
-              const cur = acc.get(key);
-              if (cur) {
-                cur.n += n;
-                cur.min = Math.min(cur.min, v);
-                cur.max = Math.max(cur.max, v);
-              } else {
-                acc.set(key, { tenantId: t, grain, hour: start, kind: String(r.kind), clock, channel: String(r.channel), inboxId: String(r.inbox_id), teamId: String(r.team_id), agentId: String(r.agent_id), bucket, n, min: v, max: v });
-              }
-            }
+          const d = { tenantId: t, channel: String(r.channel), inboxId: String(r.inbox_id), teamId: String(r.team_id), agentId: String(r.agent_id) };
+          for (const row of rowsOfDuration(d, String(r.kind), Number(r.hour), Number(r.s), Number(r.b), n)) {
+            const key = [row.scope, row.grain, row.kind, row.clock, row.channel, row.inboxId, row.teamId, row.agentId, row.hour, row.bucket].join('\u0000');
+            const cur = acc.get(key);
+            if (cur) {
+              cur.n += row.n;
+              cur.min = Math.min(cur.min, row.min);
+              cur.max = Math.max(cur.max, row.max);
+            } else acc.set(key, row);
           }
         }
         await upsertRows(q, [...acc.values()]);
@@ -230,13 +244,16 @@ export async function histogramDistributions(
     ...hours.map((h) => ['hour', h] as [Grain, Span]),
   ];
   if (ranges.length > 0) {
-    // One branch per range (each an index range on tenant, grain, hour; an OR of them scans the tenant).
+    // The coarsest rows that answer the filters: without dimensions, by agent, or by every dimension.
+    const scope: Scope = rq.channel || rq.inboxId || rq.teamId ? 'dims' : rq.agentId || o.byAgent ? 'agent' : 'all';
+    const hf = scope === 'dims' ? f : scope === 'agent' ? filters({ agentId: rq.agentId }) : filters({});
+    // One branch per range (each an index range on tenant, scope, grain, kind, hour; an OR of them scans the tenant).
     const branch = `SELECT ${agentCol} AS g, kind, clock, bucket, n, min_s, max_s FROM report_histograms
-       WHERE tenant_id = ? AND grain = ? AND hour >= ? AND hour < ? AND kind IN (${inKinds})${f.sql}`;
+       WHERE tenant_id = ? AND scope = ? AND grain = ? AND kind IN (${inKinds}) AND hour >= ? AND hour < ?${hf.sql}`;
     const rows = await q.all<{ g: string; kind: string; clock: string; bucket: number; n: number; lo: number; hi: number }>(
       `SELECT g, kind, clock, bucket, SUM(n) AS n, MIN(min_s) AS lo, MAX(max_s) AS hi FROM (${ranges.map(() => branch).join(' UNION ALL ')}) AS h
        GROUP BY g, kind, clock, bucket`,
-      ranges.flatMap(([g, r]) => [tenantId, g, r.from, r.to, ...kinds, ...f.params]),
+      ranges.flatMap(([g, r]) => [tenantId, scope, g, ...kinds, r.from, r.to, ...hf.params]),
     );
     for (const r of rows) {
       const key = `${r.kind}:${r.clock}`;
