@@ -1,6 +1,6 @@
 import type { Db, Dialect, Queryable } from './db.js';
 import { ContactIdentity, conversationSearchBody, messageSearchBody, type MessageKind } from '@goutong/core';
-import { backfillHistograms } from '../domain/reportHistograms.js';
+import { backfillHistograms } from './reportHistogramRows.js';
 
 /** Dialect tokens: {{blob}}, {{autoid}}, {{bigint}}. Everything else is SQL both databases accept. */
 function render(sql: string, d: Dialect): string {
