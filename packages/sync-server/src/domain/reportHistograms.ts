@@ -9,7 +9,7 @@
 // fold, `duration` in reports.ts), so they always agree with report_durations; the migration and the
 // rollup rebuild fill them from report_durations (`backfillHistograms`).
 //
-// Reading a period [from, to): its whole UTC days and hours come from the histograms; the durations of a partial
+// Reading a period [from, to): its whole UTC months, days and hours come from the histograms; the durations of a partial
 // hour at either end (a period that does not start or end on the hour) come from report_durations and are
 // bucketed the same way, so the counts are exact for any period and only the median/P90 are estimated
 // (relative error < 2.5 %, core reportHistogram). Hours are UTC hours: a period in a time zone with a

@@ -328,7 +328,7 @@ const OVERVIEW_WANTED: Wanted[] = [
 ];
 
 /**
- * The overview's distributions: from the hourly histograms (one read; median and P90 within 2.5 %, exact
+ * The overview's distributions: from the histograms (hourly, daily, monthly rows; one read; median and P90 within 2.5 %, exact
  * counts; see reportHistograms.ts), or `exact` from every duration row (seven reads; the old path).
  */
 export async function overviewDistributions(q: Queryable, tenantId: string, rq: ReportQuery, o: { exact?: boolean } = {}): Promise<OverviewDistributions> {
