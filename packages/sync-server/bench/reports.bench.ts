@@ -11,6 +11,16 @@
  *    engine reads the newest 10,000): the first call (reads the answers) and warm calls; ratio to
  *    GET /api/v1/me on the same server.
  *
+ *  - `reports-percentiles` (issue 11 follow-up, BENCH_PERCENTILE_CONVERSATIONS=100000,1000000, SQLite
+ *    only, instead of the figures above): the overview's seven distributions (median/P90 of first and
+ *    next response and resolution in business and wall seconds, handle time) over one year in
+ *    Asia/Shanghai, from every duration row (the old path: seven reads, percentiles in JS) and from the
+ *    hourly/daily histograms (one read), median of BENCH_REPEAT runs each, in the same process, as a
+ *    ratio; the same for the agents report's first response per agent. The durations are bulk-inserted
+ *    as the fold writes them (~5.7 per conversation: 1 first, 4 next, 0.7 resolution, 0.1 handle, random
+ *    log-uniform waits, 3 inboxes × 2 teams × 8 agents) and the histograms filled by migration 461's
+ *    backfill (timed). Also reports the largest relative error of a median/P90 against the exact one.
+ *
  * Seeding: bulk multi-row inserts of contacts, conversations and messages into the demo workspace,
  * then the rollups through the rollup rebuild (domain/reportRebuild.ts, the live listener's fold).
  * Env: BENCH_MESSAGES, BENCH_CONVERSATIONS, BENCH_REPEAT (default 7), BENCH_DIALECTS (sqlite,postgres).
@@ -24,7 +34,9 @@ import { loadConfig } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import type { Param, Queryable } from '../src/db/db.js';
 import { rebuildReports } from '../src/domain/reportRebuild.js';
-import { savePricing } from '../src/domain/reports.js';
+import { durations, overviewDistributions, savePricing } from '../src/domain/reports.js';
+import { backfillHistograms, distributionOf, histogramDistributions } from '../src/domain/reportHistograms.js';
+import { ReportQuery, type Distribution } from '@goutong/core';
 import { calendarFor } from '../src/domain/businessHours.js';
 import { createTestDatabase } from '../test/support/pg.js';
 
@@ -184,4 +196,100 @@ async function run(dialect: 'sqlite' | 'postgres'): Promise<void> {
   }
 }
 
-for (const d of DIALECTS) await run(d);
+/** Seeded generator (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Issue 11 follow-up: overview percentiles from every duration row vs from the histograms (SQLite). */
+async function runPercentiles(conversations: number): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'goutong-bench-pct-'));
+  const config = loadConfig({ PORT: '0', GOUTONG_DATA_DIR: dir, GOUTONG_DEMO: '1', GOUTONG_LOG: 'silent' });
+  const s = await startServer({ config, logger: silentLogger });
+  try {
+    const tenantId = String((await s.db.one<{ id: string }>("SELECT id FROM tenants WHERE slug = 'demo'"))!.id);
+    await s.ops.drain();
+    const to = Date.now();
+    const from = to - 365 * DAY;
+    const r = rng(11);
+    const logUniform = (lo: number, hi: number) => Math.round(lo * Math.exp(r() * Math.log(hi / lo)));
+    const agents = Array.from({ length: 8 }, (_, i) => `bench-agent-${i}`);
+    const cols = ['id', 'tenant_id', 'kind', 'conversation_id', 'channel', 'inbox_id', 'team_id', 'agent_id', 'at', 'seconds', 'business_seconds'];
+    let rowsN = 0;
+    const t0 = performance.now();
+    const BATCH = 5_000;
+    for (let c0 = 0; c0 < conversations; c0 += BATCH) {
+      const rows: Param[][] = [];
+      for (let c = c0; c < Math.min(conversations, c0 + BATCH); c += 1) {
+        const created = from + Math.floor((c / conversations) * 364 * DAY) + Math.floor(r() * 3_600_000);
+        const dims = ['api', `bench-inbox-${c % 3}`, `bench-team-${c % 2}`, agents[c % agents.length]!];
+        const business = (s2: number) => Math.round(s2 * (0.3 + 0.7 * r()));
+        const first = logUniform(5, 4 * 3600);
+        let t = created + first * 1000;
+        rows.push([`p-${c}-f`, tenantId, 'first_response', `pc-${c}`, ...dims, t, first, business(first)]);
+        for (let j = 0; j < 4; j += 1) {
+          const next = logUniform(10, 3600);
+          t += (600 + next) * 1000;
+          rows.push([`p-${c}-n${j}`, tenantId, 'next_response', `pc-${c}`, ...dims, t, next, business(next)]);
+        }
+        if (c % 10 < 7) {
+          const res = Math.round((t - created) / 1000) + logUniform(60, 3 * 86_400);
+          rows.push([`p-${c}-r`, tenantId, 'resolution', `pc-${c}`, ...dims, created + res * 1000, res, business(res)]);
+        }
+        if (c % 10 === 0) {
+          const h = logUniform(30, 1800);
+          rows.push([`p-${c}-h`, tenantId, 'handle', `pc-${c}`, ...dims, created + 120_000, h, h]);
+        }
+      }
+      rowsN += rows.length;
+      await s.db.tx((q) => insertRows(q, 'report_durations', cols, rows));
+    }
+    const insertMs = performance.now() - t0;
+    const [backfillMs] = await timed(() => s.db.tx((q) => backfillHistograms(q, tenantId)));
+    const histogramRows = Number((await s.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM report_histograms'))!.n);
+    const dailyRows = Number((await s.db.one<{ n: number }>("SELECT COUNT(*) AS n FROM report_histograms WHERE grain = 'day'"))!.n);
+    await s.db.run('ANALYZE');
+    const base = { dialect: 'sqlite', conversations, durations: rowsN, histogramRows, dailyRows, load: os.loadavg()[0]!.toFixed(1) };
+    console.log(JSON.stringify({ name: 'reports-percentiles-seed', ...base, insertS: round(insertMs / 1000), backfillS: round(backfillMs / 1000) }));
+
+    const rq = ReportQuery.parse({ from, to, tz: 'Asia/Shanghai' });
+    const measure = async <T>(fn: () => Promise<T>): Promise<[number, T]> => {
+      const out = await fn(); // warm-up
+      const xs: number[] = [];
+      for (let i = 0; i < REPEAT; i += 1) xs.push((await timed(fn))[0]);
+      return [median(xs), out];
+    };
+    const [oldMs, exact] = await measure(() => overviewDistributions(s.db, tenantId, rq, { exact: true }));
+    const [newMs, est] = await measure(() => overviewDistributions(s.db, tenantId, rq));
+    const relErr = (a: Distribution[], b: Distribution[]) => {
+      let worst = 0;
+      a.forEach((d, i) => {
+        if (d.count !== b[i]!.count) throw new Error(`count differs: ${d.count} vs ${b[i]!.count}`);
+        for (const k of ['medianS', 'p90S'] as const) if (b[i]![k]) worst = Math.max(worst, Math.abs(d[k]! - b[i]![k]!) / b[i]![k]!);
+      });
+      return worst;
+    };
+    console.log(JSON.stringify({ name: 'reports-percentiles-overview', ...base, oldMs: round(oldMs), newMs: round(newMs), ratio: round(oldMs / newMs, 1), maxRelErr: round(relErr(est, exact), 4) }));
+    // The agents report's first response per agent: the old loop (one read per agent) vs one read by agent.
+    const [agentsOldMs, agentsExact] = await measure(async () => Promise.all(agents.map((a) => durations(s.db, tenantId, { ...rq, agentId: a }, 'first_response', true))));
+    const [agentsNewMs, agentsEst] = await measure(async () => {
+      const g = await histogramDistributions(s.db, tenantId, rq, [{ kind: 'first_response', clock: 'business' }], { byAgent: true });
+      return agents.map((a) => distributionOf(g, a, { kind: 'first_response', clock: 'business' }));
+    });
+    console.log(JSON.stringify({ name: 'reports-percentiles-agents', ...base, agents: agents.length, oldMs: round(agentsOldMs), newMs: round(agentsNewMs), ratio: round(agentsOldMs / agentsNewMs, 1), maxRelErr: round(relErr(agentsEst, agentsExact), 4) }));
+  } finally {
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const PERCENTILE_SIZES = (process.env.BENCH_PERCENTILE_CONVERSATIONS ?? '').split(',').map((x) => Number(x.trim())).filter((x) => x > 0);
+if (PERCENTILE_SIZES.length > 0) for (const n of PERCENTILE_SIZES) await runPercentiles(n);
+else for (const d of DIALECTS) await run(d);

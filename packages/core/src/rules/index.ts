@@ -14,6 +14,7 @@ export * from './csat.js';
 export * from './opsEvents.js';
 export * from './channelWindow.js';
 export * from './reports.js';
+export * from './reportHistogram.js';
 export * from './volume.js';
 export * from './csatReport.js';
 export * from './suggest.js';

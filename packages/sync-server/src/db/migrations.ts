@@ -1,5 +1,6 @@
 import type { Db, Dialect, Queryable } from './db.js';
 import { ContactIdentity, conversationSearchBody, messageSearchBody, type MessageKind } from '@goutong/core';
+import { backfillHistograms } from './reportHistogramRows.js';
 
 /** Dialect tokens: {{blob}}, {{autoid}}, {{bigint}}. Everything else is SQL both databases accept. */
 function render(sql: string, d: Dialect): string {
@@ -422,6 +423,21 @@ CREATE INDEX privacy_bindings_agent ON privacy_bindings (tenant_id, agent_id, co
 CREATE INDEX csat_surveys_answered ON csat_surveys (tenant_id, answered_at);
 CREATE INDEX csat_surveys_sent ON csat_surveys (tenant_id, sent_at)
 `,
+  },
+  {
+    id: 461,
+    name: 'reports: duration histograms per UTC hour, day and month, by all dimensions, by agent and in total (percentiles without reading every duration), backfilled',
+    sql: `
+CREATE TABLE report_histograms (
+  tenant_id TEXT NOT NULL, scope TEXT NOT NULL, grain TEXT NOT NULL, hour {{bigint}} NOT NULL, kind TEXT NOT NULL, clock TEXT NOT NULL,
+  channel TEXT NOT NULL, inbox_id TEXT NOT NULL, team_id TEXT NOT NULL, agent_id TEXT NOT NULL, bucket INTEGER NOT NULL,
+  n {{bigint}} NOT NULL, min_s {{bigint}} NOT NULL, max_s {{bigint}} NOT NULL,
+  PRIMARY KEY (tenant_id, scope, grain, kind, hour, clock, channel, inbox_id, team_id, agent_id, bucket))
+`,
+    // The durations stored before the histograms existed (the same buckets the writer uses from then on).
+    after: async (q) => {
+      await backfillHistograms(q);
+    },
   },
   {
     id: 480,

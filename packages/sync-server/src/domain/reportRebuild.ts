@@ -6,6 +6,7 @@ import { reportReplayOf, type Calendar, type Message, type OpsEnvelope } from '@
 import type { Db, Queryable } from '../db/db.js';
 import { foldReportEvent, pricingOf, type CalendarLookup } from './reports.js';
 import { toConversation, toMessage } from './rows.js';
+import { backfillHistograms } from './reportHistograms.js';
 
 /** Counters only the live events knew (no fact records them): a rebuild keeps them as they are. */
 const KEPT = ['resolved', 'reopened', 'transfers', 'sla_resolved', 'sla_resolved_breached', 'sla_breach_first', 'sla_breach_next', 'sla_breach_resolution'] as const;
@@ -47,7 +48,7 @@ export interface RebuildResult {
 
 /**
  * Recomputes a tenant's fact-derived rollups (report_hourly's volume, call and cost counters, report_costs,
- * response and handle durations) in one transaction; keeps what only events recorded (resolutions with their
+ * response and handle durations, the duration histograms) in one transaction; keeps what only events recorded (resolutions with their
  * durations, reopens, transfers, SLA counters) and adds a resolution, at the conversation's last change,
  * for a resolved conversation that has none. Idempotent: running it twice gives the same rows. Safe while
  * servers run: it holds the tenant's report lock and (PostgreSQL) blocks new events until it commits, and
@@ -78,6 +79,9 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
     await q.run(`UPDATE report_hourly_labels SET ${LABEL_REBUILT.map((c) => `${c} = 0`).join(', ')} WHERE tenant_id = ?`, [tenantId]);
     await q.run('DELETE FROM report_label_marks WHERE tenant_id = ?', [tenantId]);
     await q.run("DELETE FROM report_durations WHERE tenant_id = ? AND kind IN ('first_response', 'next_response', 'handle')", [tenantId]);
+    // The histograms again from the durations kept (resolutions); the fold below adds each duration it writes.
+    await q.run('DELETE FROM report_histograms WHERE tenant_id = ?', [tenantId]);
+    await backfillHistograms(q, tenantId);
     const resolvedBefore = new Set(
       (await q.all<{ c: string }>("SELECT DISTINCT conversation_id AS c FROM report_durations WHERE tenant_id = ? AND kind = 'resolution'", [tenantId])).map((r) => String(r.c)),
     );
