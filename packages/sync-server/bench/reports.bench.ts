@@ -37,6 +37,7 @@ import { rebuildReports } from '../src/domain/reportRebuild.js';
 import { durations, overviewDistributions, savePricing } from '../src/domain/reports.js';
 import { backfillHistograms, distributionOf, histogramDistributions } from '../src/domain/reportHistograms.js';
 import { ReportQuery, type Distribution } from '@goutong/core';
+import { seededRandom } from '@goutong/core/testing';
 import { calendarFor } from '../src/domain/businessHours.js';
 import { createTestDatabase } from '../test/support/pg.js';
 
@@ -196,17 +197,6 @@ async function run(dialect: 'sqlite' | 'postgres'): Promise<void> {
   }
 }
 
-/** Seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Issue 11 follow-up: overview percentiles from every duration row vs from the histograms (SQLite). */
 async function runPercentiles(conversations: number): Promise<void> {
@@ -218,7 +208,7 @@ async function runPercentiles(conversations: number): Promise<void> {
     await s.ops.drain();
     const to = Date.now();
     const from = to - 365 * DAY;
-    const r = rng(11);
+    const r = seededRandom(11);
     const logUniform = (lo: number, hi: number) => Math.round(lo * Math.exp(r() * Math.log(hi / lo)));
     const agents = Array.from({ length: 8 }, (_, i) => `bench-agent-${i}`);
     const cols = ['id', 'tenant_id', 'kind', 'conversation_id', 'channel', 'inbox_id', 'team_id', 'agent_id', 'at', 'seconds', 'business_seconds'];

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTOGRAM_MAX_RELATIVE_ERROR, ReportQuery, type Distribution } from '@goutong/core';
+import { seededRandom } from '@goutong/core/testing';
 import { startTestServer, type Dialect } from './support/inProcess.js';
 import { api, loginToken } from './support/agentClient.js';
 import { FakeWebhook } from './channels/fakes/fakeWebhook.js';
@@ -27,17 +28,6 @@ const H = 3_600_000;
 let n = 0;
 const uuid = () => `01940000-0000-7000-8000-${String(++n).padStart(12, '0')}`;
 
-/** Seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The histogram estimate against the exact distribution: same count, median and P90 within the bound (+ rounding). */
 function expectClose(est: Distribution, exact: Distribution, what: string): void {
@@ -75,7 +65,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       tenantId = String((await s.db.one<{ id: string }>("SELECT id FROM tenants WHERE slug = 'demo'"))!.id);
       inboxId = (await admin('POST', '/api/v1/inboxes', { name: 'Histogram API', channel: 'api', config: { webhookUrl: hook.url }, teamIds: [] })).body.id;
       // 12 conversations over 12 hours: first responses from 5 s to ~3 h, a next response, resolutions.
-      const r = rng(3);
+      const r = seededRandom(3);
       for (let i = 0; i < 12; i += 1) {
         const start = i * H + Math.floor(r() * 20) * 60 * S;
         at(start);
@@ -168,7 +158,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
     });
 
     it('many random durations: filters and ranges agree with the exact percentiles, and the migration backfills them', async () => {
-      const r = rng(42);
+      const r = seededRandom(42);
       const other = `${tenantId}-random`; // the random durations' own tenant (no tenant row needed)
       await s.db.tx(async (q) => {
         for (let i = 0; i < 3_000; i += 1) {

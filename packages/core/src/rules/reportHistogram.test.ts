@@ -14,18 +14,8 @@ import {
   type Histogram,
 } from './reportHistogram.js';
 import { distribution, percentile } from './reports.js';
+import { seededRandom } from '../testing/fixtures.js';
 
-/** A small seeded generator (mulberry32): the same "random" data on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const YEAR_S = 366 * 86_400;
 
@@ -77,7 +67,7 @@ describe('report histogram quantiles', () => {
   });
 
   it('stays within the documented relative error of the exact percentile on random data (property)', () => {
-    const r = rng(11);
+    const r = seededRandom(11);
     const shapes: Array<[string, () => number]> = [
       ['uniform to a day', () => Math.floor(r() * 86_400)],
       ['log-uniform to a year', () => Math.floor(Math.exp(r() * Math.log(YEAR_S)))],
@@ -107,7 +97,7 @@ describe('report histogram quantiles', () => {
   });
 
   it('merges into the histogram of all the values, in any order and grouping', () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     const values = Array.from({ length: 2_000 }, () => Math.floor(Math.exp(r() * 14)));
     const parts: Histogram[] = [histogramOf(values.slice(0, 500)), histogramOf(values.slice(500, 1_200)), histogramOf(values.slice(1_200))];
     const whole = histogramOf(values);

@@ -3,19 +3,11 @@ import type { NetworkMonitor } from '../ports/platform.js';
 import { TransportError, type SocketHandlers, type SocketOptions, type SyncSocket, type Transport } from '../ports/transport.js';
 import { CommandBatchResponse, MessagePage, PullResponse, type PullRequest } from '../protocol/wire.js';
 import type { FakeClock } from './fakeClock.js';
+import { seededRandom } from './fixtures.js';
 import { ReferenceServerError, type ReferenceServer, type ServerConnection } from './referenceServer.js';
 
-/** mulberry32: a tiny seeded PRNG with uniform output in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a tiny seeded PRNG with uniform output in [0, 1) (the fixtures' one generator). */
+export const mulberry32 = seededRandom;
 
 /** Deterministic random bytes (for Uuidv7Generator) from a seeded PRNG. */
 export function seededBytes(random: () => number): (n: number) => Uint8Array {
