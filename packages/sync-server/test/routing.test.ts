@@ -3,25 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION } from '@goutong/core';
 import { createInbox, createTenant } from '../src/seed.js';
-import { api, eventually, loginToken } from './support/agentClient.js';
+import { api, eventually, loginToken, syncDevice } from './support/agentClient.js';
 import { startTestServer } from './support/inProcess.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
-/** A device of an agent: a real /sync socket, authenticated (ready received). */
-async function device(url: string, token: string): Promise<WebSocket> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/sync`);
-  await new Promise<void>((resolve, reject) => {
-    ws.on('open', () => ws.send(JSON.stringify({ t: 'auth', token, v: PROTOCOL_VERSION })));
-    ws.on('message', (d, bin) => {
-      if (!bin && JSON.parse(d.toString()).t === 'ready') resolve();
-    });
-    ws.on('error', reject);
-  });
-  return ws;
-}
 
 async function closeDevice(ws: WebSocket): Promise<void> {
   if (ws.readyState === ws.CLOSED) return;
@@ -69,7 +56,7 @@ describe.each([['sqlite'], ['postgres']] as const)('routing on %s', (dialect) =>
     await s?.stopAll();
   });
   const online = async (url: string, token: string) => {
-    const ws = await device(url, token);
+    const ws = await syncDevice(url, token);
     sockets.push(ws);
     return ws;
   };

@@ -4,6 +4,7 @@ import {
   GoutongClient,
   HttpTransport,
   login,
+  PROTOCOL_VERSION,
   silentLogger,
   Uuidv7Generator,
   type FetchLike,
@@ -102,4 +103,17 @@ export async function loginToken(baseUrl: string, email: string, password = 'gou
   const res = await fetch(`${baseUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
   if (!res.ok) throw new Error(`login ${email}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+/** A device of an agent: a real /sync socket, authenticated (`ready` received); the agent is online while it is open. */
+export async function syncDevice(url: string, token: string): Promise<WebSocket> {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/sync`);
+  await new Promise<void>((resolve, reject) => {
+    ws.on('open', () => ws.send(JSON.stringify({ t: 'auth', token, v: PROTOCOL_VERSION })));
+    ws.on('message', (d, bin) => {
+      if (!bin && JSON.parse(d.toString()).t === 'ready') resolve();
+    });
+    ws.on('error', reject);
+  });
+  return ws;
 }

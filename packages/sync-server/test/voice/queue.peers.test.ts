@@ -8,17 +8,16 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION } from '@goutong/core';
 import { sipVoiceProvider } from '../../src/channels/voice/index.js';
 import { createTenant } from '../../src/seed.js';
 import { SipEndpoint, type SipCall } from '../../src/voice/endpoint.js';
-import { decodeG711, rms, FRAME_SAMPLES, type Pcm } from '../../src/voice/audio.js';
+import { decodeG711, rms, FRAME_SAMPLES } from '../../src/voice/audio.js';
 import { espeakTts } from '../../src/voice/tts.js';
 import { freePort } from '../peers/process.js';
-import { api, loginToken } from '../support/agentClient.js';
+import { api, loginToken, syncDevice } from '../support/agentClient.js';
 import { eventually, startChannelServer, type ChannelServer, type Dialect } from '../channels/support.js';
 import { missingVoicePeers, startKamailio, startSipp, type Kamailio } from './sipPeers.js';
-import { TestPhone } from './testPhone.js';
+import { TestPhone, tone } from './testPhone.js';
 import { RingingPhone } from './ringingPhone.js';
 
 const missing = missingVoicePeers();
@@ -28,25 +27,7 @@ const GREETING = 'Welcome.';
 const MENU = 'Press two for support.';
 const PW = 'pw-queue-test-1';
 
-/** A device of an agent: a real /sync socket, authenticated (the agent is online while it is open). */
-async function device(url: string, token: string): Promise<WebSocket> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/sync`);
-  await new Promise<void>((resolve, reject) => {
-    ws.on('open', () => ws.send(JSON.stringify({ t: 'auth', token, v: PROTOCOL_VERSION })));
-    ws.on('message', (d, bin) => {
-      if (!bin && JSON.parse(d.toString()).t === 'ready') resolve();
-    });
-    ws.on('error', reject);
-  });
-  return ws;
-}
 
-function tone(ms: number, hz = 440): Pcm {
-  const n = Math.round((ms / 1000) * 8000);
-  const out = new Int16Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000));
-  return out;
-}
 
 /** An agent's phone: a SIP user agent registered with Kamailio as `user`@lab.test that answers every call. */
 async function agentPhone(user: string, kamailioPort: number): Promise<{ ep: SipEndpoint; calls: SipCall[] }> {
@@ -158,7 +139,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('voice queues (ACD) with Kamailio
       const p2 = await agentPhone('1002', k.sipPort);
       phones.push(p1.ep, p2.ep);
       phoneB = p2;
-      sockets.push(await device(url, tokens.a1), await device(url, tokens.a2));
+      sockets.push(await syncDevice(url, tokens.a1), await syncDevice(url, tokens.a2));
       await eventually(() => p1.calls.length + p2.calls.length === 2, 'two agents ringing and answered', 30_000);
       const first = [...p1.calls, ...p2.calls];
       expect(first.map((c) => c.from.user).sort()).toEqual(['15550101', '15550102']);
@@ -237,13 +218,13 @@ describe.each<Dialect>(['sqlite', 'postgres'])('voice queues (ACD) with Kamailio
     await phones[0]!.stop();
     ringing = new RingingPhone('1001', { host: '127.0.0.1', port: k.sipPort });
     await ringing.start();
-    sockets.push(await device(url, tokens.a1));
+    sockets.push(await syncDevice(url, tokens.a1));
     const c = await caller('15550105');
     try {
       await eventually(() => ringing!.invites.length === 1, "agent 1's phone rings", 30_000);
       expect((await queueRows()).map((r) => [r.caller, r.state, r.agent_id])).toEqual([['15550105', 'ringing', agentIds.a1]]);
       // agent 2 comes online while it rings; after the ring timeout the call goes to them
-      sockets.push(await device(url, tokens.a2));
+      sockets.push(await syncDevice(url, tokens.a2));
       const before = phoneB!.calls.length;
       await eventually(() => phoneB!.calls.length === before + 1, "agent 2's phone answers", 40_000);
       expect(ringing.cancels).toBe(1);

@@ -8,41 +8,24 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, QUEUE_CALL_HEADER, type Message, type MessageTranscript } from '@goutong/core';
+import { QUEUE_CALL_HEADER, type Message, type MessageTranscript } from '@goutong/core';
 import { sipVoiceProvider } from '../../src/channels/voice/index.js';
 import { createTenant } from '../../src/seed.js';
 import { SipEndpoint, type SipCall } from '../../src/voice/endpoint.js';
 import { readWav, rms, type Pcm } from '../../src/voice/audio.js';
 import { espeakTts } from '../../src/voice/tts.js';
 import { freePort } from '../peers/process.js';
-import { api, loginToken } from '../support/agentClient.js';
+import { api, loginToken, syncDevice } from '../support/agentClient.js';
 import { eventually, startChannelServer, type ChannelServer, type Dialect } from '../channels/support.js';
 import { missingVoicePeers, startKamailio, startSipp, type Kamailio } from './sipPeers.js';
-import { TestPhone } from './testPhone.js';
+import { TestPhone, tone } from './testPhone.js';
 
 const missing = missingVoicePeers();
 if (missing) throw new Error(missing);
 
 const PW = 'pw-queue-rec-1';
 
-async function device(url: string, token: string): Promise<WebSocket> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/sync`);
-  await new Promise<void>((resolve, reject) => {
-    ws.on('open', () => ws.send(JSON.stringify({ t: 'auth', token, v: PROTOCOL_VERSION })));
-    ws.on('message', (d, bin) => {
-      if (!bin && JSON.parse(d.toString()).t === 'ready') resolve();
-    });
-    ws.on('error', reject);
-  });
-  return ws;
-}
 
-function tone(ms: number, hz = 440): Pcm {
-  const n = Math.round((ms / 1000) * 8000);
-  const out = new Int16Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000));
-  return out;
-}
 
 describe.each<Dialect>(['sqlite', 'postgres'])('queue calls recorded and transcribed by the server, with Kamailio, SIPp and a SIP agent phone (%s)', (dialect) => {
   let k: Kamailio;
@@ -95,7 +78,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('queue calls recorded and transcr
     ep.on('error', () => undefined);
     await ep.start();
     await eventually(() => ep.registered, '1001 registered', 20_000);
-    ws = await device(s.url, await loginToken(s.url, `a1@${slug}.test`, PW));
+    ws = await syncDevice(s.url, await loginToken(s.url, `a1@${slug}.test`, PW));
   }, 90_000);
 
   afterAll(async () => {

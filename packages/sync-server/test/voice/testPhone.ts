@@ -3,6 +3,14 @@ import { encodeG711, FRAME_SAMPLES, type Pcm } from '../../src/voice/audio.js';
 import { parseRtp, rtpPacket, telephoneEvent, type RtpPacket } from '../../src/voice/rtp.js';
 
 /** The caller's media in the IVR tests: a UDP socket that keeps every RTP packet it gets and sends audio and RFC 4733 DTMF back. */
+/** A sine tone of `ms` milliseconds at 8 kHz (what a test phone says). */
+export function tone(ms: number, hz = 440): Pcm {
+  const n = Math.round((ms / 1000) * 8000);
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000));
+  return out;
+}
+
 export class TestPhone {
   readonly packets: (RtpPacket & { at: number })[] = [];
   private socket = dgram.createSocket('udp4');
