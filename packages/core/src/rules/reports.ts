@@ -114,6 +114,23 @@ export function bucketsOf(from: number, to: number, interval: ReportInterval, tz
   return out;
 }
 
+/**
+ * The bucket of a time among bucket starts from `bucketsOf` (in order): the last start at or before it,
+ * by binary search, so a year of hourly rows is placed in local days without a time-zone computation
+ * per row. Null before the first bucket.
+ */
+export function bucketOfStarts(starts: readonly number[], at: number): number | null {
+  let lo = 0;
+  let hi = starts.length - 1;
+  if (hi < 0 || at < starts[0]!) return null;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return starts[lo]!;
+}
+
 /** The period just before [from, to), of the same length (compare with the previous period). */
 export const previousPeriod = (from: number, to: number): { from: number; to: number } => ({ from: from - (to - from), to: from });
 

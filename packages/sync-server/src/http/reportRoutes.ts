@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
-  bucketStart,
+  bucketOfStarts,
   bucketsOf,
   COST_GROUPS,
   distribution,
@@ -124,14 +124,18 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
       const points = await durationPoints(ws.db, agent.tenantId, rq, ts.metric === 'first_response_median' ? 'first_response' : 'resolution');
       const per = new Map<number, number[]>();
       for (const [at, s] of points) {
-        const b = bucketStart(at, ts.interval, rq.tz);
-        per.set(b, [...(per.get(b) ?? []), s]);
+        const b = bucketOfStarts(buckets, at);
+        if (b === null) continue;
+        const list = per.get(b);
+        if (list) list.push(s);
+        else per.set(b, [s]);
       }
       for (const b of buckets) values.set(b, distribution(per.get(b) ?? []).medianS ?? 0);
     } else {
       const col = ({ conversations_opened: 'opened', conversations_resolved: 'resolved', messages_in: 'msgs_in', messages_out: 'msgs_out', reopened: 'reopened', transfers: 'transfers', cost: 'cost_micros' } as const)[ts.metric];
       for (const r of await rollupTotals(ws.db, agent.tenantId, rq, 'hour')) {
-        const b = bucketStart(Number(r.key), ts.interval, rq.tz);
+        const b = bucketOfStarts(buckets, Number(r.key));
+        if (b === null) continue;
         values.set(b, (values.get(b) ?? 0) + r[col]);
       }
       if (ts.metric === 'cost') for (const [b, v] of values) values.set(b, Math.round(v / 10_000) / 100);
