@@ -7,6 +7,7 @@ import type { Db, Queryable } from '../db/db.js';
 import { foldReportEvent, pricingOf, type CalendarLookup } from './reports.js';
 import { toConversation, toMessage } from './rows.js';
 import { backfillHistograms } from './reportHistograms.js';
+import { bufferedReportWriter } from '../db/reportWrites.js';
 
 /** Counters only the live events knew (no fact records them): a rebuild keeps them as they are. */
 const KEPT = ['resolved', 'reopened', 'transfers', 'sla_resolved', 'sla_resolved_breached', 'sla_breach_first', 'sla_breach_next', 'sla_breach_resolution'] as const;
@@ -16,7 +17,8 @@ const REBUILT = ['opened', 'msgs_in', 'msgs_out', 'calls', 'calls_missed', 'hand
 /** The label rollups' counters a rebuild recomputes (with the labels conversations carry now). */
 const LABEL_REBUILT = ['opened', 'msgs_in', 'msgs_out', 'calls', 'calls_missed'] as const;
 
-const PAGE = 200;
+/** Conversations folded per page (one read of their messages, one flush of the rows they give). */
+const PAGE = 500;
 
 /**
  * Takes the tenant's report lock: exclusive for a rebuild, shared for the live listener (PostgreSQL; on
@@ -55,7 +57,7 @@ export interface RebuildResult {
  * events pending at that moment are marked counted so the listener does not fold them a second time.
  * Rebuilds by several processes take turns.
  */
-export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: CalendarLookup; now: number }): Promise<RebuildResult> {
+export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: CalendarLookup; now: number; pageSize?: number }): Promise<RebuildResult> {
   return db.tx(async (q) => {
     await lockReports(q, tenantId, 'exclusive');
     // No fact (with its event) commits meanwhile: the facts read below and the pending events agree.
@@ -79,9 +81,8 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
     await q.run(`UPDATE report_hourly_labels SET ${LABEL_REBUILT.map((c) => `${c} = 0`).join(', ')} WHERE tenant_id = ?`, [tenantId]);
     await q.run('DELETE FROM report_label_marks WHERE tenant_id = ?', [tenantId]);
     await q.run("DELETE FROM report_durations WHERE tenant_id = ? AND kind IN ('first_response', 'next_response', 'handle')", [tenantId]);
-    // The histograms again from the durations kept (resolutions); the fold below adds each duration it writes.
+    // The histograms again, from every duration row once the fold below has written its own.
     await q.run('DELETE FROM report_histograms WHERE tenant_id = ?', [tenantId]);
-    await backfillHistograms(q, tenantId);
     const resolvedBefore = new Set(
       (await q.all<{ c: string }>("SELECT DISTINCT conversation_id AS c FROM report_durations WHERE tenant_id = ? AND kind = 'resolution'", [tenantId])).map((r) => String(r.c)),
     );
@@ -94,10 +95,12 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
       if (!cal) calendars.set(key, (cal = o.calendarOf(cq, c)));
       return cal;
     };
+    // The fold's writes of a page combined into a few multi-row upserts (the fold itself is the live one).
+    const w = bufferedReportWriter(q);
     let conversations = 0;
     let messages = 0;
     for (let after = ''; ;) {
-      const convs = (await q.all('SELECT * FROM conversations WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?', [tenantId, after, PAGE])).map(toConversation);
+      const convs = (await q.all('SELECT * FROM conversations WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?', [tenantId, after, o.pageSize ?? PAGE])).map(toConversation);
       if (convs.length === 0) break;
       after = convs[convs.length - 1]!.id;
       const rows = await q.all(
@@ -117,10 +120,12 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
         conversations += 1;
         const known = { conversation: c, messages: new Map(list.map((m) => [m.id, m])), pricing };
         for (const e of reportReplayOf(c, list, { resolvedAt: resolvedBefore.has(c.id) ? null : c.updatedAt })) {
-          await foldReportEvent(q, { id: e.id, tenantId, at: e.at, actorId: null, cause: null, event: e.event }, calendarOf, known);
+          await foldReportEvent(q, { id: e.id, tenantId, at: e.at, actorId: null, cause: null, event: e.event }, calendarOf, known, w);
         }
       }
+      await w.flush();
     }
+    await backfillHistograms(q, tenantId);
     await q.run(`DELETE FROM report_hourly WHERE tenant_id = ? AND ${[...KEPT, ...REBUILT].map((c) => `${c} = 0`).join(' AND ')}`, [tenantId]);
     await q.run(`DELETE FROM report_hourly_labels WHERE tenant_id = ? AND resolved = 0 AND ${LABEL_REBUILT.map((c) => `${c} = 0`).join(' AND ')}`, [tenantId]);
     await q.run(

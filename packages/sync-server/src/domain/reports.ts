@@ -32,6 +32,7 @@ import { insertAudit, type AuditActor } from './audit.js';
 import { csatSummary } from './csat.js';
 import { recordOfferUse } from './contactFields.js';
 import { toAgent, toConversation, toMessage } from './rows.js';
+import { directReportWriter, type ReportWriter } from '../db/reportWrites.js';
 import { addDurationToHistograms, distributionOf, histogramDistributions, type Wanted } from './reportHistograms.js';
 
 const COUNTERS = [
@@ -55,65 +56,49 @@ interface Dims {
 
 const dimsOf = (c: Conversation): Dims => ({ tenantId: c.tenantId, channel: c.channel, inboxId: c.inboxId, teamId: c.teamId ?? '', agentId: c.assigneeId ?? '', labels: c.labels });
 
-async function bumpLabel(q: Queryable, d: Dims, label: string, at: number, cols: readonly string[], values: readonly number[]): Promise<void> {
-  await q.run(
-    `INSERT INTO report_hourly_labels (tenant_id, hour, label, channel, inbox_id, team_id, agent_id, ${cols.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ${cols.map(() => '?').join(', ')})
-     ON CONFLICT (tenant_id, hour, label, channel, inbox_id, team_id, agent_id) DO UPDATE SET ${cols.map((c) => `${c} = report_hourly_labels.${c} + excluded.${c}`).join(', ')}`,
-    [d.tenantId, hourOf(at), label, d.channel, d.inboxId, d.teamId, d.agentId, ...values],
-  );
+const hourKey = (d: Dims, at: number) => ({ tenant_id: d.tenantId, hour: hourOf(at), channel: d.channel, inbox_id: d.inboxId, team_id: d.teamId, agent_id: d.agentId });
+
+function bumpLabel(w: ReportWriter, d: Dims, label: string, at: number, add: Partial<Record<Counter, number>>): Promise<void> {
+  return w.add('report_hourly_labels', { ...hourKey(d, at), label }, add as Record<string, number>);
 }
 
 /**
  * [volume by label] A conversation enters labels (opened with them, or given them later): "opened"
  * under each label, once per conversation and label however often it is taken off and put back.
  */
-async function enterLabels(q: Queryable, d: Dims, conversationId: string, labels: readonly string[], at: number): Promise<void> {
+async function enterLabels(w: ReportWriter, d: Dims, conversationId: string, labels: readonly string[], at: number): Promise<void> {
   for (const label of labels) {
-    const r = await q.run(
-      q.dialect === 'pg'
-        ? 'INSERT INTO report_label_marks (tenant_id, conversation_id, label) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'
-        : 'INSERT OR IGNORE INTO report_label_marks (tenant_id, conversation_id, label) VALUES (?, ?, ?)',
-      [d.tenantId, conversationId, label],
-    );
-    if (r.changes > 0) await bumpLabel(q, d, label, at, ['opened'], [1]);
+    if (await w.markLabel(d.tenantId, conversationId, label)) await bumpLabel(w, d, label, at, { opened: 1 });
   }
 }
 
 /** What a conversation (and so its contact) cost, per hour: the cost breakdown's rows. */
-async function addCost(q: Queryable, conv: Conversation, d: Dims, at: number, micros: number): Promise<void> {
+async function addCost(w: ReportWriter, conv: Conversation, d: Dims, at: number, micros: number): Promise<void> {
   if (micros <= 0) return;
-  await q.run(
-    `INSERT INTO report_costs (tenant_id, conversation_id, contact_id, hour, channel, inbox_id, team_id, agent_id, cost_micros, items) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-     ON CONFLICT (tenant_id, conversation_id, hour) DO UPDATE SET cost_micros = report_costs.cost_micros + excluded.cost_micros, items = report_costs.items + 1`,
-    [conv.tenantId, conv.id, conv.contactId, hourOf(at), d.channel, d.inboxId, d.teamId, d.agentId, micros],
+  await w.add(
+    'report_costs',
+    { tenant_id: conv.tenantId, conversation_id: conv.id, hour: hourOf(at) },
+    { cost_micros: micros, items: 1 },
+    { contact_id: conv.contactId, channel: d.channel, inbox_id: d.inboxId, team_id: d.teamId, agent_id: d.agentId },
   );
 }
 
-async function bump(q: Queryable, d: Dims, at: number, add: Partial<Record<Counter, number>>, costOf?: Conversation): Promise<void> {
-  if (costOf && add.cost_micros) await addCost(q, costOf, d, at, add.cost_micros);
-  const cols = COUNTERS.filter((c) => add[c]);
-  if (cols.length === 0) return;
-  await q.run(
-    `INSERT INTO report_hourly (tenant_id, hour, channel, inbox_id, team_id, agent_id, ${cols.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ${cols.map(() => '?').join(', ')})
-     ON CONFLICT (tenant_id, hour, channel, inbox_id, team_id, agent_id) DO UPDATE SET ${cols.map((c) => `${c} = report_hourly.${c} + excluded.${c}`).join(', ')}`,
-    [d.tenantId, hourOf(at), d.channel, d.inboxId, d.teamId, d.agentId, ...cols.map((c) => add[c]!)],
-  );
-  const labelCols = LABEL_COUNTERS.filter((c) => add[c]);
-  if (labelCols.length === 0) return;
-  for (const label of new Set(d.labels)) await bumpLabel(q, d, label, at, labelCols, labelCols.map((c) => add[c]!));
+async function bump(w: ReportWriter, d: Dims, at: number, add: Partial<Record<Counter, number>>, costOf?: Conversation): Promise<void> {
+  if (costOf && add.cost_micros) await addCost(w, costOf, d, at, add.cost_micros);
+  const counters = Object.fromEntries(COUNTERS.filter((c) => add[c]).map((c) => [c, add[c]!]));
+  if (Object.keys(counters).length === 0) return;
+  await w.add('report_hourly', hourKey(d, at), counters);
+  const labelAdd = Object.fromEntries(LABEL_COUNTERS.filter((c) => add[c]).map((c) => [c, add[c]!]));
+  if (Object.keys(labelAdd).length === 0) return;
+  for (const label of new Set(d.labels)) await bumpLabel(w, d, label, at, labelAdd);
 }
 
 export type DurationKind = 'first_response' | 'next_response' | 'resolution' | 'handle';
 
-async function duration(q: Queryable, id: string, d: Dims, kind: DurationKind, conversationId: string, at: number, seconds: number, businessSeconds: number): Promise<void> {
-  const r = await q.run(
-    q.dialect === 'pg'
-      ? 'INSERT INTO report_durations (id, tenant_id, kind, conversation_id, channel, inbox_id, team_id, agent_id, at, seconds, business_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'
-      : 'INSERT OR IGNORE INTO report_durations (id, tenant_id, kind, conversation_id, channel, inbox_id, team_id, agent_id, at, seconds, business_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    [id, d.tenantId, kind, conversationId, d.channel, d.inboxId, d.teamId, d.agentId, at, seconds, businessSeconds],
-  );
+async function duration(q: Queryable, w: ReportWriter, id: string, d: Dims, kind: DurationKind, conversationId: string, at: number, seconds: number, businessSeconds: number): Promise<void> {
+  const fresh = await w.insertDuration({ id, tenantId: d.tenantId, kind, conversationId, channel: d.channel, inboxId: d.inboxId, teamId: d.teamId, agentId: d.agentId, at, seconds, businessSeconds });
   // [reports] Its hour's histograms, with the row and only when the row is new (a fold runs exactly once).
-  if (r.changes > 0) await addDurationToHistograms(q, d, kind, at, seconds, businessSeconds);
+  if (fresh && w.histogramsWithRows) await addDurationToHistograms(q, d, kind, at, seconds, businessSeconds);
 }
 
 export async function pricingOf(q: Queryable, tenantId: string): Promise<Pricing> {
@@ -150,7 +135,7 @@ export type CalendarLookup = (q: Queryable, conversation: Conversation) => Promi
  * Folds one committed event into the rollups (inside the listener's transaction: exactly once).
  * Dimensions are the conversation's at the time of the event (its channel, inbox, team, assignee).
  */
-export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf: CalendarLookup, known: KnownRows = {}): Promise<void> {
+export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf: CalendarLookup, known: KnownRows = {}, w: ReportWriter = directReportWriter(q)): Promise<void> {
   const e = env.event;
   let conv = known.conversation?.id === e.conversationId ? known.conversation : null;
   if (!conv) {
@@ -169,10 +154,10 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
   const at = env.at;
   switch (e.type) {
     case 'conversation_created':
-      await bump(q, d, at, { opened: 1 });
-      return enterLabels(q, d, conv.id, conv.labels, at);
+      await bump(w, d, at, { opened: 1 });
+      return enterLabels(w, d, conv.id, conv.labels, at);
     case 'labels_changed':
-      return enterLabels(q, d, conv.id, e.added, at);
+      return enterLabels(w, d, conv.id, e.added, at);
     case 'message_received':
     case 'agent_replied': {
       const m = await messageById(e.messageId);
@@ -183,12 +168,12 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
         const answered = call.outcome === 'answered' || call.outcome === 'transferred';
         const pricing = await pricingOfTenant();
         const cost = costMicrosOf(m.meta) ?? (answered ? callCostMicros(secs, toMicros(pricing.voicePerMinute)) : 0);
-        await bump(q, d, at, { calls: 1, calls_missed: call.direction === 'in' && !answered ? 1 : 0, handle_seconds: answered ? secs : 0, cost_micros: cost }, conv);
-        if (answered && secs > 0) await duration(q, `${m.id}:handle`, d, 'handle', conv.id, at, secs, secs);
+        await bump(w, d, at, { calls: 1, calls_missed: call.direction === 'in' && !answered ? 1 : 0, handle_seconds: answered ? secs : 0, cost_micros: cost }, conv);
+        if (answered && secs > 0) await duration(q, w, `${m.id}:handle`, d, 'handle', conv.id, at, secs, secs);
         return;
       }
-      if (e.type === 'message_received') return bump(q, d, at, { msgs_in: 1, cost_micros: costMicrosOf(m.meta) ?? 0 }, conv);
-      await bump(q, { ...d, agentId: m.authorId ?? d.agentId }, at, { msgs_out: 1 });
+      if (e.type === 'message_received') return bump(w, d, at, { msgs_in: 1, cost_micros: costMicrosOf(m.meta) ?? 0 }, conv);
+      await bump(w, { ...d, agentId: m.authorId ?? d.agentId }, at, { msgs_out: 1 });
       // [offers] A reply that used a targeted offer counts one use.
       if (m.meta['offerId'] !== undefined) {
         await recordOfferUse(q, env.tenantId, { offerId: m.meta['offerId'], messageId: m.id, conversationId: conv.id, contactId: conv.contactId, agentId: m.authorId ?? d.agentId, channel: d.channel, inboxId: d.inboxId, teamId: d.teamId, at });
@@ -199,22 +184,22 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
       if (!resp) return;
       const cal = await calendarOf(q, conv);
       const business = Math.round(businessMillisBetween(cal, e.waitingSince!, e.serverTime) / 1000);
-      return duration(q, `${m.id}:response`, { ...d, agentId: m.authorId ?? d.agentId }, resp.kind === 'first' ? 'first_response' : 'next_response', conv.id, at, resp.seconds, business);
+      return duration(q, w, `${m.id}:response`, { ...d, agentId: m.authorId ?? d.agentId }, resp.kind === 'first' ? 'first_response' : 'next_response', conv.id, at, resp.seconds, business);
     }
     case 'status_changed': {
       if (e.to === 'resolved' || (e.to === 'closed' && e.from !== 'resolved')) {
         // Under an SLA policy: resolved within every target, or not (the conversation's breaches so far).
         const sla = conv.sla ? { sla_resolved: 1, sla_resolved_breached: conv.sla.breached.length > 0 ? 1 : 0 } : {};
-        await bump(q, d, at, { resolved: 1, ...sla });
+        await bump(w, d, at, { resolved: 1, ...sla });
         const cal = await calendarOf(q, conv);
         const secs = Math.max(0, Math.round((at - conv.createdAt) / 1000));
-        await duration(q, `${env.id}:resolution`, d, 'resolution', conv.id, at, secs, Math.round(businessMillisBetween(cal, conv.createdAt, at) / 1000));
+        await duration(q, w, `${env.id}:resolution`, d, 'resolution', conv.id, at, secs, Math.round(businessMillisBetween(cal, conv.createdAt, at) / 1000));
       }
-      if ((e.from === 'resolved' || e.from === 'closed') && (e.to === 'open' || e.to === 'pending')) await bump(q, d, at, { reopened: 1 });
+      if ((e.from === 'resolved' || e.from === 'closed') && (e.to === 'open' || e.to === 'pending')) await bump(w, d, at, { reopened: 1 });
       return;
     }
     case 'assigned':
-      if (e.from !== null && e.to !== null && e.from !== e.to) await bump(q, d, at, { transfers: 1 });
+      if (e.from !== null && e.to !== null && e.from !== e.to) await bump(w, d, at, { transfers: 1 });
       return;
     case 'message_status': {
       if (e.status !== 'accepted') return;
@@ -223,10 +208,10 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
       const pricing = await pricingOfTenant();
       const cost = e.cost ? toMicros(e.cost.amount) : messageRateMicros(pricing, conv.channel);
       // The reply's own dimensions: its author when an agent wrote it.
-      return bump(q, { ...d, agentId: m.authorType === 'agent' && m.authorId ? m.authorId : d.agentId }, at, { cost_micros: cost }, conv);
+      return bump(w, { ...d, agentId: m.authorType === 'agent' && m.authorId ? m.authorId : d.agentId }, at, { cost_micros: cost }, conv);
     }
     case 'sla_breached':
-      return bump(q, d, at, { [({ first_response: 'sla_breach_first', next_response: 'sla_breach_next', resolution: 'sla_breach_resolution' } as const)[e.metric]]: 1 });
+      return bump(w, d, at, { [({ first_response: 'sla_breach_first', next_response: 'sla_breach_next', resolution: 'sla_breach_resolution' } as const)[e.metric]]: 1 });
     case 'priority_changed':
       return;
     default:
