@@ -18,6 +18,12 @@ export interface Migration {
   after?: (q: Queryable) => Promise<void>;
 }
 
+/** report_hourly's counters (migrations 300 and 391), summed into report_hourly_channels by migration 481. */
+const HOURLY_COUNTERS = [
+  'opened', 'resolved', 'reopened', 'msgs_in', 'msgs_out', 'transfers', 'calls', 'calls_missed', 'handle_seconds', 'cost_micros',
+  'sla_resolved', 'sla_resolved_breached', 'sla_breach_first', 'sla_breach_next', 'sla_breach_resolution',
+] as const;
+
 /** Numbered, append-only. Never edit a migration that has shipped; add a new one. */
 export const MIGRATIONS: Migration[] = [
   {
@@ -451,7 +457,45 @@ CREATE TABLE report_hourly_labels (
 CREATE TABLE report_label_marks (tenant_id TEXT NOT NULL, conversation_id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY (tenant_id, conversation_id, label))
 `,
   },
+  {
+    id: 481,
+    name: 'insight: rollups per hour and channel (reports without an inbox, team or agent filter) and the spans of cost per conversation and contact',
+    // report_cost_spans: per conversation (kind 'conversation') or contact ('contact'), the first and last
+    // hour with a cost, over all its cost rows (scope 'all', dimensions '') and per dimensions ('dims').
+    // How many conversations or contacts cost anything in a period is then counted from one row per head
+    // (domain/reports.ts costHeads), not by a distinct count over every hour's cost rows.
+    sql: `
+CREATE TABLE report_hourly_channels (
+  tenant_id TEXT NOT NULL, hour {{bigint}} NOT NULL, channel TEXT NOT NULL,
+  opened {{bigint}} NOT NULL DEFAULT 0, resolved {{bigint}} NOT NULL DEFAULT 0, reopened {{bigint}} NOT NULL DEFAULT 0,
+  msgs_in {{bigint}} NOT NULL DEFAULT 0, msgs_out {{bigint}} NOT NULL DEFAULT 0, transfers {{bigint}} NOT NULL DEFAULT 0,
+  calls {{bigint}} NOT NULL DEFAULT 0, calls_missed {{bigint}} NOT NULL DEFAULT 0, handle_seconds {{bigint}} NOT NULL DEFAULT 0,
+  cost_micros {{bigint}} NOT NULL DEFAULT 0,
+  sla_resolved {{bigint}} NOT NULL DEFAULT 0, sla_resolved_breached {{bigint}} NOT NULL DEFAULT 0, sla_breach_first {{bigint}} NOT NULL DEFAULT 0,
+  sla_breach_next {{bigint}} NOT NULL DEFAULT 0, sla_breach_resolution {{bigint}} NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant_id, hour, channel));
+INSERT INTO report_hourly_channels (tenant_id, hour, channel, ${HOURLY_COUNTERS.join(', ')})
+  SELECT tenant_id, hour, channel, ${HOURLY_COUNTERS.map((c) => `SUM(${c})`).join(', ')} FROM report_hourly GROUP BY tenant_id, hour, channel;
+CREATE TABLE report_cost_spans (
+  tenant_id TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL, head_id TEXT NOT NULL,
+  channel TEXT NOT NULL, inbox_id TEXT NOT NULL, team_id TEXT NOT NULL, agent_id TEXT NOT NULL,
+  first_hour {{bigint}} NOT NULL, last_hour {{bigint}} NOT NULL,
+  PRIMARY KEY (tenant_id, kind, scope, head_id, channel, inbox_id, team_id, agent_id));
+CREATE INDEX report_cost_spans_first ON report_cost_spans (tenant_id, kind, scope, first_hour);
+CREATE INDEX report_costs_contact ON report_costs (tenant_id, contact_id, hour);
+${(['conversation', 'contact'] as const)
+  .map((kind) => {
+    const head = kind === 'conversation' ? 'conversation_id' : 'contact_id';
+    return `INSERT INTO report_cost_spans (tenant_id, kind, scope, head_id, channel, inbox_id, team_id, agent_id, first_hour, last_hour)
+  SELECT tenant_id, '${kind}', 'all', ${head}, '', '', '', '', MIN(hour), MAX(hour) FROM report_costs GROUP BY tenant_id, ${head};
+INSERT INTO report_cost_spans (tenant_id, kind, scope, head_id, channel, inbox_id, team_id, agent_id, first_hour, last_hour)
+  SELECT tenant_id, '${kind}', 'dims', ${head}, channel, inbox_id, team_id, agent_id, MIN(hour), MAX(hour) FROM report_costs GROUP BY tenant_id, ${head}, channel, inbox_id, team_id, agent_id`;
+  })
+  .join(';\n')}
+`,
+  },
 ];
+
 
 /**
  * [search] Migration 340's backfill: every stored message and conversation becomes an index entry,

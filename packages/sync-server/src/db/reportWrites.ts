@@ -4,15 +4,22 @@
 // (`bufferedReportWriter`). The fold (domain/reports.ts) is the same code either way.
 import type { Param, Queryable } from './db.js';
 
-/** The rollup tables whose rows only ever grow by addition. */
-export type AdditiveTable = 'report_hourly' | 'report_hourly_labels' | 'report_costs';
+/** The rollup tables: a row is created by its first write and merged with each later one. */
+export type RollupTable = 'report_hourly' | 'report_hourly_channels' | 'report_hourly_labels' | 'report_costs' | 'report_cost_spans';
 
-/** Each additive table's key (its primary key) and the columns set when its row is first written. */
-const SHAPES: Record<AdditiveTable, { key: readonly string[]; init: readonly string[] }> = {
-  report_hourly: { key: ['tenant_id', 'hour', 'channel', 'inbox_id', 'team_id', 'agent_id'], init: [] },
-  report_hourly_labels: { key: ['tenant_id', 'hour', 'label', 'channel', 'inbox_id', 'team_id', 'agent_id'], init: [] },
-  report_costs: { key: ['tenant_id', 'conversation_id', 'hour'], init: ['contact_id', 'channel', 'inbox_id', 'team_id', 'agent_id'] },
+/** How a written value merges into the row's: summed (the default), or the smaller or larger kept. */
+type Merge = 'sum' | 'min' | 'max';
+
+/** Each rollup table's key (its primary key) and how its values merge (columns not named: summed). */
+const SHAPES: Record<RollupTable, { key: readonly string[]; merge?: Readonly<Record<string, Merge>> }> = {
+  report_hourly: { key: ['tenant_id', 'hour', 'channel', 'inbox_id', 'team_id', 'agent_id'] },
+  report_hourly_channels: { key: ['tenant_id', 'hour', 'channel'] },
+  report_hourly_labels: { key: ['tenant_id', 'hour', 'label', 'channel', 'inbox_id', 'team_id', 'agent_id'] },
+  report_costs: { key: ['tenant_id', 'conversation_id', 'hour'] },
+  report_cost_spans: { key: ['tenant_id', 'kind', 'scope', 'head_id', 'channel', 'inbox_id', 'team_id', 'agent_id'], merge: { first_hour: 'min', last_hour: 'max' } },
 };
+const mergeOf = (table: RollupTable, col: string): Merge => SHAPES[table].merge?.[col] ?? 'sum';
+const merged = (m: Merge, a: number, b: number): number => (m === 'min' ? Math.min(a, b) : m === 'max' ? Math.max(a, b) : a + b);
 
 /** A duration row (report_durations). */
 export interface DurationRow {
@@ -31,10 +38,10 @@ export interface DurationRow {
 
 export interface ReportWriter {
   /**
-   * Adds `add` to the row of `table` at `key` (creating it with `init` when it is new). `key` and
-   * `init` hold every column of the table's shape, in any order.
+   * Merges `add` into the row of `table` at `key` (summed, or the smaller or larger kept, by the
+   * table's shape), creating it with `init` when it is new. Zero values are not written.
    */
-  add(table: AdditiveTable, key: Readonly<Record<string, Param>>, add: Readonly<Record<string, number>>, init?: Readonly<Record<string, Param>>): Promise<void>;
+  add(table: RollupTable, key: Readonly<Record<string, Param>>, add: Readonly<Record<string, number>>, init?: Readonly<Record<string, Param>>): Promise<void>;
   /** Marks that a conversation entered a label; true the first time only. */
   markLabel(tenantId: string, conversationId: string, label: string): Promise<boolean>;
   /** Writes a duration row; true when it is new (a fold runs once per event). */
@@ -43,10 +50,16 @@ export interface ReportWriter {
   readonly histogramsWithRows: boolean;
 }
 
-const upsertSql = (table: AdditiveTable, cols: readonly string[], adds: readonly string[], rows: number): string => {
+const upsertSql = (q: Queryable, table: RollupTable, cols: readonly string[], adds: readonly string[], rows: number): string => {
   const one = `(${cols.map(() => '?').join(', ')})`;
+  const set = (c: string): string => {
+    const m = mergeOf(table, c);
+    if (m === 'sum') return `${c} = ${table}.${c} + excluded.${c}`;
+    const fn = q.dialect === 'pg' ? (m === 'min' ? 'LEAST' : 'GREATEST') : m === 'min' ? 'MIN' : 'MAX';
+    return `${c} = ${fn}(${table}.${c}, excluded.${c})`;
+  };
   return `INSERT INTO ${table} (${cols.join(', ')}) VALUES ${Array.from({ length: rows }, () => one).join(', ')}
-     ON CONFLICT (${SHAPES[table].key.join(', ')}) DO UPDATE SET ${adds.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')}`;
+     ON CONFLICT (${SHAPES[table].key.join(', ')}) DO UPDATE SET ${adds.map(set).join(', ')}`;
 };
 
 const insertOnceSql = (q: Queryable, table: string, cols: readonly string[], rows: number): string => {
@@ -69,7 +82,7 @@ export function directReportWriter(q: Queryable): ReportWriter {
       const row: Record<string, Param> = { ...init, ...key };
       for (const c of adds) row[c] = add[c]!;
       const cols = Object.keys(row);
-      await q.run(upsertSql(table, cols, adds, 1), cols.map((c) => row[c]!));
+      await q.run(upsertSql(q, table, cols, adds, 1), cols.map((c) => row[c]!));
     },
     async markLabel(tenantId, conversationId, label) {
       const r = await q.run(insertOnceSql(q, 'report_label_marks', MARK_COLS, 1), [tenantId, conversationId, label]);
@@ -97,7 +110,7 @@ export interface BufferedReportWriter extends ReportWriter {
  * histograms are filled from the duration rows afterwards (`histogramsWithRows` is false).
  */
 export function bufferedReportWriter(q: Queryable): BufferedReportWriter {
-  const rows = new Map<AdditiveTable, Map<string, { row: Record<string, Param>; adds: Set<string> }>>();
+  const rows = new Map<RollupTable, Map<string, { row: Record<string, Param>; adds: Set<string> }>>();
   const marks = new Set<string>();
   let newMarks: Param[][] = [];
   const durationIds = new Set<string>();
@@ -125,7 +138,8 @@ export function bufferedReportWriter(q: Queryable): BufferedReportWriter {
         return;
       }
       for (const c of adds) {
-        cur.row[c] = Number(cur.row[c] ?? 0) + add[c]!;
+        const prev = cur.row[c];
+        cur.row[c] = prev === undefined ? add[c]! : merged(mergeOf(table, c), Number(prev), add[c]!);
         cur.adds.add(c);
       }
     },
@@ -154,7 +168,7 @@ export function bufferedReportWriter(q: Queryable): BufferedReportWriter {
           if (!s) shapes.set(sig, (s = { cols, adds: addCols, params: [] }));
           s.params.push(cols.map((c) => row[c]!));
         }
-        for (const s of shapes.values()) await chunks(s.cols, s.params, (n) => upsertSql(table, s.cols, s.adds, n));
+        for (const s of shapes.values()) await chunks(s.cols, s.params, (n) => upsertSql(q, table, s.cols, s.adds, n));
       }
       rows.clear();
       await chunks(MARK_COLS, newMarks, (n) => insertOnceSql(q, 'report_label_marks', MARK_COLS, n));

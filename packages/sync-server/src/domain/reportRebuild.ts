@@ -13,6 +13,7 @@ import { bufferedReportWriter } from '../db/reportWrites.js';
 const KEPT = ['resolved', 'reopened', 'transfers', 'sla_resolved', 'sla_resolved_breached', 'sla_breach_first', 'sla_breach_next', 'sla_breach_resolution'] as const;
 /** Counters the facts determine: a rebuild recomputes them. */
 const REBUILT = ['opened', 'msgs_in', 'msgs_out', 'calls', 'calls_missed', 'handle_seconds', 'cost_micros'] as const;
+const COUNTERS = [...KEPT, ...REBUILT];
 
 /** The label rollups' counters a rebuild recomputes (with the labels conversations carry now). */
 const LABEL_REBUILT = ['opened', 'msgs_in', 'msgs_out', 'calls', 'calls_missed'] as const;
@@ -49,7 +50,7 @@ export interface RebuildResult {
 }
 
 /**
- * Recomputes a tenant's fact-derived rollups (report_hourly's volume, call and cost counters, report_costs,
+ * Recomputes a tenant's fact-derived rollups (report_hourly's volume, call and cost counters and their sums per channel, report_costs and its spans,
  * response and handle durations, the duration histograms) in one transaction; keeps what only events recorded (resolutions with their
  * durations, reopens, transfers, SLA counters) and adds a resolution, at the conversation's last change,
  * for a resolved conversation that has none. Idempotent: running it twice gives the same rows. Safe while
@@ -77,6 +78,7 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
     }
     await q.run(`UPDATE report_hourly SET ${REBUILT.map((c) => `${c} = 0`).join(', ')} WHERE tenant_id = ?`, [tenantId]);
     await q.run('DELETE FROM report_costs WHERE tenant_id = ?', [tenantId]);
+    await q.run('DELETE FROM report_cost_spans WHERE tenant_id = ?', [tenantId]);
     // Per label: counted again with the labels conversations carry now (resolutions are kept).
     await q.run(`UPDATE report_hourly_labels SET ${LABEL_REBUILT.map((c) => `${c} = 0`).join(', ')} WHERE tenant_id = ?`, [tenantId]);
     await q.run('DELETE FROM report_label_marks WHERE tenant_id = ?', [tenantId]);
@@ -127,6 +129,13 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
     }
     await backfillHistograms(q, tenantId);
     await q.run(`DELETE FROM report_hourly WHERE tenant_id = ? AND ${[...KEPT, ...REBUILT].map((c) => `${c} = 0`).join(' AND ')}`, [tenantId]);
+    // The rows per hour and channel: report_hourly's sums (what only events knew included).
+    await q.run('DELETE FROM report_hourly_channels WHERE tenant_id = ?', [tenantId]);
+    await q.run(
+      `INSERT INTO report_hourly_channels (tenant_id, hour, channel, ${COUNTERS.join(', ')})
+       SELECT tenant_id, hour, channel, ${COUNTERS.map((c) => `SUM(${c})`).join(', ')} FROM report_hourly WHERE tenant_id = ? GROUP BY tenant_id, hour, channel`,
+      [tenantId],
+    );
     await q.run(`DELETE FROM report_hourly_labels WHERE tenant_id = ? AND resolved = 0 AND ${LABEL_REBUILT.map((c) => `${c} = 0`).join(' AND ')}`, [tenantId]);
     await q.run(
       `INSERT INTO report_rebuilds (tenant_id, rebuilt_at, conversations, messages) VALUES (?, ?, ?, ?)
