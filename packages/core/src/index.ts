@@ -14,6 +14,7 @@ export * from './util/observable.js';
 export * from './util/backoff.js';
 export * from './util/uuidv7.js';
 export * from './util/csv.js';
+export * from './util/random.js';
 export * from './client/httpTransport.js';
 export * from './client/outbox.js';
 export * from './client/replicator.js';

@@ -36,6 +36,7 @@ import type { Param, Queryable } from '../src/db/db.js';
 import { rebuildReports } from '../src/domain/reportRebuild.js';
 import { costPerHead, durations, overviewDistributions, rollupTotals, savePricing } from '../src/domain/reports.js';
 import { csatSummary } from '../src/domain/csat.js';
+import { DEMO_QA } from '../src/demoHistory.js';
 import { backfillHistograms, distributionOf, histogramDistributions } from '../src/domain/reportHistograms.js';
 import { ReportQuery, type Distribution } from '@goutong/core';
 import { seededRandom } from '@goutong/core/testing';
@@ -50,19 +51,8 @@ const DAY = 86_400_000;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
-/** Customer questions and the team's answers (zh and en), varied per conversation. */
-const QA: Array<[string, string]> = [
-  ['我的快递怎么还没到？', '您的包裹正在派送中，预计明天送达。'],
-  ['发票抬头写错了，能重新开一张吗？', '可以，请提供正确的抬头，我们会重新开具发票。'],
-  ['你们周末营业吗？', '我们周六周日 9:00–18:00 营业。'],
-  ['怎么修改收货地址？', '在订单详情页点击“修改地址”即可，发货前都可以修改。'],
-  ['Where is my invoice?', 'We e-mail the invoice within one business day of payment.'],
-  ['I was charged twice this month', 'Sorry about that: we refunded the duplicate charge, it shows within 5 days.'],
-  ['How do I reset my password?', 'Use “Forgot password” on the sign-in page and follow the e-mail.'],
-  ['Can I change the delivery address?', 'Yes, open the order and choose “Change address” before it ships.'],
-  ['The app keeps logging me out', 'Please update to the latest version; it fixes the sign-out issue.'],
-  ['Do you ship to Hong Kong?', 'Yes, we ship to Hong Kong in 3–5 business days.'],
-];
+/** Customer questions and the team's answers (zh and en; the demo history's), varied per conversation. */
+const QA: Array<[string, string]> = DEMO_QA.map((x) => [x.question, x.answer]);
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t0 = performance.now();

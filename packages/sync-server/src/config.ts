@@ -8,6 +8,8 @@ const Env = z.object({
   GOUTONG_DATA_DIR: z.string().default('./.goutong'),
   DATABASE_URL: z.string().optional(),
   GOUTONG_DEMO: z.enum(['0', '1']).default('1'),
+  /** Days of past conversations the demo workspace gets on its first start (`npm start` sets 30; 0: none). */
+  GOUTONG_DEMO_HISTORY_DAYS: z.coerce.number().int().min(0).max(366).default(0),
   /**
    * Secret for signing access tokens and encrypting provider secrets. When absent it is generated once
    * and kept in `<data dir>/secret.key` (mode 0600), never in the database it protects. Several server
@@ -57,6 +59,8 @@ export type Config = {
   dataDir: string;
   databaseUrl: string | null;
   demo: boolean;
+  /** Days of demo history written on the first start (0: none). */
+  demoHistoryDays: number;
   secret: string | null;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
@@ -100,6 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: path.resolve(e.GOUTONG_DATA_DIR),
     databaseUrl: e.DATABASE_URL ?? null,
     demo: e.GOUTONG_DEMO === '1',
+    demoHistoryDays: e.GOUTONG_DEMO_HISTORY_DAYS,
     secret,
     accessTtlSeconds: e.GOUTONG_ACCESS_TTL,
     refreshTtlSeconds: e.GOUTONG_REFRESH_TTL,

@@ -3,6 +3,7 @@ import type { Workspace } from './domain/workspace.js';
 import { createInbox, createTenant, tenantBySlug } from './domain/tenants.js';
 import { CannedResponses } from './domain/canned.js';
 import { getSetting, setSettingOnce } from './domain/serverSettings.js';
+import { seedDemoHistory, type DemoHistoryDeps } from './demoHistory.js';
 
 export const DEMO = {
   tenant: 'demo',
@@ -27,7 +28,7 @@ const SAMPLES: { from: string; name: string; text: string; priority?: 'urgent' |
  * Seeds the demo workspace on first start. Resumable: a start interrupted half-way finishes the
  * job next time (each step checks what exists; inbound messages are idempotent by externalId).
  */
-export async function seedDemo(ws: Workspace, serverSecret: string): Promise<boolean> {
+export async function seedDemo(ws: Workspace, serverSecret: string, o: { historyDays?: number; history?: DemoHistoryDeps } = {}): Promise<boolean> {
   if ((await getSetting(ws.db, 'demo_seeded')) !== null) return false;
   const existing = await tenantBySlug(ws.db, DEMO.tenant);
   let tenantId: string;
@@ -58,6 +59,11 @@ export async function seedDemo(ws: Workspace, serverSecret: string): Promise<boo
   const inboxId = found?.id ?? (await createInbox(ws, serverSecret, { tenantId, name: 'Demo API', channel: 'api', teamIds: [supportTeam] }));
   const inbox = (await ws.inbox(tenantId, inboxId))!;
   const admin = agents[DEMO.adminEmail]!;
+  // The past weeks first (answered, resolved, rated), then today's open conversations below.
+  if (o.history && (o.historyDays ?? 0) > 0) {
+    const written = await seedDemoHistory(o.history, { tenantId, inbox, days: o.historyDays!, now: Date.now() });
+    o.history.logger.info('demo: history written', { days: o.historyDays, conversations: written });
+  }
   let n = 0;
   for (const s of SAMPLES) {
     const r = await ws.ingestInbound(inbox, { externalId: `demo-${++n}`, from: { identifier: s.from, name: s.name }, text: s.text });

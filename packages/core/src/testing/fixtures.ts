@@ -3,6 +3,10 @@
 import { CHANNELS, CONVERSATION_STATUSES, PRIORITIES, type Agent, type Channel, type Contact, type Conversation, type Inbox, type Message, type Team } from '../domain/model.js';
 import { laneOf, type Command } from '../commands/commands.js';
 import type { FactBatch, OutboxEntry } from '../ports/storage.js';
+import { seededRandom } from '../util/random.js';
+
+/** The seeded generator (core's util), as the tests have always imported it from here. */
+export { seededRandom };
 
 export const FIXTURE_TENANT = 'tenant-1';
 /** 2023-11-14T22:13:20Z: the base time of every fixture. */
@@ -156,18 +160,6 @@ export function makeOutboxEntry(overrides: Partial<OutboxEntry> = {}): OutboxEnt
 
 export function makeFactBatch(parts: Partial<FactBatch> = {}): FactBatch {
   return { conversations: [], messages: [], contacts: [], inboxes: [], agents: [], teams: [], ...parts };
-}
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface GenerateConversationsOptions {

@@ -133,7 +133,7 @@ export function registerReportRoutes(app: FastifyInstance, d: { auth: AuthServic
       for (const b of buckets) values.set(b, distribution(per.get(b) ?? []).medianS ?? 0);
     } else {
       const col = ({ conversations_opened: 'opened', conversations_resolved: 'resolved', messages_in: 'msgs_in', messages_out: 'msgs_out', reopened: 'reopened', transfers: 'transfers', cost: 'cost_micros' } as const)[ts.metric];
-      for (const r of await rollupTotals(ws.db, agent.tenantId, rq, 'hour')) {
+      for (const r of await rollupTotals(ws.db, agent.tenantId, rq, 'hour', [col])) {
         const b = bucketOfStarts(buckets, Number(r.key));
         if (b === null) continue;
         values.set(b, (values.get(b) ?? 0) + r[col]);
