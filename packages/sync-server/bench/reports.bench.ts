@@ -176,7 +176,10 @@ async function run(dialect: 'sqlite' | 'postgres'): Promise<void> {
       ['byHour', () => rollupTotals(s.db, tenantId, rq, 'hour')],
       ['distributions', () => overviewDistributions(s.db, tenantId, rq)],
       ['csat', () => csatSummary(s.db, tenantId, rq)],
-      ['costPerHead', () => costPerHead(s.db, tenantId, rq)],
+      ['costPerHead', () => costPerHead(s.db, tenantId, rq, 0)],
+      // A month instead of the year: contacts' spans enclose it (each writes all year), one probe each.
+      ['costPerHeadMonth', () => costPerHead(s.db, tenantId, { ...rq, from: to - 30 * DAY }, 0)],
+      ['overviewMonth', () => get(`/api/v1/reports/overview?from=${to - 30 * DAY}&to=${to}&tz=Asia/Shanghai`)],
     ] as const) parts[`${k}Ms`] = round(await measure(fn));
     console.log(JSON.stringify({ name: 'reports-overview-parts', ...base, ...parts }));
     console.log(JSON.stringify({ name: 'reports-timeseries', ...base, ms: round(seriesMs), scanMs: round(scanMs), ratioToScan: round(seriesMs / scanMs, 3), targetMs: 200, met: seriesMs < 200 }));

@@ -73,7 +73,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       labels: await s.db.all('SELECT * FROM report_hourly_labels WHERE tenant_id = ? ORDER BY hour, label, channel, inbox_id, team_id, agent_id', [tenantId]),
       marks: await s.db.all('SELECT * FROM report_label_marks WHERE tenant_id = ? ORDER BY conversation_id, label', [tenantId]),
       channels: await s.db.all('SELECT * FROM report_hourly_channels WHERE tenant_id = ? ORDER BY hour, channel', [tenantId]),
-      spans: await s.db.all('SELECT * FROM report_cost_spans WHERE tenant_id = ? ORDER BY scope, conversation_id, contact_id, channel, inbox_id, team_id, agent_id', [tenantId]),
+      spans: await s.db.all('SELECT * FROM report_cost_spans WHERE tenant_id = ? ORDER BY kind, scope, head_id, channel, inbox_id, team_id, agent_id', [tenantId]),
       histograms: await s.db.all('SELECT * FROM report_histograms WHERE tenant_id = ? ORDER BY scope, grain, kind, hour, clock, channel, inbox_id, team_id, agent_id, bucket', [tenantId]),
     });
     let incremental: Awaited<ReturnType<typeof figures>>;

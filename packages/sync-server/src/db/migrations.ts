@@ -460,10 +460,10 @@ CREATE TABLE report_label_marks (tenant_id TEXT NOT NULL, conversation_id TEXT N
   {
     id: 481,
     name: 'insight: rollups per hour and channel (reports without an inbox, team or agent filter) and the spans of cost per conversation and contact',
-    // report_cost_spans: per conversation (and the contact its cost rows name), the first and last hour
-    // with a cost, over all its cost rows (scope 'all', dimensions '') and per dimensions ('dims'). How
-    // many conversations and contacts cost anything in a period is then counted from about one row per
-    // conversation (domain/reports.ts costHeads), not by distinct counts over every hour's cost rows.
+    // report_cost_spans: per conversation (kind 'conversation') and per contact ('contact'), the first
+    // and last hour with a cost, over all its cost rows (scope 'all', dimensions '') and per dimensions
+    // ('dims'). How many conversations and contacts cost anything in a period is then counted from about
+    // one row per head (domain/reports.ts costHeads), not by distinct counts over every hour's cost rows.
     sql: `
 CREATE TABLE report_hourly_channels (
   tenant_id TEXT NOT NULL, hour {{bigint}} NOT NULL, channel TEXT NOT NULL,
@@ -477,16 +477,21 @@ CREATE TABLE report_hourly_channels (
 INSERT INTO report_hourly_channels (tenant_id, hour, channel, ${HOURLY_COUNTERS.join(', ')})
   SELECT tenant_id, hour, channel, ${HOURLY_COUNTERS.map((c) => `SUM(${c})`).join(', ')} FROM report_hourly GROUP BY tenant_id, hour, channel;
 CREATE TABLE report_cost_spans (
-  tenant_id TEXT NOT NULL, scope TEXT NOT NULL, conversation_id TEXT NOT NULL, contact_id TEXT NOT NULL,
+  tenant_id TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL, head_id TEXT NOT NULL,
   channel TEXT NOT NULL, inbox_id TEXT NOT NULL, team_id TEXT NOT NULL, agent_id TEXT NOT NULL,
   first_hour {{bigint}} NOT NULL, last_hour {{bigint}} NOT NULL,
-  PRIMARY KEY (tenant_id, scope, conversation_id, contact_id, channel, inbox_id, team_id, agent_id));
-CREATE INDEX report_cost_spans_hours ON report_cost_spans (tenant_id, scope, first_hour, last_hour);
-INSERT INTO report_cost_spans (tenant_id, scope, conversation_id, contact_id, channel, inbox_id, team_id, agent_id, first_hour, last_hour)
-  SELECT tenant_id, 'all', conversation_id, contact_id, '', '', '', '', MIN(hour), MAX(hour) FROM report_costs GROUP BY tenant_id, conversation_id, contact_id;
-INSERT INTO report_cost_spans (tenant_id, scope, conversation_id, contact_id, channel, inbox_id, team_id, agent_id, first_hour, last_hour)
-  SELECT tenant_id, 'dims', conversation_id, contact_id, channel, inbox_id, team_id, agent_id, MIN(hour), MAX(hour) FROM report_costs
-  GROUP BY tenant_id, conversation_id, contact_id, channel, inbox_id, team_id, agent_id
+  PRIMARY KEY (tenant_id, kind, scope, head_id, channel, inbox_id, team_id, agent_id));
+CREATE INDEX report_cost_spans_hours ON report_cost_spans (tenant_id, kind, scope, first_hour, last_hour);
+CREATE INDEX report_costs_contact ON report_costs (tenant_id, contact_id, hour);
+${(['conversation', 'contact'] as const)
+  .map((kind) => {
+    const head = kind === 'conversation' ? 'conversation_id' : 'contact_id';
+    return `INSERT INTO report_cost_spans (tenant_id, kind, scope, head_id, channel, inbox_id, team_id, agent_id, first_hour, last_hour)
+  SELECT tenant_id, '${kind}', 'all', ${head}, '', '', '', '', MIN(hour), MAX(hour) FROM report_costs GROUP BY tenant_id, ${head};
+INSERT INTO report_cost_spans (tenant_id, kind, scope, head_id, channel, inbox_id, team_id, agent_id, first_hour, last_hour)
+  SELECT tenant_id, '${kind}', 'dims', ${head}, channel, inbox_id, team_id, agent_id, MIN(hour), MAX(hour) FROM report_costs GROUP BY tenant_id, ${head}, channel, inbox_id, team_id, agent_id`;
+  })
+  .join(';\n')}
 `,
   },
 ];

@@ -16,7 +16,7 @@ const SHAPES: Record<RollupTable, { key: readonly string[]; merge?: Readonly<Rec
   report_hourly_channels: { key: ['tenant_id', 'hour', 'channel'] },
   report_hourly_labels: { key: ['tenant_id', 'hour', 'label', 'channel', 'inbox_id', 'team_id', 'agent_id'] },
   report_costs: { key: ['tenant_id', 'conversation_id', 'hour'] },
-  report_cost_spans: { key: ['tenant_id', 'scope', 'conversation_id', 'contact_id', 'channel', 'inbox_id', 'team_id', 'agent_id'], merge: { first_hour: 'min', last_hour: 'max' } },
+  report_cost_spans: { key: ['tenant_id', 'kind', 'scope', 'head_id', 'channel', 'inbox_id', 'team_id', 'agent_id'], merge: { first_hour: 'min', last_hour: 'max' } },
 };
 const mergeOf = (table: RollupTable, col: string): Merge => SHAPES[table].merge?.[col] ?? 'sum';
 const merged = (m: Merge, a: number, b: number): number => (m === 'min' ? Math.min(a, b) : m === 'max' ? Math.max(a, b) : a + b);

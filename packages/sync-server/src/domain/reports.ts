@@ -78,11 +78,12 @@ async function addCost(w: ReportWriter, conv: Conversation, d: Dims, at: number,
   const hour = hourOf(at);
   const dims = { channel: d.channel, inbox_id: d.inboxId, team_id: d.teamId, agent_id: d.agentId };
   await w.add('report_costs', { tenant_id: conv.tenantId, conversation_id: conv.id, hour }, { cost_micros: micros, items: 1 }, { contact_id: conv.contactId, ...dims });
-  // The first and last hour the conversation (with the contact it had) cost anything in, overall and per dimensions.
-  const span = { first_hour: hour, last_hour: hour };
-  const head = { tenant_id: conv.tenantId, conversation_id: conv.id, contact_id: conv.contactId };
-  await w.add('report_cost_spans', { ...head, scope: 'all', channel: '', inbox_id: '', team_id: '', agent_id: '' }, span);
-  await w.add('report_cost_spans', { ...head, scope: 'dims', ...dims }, span);
+  // The first and last hour each head (the conversation, its contact) cost anything in, overall and per dimensions.
+  for (const [kind, head] of [['conversation', conv.id], ['contact', conv.contactId]] as const) {
+    const span = { first_hour: hour, last_hour: hour };
+    await w.add('report_cost_spans', { tenant_id: conv.tenantId, kind, scope: 'all', head_id: head, channel: '', inbox_id: '', team_id: '', agent_id: '' }, span);
+    await w.add('report_cost_spans', { tenant_id: conv.tenantId, kind, scope: 'dims', head_id: head, ...dims }, span);
+  }
 }
 
 async function bump(w: ReportWriter, d: Dims, at: number, add: Partial<Record<Counter, number>>, costOf?: Conversation): Promise<void> {
@@ -425,41 +426,44 @@ export async function reportOverview(q: Queryable, tenantId: string, rq: ReportQ
 
 /** Cost over the conversations (and contacts) that cost anything in the period. */
 export async function costPerHead(q: Queryable, tenantId: string, rq: ReportQuery, costMicros: number): Promise<{ perConversation: number | null; perContact: number | null }> {
-  const heads = await costHeads(q, tenantId, rq);
+  const [conversations, contacts] = await Promise.all([costHeads(q, tenantId, rq, 'conversation'), costHeads(q, tenantId, rq, 'contact')]);
   return {
-    perConversation: heads.conversations > 0 ? money(Math.round(costMicros / heads.conversations)) : null,
-    perContact: heads.contacts > 0 ? money(Math.round(costMicros / heads.contacts)) : null,
+    perConversation: conversations > 0 ? money(Math.round(costMicros / conversations)) : null,
+    perContact: contacts > 0 ? money(Math.round(costMicros / contacts)) : null,
   };
 }
 
 /**
- * How many conversations and contacts have a cost row in the period, matching the filters: the
- * distinct counts over report_costs, counted from the spans instead (about one row per conversation).
- * A span whose first or last hour falls in the period has a row in it; one that encloses the period
- * (a conversation with costs before and after it) has one only if a row falls between, which the cost
- * rows' key answers for those few, one probe each (PostgreSQL: a lateral probe, never a hashed scan).
+ * How many conversations (or contacts) have a cost row in the period, matching the filters: the
+ * distinct count over report_costs, counted from the spans instead (one row per head without filters,
+ * one per head and dimensions with). A span whose first or last hour falls in the period has a row in
+ * it; one that encloses the period (costs before and after it) has one only if a row falls between,
+ * which the cost rows' index answers for those heads, one probe each (PostgreSQL: a lateral probe,
+ * never the hashed scan of every cost row in the period it would plan for an EXISTS).
  */
-export async function costHeads(q: Queryable, tenantId: string, rq: ReportQuery): Promise<{ conversations: number; contacts: number }> {
+export async function costHeads(q: Queryable, tenantId: string, rq: ReportQuery, kind: 'conversation' | 'contact'): Promise<number> {
   const f = filters(rq);
   const scope = f.params.length > 0 ? 'dims' : 'all';
   const from = hourOf(rq.from);
+  const head = kind === 'conversation' ? 'conversation_id' : 'contact_id';
   const sameDims = scope === 'dims' ? ' AND c.channel = s.channel AND c.inbox_id = s.inbox_id AND c.team_id = s.team_id AND c.agent_id = s.agent_id' : '';
-  const probe = `SELECT 1 AS one FROM report_costs c WHERE c.tenant_id = s.tenant_id AND c.conversation_id = s.conversation_id AND c.contact_id = s.contact_id AND c.hour >= ? AND c.hour < ?${sameDims}`;
-  const overlaps = `s.tenant_id = ? AND s.scope = ? AND s.first_hour < ? AND s.last_hour >= ?${f.sql}`;
-  const overlapParams = [tenantId, scope, rq.to, from, ...f.params];
+  const probe = `SELECT 1 AS one FROM report_costs c WHERE c.tenant_id = s.tenant_id AND c.${head} = s.head_id AND c.hour >= ? AND c.hour < ?${sameDims}`;
+  const overlaps = `s.tenant_id = ? AND s.kind = ? AND s.scope = ? AND s.first_hour < ? AND s.last_hour >= ?${f.sql}`;
+  const overlapParams = [tenantId, kind, scope, rq.to, from, ...f.params];
   const enclosing =
     q.dialect === 'pg'
       ? { sql: `FROM report_cost_spans s CROSS JOIN LATERAL (${probe} LIMIT 1) x WHERE ${overlaps} AND s.first_hour < ? AND s.last_hour >= ?`, params: [from, rq.to, ...overlapParams, from, rq.to] }
       : { sql: `FROM report_cost_spans s WHERE ${overlaps} AND s.first_hour < ? AND s.last_hour >= ? AND EXISTS (${probe})`, params: [...overlapParams, from, rq.to, from, rq.to] };
-  const r = await q.one<{ convs: number; contacts: number }>(
-    `SELECT COUNT(DISTINCT conversation_id) AS convs, COUNT(DISTINCT contact_id) AS contacts FROM (
-       SELECT s.conversation_id, s.contact_id FROM report_cost_spans s WHERE ${overlaps} AND (s.first_hour >= ? OR s.last_hour < ?)
+  // Without filters each head has one span, in one of the two parts: a count; with filters, distinct heads.
+  const r = await q.one<{ n: number }>(
+    `SELECT COUNT(${scope === 'all' ? '*' : 'DISTINCT head_id'}) AS n FROM (
+       SELECT s.head_id FROM report_cost_spans s WHERE ${overlaps} AND (s.first_hour >= ? OR s.last_hour < ?)
        UNION ALL
-       SELECT s.conversation_id, s.contact_id ${enclosing.sql}
+       SELECT s.head_id ${enclosing.sql}
      ) heads`,
     [...overlapParams, from, rq.to, ...enclosing.params],
   );
-  return { conversations: Number(r?.convs ?? 0), contacts: Number(r?.contacts ?? 0) };
+  return Number(r?.n ?? 0);
 }
 
 /** The distinct count costHeads replaces (every cost row of the period): the tests' and the benchmark's reference. */
