@@ -108,6 +108,11 @@ export async function seedDemoHistory(d: DemoHistoryDeps, o: { tenantId: string;
   let r = seededRandom(1);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const tierSet = new Set<string>();
+  // Time moves on within a conversation; what would reach the present is left out (yesterday's last ones).
+  const later = (ms: number): boolean => {
+    t += ms;
+    return t < o.now - MINUTE;
+  };
   let written = 0;
   for (let day = o.days; day >= 1; day -= 1) {
     r = seededRandom(20_261_204 + day);
@@ -130,36 +135,35 @@ export async function seedDemoHistory(d: DemoHistoryDeps, o: { tenantId: string;
         tierSet.add(res.conversation.contactId);
         await run(admin, { type: 'update_contact', contactId: res.conversation.contactId, attributes: { tier: who.tier } });
       }
-      t += MINUTE;
+      if (!later(MINUTE)) continue;
       await run(admin, { type: 'assign', conversationId, assigneeId: agent.id });
       await run(agent, { type: 'add_label', conversationId, label: qa.label });
       // First response: mostly minutes, sometimes an hour or more.
-      t += Math.round(MINUTE * Math.exp(r() * Math.log(120)));
+      if (!later(Math.round(MINUTE * Math.exp(r() * Math.log(120))))) continue;
       const offerFits = who.tier === 'gold' && r() < 0.6;
+      // Each reply goes out (the relay at the same moment: the provider accepts it, and it costs).
       await run(agent, { type: 'send_reply', conversationId, text: qa.answer });
-      if (offerFits) {
-        t += 30_000;
-        await run(agent, { type: 'send_reply', conversationId, text: who.zh ? offer.textZh ?? offer.title : offer.textEn ?? offer.title, offerId: offer.id });
-      }
-      t += 2_000;
       await relay.pass();
+      if (offerFits && later(30_000)) {
+        await run(agent, { type: 'send_reply', conversationId, text: who.zh ? offer.textZh ?? offer.title : offer.textEn ?? offer.title, offerId: offer.id });
+        await relay.pass();
+      }
       if (r() < 0.4) {
         const k = Math.floor(r() * 2);
-        t += 10 * MINUTE + Math.floor(r() * 50 * MINUTE);
+        if (!later(10 * MINUTE + Math.floor(r() * 50 * MINUTE))) continue;
         await ws.ingestInbound(o.inbox, { externalId: `demo-history-${day}-${i}-follow-up`, from: { identifier: who.id, name: who.name }, text: FOLLOW_UP[who.zh ? 'zh' : 'en'][k]!, conversationId });
-        t += 2 * MINUTE + Math.floor(r() * 20 * MINUTE);
+        if (!later(2 * MINUTE + Math.floor(r() * 20 * MINUTE))) continue;
         await run(agent, { type: 'send_reply', conversationId, text: FOLLOW_ANSWER[who.zh ? 'zh' : 'en'][k]! });
-        t += 2_000;
         await relay.pass();
       }
       // Most are resolved the same day; a few stay open (the oldest unresolved work).
       if (day > 1 || r() < 0.5) {
         if (r() < 0.93) {
-          t += 20 * MINUTE + Math.floor(r() * 5 * HOUR);
+          if (!later(20 * MINUTE + Math.floor(r() * 5 * HOUR))) continue;
           await run(agent, { type: 'set_status', conversationId, status: 'resolved' });
           // About two in three rate the answer, mostly well.
           if (r() < 0.65) {
-            t += 5 * MINUTE + Math.floor(r() * 2 * HOUR);
+            if (!later(5 * MINUTE + Math.floor(r() * 2 * HOUR))) continue;
             const rating = pick([5, 5, 5, 4, 4, 4, 3, 2]);
             await answerInPlace(ws, conversationId, { rating, comment: r() < 0.5 ? pick(COMMENTS[who.zh ? 'zh' : 'en']) : null }, t);
           }

@@ -51,6 +51,11 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect(o.cost.perConversation).toBeGreaterThan(0.04);
       const budget = (await admin('GET', '/api/v1/settings/pricing')).body;
       expect(budget.monthlyBudget).toBe(50);
+      // Nothing is dated in the future, and every past reply went out (accepted by the provider then).
+      const future = await s.db.one<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE tenant_id = ? AND server_time > ?', [tenantId, Date.now()]);
+      expect(Number(future!.n)).toBe(0);
+      const waiting = await s.db.one<{ n: number }>("SELECT COUNT(*) AS n FROM messages WHERE tenant_id = ? AND direction = 'out' AND author_type = 'agent' AND kind NOT IN ('note', 'event') AND (status IS NULL OR status <> 'accepted')", [tenantId]);
+      expect(Number(waiting!.n)).toBe(0);
     });
 
     it('the offer for gold members was used, the contacts carry the custom field, and the suggestions know the past answers', async () => {

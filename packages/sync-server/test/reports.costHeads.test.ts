@@ -46,12 +46,13 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       channels: await s.db.all('SELECT * FROM report_hourly_channels WHERE tenant_id = ? ORDER BY hour, channel', [tenant]),
       spans: await s.db.all('SELECT * FROM report_cost_spans WHERE tenant_id = ? ORDER BY kind, scope, head_id, channel, inbox_id, team_id, agent_id', [tenant]),
     });
-    /** A database whose rollups predate migration 481: its tables dropped and the migration run again. */
+    /** A database whose rollups predate migration 481 (and 482): its tables and column dropped and the migrations run again. */
     const remigrate = async () => {
       await s.db.exec('DROP TABLE report_hourly_channels');
       await s.db.exec('DROP TABLE report_cost_spans');
       await s.db.exec('DROP INDEX report_costs_contact');
-      await s.db.run('DELETE FROM schema_migrations WHERE id = 481');
+      await s.db.exec('ALTER TABLE report_hourly DROP COLUMN calls_abandoned');
+      await s.db.run('DELETE FROM schema_migrations WHERE id IN (481, 482)');
       await migrate(s.db);
     };
 

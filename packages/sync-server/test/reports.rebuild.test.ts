@@ -141,7 +141,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect(o.messages).toEqual({ in: 3, out: 3 }); // calls count as calls
       expect(o.firstResponse).toEqual({ count: 2, medianS: 60, p90S: 180 });
       expect(o.nextResponse).toEqual({ count: 1, medianS: 300, p90S: 300 });
-      expect(o.calls).toEqual({ total: 2, missed: 1, handle: { count: 1, medianS: 125, p90S: 125 } });
+      expect(o.calls).toEqual({ total: 2, missed: 1, abandoned: 0, handle: { count: 1, medianS: 125, p90S: 125 } });
       expect(o.cost).toMatchObject({ total: 0.44, currency: 'CNY' }); // 3 × 0.045 + 3 minutes × 0.1 = 0.435 → 0.44
       expect(incremental.perDay.points.map((p: { v: number }) => p.v)).toEqual([1, 1]);
       expect(incremental.byLabel.items).toEqual([{ key: 'billing', label: null, conversationsOpened: 1, conversationsResolved: 1, messagesIn: 1, messagesOut: 2, calls: 0, missedCalls: 0 }]);

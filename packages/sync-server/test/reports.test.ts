@@ -118,7 +118,7 @@ for (const dialect of ['sqlite', 'postgres'] as Dialect[]) {
       expect(o.nextResponse).toEqual({ count: 1, medianS: 300, p90S: 300 });
       expect(o.resolution).toEqual({ count: 2, medianS: 600, p90S: 1800 }); // [600, 1800]
       expect(o.rates).toEqual({ resolution: 0.5, reopen: 0, transfer: 0 });
-      expect(o.calls).toEqual({ total: 2, missed: 1, handle: { count: 1, medianS: 125, p90S: 125 } });
+      expect(o.calls).toEqual({ total: 2, missed: 1, abandoned: 0, handle: { count: 1, medianS: 125, p90S: 125 } });
       // 4 replies × 0.045 + 3 minutes × 0.1 = 0.48 CNY (summed in micro-units: no float drift).
       // Three conversations (three contacts) cost anything: 0.48 / 3 = 0.16 each.
       expect(o.cost).toEqual({ total: 0.48, currency: 'CNY', byChannel: { api: 0.48 }, perResolved: 0.24, perConversation: 0.16, perContact: 0.16 });

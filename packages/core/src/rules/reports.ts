@@ -45,7 +45,8 @@ export interface ReportOverview {
   /** The same in wall-clock seconds. */
   wallClock: { firstResponse: Distribution; nextResponse: Distribution; resolution: Distribution };
   rates: { resolution: number | null; reopen: number | null; transfer: number | null };
-  calls: { total: number; missed: number; handle: Distribution };
+  /** Calls; `missed`: inbound ones nobody answered, of which `abandoned`: the caller hung up waiting in a queue. */
+  calls: { total: number; missed: number; abandoned: number; handle: Distribution };
   csat: { responses: number; average: number | null } | null;
   /**
    * SLA compliance: of the conversations under an SLA policy resolved in the period, how many met
@@ -166,6 +167,31 @@ export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
 export function responseOf(o: { firstReply: boolean; waitingSince: number | null; replyAt: number }): { kind: 'first' | 'next'; seconds: number } | null {
   if (o.waitingSince === null || o.waitingSince > o.replyAt) return null;
   return { kind: o.firstReply ? 'first' : 'next', seconds: Math.round((o.replyAt - o.waitingSince) / 1000) };
+}
+
+/** What one call message counts in the reports (core's one reading of a call's `meta`). */
+export interface CallFigures {
+  answered: boolean;
+  /** An inbound call nobody answered. */
+  missed: boolean;
+  /** A missed call whose caller hung up while waiting in a queue (the IVR's queue outcome `hangup`). */
+  abandoned: boolean;
+  /** Talk time of an answered call (handle time), whole seconds. */
+  seconds: number;
+}
+
+/**
+ * A call message's figures: answered (or transferred) calls count their seconds as handle time; an
+ * inbound call that was not is missed; a missed call that waited in a call queue until the caller hung
+ * up is also abandoned (the queue's `hangup`; a caller who asked for a callback did not abandon).
+ */
+export function callFigures(meta: Readonly<Record<string, unknown>>): CallFigures {
+  const call = (meta['call'] ?? {}) as { direction?: unknown; outcome?: unknown; durationSeconds?: unknown };
+  const seconds = Math.max(0, Math.round(Number(call.durationSeconds ?? 0) || 0));
+  const answered = call.outcome === 'answered' || call.outcome === 'transferred';
+  const missed = call.direction === 'in' && !answered;
+  const ivr = meta['ivr'] as { queue?: { result?: unknown } } | undefined;
+  return { answered, missed, abandoned: missed && ivr?.queue?.result === 'hangup', seconds: answered ? seconds : 0 };
 }
 
 /** A call's cost: started minutes at the per-minute rate (micro-units). */

@@ -494,6 +494,14 @@ INSERT INTO report_cost_spans (tenant_id, kind, scope, head_id, channel, inbox_i
   .join(';\n')}
 `,
   },
+  {
+    id: 482,
+    name: 'insight: abandoned calls (callers who hung up waiting in a queue; history before it: goutong-server rebuild-reports)',
+    sql: `
+ALTER TABLE report_hourly ADD COLUMN calls_abandoned {{bigint}} NOT NULL DEFAULT 0;
+ALTER TABLE report_hourly_channels ADD COLUMN calls_abandoned {{bigint}} NOT NULL DEFAULT 0
+`,
+  },
 ];
 
 

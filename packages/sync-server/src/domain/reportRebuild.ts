@@ -12,7 +12,7 @@ import { bufferedReportWriter } from '../db/reportWrites.js';
 /** Counters only the live events knew (no fact records them): a rebuild keeps them as they are. */
 const KEPT = ['resolved', 'reopened', 'transfers', 'sla_resolved', 'sla_resolved_breached', 'sla_breach_first', 'sla_breach_next', 'sla_breach_resolution'] as const;
 /** Counters the facts determine: a rebuild recomputes them. */
-const REBUILT = ['opened', 'msgs_in', 'msgs_out', 'calls', 'calls_missed', 'handle_seconds', 'cost_micros'] as const;
+const REBUILT = ['opened', 'msgs_in', 'msgs_out', 'calls', 'calls_missed', 'calls_abandoned', 'handle_seconds', 'cost_micros'] as const;
 const COUNTERS = [...KEPT, ...REBUILT];
 
 /** The label rollups' counters a rebuild recomputes (with the labels conversations carry now). */

@@ -7,6 +7,7 @@ import {
   MICROS,
   businessMillisBetween,
   callCostMicros,
+  callFigures,
   distribution,
   fromMicros,
   monthOf,
@@ -36,7 +37,7 @@ import { directReportWriter, type ReportWriter } from '../db/reportWrites.js';
 import { addDurationToHistograms, distributionOf, histogramDistributions, type Wanted } from './reportHistograms.js';
 
 const COUNTERS = [
-  'opened', 'resolved', 'reopened', 'msgs_in', 'msgs_out', 'transfers', 'calls', 'calls_missed', 'handle_seconds', 'cost_micros',
+  'opened', 'resolved', 'reopened', 'msgs_in', 'msgs_out', 'transfers', 'calls', 'calls_missed', 'calls_abandoned', 'handle_seconds', 'cost_micros',
   'sla_resolved', 'sla_resolved_breached', 'sla_breach_first', 'sla_breach_next', 'sla_breach_resolution',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
@@ -167,13 +168,11 @@ export async function foldReportEvent(q: Queryable, env: OpsEnvelope, calendarOf
       const m = await messageById(e.messageId);
       if (!m) return;
       if (m.kind === 'call') {
-        const call = (m.meta['call'] ?? {}) as { direction?: string; outcome?: string; durationSeconds?: number };
-        const secs = Math.max(0, Math.round(Number(call.durationSeconds ?? 0)));
-        const answered = call.outcome === 'answered' || call.outcome === 'transferred';
+        const call = callFigures(m.meta);
         const pricing = await pricingOfTenant();
-        const cost = costMicrosOf(m.meta) ?? (answered ? callCostMicros(secs, toMicros(pricing.voicePerMinute)) : 0);
-        await bump(w, d, at, { calls: 1, calls_missed: call.direction === 'in' && !answered ? 1 : 0, handle_seconds: answered ? secs : 0, cost_micros: cost }, conv);
-        if (answered && secs > 0) await duration(q, w, `${m.id}:handle`, d, 'handle', conv.id, at, secs, secs);
+        const cost = costMicrosOf(m.meta) ?? (call.answered ? callCostMicros(call.seconds, toMicros(pricing.voicePerMinute)) : 0);
+        await bump(w, d, at, { calls: 1, calls_missed: call.missed ? 1 : 0, calls_abandoned: call.abandoned ? 1 : 0, handle_seconds: call.seconds, cost_micros: cost }, conv);
+        if (call.seconds > 0) await duration(q, w, `${m.id}:handle`, d, 'handle', conv.id, at, call.seconds, call.seconds);
         return;
       }
       if (e.type === 'message_received') return bump(w, d, at, { msgs_in: 1, cost_micros: costMicrosOf(m.meta) ?? 0 }, conv);
@@ -403,7 +402,7 @@ export async function reportOverview(q: Queryable, tenantId: string, rq: ReportQ
     resolution: res,
     wallClock: { firstResponse: frW, nextResponse: nrW, resolution: resW },
     rates: { resolution: ratio(t.resolved, t.opened), reopen: ratio(t.reopened, t.resolved), transfer: ratio(t.transfers, t.opened) },
-    calls: { total: t.calls, missed: t.calls_missed, handle },
+    calls: { total: t.calls, missed: t.calls_missed, abandoned: t.calls_abandoned, handle },
     csat: await csatOf(q, tenantId, rq),
     sla:
       t.sla_resolved > 0 || t.sla_breach_first + t.sla_breach_next + t.sla_breach_resolution > 0

@@ -31,7 +31,7 @@ export function insightOpenApiPaths(h: Helpers): Record<string, unknown> {
       firstResponse: dist, nextResponse: dist, resolution: dist,
       wallClock: { type: 'object', properties: { firstResponse: dist, nextResponse: dist, resolution: dist } },
       rates: { type: 'object', properties: { resolution: { type: ['number', 'null'] }, reopen: { type: ['number', 'null'] }, transfer: { type: ['number', 'null'] } } },
-      calls: { type: 'object', properties: { total: { type: 'integer' }, missed: { type: 'integer' }, handle: dist } },
+      calls: { type: 'object', properties: { total: { type: 'integer' }, missed: { type: 'integer' }, abandoned: { type: 'integer', description: 'missed calls whose caller hung up waiting in a queue' }, handle: dist } },
       csat: { type: ['object', 'null'], properties: { responses: { type: 'integer' }, average: { type: ['number', 'null'] } } },
       sla: {
         type: ['object', 'null'],

@@ -66,6 +66,7 @@ function overviewRows(o: Overview): Array<[string, string | number | null]> {
     ['rates.transfer', o.rates.transfer],
     ['calls.total', o.calls.total],
     ['calls.missed', o.calls.missed],
+    ['calls.abandoned', o.calls.abandoned],
     ...dist('calls.handle', o.calls.handle),
     ['csat.responses', o.csat?.responses ?? null],
     ['csat.average', o.csat?.average ?? null],
