@@ -113,6 +113,25 @@ function merge(a: readonly number[], b: readonly number[], cmp: SlotComparator):
   return out;
 }
 
+/**
+ * `merge` in steps: calls `pause` after each SORT_CHUNK rows placed (a merge of two 50k-row halves is
+ * one stretch of 100k comparisons otherwise). Null when stopped.
+ */
+async function mergeInSteps(a: readonly number[], b: readonly number[], cmp: SlotComparator, pause: Pause): Promise<number[] | null> {
+  const out = new Array<number>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const stop = k + SORT_CHUNK;
+    while (k < stop && i < a.length && j < b.length) out[k++] = cmp(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
+    if (await pause()) return null;
+  }
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
 /** The slots of one status in one sort order, with the changes not yet applied to it. */
 class SortedRun {
   /** Sorted slots; null until built. */
@@ -452,13 +471,21 @@ export class ConversationMirror {
         while (parts.length > 1) {
           const next: number[][] = [];
           for (let i = 0; i < parts.length; i += 2) {
-            next.push(i + 1 < parts.length ? merge(parts[i]!, parts[i + 1]!, run.cmp) : parts[i]!);
+            const merged = i + 1 < parts.length ? await mergeInSteps(parts[i]!, parts[i + 1]!, run.cmp, pause) : parts[i]!;
+            if (merged === null) return false;
+            next.push(merged);
             if (await pause()) return false;
           }
           parts.splice(0, parts.length, ...next);
         }
         run.rows = parts[0] ?? [];
         run.building = false;
+      }
+      // The search corpus, joined in steps too (a query meanwhile joins what is still pending, in order).
+      while (this.corpusPending.length > SORT_CHUNK) {
+        this.corpus += this.corpusPending.slice(0, SORT_CHUNK).join(SEP) + SEP;
+        this.corpusPending = this.corpusPending.slice(SORT_CHUNK);
+        if (await pause()) return false;
       }
       this.text();
       return true;
