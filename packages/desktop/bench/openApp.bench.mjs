@@ -110,8 +110,22 @@ async function filterChange(context, { afterMirror = false } = {}) {
     await page.goto(`${OFFLINE_ORIGIN}/app/`);
     await page.waitForFunction(() => window.__firstRowAt, null, { timeout: 120_000, polling: 50 });
     if (afterMirror) await page.waitForFunction(() => window.__mirrorReadyAt, null, { timeout: 120_000, polling: 50 });
-    // Let the start-up count and view counts finish first.
+    // Let the start-up count and view counts finish first: the list's count present and unchanged for 500 ms.
     await page.waitForTimeout(1_000);
+    await page.waitForFunction(
+      () => {
+        const c = document.querySelector('[role="listbox"][data-rowcount]')?.getAttribute('data-rowcount') ?? null;
+        const w = window;
+        if (c === null || c !== w.__countSeen) {
+          w.__countSeen = c;
+          w.__countSince = performance.now();
+          return false;
+        }
+        return performance.now() - w.__countSince >= 500;
+      },
+      null,
+      { timeout: 120_000, polling: 50 },
+    );
     const mirror = await page.evaluate(() => document.querySelector('[data-mirror]')?.getAttribute('data-mirror') ?? 'off');
     // The priority filter is the workspace's select (Element Plus): its list is opened first (not
     // timed); the clock starts when "Urgent" is clicked.
@@ -123,7 +137,7 @@ async function filterChange(context, { afterMirror = false } = {}) {
           const popper = [...document.querySelectorAll('.el-select__popper')].find((p) => p.getClientRects().length > 0 && getComputedStyle(p).display !== 'none');
           const urgent = [...(popper?.querySelectorAll('[role="option"]') ?? [])].find((o) => o.textContent.trim() === 'Urgent');
           if (!urgent) return reject(new Error('no "Urgent" option in the priority filter'));
-          const list = () => document.querySelector('[role="listbox"]');
+          const list = () => document.querySelector('[role="listbox"][data-rowcount]');
           const countBefore = list()?.getAttribute('data-rowcount');
           let rowsMs = null;
           let countMs = null;
@@ -144,7 +158,10 @@ async function filterChange(context, { afterMirror = false } = {}) {
           requestAnimationFrame(tick);
         }),
     );
-    return { ...f, mirror };
+    // The count once it has settled (the first change above could be an intermediate one).
+    await page.waitForTimeout(1_000);
+    const settled = Number(await page.evaluate(() => document.querySelector('[role="listbox"][data-rowcount]')?.getAttribute('data-rowcount')));
+    return { ...f, settled, mirror };
   } finally {
     await page.close();
   }
@@ -162,7 +179,7 @@ async function deepScroll(context, row = 50_000) {
     await openSelect(page, 'Status filter');
     await page.locator('.el-select__popper:visible').getByRole('option', { name: 'All statuses', exact: true }).click();
     const list = page.getByRole('listbox', { name: 'Conversations' });
-    await page.waitForFunction(() => document.querySelector('[role="listbox"]')?.getAttribute('data-rowcount') === '100000', null, { timeout: 120_000, polling: 50 });
+    await page.waitForFunction(() => document.querySelector('[role="listbox"][data-rowcount]')?.getAttribute('data-rowcount') === '100000', null, { timeout: 120_000, polling: 50 });
     await list.getByRole('option').first().waitFor();
     await page.waitForTimeout(500);
     const scrollMs = await page.evaluate(
@@ -226,9 +243,9 @@ export async function runOpenAppBench(opts = {}) {
           };
           await attempt('desktop-filter-change', async () => {
             const f = await filterChange(context);
-            emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', after: '1 s after first rows', mirror: f.mirror, firstRowsMs: round(f.rowsMs), countMs: round(f.countMs), matching: f.count });
+            emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', after: '1 s after first rows', mirror: f.mirror, firstRowsMs: round(f.rowsMs), countMs: round(f.countMs), matching: f.count, matchingSettled: f.settled });
             const m = await filterChange(context, { afterMirror: true });
-            emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', after: 'mirror loaded', mirror: m.mirror, firstRowsMs: round(m.rowsMs), countMs: round(m.countMs), matching: m.count });
+            emit({ name: 'desktop-filter-change', conversations: size, filter: 'priority=urgent (Mine, open+pending)', after: 'mirror loaded', mirror: m.mirror, firstRowsMs: round(m.rowsMs), countMs: round(m.countMs), matching: m.count, matchingSettled: m.settled });
           });
           await attempt('desktop-mirror-stall', async () => {
             const st = await mirrorStall(context);
