@@ -102,15 +102,33 @@ function lowerBound(rows: readonly number[], slot: number, cmp: SlotComparator):
   return lo;
 }
 
+/** A merge of two sorted runs in progress: the output and how far each input has been read. */
+interface Merging {
+  out: number[];
+  i: number;
+  j: number;
+  k: number;
+}
+
+/** Places up to `count` more rows of the merge; once an input is used up, copies the other's rest. True when done. */
+function mergeSome(m: Merging, a: readonly number[], b: readonly number[], cmp: SlotComparator, count: number): boolean {
+  const { out } = m;
+  let { i, j, k } = m;
+  const stop = k + count;
+  while (k < stop && i < a.length && j < b.length) out[k++] = cmp(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
+  const done = i === a.length || j === b.length;
+  if (done) {
+    while (i < a.length) out[k++] = a[i++]!;
+    while (j < b.length) out[k++] = b[j++]!;
+  }
+  Object.assign(m, { i, j, k });
+  return done;
+}
+
 function merge(a: readonly number[], b: readonly number[], cmp: SlotComparator): number[] {
-  const out = new Array<number>(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) out[k++] = cmp(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
-  while (i < a.length) out[k++] = a[i++]!;
-  while (j < b.length) out[k++] = b[j++]!;
-  return out;
+  const m: Merging = { out: new Array<number>(a.length + b.length), i: 0, j: 0, k: 0 };
+  mergeSome(m, a, b, cmp, Infinity);
+  return m.out;
 }
 
 /**
@@ -118,18 +136,9 @@ function merge(a: readonly number[], b: readonly number[], cmp: SlotComparator):
  * one stretch of 100k comparisons otherwise). Null when stopped.
  */
 async function mergeInSteps(a: readonly number[], b: readonly number[], cmp: SlotComparator, pause: Pause): Promise<number[] | null> {
-  const out = new Array<number>(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) {
-    const stop = k + SORT_CHUNK;
-    while (k < stop && i < a.length && j < b.length) out[k++] = cmp(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
-    if (await pause()) return null;
-  }
-  while (i < a.length) out[k++] = a[i++]!;
-  while (j < b.length) out[k++] = b[j++]!;
-  return out;
+  const m: Merging = { out: new Array<number>(a.length + b.length), i: 0, j: 0, k: 0 };
+  while (!mergeSome(m, a, b, cmp, SORT_CHUNK)) if (await pause()) return null;
+  return m.out;
 }
 
 /** The slots of one status in one sort order, with the changes not yet applied to it. */
