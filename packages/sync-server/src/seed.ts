@@ -28,7 +28,7 @@ const SAMPLES: { from: string; name: string; text: string; priority?: 'urgent' |
  * Seeds the demo workspace on first start. Resumable: a start interrupted half-way finishes the
  * job next time (each step checks what exists; inbound messages are idempotent by externalId).
  */
-export async function seedDemo(ws: Workspace, serverSecret: string, o: { historyDays?: number; history?: DemoHistoryDeps } = {}): Promise<boolean> {
+export async function seedDemo(ws: Workspace, serverSecret: string, o: { history?: { days: number; deps: DemoHistoryDeps } } = {}): Promise<boolean> {
   if ((await getSetting(ws.db, 'demo_seeded')) !== null) return false;
   const existing = await tenantBySlug(ws.db, DEMO.tenant);
   let tenantId: string;
@@ -60,9 +60,10 @@ export async function seedDemo(ws: Workspace, serverSecret: string, o: { history
   const inbox = (await ws.inbox(tenantId, inboxId))!;
   const admin = agents[DEMO.adminEmail]!;
   // The past weeks first (answered, resolved, rated), then today's open conversations below.
-  if (o.history && (o.historyDays ?? 0) > 0) {
-    const written = await seedDemoHistory(o.history, { tenantId, inbox, days: o.historyDays!, now: Date.now() });
-    o.history.logger.info('demo: history written', { days: o.historyDays, conversations: written });
+  if (o.history && o.history.days > 0) {
+    const { days, deps } = o.history;
+    const written = await seedDemoHistory(deps, { tenantId, inbox, days, now: Date.now() });
+    deps.logger.info('demo: history written', { days, conversations: written });
   }
   let n = 0;
   for (const s of SAMPLES) {

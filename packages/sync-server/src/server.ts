@@ -120,7 +120,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // The extensions' dependencies: ingest runs their afterInbound hooks, status changes their onStatus hooks.
   const deps: ProviderDeps = providers.bind({ workspace, logger, attachments, inboxSettings: (id) => inboxes.settings(id), requireAgent: requireAgent(auth), authenticate: (t) => auth.authenticate(t), keyFor: (purpose) => hmacHex(secret, `extension-key:${purpose}`), presence });
 
-  const seeded = cfg.demo ? await seedDemo(workspace, secret, { historyDays: cfg.demoHistoryDays, history: { db, logger, providers, deps } }) : false;
+  const seeded = cfg.demo ? await seedDemo(workspace, secret, { history: { days: cfg.demoHistoryDays, deps: { db, logger, providers, deps } } }) : false;
 
   const accounts = new AccountService(db, auth, secret, workspace.ids);
   const retention = new RetentionJob(db, {

@@ -504,7 +504,6 @@ ALTER TABLE report_hourly_channels ADD COLUMN calls_abandoned {{bigint}} NOT NUL
   },
 ];
 
-
 /**
  * [search] Migration 340's backfill: every stored message and conversation becomes an index entry,
  * with the text core's rule says it holds (the same rule the fact writers use from then on).

@@ -13,6 +13,7 @@ import { bufferedReportWriter } from '../db/reportWrites.js';
 const KEPT = ['resolved', 'reopened', 'transfers', 'sla_resolved', 'sla_resolved_breached', 'sla_breach_first', 'sla_breach_next', 'sla_breach_resolution'] as const;
 /** Counters the facts determine: a rebuild recomputes them. */
 const REBUILT = ['opened', 'msgs_in', 'msgs_out', 'calls', 'calls_missed', 'calls_abandoned', 'handle_seconds', 'cost_micros'] as const;
+/** Every counter of report_hourly (and report_hourly_channels). */
 const COUNTERS = [...KEPT, ...REBUILT];
 
 /** The label rollups' counters a rebuild recomputes (with the labels conversations carry now). */
@@ -128,7 +129,7 @@ export async function rebuildReports(db: Db, tenantId: string, o: { calendarOf: 
       await w.flush();
     }
     await backfillHistograms(q, tenantId);
-    await q.run(`DELETE FROM report_hourly WHERE tenant_id = ? AND ${[...KEPT, ...REBUILT].map((c) => `${c} = 0`).join(' AND ')}`, [tenantId]);
+    await q.run(`DELETE FROM report_hourly WHERE tenant_id = ? AND ${COUNTERS.map((c) => `${c} = 0`).join(' AND ')}`, [tenantId]);
     // The rows per hour and channel: report_hourly's sums (what only events knew included).
     await q.run('DELETE FROM report_hourly_channels WHERE tenant_id = ?', [tenantId]);
     await q.run(
